@@ -1,0 +1,257 @@
+package syntax
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/alecthomas/participle/v2/lexer"
+
+	"github.com/qpipe/qpipe/lang/source"
+)
+
+// lowerer turns grammar structs into the AST, computing exact spans from
+// the tokens each grammar node matched (elided blanks and comments left out).
+type lowerer struct {
+	file   *source.File
+	elided map[lexer.TokenType]bool
+}
+
+func newLowerer(f *source.File) *lowerer {
+	sym := recipeLexer.Symbols()
+	return &lowerer{file: f, elided: map[lexer.TokenType]bool{
+		sym["Comment"]: true, sym["Space"]: true, sym["Newline"]: true,
+	}}
+}
+
+// span covers the first to the last significant token.
+func (l *lowerer) span(toks []lexer.Token) source.Span {
+	first, last := -1, -1
+	for i, t := range toks {
+		if l.elided[t.Type] {
+			continue
+		}
+		if first < 0 {
+			first = i
+		}
+		last = i
+	}
+	if first < 0 {
+		return source.Span{}
+	}
+	start := toks[first].Pos.Offset
+	end := toks[last].Pos.Offset + len(toks[last].Value)
+	return l.file.Span(start, end)
+}
+
+func (l *lowerer) tokSpan(pos lexer.Position, text string) source.Span {
+	return l.file.Span(pos.Offset, pos.Offset+len(text))
+}
+
+func (l *lowerer) items(items []*gItem) []Stmt {
+	var out []Stmt
+	for _, it := range items {
+		if it.Stmt != nil {
+			out = append(out, l.stmt(it.Stmt))
+		}
+	}
+	return out
+}
+
+func (l *lowerer) stmt(g *gStmt) Stmt {
+	switch {
+	case g.Let != nil:
+		return &Let{Name: l.ident(g.Let.Name), Value: l.expr(g.Let.Value), Sp: l.span(g.Let.Tokens)}
+	case g.Expect != nil:
+		return &Expect{Cond: l.expr(g.Expect.Cond), Sp: l.span(g.Expect.Tokens)}
+	case g.Repeat != nil:
+		return &Repeat{Count: l.expr(g.Repeat.Count), Body: l.block(g.Repeat.Body), Sp: l.span(g.Repeat.Tokens)}
+	case g.For != nil:
+		return &For{Var: l.ident(g.For.Var), Over: l.expr(g.For.Over), Body: l.block(g.For.Body), Sp: l.span(g.For.Tokens)}
+	}
+	return l.command(g.Cmd)
+}
+
+func (l *lowerer) block(g *gBlock) *Block {
+	return &Block{Stmts: l.items(g.Items), Sp: l.span(g.Tokens)}
+}
+
+func (l *lowerer) command(g *gCommand) *Command {
+	c := &Command{Verb: l.ident(g.Verb), Sp: l.span(g.Tokens)}
+	c.Words, c.Args = l.parts(g.Parts)
+	return c
+}
+
+func (l *lowerer) parts(parts []*gPart) ([]Expr, []*Arg) {
+	var words []Expr
+	var args []*Arg
+	for _, p := range parts {
+		if p.Arg != nil {
+			args = append(args, &Arg{Name: l.ident(p.Arg.Name), Value: l.expr(p.Arg.Value), Sp: l.span(p.Arg.Tokens)})
+			continue
+		}
+		words = append(words, l.expr(p.Word))
+	}
+	return words, args
+}
+
+func (l *lowerer) ident(g *gIdent) *Ident {
+	return &Ident{Name: g.Name, Sp: l.span(g.Tokens)}
+}
+
+func (l *lowerer) expr(g *gExpr) Expr {
+	from := l.logical(g.From)
+	if g.To == nil {
+		return from
+	}
+	return &Range{From: from, To: l.logical(g.To), Sp: l.span(g.Tokens)}
+}
+
+func (l *lowerer) logical(g *gLogical) Expr {
+	x := l.compare(g.Left)
+	for _, op := range g.Rest {
+		y := l.compare(op.Right)
+		x = &Binary{Op: op.Op, OpSp: l.tokSpan(op.Pos, op.Op), X: x, Y: y, Sp: source.Join(x.Span(), y.Span())}
+	}
+	return x
+}
+
+func (l *lowerer) compare(g *gCompare) Expr {
+	x := l.sum(g.Left)
+	if g.Right == nil {
+		return x
+	}
+	y := l.sum(g.Right)
+	return &Binary{Op: g.Op, OpSp: l.opSpan(g.Tokens, g.Op), X: x, Y: y, Sp: l.span(g.Tokens)}
+}
+
+// opSpan finds the comparison operator token among a node's tokens.
+func (l *lowerer) opSpan(toks []lexer.Token, op string) source.Span {
+	depth := 0
+	for _, t := range toks {
+		switch t.Value {
+		case "(", "[":
+			depth++
+		case ")", "]":
+			depth--
+		}
+		if depth == 0 && t.Value == op {
+			return l.tokSpan(t.Pos, t.Value)
+		}
+	}
+	return source.Span{}
+}
+
+func (l *lowerer) sum(g *gSum) Expr {
+	x := l.product(g.Left)
+	for _, op := range g.Rest {
+		y := l.product(op.Right)
+		x = &Binary{Op: op.Op, OpSp: l.tokSpan(op.Pos, op.Op), X: x, Y: y, Sp: source.Join(x.Span(), y.Span())}
+	}
+	return x
+}
+
+func (l *lowerer) product(g *gProduct) Expr {
+	x := l.unary(g.Left)
+	for _, op := range g.Rest {
+		y := l.unary(op.Right)
+		x = &Binary{Op: op.Op, OpSp: l.tokSpan(op.Pos, op.Op), X: x, Y: y, Sp: source.Join(x.Span(), y.Span())}
+	}
+	return x
+}
+
+func (l *lowerer) unary(g *gUnary) Expr {
+	if g.Neg {
+		return &Unary{Op: "-", X: l.unary(g.Operand), Sp: l.span(g.Tokens)}
+	}
+	return l.primary(g.Primary)
+}
+
+func (l *lowerer) primary(g *gPrimary) Expr {
+	sp := l.span(g.Tokens)
+	switch {
+	case g.Percent != nil:
+		v, _ := strconv.ParseFloat(strings.TrimSuffix(*g.Percent, "%"), 64)
+		return &Percent{Text: *g.Percent, Value: v, Sp: sp}
+	case g.Quantity != nil:
+		return quantity(*g.Quantity, sp)
+	case g.Float != nil:
+		v, _ := strconv.ParseFloat(*g.Float, 64)
+		return &Number{Kind: Float, Text: *g.Float, Value: v, Sp: sp}
+	case g.Int != nil:
+		v, _ := strconv.ParseFloat(*g.Int, 64)
+		return &Number{Kind: Int, Text: *g.Int, Value: v, Sp: sp}
+	case g.String != nil:
+		return &String{Value: unquote(*g.String), Sp: sp}
+	case g.List != nil:
+		return l.list(g.List)
+	case g.Paren != nil:
+		return &Paren{X: l.expr(g.Paren), Sp: sp}
+	}
+	return l.ref(g.Ref)
+}
+
+func (l *lowerer) list(g *gList) *List {
+	out := &List{Sp: l.span(g.Tokens)}
+	for _, e := range g.Elems {
+		out.Elems = append(out.Elems, l.expr(e))
+	}
+	return out
+}
+
+func (l *lowerer) ref(g *gRef) Expr {
+	parts := make([]*Ident, len(g.Parts))
+	for i, p := range g.Parts {
+		parts[i] = l.ident(p)
+	}
+	if g.Call != nil {
+		name := &Ident{Name: dotted(parts), Sp: source.Join(parts[0].Sp, parts[len(parts)-1].Sp)}
+		c := &Call{Name: name, Sp: l.span(g.Tokens)}
+		c.Words, c.Args = l.parts(g.Call.Args)
+		return c
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return &Ref{Parts: parts, Sp: l.span(g.Tokens)}
+}
+
+func dotted(parts []*Ident) string {
+	names := make([]string, len(parts))
+	for i, p := range parts {
+		names[i] = p.Name
+	}
+	return strings.Join(names, ".")
+}
+
+// quantity splits `5ms` into 5 and "ms", and `1e3us` into 1e3 and "us".
+func quantity(text string, sp source.Span) *Quantity {
+	n := numberPrefix(text)
+	v, _ := strconv.ParseFloat(text[:n], 64)
+	return &Quantity{Text: text, Value: v, Unit: text[n:], Sp: sp}
+}
+
+// numberPrefix is the length of the number at the start of text: digits,
+// an optional fraction, and an exponent only when digits follow the 'e'.
+func numberPrefix(text string) int {
+	i := digits(text, 0)
+	if i < len(text) && text[i] == '.' && digits(text, i+1) > i+1 {
+		i = digits(text, i+1)
+	}
+	if i < len(text) && (text[i] == 'e' || text[i] == 'E') {
+		j := i + 1
+		if j < len(text) && (text[j] == '+' || text[j] == '-') {
+			j++
+		}
+		if k := digits(text, j); k > j {
+			i = k
+		}
+	}
+	return i
+}
+
+func digits(text string, i int) int {
+	for i < len(text) && text[i] >= '0' && text[i] <= '9' {
+		i++
+	}
+	return i
+}
