@@ -1,0 +1,131 @@
+package check
+
+import (
+	"github.com/qpipe/qpipe/lang/diag"
+)
+
+// Env is how the checker learns the vocabulary. The standard library
+// implements it; the checker never imports stdlib.
+type Env interface {
+	// Lookup returns the signature of a verb, or false.
+	Lookup(verb string) (*Signature, bool)
+	// Verbs lists every verb name, for suggestions.
+	Verbs() []string
+}
+
+// Type is the type of a word slot or an argument value.
+type Type int
+
+const (
+	// TInt is an integer.
+	TInt Type = iota
+	// TFloat is any number (integers widen to floats).
+	TFloat
+	// TFraction is a number in [0,1] or a percent (`0.5%` is 0.005).
+	TFraction
+	// TString is a quoted string.
+	TString
+	// TPath is a quoted file path.
+	TPath
+	// TEnum is one identifier out of Values.
+	TEnum
+	// TKeyword is a fixed word such as `with` (Values holds it).
+	TKeyword
+	// TName is a new name the statement defines (snapshot NAME).
+	TName
+	// TSnapshot is the name of an existing snapshot.
+	TSnapshot
+	// TBool is true/false.
+	TBool
+	// TList is a list of Elem (or a range of integers).
+	TList
+	// TCall is an enum value that may be called with arguments:
+	// `percentile(99.99)`; Calls describes the callable forms.
+	TCall
+	// TDuration is a quantity with a time unit (ms, s, us) or a bare number
+	// of seconds.
+	TDuration
+	// TBytes is a quantity with a size unit (B, KB, MB, GB, KiB, MiB, GiB).
+	TBytes
+	// TExpr is an arithmetic/comparison expression (let, expect).
+	TExpr
+	// TNameOrPath is an identifier (built-in name) or a string (file path):
+	// `model swin-micro`, `model "m.onnx"`.
+	TNameOrPath
+)
+
+// Param describes one `name=value` argument, or one positional word slot.
+type Param struct {
+	Name     string
+	Type     Type
+	Elem     Type     // element type for TList
+	Values   []string // allowed identifiers for TEnum, TKeyword, TCall, TNameOrPath names
+	Min, Max *float64 // inclusive bounds, when set
+	// MinOpen makes Min exclusive (temperature > 0, lr > 0).
+	MinOpen  bool
+	Default  any // shown in help and filled in by the planner; nil = none
+	Required bool
+	Unit     string // documented unit, e.g. "epochs", "fraction", "bits"
+	Doc      string
+	Calls    []CallForm // callable forms for TCall
+	// Repeated lets a word slot take one or more values (evaluate a b c).
+	Repeated bool
+	// Optional lets a word slot be left out.
+	Optional bool
+}
+
+// CallForm is one callable enum value: percentile(P).
+type CallForm struct {
+	Name   string
+	Params []Param
+	Doc    string
+}
+
+// Variant is a form of a verb picked by its first word, such as
+// `quantize int8` vs `quantize log2`; its slots and params extend the verb's.
+type Variant struct {
+	Name   string
+	Doc    string
+	Slots  []Param
+	Params []Param
+}
+
+// Signature is what a verb accepts, with the docs `qpipe help` prints.
+type Signature struct {
+	Verb     string
+	Summary  string // one line
+	Doc      string // one paragraph
+	Slots    []Param
+	Params   []Param
+	Variants []Variant
+	// DefaultVariant is used when the first word names no variant
+	// (`quantize bits=4` means `quantize uniform bits=4`); "" means a
+	// variant word is required when Variants is non-empty.
+	DefaultVariant string
+	// Examples are lines of recipe text shown in help.
+	Examples []string
+	// Rules runs after the arguments are typed, against the simulated
+	// pipeline state; it enforces order rules (replace after quantize,
+	// distill with no teacher) and updates the state (snapshots defined,
+	// metrics produced, flags such as "quantized").
+	Rules func(st *State, step *Step) diag.Diagnostics
+}
+
+// State is the pipeline as the checker simulates it, statement by
+// statement, before any model is loaded.
+type State struct {
+	// ModelLoaded is true once a model is bound (recipe, CLI or project).
+	ModelLoaded bool
+	// DataLoaded is true once a dataset is bound.
+	DataLoaded bool
+	// Snapshots maps a snapshot name to the statement that defined it;
+	// "original" exists once a model is loaded.
+	Snapshots map[string]*Step
+	// Metrics holds every metric name some step evaluates, mapped to it.
+	Metrics map[string]*Step
+	// Flags are facts later rules read: "quantized", "quantized:log2",
+	// "pruned", "distilled" ... mapped to the step that set them.
+	Flags map[string]*Step
+	// Params are `let` names in scope (and for-loop variables).
+	Params map[string]*Step
+}
