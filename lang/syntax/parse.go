@@ -166,7 +166,8 @@ func comments(src *source.File) []*Comment {
 			return out
 		}
 		if t.Type == kind {
-			out = append(out, &Comment{Text: t.Value, Sp: src.Span(t.Pos.Offset, t.Pos.Offset+len(t.Value))})
+			text := strings.TrimSuffix(t.Value, "\r") // a CRLF line's '\r' is not part of the comment
+			out = append(out, &Comment{Text: text, Sp: src.Span(t.Pos.Offset, t.Pos.Offset+len(text))})
 		}
 	}
 }
