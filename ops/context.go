@@ -1,0 +1,269 @@
+package ops
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+)
+
+// Options configures a Context.
+type Options struct {
+	// Train selects training behaviour: dropout is active and batch norm
+	// normalises with batch statistics and updates its running statistics.
+	Train bool
+	// Grad records a tape so Backward can compute gradients. Off, nothing is
+	// recorded and Model.Forward recycles intermediate buffers as it goes.
+	Grad bool
+	// Seed seeds the dropout random stream.
+	Seed uint64
+}
+
+// Context runs primitives eagerly on a backend. It owns the define-by-run
+// tape (when Grad is on) and an arena of buffers that Reset recycles, so a
+// training loop that calls Reset after each step allocates no new tensor
+// storage in steady state.
+//
+// Primitive methods (Linear, Conv2d, ReLU, ...) panic with an *OpError on
+// bad shapes; Model.Forward, Backward and Guard convert that panic into an
+// error carrying the op, the shapes and the node's Span.
+//
+// A Context is not safe for concurrent use; backends parallelise inside
+// each primitive.
+type Context struct {
+	b     Backend
+	opts  Options
+	tape  []tapeEntry
+	arena arena
+	rng   *rand.Rand
+}
+
+type tapeEntry struct {
+	out  *Tensor
+	back func(dy *Tensor)
+}
+
+// NewContext returns a context running on b.
+func NewContext(b Backend, o Options) *Context {
+	return &Context{b: b, opts: o, arena: newArena(), rng: rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15))}
+}
+
+// Backend returns the backend primitives run on.
+func (c *Context) Backend() Backend { return c.b }
+
+// Training reports whether training behaviour is on.
+func (c *Context) Training() bool { return c.opts.Train }
+
+// GradEnabled reports whether ops are being recorded.
+func (c *Context) GradEnabled() bool { return c.opts.Grad }
+
+// SetTrain switches training behaviour (like torch's model.train()/eval()).
+func (c *Context) SetTrain(on bool) { c.opts.Train = on }
+
+// SetGrad switches recording on or off.
+func (c *Context) SetGrad(on bool) { c.opts.Grad = on }
+
+// NoGrad runs fn with recording off (a teacher's forward pass, metrics).
+func (c *Context) NoGrad(fn func()) { c.WithMode(c.opts.Train, false, fn) }
+
+// WithMode runs fn with the given train and grad settings, then restores
+// the previous ones.
+func (c *Context) WithMode(train, grad bool, fn func()) {
+	old := c.opts
+	c.opts.Train, c.opts.Grad = train, grad
+	defer func() { c.opts.Train, c.opts.Grad = old.Train, old.Grad }()
+	fn()
+}
+
+// Reset drops the tape and recycles every buffer the context handed out
+// since the last Reset. Tensors returned by primitives become invalid:
+// Clone what must be kept. Gradients of leaves (parameters, inputs marked
+// with SetRequiresGrad) are not touched.
+func (c *Context) Reset() {
+	clear(c.tape)
+	c.tape = c.tape[:0]
+	c.arena.reset()
+}
+
+// Backward computes the gradient of the scalar loss with respect to every
+// leaf that requires it, accumulating into their Grad buffers, then drops
+// the tape. It is an error when the loss has more than one element or no
+// gradient path.
+func (c *Context) Backward(loss *Tensor) error {
+	if loss.Numel() != 1 {
+		return &OpError{Op: "backward", Shapes: [][]int{loss.Shape}, Msg: "loss must have exactly one element"}
+	}
+	one := c.empty(loss.Shape)
+	one.Data[0] = 1
+	return c.BackwardFrom(loss, one)
+}
+
+// BackwardFrom back-propagates the gradient dy of output y (same shape).
+func (c *Context) BackwardFrom(y, dy *Tensor) error {
+	if !SameShape(y.Shape, dy.Shape) {
+		return &OpError{Op: "backward", Shapes: [][]int{y.Shape, dy.Shape}, Msg: "gradient shape differs from output"}
+	}
+	if !y.requiresGrad {
+		return errors.New("ops: backward: the output does not depend on anything that requires a gradient (is Grad off, or are all parameters frozen?)")
+	}
+	return Guard(func() error {
+		c.addGrad(y, dy, false)
+		for i := len(c.tape) - 1; i >= 0; i-- {
+			if e := c.tape[i]; e.out.grad != nil {
+				e.back(e.out.grad)
+			}
+		}
+		clear(c.tape)
+		c.tape = c.tape[:0]
+		return nil
+	})
+}
+
+// needsGrad reports whether an op on these inputs must be recorded.
+func (c *Context) needsGrad(ins ...*Tensor) bool {
+	if !c.opts.Grad {
+		return false
+	}
+	for _, t := range ins {
+		if t != nil && t.requiresGrad {
+			return true
+		}
+	}
+	return false
+}
+
+// record appends out's backward function to the tape.
+func (c *Context) record(out *Tensor, back func(dy *Tensor)) {
+	out.requiresGrad = true
+	out.leaf = false
+	c.tape = append(c.tape, tapeEntry{out: out, back: back})
+}
+
+// gradFor returns t's gradient buffer (created zeroed on first use), or nil
+// when t takes no gradient.
+func (c *Context) gradFor(t *Tensor) *Tensor {
+	if t == nil || !t.requiresGrad {
+		return nil
+	}
+	if t.grad == nil {
+		if t.leaf {
+			t.grad = New(t.Shape...)
+		} else {
+			t.grad = c.zeros(t.Shape)
+		}
+	}
+	return t.grad
+}
+
+// addGrad adds g (t's shape) into t's gradient. When owned is true g is a
+// scratch buffer of this step that t may take over without a copy.
+func (c *Context) addGrad(t, g *Tensor, owned bool) {
+	if !t.requiresGrad {
+		return
+	}
+	if t.grad == nil && !t.leaf && owned {
+		t.grad = &Tensor{Shape: t.Shape, Data: g.Data}
+		return
+	}
+	dst := c.gradFor(t)
+	view := &Tensor{Shape: dst.Shape, Data: g.Data}
+	check("backward", c.b.SumTo(view, dst, 1, 1), t)
+}
+
+// empty returns an uninitialised tensor from the arena.
+func (c *Context) empty(shape []int) *Tensor {
+	return &Tensor{Shape: append([]int(nil), shape...), Data: c.arena.get(Numel(shape)), leaf: true}
+}
+
+// zeros returns a zeroed tensor from the arena.
+func (c *Context) zeros(shape []int) *Tensor {
+	t := c.empty(shape)
+	clear(t.Data)
+	return t
+}
+
+// Empty returns an uninitialised tensor from the context's arena; it is
+// recycled by Reset.
+func (c *Context) Empty(shape ...int) *Tensor { return c.empty(shape) }
+
+// Zeros returns a zeroed tensor from the context's arena.
+func (c *Context) Zeros(shape ...int) *Tensor { return c.zeros(shape) }
+
+// Release hands t's storage back to the arena before Reset. Only for
+// tensors no one reads again (the executor uses it in no-grad mode).
+func (c *Context) Release(t *Tensor) {
+	if t != nil && !c.opts.Grad {
+		c.arena.put(t.Data)
+	}
+}
+
+// ints returns an int32 scratch buffer from the arena.
+func (c *Context) ints(n int) []int32 { return c.arena.getInts(n) }
+
+// arena recycles float32 and int32 buffers by exact length: a training step
+// asks for the same sizes each time, so after the first step every request
+// is served from the free lists.
+type arena struct {
+	free     map[int][][]float32
+	used     map[*float32][]float32
+	freeInts map[int][][]int32
+	usedInts [][]int32
+}
+
+func newArena() arena {
+	return arena{free: map[int][][]float32{}, used: map[*float32][]float32{}, freeInts: map[int][][]int32{}}
+}
+
+func (a *arena) get(n int) []float32 {
+	if n == 0 {
+		return []float32{}
+	}
+	var buf []float32
+	if l := a.free[n]; len(l) > 0 {
+		buf = l[len(l)-1]
+		a.free[n] = l[:len(l)-1]
+	} else {
+		buf = make([]float32, n)
+	}
+	a.used[&buf[0]] = buf
+	return buf
+}
+
+func (a *arena) put(buf []float32) {
+	if len(buf) == 0 {
+		return
+	}
+	if _, ok := a.used[&buf[0]]; !ok {
+		return // not from this arena, or already returned
+	}
+	delete(a.used, &buf[0])
+	a.free[len(buf)] = append(a.free[len(buf)], buf)
+}
+
+func (a *arena) getInts(n int) []int32 {
+	var buf []int32
+	if l := a.freeInts[n]; len(l) > 0 {
+		buf = l[len(l)-1]
+		a.freeInts[n] = l[:len(l)-1]
+	} else {
+		buf = make([]int32, n)
+	}
+	a.usedInts = append(a.usedInts, buf)
+	return buf
+}
+
+func (a *arena) reset() {
+	for k, buf := range a.used {
+		a.free[len(buf)] = append(a.free[len(buf)], buf)
+		delete(a.used, k)
+	}
+	for _, buf := range a.usedInts {
+		a.freeInts[len(buf)] = append(a.freeInts[len(buf)], buf)
+	}
+	clear(a.usedInts)
+	a.usedInts = a.usedInts[:0]
+}
+
+// String describes the context for debugging.
+func (c *Context) String() string {
+	return fmt.Sprintf("Context{backend=%s train=%v grad=%v tape=%d}", c.b.Name(), c.opts.Train, c.opts.Grad, len(c.tape))
+}

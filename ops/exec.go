@@ -1,0 +1,352 @@
+package ops
+
+import (
+	"errors"
+	"fmt"
+)
+
+// kindSpec gives a node kind its meaning: run computes the node's value
+// from its input values with the context's primitives.
+type kindSpec struct {
+	run func(e *exec, n *Node, in []*Tensor) *Tensor
+}
+
+// exec is one Forward call's state.
+type exec struct {
+	c *Context
+	m *Model
+}
+
+// param returns the tensor bound to role: the node's input slot when the
+// role was exposed (see ExposeParam), else the named parameter; nil when
+// the node has neither (an optional bias).
+func (e *exec) param(n *Node, in []*Tensor, role string) *Tensor {
+	for i, r := range paramRoles[n.Kind] {
+		if r == role && len(in) > i+1 {
+			return in[i+1]
+		}
+	}
+	name, ok := n.Params[role]
+	if !ok {
+		return nil
+	}
+	p := e.m.byName[name]
+	if p == nil {
+		panic(&OpError{Op: string(n.Kind), Msg: fmt.Sprintf("parameter %q (%s) missing", name, role)})
+	}
+	p.Value.requiresGrad = p.Trainable
+	return p.Value
+}
+
+func (e *exec) mustParam(n *Node, in []*Tensor, role string) *Tensor {
+	t := e.param(n, in, role)
+	if t == nil {
+		panic(&OpError{Op: string(n.Kind), Msg: fmt.Sprintf("no %s parameter", role)})
+	}
+	return t
+}
+
+func pair(v []int, def int) [2]int {
+	switch len(v) {
+	case 0:
+		return [2]int{def, def}
+	case 1:
+		return [2]int{v[0], v[0]}
+	default:
+		return [2]int{v[0], v[1]}
+	}
+}
+
+func unaryKind(op UnaryOp) kindSpec {
+	return kindSpec{run: func(e *exec, n *Node, in []*Tensor) *Tensor { return e.c.Unary(op, in[0]) }}
+}
+
+func binaryKind(op BinaryOp) kindSpec {
+	return kindSpec{run: func(e *exec, n *Node, in []*Tensor) *Tensor { return e.c.binary(op, in[0], in[1]) }}
+}
+
+// kindSpecs defines every node kind. Inputs are listed as in[i]; params by
+// role; attrs by field.
+var kindSpecs map[OpKind]kindSpec
+
+func init() {
+	kindSpecs = map[OpKind]kindSpec{
+		OpInput: {run: nil}, // values come from Forward's arguments
+		// param: outputs params["value"].
+		OpParam: {run: func(e *exec, n *Node, in []*Tensor) *Tensor { return e.mustParam(n, in, "value") }},
+		// linear: in[0] x (..., in); weight (out, in), optional bias (out).
+		OpLinear: {run: func(e *exec, n *Node, in []*Tensor) *Tensor {
+			return e.c.Linear(in[0], e.mustParam(n, in, "weight"), e.param(n, in, "bias"))
+		}},
+		// conv2d: in[0] x NCHW; weight, optional bias; Stride, Padding, Dilation, Groups.
+		OpConv2d: {run: func(e *exec, n *Node, in []*Tensor) *Tensor {
+			a := n.Attrs
+			o := Conv2dOptions{Stride: pair(a.Stride, 1), Padding: pair(a.Padding, 0), Dilation: pair(a.Dilation, 1), Groups: a.Groups}
+			return e.c.Conv2d(in[0], e.mustParam(n, in, "weight"), e.param(n, in, "bias"), o)
+		}},
+		// matmul: in[0]·in[1] with TransA, TransB.
+		OpMatMul: {run: func(e *exec, n *Node, in []*Tensor) *Tensor {
+			return e.c.MatMul(in[0], in[1], n.Attrs.TransA, n.Attrs.TransB)
+		}},
+		// batchnorm: weight, bias, running_mean, running_var; Eps, Momentum.
+		OpBatchNorm: {run: func(e *exec, n *Node, in []*Tensor) *Tensor {
+			o := BatchNormOptions{Momentum: n.Attrs.Momentum, Eps: n.Attrs.Eps}
+			return e.c.BatchNorm(in[0], e.param(n, in, "weight"), e.param(n, in, "bias"),
+				e.param(n, in, "running_mean"), e.param(n, in, "running_var"), o)
+		}},
+		// layernorm over the last axis: weight, bias; Eps.
+		OpLayerNorm: {run: func(e *exec, n *Node, in []*Tensor) *Tensor {
+			return e.c.LayerNorm(in[0], e.param(n, in, "weight"), e.param(n, in, "bias"), n.Attrs.Eps)
+		}},
+		OpReLU:      unaryKind(UnaryReLU),
+		OpGELU:      unaryKind(UnaryGELU),
+		OpGELUTanh:  unaryKind(UnaryGELUTanh),
+		OpSiLU:      unaryKind(UnarySiLU),
+		OpHardswish: unaryKind(UnaryHardswish),
+		OpTanh:      unaryKind(UnaryTanh),
+		OpSigmoid:   unaryKind(UnarySigmoid),
+		OpIdentity:  {run: func(e *exec, n *Node, in []*Tensor) *Tensor { return in[0] }},
+		// maxpool2d/avgpool2d: Kernel, Stride (default Kernel), Padding, CountPad.
+		OpMaxPool2d: {run: func(e *exec, n *Node, in []*Tensor) *Tensor { return e.c.MaxPool2d(in[0], poolOpts(n.Attrs)) }},
+		OpAvgPool2d: {run: func(e *exec, n *Node, in []*Tensor) *Tensor { return e.c.AvgPool2d(in[0], poolOpts(n.Attrs)) }},
+		// global_avgpool: (N,C,H,W) → (N,C).
+		OpGlobalAvgPool: {run: func(e *exec, n *Node, in []*Tensor) *Tensor { return e.c.GlobalAvgPool(in[0]) }},
+		OpAdd:           binaryKind(BinaryAdd),
+		OpSub:           binaryKind(BinarySub),
+		OpMul:           binaryKind(BinaryMul),
+		OpDiv:           binaryKind(BinaryDiv),
+		// scale: in[0]·Scale.
+		OpScale: {run: func(e *exec, n *Node, in []*Tensor) *Tensor { return e.c.MulScalar(in[0], n.Attrs.Scale) }},
+		// sum/mean over Axes (all when empty), KeepDims.
+		OpSum:  {run: func(e *exec, n *Node, in []*Tensor) *Tensor { return e.c.Sum(in[0], n.Attrs.Axes, n.Attrs.KeepDims) }},
+		OpMean: {run: func(e *exec, n *Node, in []*Tensor) *Tensor { return e.c.Mean(in[0], n.Attrs.Axes, n.Attrs.KeepDims) }},
+		// softmax/log_softmax along Axis.
+		OpSoftmax:    {run: func(e *exec, n *Node, in []*Tensor) *Tensor { return e.c.Softmax(in[0], n.Attrs.Axis) }},
+		OpLogSoftmax: {run: func(e *exec, n *Node, in []*Tensor) *Tensor { return e.c.LogSoftmax(in[0], n.Attrs.Axis) }},
+		// reshape to Shape (-1 allowed); flatten from Axis; permute by Perm.
+		OpReshape: {run: func(e *exec, n *Node, in []*Tensor) *Tensor { return e.c.Reshape(in[0], n.Attrs.Shape...) }},
+		OpFlatten: {run: func(e *exec, n *Node, in []*Tensor) *Tensor { return e.c.Flatten(in[0], n.Attrs.Axis) }},
+		OpPermute: {run: func(e *exec, n *Node, in []*Tensor) *Tensor { return e.c.Permute(in[0], n.Attrs.Perm...) }},
+		// concat all inputs along Axis.
+		OpConcat: {run: func(e *exec, n *Node, in []*Tensor) *Tensor { return e.c.Concat(n.Attrs.Axis, in...) }},
+		// slice Start:End:Step along Axis (End 0 means the end, Step 0 means 1).
+		OpSlice: {run: func(e *exec, n *Node, in []*Tensor) *Tensor {
+			a := n.Attrs
+			end := a.End
+			if end == 0 {
+				end = in[0].Dim(a.Axis)
+			}
+			return e.c.Slice(in[0], a.Axis, a.Start, end, orOne(a.Step))
+		}},
+		// roll by Shifts along Axes.
+		OpRoll: {run: func(e *exec, n *Node, in []*Tensor) *Tensor { return e.c.Roll(in[0], n.Attrs.Shifts, n.Attrs.Axes) }},
+		// window_partition (B,H,W,C) → (B·nW, Window², C).
+		OpWindowPartition: {run: func(e *exec, n *Node, in []*Tensor) *Tensor { return e.c.WindowPartition(in[0], n.Attrs.Window) }},
+		// window_reverse (B·nW, Window², C) → (B, H, W, C) with Resolution (H, W).
+		OpWindowReverse: {run: func(e *exec, n *Node, in []*Tensor) *Tensor {
+			r := pair(n.Attrs.Resolution, 0)
+			return e.c.WindowReverse(in[0], n.Attrs.Window, r[0], r[1])
+		}},
+		OpAttention: {run: runAttention},
+		// expand_batch: in[0] (1, ...) repeated to in[1]'s batch size (a class token).
+		OpExpandBatch: {run: func(e *exec, n *Node, in []*Tensor) *Tensor {
+			shape := append([]int{in[1].Shape[0]}, in[0].Shape[1:]...)
+			return e.c.BroadcastTo(in[0], shape...)
+		}},
+		// dropout with probability P (training mode only).
+		OpDropout: {run: func(e *exec, n *Node, in []*Tensor) *Tensor { return e.c.Dropout(in[0], n.Attrs.P) }},
+		// fake_quant: params scale, optional zero_point; QMin, QMax, Axis, LSQ, GradScale.
+		OpFakeQuant: {run: func(e *exec, n *Node, in []*Tensor) *Tensor {
+			a := n.Attrs
+			o := FakeQuantOptions{QMin: a.QMin, QMax: a.QMax, Axis: a.Axis, LSQ: a.LSQ, GradScale: a.GradScale}
+			return e.c.FakeQuant(in[0], e.mustParam(n, in, "scale"), e.param(n, in, "zero_point"), o)
+		}},
+		OpQLinear: {run: runQLinear},
+		OpQConv2d: {run: runQConv2d},
+	}
+}
+
+func poolOpts(a Attrs) PoolOptions {
+	return PoolOptions{Kernel: pair(a.Kernel, 0), Stride: pair(a.Stride, 0), Padding: pair(a.Padding, 0), CountIncludePad: a.CountPad}
+}
+
+// runAttention is multi-head self-attention on a fused qkv projection:
+// in[0] (B, N, 3C) → (B, N, C), with Heads heads and score Scale. With a
+// relative_position_bias_table parameter ((2·Window-1)², Heads) it adds
+// Swin's relative-position bias; with ShiftSize > 0 it adds the shifted-
+// window mask of a Resolution (H, W) map.
+func runAttention(e *exec, n *Node, in []*Tensor) *Tensor {
+	c, a, x := e.c, n.Attrs, in[0]
+	if x.Dims() != 3 || a.Heads <= 0 || x.Shape[2]%(3*a.Heads) != 0 {
+		shapeErr("attention", fmt.Sprintf("want qkv (B, N, 3·C) with C divisible by %d heads", a.Heads), x)
+	}
+	b, tokens, ch := x.Shape[0], x.Shape[1], x.Shape[2]/3
+	qkv := c.Permute(c.Reshape(x, b, tokens, 3, a.Heads, ch/a.Heads), 2, 0, 3, 1, 4)
+	part := func(i int) *Tensor {
+		return c.Reshape(c.Slice(qkv, 0, i, i+1, 1), b, a.Heads, tokens, ch/a.Heads)
+	}
+	o := AttentionOptions{Scale: a.Scale}
+	if table := e.param(n, in, "relative_position_bias_table"); table != nil {
+		o.Bias = e.relativeBias(table, a.Window, a.Heads, tokens)
+	}
+	if a.ShiftSize > 0 {
+		o.Mask = e.shiftMask(a)
+	}
+	out := c.ScaledDotProductAttention(part(0), part(1), part(2), o)
+	return c.Reshape(c.Permute(out, 0, 2, 1, 3), b, tokens, ch)
+}
+
+func (e *exec) relativeBias(table *Tensor, ws, heads, tokens int) *Tensor {
+	if ws*ws != tokens || table.Dims() != 2 || table.Shape[0] != (2*ws-1)*(2*ws-1) || table.Shape[1] != heads {
+		shapeErr("attention", fmt.Sprintf("relative bias table must be (%d, %d) for window %d over %d tokens",
+			(2*ws-1)*(2*ws-1), heads, ws, tokens), table)
+	}
+	idx := e.m.cached(fmt.Sprintf("relidx/%d", ws), func() any { return RelativePositionIndex(ws) }).([]int32)
+	g := e.c.Gather(table, idx)
+	return e.c.Permute(e.c.Reshape(g, tokens, tokens, heads), 2, 0, 1)
+}
+
+func (e *exec) shiftMask(a Attrs) *Tensor {
+	r := pair(a.Resolution, 0)
+	key := fmt.Sprintf("mask/%d/%d/%d/%d", r[0], r[1], a.Window, a.ShiftSize)
+	return e.m.cached(key, func() any { return ShiftedWindowMask(r[0], r[1], a.Window, a.ShiftSize) }).(*Tensor)
+}
+
+// Forward runs the model on inputs (one per input node, in order) and
+// returns the output values. Errors from a node carry its name and Span;
+// panics inside kernels become errors. With grad off, intermediate buffers
+// are recycled as soon as their last reader has run.
+func (m *Model) Forward(c *Context, inputs ...*Tensor) ([]*Tensor, error) {
+	if len(inputs) != len(m.Inputs) {
+		return nil, fmt.Errorf("ops: model %s takes %d inputs, got %d", m.Name, len(m.Inputs), len(inputs))
+	}
+	e := &exec{c: c, m: m}
+	vals := make(map[int]*Tensor, len(m.Nodes))
+	for i, id := range m.Inputs {
+		vals[id] = inputs[i]
+	}
+	var lt *lifetimes
+	if !c.opts.Grad {
+		lt = newLifetimes(m, vals)
+	}
+	for _, n := range m.Nodes {
+		if n.Kind == OpInput {
+			continue
+		}
+		v, err := e.run(n, vals)
+		if err != nil {
+			return nil, err
+		}
+		vals[n.ID] = v
+		lt.done(c, n, vals)
+	}
+	outs := make([]*Tensor, len(m.Outputs))
+	for i, id := range m.Outputs {
+		outs[i] = vals[id]
+	}
+	return outs, nil
+}
+
+// Forward1 runs a one-output model.
+func (m *Model) Forward1(c *Context, inputs ...*Tensor) (*Tensor, error) {
+	outs, err := m.Forward(c, inputs...)
+	if err != nil {
+		return nil, err
+	}
+	if len(outs) != 1 {
+		return nil, fmt.Errorf("ops: model %s has %d outputs, want 1", m.Name, len(outs))
+	}
+	return outs[0], nil
+}
+
+// run evaluates one node, turning a panic into an error located at the
+// node.
+func (e *exec) run(n *Node, vals map[int]*Tensor) (out *Tensor, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = locate(panicToError(r), n)
+		}
+	}()
+	spec, ok := kindSpecs[n.Kind]
+	if !ok || spec.run == nil {
+		return nil, locate(fmt.Errorf("unknown node kind %q", n.Kind), n)
+	}
+	in := make([]*Tensor, len(n.Inputs))
+	for i, id := range n.Inputs {
+		if in[i] = vals[id]; in[i] == nil {
+			return nil, locate(fmt.Errorf("input %d (node %d) has no value", i, id), n)
+		}
+	}
+	return spec.run(e, n, in), nil
+}
+
+// locate attaches a node's name and span to an error.
+func locate(err error, n *Node) error {
+	var oe *OpError
+	if errors.As(err, &oe) {
+		cp := *oe
+		if cp.Node == "" {
+			cp.Node = n.Name
+		}
+		if !cp.Span.IsValid() {
+			cp.Span = n.Span
+		}
+		return &cp
+	}
+	return &OpError{Op: string(n.Kind), Node: n.Name, Span: n.Span, Err: err}
+}
+
+// lifetimes frees intermediate buffers in no-grad mode: each value is
+// released after its last reader, unless a live value shares its storage
+// (reshape views) or it is a model output.
+type lifetimes struct {
+	lastUse map[int]int // node ID → index of last reader
+	pos     map[int]int
+	refs    map[*float32]int
+	keep    map[int]bool
+}
+
+func newLifetimes(m *Model, vals map[int]*Tensor) *lifetimes {
+	lt := &lifetimes{lastUse: map[int]int{}, pos: map[int]int{}, refs: map[*float32]int{}, keep: map[int]bool{}}
+	for i, n := range m.Nodes {
+		lt.pos[n.ID] = i
+		for _, in := range n.Inputs {
+			lt.lastUse[in] = i
+		}
+	}
+	for _, id := range m.Outputs {
+		lt.keep[id] = true
+	}
+	for id, v := range vals {
+		lt.keep[id] = true
+		if len(v.Data) > 0 {
+			lt.refs[&v.Data[0]]++ // never released: the caller owns inputs
+		}
+	}
+	return lt
+}
+
+func (lt *lifetimes) done(c *Context, n *Node, vals map[int]*Tensor) {
+	if lt == nil {
+		return
+	}
+	if v := vals[n.ID]; len(v.Data) > 0 {
+		lt.refs[&v.Data[0]]++
+	}
+	i := lt.pos[n.ID]
+	for _, in := range n.Inputs {
+		if lt.lastUse[in] != i || lt.keep[in] {
+			continue
+		}
+		v := vals[in]
+		delete(vals, in)
+		if v == nil || len(v.Data) == 0 {
+			continue
+		}
+		k := &v.Data[0]
+		if lt.refs[k]--; lt.refs[k] <= 0 {
+			delete(lt.refs, k)
+			c.Release(v)
+		}
+	}
+}
