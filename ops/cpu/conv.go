@@ -1,0 +1,203 @@
+package cpu
+
+// Convolution as im2col + GEMM.
+//
+// Images are processed in chunks of nb. im2col lays a chunk out as a
+// column matrix col (C·KH·KW rows, nb·OH·OW columns): row (c, i, j) holds
+// the input pixel under kernel tap (i, j) of channel c for every output
+// position of every image, zero where the tap falls into the padding. Then
+// for each group g
+//
+//	forward:  T_g   = W_g (OC/G × K_g) · col_g (K_g × nb·L)      L = OH·OW
+//	weights:  dW_g += dYᵀ_g (OC/G × nb·L) · col_gᵀ
+//	inputs:   dcol_g = W_gᵀ · dYᵀ_g, then col2im adds dcol back into dx
+//
+// T and dYᵀ are (OC, nb·L): the chunk's outputs with channels first, so
+// one GEMM covers the whole chunk; a parallel copy moves them to and from
+// NCHW. The chunk size keeps col under colBudget floats.
+
+import "github.com/qpipe/qpipe/ops"
+
+const colBudget = 1 << 21
+
+// convChunk returns how many images share one im2col buffer.
+func convChunk(p ops.ConvParams) int {
+	per := p.C * p.KH * p.KW * p.OutH * p.OutW
+	return max(1, min(p.N, colBudget/max(per, 1)))
+}
+
+// Conv2d computes y = conv(x, w) + b.
+func (b *Backend) Conv2d(p ops.ConvParams, x, w, bias, y *ops.Tensor) error {
+	nb := convChunk(p)
+	K, L := p.C*p.KH*p.KW, p.OutH*p.OutW
+	for n0 := 0; n0 < p.N; n0 += nb {
+		cnt := min(nb, p.N-n0)
+		col, t := b.tmp.get(K*cnt*L), b.tmp.get(p.OutC*cnt*L)
+		b.im2col(p, x.Data, n0, cnt, col)
+		b.groupGemm(p, false, w.Data, col, t, cnt*L, 0)
+		b.fromChannelMajor(p, t, y.Data, n0, cnt, bias)
+		b.tmp.put(col)
+		b.tmp.put(t)
+	}
+	return nil
+}
+
+// groupGemm runs, per group, c_g = op(A_g)·b_g where A is the weight
+// (OC, K_g): forward (trans false) multiplies W_g by col_g; backward-data
+// (trans true) multiplies W_gᵀ by dYᵀ_g.
+func (b *Backend) groupGemm(p ops.ConvParams, trans bool, w, in, out []float32, cols int, beta float32) {
+	g := p.Groups
+	ocg, kg := p.OutC/g, p.C/g*p.KH*p.KW
+	for gi := range g {
+		wg := w[gi*ocg*kg : (gi+1)*ocg*kg]
+		if !trans {
+			sgemm(false, false, ocg, cols, kg, 1, wg, kg, in[gi*kg*cols:], cols, beta, out[gi*ocg*cols:], cols)
+		} else {
+			sgemm(true, false, kg, cols, ocg, 1, wg, kg, in[gi*ocg*cols:], cols, beta, out[gi*kg*cols:], cols)
+		}
+	}
+}
+
+// Conv2dBackward accumulates dx, dw and db.
+func (b *Backend) Conv2dBackward(p ops.ConvParams, x, w, dy, dx, dw, db *ops.Tensor) error {
+	nb := convChunk(p)
+	K, L := p.C*p.KH*p.KW, p.OutH*p.OutW
+	g := p.Groups
+	ocg, kg := p.OutC/g, p.C/g*p.KH*p.KW
+	for n0 := 0; n0 < p.N; n0 += nb {
+		cnt := min(nb, p.N-n0)
+		cols := cnt * L
+		dyt := b.tmp.get(p.OutC * cols)
+		b.toChannelMajor(p, dy.Data, dyt, n0, cnt)
+		if db != nil {
+			b.rowSums(dyt, p.OutC, cols, db.Data)
+		}
+		if dw != nil {
+			col := b.tmp.get(K * cols)
+			b.im2col(p, x.Data, n0, cnt, col)
+			for gi := range g {
+				sgemm(false, true, ocg, kg, cols, 1, dyt[gi*ocg*cols:], cols, col[gi*kg*cols:], cols, 1, dw.Data[gi*ocg*kg:], kg)
+			}
+			b.tmp.put(col)
+		}
+		if dx != nil {
+			dcol := b.tmp.get(K * cols)
+			b.groupGemm(p, true, w.Data, dyt, dcol, cols, 0)
+			b.col2im(p, dcol, dx.Data, n0, cnt)
+			b.tmp.put(dcol)
+		}
+		b.tmp.put(dyt)
+	}
+	return nil
+}
+
+// im2col fills col (K rows × cnt·L columns) for images n0..n0+cnt.
+func (b *Backend) im2col(p ops.ConvParams, x []float32, n0, cnt int, col []float32) {
+	L, cols := p.OutH*p.OutW, cnt*p.OutH*p.OutW
+	taps := p.KH * p.KW
+	b.w.For(cnt*p.C, 1, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			img, c := t/p.C, t%p.C
+			plane := x[((n0+img)*p.C+c)*p.H*p.W:][:p.H*p.W]
+			for k := range taps {
+				row := col[(c*taps+k)*cols+img*L:][:L]
+				im2colTap(p, plane, row, k/p.KW, k%p.KW)
+			}
+		}
+	})
+}
+
+// im2colTap writes the input values under tap (i, j) for every output
+// position of one channel plane.
+func im2colTap(p ops.ConvParams, plane, row []float32, i, j int) {
+	for oh := range p.OutH {
+		ih := oh*p.StrideH - p.PadH + i*p.DilH
+		out := row[oh*p.OutW : (oh+1)*p.OutW]
+		if ih < 0 || ih >= p.H {
+			clear(out)
+			continue
+		}
+		src := plane[ih*p.W : (ih+1)*p.W]
+		iw0 := -p.PadW + j*p.DilW
+		for ow := range out {
+			iw := iw0 + ow*p.StrideW
+			if iw >= 0 && iw < p.W {
+				out[ow] = src[iw]
+			} else {
+				out[ow] = 0
+			}
+		}
+	}
+}
+
+// col2im adds dcol back into dx for images n0..n0+cnt.
+func (b *Backend) col2im(p ops.ConvParams, dcol, dx []float32, n0, cnt int) {
+	L, cols := p.OutH*p.OutW, cnt*p.OutH*p.OutW
+	taps := p.KH * p.KW
+	b.w.For(cnt*p.C, 1, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			img, c := t/p.C, t%p.C
+			plane := dx[((n0+img)*p.C+c)*p.H*p.W:][:p.H*p.W]
+			for k := range taps {
+				row := dcol[(c*taps+k)*cols+img*L:][:L]
+				col2imTap(p, row, plane, k/p.KW, k%p.KW)
+			}
+		}
+	})
+}
+
+func col2imTap(p ops.ConvParams, row, plane []float32, i, j int) {
+	for oh := range p.OutH {
+		ih := oh*p.StrideH - p.PadH + i*p.DilH
+		if ih < 0 || ih >= p.H {
+			continue
+		}
+		dst := plane[ih*p.W : (ih+1)*p.W]
+		iw0 := -p.PadW + j*p.DilW
+		for ow, v := range row[oh*p.OutW : (oh+1)*p.OutW] {
+			if iw := iw0 + ow*p.StrideW; iw >= 0 && iw < p.W {
+				dst[iw] += v
+			}
+		}
+	}
+}
+
+// fromChannelMajor writes t (OC, cnt·L) into NCHW y, adding the bias.
+func (b *Backend) fromChannelMajor(p ops.ConvParams, t, y []float32, n0, cnt int, bias *ops.Tensor) {
+	L := p.OutH * p.OutW
+	b.w.For(cnt*p.OutC, max(1, grain/L), func(lo, hi int) {
+		for q := lo; q < hi; q++ {
+			img, oc := q/p.OutC, q%p.OutC
+			src := t[oc*cnt*L+img*L:][:L]
+			dst := y[((n0+img)*p.OutC+oc)*L:][:L]
+			if bias == nil {
+				copy(dst, src)
+				continue
+			}
+			v := bias.Data[oc]
+			for i, s := range src {
+				dst[i] = s + v
+			}
+		}
+	})
+}
+
+// toChannelMajor copies NCHW dy of images n0.. into t (OC, cnt·L).
+func (b *Backend) toChannelMajor(p ops.ConvParams, dy, t []float32, n0, cnt int) {
+	L := p.OutH * p.OutW
+	b.w.For(cnt*p.OutC, max(1, grain/L), func(lo, hi int) {
+		for q := lo; q < hi; q++ {
+			img, oc := q/p.OutC, q%p.OutC
+			copy(t[oc*cnt*L+img*L:][:L], dy[((n0+img)*p.OutC+oc)*L:][:L])
+		}
+	})
+}
+
+// rowSums accumulates out[r] += Σ m[r, :] for a (rows, cols) matrix.
+func (b *Backend) rowSums(m []float32, rows, cols int, out []float32) {
+	b.w.For(rows, max(1, grain/cols), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			out[r] += float32(sum32(m[r*cols : (r+1)*cols]))
+		}
+	})
+}

@@ -1,0 +1,109 @@
+package cpu
+
+import (
+	"math"
+
+	"github.com/qpipe/qpipe/ops"
+)
+
+// planes runs fn for every (n, c) plane in parallel.
+func (b *Backend) planes(p ops.PoolParams, fn func(q int)) {
+	b.w.For(p.N*p.C, max(1, grain/max(p.H*p.W, 1)), func(lo, hi int) {
+		for q := lo; q < hi; q++ {
+			fn(q)
+		}
+	})
+}
+
+// MaxPool2d computes the windowed maximum and the flat index of each
+// maximum in x (the first one on ties).
+func (b *Backend) MaxPool2d(p ops.PoolParams, x, y *ops.Tensor, argmax []int32) error {
+	hw, ohw := p.H*p.W, p.OutH*p.OutW
+	b.planes(p, func(q int) {
+		src := x.Data[q*hw : (q+1)*hw]
+		for oh := range p.OutH {
+			for ow := range p.OutW {
+				best, arg := float32(math.Inf(-1)), -1
+				for i := range p.KH {
+					ih := oh*p.StrideH - p.PadH + i
+					if ih < 0 || ih >= p.H {
+						continue
+					}
+					for j := range p.KW {
+						iw := ow*p.StrideW - p.PadW + j
+						if iw >= 0 && iw < p.W && (arg < 0 || src[ih*p.W+iw] > best) {
+							best, arg = src[ih*p.W+iw], ih*p.W+iw
+						}
+					}
+				}
+				o := q*ohw + oh*p.OutW + ow
+				y.Data[o], argmax[o] = best, int32(q*hw+arg)
+			}
+		}
+	})
+	return nil
+}
+
+// MaxPool2dBackward accumulates dx[argmax] += dy.
+func (b *Backend) MaxPool2dBackward(p ops.PoolParams, dy *ops.Tensor, argmax []int32, dx *ops.Tensor) error {
+	ohw := p.OutH * p.OutW
+	b.planes(p, func(q int) {
+		for o := q * ohw; o < (q+1)*ohw; o++ {
+			dx.Data[argmax[o]] += dy.Data[o]
+		}
+	})
+	return nil
+}
+
+// poolWindow returns the clipped window of output (oh, ow) and the divisor.
+func poolWindow(p ops.PoolParams, oh, ow int) (h0, h1, w0, w1 int, div float32) {
+	h0, w0 = oh*p.StrideH-p.PadH, ow*p.StrideW-p.PadW
+	h1, w1 = min(h0+p.KH, p.H+p.PadH), min(w0+p.KW, p.W+p.PadW)
+	full := (h1 - h0) * (w1 - w0)
+	h0, w0, h1, w1 = max(h0, 0), max(w0, 0), min(h1, p.H), min(w1, p.W)
+	if !p.CountIncludePad {
+		full = (h1 - h0) * (w1 - w0)
+	}
+	return h0, h1, w0, w1, 1 / float32(max(full, 1))
+}
+
+// AvgPool2d computes windowed means.
+func (b *Backend) AvgPool2d(p ops.PoolParams, x, y *ops.Tensor) error {
+	hw, ohw := p.H*p.W, p.OutH*p.OutW
+	b.planes(p, func(q int) {
+		src := x.Data[q*hw : (q+1)*hw]
+		for oh := range p.OutH {
+			for ow := range p.OutW {
+				h0, h1, w0, w1, inv := poolWindow(p, oh, ow)
+				var s float32
+				for ih := h0; ih < h1; ih++ {
+					for iw := w0; iw < w1; iw++ {
+						s += src[ih*p.W+iw]
+					}
+				}
+				y.Data[q*ohw+oh*p.OutW+ow] = s * inv
+			}
+		}
+	})
+	return nil
+}
+
+// AvgPool2dBackward spreads each output gradient over its window.
+func (b *Backend) AvgPool2dBackward(p ops.PoolParams, dy, dx *ops.Tensor) error {
+	hw, ohw := p.H*p.W, p.OutH*p.OutW
+	b.planes(p, func(q int) {
+		dst := dx.Data[q*hw : (q+1)*hw]
+		for oh := range p.OutH {
+			for ow := range p.OutW {
+				h0, h1, w0, w1, inv := poolWindow(p, oh, ow)
+				g := dy.Data[q*ohw+oh*p.OutW+ow] * inv
+				for ih := h0; ih < h1; ih++ {
+					for iw := w0; iw < w1; iw++ {
+						dst[ih*p.W+iw] += g
+					}
+				}
+			}
+		}
+	})
+	return nil
+}
