@@ -49,8 +49,33 @@ type Step struct {
 	Count int
 	Over  []Value
 	Body  []*Step
-	Node  syntax.Stmt
-	Span  source.Span
+	// Branches holds, for KFor, the body checked once per loop value with
+	// the loop variable bound (Body is Branches[0]), so the planner gets
+	// every branch's resolved arguments.
+	Branches [][]*Step
+	// Value is a let's value after --set overrides.
+	Value Value
+	// Metrics names the metrics the step records (evaluate accuracy ...).
+	Metrics []string
+	// Refs lists the metric references of an expect, and whether each
+	// must be evaluated on a snapshot at run time because no step
+	// evaluated it on that model state.
+	Refs []MetricRef
+	Node syntax.Stmt
+	Span source.Span
+}
+
+// MetricRef is a metric an expect reads: `accuracy` (Snapshot "") or
+// `teacher.accuracy`.
+type MetricRef struct {
+	Snapshot string
+	Metric   string
+	// Lazy means no step evaluates the metric on that snapshot's model
+	// state: the runner evaluates it there, with the settings of the
+	// evaluate step in Source, before the expect.
+	Lazy   bool
+	Source *Step
+	Span   source.Span
 }
 
 // Line is the 1-based line the step starts on.

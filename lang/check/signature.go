@@ -72,6 +72,12 @@ type Param struct {
 	Repeated bool
 	// Optional lets a word slot be left out.
 	Optional bool
+	// MaxOpen makes Max exclusive (prune ratio < 1).
+	MaxOpen bool
+	// Noun names what the values are in messages ("activation" gives
+	// `unknown activation "gleu"` and "known activations: ..."); empty
+	// means `unknown value "x" for NAME`.
+	Noun string
 }
 
 // CallForm is one callable enum value: percentile(P).
@@ -88,6 +94,50 @@ type Variant struct {
 	Doc    string
 	Slots  []Param
 	Params []Param
+	// Effects, when set, replaces the verb's Effects for this variant
+	// (quantize log2 trains, quantize int8 by default does not).
+	Effects *Effects
+	// Examples are lines of recipe text shown in help.
+	Examples []string
+}
+
+// Effects says what a verb needs from the pipeline state and what it
+// changes. The checker enforces the needs before running Rules; the
+// planner reads every field (what a step reads and writes, whether it
+// trains, which passes it costs).
+type Effects struct {
+	// NeedsModel: the verb reads the current model; an error when no model
+	// is loaded (no `model` line above and no --model).
+	NeedsModel bool
+	// NeedsData: the verb reads the current dataset; an error when none is
+	// bound (no `data` line above and no --data).
+	NeedsData bool
+	// Trains: the verb runs forward and backward passes over the data.
+	Trains bool
+	// ChangesModel: the verb writes a new model state, so metrics
+	// evaluated before it describe an older model.
+	ChangesModel bool
+	// LoadsModel / LoadsData: the verb binds the model / the dataset.
+	LoadsModel bool
+	LoadsData  bool
+	// ChangesData: the verb derives a new training set (adcorda's
+	// corrected D').
+	ChangesData bool
+	// Writes: the verb writes a file (export).
+	Writes bool
+}
+
+// Metric is a named value a verb records in the metrics table
+// (lower_snake_case, as in report.json).
+type Metric struct {
+	Name string
+	// Type is TFraction (accuracies), TFloat, TInt, TDuration (latency)
+	// or TBytes (size); `expect` compares values of the same family.
+	Type Type
+	// When is the word that makes the verb record this metric
+	// (`evaluate latency` records latency); "" means always.
+	When string
+	Doc  string
 }
 
 // Signature is what a verb accepts, with the docs `qpipe help` prints.
@@ -104,6 +154,16 @@ type Signature struct {
 	DefaultVariant string
 	// Examples are lines of recipe text shown in help.
 	Examples []string
+	// VariantNoun names the variant words in messages ("quantizer" gives
+	// `unknown quantizer "int4"`); empty means "variant".
+	VariantNoun string
+	// Effects says what the verb needs and does; the checker enforces
+	// NeedsModel and NeedsData and bumps the model version on
+	// ChangesModel, the planner reads the rest for costs and dataflow.
+	Effects Effects
+	// Metrics lists the values the verb records in the metrics table;
+	// `expect` may only name a metric some earlier step records.
+	Metrics []Metric
 	// Rules runs after the arguments are typed, against the simulated
 	// pipeline state; it enforces order rules (replace after quantize,
 	// distill with no teacher) and updates the state (snapshots defined,
@@ -128,4 +188,21 @@ type State struct {
 	Flags map[string]*Step
 	// Params are `let` names in scope (and for-loop variables).
 	Params map[string]*Step
+	// Values holds the value of each name in Params: a let's value after
+	// --set, or the loop variable's value in the branch being checked.
+	Values map[string]Value
+	// Version counts model states: it goes up each time a step loads or
+	// changes the model. ModelStep is the step that made the current one.
+	Version   int
+	ModelStep *Step
+	// SnapVersion is the model Version each snapshot holds.
+	SnapVersion map[string]int
+	// Evals records which metric was evaluated on which model Version.
+	Evals map[MetricAt]*Step
+}
+
+// MetricAt is a metric evaluated on one model Version.
+type MetricAt struct {
+	Metric  string
+	Version int
 }

@@ -1,0 +1,230 @@
+package check
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/qpipe/qpipe/lang/diag"
+	"github.com/qpipe/qpipe/lang/syntax"
+)
+
+// command lowers `verb word* name=value*` into a typed Step: the verb's
+// signature, the variant its first word picks, the words bound to slots in
+// order, the arguments by name with defaults filled in. It returns nil
+// when the verb is unknown.
+func (c *Checker) command(st *State, cmd *syntax.Command) (*Step, diag.Diagnostics) {
+	sig, ok := c.env.Lookup(cmd.Verb.Name)
+	if !ok {
+		return nil, diag.Diagnostics{unknownVerb(cmd.Verb, c.env.Verbs())}
+	}
+	step := &Step{Kind: KCommand, Verb: sig.Verb, Sig: sig, Words: map[string]Value{},
+		Args: map[string]Value{}, Explicit: map[string]bool{}, Node: cmd, Span: cmd.Sp}
+	v, words, d := pickVariant(st, sig, cmd)
+	if d != nil {
+		return step, diag.Diagnostics{d}
+	}
+	slots, params := sig.Slots, sig.Params
+	if v != nil {
+		step.Variant = v.Name
+		slots = append(slices.Clip(slots), v.Slots...)
+		params = append(slices.Clip(params), v.Params...)
+	}
+	ds := bindWords(st, step, slots, words)
+	ds = append(ds, bindArgs(st, step, params, cmd.Args)...)
+	return step, ds
+}
+
+func unknownVerb(verb *syntax.Ident, verbs []string) *diag.Diagnostic {
+	return diag.Errorf(verb.Sp, fmt.Sprintf("unknown verb %q", verb.Name)).
+		WithDetail(didYouMean(verb.Name, "verbs", verbs))
+}
+
+// pickVariant chooses the variant named by the first word (which may be a
+// loop variable), or the default variant; it returns the remaining words.
+func pickVariant(st *State, sig *Signature, cmd *syntax.Command) (*Variant, []syntax.Expr, *diag.Diagnostic) {
+	if len(sig.Variants) == 0 {
+		return nil, cmd.Words, nil
+	}
+	words := cmd.Words
+	if len(words) > 0 {
+		w, _ := eval(st, words[0])
+		if v := sig.Variant(w.Str); w.Kind == VIdent && v != nil {
+			return v, words[1:], nil
+		}
+		if def := sig.Variant(sig.DefaultVariant); def == nil || len(def.Slots) == 0 {
+			return nil, nil, unknownVariant(sig, w)
+		}
+	}
+	if def := sig.Variant(sig.DefaultVariant); def != nil {
+		return def, words, nil
+	}
+	return nil, nil, diag.Errorf(cmd.Sp, fmt.Sprintf("%s needs a %s: %s", sig.Verb, sig.variantNoun(), joinNames(sig.VariantNames()))).
+		WithDetail("usage: " + sig.Usage(""))
+}
+
+func unknownVariant(sig *Signature, w Value) *diag.Diagnostic {
+	noun := sig.variantNoun()
+	if w.Kind != VIdent {
+		return diag.Errorf(w.Span, fmt.Sprintf("%s needs a %s first (%s), not %s", sig.Verb, noun, joinNames(sig.VariantNames()), valueNoun(w)))
+	}
+	return diag.Errorf(w.Span, fmt.Sprintf("unknown %s %q", noun, w.Str)).
+		WithDetail(didYouMean(w.Str, plural(noun), sig.VariantNames()))
+}
+
+// bindWords assigns words to slots in order. A Repeated slot takes every
+// remaining word; an Optional slot may be left out (its Default fills it).
+func bindWords(st *State, step *Step, slots []Param, words []syntax.Expr) diag.Diagnostics {
+	var ds diag.Diagnostics
+	wi := 0
+	for i := range slots {
+		p := &slots[i]
+		if p.Repeated {
+			ds = append(ds, bindRepeated(st, step, p, words[wi:])...)
+			wi = len(words)
+			continue
+		}
+		if wi >= len(words) {
+			ds = append(ds, missingWord(step, p)...)
+			continue
+		}
+		ds = append(ds, bindValue(st, step.Words, p, words[wi])...)
+		wi++
+	}
+	if wi < len(words) {
+		ds = append(ds, tooManyWords(step, len(slots), words[wi]))
+	}
+	return ds
+}
+
+func bindRepeated(st *State, step *Step, p *Param, words []syntax.Expr) diag.Diagnostics {
+	if len(words) == 0 {
+		return missingWord(step, p)
+	}
+	var ds diag.Diagnostics
+	list := Value{Kind: VList, Span: words[0].Span()}
+	for _, w := range words {
+		v, d := typed(st, w, p)
+		if d != nil {
+			ds = append(ds, d)
+			continue
+		}
+		list.List = append(list.List, v)
+		list.Span = joinSpan(list.Span, w.Span())
+	}
+	step.Words[p.Name] = list
+	return ds
+}
+
+func missingWord(step *Step, p *Param) diag.Diagnostics {
+	if p.Optional || p.Default != nil {
+		if p.Default != nil {
+			step.Words[p.Name] = DefaultValue(p)
+		}
+		return nil
+	}
+	label := p.Noun
+	if label == "" {
+		label = p.Name
+	}
+	return diag.Diagnostics{diag.Errorf(step.Span, fmt.Sprintf("%s is missing its %s", step.title(), label)).
+		WithDetail("usage: " + step.Sig.Usage(step.Variant))}
+}
+
+func tooManyWords(step *Step, n int, w syntax.Expr) *diag.Diagnostic {
+	return diag.Errorf(w.Span(), fmt.Sprintf("too many words: %s takes %s", step.title(), countWords(n))).
+		WithDetail("usage: " + step.Sig.Usage(step.Variant))
+}
+
+func countWords(n int) string {
+	switch n {
+	case 0:
+		return "no words"
+	case 1:
+		return "one word"
+	}
+	return fmt.Sprintf("%d words", n)
+}
+
+// typed evaluates e and types it for p.
+func typed(st *State, e syntax.Expr, p *Param) (Value, *diag.Diagnostic) {
+	v, d := eval(st, e)
+	if d != nil {
+		return Value{}, d
+	}
+	return coerce(st, v, p)
+}
+
+func bindValue(st *State, into map[string]Value, p *Param, e syntax.Expr) diag.Diagnostics {
+	v, d := typed(st, e, p)
+	if d != nil {
+		return diag.Diagnostics{d}
+	}
+	into[p.Name] = v
+	return nil
+}
+
+// bindArgs types `name=value` arguments; unknown and duplicate names are
+// errors, missing required ones too, and defaults fill the rest.
+func bindArgs(st *State, step *Step, params []Param, args []*syntax.Arg) diag.Diagnostics {
+	var ds diag.Diagnostics
+	first := map[string]*syntax.Arg{}
+	for _, a := range args {
+		name := a.Name.Name
+		i := slices.IndexFunc(params, func(p Param) bool { return p.Name == name })
+		switch {
+		case i < 0:
+			ds = append(ds, unknownArg(step, params, a))
+		case first[name] != nil:
+			ds = append(ds, diag.Errorf(a.Sp, fmt.Sprintf("duplicate argument %q", name)).
+				WithDetail(fmt.Sprintf("%s is already given at %d:%d; keep one", name, first[name].Sp.Start.Line, first[name].Sp.Start.Column)))
+		default:
+			first[name] = a
+			step.Explicit[name] = true
+			ds = append(ds, bindValue(st, step.Args, &params[i], a.Value)...)
+		}
+	}
+	return append(ds, fillArgs(step, params)...)
+}
+
+func fillArgs(step *Step, params []Param) diag.Diagnostics {
+	var ds diag.Diagnostics
+	for i := range params {
+		p := &params[i]
+		if step.Explicit[p.Name] {
+			continue
+		}
+		if p.Required {
+			ds = append(ds, diag.Errorf(step.Span, fmt.Sprintf("%s needs %s=", step.title(), p.Name)).
+				WithDetail(fmt.Sprintf("%s: %s; usage: %s", p.Name, typeNoun(p), step.Sig.Usage(step.Variant))))
+			continue
+		}
+		if p.Default != nil {
+			step.Args[p.Name] = DefaultValue(p)
+		}
+	}
+	return ds
+}
+
+func unknownArg(step *Step, params []Param, a *syntax.Arg) *diag.Diagnostic {
+	names := make([]string, len(params))
+	for i, p := range params {
+		names[i] = p.Name
+	}
+	d := diag.Errorf(a.Name.Sp, fmt.Sprintf("unknown argument %q for %s", a.Name.Name, step.title()))
+	detail := didYouMean(a.Name.Name, "arguments", names)
+	if len(names) == 0 {
+		detail = step.title() + " takes no arguments"
+	}
+	if others := step.Sig.variantsWithParam(a.Name.Name); len(others) > 0 && step.Variant != "" {
+		detail = fmt.Sprintf("%s is an argument of %s %s, not of %s; %s", a.Name.Name, step.Verb, joinNames(others), step.title(), detail)
+	}
+	return d.WithDetail(detail)
+}
+
+// title is "quantize log2" or "replace".
+func (s *Step) title() string {
+	if s.Variant != "" {
+		return s.Verb + " " + s.Variant
+	}
+	return s.Verb
+}

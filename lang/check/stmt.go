@@ -1,0 +1,121 @@
+package check
+
+import (
+	"fmt"
+
+	"github.com/qpipe/qpipe/lang/diag"
+	"github.com/qpipe/qpipe/lang/syntax"
+)
+
+// stmt checks one statement against st, advancing st.
+func (c *Checker) stmt(st *State, s syntax.Stmt) (*Step, diag.Diagnostics) {
+	switch s := s.(type) {
+	case *syntax.Command:
+		return c.commandStmt(st, s)
+	case *syntax.Let:
+		return c.let(st, s)
+	case *syntax.Expect:
+		return c.expect(st, s)
+	case *syntax.Repeat:
+		return c.repeat(st, s)
+	case *syntax.For:
+		return c.forLoop(st, s)
+	}
+	return nil, diag.Diagnostics{diag.Errorf(s.Span(), fmt.Sprintf("unsupported statement %T", s))}
+}
+
+// commandStmt types a command, enforces its needs, runs its Rules hook
+// (only when it typed cleanly: rules may trust the values) and applies its
+// effects (always, so one bad argument does not cascade).
+func (c *Checker) commandStmt(st *State, cmd *syntax.Command) (*Step, diag.Diagnostics) {
+	step, ds := c.command(st, cmd)
+	if step == nil {
+		return nil, ds
+	}
+	typedClean := !ds.HasErrors()
+	ds = append(ds, c.needs(st, step)...)
+	if typedClean && step.Sig.Rules != nil {
+		ds = append(ds, step.Sig.Rules(st, step)...)
+	}
+	c.effects(st, step)
+	return step, ds
+}
+
+// needs enforces Effects.NeedsModel and NeedsData. In a file, each is
+// reported once: the first statement that lacks a model says so.
+func (c *Checker) needs(st *State, step *Step) diag.Diagnostics {
+	var ds diag.Diagnostics
+	e := step.Effects()
+	if e.NeedsModel && !st.ModelLoaded && c.first("model") {
+		ds = append(ds, diag.Errorf(step.Span, fmt.Sprintf("%s needs a model, and none is loaded", step.title())).
+			WithDetail("add `model NAME` (or `model \"file.onnx\"`) above this line, or pass --model"))
+	}
+	if e.NeedsData && !st.DataLoaded && c.first("data") {
+		ds = append(ds, diag.Errorf(step.Span, fmt.Sprintf("%s needs data, and no dataset is loaded", step.title())).
+			WithDetail("add `data NAME` (or `data imagefolder \"dir/\"`) above this line, or pass --data"))
+	}
+	return ds
+}
+
+// first reports whether a once-per-file diagnostic is due.
+func (c *Checker) first(key string) bool {
+	if !c.file {
+		return true
+	}
+	if c.once[key] {
+		return false
+	}
+	c.once[key] = true
+	return true
+}
+
+// effects applies the generic state changes of a command: loading the
+// model or data, a new model version, and the metrics it records.
+func (c *Checker) effects(st *State, step *Step) {
+	e := step.Effects()
+	if e.LoadsModel && !st.ModelLoaded {
+		st.LoadModel(step)
+	}
+	if e.LoadsData {
+		st.DataLoaded = true
+	}
+	if e.ChangesModel {
+		st.ChangeModel(step)
+	}
+	for _, m := range step.Sig.Metrics {
+		if m.When == "" || step.HasWord(m.When) {
+			step.Metrics = append(step.Metrics, m.Name)
+			st.RecordMetric(m.Name, step)
+		}
+	}
+}
+
+// HasWord reports whether some word of the step (or its variant) is the
+// identifier w.
+func (s *Step) HasWord(w string) bool {
+	if s.Variant == w {
+		return true
+	}
+	for _, v := range s.Words {
+		if v.Kind == VIdent && v.Str == w {
+			return true
+		}
+		for _, e := range v.List {
+			if e.Kind == VIdent && e.Str == w {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Effects returns what the step's verb (or its variant) needs and does.
+func (s *Step) Effects() Effects {
+	if s.Sig == nil {
+		return Effects{}
+	}
+	if v := s.Sig.Variant(s.Variant); v != nil && v.Effects != nil {
+		return *v.Effects
+	}
+	return s.Sig.Effects
+}
