@@ -1,0 +1,75 @@
+package gemm
+
+import "math"
+
+var (
+	negInf = math.Inf(-1)
+	posInf = math.Inf(1)
+)
+
+// requantRow applies the Requant epilogue (see Epilogue) to one row; it is
+// the Go twin of the assembly tail and must round the same way.
+func requantRow(dst []int8, acc, bias []int32, scale []float32, relu bool) {
+	lo := float32(-128)
+	if relu {
+		lo = 0
+	}
+	for j, x := range acc {
+		v := float32(x+bias[j]) * scale[j]
+		v = min(max(v, lo), 127)
+		dst[j] = int8(math.RoundToEven(float64(v)))
+	}
+}
+
+// dequantRow applies the Dequant epilogue to one row.
+func dequantRow(dst []float32, acc, bias []int32, scale []float32, relu bool) {
+	for j, x := range acc {
+		v := float32(x+bias[j]) * scale[j]
+		if relu {
+			v = max(v, 0)
+		}
+		dst[j] = v
+	}
+}
+
+// goBlock is the portable int8 path: C[i0:i1, j0:j1] as dot products of A
+// rows with B rows, four columns at a time, then the epilogue.
+func (g *s8Problem) goBlock(i0, i1, j0, j1 int) {
+	pb := g.pb
+	k := pb.k
+	acc := make([]int32, j1-j0)
+	for i := i0; i < i1; i++ {
+		var a []int8 // k == 0 allows an empty A
+		if k > 0 {
+			a = g.a[i*g.lda : i*g.lda+k]
+		}
+		for j := j0; j < j1; j++ {
+			acc[j-j0] = dotS8(a, pb.s8[j*k:j*k+k])
+		}
+		o := i*g.ldc + j0
+		switch g.mode {
+		case 0:
+			copy(g.c32[o:o+j1-j0], acc)
+		case 1:
+			requantRow(g.c8[o:o+j1-j0], acc, g.ep.Bias[j0:], g.ep.Scale[j0:], g.ep.ReLU)
+		default:
+			dequantRow(g.cf[o:o+j1-j0], acc, g.ep.Bias[j0:], g.ep.Scale[j0:], g.ep.ReLU)
+		}
+	}
+}
+
+func dotS8(a, b []int8) int32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 int32
+	q := 0
+	for ; q+4 <= len(a); q += 4 {
+		s0 += int32(a[q]) * int32(b[q])
+		s1 += int32(a[q+1]) * int32(b[q+1])
+		s2 += int32(a[q+2]) * int32(b[q+2])
+		s3 += int32(a[q+3]) * int32(b[q+3])
+	}
+	for ; q < len(a); q++ {
+		s0 += int32(a[q]) * int32(b[q])
+	}
+	return s0 + s1 + s2 + s3
+}

@@ -1,0 +1,28 @@
+//go:build amd64 && !purego
+
+package gemm
+
+import "golang.org/x/sys/cpu"
+
+//go:generate go run ./internal/gen -o kernels_amd64.s -stubs stubs_amd64.go
+
+//go:noescape
+func rowCorrVNNI(a *int8, lda, m, k int, corr *int32)
+
+func init() {
+	x := cpu.X86
+	if x.HasAVX2 && x.HasFMA {
+		registerF32(&f32Impl{name: "avx2+fma", mr: 6, nr: 16, kc: 256, mc: 72, nc: 2048,
+			tile: func(rows int, p *sgemmArgs) { sgemmAVX2[rows](p) }})
+		registerS8(&s8Impl{name: "avx2", kind: kindS16, mr: 6, nr: 16,
+			tile: func(rows int, p *s8Args) { s16AVX2[rows](p) }})
+	}
+	if x.HasAVX512F && x.HasAVX512BW && x.HasAVX512VL && x.HasAVX2 && x.HasFMA {
+		registerF32(&f32Impl{name: "avx512", mr: 14, nr: 32, kc: 256, mc: 126, nc: 3072,
+			tile: func(rows int, p *sgemmArgs) { sgemmAVX512[rows](p) }})
+		if x.HasAVX512VNNI {
+			registerS8(&s8Impl{name: "vnni", kind: kindVNNI, mr: 14, nr: 32,
+				tile: func(rows int, p *s8Args) { s8VNNI[rows](p) }})
+		}
+	}
+}

@@ -1,0 +1,69 @@
+package gemm
+
+// packB copies op(B)[pc:pc+kc, jc:jc+nc] into dst as ceil(nc/nr) panels,
+// each kc rows of nr floats (columns past nc are zero).
+func packB(dst, b []float32, ldb int, transB bool, pc, kc, jc, nc, nr int) {
+	for jp := 0; jp < nc; jp += nr {
+		w := min(nr, nc-jp)
+		panel := dst[jp*kc : jp*kc+kc*nr]
+		if !transB {
+			src := b[pc*ldb+jc+jp:]
+			for p := 0; p < kc; p++ {
+				d := panel[p*nr : p*nr+nr]
+				copy(d, src[p*ldb:p*ldb+w])
+				clear(d[w:])
+			}
+			continue
+		}
+		if w < nr {
+			clear(panel)
+		}
+		for j := 0; j < w; j++ {
+			src := b[(jc+jp+j)*ldb+pc:]
+			src = src[:kc]
+			for p, v := range src {
+				panel[p*nr+j] = v
+			}
+		}
+	}
+}
+
+// copyA writes op(A)[ic:ic+mc, pc:pc+kc] row-major into dst with row
+// stride lds, for kernels that read A in place.
+func copyA(dst, a []float32, lda int, transA bool, ic, mc, pc, kc, lds int) {
+	if !transA {
+		for i := 0; i < mc; i++ {
+			copy(dst[i*lds:i*lds+kc], a[(ic+i)*lda+pc:])
+		}
+		return
+	}
+	// A is stored k×m: walk it in 8×8 blocks so both sides stay in cache.
+	for p0 := 0; p0 < kc; p0 += 8 {
+		p1 := min(p0+8, kc)
+		for i0 := 0; i0 < mc; i0 += 8 {
+			i1 := min(i0+8, mc)
+			for p := p0; p < p1; p++ {
+				src := a[(pc+p)*lda+ic+i0 : (pc+p)*lda+ic+i1]
+				for i, v := range src {
+					dst[(i0+i)*lds+p] = v
+				}
+			}
+		}
+	}
+}
+
+// copyStride returns the row stride (in elements of size bytes) for a copy
+// of rows of n elements: n rounded up to 64 bytes, plus 64 bytes when the
+// stride would be a multiple of 4 KiB (every row in the same cache sets).
+func copyStride(n, size int) int {
+	per := 64 / size
+	s := ceilDiv(n, per) * per
+	if s*size%4096 == 0 {
+		s += per
+	}
+	return s
+}
+
+// badStride reports whether rows ld elements apart all land in the same
+// L1 sets, so a kernel that walks MR rows in place would thrash.
+func badStride(ld, size int) bool { return ld*size%4096 == 0 }

@@ -1,0 +1,159 @@
+package gemm
+
+import (
+	"fmt"
+	"sync"
+)
+
+// Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices,
+// op(X) = X or X^T. A is m×k (k×m if transA), B is k×n (n×k if transB), C
+// is m×n; lda, ldb and ldc are the row strides. With beta == 0, C is not
+// read (NaNs in it do not propagate). It runs on up to Threads()
+// goroutines and panics only on inconsistent sizes or short slices.
+func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkMat("Sgemm", "A", len(a), m, k, lda, transA)
+	checkMat("Sgemm", "B", len(b), k, n, ldb, transB)
+	checkMat("Sgemm", "C", len(c), m, n, ldc, false)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	impl := curF32.Load()
+	g := &sgemmProblem{impl: impl, transA: transA, transB: transB, m: m, n: n, k: k,
+		alpha: alpha, beta: beta, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc}
+	tm, tn := splitWork(m, n, k, impl.mr, impl.nr)
+	parallel(tm*tn, func(t int) {
+		i0, i1 := span(m, impl.mr, tm, t/tn)
+		j0, j1 := span(n, impl.nr, tn, t%tn)
+		if i0 < i1 && j0 < j1 {
+			g.block(i0, i1, j0, j1)
+		}
+	})
+}
+
+// splitWork picks the thread grid for an m×n×k product.
+func splitWork(m, n, k, mr, nr int) (tm, tn int) {
+	for t := threadsFor(m * n * k); t > 1; t-- {
+		if tm, tn = grid(m, n, mr, nr, t); tm*tn == t {
+			return tm, tn
+		}
+	}
+	return 1, 1
+}
+
+// checkMat panics unless a rows×cols matrix (cols×rows stored if trans) with
+// row stride ld fits in n elements.
+func checkMat(fn, name string, n, rows, cols, ld int, trans bool) {
+	if rows < 0 || cols < 0 {
+		panic(fmt.Sprintf("gemm.%s: negative size %d×%d for %s", fn, rows, cols, name))
+	}
+	if trans {
+		rows, cols = cols, rows
+	}
+	if ld < max(cols, 1) {
+		panic(fmt.Sprintf("gemm.%s: leading dimension of %s is %d, less than its %d columns", fn, name, ld, cols))
+	}
+	if rows > 0 && cols > 0 && n < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("gemm.%s: %s has %d elements, needs %d (%d×%d, ld %d)", fn, name, n, (rows-1)*ld+cols, rows, cols, ld))
+	}
+}
+
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
+type sgemmProblem struct {
+	impl           *f32Impl
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	a, b, c        []float32
+	lda, ldb, ldc  int
+}
+
+// f32Work holds one thread's packing buffers.
+type f32Work struct{ a, b []float32 }
+
+var f32Pool sync.Pool
+
+func getF32Work(na, nb int) *f32Work {
+	w, _ := f32Pool.Get().(*f32Work)
+	if w == nil {
+		w = new(f32Work)
+	}
+	if cap(w.a) < na {
+		w.a = make([]float32, na)
+	}
+	if cap(w.b) < nb {
+		w.b = make([]float32, nb)
+	}
+	w.a, w.b = w.a[:na], w.b[:nb]
+	return w
+}
+
+// block computes C[i0:i1, j0:j1] with the GotoBLAS loop nest (see doc.go).
+func (g *sgemmProblem) block(i0, i1, j0, j1 int) {
+	im := g.impl
+	kcMax := min(im.kc, g.k)
+	ncMax := min(im.nc, ceilDiv(j1-j0, im.nr)*im.nr)
+	mcMax := min(im.mc, i1-i0)
+	copied := g.transA || badStride(g.lda, 4)
+	lds := copyStride(kcMax, 4)
+	na := 0
+	if copied {
+		na = mcMax * lds
+	}
+	w := getF32Work(na, kcMax*ncMax)
+	defer f32Pool.Put(w)
+	var p sgemmArgs
+	p.alpha, p.ldc = g.alpha, g.ldc
+	for jc := j0; jc < j1; jc += im.nc {
+		nc := min(im.nc, j1-jc)
+		for pc := 0; pc < g.k; pc += im.kc {
+			kc := min(im.kc, g.k-pc)
+			p.kc, p.beta = kc, g.beta
+			if pc > 0 {
+				p.beta = 1
+			}
+			packB(w.b, g.b, g.ldb, g.transB, pc, kc, jc, nc, im.nr)
+			for ic := i0; ic < i1; ic += im.mc {
+				mc := min(im.mc, i1-ic)
+				if copied {
+					copyA(w.a, g.a, g.lda, g.transA, ic, mc, pc, kc, lds)
+					p.lda = lds
+					g.panels(&p, w.a, w.b, ic, mc, jc, nc, kc)
+				} else {
+					p.lda = g.lda
+					g.panels(&p, g.a[ic*g.lda+pc:], w.b, ic, mc, jc, nc, kc)
+				}
+			}
+		}
+	}
+}
+
+// panels runs the micro-kernel over the mc×nc block at (ic, jc).
+func (g *sgemmProblem) panels(p *sgemmArgs, a, bp []float32, ic, mc, jc, nc, kc int) {
+	im := g.impl
+	for jr := 0; jr < nc; jr += im.nr {
+		p.nr = min(im.nr, nc-jr)
+		p.b = &bp[jr*kc]
+		for ir := 0; ir < mc; ir += im.mr {
+			rows := min(im.mr, mc-ir)
+			p.a = &a[ir*p.lda]
+			p.c = &g.c[(ic+ir)*g.ldc+jc+jr]
+			im.tile(rows, p)
+		}
+	}
+}

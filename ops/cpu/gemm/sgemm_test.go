@@ -1,0 +1,198 @@
+package gemm
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// refSgemm is the triple-loop reference, accumulated in float64.
+func refSgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float64
+			for p := 0; p < k; p++ {
+				var av, bv float32
+				if transA {
+					av = a[p*lda+i]
+				} else {
+					av = a[i*lda+p]
+				}
+				if transB {
+					bv = b[j*ldb+p]
+				} else {
+					bv = b[p*ldb+j]
+				}
+				s += float64(av) * float64(bv)
+			}
+			v := float64(alpha) * s
+			if beta != 0 {
+				v += float64(beta) * float64(c[i*ldc+j])
+			}
+			c[i*ldc+j] = float32(v)
+		}
+	}
+}
+
+func randF32(r *rand.Rand, n int) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(r.Float64()*2 - 1)
+	}
+	return x
+}
+
+// fp32Kernels lists the fp32 kernels this machine can run, Go fallback first.
+func fp32Kernels() []string {
+	names := []string{"generic"}
+	for _, n := range []string{"avx2+fma", "avx512"} {
+		if _, ok := f32Impls[n]; ok {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+type sgemmCase struct {
+	ta, tb      bool
+	m, n, k     int
+	alpha, beta float32
+	pad         int // extra leading-dimension elements
+}
+
+func runSgemmCase(t *testing.T, r *rand.Rand, tc sgemmCase) {
+	t.Helper()
+	ar, ac := tc.m, tc.k
+	if tc.ta {
+		ar, ac = ac, ar
+	}
+	br, bc := tc.k, tc.n
+	if tc.tb {
+		br, bc = bc, br
+	}
+	lda, ldb, ldc := ac+tc.pad, bc+tc.pad, tc.n+tc.pad
+	a := randF32(r, max(ar*lda, 1))
+	b := randF32(r, max(br*ldb, 1))
+	c := randF32(r, max(tc.m*ldc, 1))
+	if tc.beta == 0 {
+		for i := range c {
+			c[i] = float32(math.NaN()) // beta == 0 must not read C
+		}
+	}
+	want := append([]float32(nil), c...)
+	refSgemm(tc.ta, tc.tb, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, want, ldc)
+	Sgemm(tc.ta, tc.tb, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+	for i := 0; i < tc.m; i++ {
+		for j := 0; j < ldc && i*ldc+j < len(c); j++ {
+			got, ref := c[i*ldc+j], want[i*ldc+j]
+			if j >= tc.n { // padding must be untouched
+				if math.Float32bits(got) != math.Float32bits(ref) {
+					t.Fatalf("%+v: wrote padding C[%d,%d]", tc, i, j)
+				}
+				continue
+			}
+			tol := 1e-5*float64(tc.k+1) + 1e-4*math.Abs(float64(ref))
+			if d := math.Abs(float64(got - ref)); !(d <= tol) {
+				t.Fatalf("%+v: C[%d,%d] = %v, want %v", tc, i, j, got, ref)
+			}
+		}
+	}
+}
+
+func TestSgemmShapes(t *testing.T) {
+	sizes := []int{1, 3, 17, 31, 33, 65, 127, 129}
+	for _, kern := range fp32Kernels() {
+		t.Run(kern, func(t *testing.T) {
+			defer useKernels(kern, "")()
+			r := rand.New(rand.NewPCG(1, 2))
+			for _, m := range sizes {
+				for _, n := range sizes {
+					for _, k := range []int{1, 17, 129, 300} {
+						tc := sgemmCase{ta: (m+n)%2 == 0, tb: (m+k)%3 == 0, m: m, n: n, k: k, alpha: 1, beta: 0, pad: (m * n) % 5}
+						runSgemmCase(t, r, tc)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestSgemmTransAlphaBeta(t *testing.T) {
+	for _, kern := range fp32Kernels() {
+		t.Run(kern, func(t *testing.T) {
+			defer useKernels(kern, "")()
+			r := rand.New(rand.NewPCG(3, 4))
+			for _, ta := range []bool{false, true} {
+				for _, tb := range []bool{false, true} {
+					for _, ab := range [][2]float32{{1, 0}, {1, 1}, {-0.5, 2}, {0, 0.5}, {2, -1}} {
+						for _, s := range [][3]int{{33, 65, 31}, {129, 17, 520}, {14, 32, 64}, {3, 100, 7}} {
+							runSgemmCase(t, r, sgemmCase{ta, tb, s[0], s[1], s[2], ab[0], ab[1], 3})
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestSgemmBlocking crosses every cache block edge (K > kc, N > nc, M > mc)
+// and a 4 KiB row stride, which takes the copied-A path.
+func TestSgemmBlocking(t *testing.T) {
+	for _, kern := range fp32Kernels() {
+		t.Run(kern, func(t *testing.T) {
+			defer useKernels(kern, "")()
+			r := rand.New(rand.NewPCG(5, 6))
+			im := f32Impls[kern]
+			runSgemmCase(t, r, sgemmCase{false, false, im.mc + 5, im.nc + 40, im.kc*2 + 3, 1, 0.5, 0})
+			runSgemmCase(t, r, sgemmCase{false, true, 40, 70, 1024, 1, 0, 0})
+			runSgemmCase(t, r, sgemmCase{true, false, 200, 30, 1024, 1, 1, 0})
+		})
+	}
+}
+
+func TestSgemmThreads(t *testing.T) {
+	defer SetThreads(0)
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, th := range []int{1, 2, 3, 4} {
+		SetThreads(th)
+		for _, s := range [][3]int{{256, 256, 256}, {1, 700, 2000}, {3000, 5, 400}} {
+			runSgemmCase(t, r, sgemmCase{false, false, s[0], s[1], s[2], 1, 0, 0})
+		}
+	}
+}
+
+func TestSgemmPanics(t *testing.T) {
+	for name, f := range map[string]func(){
+		"short A": func() {
+			Sgemm(false, false, 2, 2, 2, 1, make([]float32, 3), 2, make([]float32, 4), 2, 0, make([]float32, 4), 2)
+		},
+		"bad ldc": func() {
+			Sgemm(false, false, 2, 2, 2, 1, make([]float32, 4), 2, make([]float32, 4), 2, 0, make([]float32, 4), 1)
+		},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+	Sgemm(false, false, 0, 5, 5, 1, nil, 5, make([]float32, 25), 5, 0, nil, 5) // empty is fine
+}
+
+func BenchmarkSgemm(b *testing.B) {
+	for _, s := range [][3]int{{256, 256, 256}, {512, 512, 512}, {1024, 1024, 1024}, {128, 256, 784}, {8192, 64, 64}, {64, 49, 32}} {
+		m, n, k := s[0], s[1], s[2]
+		r := rand.New(rand.NewPCG(1, 1))
+		a, bb, c := randF32(r, m*k), randF32(r, k*n), make([]float32, m*n)
+		b.Run(fmt.Sprintf("%dx%dx%d", m, n, k), func(b *testing.B) {
+			for b.Loop() {
+				Sgemm(false, false, m, n, k, 1, a, k, bb, n, 0, c, n)
+			}
+			b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
