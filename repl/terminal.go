@@ -1,0 +1,147 @@
+package repl
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/chzyer/readline"
+)
+
+// HistoryEnv names the environment variable that overrides where the
+// history file lives (tests point it into a temporary directory).
+const HistoryEnv = "QPIPE_HISTORY"
+
+// HistoryPath is where the REPL keeps its history: $QPIPE_HISTORY, else
+// $XDG_STATE_HOME/qpipe/repl_history, else the user config directory's
+// qpipe/repl_history; "" when none is known.
+func HistoryPath() string {
+	if p := os.Getenv(HistoryEnv); p != "" {
+		return p
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "qpipe", "repl_history")
+	}
+	if d, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(d, "qpipe", "repl_history")
+	}
+	return ""
+}
+
+// Terminal is the interactive side of a session.
+type Terminal struct {
+	In  io.ReadCloser
+	Out io.Writer
+	// Interactive turns on line editing, prompts, history and completion;
+	// set it when In and Out are a terminal. Otherwise lines are read
+	// plainly, as from a script.
+	Interactive bool
+	// History is the history file ("" keeps none).
+	History string
+}
+
+const (
+	prompt     = "qpipe> "
+	contPrompt = "  ...> "
+)
+
+// Run reads inputs until :quit or end of input and evaluates them.
+func (t *Terminal) Run(ctx context.Context, s *Session) error {
+	if !t.Interactive {
+		return t.runPlain(ctx, s)
+	}
+	if t.History != "" {
+		if err := os.MkdirAll(filepath.Dir(t.History), 0o755); err != nil {
+			return err
+		}
+	}
+	rl, err := readline.NewEx(&readline.Config{
+		Prompt:                 s.paint("1;36", prompt),
+		HistoryFile:            t.History,
+		DisableAutoSaveHistory: true,
+		HistorySearchFold:      true,
+		AutoComplete:           completer{s},
+		InterruptPrompt:        "^C",
+		Stdin:                  t.In,
+		Stdout:                 t.Out,
+		Stderr:                 t.Out,
+	})
+	if err != nil {
+		return err
+	}
+	defer rl.Close()
+	s.SetOutput(rl.Stdout())
+	s.say("qpipe repl — statements are checked as you type them; :help lists commands, :quit leaves")
+	return t.loop(ctx, s, rl)
+}
+
+func (t *Terminal) loop(ctx context.Context, s *Session, rl *readline.Instance) error {
+	var pending strings.Builder
+	for !s.Done() {
+		line, err := rl.Readline()
+		switch {
+		case errors.Is(err, readline.ErrInterrupt):
+			pending.Reset()
+			rl.SetPrompt(s.paint("1;36", prompt))
+			continue
+		case errors.Is(err, io.EOF):
+			return nil
+		case err != nil:
+			return err
+		}
+		pending.WriteString(line + "\n")
+		if Incomplete(pending.String()) {
+			rl.SetPrompt(s.paint("2", contPrompt))
+			continue
+		}
+		input := pending.String()
+		pending.Reset()
+		rl.SetPrompt(s.paint("1;36", prompt))
+		if h := HistoryLine(input); h != "" {
+			_ = rl.SaveHistory(h)
+		}
+		s.Eval(ctx, input)
+	}
+	return nil
+}
+
+// runPlain evaluates lines from a non-terminal, without prompts.
+func (t *Terminal) runPlain(ctx context.Context, s *Session) error {
+	s.SetOutput(t.Out)
+	sc := bufio.NewScanner(t.In)
+	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	var pending strings.Builder
+	for !s.Done() && sc.Scan() {
+		pending.WriteString(sc.Text() + "\n")
+		if Incomplete(pending.String()) {
+			continue
+		}
+		s.Eval(ctx, pending.String())
+		pending.Reset()
+	}
+	if pending.Len() > 0 && !s.Done() {
+		s.Eval(ctx, pending.String())
+	}
+	return sc.Err()
+}
+
+// completer adapts Session.Complete to readline: it completes the field
+// before the cursor, adding a blank after a finished word.
+type completer struct{ s *Session }
+
+func (c completer) Do(line []rune, pos int) ([][]rune, int) {
+	partial, cands := c.s.Complete(string(line[:pos]))
+	var out [][]rune
+	for _, cand := range cands {
+		suffix := strings.TrimPrefix(cand.Text, partial)
+		if !strings.HasSuffix(cand.Text, "=") && !strings.HasSuffix(cand.Text, "(") && len(cands) == 1 {
+			suffix += " "
+		}
+		out = append(out, []rune(suffix))
+	}
+	return out, len([]rune(partial))
+}
