@@ -1,0 +1,186 @@
+package planner
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// Text writes the plan as a numbered tree: one line per node, indented
+// under its group, with its arguments, what it reads (and from which
+// node), what it writes, and its cost; then the totals.
+func Text(w io.Writer, p *Plan) error {
+	tw := &textWriter{p: p}
+	tw.header()
+	for _, n := range p.Nodes {
+		if n.Parent < 0 {
+			tw.node(n, "")
+		}
+	}
+	tw.total()
+	_, err := io.WriteString(w, tw.b.String())
+	return err
+}
+
+type textWriter struct {
+	p *Plan
+	b strings.Builder
+}
+
+func (t *textWriter) line(format string, args ...any) {
+	fmt.Fprintf(&t.b, format, args...)
+	t.b.WriteByte('\n')
+}
+
+func (t *textWriter) header() {
+	t.line("plan of %s", t.p.Recipe)
+	t.line("  model: %s", bindingText(t.p.Model))
+	t.line("  data:  %s", bindingText(t.p.Data))
+	t.line("")
+}
+
+func bindingText(b Binding) string {
+	if b.Name == "" {
+		return "(none)"
+	}
+	return b.Name + " (" + b.From + ")"
+}
+
+// node prints n and its children, indent growing with depth.
+func (t *textWriter) node(n *Node, indent string) {
+	head := indent + n.Label + ". " + n.Text
+	if n.Line > 0 && n.Kind != KindRound && n.Kind != KindBranch {
+		head += "  (line " + strconv.Itoa(n.Line) + ")"
+	}
+	t.line("%s", head)
+	detail := indent + strings.Repeat(" ", len(n.Label)+2) + "  "
+	t.details(n, detail)
+	for _, c := range n.Children {
+		t.node(t.p.Nodes[c], indent+strings.Repeat(" ", len(n.Label)+2))
+	}
+}
+
+func (t *textWriter) details(n *Node, indent string) {
+	if n.Note != "" {
+		t.line("%snote:   %s", indent, n.Note)
+	}
+	if len(n.Args) > 0 {
+		t.line("%sargs:   %s", indent, joinArgs(n.Args))
+	}
+	if len(n.Reads) > 0 {
+		t.line("%sreads:  %s", indent, t.reads(n))
+	}
+	if len(n.Writes) > 0 {
+		t.line("%swrites: %s", indent, joinLabels(n.Writes))
+	}
+	if c := costText(n.Cost); c != "" {
+		t.line("%scost:   %s", indent, c)
+	}
+}
+
+func joinArgs(args []Arg) string {
+	parts := make([]string, len(args))
+	for i, a := range args {
+		parts[i] = a.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+func joinLabels(rs []string) string {
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = resourceLabel(r)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// reads names each resource with the label of the node it comes from.
+func (t *textWriter) reads(n *Node) string {
+	from := map[string]int{}
+	for _, e := range t.p.Edges {
+		if e.To == n.ID {
+			from[e.Resource] = e.From
+		}
+	}
+	parts := make([]string, len(n.Reads))
+	for i, r := range n.Reads {
+		parts[i] = resourceLabel(r)
+		if w, ok := from[r]; ok {
+			parts[i] += " from " + t.p.Nodes[w].Label
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (t *textWriter) total() {
+	t.line("")
+	c := costText(t.p.Total)
+	if c == "" {
+		c = "no training or evaluation passes"
+	}
+	t.line("total: %s", c)
+	if t.p.Total.FLOPs == nil {
+		t.line("  flops, memory and output size need the model's size (the engine fills them when it loads one)")
+	}
+}
+
+// costText lists the parts of a cost that are known and non-zero.
+func costText(c Cost) string {
+	var parts []string
+	if c.TrainEpochs > 0 {
+		parts = append(parts, plural(c.TrainEpochs, "training epoch"))
+	}
+	if c.ForwardPasses > 0 {
+		parts = append(parts, plural(c.ForwardPasses, "forward pass"))
+	}
+	if c.Images != nil && *c.Images > 0 {
+		parts = append(parts, fmt.Sprintf("%d images", *c.Images))
+	}
+	if c.FLOPs != nil && *c.FLOPs > 0 {
+		parts = append(parts, humanFLOPs(*c.FLOPs))
+	}
+	if c.ParamMemoryBytes != nil {
+		parts = append(parts, "parameter memory "+humanBytes(*c.ParamMemoryBytes))
+	}
+	if c.OutputBytes != nil {
+		parts = append(parts, "output "+humanBytes(*c.OutputBytes))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func plural(x float64, what string) string {
+	s := strconv.FormatFloat(x, 'g', -1, 64) + " " + what
+	if x != 1 {
+		if strings.HasSuffix(what, "s") {
+			return s + "es"
+		}
+		return s + "s"
+	}
+	return s
+}
+
+// humanBytes renders a byte count with a binary unit.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// humanFLOPs renders a FLOP count with a decimal prefix.
+func humanFLOPs(f float64) string {
+	prefixes := []string{"", "k", "M", "G", "T", "P", "E"}
+	i := 0
+	for f >= 1000 && i < len(prefixes)-1 {
+		f /= 1000
+		i++
+	}
+	return fmt.Sprintf("%.3g %sFLOP", f, prefixes[i])
+}
