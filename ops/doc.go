@@ -43,7 +43,7 @@
 //
 //	be, err := ops.NewBackend("cpu")
 //	c := ops.NewContext(be, ops.Options{Train: true, Grad: true, Seed: 1})
-//	opt := optim.NewSGD(model.Trainable(), optim.SGDOptions{LR: 0.1, Momentum: 0.9})
+//	opt, err := optim.NewSGD(model.Trainable(), optim.SGDOptions{LR: 0.1, Momentum: 0.9})
 //	for each batch (images *ops.Tensor, labels []int) {
 //		logits, err := model.Forward1(c, images)
 //		loss := c.CrossEntropy(logits, labels)
