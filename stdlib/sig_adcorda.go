@@ -23,8 +23,8 @@ func coralArgs() []check.Param {
 }
 
 var correctMetrics = []check.Metric{
-	{Name: "corrected", Type: check.TInt, Doc: "Wrongly classified training samples the attack corrected."},
-	{Name: "uncorrected", Type: check.TInt, Doc: "Wrong samples the attack could not correct."},
+	{Name: "corrected", Outcome: true, Type: check.TInt, Doc: "Wrongly classified training samples the attack corrected."},
+	{Name: "uncorrected", Outcome: true, Type: check.TInt, Doc: "Wrong samples the attack could not correct."},
 }
 
 func adcordaSig() *check.Signature {

@@ -50,7 +50,7 @@ func replaceSig() *check.Signature {
 		},
 		Examples: []string{"replace gelu with relu", `replace gelu with relu scope="stages.3.*"`},
 		Effects:  check.Effects{NeedsModel: true, ChangesModel: true},
-		Metrics:  []check.Metric{{Name: "replaced", Type: check.TInt, Doc: "How many activations were replaced."}},
+		Metrics:  []check.Metric{{Name: "replaced", Outcome: true, Type: check.TInt, Doc: "How many activations were replaced."}},
 		Rules:    replaceRules,
 	}
 }

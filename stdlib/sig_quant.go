@@ -26,7 +26,7 @@ func quantizeSig() *check.Signature {
 		Variants:       []check.Variant{int8Variant(), uniformVariant(), log2Variant()},
 		Examples:       []string{"quantize int8 calibrate=percentile(99.99)", "quantize bits=4 method=lsq epochs=2", "quantize log2 bits=3 ratio=0.5 epochs=3"},
 		Effects:        quantEffects,
-		Metrics:        []check.Metric{{Name: "sparsity", Type: check.TFraction, When: "log2", Doc: "Fraction of weights the log2 quantizer set to zero."}},
+		Metrics:        []check.Metric{{Name: "sparsity", Outcome: true, Type: check.TFraction, When: "log2", Doc: "Fraction of weights the log2 quantizer set to zero."}},
 		Rules:          quantizeRules,
 	}
 }
@@ -139,7 +139,7 @@ func pruneSig() *check.Signature {
 			}}},
 		Examples: []string{"prune magnitude ratio=0.5", "prune ratio=30% scope=layer structured=true"},
 		Effects:  check.Effects{NeedsModel: true, ChangesModel: true},
-		Metrics:  []check.Metric{{Name: "sparsity", Type: check.TFraction, Doc: "Fraction of weights that are zero after pruning."}},
+		Metrics:  []check.Metric{{Name: "sparsity", Outcome: true, Type: check.TFraction, Doc: "Fraction of weights that are zero after pruning."}},
 		Rules: func(st *check.State, step *check.Step) diag.Diagnostics {
 			st.SetFlag("pruned", step)
 			return nil

@@ -10,8 +10,8 @@ import (
 var trainEffects = check.Effects{NeedsModel: true, NeedsData: true, Trains: true, ChangesModel: true}
 
 var trainMetrics = []check.Metric{
-	{Name: "train_loss", Type: check.TFloat, Doc: "Mean training loss of the last epoch."},
-	{Name: "train_accuracy", Type: check.TFraction, Doc: "Training accuracy of the last epoch."},
+	{Name: "train_loss", Outcome: true, Type: check.TFloat, Doc: "Mean training loss of the last epoch."},
+	{Name: "train_accuracy", Outcome: true, Type: check.TFraction, Doc: "Training accuracy of the last epoch."},
 }
 
 func trainSig() *check.Signature {
@@ -71,7 +71,7 @@ func distillSig() *check.Signature {
 		Examples: []string{"distill from=teacher iterations=3 epochs=1 temperature=4 alpha=0.9",
 			"distill from=teacher teacher=previous iterations=2 progressive=stage"},
 		Effects: trainEffects,
-		Metrics: []check.Metric{{Name: "distill_loss", Type: check.TFloat, Doc: "Mean distillation loss of the last epoch."}},
+		Metrics: []check.Metric{{Name: "distill_loss", Outcome: true, Type: check.TFloat, Doc: "Mean distillation loss of the last epoch."}},
 		Rules:   distillRules,
 	}
 }

@@ -11,6 +11,9 @@ import (
 // arguments. Quantities add to quantities of the same family and scale by
 // plain numbers; comparisons belong in expect.
 func evalBinary(st *State, e *syntax.Binary) (Value, *diag.Diagnostic) {
+	if v, ok := dashedName(st, e); ok {
+		return v, nil
+	}
 	x, d := eval(st, e.X)
 	if d != nil {
 		return Value{}, d
@@ -153,4 +156,19 @@ func opVerb(op string) string {
 		return "multiply"
 	}
 	return "divide"
+}
+
+// dashedName reads `resnet-20`, written without spaces, as one name (the
+// lexer splits it because a name part cannot start with a digit) unless
+// resnet is a parameter.
+func dashedName(st *State, e *syntax.Binary) (Value, bool) {
+	x, okX := e.X.(*syntax.Ident)
+	y, okY := e.Y.(*syntax.Number)
+	if !okX || !okY || e.Op != "-" || y.Kind != syntax.Int {
+		return Value{}, false
+	}
+	if _, bound := st.Values[x.Name]; bound || x.Sp.End.Offset != e.OpSp.Start.Offset || e.OpSp.End.Offset != y.Sp.Start.Offset {
+		return Value{}, false
+	}
+	return Value{Kind: VIdent, Str: x.Name + "-" + y.Text, Expr: e, Span: e.Sp}, true
 }

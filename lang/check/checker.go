@@ -183,3 +183,13 @@ func dedupe(ds diag.Diagnostics) diag.Diagnostics {
 	}
 	return out
 }
+
+// CheckSource parses and checks a recipe text: the syntax errors and the
+// checker's diagnostics together, sorted by position.
+func CheckSource(name string, text []byte, env Env, opts Options) (*Recipe, diag.Diagnostics) {
+	f, ds := syntax.Parse(name, text)
+	rec, cds := Check(f, env, opts)
+	ds = append(ds, cds...)
+	ds.Sort()
+	return rec, ds
+}

@@ -155,13 +155,25 @@ func coerceKeyword(v Value, p *Param) (Value, *diag.Diagnostic) {
 }
 
 func coerceNewName(v Value, p *Param) (Value, *diag.Diagnostic) {
+	if v.Kind == VString {
+		return Value{}, quotedName(v, p)
+	}
 	if v.Kind != VIdent {
 		return Value{}, mismatch(v, p)
 	}
 	return v, nil
 }
 
+// quotedName reports a name written as a string: `snapshot "best"`.
+func quotedName(v Value, p *Param) *diag.Diagnostic {
+	return diag.Errorf(v.Span, fmt.Sprintf("%s must be a bare name, not a string", p.Name)).
+		WithDetail("write it without quotes: " + v.Str)
+}
+
 func coerceSnapshot(st *State, v Value, p *Param) (Value, *diag.Diagnostic) {
+	if v.Kind == VString {
+		return Value{}, quotedName(v, p)
+	}
 	if v.Kind != VIdent {
 		return Value{}, mismatch(v, p)
 	}

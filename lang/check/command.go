@@ -58,14 +58,14 @@ func pickVariant(st *State, sig *Signature, cmd *syntax.Command) (*Variant, []sy
 	if def := sig.Variant(sig.DefaultVariant); def != nil {
 		return def, words, nil
 	}
-	return nil, nil, diag.Errorf(cmd.Sp, fmt.Sprintf("%s needs a %s: %s", sig.Verb, sig.variantNoun(), joinNames(sig.VariantNames()))).
+	return nil, nil, diag.Errorf(cmd.Sp, fmt.Sprintf("%s needs a %s: %s", sig.Verb, sig.variantNoun(), joinOr(sig.VariantNames()))).
 		WithDetail("usage: " + sig.Usage(""))
 }
 
 func unknownVariant(sig *Signature, w Value) *diag.Diagnostic {
 	noun := sig.variantNoun()
 	if w.Kind != VIdent {
-		return diag.Errorf(w.Span, fmt.Sprintf("%s needs a %s first (%s), not %s", sig.Verb, noun, joinNames(sig.VariantNames()), valueNoun(w)))
+		return diag.Errorf(w.Span, fmt.Sprintf("%s needs a %s first (%s), not %s", sig.Verb, noun, joinOr(sig.VariantNames()), valueNoun(w)))
 	}
 	return diag.Errorf(w.Span, fmt.Sprintf("unknown %s %q", noun, w.Str)).
 		WithDetail(didYouMean(w.Str, plural(noun), sig.VariantNames()))

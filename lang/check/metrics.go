@@ -24,7 +24,7 @@ func (c *Checker) identKind(st *State, step *Step, e *syntax.Ident) (kind, diag.
 	}
 	step.Refs = append(step.Refs, MetricRef{Metric: e.Name, Source: src, Span: e.Sp})
 	var ds diag.Diagnostics
-	if !st.Fresh(e.Name) && st.ModelStep != nil {
+	if !m.Outcome && !st.Fresh(e.Name) && st.ModelStep != nil {
 		ds = append(ds, stale(e, src, st.ModelStep))
 	}
 	return kindOfType(m.Type), ds

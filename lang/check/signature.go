@@ -137,7 +137,11 @@ type Metric struct {
 	// When is the word that makes the verb record this metric
 	// (`evaluate latency` records latency); "" means always.
 	When string
-	Doc  string
+	// Outcome marks a metric that reports what the step did (samples
+	// corrected, activations replaced) rather than a property of the
+	// model: it never goes stale when the model changes later.
+	Outcome bool
+	Doc     string
 }
 
 // Signature is what a verb accepts, with the docs `qpipe help` prints.

@@ -105,11 +105,16 @@ func (s *Signature) variantsWithParam(name string) []string {
 }
 
 // joinNames is "a, b and c".
-func joinNames(names []string) string {
+func joinNames(names []string) string { return joinWith(names, " and ") }
+
+// joinOr is "a, b or c".
+func joinOr(names []string) string { return joinWith(names, " or ") }
+
+func joinWith(names []string, last string) string {
 	if len(names) <= 1 {
 		return strings.Join(names, "")
 	}
-	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+	return strings.Join(names[:len(names)-1], ", ") + last + names[len(names)-1]
 }
 
 func joinSpan(a, b source.Span) source.Span { return source.Join(a, b) }
