@@ -7,11 +7,16 @@ import "math"
 // interpolation (pixel centres aligned, edges clamped) when enlarging, an
 // area-weighted average when shrinking, so downsizing does not alias.
 func resizePlane(src []float32, h, w, oh, ow int) []float32 {
+	return resample(src, h, w, oh, ow, tentWeights)
+}
+
+// resample resizes a plane separably with the taps that weights gives.
+func resample(src []float32, h, w, oh, ow int, weights func(m, n int) [][]tap) []float32 {
 	if h == oh && w == ow {
 		return append([]float32(nil), src...)
 	}
-	rows := tentWeights(h, oh)
-	cols := tentWeights(w, ow)
+	rows := weights(h, oh)
+	cols := weights(w, ow)
 	tmp := make([]float32, h*ow) // resize along x first
 	for y := 0; y < h; y++ {
 		applyWeights(src[y*w:(y+1)*w], 1, cols, tmp[y*ow:(y+1)*ow], 1)
@@ -74,6 +79,23 @@ func resizeCHW(src []float32, c, h, w, oh, ow int) []float32 {
 	out := make([]float32, 0, c*oh*ow)
 	for ch := 0; ch < c; ch++ {
 		out = append(out, resizePlane(src[ch*h*w:(ch+1)*h*w], h, w, oh, ow)...)
+	}
+	return out
+}
+
+// boxWeights averages, for each of n outputs, the input interval
+// [o·m/n, (o+1)·m/n) weighted by overlap: PIL's BOX filter, exact area
+// averaging when shrinking and near-nearest blocks when enlarging.
+func boxWeights(m, n int) [][]tap {
+	scale := float64(m) / float64(n)
+	out := make([][]tap, n)
+	for o := range out {
+		lo, hi := float64(o)*scale, float64(o+1)*scale
+		for i := int(lo); i < m && float64(i) < hi; i++ {
+			if cover := math.Min(hi, float64(i+1)) - math.Max(lo, float64(i)); cover > 0 {
+				out[o] = append(out[o], tap{i, float32(cover / scale)})
+			}
+		}
 	}
 	return out
 }
