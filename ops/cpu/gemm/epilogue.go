@@ -43,7 +43,11 @@ func (g *s8Problem) goBlock(i0, i1, j0, j1 int) {
 		if k > 0 {
 			a = g.a[i*g.lda : i*g.lda+k]
 		}
-		for j := j0; j < j1; j++ {
+		j := j0
+		for ; j+4 <= j1; j += 4 {
+			acc[j-j0], acc[j-j0+1], acc[j-j0+2], acc[j-j0+3] = dot4S8(a, pb.s8[j*k:j*k+4*k])
+		}
+		for ; j < j1; j++ {
 			acc[j-j0] = dotS8(a, pb.s8[j*k:j*k+k])
 		}
 		o := i*g.ldc + j0
@@ -72,4 +76,18 @@ func dotS8(a, b []int8) int32 {
 		s0 += int32(a[q]) * int32(b[q])
 	}
 	return s0 + s1 + s2 + s3
+}
+
+// dot4S8 returns the dot products of a with the four rows of b (stride len(a)).
+func dot4S8(a, b []int8) (s0, s1, s2, s3 int32) {
+	k := len(a)
+	b0, b1, b2, b3 := b[:k], b[k:2*k], b[2*k:3*k], b[3*k:4*k]
+	for q, v := range a {
+		x := int32(v)
+		s0 += x * int32(b0[q])
+		s1 += x * int32(b1[q])
+		s2 += x * int32(b2[q])
+		s3 += x * int32(b3[q])
+	}
+	return
 }

@@ -46,17 +46,29 @@ func goSgemmTile(rows int, p *sgemmArgs) {
 }
 
 func goSgemm4x4(a0, a1, a2, a3, b []float32) (acc [4][4]float32) {
+	// Two passes of 2 rows keep 8 accumulators, 4 B values and an A value
+	// in registers (Go has 15 usable XMM registers).
+	acc[0], acc[1] = goSgemm2x4(a0, a1, b)
+	acc[2], acc[3] = goSgemm2x4(a2, a3, b)
+	return acc
+}
+
+func goSgemm2x4(a0, a1, b []float32) (r0, r1 [4]float32) {
 	var c00, c01, c02, c03, c10, c11, c12, c13 float32
-	var c20, c21, c22, c23, c30, c31, c32, c33 float32
-	a1, a2, a3 = a1[:len(a0)], a2[:len(a0)], a3[:len(a0)]
-	for k, x0 := range a0 {
+	a1 = a1[:len(a0)]
+	b = b[:len(a0)*4]
+	for k, x := range a0 {
 		bk := b[k*4 : k*4+4 : k*4+4]
 		b0, b1, b2, b3 := bk[0], bk[1], bk[2], bk[3]
-		x1, x2, x3 := a1[k], a2[k], a3[k]
-		c00, c01, c02, c03 = c00+x0*b0, c01+x0*b1, c02+x0*b2, c03+x0*b3
-		c10, c11, c12, c13 = c10+x1*b0, c11+x1*b1, c12+x1*b2, c13+x1*b3
-		c20, c21, c22, c23 = c20+x2*b0, c21+x2*b1, c22+x2*b2, c23+x2*b3
-		c30, c31, c32, c33 = c30+x3*b0, c31+x3*b1, c32+x3*b2, c33+x3*b3
+		c00 += x * b0
+		c01 += x * b1
+		c02 += x * b2
+		c03 += x * b3
+		y := a1[k]
+		c10 += y * b0
+		c11 += y * b1
+		c12 += y * b2
+		c13 += y * b3
 	}
-	return [4][4]float32{{c00, c01, c02, c03}, {c10, c11, c12, c13}, {c20, c21, c22, c23}, {c30, c31, c32, c33}}
+	return [4]float32{c00, c01, c02, c03}, [4]float32{c10, c11, c12, c13}
 }

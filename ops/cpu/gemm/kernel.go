@@ -11,6 +11,12 @@ type f32Impl struct {
 	mr, nr     int // register tile
 	kc, mc, nc int // cache blocks (mc a multiple of mr, nc of nr)
 	tile       func(rows int, p *sgemmArgs)
+	// transpose, if set, transposes a 16×16 block for the packing routines:
+	// dst[i*lds+p] = src[p*lsrc+i].
+	transpose func(dst *float32, lds int, src *float32, lsrc int)
+	// dots, if set, computes out[j] = dot(a[:k], b[j*ldb:][:k]) for j < n:
+	// the path for a few rows times a transposed B (matrix-vector shapes).
+	dots func(a, b *float32, ldb, k, n int, out *float32)
 }
 
 // s8Kind is the packed-B layout an int8 kernel needs.

@@ -7,6 +7,12 @@ import "golang.org/x/sys/cpu"
 //go:generate go run ./internal/gen -o kernels_amd64.s -stubs stubs_amd64.go
 
 //go:noescape
+func transpose16(dst *float32, lds int, src *float32, lsrc int)
+
+//go:noescape
+func sdotRows(a, b *float32, ldb, k, n int, out *float32)
+
+//go:noescape
 func rowCorrVNNI(a *int8, lda, m, k int, corr *int32)
 
 func init() {
@@ -19,7 +25,8 @@ func init() {
 	}
 	if x.HasAVX512F && x.HasAVX512BW && x.HasAVX512VL && x.HasAVX2 && x.HasFMA {
 		registerF32(&f32Impl{name: "avx512", mr: 14, nr: 32, kc: 256, mc: 126, nc: 3072,
-			tile: func(rows int, p *sgemmArgs) { sgemmAVX512[rows](p) }})
+			tile:      func(rows int, p *sgemmArgs) { sgemmAVX512[rows](p) },
+			transpose: transpose16, dots: sdotRows})
 		if x.HasAVX512VNNI {
 			registerS8(&s8Impl{name: "vnni", kind: kindVNNI, mr: 14, nr: 32,
 				tile: func(rows int, p *s8Args) { s8VNNI[rows](p) }})

@@ -1,8 +1,9 @@
 package gemm
 
 // packB copies op(B)[pc:pc+kc, jc:jc+nc] into dst as ceil(nc/nr) panels,
-// each kc rows of nr floats (columns past nc are zero).
-func packB(dst, b []float32, ldb int, transB bool, pc, kc, jc, nc, nr int) {
+// each kc rows of nr floats (columns past nc are zero). tr, if not nil,
+// transposes full 16×16 blocks of a transposed B.
+func packB(dst, b []float32, ldb int, transB bool, pc, kc, jc, nc, nr int, tr transposer) {
 	for jp := 0; jp < nc; jp += nr {
 		w := min(nr, nc-jp)
 		panel := dst[jp*kc : jp*kc+kc*nr]
@@ -18,7 +19,23 @@ func packB(dst, b []float32, ldb int, transB bool, pc, kc, jc, nc, nr int) {
 		if w < nr {
 			clear(panel)
 		}
-		for j := 0; j < w; j++ {
+		j0 := 0
+		if tr != nil && kc >= 16 {
+			// B rows jc+jp+j (stored n×k) become panel columns j.
+			for ; j0+16 <= w; j0 += 16 {
+				src := b[(jc+jp+j0)*ldb+pc:]
+				p := 0
+				for ; p+16 <= kc; p += 16 {
+					tr(&panel[p*nr+j0], nr, &src[p], ldb)
+				}
+				for j := j0; j < j0+16; j++ {
+					for q, v := range b[(jc+jp+j)*ldb+pc+p : (jc+jp+j)*ldb+pc+kc] {
+						panel[(p+q)*nr+j] = v
+					}
+				}
+			}
+		}
+		for j := j0; j < w; j++ {
 			src := b[(jc+jp+j)*ldb+pc:]
 			src = src[:kc]
 			for p, v := range src {
@@ -28,20 +45,27 @@ func packB(dst, b []float32, ldb int, transB bool, pc, kc, jc, nc, nr int) {
 	}
 }
 
+// transposer transposes one 16×16 block: dst[i*lds+p] = src[p*lsrc+i].
+type transposer func(dst *float32, lds int, src *float32, lsrc int)
+
 // copyA writes op(A)[ic:ic+mc, pc:pc+kc] row-major into dst with row
 // stride lds, for kernels that read A in place.
-func copyA(dst, a []float32, lda int, transA bool, ic, mc, pc, kc, lds int) {
+func copyA(dst, a []float32, lda int, transA bool, ic, mc, pc, kc, lds int, tr transposer) {
 	if !transA {
 		for i := 0; i < mc; i++ {
 			copy(dst[i*lds:i*lds+kc], a[(ic+i)*lda+pc:])
 		}
 		return
 	}
-	// A is stored k×m: walk it in 8×8 blocks so both sides stay in cache.
-	for p0 := 0; p0 < kc; p0 += 8 {
-		p1 := min(p0+8, kc)
-		for i0 := 0; i0 < mc; i0 += 8 {
-			i1 := min(i0+8, mc)
+	// A is stored k×m: walk it in 16×16 blocks so both sides stay in cache.
+	for p0 := 0; p0 < kc; p0 += 16 {
+		p1 := min(p0+16, kc)
+		for i0 := 0; i0 < mc; i0 += 16 {
+			i1 := min(i0+16, mc)
+			if tr != nil && p1-p0 == 16 && i1-i0 == 16 {
+				tr(&dst[i0*lds+p0], lds, &a[(pc+p0)*lda+ic+i0], lda)
+				continue
+			}
 			for p := p0; p < p1; p++ {
 				src := a[(pc+p)*lda+ic+i0 : (pc+p)*lda+ic+i1]
 				for i, v := range src {

@@ -22,6 +22,10 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		return
 	}
 	impl := curF32.Load()
+	if transB && m <= dotRowsMax && impl.dots != nil {
+		sgemmDots(impl, transA, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	g := &sgemmProblem{impl: impl, transA: transA, transB: transB, m: m, n: n, k: k,
 		alpha: alpha, beta: beta, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc}
 	tm, tn := splitWork(m, n, k, impl.mr, impl.nr)
@@ -127,11 +131,11 @@ func (g *sgemmProblem) block(i0, i1, j0, j1 int) {
 			if pc > 0 {
 				p.beta = 1
 			}
-			packB(w.b, g.b, g.ldb, g.transB, pc, kc, jc, nc, im.nr)
+			packB(w.b, g.b, g.ldb, g.transB, pc, kc, jc, nc, im.nr, im.transpose)
 			for ic := i0; ic < i1; ic += im.mc {
 				mc := min(im.mc, i1-ic)
 				if copied {
-					copyA(w.a, g.a, g.lda, g.transA, ic, mc, pc, kc, lds)
+					copyA(w.a, g.a, g.lda, g.transA, ic, mc, pc, kc, lds, im.transpose)
 					p.lda = lds
 					g.panels(&p, w.a, w.b, ic, mc, jc, nc, kc)
 				} else {
@@ -156,4 +160,44 @@ func (g *sgemmProblem) panels(p *sgemmArgs, a, bp []float32, ic, mc, jc, nc, kc 
 			im.tile(rows, p)
 		}
 	}
+}
+
+// dotRowsMax is the most rows of A that take the dot-product path when B
+// is transposed: each row then reads B once, which beats packing B.
+const dotRowsMax = 3
+
+// sgemmDots computes C for a few rows against a transposed B (n×k, rows
+// contiguous in k): every C element is a dot product of two contiguous rows.
+func sgemmDots(im *f32Impl, transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	t := threadsFor(m * n * k)
+	t = min(t, ceilDiv(n, 64))
+	parallel(max(t, 1), func(part int) {
+		j0, j1 := span(n, 64, max(t, 1), part)
+		if j0 >= j1 {
+			return
+		}
+		var row, tmp []float32
+		if transA {
+			row = make([]float32, k)
+		}
+		tmp = make([]float32, j1-j0)
+		for i := 0; i < m; i++ {
+			ai := a[i*lda:]
+			if transA {
+				for p := range row {
+					row[p] = a[p*lda+i]
+				}
+				ai = row
+			}
+			im.dots(&ai[0], &b[j0*ldb], ldb, k, j1-j0, &tmp[0])
+			cr := c[i*ldc+j0 : i*ldc+j1]
+			for j, v := range tmp {
+				if beta == 0 {
+					cr[j] = alpha * v
+				} else {
+					cr[j] = alpha*v + beta*cr[j]
+				}
+			}
+		}
+	})
 }

@@ -183,14 +183,21 @@ func TestSgemmPanics(t *testing.T) {
 	Sgemm(false, false, 0, 5, 5, 1, nil, 5, make([]float32, 25), 5, 0, nil, 5) // empty is fine
 }
 
+// BenchmarkSgemm times square sizes and the neural-net shapes (m×n×k); the
+// NT cases multiply by a weight matrix stored [n,k], as a linear layer does.
 func BenchmarkSgemm(b *testing.B) {
-	for _, s := range [][3]int{{256, 256, 256}, {512, 512, 512}, {1024, 1024, 1024}, {128, 256, 784}, {8192, 64, 64}, {64, 49, 32}} {
-		m, n, k := s[0], s[1], s[2]
+	for _, s := range [][4]int{{256, 256, 256, 0}, {512, 512, 512, 0}, {1024, 1024, 1024, 0},
+		{128, 256, 784, 0}, {128, 256, 784, 1}, {8192, 64, 64, 0}, {8192, 64, 64, 1}, {64, 49, 32, 0}, {64, 49, 32, 1}, {1, 1000, 512, 1}} {
+		m, n, k, tb := s[0], s[1], s[2], s[3] == 1
 		r := rand.New(rand.NewPCG(1, 1))
 		a, bb, c := randF32(r, m*k), randF32(r, k*n), make([]float32, m*n)
-		b.Run(fmt.Sprintf("%dx%dx%d", m, n, k), func(b *testing.B) {
+		ldb, name := n, "NN"
+		if tb {
+			ldb, name = k, "NT"
+		}
+		b.Run(fmt.Sprintf("%s%dx%dx%d", name, m, n, k), func(b *testing.B) {
 			for b.Loop() {
-				Sgemm(false, false, m, n, k, 1, a, k, bb, n, 0, c, n)
+				Sgemm(false, tb, m, n, k, 1, a, k, bb, ldb, 0, c, n)
 			}
 			b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})

@@ -422,6 +422,153 @@ func (g *gen) rowCorrVNNI() {
 	g.f("RET")
 }
 
+// transpose16 emits func transpose16(dst *float32, lds int, src *float32, lsrc int):
+// dst[i*lds+p] = src[p*lsrc+i] for a 16×16 block, in four shuffle stages
+// (32-bit and 64-bit unpacks, then two 128-bit lane shuffles).
+func (g *gen) transpose16() {
+	g.Buffer.WriteString("\n// func transpose16(dst *float32, lds int, src *float32, lsrc int)\nTEXT ·transpose16(SB), NOSPLIT, $0-32\n")
+	g.f("MOVQ dst+0(FP), DI")
+	g.f("MOVQ lds+8(FP), R8")
+	g.f("SHLQ $2, R8")
+	g.f("MOVQ src+16(FP), SI")
+	g.f("MOVQ lsrc+24(FP), R9")
+	g.f("SHLQ $2, R9")
+	r := func(i int) string { return fmt.Sprintf("Z%d", i) }
+	t := func(i int) string { return fmt.Sprintf("Z%d", 16+i) }
+	for i := 0; i < 16; i++ {
+		g.f("VMOVUPS (SI), %s", r(i))
+		g.f("ADDQ R9, SI")
+	}
+	for i := 0; i < 16; i += 2 {
+		g.f("VUNPCKLPS %s, %s, %s", r(i+1), r(i), t(i))
+		g.f("VUNPCKHPS %s, %s, %s", r(i+1), r(i), t(i+1))
+	}
+	for i := 0; i < 16; i += 4 {
+		g.f("VUNPCKLPD %s, %s, %s", t(i+2), t(i), r(i))
+		g.f("VUNPCKHPD %s, %s, %s", t(i+2), t(i), r(i+1))
+		g.f("VUNPCKLPD %s, %s, %s", t(i+3), t(i+1), r(i+2))
+		g.f("VUNPCKHPD %s, %s, %s", t(i+3), t(i+1), r(i+3))
+	}
+	for h := 0; h < 16; h += 8 {
+		for i := 0; i < 4; i++ {
+			g.f("VSHUFF32X4 $0x88, %s, %s, %s", r(h+i+4), r(h+i), t(h+i))
+			g.f("VSHUFF32X4 $0xdd, %s, %s, %s", r(h+i+4), r(h+i), t(h+i+4))
+		}
+	}
+	for i := 0; i < 8; i++ {
+		g.f("VSHUFF32X4 $0x88, %s, %s, %s", t(i+8), t(i), r(i))
+		g.f("VSHUFF32X4 $0xdd, %s, %s, %s", t(i+8), t(i), r(i+8))
+	}
+	for i := 0; i < 16; i++ {
+		g.f("VMOVUPS %s, (DI)", r(i))
+		g.f("ADDQ R8, DI")
+	}
+	g.f("VZEROUPPER")
+	g.f("RET")
+}
+
+// sdotRows emits func sdotRows(a, b *float32, ldb, k, n int, out *float32):
+// out[j] = dot(a[:k], b[j*ldb:j*ldb+k]) for j < n, four B rows at a time
+// with two accumulators each; the k%16 tail uses masked loads.
+func (g *gen) sdotRows() {
+	g.Buffer.WriteString("\n// func sdotRows(a, b *float32, ldb, k, n int, out *float32)\nTEXT ·sdotRows(SB), NOSPLIT, $0-48\n")
+	g.f("MOVQ a+0(FP), SI")
+	g.f("MOVQ b+8(FP), DX")
+	g.f("MOVQ ldb+16(FP), R9")
+	g.f("SHLQ $2, R9")
+	g.f("MOVQ k+24(FP), R10")
+	g.f("MOVQ n+32(FP), R11")
+	g.f("MOVQ out+40(FP), DI")
+	g.f("MOVQ R10, CX")
+	g.f("ANDQ $15, CX")
+	g.f("MOVQ $1, BX")
+	g.f("SHLQ CX, BX")
+	g.f("DECQ BX")
+	g.f("KMOVW BX, K1")
+	g.f("SHRQ $4, R10") // full 16-float steps
+	// rows: group of 4 (or 1 for the remainder); body(rows) computes and stores.
+	body := func(name string, rows int) {
+		for i := 0; i < 2*rows; i++ {
+			g.f("VPXORD Z%d, Z%d, Z%d", i, i, i)
+		}
+		g.f("MOVQ SI, R12") // a
+		g.f("MOVQ DX, R13") // row 0
+		g.f("LEAQ (DX)(R9*2), R14")
+		g.f("ADDQ R9, R14") // row 3
+		g.f("MOVQ R10, CX")
+		addr := func(r, d int) string {
+			switch r {
+			case 0:
+				return fmt.Sprintf("%d(R13)", d)
+			case 1:
+				return fmt.Sprintf("%d(R13)(R9*1)", d)
+			case 2:
+				return fmt.Sprintf("%d(R13)(R9*2)", d)
+			}
+			return fmt.Sprintf("%d(R14)", d)
+		}
+		g.f("SHRQ $1, CX")
+		g.f("JZ %s_one", name)
+		g.label(name + "_two")
+		for u := 0; u < 2; u++ {
+			g.f("VMOVUPS %d(R12), Z30", 64*u)
+			for r := 0; r < rows; r++ {
+				g.f("VFMADD231PS %s, Z30, Z%d", addr(r, 64*u), 2*r+u)
+			}
+		}
+		g.f("ADDQ $128, R12")
+		g.f("ADDQ $128, R13")
+		g.f("ADDQ $128, R14")
+		g.f("DECQ CX")
+		g.f("JNZ %s_two", name)
+		g.label(name + "_one")
+		g.f("TESTQ $1, R10")
+		g.f("JZ %s_rest", name)
+		g.f("VMOVUPS (R12), Z30")
+		for r := 0; r < rows; r++ {
+			g.f("VFMADD231PS %s, Z30, Z%d", addr(r, 0), 2*r)
+		}
+		g.f("ADDQ $64, R12")
+		g.f("ADDQ $64, R13")
+		g.f("ADDQ $64, R14")
+		g.label(name + "_rest")
+		g.f("VMOVUPS.Z (R12), K1, Z30")
+		for r := 0; r < rows; r++ {
+			g.f("VMOVUPS.Z %s, K1, Z31", addr(r, 0))
+			g.f("VFMADD231PS Z31, Z30, Z%d", 2*r+1)
+		}
+		for r := 0; r < rows; r++ {
+			g.f("VADDPS Z%d, Z%d, Z%d", 2*r+1, 2*r, 2*r)
+			g.f("VEXTRACTF64X4 $1, Z%d, Y15", 2*r)
+			g.f("VADDPS Y15, Y%d, Y%d", 2*r, 2*r)
+			g.f("VEXTRACTF128 $1, Y%d, X15", 2*r)
+			g.f("VADDPS X15, X%d, X%d", 2*r, 2*r)
+			g.f("VHADDPS X%d, X%d, X%d", 2*r, 2*r, 2*r)
+			g.f("VHADDPS X%d, X%d, X%d", 2*r, 2*r, 2*r)
+			g.f("VMOVSS X%d, %d(DI)", 2*r, 4*r)
+		}
+	}
+	g.label("sdot_four")
+	g.f("CMPQ R11, $4")
+	g.f("JLT sdot_single")
+	body("sdot4", 4)
+	g.f("LEAQ (DX)(R9*4), DX")
+	g.f("ADDQ $16, DI")
+	g.f("SUBQ $4, R11")
+	g.f("JMP sdot_four")
+	g.label("sdot_single")
+	g.f("TESTQ R11, R11")
+	g.f("JZ sdot_done")
+	body("sdot1", 1)
+	g.f("ADDQ R9, DX")
+	g.f("ADDQ $4, DI")
+	g.f("DECQ R11")
+	g.f("JMP sdot_single")
+	g.label("sdot_done")
+	g.f("VZEROUPPER")
+	g.f("RET")
+}
+
 func main() {
 	out := flag.String("o", "kernels_amd64.s", "assembly output file")
 	stubs := flag.String("stubs", "stubs_amd64.go", "Go declarations output file")
@@ -451,6 +598,8 @@ func main() {
 		g.s16AVX2(r)
 	}
 	g.rowCorrVNNI()
+	g.transpose16()
+	g.sdotRows()
 	if err := os.WriteFile(*out, g.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
