@@ -252,7 +252,7 @@ func (b *builder) forLoop(s *check.Step, parent *Node, st *state) error {
 	for i, v := range s.Over {
 		br := located(KindBranch, s)
 		br.Verb = ""
-		br.Bind = s.Name + "=" + formatValue(v)
+		br.Bind = s.Name + "=" + FormatValue(v)
 		br.Text = "branch " + br.Bind
 		if err := b.add(br, g); err != nil {
 			return err
@@ -271,7 +271,7 @@ func (b *builder) overText(s *check.Step) string {
 	if f, ok := s.Node.(*syntax.For); ok {
 		return spanText(b.src, f.Over.Span())
 	}
-	return formatValue(check.Value{Kind: check.VList, List: s.Over})
+	return FormatValue(check.Value{Kind: check.VList, List: s.Over})
 }
 
 // branchBody is the body the checker typed for the i-th loop value, with

@@ -66,37 +66,60 @@ func (t *textWriter) details(n *Node, indent string) {
 		t.line("%snote:   %s", indent, n.Note)
 	}
 	if len(n.Args) > 0 {
-		t.line("%sargs:   %s", indent, joinArgs(n.Args))
+		t.wrapped(indent+"args:   ", indent+"        ", argStrings(n.Args))
 	}
 	if len(n.Reads) > 0 {
-		t.line("%sreads:  %s", indent, t.reads(n))
+		t.wrapped(indent+"reads:  ", indent+"        ", t.reads(n))
 	}
 	if len(n.Writes) > 0 {
-		t.line("%swrites: %s", indent, joinLabels(n.Writes))
+		t.wrapped(indent+"writes: ", indent+"        ", labels(n.Writes))
 	}
 	if c := costText(n.Cost); c != "" {
 		t.line("%scost:   %s", indent, c)
 	}
 }
 
-func joinArgs(args []Arg) string {
-	parts := make([]string, len(args))
-	for i, a := range args {
-		parts[i] = a.String()
+// textWidth is where the text view wraps a long argument list.
+const textWidth = 100
+
+// wrapped prints items joined by ", ", starting with first and breaking
+// lines before textWidth onto lines that start with cont.
+func (t *textWriter) wrapped(first, cont string, items []string) {
+	line := first
+	for i, it := range items {
+		if i < len(items)-1 {
+			it += ","
+		}
+		if line != first && len(line)+1+len(it) > textWidth {
+			t.line("%s", line)
+			line = cont
+		}
+		if line != first && line != cont {
+			line += " "
+		}
+		line += it
 	}
-	return strings.Join(parts, ", ")
+	t.line("%s", line)
 }
 
-func joinLabels(rs []string) string {
-	parts := make([]string, len(rs))
-	for i, r := range rs {
-		parts[i] = resourceLabel(r)
+func argStrings(args []Arg) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = a.String()
 	}
-	return strings.Join(parts, ", ")
+	return out
+}
+
+func labels(rs []string) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = resourceLabel(r)
+	}
+	return out
 }
 
 // reads names each resource with the label of the node it comes from.
-func (t *textWriter) reads(n *Node) string {
+func (t *textWriter) reads(n *Node) []string {
 	from := map[string]int{}
 	for _, e := range t.p.Edges {
 		if e.To == n.ID {
@@ -110,7 +133,7 @@ func (t *textWriter) reads(n *Node) string {
 			parts[i] += " from " + t.p.Nodes[w].Label
 		}
 	}
-	return strings.Join(parts, ", ")
+	return parts
 }
 
 func (t *textWriter) total() {

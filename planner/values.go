@@ -19,20 +19,20 @@ type scope map[string]check.Value
 // branch bits=3 shows `3`); a default is rendered from its kind.
 func (s scope) show(src *source.File, v check.Value) string {
 	if v.Expr == nil {
-		return formatValue(v)
+		return FormatValue(v)
 	}
 	if s.mentions(v.Expr) {
 		if b, ok := s.bound(v.Expr); ok {
-			return formatValue(b)
+			return FormatValue(b)
 		}
 		if v.Kind != check.VExpr && v.Kind != check.VNone {
-			return formatValue(v)
+			return FormatValue(v)
 		}
 	}
 	if src != nil && v.Expr.Span().IsValid() {
 		return spanText(src, v.Expr.Span())
 	}
-	return formatValue(v)
+	return FormatValue(v)
 }
 
 // mentions reports whether e refers to a bound name.
@@ -74,7 +74,7 @@ func (s scope) resolve(v check.Value) check.Value {
 }
 
 // formatValue renders a value from its kind alone.
-func formatValue(v check.Value) string {
+func FormatValue(v check.Value) string {
 	switch v.Kind {
 	case check.VInt:
 		return strconv.FormatInt(v.Int, 10) + v.Unit
@@ -112,7 +112,7 @@ func formatFloat(v check.Value) string {
 func joinValues(vs []check.Value) string {
 	parts := make([]string, len(vs))
 	for i, x := range vs {
-		parts[i] = formatValue(x)
+		parts[i] = FormatValue(x)
 	}
 	return strings.Join(parts, ", ")
 }
@@ -132,5 +132,5 @@ func plainName(v check.Value) string {
 	case check.VIdent, check.VString:
 		return v.Str
 	}
-	return formatValue(v)
+	return FormatValue(v)
 }
