@@ -1,0 +1,2 @@
+" qpipe recipes: *.qpipe
+autocmd BufNewFile,BufRead *.qpipe setfiletype qpipe
