@@ -3,7 +3,6 @@ package lsp
 import (
 	"context"
 	"io"
-	"os"
 	"sync"
 
 	"github.com/sourcegraph/jsonrpc2"
@@ -49,11 +48,6 @@ func NewServer(opts Options) *Server {
 		TextDocumentDefinition:     s.definition,
 	}
 	return s
-}
-
-// RunStdio serves one client on standard input and output until it exits.
-func RunStdio(ctx context.Context, opts Options) error {
-	return NewServer(opts).Serve(ctx, stdio{})
 }
 
 // Serve answers one client over rwc until the client sends exit or the
@@ -111,16 +105,4 @@ func (s *Server) initialize(_ *glsp.Context, _ *protocol.InitializeParams) (any,
 		Capabilities: caps,
 		ServerInfo:   &protocol.InitializeResultServerInfo{Name: "qpipe", Version: &version},
 	}, nil
-}
-
-// stdio is standard input and output as one stream.
-type stdio struct{}
-
-func (stdio) Read(p []byte) (int, error)  { return os.Stdin.Read(p) }
-func (stdio) Write(p []byte) (int, error) { return os.Stdout.Write(p) }
-func (stdio) Close() error {
-	if err := os.Stdin.Close(); err != nil {
-		return err
-	}
-	return os.Stdout.Close()
 }

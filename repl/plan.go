@@ -1,21 +1,50 @@
 package repl
 
-import "context"
+import (
+	"context"
 
-// plan shows what has run and what every statement so far would do.
+	"github.com/qpipe/qpipe/lang/check"
+	"github.com/qpipe/qpipe/lang/diag"
+	"github.com/qpipe/qpipe/lang/syntax"
+	"github.com/qpipe/qpipe/planner"
+)
+
+// planName is the recipe name :plan shows.
+const planName = "(session)"
+
+// plan shows what has run, then the plan of every statement so far: the
+// same text view `qpipe plan` prints for the recipe :save writes.
 func (s *Session) plan(_ context.Context, _ string) {
 	if len(s.entries) == 0 {
 		s.say("nothing typed yet")
 		return
 	}
-	for i, e := range s.entries {
-		status := "checked, not run (execution is not available yet)"
-		if e.ran {
-			status = "ran"
-		} else if s.exec != nil || !needsEngine(e.step) {
-			status = "checked"
-		}
-		s.say("%d. %s — %s", i+1, HistoryLine(e.text), status)
-		s.say("   %s", describe(e.step))
+	s.say("%s", s.ranText())
+	f, ds := syntax.ParseString(planName, s.Source())
+	rec, cds := check.Check(f, s.opts.Env, s.opts.Check)
+	if ds = append(ds, cds...); ds.HasErrors() {
+		(&diag.Printer{Sources: diag.FileMap{planName: f.Source}, Color: s.opts.Color}).Fprint(s.opts.Out, ds)
+		return
 	}
+	p, err := planner.Build(rec, planner.Options{Model: s.opts.Model, Data: s.opts.Data})
+	if err == nil {
+		err = planner.Text(s.opts.Out, p)
+	}
+	if err != nil {
+		s.say("cannot plan: %v", err)
+	}
+}
+
+// ranText says which statements have run.
+func (s *Session) ranText() string {
+	if s.exec == nil {
+		return "run so far: nothing (execution is not available yet); the statements would do:"
+	}
+	n := 0
+	for _, e := range s.entries {
+		if e.ran {
+			n++
+		}
+	}
+	return "run so far: " + itoa(n) + " of " + itoa(len(s.entries)) + " statements; together they do:"
 }

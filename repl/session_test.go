@@ -144,7 +144,8 @@ func TestMetaCommands(t *testing.T) {
 	for cmd, want := range map[string]string{
 		":state":         "original     (statement 1: model lenet)",
 		":metrics":       "accuracy     not measured",
-		":plan":          "3. evaluate accuracy — checked, not run",
+		":plan":          "run so far: nothing (execution is not available yet)",
+		":plan ":         "3. evaluate accuracy  (line 3)\n     reads:  model from 1",
 		":help":          "quantize       lower weight precision",
 		":help quantize": "bits: int in [2, 8], default 3 [bits] — bit width",
 		":help quantise": `did you mean quantize?`,
