@@ -34,7 +34,8 @@ type gFile struct {
 	Items []*gItem `parser:"@@*"`
 }
 
-// gItem is a statement or a separator; separators carry no data.
+// gItem is a statement or a separator; separators carry no data. Two
+// statements with no separator between them are reported by the lowerer.
 type gItem struct {
 	Stmt *gStmt `parser:"  @@"`
 	Sep  string `parser:"| @(';' | Newline)"`
@@ -81,7 +82,7 @@ type gBlock struct {
 
 type gCommand struct {
 	Tokens []lexer.Token
-	Verb   *gIdent  `parser:"@@"`
+	Verb   *gIdent  `parser:"(?! 'let' | 'expect' | 'repeat' | 'for') @@"`
 	Parts  []*gPart `parser:"@@*"`
 }
 
@@ -105,19 +106,31 @@ type gIdent struct {
 // gExpr is a range or a logical expression.
 type gExpr struct {
 	Tokens []lexer.Token
-	From   *gLogical `parser:"@@"`
-	To     *gLogical `parser:"( '..' @@ )?"`
+	From   *gOr `parser:"@@"`
+	To     *gOr `parser:"( '..' @@ )?"`
 }
 
-type gLogical struct {
-	Tokens []lexer.Token
-	Left   *gCompare   `parser:"@@"`
-	Rest   []*gLogicOp `parser:"@@*"`
+// gOr and gAnd give 'and' a higher precedence than 'or', as in most
+// languages: a or b and c is a or (b and c).
+type gOr struct {
+	Left *gAnd    `parser:"@@"`
+	Rest []*gOrOp `parser:"@@*"`
 }
 
-type gLogicOp struct {
+type gOrOp struct {
 	Pos   lexer.Position
-	Op    string    `parser:"@('and' | 'or')"`
+	Op    string `parser:"@'or'"`
+	Right *gAnd  `parser:"@@"`
+}
+
+type gAnd struct {
+	Left *gCompare `parser:"@@"`
+	Rest []*gAndOp `parser:"@@*"`
+}
+
+type gAndOp struct {
+	Pos   lexer.Position
+	Op    string    `parser:"@'and'"`
 	Right *gCompare `parser:"@@"`
 }
 

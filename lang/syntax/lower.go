@@ -1,11 +1,13 @@
 package syntax
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/alecthomas/participle/v2/lexer"
 
+	"github.com/qpipe/qpipe/lang/diag"
 	"github.com/qpipe/qpipe/lang/source"
 )
 
@@ -14,6 +16,7 @@ import (
 type lowerer struct {
 	file   *source.File
 	elided map[lexer.TokenType]bool
+	diags  diag.Diagnostics
 }
 
 func newLowerer(f *source.File) *lowerer {
@@ -47,14 +50,43 @@ func (l *lowerer) tokSpan(pos lexer.Position, text string) source.Span {
 	return l.file.Span(pos.Offset, pos.Offset+len(text))
 }
 
+// items lowers a statement list. The grammar lets one statement follow
+// another directly, so `expect a and` would read as `expect a` and a
+// command `and`; a statement must end at a newline, ';', '}' or the end of
+// the file, and one that does not is reported here.
 func (l *lowerer) items(items []*gItem) []Stmt {
 	var out []Stmt
-	for _, it := range items {
-		if it.Stmt != nil {
-			out = append(out, l.stmt(it.Stmt))
+	for i, it := range items {
+		if it.Stmt == nil {
+			continue
 		}
+		s := l.stmt(it.Stmt)
+		if i > 0 && items[i-1].Stmt != nil {
+			l.diags = append(l.diags, unseparated(l.file, s))
+		}
+		out = append(out, s)
 	}
 	return out
+}
+
+// unseparated reports statement s, which follows another on its line with
+// no separator.
+func unseparated(src *source.File, s Stmt) *diag.Diagnostic {
+	start := s.Span().Start.Offset
+	end := start
+	for end < len(src.Text) && (isWordByte(src.Text[end]) || end == start) {
+		end++
+	}
+	word := string(src.Text[start:end])
+	d := diag.Errorf(src.Span(start, end), fmt.Sprintf("unexpected %q, expected end of statement", word))
+	if word == "and" || word == "or" {
+		return d.WithDetail(fmt.Sprintf("'%s' needs a condition on both sides", word))
+	}
+	return d.WithDetail("statements end at a newline or ';'")
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
 func (l *lowerer) stmt(g *gStmt) Stmt {
@@ -99,20 +131,32 @@ func (l *lowerer) ident(g *gIdent) *Ident {
 }
 
 func (l *lowerer) expr(g *gExpr) Expr {
-	from := l.logical(g.From)
+	from := l.or(g.From)
 	if g.To == nil {
 		return from
 	}
-	return &Range{From: from, To: l.logical(g.To), Sp: l.span(g.Tokens)}
+	return &Range{From: from, To: l.or(g.To), Sp: l.span(g.Tokens)}
 }
 
-func (l *lowerer) logical(g *gLogical) Expr {
-	x := l.compare(g.Left)
+func (l *lowerer) or(g *gOr) Expr {
+	x := l.and(g.Left)
 	for _, op := range g.Rest {
-		y := l.compare(op.Right)
-		x = &Binary{Op: op.Op, OpSp: l.tokSpan(op.Pos, op.Op), X: x, Y: y, Sp: source.Join(x.Span(), y.Span())}
+		x = l.binary(op.Op, op.Pos, x, l.and(op.Right))
 	}
 	return x
+}
+
+func (l *lowerer) and(g *gAnd) Expr {
+	x := l.compare(g.Left)
+	for _, op := range g.Rest {
+		x = l.binary(op.Op, op.Pos, x, l.compare(op.Right))
+	}
+	return x
+}
+
+// binary joins x and y with the operator op found at pos.
+func (l *lowerer) binary(op string, pos lexer.Position, x, y Expr) Expr {
+	return &Binary{Op: op, OpSp: l.tokSpan(pos, op), X: x, Y: y, Sp: source.Join(x.Span(), y.Span())}
 }
 
 func (l *lowerer) compare(g *gCompare) Expr {
@@ -144,8 +188,7 @@ func (l *lowerer) opSpan(toks []lexer.Token, op string) source.Span {
 func (l *lowerer) sum(g *gSum) Expr {
 	x := l.product(g.Left)
 	for _, op := range g.Rest {
-		y := l.product(op.Right)
-		x = &Binary{Op: op.Op, OpSp: l.tokSpan(op.Pos, op.Op), X: x, Y: y, Sp: source.Join(x.Span(), y.Span())}
+		x = l.binary(op.Op, op.Pos, x, l.product(op.Right))
 	}
 	return x
 }
@@ -153,8 +196,7 @@ func (l *lowerer) sum(g *gSum) Expr {
 func (l *lowerer) product(g *gProduct) Expr {
 	x := l.unary(g.Left)
 	for _, op := range g.Rest {
-		y := l.unary(op.Right)
-		x = &Binary{Op: op.Op, OpSp: l.tokSpan(op.Pos, op.Op), X: x, Y: y, Sp: source.Join(x.Span(), y.Span())}
+		x = l.binary(op.Op, op.Pos, x, l.unary(op.Right))
 	}
 	return x
 }

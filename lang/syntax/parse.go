@@ -27,13 +27,19 @@ func Parse(name string, text []byte) (*File, diag.Diagnostics) {
 	for range maxRecoveries {
 		g, err := parser.ParseBytes(name, work)
 		if err == nil {
-			f := &File{Name: name, Source: src, Stmts: newLowerer(src).items(g.Items)}
+			l := newLowerer(src)
+			f := &File{Name: name, Source: src, Stmts: l.items(g.Items)}
 			f.Comments = comments(src)
+			ds = append(ds, l.diags...)
 			ds.Sort()
 			return f, ds
 		}
-		d, off := syntaxDiag(src, err)
+		d, off, toEnd := syntaxDiag(src, work, err)
 		ds = append(ds, d)
+		if toEnd {
+			blankToEnd(work, off)
+			continue
+		}
 		if !blankStatement(work, off) {
 			break
 		}
@@ -48,32 +54,69 @@ func ParseString(name, text string) (*File, diag.Diagnostics) {
 }
 
 // syntaxDiag turns a participle or lexer error into a located diagnostic,
-// returning also the byte offset where it happened.
-func syntaxDiag(src *source.File, err error) (*diag.Diagnostic, int) {
+// returning also the byte offset where it happened and whether recovery
+// should drop the rest of the file (a list or call left open). work is the
+// text as parsed, with earlier broken statements blanked.
+func syntaxDiag(src *source.File, work []byte, err error) (*diag.Diagnostic, int, bool) {
 	var perr participle.Error
 	if !errors.As(err, &perr) {
-		return diag.Errorf(src.Span(0, 0), err.Error()), 0
+		return diag.Errorf(src.Span(0, 0), err.Error()), 0, false
 	}
-	pos := perr.Position()
-	off := pos.Offset
+	off := perr.Position().Offset
 	if strings.Contains(perr.Message(), "invalid input text") && off < len(src.Text) {
-		return lexDiag(src, off), off
+		return lexDiag(src, off), off, false
+	}
+	var ute *participle.UnexpectedTokenError
+	if errors.As(err, &ute) && ute.Unexpected.EOF() {
+		if open := openBrackets(work, len(work)); len(open) > 0 {
+			at := open[len(open)-1]
+			return unclosedDiag(src, at), at, work[at] != '{'
+		}
 	}
 	length := 1
-	var ute *participle.UnexpectedTokenError
-	if errors.As(err, &ute) {
+	if ute != nil {
 		off = ute.Unexpected.Pos.Offset
 		length = max(len(ute.Unexpected.Value), 1)
+		if v := ute.Unexpected.Value; v == "\n" || v == "\r\n" {
+			off, length = afterCode(src.Text, off), 1
+		}
 	}
+	detail := hint(src, work, off)
 	if off >= len(src.Text) {
 		off = max(len(src.Text)-1, 0)
 		length = min(1, len(src.Text))
 	}
 	d := diag.Errorf(src.Span(off, off+length), summary(perr, ute))
-	if hint := hint(src, off); hint != "" {
-		d.WithDetail(hint)
+	if detail != "" {
+		d.WithDetail(detail)
 	}
-	return d, off
+	return d, off, false
+}
+
+// afterCode moves an end-of-line error at off back to just after the last
+// code on the line, before any trailing comment and blanks.
+func afterCode(text []byte, off int) int {
+	start, _ := statementBounds(text, off)
+	end := off
+	for i := start; i < off; i++ {
+		if text[i] == '"' {
+			i = stringEnd(text, i) - 1
+		} else if text[i] == '#' {
+			end = i
+			break
+		}
+	}
+	for end > start && (text[end-1] == ' ' || text[end-1] == '\t' || text[end-1] == '\r') {
+		end--
+	}
+	return end
+}
+
+// unclosedDiag reports a bracket never closed before the end of the file.
+func unclosedDiag(src *source.File, at int) *diag.Diagnostic {
+	closer := map[byte]string{'(': ")", '[': "]", '{': "}"}[src.Text[at]]
+	return diag.Errorf(src.Span(at, at+1), fmt.Sprintf("unclosed '%c'", src.Text[at])).
+		WithDetail(fmt.Sprintf("the file ends before the matching '%s'", closer))
 }
 
 func summary(perr participle.Error, ute *participle.UnexpectedTokenError) string {
@@ -109,47 +152,54 @@ func lexDiag(src *source.File, off int) *diag.Diagnostic {
 		WithDetail("recipes use letters, digits, quotes, brackets and the operators = + - * / < > ..; '#' starts a comment")
 }
 
-// hint adds a sentence for common slips.
-func hint(src *source.File, off int) string {
+// hint adds a sentence for common slips, or says which construct the
+// broken statement was.
+func hint(src *source.File, work []byte, off int) string {
 	rest := string(src.Text[off:])
+	start, _ := statementBounds(work, off)
+	before := strings.TrimRight(string(src.Text[start:off]), " \t")
 	switch {
-	case strings.HasPrefix(rest, "="):
-		return "arguments are written name=value with a name before the '='"
 	case strings.HasPrefix(rest, "}"):
 		return "a '}' closes a repeat or for block; check the braces above"
+	case strings.HasSuffix(before, ".."):
+		return "a range needs an end after '..', as in 1..5"
+	case strings.HasPrefix(rest, ".") && !strings.HasPrefix(rest, "..") && endsInDigit(before):
+		return "a number needs digits after its point: write 1.0 or 1"
+	}
+	if open := openBrackets(work, off); len(open) > 0 && work[open[len(open)-1]] != '{' && !strings.HasPrefix(rest, ")") && !strings.HasPrefix(rest, "]") {
+		at := src.Pos(open[len(open)-1])
+		return fmt.Sprintf("the '%c' at %d:%d is not closed", work[at.Offset], at.Line, at.Column)
+	}
+	if form := formHint(strings.Fields(before)); form != "" {
+		return form
+	}
+	if strings.HasPrefix(rest, "=") {
+		return "arguments are written name=value with a name before the '='"
 	}
 	return ""
 }
 
-// blankStatement overwrites the statement around off with spaces (keeping
-// newlines and offsets) and reports whether anything changed.
-func blankStatement(work []byte, off int) bool {
-	if off >= len(work) {
-		off = len(work) - 1
+func endsInDigit(s string) bool {
+	return s != "" && s[len(s)-1] >= '0' && s[len(s)-1] <= '9'
+}
+
+// formHint shows how a keyword statement is written, when the broken
+// statement starts with one.
+func formHint(words []string) string {
+	if len(words) == 0 {
+		return ""
 	}
-	if off < 0 {
-		return false
+	switch words[0] {
+	case "let":
+		return "a parameter is written: let NAME = VALUE"
+	case "expect":
+		return "an expectation is written: expect CONDITION, such as expect accuracy >= 0.9"
+	case "repeat":
+		return "a repeat block is written: repeat COUNT { on one line, the body, then }"
+	case "for":
+		return "a sweep is written: for NAME in LIST-OR-RANGE { on one line, the body, then }"
 	}
-	start := off
-	for start > 0 && work[start-1] != '\n' && work[start-1] != ';' {
-		start--
-	}
-	end := off
-	for end < len(work) && work[end] != '\n' && work[end] != ';' {
-		end++
-	}
-	changed := false
-	for i := start; i < end; i++ {
-		if work[i] != ' ' && work[i] != '\r' {
-			work[i] = ' '
-			changed = true
-		}
-	}
-	if !changed && end < len(work) && work[end] == ';' {
-		work[end] = ' '
-		changed = true
-	}
-	return changed
+	return ""
 }
 
 // comments lexes the file again and keeps the comment tokens.
