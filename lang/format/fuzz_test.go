@@ -6,27 +6,37 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/qpipe/qpipe/lang/check"
 	"github.com/qpipe/qpipe/lang/diag"
 	"github.com/qpipe/qpipe/lang/source"
 	"github.com/qpipe/qpipe/lang/syntax"
+	"github.com/qpipe/qpipe/stdlib"
 )
 
 // seedGlobs are the recipes the fuzzer starts from: this package's layout
-// cases and the parser's golden and error cases.
+// cases, the parser's golden and error cases, the standard library's valid
+// and broken recipes, and the examples.
 var seedGlobs = []string{
 	"testdata/*.qpipe",
-	"../syntax/testdata/parse/*.qpipe",
-	"../syntax/testdata/errors/*.qpipe",
+	"../syntax/testdata/*/*.qpipe",
+	"../../stdlib/testdata/*/*.qpipe",
+	"../../examples/*.qpipe",
+	"../../examples/*/*.qpipe",
 }
 
-// FuzzParseCheckFormat parses arbitrary text and checks that nothing
-// panics, every diagnostic and node span lies inside the file, and, for
-// text without syntax errors, that the formatted output parses to the same
-// tree with the same comments and formats to itself.
+// FuzzParseCheckFormat parses arbitrary text, checks it against the
+// standard library's signatures, and formats it. Nothing may panic; every
+// diagnostic (parser's and checker's) and every node span lies inside the
+// file, children inside parents; text without syntax errors formats to
+// text that parses to the same tree with the same comments, and
+// formatting that again changes nothing.
+//
+// The test imports stdlib; stdlib must never import lang/format (check
+// with go list -deps ./stdlib).
 //
 // Bounded run for CI:
 //
-//	go test ./lang/format -run='^$' -fuzz=FuzzParseCheckFormat -fuzztime=30s
+//	go test ./lang/format -run='^$' -fuzz='^FuzzParseCheckFormat$' -fuzztime=30s
 func FuzzParseCheckFormat(f *testing.F) {
 	for _, glob := range seedGlobs {
 		paths, _ := filepath.Glob(glob)
@@ -43,6 +53,10 @@ func FuzzParseCheckFormat(f *testing.F) {
 		}
 		if msg := nodesOutside(file, len(text)); msg != "" {
 			t.Fatal(msg)
+		}
+		_, cds := check.Check(file, stdlib.Env(), check.Options{})
+		if msg := diagsOutside(cds, len(text)); msg != "" {
+			t.Fatalf("checker: %s", msg)
 		}
 		if ds.HasErrors() {
 			return
