@@ -185,3 +185,22 @@ func TestNoRecipeIsAnError(t *testing.T) {
 		t.Error("Build(nil) succeeded")
 	}
 }
+
+func TestSetOverridesALetAndSaysSo(t *testing.T) {
+	text := "let n = 2\nmodel cnn\ndata mnist\ntrain epochs=n\n"
+	p := planText(t, "set.qpipe", text, newTestEnv(), Options{}, check.Options{Sets: map[string]string{"n": "5"}})
+	let := node(t, p, "1")
+	if let.Text != "let n = 5" || let.Note != "set on the command line; the recipe says 2" {
+		t.Errorf("let node = %q (%s)", let.Text, let.Note)
+	}
+	if got := node(t, p, "4").Args[0]; got != (Arg{Name: "epochs", Value: "5"}) {
+		t.Errorf("train's epochs = %+v, want the --set value 5", got)
+	}
+	if p.Total.TrainEpochs != 5 {
+		t.Errorf("training epochs = %v, want 5", p.Total.TrainEpochs)
+	}
+	p = planText(t, "set.qpipe", text, newTestEnv(), Options{}, check.Options{})
+	if let := node(t, p, "1"); let.Text != "let n = 2" || let.Note != "" {
+		t.Errorf("let node without --set = %q (%s)", let.Text, let.Note)
+	}
+}

@@ -189,9 +189,38 @@ func (b *builder) let(s *check.Step, parent *Node, st *state) error {
 		v = over
 	}
 	st.vars[s.Name] = v
-	n.Bind = s.Name + "=" + st.vars.show(b.src, v)
-	n.Text = "let " + s.Name + " = " + st.vars.show(b.src, v)
+	shown := b.letValue(s, v)
+	n.Bind = s.Name + "=" + shown
+	n.Text = "let " + s.Name + " = " + shown
+	if s.Expr != nil && shown != spanText(b.src, s.Expr.Span()) {
+		n.Note = "set on the command line; the recipe says " + spanText(b.src, s.Expr.Span())
+	}
 	return b.add(n, parent)
+}
+
+// letValue shows a let's value as the recipe wrote it, unless --set
+// replaced it (the checker keeps the recipe's expression on the new value).
+func (b *builder) letValue(s *check.Step, v check.Value) string {
+	if s.Expr == nil || !sameLiteral(s.Expr, v) {
+		return FormatValue(v)
+	}
+	return spanText(b.src, s.Expr.Span())
+}
+
+// sameLiteral reports whether e, a literal, denotes v; anything that is
+// not a plain literal compares by its rendering.
+func sameLiteral(e syntax.Expr, v check.Value) bool {
+	switch e := e.(type) {
+	case *syntax.Number:
+		return (v.Kind == check.VInt || v.Kind == check.VFloat) && v.Number() == e.Value
+	case *syntax.Percent:
+		return v.Kind == check.VFloat && v.Float == e.Value/100
+	case *syntax.String:
+		return v.Kind == check.VString && v.Str == e.Value
+	case *syntax.Ident:
+		return v.Kind == check.VIdent && v.Str == e.Name
+	}
+	return true
 }
 
 func (b *builder) expect(s *check.Step, parent *Node, st *state) error {
