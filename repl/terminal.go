@@ -59,7 +59,7 @@ func (t *Terminal) Run(ctx context.Context, s *Session) error {
 			return err
 		}
 	}
-	rl, err := readline.NewEx(&readline.Config{
+	cfg := &readline.Config{
 		Prompt:                 s.paint("1;36", prompt),
 		HistoryFile:            t.History,
 		DisableAutoSaveHistory: true,
@@ -69,7 +69,9 @@ func (t *Terminal) Run(ctx context.Context, s *Session) error {
 		Stdin:                  t.In,
 		Stdout:                 t.Out,
 		Stderr:                 t.Out,
-	})
+	}
+	t.bindTerminal(cfg)
+	rl, err := readline.NewEx(cfg)
 	if err != nil {
 		return err
 	}
@@ -77,6 +79,35 @@ func (t *Terminal) Run(ctx context.Context, s *Session) error {
 	s.SetOutput(rl.Stdout())
 	s.say("qpipe repl — statements are checked as you type them; :help lists commands, :quit leaves")
 	return t.loop(ctx, s, rl)
+}
+
+// bindTerminal makes readline switch raw mode and measure the width on
+// the terminal the session reads, not on the process's standard input.
+func (t *Terminal) bindTerminal(cfg *readline.Config) {
+	f, ok := t.In.(*os.File)
+	if !ok {
+		return
+	}
+	fd := int(f.Fd())
+	var saved *readline.State
+	cfg.FuncIsTerminal = func() bool { return readline.IsTerminal(fd) }
+	cfg.FuncMakeRaw = func() error {
+		st, err := readline.MakeRaw(fd)
+		saved = st
+		return err
+	}
+	cfg.FuncExitRaw = func() error {
+		if saved == nil {
+			return nil
+		}
+		return readline.Restore(fd, saved)
+	}
+	cfg.FuncGetWidth = func() int {
+		if w, _, err := readline.GetSize(fd); err == nil && w > 0 {
+			return w
+		}
+		return 80
+	}
 }
 
 func (t *Terminal) loop(ctx context.Context, s *Session, rl *readline.Instance) error {
