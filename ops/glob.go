@@ -20,6 +20,9 @@ func CompileGlob(pattern string) (*regexp.Regexp, error) {
 	depth := 0
 	for i := 0; i < len(pattern); i++ {
 		switch ch := pattern[i]; {
+		case strings.HasPrefix(pattern[i:], "**."):
+			b.WriteString(`(?:.*\.)?`) // "**.act" also matches a top-level "act"
+			i += 2
 		case ch == '*' && i+1 < len(pattern) && pattern[i+1] == '*':
 			b.WriteString(".*")
 			i++
