@@ -91,19 +91,17 @@ func (s idxSource) hasAll(dir string) bool {
 	return true
 }
 
-// load reads and verifies the four files in dir.
+// load reads the four files in dir, verifying their checksums as it
+// decodes them.
 func (s idxSource) load(dir string) (*Splits, error) {
-	for _, f := range s.files() {
-		if err := verifyFile(dir, f); err != nil {
-			return nil, err
-		}
-	}
 	p := func(f pinnedFile) string { path, _ := findFile(dir, f.name); return path }
-	train, err := LoadIDX(s.name+"/train", p(s.trainImages), p(s.trainLabels), s.classes)
+	train, err := loadIDXPair(s.name+"/train", p(s.trainImages), p(s.trainLabels), s.classes,
+		s.trainImages.sha256, s.trainLabels.sha256)
 	if err != nil {
 		return nil, err
 	}
-	test, err := LoadIDX(s.name+"/test", p(s.testImages), p(s.testLabels), s.classes)
+	test, err := loadIDXPair(s.name+"/test", p(s.testImages), p(s.testLabels), s.classes,
+		s.testImages.sha256, s.testLabels.sha256)
 	if err != nil {
 		return nil, err
 	}
@@ -121,10 +119,14 @@ func verifyFile(dir string, f pinnedFile) error {
 		return fileErr(path, "the file is damaged; delete it and fetch it again", err, "cannot read")
 	}
 	if got != f.sha256 {
-		return fileErr(path, "the file is damaged or is a different dataset; delete it and fetch it again",
-			nil, "SHA-256 of the content is %s, want %s", got, f.sha256)
+		return checksumErr(path, got, f.sha256)
 	}
 	return nil
+}
+
+func checksumErr(path, got, want string) error {
+	return fileErr(path, "the file is damaged or is a different dataset; delete it and fetch it again",
+		nil, "SHA-256 of the content is %s, want %s", got, want)
 }
 
 func contentSHA256(path string) (string, error) {

@@ -42,15 +42,21 @@ func diskKernel(radius, alias float64) ([]float32, int) {
 // convolve filters one h×w plane in place with a size×size kernel,
 // reflecting at the borders (like OpenCV's BORDER_REFLECT_101).
 func convolve(plane []float32, h, w int, k []float32, size int) {
-	src := append([]float32(nil), plane...)
 	half := size / 2
+	pw := w + 2*half
+	pad := make([]float32, (h+2*half)*pw)
+	for y := range h + 2*half {
+		for x := range pw {
+			pad[y*pw+x] = plane[reflect101(y-half, h)*w+reflect101(x-half, w)]
+		}
+	}
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
 			var acc float32
 			for ky := 0; ky < size; ky++ {
-				sy := reflect101(y+ky-half, h)
-				for kx := 0; kx < size; kx++ {
-					acc += k[ky*size+kx] * src[sy*w+reflect101(x+kx-half, w)]
+				row := pad[(y+ky)*pw+x : (y+ky)*pw+x+size]
+				for kx, kv := range k[ky*size : (ky+1)*size] {
+					acc += kv * row[kx]
 				}
 			}
 			plane[y*w+x] = acc
@@ -92,24 +98,28 @@ func gaussianBlur(plane []float32, h, w int, sigma float64) {
 	for i := range k {
 		k[i] /= sum
 	}
-	tmp := make([]float32, len(plane))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			var acc float32
-			for i, kv := range k {
-				acc += kv * plane[y*w+reflect101(x+i-half, w)]
-			}
-			tmp[y*w+x] = acc
-		}
+	line := make([]float32, max(h, w)+2*half)
+	for y := 0; y < h; y++ { // rows
+		filterLine(plane[y*w:], 1, w, k, line)
 	}
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			var acc float32
-			for i, kv := range k {
-				acc += kv * tmp[reflect101(y+i-half, h)*w+x]
-			}
-			plane[y*w+x] = acc
+	for x := 0; x < w; x++ { // columns
+		filterLine(plane[x:], w, h, k, line)
+	}
+}
+
+// filterLine convolves the n values v[0], v[stride], ... with kernel k in
+// place, reflecting at the ends; line is scratch of at least n+len(k)-1.
+func filterLine(v []float32, stride, n int, k, line []float32) {
+	half := len(k) / 2
+	for i := 0; i < n+2*half; i++ {
+		line[i] = v[reflect101(i-half, n)*stride]
+	}
+	for i := 0; i < n; i++ {
+		var acc float32
+		for j, kv := range k {
+			acc += kv * line[i+j]
 		}
+		v[i*stride] = acc
 	}
 }
 
@@ -132,14 +142,15 @@ func bilinear(plane []float32, h, w int, y, x float64, zeroOutside bool) float32
 func motionBlur(img []float32, c, h, w, s int, rng *rand.Rand) {
 	p := [][2]float64{{10, 1}, {10, 1.5}, {10, 2}, {10, 2.5}, {12, 3}}[s]
 	scale := float64(max(h, w)) / 32
-	length, sigma := int(math.Round(p[0]*scale)), p[1]*scale
+	length, sigma := max(int(math.Round(p[0]*scale)), 1), p[1]*scale
 	angle := (rng.Float64()*90 - 45) * math.Pi / 180
 	dy, dx := math.Sin(angle), math.Cos(angle)
-	weights := make([]float32, max(length, 1))
-	var sum float32
-	for k := range weights { // one-sided: the image smears behind the motion
-		weights[k] = float32(math.Exp(-float64(k*k) / (2 * sigma * sigma)))
-		sum += weights[k]
+	taps := make([]shiftTap, length)
+	var sum float64
+	for k := range taps { // one-sided: the image smears behind the motion
+		wt := math.Exp(-float64(k*k) / (2 * sigma * sigma))
+		taps[k] = newShiftTap(-float64(k)*dy, -float64(k)*dx, wt)
+		sum += wt
 	}
 	for ch := 0; ch < c; ch++ {
 		plane := img[ch*h*w : (ch+1)*h*w]
@@ -147,13 +158,34 @@ func motionBlur(img []float32, c, h, w, s int, rng *rand.Rand) {
 		for y := 0; y < h; y++ {
 			for x := 0; x < w; x++ {
 				var acc float32
-				for k, wt := range weights {
-					acc += wt * bilinear(src, h, w, float64(y)-float64(k)*dy, float64(x)-float64(k)*dx, false)
+				for _, t := range taps {
+					acc += t.sample(src, h, w, y, x)
 				}
-				plane[y*w+x] = acc / sum
+				plane[y*w+x] = acc / float32(sum)
 			}
 		}
 	}
+}
+
+// shiftTap reads a plane at a fixed sub-pixel offset (oy, ox) from each
+// pixel, bilinearly, clamping indices at the edges, times a weight.
+type shiftTap struct {
+	iy, ix             int
+	w00, w01, w10, w11 float32
+}
+
+func newShiftTap(oy, ox, weight float64) shiftTap {
+	fy, fx := math.Floor(oy), math.Floor(ox)
+	ay, ax := float32(oy-fy), float32(ox-fx)
+	wt := float32(weight)
+	return shiftTap{iy: int(fy), ix: int(fx),
+		w00: wt * (1 - ay) * (1 - ax), w01: wt * (1 - ay) * ax, w10: wt * ay * (1 - ax), w11: wt * ay * ax}
+}
+
+func (t shiftTap) sample(src []float32, h, w, y, x int) float32 {
+	y0, x0 := min(max(y+t.iy, 0), h-1), min(max(x+t.ix, 0), w-1)
+	y1, x1 := min(max(y+t.iy+1, 0), h-1), min(max(x+t.ix+1, 0), w-1)
+	return t.w00*src[y0*w+x0] + t.w01*src[y0*w+x1] + t.w10*src[y1*w+x0] + t.w11*src[y1*w+x1]
 }
 
 func fog(img []float32, c, h, w, s int, rng *rand.Rand) {

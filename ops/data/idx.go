@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +37,12 @@ type IDXArray struct {
 // ReadIDXFile reads an IDX file of unsigned bytes, gzipped or not (detected
 // from the content, not the name), expecting ndim dimensions.
 func ReadIDXFile(path string, ndim int) (*IDXArray, error) {
+	return readIDXFile(path, ndim, "")
+}
+
+// readIDXFile is ReadIDXFile that, when wantSHA is set, also checks the
+// SHA-256 of the decompressed content in the same pass.
+func readIDXFile(path string, ndim int, wantSHA string) (*IDXArray, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, notFoundErr(path, err)
@@ -45,7 +53,11 @@ func ReadIDXFile(path string, ndim int) (*IDXArray, error) {
 		return nil, fileErr(path, idxFixHint, err, "cannot open gzip stream")
 	}
 	defer closer()
-	a, err := ReadIDX(r, ndim)
+	h := sha256.New()
+	a, err := ReadIDX(io.TeeReader(r, h), ndim)
+	if got := hex.EncodeToString(h.Sum(nil)); wantSHA != "" && got != wantSHA {
+		return nil, checksumErr(path, got, wantSHA)
+	}
 	if err != nil {
 		return nil, fileErr(path, idxFixHint, nil, "%v", err)
 	}
@@ -118,11 +130,16 @@ func readIDXDims(r io.Reader, ndim int) ([]int, int, error) {
 // plain) into a single-channel Dataset. classes names the labels; every
 // label must be below len(classes).
 func LoadIDX(name, imagesPath, labelsPath string, classes []string) (*Dataset, error) {
-	img, err := ReadIDXFile(imagesPath, idxImageDims)
+	return loadIDXPair(name, imagesPath, labelsPath, classes, "", "")
+}
+
+// loadIDXPair is LoadIDX, checking pinned content checksums when given.
+func loadIDXPair(name, imagesPath, labelsPath string, classes []string, imagesSHA, labelsSHA string) (*Dataset, error) {
+	img, err := readIDXFile(imagesPath, idxImageDims, imagesSHA)
 	if err != nil {
 		return nil, err
 	}
-	lab, err := ReadIDXFile(labelsPath, idxLabelDims)
+	lab, err := readIDXFile(labelsPath, idxLabelDims, labelsSHA)
 	if err != nil {
 		return nil, err
 	}
