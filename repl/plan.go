@@ -13,20 +13,27 @@ import (
 const planName = "(session)"
 
 // plan shows what has run, then the plan of every statement so far: the
-// same text view `qpipe plan` prints for the recipe :save writes.
+// plan `qpipe plan` prints for the recipe :save writes (command-line
+// bindings written into it as statements), so its line numbers are that
+// file's.
 func (s *Session) plan(_ context.Context, _ string) {
 	if len(s.entries) == 0 {
 		s.say("nothing typed yet")
 		return
 	}
 	s.say("%s", s.ranText())
-	f, ds := syntax.ParseString(planName, s.Source())
-	rec, cds := check.Check(f, s.opts.Env, s.opts.Check)
+	text, err := s.recipe(planName)
+	if err != nil {
+		s.say("cannot plan: %v", err)
+		return
+	}
+	f, ds := syntax.Parse(planName, text)
+	rec, cds := check.Check(f, s.opts.Env, check.Options{Sets: s.opts.Check.Sets})
 	if ds = append(ds, cds...); ds.HasErrors() {
 		(&diag.Printer{Sources: diag.FileMap{planName: f.Source}, Color: s.opts.Color}).Fprint(s.opts.Out, ds)
 		return
 	}
-	p, err := planner.Build(rec, planner.Options{Model: s.opts.Model, Data: s.opts.Data})
+	p, err := planner.Build(rec, planner.Options{})
 	if err == nil {
 		err = planner.Text(s.opts.Out, p)
 	}
