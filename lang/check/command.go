@@ -17,10 +17,10 @@ func (c *Checker) command(st *State, cmd *syntax.Command) (*Step, diag.Diagnosti
 	if !ok {
 		return nil, diag.Diagnostics{unknownVerb(cmd.Verb, c.env.Verbs())}
 	}
-	step := &Step{Kind: KCommand, Verb: sig.Verb, Sig: sig, Words: map[string]Value{},
-		Args: map[string]Value{}, Explicit: map[string]bool{}, Node: cmd, Span: cmd.Sp}
+	step := &Step{Kind: KCommand, Verb: sig.Verb, Sig: sig, Node: cmd, Span: cmd.Sp}
 	v, words, d := pickVariant(st, sig, cmd)
 	if d != nil {
+		step.Words, step.Args, step.Explicit = map[string]Value{}, map[string]Value{}, map[string]bool{}
 		return step, diag.Diagnostics{d}
 	}
 	slots, params := sig.Slots, sig.Params
@@ -29,6 +29,9 @@ func (c *Checker) command(st *State, cmd *syntax.Command) (*Step, diag.Diagnosti
 		slots = append(slices.Clip(slots), v.Slots...)
 		params = append(slices.Clip(params), v.Params...)
 	}
+	step.Words = make(map[string]Value, len(slots))
+	step.Args = make(map[string]Value, len(params))
+	step.Explicit = make(map[string]bool, len(cmd.Args))
 	ds := bindWords(st, step, slots, words)
 	ds = append(ds, bindArgs(st, step, params, cmd.Args)...)
 	return step, ds
@@ -84,7 +87,9 @@ func bindWords(st *State, step *Step, slots []Param, words []syntax.Expr) diag.D
 			continue
 		}
 		if wi >= len(words) {
-			ds = append(ds, missingWord(step, p)...)
+			if d := missingWord(step, p); d != nil && !ds.HasErrors() {
+				ds = append(ds, d)
+			}
 			continue
 		}
 		ds = append(ds, bindValue(st, step.Words, p, words[wi])...)
@@ -98,10 +103,13 @@ func bindWords(st *State, step *Step, slots []Param, words []syntax.Expr) diag.D
 
 func bindRepeated(st *State, step *Step, p *Param, words []syntax.Expr) diag.Diagnostics {
 	if len(words) == 0 {
-		return missingWord(step, p)
+		if d := missingWord(step, p); d != nil {
+			return diag.Diagnostics{d}
+		}
+		return nil
 	}
 	var ds diag.Diagnostics
-	list := Value{Kind: VList, Span: words[0].Span()}
+	list := Value{Kind: VList, Span: words[0].Span(), List: make([]Value, 0, len(words))}
 	for _, w := range words {
 		v, d := typed(st, w, p)
 		if d != nil {
@@ -115,19 +123,28 @@ func bindRepeated(st *State, step *Step, p *Param, words []syntax.Expr) diag.Dia
 	return ds
 }
 
-func missingWord(step *Step, p *Param) diag.Diagnostics {
+// missingWord fills a left-out slot's default, or reports it (nil when
+// leaving it out is fine).
+func missingWord(step *Step, p *Param) *diag.Diagnostic {
 	if p.Optional || p.Default != nil {
 		if p.Default != nil {
 			step.Words[p.Name] = DefaultValue(p)
 		}
 		return nil
 	}
-	label := p.Noun
-	if label == "" {
-		label = p.Name
+	return diag.Errorf(step.Span, fmt.Sprintf("%s is missing %s", step.title(), slotLabel(p))).
+		WithDetail("usage: " + step.Sig.Usage(step.Variant))
+}
+
+// slotLabel names a slot in messages: `the word "with"`, `its activation`.
+func slotLabel(p *Param) string {
+	switch {
+	case p.Type == TKeyword:
+		return fmt.Sprintf("the word %q", p.Values[0])
+	case p.Noun != "":
+		return "its " + p.Noun
 	}
-	return diag.Diagnostics{diag.Errorf(step.Span, fmt.Sprintf("%s is missing its %s", step.title(), label)).
-		WithDetail("usage: " + step.Sig.Usage(step.Variant))}
+	return "its " + p.Name
 }
 
 func tooManyWords(step *Step, n int, w syntax.Expr) *diag.Diagnostic {

@@ -54,7 +54,7 @@ func Suggest(name string, candidates []string) []string {
 	limit := min(max(len(name)/3, 1), 3)
 	for _, c := range candidates {
 		d := Distance(low, strings.ToLower(c))
-		if d <= limit || (len(low) >= 3 && strings.HasPrefix(strings.ToLower(c), low)) {
+		if d <= limit && d < len(low) || (len(low) >= 3 && strings.HasPrefix(strings.ToLower(c), low)) {
 			out = append(out, near{c, d})
 		}
 	}
