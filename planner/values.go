@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -94,14 +95,18 @@ func FormatValue(v check.Value) string {
 	return "none"
 }
 
+// timeUnits are the checker's time units; it stores times in seconds and
+// sizes (units ending in B) in bytes.
+var timeUnits = []string{"ns", "us", "ms", "s", "min", "h"}
+
 // formatFloat prints percents as written and other quantities in their
-// family's base unit (the checker stores seconds and bytes).
+// family's base unit.
 func formatFloat(v check.Value) string {
 	num := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
 	switch {
 	case v.Unit == "%":
 		return num(v.Float*100) + "%"
-	case strings.HasSuffix(v.Unit, "s"):
+	case slices.Contains(timeUnits, v.Unit):
 		return num(v.Float) + "s"
 	case strings.HasSuffix(v.Unit, "B"):
 		return num(v.Float) + "B"

@@ -145,7 +145,7 @@ func typeText(p *check.Param) string {
 		elem.Type = p.Elem
 		return "list of " + typeText(&elem) + " (or a range a..b)"
 	case check.TDuration:
-		return "duration (us, ms, s)"
+		return "time (ns, us, ms, s, min, h)"
 	case check.TBytes:
 		return "size (B, KB, MB, GB, KiB, MiB, GiB)"
 	case check.TNameOrPath:
