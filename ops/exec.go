@@ -13,9 +13,15 @@ type kindSpec struct {
 
 // exec is one Forward call's state.
 type exec struct {
-	c *Context
-	m *Model
+	c    *Context
+	m    *Model
+	hook ForwardHook
 }
+
+// ForwardHook observes every node evaluation of ForwardObserved: the node,
+// its input values and its output (e.g. activation statistics for
+// calibration). It must not keep the tensors past the step.
+type ForwardHook func(n *Node, in []*Tensor, out *Tensor)
 
 // param returns the tensor bound to role: the node's input slot when the
 // role was exposed (see ExposeParam), else the named parameter; nil when
@@ -217,10 +223,15 @@ func (e *exec) shiftMask(a Attrs) *Tensor {
 // panics inside kernels become errors. With grad off, intermediate buffers
 // are recycled as soon as their last reader has run.
 func (m *Model) Forward(c *Context, inputs ...*Tensor) ([]*Tensor, error) {
+	return m.ForwardObserved(c, nil, inputs...)
+}
+
+// ForwardObserved is Forward with a hook called after every node.
+func (m *Model) ForwardObserved(c *Context, hook ForwardHook, inputs ...*Tensor) ([]*Tensor, error) {
 	if len(inputs) != len(m.Inputs) {
 		return nil, fmt.Errorf("ops: model %s takes %d inputs, got %d", m.Name, len(m.Inputs), len(inputs))
 	}
-	e := &exec{c: c, m: m}
+	e := &exec{c: c, m: m, hook: hook}
 	vals := make(map[int]*Tensor, len(m.Nodes))
 	for i, id := range m.Inputs {
 		vals[id] = inputs[i]
@@ -241,10 +252,13 @@ func (m *Model) Forward(c *Context, inputs ...*Tensor) ([]*Tensor, error) {
 		lt.done(c, n, vals)
 	}
 	outs := make([]*Tensor, len(m.Outputs))
-	for i, id := range m.Outputs {
-		outs[i] = vals[id]
-	}
-	return outs, nil
+	err := Guard(func() error {
+		for i, id := range m.Outputs {
+			outs[i] = c.Dequantize(vals[id])
+		}
+		return nil
+	})
+	return outs, err
 }
 
 // Forward1 runs a one-output model.
@@ -272,12 +286,20 @@ func (e *exec) run(n *Node, vals map[int]*Tensor) (out *Tensor, err error) {
 		return nil, locate(fmt.Errorf("unknown node kind %q", n.Kind), n)
 	}
 	in := make([]*Tensor, len(n.Inputs))
+	int8In := n.Kind == OpQLinear || n.Kind == OpQConv2d
 	for i, id := range n.Inputs {
 		if in[i] = vals[id]; in[i] == nil {
 			return nil, locate(fmt.Errorf("input %d (node %d) has no value", i, id), n)
 		}
+		if !int8In || i > 0 {
+			in[i] = e.c.Dequantize(in[i])
+		}
 	}
-	return spec.run(e, n, in), nil
+	out = spec.run(e, n, in)
+	if e.hook != nil {
+		e.hook(n, in, out)
+	}
+	return out, nil
 }
 
 // locate attaches a node's name and span to an error.

@@ -1,13 +1,248 @@
 package ops
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
-// runQLinear and runQConv2d execute the integer inference path; they need
-// a backend implementing the int8 kernels.
-func runQLinear(e *exec, n *Node, in []*Tensor) *Tensor {
-	panic(&OpError{Op: string(n.Kind), Err: fmt.Errorf("int8 linear: %w", ErrNotImplemented)})
+// Integer inference.
+//
+// A qlinear/qconv2d node computes its layer with int8 operands and int32
+// accumulation: activations are quantized per tensor with the node's
+// InScale s_a (symmetric, [-128, 127]), weights per output channel with
+// s_w[j] = max|W_j|/127 (or the node's "weight_scale" parameter) to
+// [-127, 127]. The epilogue adds the bias, pre-divided into the int32
+// accumulator's units (round(b_j/(s_a·s_w[j]))), applies ReLU when
+// FusedReLU is set, and either requantizes to int8 with OutScale (the next
+// int8 layer's InScale) or dequantizes to float32. Int8 values travel
+// between nodes inside a Tensor (see Tensor.Int8); any other node reads
+// them dequantized, which is exactly the GELU path: dequantize, GELU in
+// float, requantize in the next layer.
+
+// Int8Epilogue is the fused output stage of Int8Backend.Int8Gemm: each
+// output is v = float32(acc[i,j] + Bias[j])·Scale[j], then max(v, 0) when
+// ReLU; int8 outputs round half to even and saturate to [-128, 127].
+type Int8Epilogue struct {
+	Bias  []int32
+	Scale []float32
+	ReLU  bool
 }
 
+// PackedInt8 is a backend's prepared int8 weight matrix.
+type PackedInt8 any
+
+// Int8Backend is implemented by backends with integer inference kernels
+// (Capabilities.Int8).
+type Int8Backend interface {
+	// QuantizeInt8 writes q = clamp(roundHalfEven(x/scale), -128, 127).
+	QuantizeInt8(x []float32, scale float32, q []int8) error
+	// DequantizeInt8 writes y = q·scale.
+	DequantizeInt8(q []int8, scale float32, y []float32) error
+	// PackInt8 prepares an (n, k) int8 weight matrix (the [out, in] layout).
+	PackInt8(w []int8, n, k int) (PackedInt8, error)
+	// Int8Gemm computes acc = A·Wᵀ exactly for A (m, k) int8 and packed W,
+	// then the epilogue, into outQ (int8) or, when outQ is nil, outF.
+	Int8Gemm(m int, a []int8, w PackedInt8, ep Int8Epilogue, outQ []int8, outF []float32) error
+	// Im2ColInt8 writes the convolution patches of int8 NCHW x as rows:
+	// (N·OutH·OutW, C·KH·KW), zero in the padding.
+	Im2ColInt8(p ConvParams, x []int8, rows []int8) error
+}
+
+// Int8 returns the int8 values and scale of a quantized activation (real
+// value = q·scale); ok is false for an ordinary float tensor.
+func (t *Tensor) Int8() (q []int8, scale float32, ok bool) {
+	return t.q, t.qscale, t.q != nil
+}
+
+// NewInt8 wraps int8 values with their scale as a tensor of the given
+// shape; Data is nil until Dequantize is called.
+func NewInt8(q []int8, scale float32, shape ...int) *Tensor {
+	return &Tensor{Shape: append([]int(nil), shape...), q: q, qscale: scale, leaf: true}
+}
+
+// int8Backend returns the context's int8 kernels or panics with
+// ErrNotImplemented.
+func (c *Context) int8Backend(op string) Int8Backend {
+	ib, ok := c.b.(Int8Backend)
+	if !ok || !c.b.Capabilities().Int8 {
+		panic(&OpError{Op: op, Err: fmt.Errorf("int8 kernels on backend %s: %w", c.b.Name(), ErrNotImplemented)})
+	}
+	return ib
+}
+
+// Dequantize returns t as float32 (t itself when it already is).
+func (c *Context) Dequantize(t *Tensor) *Tensor {
+	q, s, ok := t.Int8()
+	if !ok {
+		return t
+	}
+	y := c.empty(t.Shape)
+	check("dequantize", c.int8Backend("dequantize").DequantizeInt8(q, s, y.Data), t)
+	return y
+}
+
+// QuantizeInt8 returns x quantized per tensor with scale: an int8 tensor
+// when x is float, or x requantized when its scale differs.
+func (c *Context) QuantizeInt8(x *Tensor, scale float32) *Tensor {
+	if scale <= 0 || math.IsNaN(float64(scale)) {
+		shapeErr("quantize", fmt.Sprintf("scale %v must be positive", scale), x)
+	}
+	if _, s, ok := x.Int8(); ok && s == scale {
+		return x
+	}
+	x = c.Dequantize(x)
+	q := make([]int8, x.Numel())
+	check("quantize", c.int8Backend("quantize").QuantizeInt8(x.Data, scale, q), x)
+	return NewInt8(q, scale, x.Shape...)
+}
+
+// QuantizeWeightsInt8 quantizes an (out, ...) weight per output channel:
+// s[j] = max|W_j|/127 (1 for an all-zero row), q = round(W/s) in [-127, 127].
+func QuantizeWeightsInt8(w *Tensor) (q []int8, scales []float32) {
+	n := w.Shape[0]
+	k := w.Numel() / max(n, 1)
+	q, scales = make([]int8, w.Numel()), make([]float32, n)
+	for j := range n {
+		row := w.Data[j*k : (j+1)*k]
+		var m float32
+		for _, v := range row {
+			m = max(m, float32(math.Abs(float64(v))))
+		}
+		s := m / 127
+		if s == 0 {
+			s = 1
+		}
+		scales[j] = s
+		for i, v := range row {
+			q[j*k+i] = int8(min(max(math.RoundToEven(float64(v/s)), -127), 127))
+		}
+	}
+	return q, scales
+}
+
+// quantizeWithScales quantizes an (out, ...) weight with given per-channel
+// scales.
+func quantizeWithScales(w *Tensor, scales []float32) []int8 {
+	n := w.Shape[0]
+	k := w.Numel() / max(n, 1)
+	q := make([]int8, w.Numel())
+	for j := range n {
+		for i, v := range w.Data[j*k : (j+1)*k] {
+			q[j*k+i] = int8(min(max(math.RoundToEven(float64(v/scales[j])), -127), 127))
+		}
+	}
+	return q
+}
+
+// int8Layer is a qlinear/qconv2d node's prepared weights and epilogue.
+type int8Layer struct {
+	packed PackedInt8
+	ep     Int8Epilogue
+	outC   int
+}
+
+// prepareInt8 quantizes and packs a node's weights once per model version.
+func (e *exec) prepareInt8(n *Node, in []*Tensor, op string) *int8Layer {
+	a := n.Attrs
+	if a.InScale <= 0 {
+		shapeErr(op, "in_scale must be positive (calibrate activations first)")
+	}
+	ib := e.c.int8Backend(op)
+	key := fmt.Sprintf("int8/%d/%s", n.ID, e.c.b.Name())
+	return e.m.cached(key, func() any {
+		w, b := e.mustParam(n, in, "weight"), e.param(n, in, "bias")
+		var q []int8
+		var sw []float32
+		if ws := e.param(n, in, "weight_scale"); ws != nil {
+			sw = ws.Data
+			q = quantizeWithScales(w, sw)
+		} else {
+			q, sw = QuantizeWeightsInt8(w)
+		}
+		outC, k := w.Shape[0], w.Numel()/w.Shape[0]
+		packed, err := ib.PackInt8(q, outC, k)
+		check(op, err, w)
+		ep := Int8Epilogue{Bias: make([]int32, outC), Scale: make([]float32, outC), ReLU: a.FusedReLU}
+		for j := range outC {
+			acc := a.InScale * sw[j]
+			if b != nil {
+				ep.Bias[j] = int32(math.RoundToEven(float64(b.Data[j] / acc)))
+			}
+			ep.Scale[j] = acc
+			if a.OutScale > 0 {
+				ep.Scale[j] = acc / a.OutScale
+			}
+		}
+		return &int8Layer{packed: packed, ep: ep, outC: outC}
+	}).(*int8Layer)
+}
+
+// int8Out allocates a node's output: int8 with OutScale, else float32.
+func (e *exec) int8Gemm(n *Node, l *int8Layer, rows int, a []int8, shape []int) *Tensor {
+	ib := e.c.int8Backend(string(n.Kind))
+	if s := n.Attrs.OutScale; s > 0 {
+		q := make([]int8, rows*l.outC)
+		check(string(n.Kind), ib.Int8Gemm(rows, a, l.packed, l.ep, q, nil))
+		return NewInt8(q, s, shape...)
+	}
+	y := e.c.empty(shape)
+	check(string(n.Kind), ib.Int8Gemm(rows, a, l.packed, l.ep, nil, y.Data))
+	return y
+}
+
+// runQLinear: in[0] (..., in) → (..., out) through the int8 GEMM.
+func runQLinear(e *exec, n *Node, in []*Tensor) *Tensor {
+	l := e.prepareInt8(n, in, "qlinear")
+	x := in[0]
+	w := e.mustParam(n, in, "weight")
+	k := w.Shape[1]
+	if x.Dims() < 1 || x.Dim(-1) != k {
+		shapeErr("qlinear", "want x (..., in) and weight (out, in)", x, w)
+	}
+	xq := e.c.QuantizeInt8(x, n.Attrs.InScale)
+	q, _, _ := xq.Int8()
+	shape := append(append([]int(nil), x.Shape[:x.Dims()-1]...), l.outC)
+	return e.int8Gemm(n, l, x.Numel()/k, q, shape)
+}
+
+// runQConv2d: NCHW in[0] through int8 im2col and GEMM, output NCHW.
 func runQConv2d(e *exec, n *Node, in []*Tensor) *Tensor {
-	panic(&OpError{Op: string(n.Kind), Err: fmt.Errorf("int8 conv2d: %w", ErrNotImplemented)})
+	l := e.prepareInt8(n, in, "qconv2d")
+	a := n.Attrs
+	w := e.mustParam(n, in, "weight")
+	p, err := ConvGeometry(in[0], w, Conv2dOptions{Stride: pair(a.Stride, 1), Padding: pair(a.Padding, 0), Dilation: pair(a.Dilation, 1), Groups: a.Groups})
+	if err != nil {
+		shapeErr("qconv2d", err.Error(), in[0], w)
+	}
+	if p.Groups != 1 {
+		shapeErr("qconv2d", "grouped convolution has no int8 path yet", in[0], w)
+	}
+	xq := e.c.QuantizeInt8(in[0], a.InScale)
+	q, _, _ := xq.Int8()
+	L := p.OutH * p.OutW
+	rows := make([]int8, p.N*L*p.C*p.KH*p.KW)
+	check("qconv2d", e.c.int8Backend("qconv2d").Im2ColInt8(p, q, rows), in[0])
+	flat := e.int8Gemm(n, l, p.N*L, rows, []int{p.N, L, p.OutC})
+	return e.nhwcToNCHW(flat, p)
+}
+
+// nhwcToNCHW moves a (N, L, C) result to (N, C, OutH, OutW).
+func (e *exec) nhwcToNCHW(t *Tensor, p ConvParams) *Tensor {
+	shape := []int{p.N, p.OutC, p.OutH, p.OutW}
+	if q, s, ok := t.Int8(); ok {
+		out := make([]int8, len(q))
+		L := p.OutH * p.OutW
+		for img := range p.N {
+			for i := range L {
+				for ch := range p.OutC {
+					out[(img*p.OutC+ch)*L+i] = q[(img*L+i)*p.OutC+ch]
+				}
+			}
+		}
+		return NewInt8(out, s, shape...)
+	}
+	y := e.c.empty([]int{p.N, p.OutC, p.OutH * p.OutW})
+	check("qconv2d", e.c.b.Permute(t, y, []int{0, 2, 1}), t)
+	y.Shape = shape
+	return y
 }

@@ -24,6 +24,9 @@ type Tensor struct {
 	grad         *Tensor
 	requiresGrad bool
 	leaf         bool // not produced by a recorded op: grads persist (params, inputs)
+
+	q      []int8  // int8 activation (Data nil), see Int8
+	qscale float32 // its scale
 }
 
 // New returns a zero tensor of the given shape.
@@ -71,7 +74,12 @@ func validShape(shape []int) bool {
 }
 
 // Numel is the number of elements.
-func (t *Tensor) Numel() int { return len(t.Data) }
+func (t *Tensor) Numel() int {
+	if t.q != nil {
+		return len(t.q)
+	}
+	return len(t.Data)
+}
 
 // Dims is the rank.
 func (t *Tensor) Dims() int { return len(t.Shape) }

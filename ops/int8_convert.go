@@ -1,0 +1,98 @@
+package ops
+
+import (
+	"fmt"
+
+	"github.com/qpipe/qpipe/lang/source"
+)
+
+// Int8Options configure ConvertInt8.
+type Int8Options struct {
+	// InputScales maps a linear or conv2d node's name to the per-tensor
+	// scale of its input activation (from calibration).
+	InputScales map[string]float32
+	// Span is the recipe statement doing the conversion.
+	Span source.Span
+}
+
+// Int8Report counts what ConvertInt8 did.
+type Int8Report struct {
+	Converted   int // layers now running the int8 GEMM
+	FusedReLU   int // ReLUs folded into an integer epilogue
+	Int8Outputs int // layers that requantize straight into the next int8 layer
+	Skipped     []string
+}
+
+// ConvertInt8 turns every linear/conv2d node named in o.InputScales into
+// qlinear/qconv2d. A ReLU that is a layer's only consumer is fused into the
+// epilogue and removed; a layer whose consumers are all int8 layers with
+// the same input scale requantizes into that scale, so int8 values flow
+// between them with no float step. Grouped convolutions stay float
+// (listed in Skipped).
+func (m *Model) ConvertInt8(o Int8Options) (Int8Report, error) {
+	var r Int8Report
+	for name := range o.InputScales {
+		if m.NodeByName(name) == nil {
+			return r, fmt.Errorf("ops: int8: no node named %q", name)
+		}
+	}
+	for _, n := range m.Nodes {
+		s, ok := o.InputScales[n.Name]
+		if !ok || (n.Kind != OpLinear && n.Kind != OpConv2d) {
+			continue
+		}
+		if len(n.Inputs) > 1 {
+			return r, fmt.Errorf("ops: int8: node %s has weights fed by other nodes (remove fake-quant first)", n.Name)
+		}
+		if n.Kind == OpConv2d && orOne(n.Attrs.Groups) != 1 {
+			r.Skipped = append(r.Skipped, n.Name)
+			continue
+		}
+		n.Kind = map[OpKind]OpKind{OpLinear: OpQLinear, OpConv2d: OpQConv2d}[n.Kind]
+		n.Attrs.InScale, n.Span = s, o.Span
+		r.Converted++
+	}
+	for _, n := range m.FindKind(OpQLinear, OpQConv2d) {
+		if cs := m.Consumers(n); len(cs) == 1 && cs[0].Kind == OpReLU && !m.isOutput(n) {
+			n.Attrs.FusedReLU = true
+			if err := m.Bypass(cs[0]); err != nil {
+				return r, err
+			}
+			r.FusedReLU++
+		}
+	}
+	for _, n := range m.FindKind(OpQLinear, OpQConv2d) {
+		if s := m.commonInt8Scale(n); s > 0 {
+			n.Attrs.OutScale = s
+			r.Int8Outputs++
+		}
+	}
+	m.invalidate()
+	return r, m.Validate()
+}
+
+func (m *Model) isOutput(n *Node) bool {
+	for _, o := range m.Outputs {
+		if o == n.ID {
+			return true
+		}
+	}
+	return false
+}
+
+// commonInt8Scale returns the input scale shared by all of n's consumers
+// when every one is an int8 layer reading n as its activation, else 0.
+func (m *Model) commonInt8Scale(n *Node) float32 {
+	cs := m.Consumers(n)
+	if len(cs) == 0 || m.isOutput(n) {
+		return 0
+	}
+	s := float32(0)
+	for _, c := range cs {
+		if (c.Kind != OpQLinear && c.Kind != OpQConv2d) || c.Inputs[0] != n.ID || (s != 0 && c.Attrs.InScale != s) {
+			return 0
+		}
+		s = c.Attrs.InScale
+	}
+	return s
+}
