@@ -113,9 +113,11 @@ type Value struct {
 	Str   string
 	Bool  bool
 	List  []Value
-	Unit  string      // for quantities, the unit as written
-	Expr  syntax.Expr // for VExpr, and the source node of any value
-	Span  source.Span
+	// Unit is "%" for percents (Float holds the fraction) and the unit as
+	// written for quantities (Float holds seconds or bytes).
+	Unit string
+	Expr syntax.Expr // for VExpr, and the source node of any value
+	Span source.Span
 }
 
 // Number returns the value as a float64 (ints widen).
