@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/qpipe/qpipe/lang/check"
+	"github.com/qpipe/qpipe/planner"
 	"github.com/qpipe/qpipe/repl/assist"
 )
 
@@ -90,38 +91,17 @@ func allParams(sig *check.Signature) []check.Param {
 	return out
 }
 
-// valueString writes a checked value the way a recipe would.
+// valueString writes a checked value the way the planner shows it; the
+// words of a repeated slot (evaluate accuracy latency) stay blank-separated.
 func valueString(v check.Value) string {
-	switch v.Kind {
-	case check.VInt:
-		return strconv.FormatInt(v.Int, 10)
-	case check.VFloat:
-		return strconv.FormatFloat(v.Float, 'g', -1, 64)
-	case check.VString:
-		return strconv.Quote(v.Str)
-	case check.VIdent:
-		return v.Str
-	case check.VBool:
-		return strconv.FormatBool(v.Bool)
-	case check.VList:
-		if v.Expr == nil {
-			return listString(v.List, " ")
+	if v.Kind == check.VList && v.Expr == nil {
+		parts := make([]string, len(v.List))
+		for i, x := range v.List {
+			parts[i] = planner.FormatValue(x)
 		}
-		return "[" + listString(v.List, ", ") + "]"
-	case check.VCall:
-		return v.Str + "(" + listString(v.List, ", ") + ")"
-	case check.VExpr:
-		return "(expression)"
+		return strings.Join(parts, " ")
 	}
-	return "none"
-}
-
-func listString(vs []check.Value, sep string) string {
-	parts := make([]string, len(vs))
-	for i, x := range vs {
-		parts[i] = valueString(x)
-	}
-	return strings.Join(parts, sep)
+	return planner.FormatValue(v)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -42,6 +42,9 @@ type Terminal struct {
 	Interactive bool
 	// History is the history file ("" keeps none).
 	History string
+
+	// pending holds the lines of an input whose brackets are still open.
+	pending strings.Builder
 }
 
 const (
@@ -64,7 +67,7 @@ func (t *Terminal) Run(ctx context.Context, s *Session) error {
 		HistoryFile:            t.History,
 		DisableAutoSaveHistory: true,
 		HistorySearchFold:      true,
-		AutoComplete:           completer{s},
+		AutoComplete:           completer{s: s, pending: &t.pending},
 		InterruptPrompt:        "^C",
 		Stdin:                  t.In,
 		Stdout:                 t.Out,
@@ -111,7 +114,7 @@ func (t *Terminal) bindTerminal(cfg *readline.Config) {
 }
 
 func (t *Terminal) loop(ctx context.Context, s *Session, rl *readline.Instance) error {
-	var pending strings.Builder
+	pending := &t.pending
 	for !s.Done() {
 		line, err := rl.Readline()
 		switch {
@@ -161,11 +164,15 @@ func (t *Terminal) runPlain(ctx context.Context, s *Session) error {
 }
 
 // completer adapts Session.Complete to readline: it completes the field
-// before the cursor, adding a blank after a finished word.
-type completer struct{ s *Session }
+// before the cursor (the lines of an open block before it count), adding
+// a blank after a finished word.
+type completer struct {
+	s       *Session
+	pending *strings.Builder
+}
 
 func (c completer) Do(line []rune, pos int) ([][]rune, int) {
-	partial, cands := c.s.Complete(string(line[:pos]))
+	partial, cands := c.s.Complete(c.pending.String() + string(line[:pos]))
 	var out [][]rune
 	for _, cand := range cands {
 		suffix := strings.TrimPrefix(cand.Text, partial)
