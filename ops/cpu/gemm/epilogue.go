@@ -91,3 +91,38 @@ func dot4S8(a, b []int8) (s0, s1, s2, s3 int32) {
 	}
 	return
 }
+
+// RequantEpilogue builds the Epilogue of an int8 layer y = relu?(x*W^T + b)
+// for symmetric quantization: activations x ≈ sa*qx (per tensor), weights
+// W[j,:] ≈ sw[j]*qW[j,:] (per output channel), output y ≈ so*qy. bias (real
+// units, len n, or nil) becomes int32 in units of sa*sw[j], rounded half to
+// even and saturated.
+func RequantEpilogue(sa float32, sw []float32, so float32, bias []float32, relu bool) Epilogue {
+	ep := Epilogue{Scale: make([]float32, len(sw)), Bias: quantBias(sa, sw, bias), ReLU: relu}
+	for j, w := range sw {
+		ep.Scale[j] = sa * w / so
+	}
+	return ep
+}
+
+// DequantEpilogue is RequantEpilogue for a float32 output in real units
+// (Scale[j] = sa*sw[j]), for a layer whose consumer continues in float.
+func DequantEpilogue(sa float32, sw []float32, bias []float32, relu bool) Epilogue {
+	ep := Epilogue{Scale: make([]float32, len(sw)), Bias: quantBias(sa, sw, bias), ReLU: relu}
+	for j, w := range sw {
+		ep.Scale[j] = sa * w
+	}
+	return ep
+}
+
+func quantBias(sa float32, sw, bias []float32) []int32 {
+	if bias == nil {
+		return nil
+	}
+	q := make([]int32, len(sw))
+	for j, w := range sw {
+		v := math.RoundToEven(float64(bias[j]) / (float64(sa) * float64(w)))
+		q[j] = int32(max(min(v, math.MaxInt32), math.MinInt32))
+	}
+	return q
+}

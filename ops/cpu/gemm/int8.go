@@ -1,6 +1,7 @@
 package gemm
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sync"
 	"unsafe"
@@ -58,10 +59,18 @@ func (p *PackedS8) pack(im *s8Impl, n, k int, b []int8, ldb int) {
 		p.panel = p.steps * 4 * im.nr
 		p.u8 = grow(p.u8, panels*p.panel)
 		clear(p.u8)
+		step := 4 * im.nr // bytes per k group in a panel
 		for j := 0; j < n; j++ {
 			dst := p.u8[j/im.nr*p.panel+j%im.nr*4:]
-			for q, v := range b[j*ldb : j*ldb+k] {
-				dst[q/4*4*im.nr+q%4] = uint8(v) ^ 0x80
+			row := b[j*ldb : j*ldb+k]
+			q := 0
+			for ; q+4 <= k; q += 4 {
+				// 4 bytes of a row are one k group: flip the sign bits together.
+				x := binary.LittleEndian.Uint32(unsafe.Slice((*byte)(unsafe.Pointer(&row[q])), 4))
+				binary.LittleEndian.PutUint32(dst[q/4*step:q/4*step+4], x^0x80808080)
+			}
+			for ; q < k; q++ {
+				dst[q/4*step+q%4] = uint8(row[q]) ^ 0x80
 			}
 		}
 	case kindS16:
@@ -178,7 +187,7 @@ func s8Run(g *s8Problem, m int, a []int8, lda int, pb *PackedS8, ldc int) {
 	g.m, g.a, g.lda, g.pb, g.ldc = m, a, lda, pb, ldc
 	im := pb.impl
 	g.scratch = im.kind == kindS16 && g.mode != 0
-	tm, tn := splitWork(m, pb.n, max(pb.k, 1), im.mr, im.nr)
+	tm, tn := splitWork(m, pb.n, max(pb.k, 1), im.mr, im.nr, gridCost{perRow: 2, perCol: 2})
 	parallel(tm*tn, func(t int) {
 		i0, i1 := span(m, im.mr, tm, t/tn)
 		j0, j1 := span(pb.n, im.nr, tn, t%tn)

@@ -222,3 +222,74 @@ func BenchmarkGemmS8(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkPackS8(b *testing.B) {
+	n, k := 1024, 1024
+	w := randS8(rand.New(rand.NewPCG(1, 1)), n*k)
+	var pb PackedS8
+	for b.Loop() {
+		pb.pack(curS8.Load(), n, k, w, k)
+	}
+	b.ReportMetric(float64(n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gbyte/s")
+}
+
+// TestRequantEpilogueLayer runs a quantized linear layer end to end and
+// checks it against the float layer it approximates.
+func TestRequantEpilogueLayer(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	m, n, k := 9, 40, 96
+	x, w, bias := make([]float32, m*k), make([]float32, n*k), make([]float32, n)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	for i := range w {
+		w[i] = float32(r.NormFloat64()) * 0.1
+	}
+	for j := range bias {
+		bias[j] = float32(r.NormFloat64()) * 0.5
+	}
+	want := make([]float32, m*n)
+	Sgemm(false, true, m, n, k, 1, x, k, w, k, 0, want, n)
+	var amax float32
+	for i := range want {
+		want[i] = max(want[i]+bias[i%n], 0)
+		amax = max(amax, want[i])
+	}
+	quant := func(v []float32, s float32) []int8 {
+		q := make([]int8, len(v))
+		for i, f := range v {
+			q[i] = int8(max(min(math.RoundToEven(float64(f/s)), 127), -127))
+		}
+		return q
+	}
+	var xmax float32
+	for _, v := range x {
+		xmax = max(xmax, float32(math.Abs(float64(v))))
+	}
+	sa, so, sw := xmax/127, amax/127, make([]float32, n)
+	qw := make([]int8, n*k)
+	for j := 0; j < n; j++ {
+		var wmax float32
+		for _, v := range w[j*k : j*k+k] {
+			wmax = max(wmax, float32(math.Abs(float64(v))))
+		}
+		sw[j] = wmax / 127
+		copy(qw[j*k:j*k+k], quant(w[j*k:j*k+k], sw[j]))
+	}
+	pb := PackS8(n, k, qw, k)
+	qy := make([]int8, m*n)
+	GemmS8PackedRequant(m, quant(x, sa), k, pb, RequantEpilogue(sa, sw, so, bias, true), qy, n)
+	fy := make([]float32, m*n)
+	GemmS8PackedDequant(m, quant(x, sa), k, pb, DequantEpilogue(sa, sw, bias, true), fy, n)
+	for i := range want {
+		if d := math.Abs(float64(float32(qy[i])*so - want[i])); d > 0.05*float64(amax) {
+			t.Fatalf("requant y[%d] = %v, float layer %v", i, float32(qy[i])*so, want[i])
+		}
+		if d := math.Abs(float64(fy[i] - want[i])); d > 0.05*float64(amax) {
+			t.Fatalf("dequant y[%d] = %v, float layer %v", i, fy[i], want[i])
+		}
+		if qy[i] < 0 || fy[i] < 0 {
+			t.Fatalf("ReLU not applied at %d", i)
+		}
+	}
+}

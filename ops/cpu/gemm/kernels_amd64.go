@@ -24,7 +24,7 @@ func init() {
 			tile: func(rows int, p *s8Args) { s16AVX2[rows](p) }})
 	}
 	if x.HasAVX512F && x.HasAVX512BW && x.HasAVX512VL && x.HasAVX2 && x.HasFMA {
-		registerF32(&f32Impl{name: "avx512", mr: 14, nr: 32, kc: 256, mc: 126, nc: 3072,
+		registerF32(&f32Impl{name: "avx512", mr: 14, nr: 32, kc: 256, mc: 168, nc: 3072,
 			tile:      func(rows int, p *sgemmArgs) { sgemmAVX512[rows](p) },
 			transpose: transpose16, dots: sdotRows})
 		if x.HasAVX512VNNI {

@@ -28,7 +28,14 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	}
 	g := &sgemmProblem{impl: impl, transA: transA, transB: transB, m: m, n: n, k: k,
 		alpha: alpha, beta: beta, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc}
-	tm, tn := splitWork(m, n, k, impl.mr, impl.nr)
+	// Each thread packs its columns of B (about as costly per element as 16
+	// multiply-adds) and reads its rows of A, copying them if they are
+	// transposed or badly strided.
+	w := gridCost{perRow: 2, perCol: 16}
+	if transA || badStride(lda, 4) {
+		w.perRow = 16
+	}
+	tm, tn := splitWork(m, n, k, impl.mr, impl.nr, w)
 	parallel(tm*tn, func(t int) {
 		i0, i1 := span(m, impl.mr, tm, t/tn)
 		j0, j1 := span(n, impl.nr, tn, t%tn)
@@ -36,16 +43,6 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 			g.block(i0, i1, j0, j1)
 		}
 	})
-}
-
-// splitWork picks the thread grid for an m×n×k product.
-func splitWork(m, n, k, mr, nr int) (tm, tn int) {
-	for t := threadsFor(m * n * k); t > 1; t-- {
-		if tm, tn = grid(m, n, mr, nr, t); tm*tn == t {
-			return tm, tn
-		}
-	}
-	return 1, 1
 }
 
 // checkMat panics unless a rows×cols matrix (cols×rows stored if trans) with

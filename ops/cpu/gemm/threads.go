@@ -73,10 +73,14 @@ func parallel(n int, f func(t int)) {
 	wg.Wait()
 }
 
+// gridCost weighs a thread's block of rows×cols outputs: the products
+// themselves, plus per-row and per-column costs (packing or reading an
+// operand) in units of one output's multiply-adds over k.
+type gridCost struct{ perRow, perCol int }
+
 // grid splits an m×n output over t threads as tm×tn blocks, rows in units of
-// mr and columns in units of nr, minimising the largest block's work plus
-// its packing (kpack weighs the rows+columns each block must read).
-func grid(m, n, mr, nr, t int) (tm, tn int) {
+// mr and columns in units of nr, minimising the costliest block.
+func grid(m, n, mr, nr, t int, w gridCost) (tm, tn int) {
 	ru, cu := ceilDiv(m, mr), ceilDiv(n, nr)
 	best := -1
 	tm, tn = 1, 1
@@ -85,12 +89,22 @@ func grid(m, n, mr, nr, t int) (tm, tn int) {
 			continue
 		}
 		rows, cols := ceilDiv(ru, a)*mr, ceilDiv(cu, t/a)*nr
-		cost := rows*cols + 8*(rows+cols)
+		cost := rows*cols + w.perRow*rows + w.perCol*cols
 		if best < 0 || cost < best {
 			best, tm, tn = cost, a, t/a
 		}
 	}
 	return tm, tn
+}
+
+// splitWork picks the thread grid for an m×n×k product.
+func splitWork(m, n, k, mr, nr int, w gridCost) (tm, tn int) {
+	for t := threadsFor(m * n * k); t > 1; t-- {
+		if tm, tn = grid(m, n, mr, nr, t, w); tm*tn == t {
+			return tm, tn
+		}
+	}
+	return 1, 1
 }
 
 // span returns part i of splitting units of size u covering total into p
