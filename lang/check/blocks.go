@@ -69,8 +69,10 @@ func (c *Checker) repeat(st *State, s *syntax.Repeat) (*Step, diag.Diagnostics) 
 	var bds diag.Diagnostics
 	step.Body, bds = c.block(st, s.Body)
 	ds = append(ds, bds...)
-	if n >= 2 {
+	if n >= 2 && !c.again {
+		c.again = true
 		_, again := c.block(st, s.Body)
+		c.again = false
 		ds = append(ds, again...)
 	}
 	return step, dedupe(ds)
@@ -117,6 +119,12 @@ func (c *Checker) forLoop(st *State, s *syntax.For) (*Step, diag.Diagnostics) {
 		return step, diag.Diagnostics{d}
 	}
 	step.Over = over
+	if c.fanout*len(over) > maxBranches {
+		return step, diag.Diagnostics{diag.Errorf(s.Over.Span(), fmt.Sprintf("this sweep makes %d branches, more than %d", c.fanout*len(over), maxBranches)).
+			WithDetail("each branch runs the rest of the block on its own model; sweep fewer values")}
+	}
+	c.fanout *= len(over)
+	defer func() { c.fanout /= len(over) }()
 	var ds diag.Diagnostics
 	for _, v := range over {
 		branch := st.Clone()
@@ -143,5 +151,8 @@ func loopValues(st *State, e syntax.Expr) ([]Value, *diag.Diagnostic) {
 	}
 	return v.List, nil
 }
+
+// maxBranches bounds how many branches nested for loops may make.
+const maxBranches = 10000
 
 func ptr(x float64) *float64 { return &x }

@@ -38,12 +38,17 @@ type Checker struct {
 	// the state advances past statements with errors, to avoid cascades.
 	file bool
 	once map[string]bool
+	// again is set while a repeat body is checked the second time (nested
+	// repeats then check once, keeping the cost linear in the nesting);
+	// fanout is the number of branches the enclosing for loops make.
+	again  bool
+	fanout int
 }
 
 // NewChecker starts a checker at the empty pipeline, or with the model and
 // data already bound when opts says so.
 func NewChecker(env Env, opts Options) *Checker {
-	c := &Checker{env: env, opts: opts, st: NewState(), setUsed: map[string]bool{}, once: map[string]bool{}}
+	c := &Checker{env: env, opts: opts, st: NewState(), setUsed: map[string]bool{}, once: map[string]bool{}, fanout: 1}
 	c.metrics, c.producer = collectMetrics(env)
 	if opts.ModelBound {
 		c.st.LoadModel(&Step{Kind: KCommand, Verb: "model", Name: "--model"})
