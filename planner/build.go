@@ -107,7 +107,7 @@ func (b *builder) step(s *check.Step, parent *Node, st *state) error {
 
 // located returns a node of kind k placed at s's position.
 func located(k Kind, s *check.Step) *Node {
-	return &Node{Kind: k, Verb: s.Verb, Line: s.Span.Start.Line, Column: s.Span.Start.Column, step: s}
+	return &Node{Kind: k, Verb: s.Verb, Line: s.Span.Start.Line, Column: s.Span.Start.Column}
 }
 
 func (b *builder) command(s *check.Step, parent *Node, st *state) error {

@@ -93,6 +93,8 @@ func dataEffects(step *check.Step, st *state, fx check.Effects, e *Effects) {
 	if (fx.NeedsData || measuresData(step, fx)) && st.data != "" {
 		e.Reads = append(e.Reads, st.data)
 	}
+	// A derived training set (adcorda's corrected D') is the dataset's
+	// name with a prime.
 	if fx.ChangesData && st.data != "" {
 		e.Writes = append(e.Writes, st.data+"'")
 	}

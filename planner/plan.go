@@ -76,8 +76,6 @@ type Node struct {
 	Cost   Cost     `json:"cost"`
 	// Children are the IDs of a group's members.
 	Children []int `json:"children"`
-
-	step *check.Step
 }
 
 // Arg is one resolved argument.

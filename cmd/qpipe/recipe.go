@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/qpipe/qpipe/lang/check"
@@ -47,7 +48,7 @@ func unwrapPath(err error) error {
 }
 
 // printDiagnostics renders ds for people on w, with source lines.
-func printDiagnostics(w interface{ Write([]byte) (int, error) }, ls []*loaded) {
+func printDiagnostics(w io.Writer, ls []*loaded) {
 	files := diag.FileMap{}
 	var all diag.Diagnostics
 	for _, l := range ls {
