@@ -9,21 +9,6 @@ import (
 // lower.go turns them into the AST in ast.go. Nothing outside this package
 // sees them.
 
-var recipeLexer = lexer.MustSimple([]lexer.SimpleRule{
-	{Name: "Comment", Pattern: `#[^\n]*`},
-	{Name: "String", Pattern: `"(\\.|[^"\\\n])*"`},
-	{Name: "Percent", Pattern: `[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?%`},
-	{Name: "Quantity", Pattern: `[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?[A-DF-Za-df-z][A-Za-z]*`},
-	{Name: "Float", Pattern: `[0-9]+(\.[0-9]+([eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)`},
-	{Name: "Int", Pattern: `[0-9]+`},
-	{Name: "Ident", Pattern: `[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z][A-Za-z0-9_]*)*`},
-	{Name: "Range", Pattern: `\.\.`},
-	{Name: "Op", Pattern: `==|!=|<=|>=|[-+*/<>]`},
-	{Name: "Punct", Pattern: `[=(),\[\]{}.;]`},
-	{Name: "Newline", Pattern: `\r?\n`},
-	{Name: "Space", Pattern: `[ \t\r]+`},
-})
-
 var parser = participle.MustBuild[gFile](
 	participle.Lexer(recipeLexer),
 	participle.Elide("Comment", "Space"),
@@ -37,18 +22,18 @@ type gFile struct {
 // gItem is a statement or a separator; separators carry no data. Two
 // statements with no separator between them are reported by the lowerer.
 type gItem struct {
-	Stmt *gStmt `parser:"  @@"`
-	Sep  string `parser:"| @(';' | Newline)"`
+	Sep  string `parser:"  @(';' | Newline)"`
+	Stmt *gStmt `parser:"| @@"`
 }
 
 type gStmt struct {
 	Tokens []lexer.Token
 
-	Let    *gLet     `parser:"  @@"`
+	Cmd    *gCommand `parser:"  @@"`
+	Let    *gLet     `parser:"| @@"`
 	Expect *gExpect  `parser:"| @@"`
 	Repeat *gRepeat  `parser:"| @@"`
 	For    *gFor     `parser:"| @@"`
-	Cmd    *gCommand `parser:"| @@"`
 }
 
 type gLet struct {
@@ -103,85 +88,46 @@ type gIdent struct {
 	Name   string `parser:"@Ident"`
 }
 
-// gExpr is a range or a logical expression.
+// gExpr is a range or an operator expression.
 type gExpr struct {
 	Tokens []lexer.Token
-	From   *gOr `parser:"@@"`
-	To     *gOr `parser:"( '..' @@ )?"`
+	From   *gBinary `parser:"@@"`
+	To     *gBinary `parser:"( '..' @@ )?"`
 }
 
-// gOr and gAnd give 'and' a higher precedence than 'or', as in most
-// languages: a or b and c is a or (b and c).
-type gOr struct {
-	Left *gAnd    `parser:"@@"`
-	Rest []*gOrOp `parser:"@@*"`
+// gBinary is operands joined by binary operators, all at one level: the
+// lowerer builds the tree by precedence (binary.go), which keeps the
+// grammar shallow and the parser fast.
+type gBinary struct {
+	Left *gUnary   `parser:"@@"`
+	Rest []*gBinOp `parser:"@@*"`
 }
 
-type gOrOp struct {
+type gBinOp struct {
 	Pos   lexer.Position
-	Op    string `parser:"@'or'"`
-	Right *gAnd  `parser:"@@"`
-}
-
-type gAnd struct {
-	Left *gCompare `parser:"@@"`
-	Rest []*gAndOp `parser:"@@*"`
-}
-
-type gAndOp struct {
-	Pos   lexer.Position
-	Op    string    `parser:"@'and'"`
-	Right *gCompare `parser:"@@"`
-}
-
-type gCompare struct {
-	Tokens []lexer.Token
-	Left   *gSum  `parser:"@@"`
-	Op     string `parser:"( @('==' | '!=' | '<=' | '>=' | '<' | '>')"`
-	Right  *gSum  `parser:"  @@ )?"`
-}
-
-type gSum struct {
-	Tokens []lexer.Token
-	Left   *gProduct `parser:"@@"`
-	Rest   []*gSumOp `parser:"@@*"`
-}
-
-type gSumOp struct {
-	Pos   lexer.Position
-	Op    string    `parser:"@('+' | '-')"`
-	Right *gProduct `parser:"@@"`
-}
-
-type gProduct struct {
-	Tokens []lexer.Token
-	Left   *gUnary    `parser:"@@"`
-	Rest   []*gProdOp `parser:"@@*"`
-}
-
-type gProdOp struct {
-	Pos   lexer.Position
-	Op    string  `parser:"@('*' | '/')"`
+	Op    string  `parser:"@('and' | 'or' | '==' | '!=' | '<=' | '>=' | '<' | '>' | '+' | '-' | '*' | '/')"`
 	Right *gUnary `parser:"@@"`
 }
 
 type gUnary struct {
 	Tokens  []lexer.Token
-	Neg     bool      `parser:"(  @'-'"`
-	Operand *gUnary   `parser:"   @@"`
-	Primary *gPrimary `parser:"| @@ )"`
+	Primary *gPrimary `parser:"(  @@"`
+	Neg     bool      `parser:" | @'-'"`
+	Operand *gUnary   `parser:"   @@ )"`
 }
 
+// gPrimary lists the most frequent alternatives first: each one tried
+// costs the parser a branch.
 type gPrimary struct {
 	Tokens   []lexer.Token
-	Percent  *string `parser:"  @Percent"`
-	Quantity *string `parser:"| @Quantity"`
-	Float    *string `parser:"| @Float"`
+	Ref      *gRef   `parser:"  @@"`
 	Int      *string `parser:"| @Int"`
+	Float    *string `parser:"| @Float"`
 	String   *string `parser:"| @String"`
+	Percent  *string `parser:"| @Percent"`
+	Quantity *string `parser:"| @Quantity"`
 	List     *gList  `parser:"| @@"`
 	Paren    *gExpr  `parser:"| '(' Newline* @@ Newline* ')'"`
-	Ref      *gRef   `parser:"| @@"`
 }
 
 type gList struct {

@@ -131,74 +131,11 @@ func (l *lowerer) ident(g *gIdent) *Ident {
 }
 
 func (l *lowerer) expr(g *gExpr) Expr {
-	from := l.or(g.From)
+	from := l.binaryExpr(g.From)
 	if g.To == nil {
 		return from
 	}
-	return &Range{From: from, To: l.or(g.To), Sp: l.span(g.Tokens)}
-}
-
-func (l *lowerer) or(g *gOr) Expr {
-	x := l.and(g.Left)
-	for _, op := range g.Rest {
-		x = l.binary(op.Op, op.Pos, x, l.and(op.Right))
-	}
-	return x
-}
-
-func (l *lowerer) and(g *gAnd) Expr {
-	x := l.compare(g.Left)
-	for _, op := range g.Rest {
-		x = l.binary(op.Op, op.Pos, x, l.compare(op.Right))
-	}
-	return x
-}
-
-// binary joins x and y with the operator op found at pos.
-func (l *lowerer) binary(op string, pos lexer.Position, x, y Expr) Expr {
-	return &Binary{Op: op, OpSp: l.tokSpan(pos, op), X: x, Y: y, Sp: source.Join(x.Span(), y.Span())}
-}
-
-func (l *lowerer) compare(g *gCompare) Expr {
-	x := l.sum(g.Left)
-	if g.Right == nil {
-		return x
-	}
-	y := l.sum(g.Right)
-	return &Binary{Op: g.Op, OpSp: l.opSpan(g.Tokens, g.Op), X: x, Y: y, Sp: l.span(g.Tokens)}
-}
-
-// opSpan finds the comparison operator token among a node's tokens.
-func (l *lowerer) opSpan(toks []lexer.Token, op string) source.Span {
-	depth := 0
-	for _, t := range toks {
-		switch t.Value {
-		case "(", "[":
-			depth++
-		case ")", "]":
-			depth--
-		}
-		if depth == 0 && t.Value == op {
-			return l.tokSpan(t.Pos, t.Value)
-		}
-	}
-	return source.Span{}
-}
-
-func (l *lowerer) sum(g *gSum) Expr {
-	x := l.product(g.Left)
-	for _, op := range g.Rest {
-		x = l.binary(op.Op, op.Pos, x, l.product(op.Right))
-	}
-	return x
-}
-
-func (l *lowerer) product(g *gProduct) Expr {
-	x := l.unary(g.Left)
-	for _, op := range g.Rest {
-		x = l.binary(op.Op, op.Pos, x, l.unary(op.Right))
-	}
-	return x
+	return &Range{From: from, To: l.binaryExpr(g.To), Sp: l.span(g.Tokens)}
 }
 
 func (l *lowerer) unary(g *gUnary) Expr {
