@@ -166,15 +166,16 @@ func hint(src *source.File, work []byte, off int) string {
 	case strings.HasPrefix(rest, ".") && !strings.HasPrefix(rest, "..") && endsInDigit(before):
 		return "a number needs digits after its point: write 1.0 or 1"
 	}
+	words := strings.Fields(before)
+	if strings.HasPrefix(rest, "=") && (len(words) == 0 || words[0] != "let") {
+		return "arguments are written name=value with a name before the '='"
+	}
 	if open := openBrackets(work, off); len(open) > 0 && work[open[len(open)-1]] != '{' && !strings.HasPrefix(rest, ")") && !strings.HasPrefix(rest, "]") {
 		at := src.Pos(open[len(open)-1])
 		return fmt.Sprintf("the '%c' at %d:%d is not closed", work[at.Offset], at.Line, at.Column)
 	}
-	if form := formHint(strings.Fields(before)); form != "" {
+	if form := formHint(words); form != "" {
 		return form
-	}
-	if strings.HasPrefix(rest, "=") {
-		return "arguments are written name=value with a name before the '='"
 	}
 	return ""
 }
