@@ -1,0 +1,20 @@
+// Package run executes checked recipes: the pipeline State passed through
+// steps (current model, named snapshots, bound dataset, metrics), the verb
+// implementations registered by name (Register), the Runner that walks a
+// recipe — repeat bodies in sequence, each for branch from a copy of the
+// state before the loop — and what a run leaves behind: report.json
+// (CONTRACTS.md), rewritten atomically after every step, and a checkpoint
+// per finished step so --resume continues after the last one.
+//
+// A run starts with Preflight: every step whose verb, variant or word has
+// no engine yet ("distill" is not yet executable) and every export path
+// outside the output directory is reported, located, before anything runs.
+// A failing step is reported against its recipe line (StepError); a
+// non-finite loss stops training (ErrNonFinite) and the last good
+// checkpoint stays on disk; a cancelled context stops within the current
+// step (ErrInterrupted).
+//
+// Paths a recipe reads (model files, dataset folders) are relative to the
+// recipe's folder; export paths are relative to the output directory and
+// may not leave it.
+package run

@@ -1,0 +1,225 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/qpipe/qpipe/lang/check"
+	"github.com/qpipe/qpipe/lang/source"
+	"github.com/qpipe/qpipe/ops/data"
+	"github.com/qpipe/qpipe/ops/modelio"
+	"github.com/qpipe/qpipe/stdlib/zoo"
+)
+
+func init() {
+	Register("model", Verb{Run: runModel, Unsupported: modelUnsupported})
+	Register("data", Verb{Run: runData})
+}
+
+// modelSource is the model a model step loads: --model (or the project's
+// model) wins over the recipe's word.
+func modelSource(env *Env, step *check.Step) (name string, isPath bool) {
+	if env.Model != "" {
+		return env.Model, looksLikePath(env.Model)
+	}
+	w := step.Words["name"]
+	return w.Str, w.Kind == check.VString
+}
+
+func looksLikePath(s string) bool {
+	return strings.ContainsAny(s, `/\`) || strings.Contains(strings.ToLower(filepath.Ext(s)), "safetensors") ||
+		strings.HasSuffix(strings.ToLower(s), ".onnx")
+}
+
+func modelUnsupported(step *check.Step) (string, source.Span, bool) {
+	if w := step.Words["name"]; w.Kind == check.VString && strings.HasSuffix(strings.ToLower(w.Str), ".onnx") {
+		return "model (ONNX import)", w.Span, true
+	}
+	return "", source.Span{}, false
+}
+
+func runModel(ctx context.Context, env *Env, st *State, step *check.Step) (*Outcome, error) {
+	name, isPath := modelSource(env, step)
+	spec := ModelSpec{Name: name, Classes: int(step.Args["classes"].Int), ClassesSet: step.Explicit["classes"], Seed: env.Seed}
+	if step.Explicit["seed"] {
+		spec.Seed = uint64(step.Args["seed"].Int)
+	}
+	return bindModelSpec(env, st, isPath, spec)
+}
+
+// bindModel binds --model when the recipe has no model line.
+func bindModel(env *Env, st *State, name string) error {
+	_, err := bindModelSpec(env, st, looksLikePath(name), ModelSpec{Name: name, Classes: 10, Seed: env.Seed})
+	return err
+}
+
+// bindModelSpec loads a model file, or builds a zoo architecture now when
+// a dataset gives its input shape and later otherwise.
+func bindModelSpec(env *Env, st *State, isPath bool, spec ModelSpec) (*Outcome, error) {
+	if isPath {
+		return loadModelFile(env, st, spec.Name)
+	}
+	if zoo.Summary(spec.Name) == "" {
+		return nil, fmt.Errorf("unknown model %q; built-in models: %s", spec.Name, strings.Join(zoo.Names(), ", "))
+	}
+	st.Model, st.Pending = nil, &spec
+	st.ModelChanged()
+	if st.Data == nil {
+		return &Outcome{Summary: fmt.Sprintf("model %s: built once a dataset gives its input shape", spec.Name)}, nil
+	}
+	if err := buildPending(st); err != nil {
+		return nil, err
+	}
+	return modelOutcome(st), nil
+}
+
+func loadModelFile(env *Env, st *State, name string) (*Outcome, error) {
+	if strings.HasSuffix(strings.ToLower(name), ".onnx") {
+		return nil, &NotExecutableError{What: "model (ONNX import)"}
+	}
+	path := env.InputPath(name)
+	m, meta, err := modelio.Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot load model %s: %w", name, err)
+	}
+	st.SetModel(m, meta)
+	st.TakeSnapshot("original")
+	return modelOutcome(st), nil
+}
+
+func modelOutcome(st *State) *Outcome {
+	return &Outcome{Summary: fmt.Sprintf("model %s: %d parameters, input %dx%dx%d, %d classes", st.Model.Name,
+		st.Model.ParamCount(), st.Meta.Input[0], st.Meta.Input[1], st.Meta.Input[2], st.Meta.Classes),
+		Metrics: map[string]float64{"params": float64(st.Model.ParamCount())}}
+}
+
+// buildPending builds the waiting zoo architecture for the bound dataset
+// and names it `original`.
+func buildPending(st *State) error {
+	p, d := st.Pending, st.Data.Splits.Train
+	classes := len(d.Classes)
+	if p.ClassesSet && p.Classes != classes {
+		return fmt.Errorf("model %s was given classes=%d but dataset %s has %d classes", p.Name, p.Classes, st.Data.Spec.Name, classes)
+	}
+	m, err := zoo.Build(p.Name, zoo.Shape{C: d.C, H: d.H, W: d.W}, classes, p.Seed)
+	if err != nil {
+		return err
+	}
+	st.SetModel(m, modelio.Meta{Zoo: p.Name, Input: d.Shape(), Classes: classes})
+	st.TakeSnapshot("original")
+	return nil
+}
+
+// dataSpec reads a data step, with the command line's or project's
+// binding on top.
+func dataSpec(env *Env, step *check.Step) (DataSpec, error) {
+	spec := DataSpec{Name: step.Variant, Subset: int(step.Args["subset"].Int), ValSplit: step.Args["val_split"].Number(),
+		Augment: step.Args["augment"].Bool, Batch: int(step.Args["batch"].Int)}
+	if p, ok := step.Words["path"]; ok {
+		spec.Path = env.InputPath(p.Str)
+	}
+	if v, ok := step.Args["normalize"]; ok && v.Kind == check.VList {
+		n, err := normalizeOf(v)
+		if err != nil {
+			return spec, err
+		}
+		spec.Normalize = n
+	}
+	if b := env.DataBind; b != nil {
+		spec = overlay(spec, *b)
+	}
+	return spec, nil
+}
+
+// overlay puts the set fields of a binding over the recipe's spec.
+func overlay(spec, b DataSpec) DataSpec {
+	if b.Name != "" {
+		spec.Name, spec.Path = b.Name, b.Path
+	}
+	if b.Subset != 0 {
+		spec.Subset = b.Subset
+	}
+	if b.ValSplit != 0 {
+		spec.ValSplit = b.ValSplit
+	}
+	if b.Augment {
+		spec.Augment = true
+	}
+	if b.Batch != 0 {
+		spec.Batch = b.Batch
+	}
+	if b.Normalize != nil {
+		spec.Normalize = b.Normalize
+	}
+	return spec
+}
+
+func normalizeOf(v check.Value) (*data.Normalize, error) {
+	if len(v.List) != 2 {
+		return nil, fmt.Errorf("normalize takes [MEAN, STD]")
+	}
+	return &data.Normalize{Mean: floats(v.List[0]), Std: floats(v.List[1])}, nil
+}
+
+func floats(v check.Value) []float32 {
+	if v.Kind != check.VList {
+		return []float32{float32(v.Number())}
+	}
+	out := make([]float32, len(v.List))
+	for i, e := range v.List {
+		out[i] = float32(e.Number())
+	}
+	return out
+}
+
+// openData opens a dataset spec: its splits, the training subset taken.
+func openData(env *Env, spec DataSpec) (*Dataset, error) {
+	opts := env.Data
+	opts.Path, opts.ValSplit, opts.Seed = spec.Path, spec.ValSplit, env.Seed
+	s, err := data.Open(spec.Name, opts)
+	if err != nil {
+		if errors.Is(err, data.ErrNotFound) {
+			return nil, fmt.Errorf("dataset %s is not on this machine: %w", spec.Name, err)
+		}
+		return nil, err
+	}
+	if spec.Subset > 0 {
+		s = &data.Splits{Train: s.Train.Subset(spec.Subset), Validation: s.Validation, Test: s.Test}
+	}
+	return &Dataset{Spec: spec, Splits: s}, nil
+}
+
+func runData(ctx context.Context, env *Env, st *State, step *check.Step) (*Outcome, error) {
+	spec, err := dataSpec(env, step)
+	if err != nil {
+		return nil, err
+	}
+	d, err := openData(env, spec)
+	if err != nil {
+		return nil, err
+	}
+	st.Data = d
+	out := &Outcome{Summary: dataSummary(d), Metrics: map[string]float64{"train_samples": float64(d.Splits.Train.Len())}}
+	if t := d.Splits.Test; t != nil {
+		out.Metrics["test_samples"] = float64(t.Len())
+	}
+	if st.Pending != nil {
+		if err := buildPending(st); err != nil {
+			return nil, err
+		}
+		out.Summary += "; " + modelOutcome(st).Summary
+	}
+	return out, nil
+}
+
+func dataSummary(d *Dataset) string {
+	tr := d.Splits.Train
+	s := fmt.Sprintf("data %s: %d training images of %dx%dx%d, %d classes", d.Spec.Name, tr.Len(), tr.C, tr.H, tr.W, len(tr.Classes))
+	if d.Splits.Test != nil {
+		s += fmt.Sprintf(", %d test", d.Splits.Test.Len())
+	}
+	return s
+}

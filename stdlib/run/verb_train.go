@@ -1,0 +1,79 @@
+package run
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/qpipe/qpipe/lang/check"
+	"github.com/qpipe/qpipe/ops/data"
+)
+
+func init() {
+	Register("train", Verb{Run: runTrain})
+	Register("finetune", Verb{Run: runTrain})
+	Register("snapshot", Verb{Run: runSnapshot})
+}
+
+// fitOptions reads a training step's arguments; batch falls back to the
+// data line's batch when the step does not set its own.
+func fitOptions(env *Env, st *State, step *check.Step) FitOptions {
+	a := step.Args
+	o := FitOptions{Epochs: int(a["epochs"].Int), LR: a["lr"].Number(), Optimizer: a["optimizer"].Str,
+		Momentum: a["momentum"].Number(), WeightDecay: a["weight_decay"].Number(), Batch: int(a["batch"].Int),
+		Schedule: a["schedule"].Str, Warmup: int(a["warmup"].Int), Seed: env.StepSeed(), Normalize: st.Data.Spec.Normalize}
+	if !step.Explicit["batch"] && st.Data.Spec.Batch > 0 {
+		o.Batch = st.Data.Spec.Batch
+	}
+	if st.Data.Spec.Augment {
+		o.Augment = data.DefaultAugment(st.Data.Spec.Name)
+	}
+	return o
+}
+
+func runTrain(ctx context.Context, env *Env, st *State, step *check.Step) (*Outcome, error) {
+	if err := needModel(st); err != nil {
+		return nil, err
+	}
+	o := fitOptions(env, st, step)
+	res, err := Fit(ctx, env.Backend, st.Model, st.Data.Splits.Train, o, env.Tick)
+	if err != nil {
+		return nil, err
+	}
+	st.ModelChanged()
+	st.Record("train_loss", res.Loss, "train_loss", res.Loss)
+	st.Record("train_accuracy", res.Accuracy, "train_accuracy", res.Accuracy)
+	return &Outcome{
+		Summary: fmt.Sprintf("%s: %d epochs of %d steps, last epoch loss %.4f, train accuracy %.4f", step.Verb, o.Epochs, res.Steps, res.Loss, res.Accuracy),
+		Metrics: map[string]float64{"train_loss": res.Loss, "train_accuracy": res.Accuracy},
+	}, nil
+}
+
+// needModel reports a zoo architecture still waiting for its input shape.
+func needModel(st *State) error {
+	if st.Model != nil {
+		return nil
+	}
+	if st.Pending != nil {
+		return fmt.Errorf("model %s has no input shape yet: add a data line before this step", st.Pending.Name)
+	}
+	return fmt.Errorf("no model is loaded")
+}
+
+func runSnapshot(ctx context.Context, env *Env, st *State, step *check.Step) (*Outcome, error) {
+	if err := needModel(st); err != nil {
+		return nil, err
+	}
+	name := snapshotName(step)
+	st.TakeSnapshot(name)
+	return &Outcome{Summary: fmt.Sprintf("snapshot %s: %d parameters", name, st.Model.ParamCount())}, nil
+}
+
+func snapshotName(step *check.Step) string {
+	if step.Name != "" {
+		return step.Name
+	}
+	for _, v := range step.Words {
+		return v.Str
+	}
+	return ""
+}
