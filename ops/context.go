@@ -154,6 +154,20 @@ func (c *Context) gradFor(t *Tensor) *Tensor {
 	return t.grad
 }
 
+// gradDst returns t's gradient buffer for a kernel that takes a beta
+// (dst = beta·dst + ...): the existing buffer with beta 1, or a fresh
+// buffer that the kernel overwrites (beta 0), saving its zeroing.
+func (c *Context) gradDst(t *Tensor) (*Tensor, float32) {
+	if t == nil || !t.requiresGrad {
+		return nil, 0
+	}
+	if t.grad == nil && !t.leaf {
+		t.grad = c.empty(t.Shape)
+		return t.grad, 0
+	}
+	return c.gradFor(t), 1
+}
+
 // addGrad adds g (t's shape) into t's gradient. When owned is true g is a
 // scratch buffer of this step that t may take over without a copy.
 func (c *Context) addGrad(t, g *Tensor, owned bool) {
@@ -164,9 +178,9 @@ func (c *Context) addGrad(t, g *Tensor, owned bool) {
 		t.grad = &Tensor{Shape: t.Shape, Data: g.Data}
 		return
 	}
-	dst := c.gradFor(t)
+	dst, beta := c.gradDst(t)
 	view := &Tensor{Shape: dst.Shape, Data: g.Data}
-	check("backward", c.b.SumTo(view, dst, 1, 1), t)
+	check("backward", c.b.SumTo(view, dst, 1, beta), t)
 }
 
 // empty returns an uninitialised tensor from the arena.

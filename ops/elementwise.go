@@ -58,15 +58,15 @@ func (c *Context) binaryBackward(op BinaryOp, a, b, y, dy *Tensor) {
 	name := op.String()
 	switch op {
 	case BinaryAdd, BinarySub:
-		if g := c.gradFor(a); g != nil {
-			check(name, c.b.SumTo(dy, g, 1, 1), a)
+		if g, beta := c.gradDst(a); g != nil {
+			check(name, c.b.SumTo(dy, g, 1, beta), a)
 		}
-		if g := c.gradFor(b); g != nil {
+		if g, beta := c.gradDst(b); g != nil {
 			sign := float32(1)
 			if op == BinarySub {
 				sign = -1
 			}
-			check(name, c.b.SumTo(dy, g, sign, 1), b)
+			check(name, c.b.SumTo(dy, g, sign, beta), b)
 		}
 	case BinaryMul:
 		c.accumProduct(name, a, dy, b, 1)
@@ -81,7 +81,8 @@ func (c *Context) binaryBackward(op BinaryOp, a, b, y, dy *Tensor) {
 			t := c.empty(dy.Shape)
 			check(name, c.b.Binary(BinaryMul, dy, y, t), dy, y)
 			check(name, c.b.Binary(BinaryDiv, t, b, t), t, b)
-			check(name, c.b.SumTo(t, c.gradFor(b), -1, 1), b)
+			g, beta := c.gradDst(b)
+			check(name, c.b.SumTo(t, g, -1, beta), b)
 		}
 	}
 }
@@ -105,7 +106,8 @@ func (c *Context) sumInto(name string, dst, t *Tensor) {
 		c.addGrad(dst, t, true)
 		return
 	}
-	check(name, c.b.SumTo(t, c.gradFor(dst), 1, 1), dst)
+	g, beta := c.gradDst(dst)
+	check(name, c.b.SumTo(t, g, 1, beta), dst)
 }
 
 // AddScalar returns x + s.
@@ -120,7 +122,8 @@ func (c *Context) Affine(x *Tensor, mul, add float32) *Tensor {
 	check("affine", c.b.Affine(x, y, mul, add), x)
 	if c.needsGrad(x) {
 		c.record(y, func(dy *Tensor) {
-			check("affine", c.b.SumTo(dy, c.gradFor(x), mul, 1), x)
+			g, beta := c.gradDst(x)
+			check("affine", c.b.SumTo(dy, g, mul, beta), x)
 		})
 	}
 	return y

@@ -68,28 +68,29 @@ func (c *Context) gemm(transA, transB bool, s matmulShape, a, b, y *Tensor, beta
 }
 
 func (c *Context) matmulBackward(s matmulShape, a, b, dy *Tensor, transA, transB bool) {
-	if ga := c.gradFor(a); ga != nil {
+	if ga, beta := c.gradDst(a); ga != nil {
 		// d op(A) = dY·op(B)ᵀ; for a transposed A, dA = op(B)·dYᵀ.
 		if !transA {
-			c.gemmGrad(ga, s.strideA, GemmParams{TransB: !transB, M: s.m, N: s.k, K: s.n}, dy, s.m*s.n, b, s.strideB, s.batch)
+			c.gemmGrad(ga, s.strideA, GemmParams{TransB: !transB, M: s.m, N: s.k, K: s.n, Beta: beta}, dy, s.m*s.n, b, s.strideB, s.batch)
 		} else {
-			c.gemmGrad(ga, s.strideA, GemmParams{TransA: transB, TransB: true, M: s.k, N: s.m, K: s.n}, b, s.strideB, dy, s.m*s.n, s.batch)
+			c.gemmGrad(ga, s.strideA, GemmParams{TransA: transB, TransB: true, M: s.k, N: s.m, K: s.n, Beta: beta}, b, s.strideB, dy, s.m*s.n, s.batch)
 		}
 	}
-	if gb := c.gradFor(b); gb != nil {
+	if gb, beta := c.gradDst(b); gb != nil {
 		// d op(B) = op(A)ᵀ·dY; for a transposed B, dB = dYᵀ·op(A).
 		if !transB {
-			c.gemmGrad(gb, s.strideB, GemmParams{TransA: !transA, M: s.k, N: s.n, K: s.m}, a, s.strideA, dy, s.m*s.n, s.batch)
+			c.gemmGrad(gb, s.strideB, GemmParams{TransA: !transA, M: s.k, N: s.n, K: s.m, Beta: beta}, a, s.strideA, dy, s.m*s.n, s.batch)
 		} else {
-			c.gemmGrad(gb, s.strideB, GemmParams{TransA: true, TransB: transA, M: s.n, N: s.k, K: s.m}, dy, s.m*s.n, a, s.strideA, s.batch)
+			c.gemmGrad(gb, s.strideB, GemmParams{TransA: true, TransB: transA, M: s.n, N: s.k, K: s.m, Beta: beta}, dy, s.m*s.n, a, s.strideA, s.batch)
 		}
 	}
 }
 
-// gemmGrad accumulates a batched product into g. When g is shared by the
-// whole batch (stride 0) the products are summed one batch entry at a time.
+// gemmGrad adds a batched product into g (p.Beta 0 overwrites a fresh
+// buffer). When g is shared by the whole batch (stride 0) the products are
+// summed one batch entry at a time.
 func (c *Context) gemmGrad(g *Tensor, gStride int, p GemmParams, x *Tensor, xStride int, y *Tensor, yStride int, batch int) {
-	p.Alpha, p.Beta = 1, 1
+	p.Alpha = 1
 	if gStride != 0 || batch == 1 {
 		p.Batch, p.StrideA, p.StrideB, p.StrideC = batch, xStride, yStride, gStride
 		check("matmul backward", c.b.Gemm(p, x, y, g), x, y)
@@ -100,6 +101,7 @@ func (c *Context) gemmGrad(g *Tensor, gStride int, p GemmParams, x *Tensor, xStr
 		yi := &Tensor{Shape: []int{yStride}, Data: y.Data[i*yStride:]}
 		p.Batch = 1
 		check("matmul backward", c.b.Gemm(p, xi, yi, g), x, y)
+		p.Beta = 1
 	}
 }
 
@@ -128,15 +130,15 @@ func (c *Context) Linear(x, w, b *Tensor) *Tensor {
 }
 
 func (c *Context) linearBackward(x, w, b, dy *Tensor, rows, in, out int) {
-	if g := c.gradFor(x); g != nil {
-		p := GemmParams{M: rows, N: in, K: out, Batch: 1, Alpha: 1, Beta: 1}
+	if g, beta := c.gradDst(x); g != nil {
+		p := GemmParams{M: rows, N: in, K: out, Batch: 1, Alpha: 1, Beta: beta}
 		check("linear backward", c.b.Gemm(p, dy, w, g), x, w)
 	}
-	if g := c.gradFor(w); g != nil {
-		p := GemmParams{TransA: true, M: out, N: in, K: rows, Batch: 1, Alpha: 1, Beta: 1}
+	if g, beta := c.gradDst(w); g != nil {
+		p := GemmParams{TransA: true, M: out, N: in, K: rows, Batch: 1, Alpha: 1, Beta: beta}
 		check("linear backward", c.b.Gemm(p, dy, x, g), x, w)
 	}
-	if g := c.gradFor(b); g != nil {
-		check("linear backward", c.b.SumTo(dy, g, 1, 1), b)
+	if g, beta := c.gradDst(b); g != nil {
+		check("linear backward", c.b.SumTo(dy, g, 1, beta), b)
 	}
 }

@@ -216,7 +216,8 @@ func (c *Context) BroadcastTo(x *Tensor, shape ...int) *Tensor {
 	check("broadcast_to", c.b.Binary(BinaryAdd, x, zero, y), x)
 	if c.needsGrad(x) {
 		c.record(y, func(dy *Tensor) {
-			check("broadcast_to backward", c.b.SumTo(dy, c.gradFor(x), 1, 1), x)
+			g, beta := c.gradDst(x)
+			check("broadcast_to backward", c.b.SumTo(dy, g, 1, beta), x)
 		})
 	}
 	return y

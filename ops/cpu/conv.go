@@ -107,25 +107,46 @@ func (b *Backend) im2col(p ops.ConvParams, x []float32, n0, cnt int, col []float
 	})
 }
 
+// validRange returns the output columns [lo, hi) whose input column
+// iw0 + ow·stride lies inside [0, w).
+func validRange(iw0, stride, w, outW int) (lo, hi int) {
+	lo = 0
+	if iw0 < 0 {
+		lo = (-iw0 + stride - 1) / stride
+	}
+	hi = outW
+	if last := iw0 + (outW-1)*stride; last >= w {
+		hi = (w - 1 - iw0) / stride
+		if w-1-iw0 >= 0 {
+			hi++
+		} else {
+			hi = 0
+		}
+	}
+	return min(lo, outW), max(min(hi, outW), min(lo, outW))
+}
+
 // im2colTap writes the input values under tap (i, j) for every output
 // position of one channel plane.
 func im2colTap(p ops.ConvParams, plane, row []float32, i, j int) {
+	iw0 := -p.PadW + j*p.DilW
+	lo, hi := validRange(iw0, p.StrideW, p.W, p.OutW)
 	for oh := range p.OutH {
 		ih := oh*p.StrideH - p.PadH + i*p.DilH
 		out := row[oh*p.OutW : (oh+1)*p.OutW]
-		if ih < 0 || ih >= p.H {
+		if ih < 0 || ih >= p.H || lo >= hi {
 			clear(out)
 			continue
 		}
+		clear(out[:lo])
+		clear(out[hi:])
 		src := plane[ih*p.W : (ih+1)*p.W]
-		iw0 := -p.PadW + j*p.DilW
-		for ow := range out {
-			iw := iw0 + ow*p.StrideW
-			if iw >= 0 && iw < p.W {
-				out[ow] = src[iw]
-			} else {
-				out[ow] = 0
-			}
+		if p.StrideW == 1 {
+			copy(out[lo:hi], src[iw0+lo:iw0+hi])
+			continue
+		}
+		for ow := lo; ow < hi; ow++ {
+			out[ow] = src[iw0+ow*p.StrideW]
 		}
 	}
 }
@@ -147,17 +168,27 @@ func (b *Backend) col2im(p ops.ConvParams, dcol, dx []float32, n0, cnt int) {
 }
 
 func col2imTap(p ops.ConvParams, row, plane []float32, i, j int) {
+	iw0 := -p.PadW + j*p.DilW
+	lo, hi := validRange(iw0, p.StrideW, p.W, p.OutW)
+	if lo >= hi {
+		return
+	}
 	for oh := range p.OutH {
 		ih := oh*p.StrideH - p.PadH + i*p.DilH
 		if ih < 0 || ih >= p.H {
 			continue
 		}
 		dst := plane[ih*p.W : (ih+1)*p.W]
-		iw0 := -p.PadW + j*p.DilW
-		for ow, v := range row[oh*p.OutW : (oh+1)*p.OutW] {
-			if iw := iw0 + ow*p.StrideW; iw >= 0 && iw < p.W {
-				dst[iw] += v
+		src := row[oh*p.OutW+lo : oh*p.OutW+hi]
+		if p.StrideW == 1 {
+			d := dst[iw0+lo : iw0+hi]
+			for k, v := range src {
+				d[k] += v
 			}
+			continue
+		}
+		for k, v := range src {
+			dst[iw0+(lo+k)*p.StrideW] += v
 		}
 	}
 }

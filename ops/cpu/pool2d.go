@@ -19,6 +19,10 @@ func (b *Backend) planes(p ops.PoolParams, fn func(q int)) {
 // maximum in x (the first one on ties).
 func (b *Backend) MaxPool2d(p ops.PoolParams, x, y *ops.Tensor, argmax []int32) error {
 	hw, ohw := p.H*p.W, p.OutH*p.OutW
+	if p.PadH == 0 && p.PadW == 0 {
+		b.planes(p, func(q int) { maxPoolPlane(p, x.Data[q*hw:(q+1)*hw], y.Data[q*ohw:(q+1)*ohw], argmax[q*ohw:(q+1)*ohw], q*hw) })
+		return nil
+	}
 	b.planes(p, func(q int) {
 		src := x.Data[q*hw : (q+1)*hw]
 		for oh := range p.OutH {
@@ -42,6 +46,26 @@ func (b *Backend) MaxPool2d(p ops.PoolParams, x, y *ops.Tensor, argmax []int32) 
 		}
 	})
 	return nil
+}
+
+// maxPoolPlane pools one plane whose windows lie inside it (no padding).
+func maxPoolPlane(p ops.PoolParams, src, dst []float32, arg []int32, base int) {
+	for oh := range p.OutH {
+		for ow := range p.OutW {
+			h0, w0 := oh*p.StrideH, ow*p.StrideW
+			at := h0*p.W + w0
+			best := src[at]
+			for i := range p.KH {
+				row := src[(h0+i)*p.W+w0:][:p.KW]
+				for j, v := range row {
+					if v > best {
+						best, at = v, (h0+i)*p.W+w0+j
+					}
+				}
+			}
+			dst[oh*p.OutW+ow], arg[oh*p.OutW+ow] = best, int32(base+at)
+		}
+	}
 }
 
 // MaxPool2dBackward accumulates dx[argmax] += dy.
