@@ -20,7 +20,9 @@ func (b *Backend) planes(p ops.PoolParams, fn func(q int)) {
 func (b *Backend) MaxPool2d(p ops.PoolParams, x, y *ops.Tensor, argmax []int32) error {
 	hw, ohw := p.H*p.W, p.OutH*p.OutW
 	if p.PadH == 0 && p.PadW == 0 {
-		b.planes(p, func(q int) { maxPoolPlane(p, x.Data[q*hw:(q+1)*hw], y.Data[q*ohw:(q+1)*ohw], argmax[q*ohw:(q+1)*ohw], q*hw) })
+		b.planes(p, func(q int) {
+			maxPoolPlane(p, x.Data[q*hw:(q+1)*hw], y.Data[q*ohw:(q+1)*ohw], argmax[q*ohw:(q+1)*ohw], q*hw)
+		})
 		return nil
 	}
 	b.planes(p, func(q int) {
