@@ -82,6 +82,10 @@ func (c *Checker) refKind(st *State, step *Step, e *syntax.Ref) (kind, diag.Diag
 	}
 	ref := MetricRef{Snapshot: snap.Name, Metric: name.Name, Span: e.Sp}
 	ref.Source = st.EvaluatedOn(name.Name, st.SnapVersion[snap.Name])
+	if ref.Source == nil && m.Outcome {
+		return kBad, diag.Diagnostics{diag.Errorf(e.Sp, fmt.Sprintf("%s has no value for snapshot %s", e.Dotted(), snap.Name)).
+			WithDetail(fmt.Sprintf("%s reports what a step did, not a property of a model; use it without a snapshot: %s", name.Name, name.Name))}
+	}
 	if ref.Source == nil {
 		ref.Lazy, ref.Source = true, st.EvaluatedOn(name.Name, st.Version)
 	}

@@ -86,7 +86,7 @@ func swinBlock(b *ops.Builder, x *ops.Node, dim, heads, ws, shift, h, w int) *op
 	}
 	t = b.Op(ops.OpWindowPartition, "partition", ops.Attrs{Window: ws}, t)
 	a := ops.Attrs{Heads: heads, Window: ws, ShiftSize: shift, Resolution: []int{h, w}}
-	t = attention(b.Sub("attn"), t, dim, a)
+	t = attention(b, t, dim, a)
 	t = b.Op(ops.OpWindowReverse, "reverse", ops.Attrs{Window: ws, Resolution: []int{h, w}}, t)
 	if shift > 0 {
 		t = b.Op(ops.OpRoll, "unshift", ops.Attrs{Shifts: []int{shift, shift}, Axes: []int{1, 2}}, t)

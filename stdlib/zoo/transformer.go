@@ -23,13 +23,15 @@ func mlpBlock(b *ops.Builder, x *ops.Node, dim, hidden int) *ops.Node {
 	return tfLinear(b, "fc2", h, hidden, dim, true)
 }
 
-// attention is qkv projection → multi-head attention → output projection,
-// on tokens (..., N, dim) flattened to (B', N, dim) by the caller. a carries
-// Heads and, for Swin, Window, ShiftSize and Resolution.
+// attention is the module "attn" of a block b: qkv projection →
+// multi-head attention (the node named attn itself, holding Swin's
+// relative_position_bias_table) → output projection, on tokens (B', N,
+// dim). a carries Heads and, for Swin, Window, ShiftSize and Resolution.
 func attention(b *ops.Builder, x *ops.Node, dim int, a ops.Attrs) *ops.Node {
-	qkv := tfLinear(b, "qkv", x, dim, 3*dim, true)
-	att := b.Attention("", qkv, a)
-	return tfLinear(b, "proj", att, dim, dim, true)
+	sb := b.Sub("attn")
+	qkv := tfLinear(sb, "qkv", x, dim, 3*dim, true)
+	att := b.Attention("attn", qkv, a)
+	return tfLinear(sb, "proj", att, dim, dim, true)
 }
 
 func add(b *ops.Builder, name string, x, y *ops.Node) *ops.Node {

@@ -42,7 +42,7 @@ func buildViTTiny(b *ops.Builder, x *ops.Node, in Shape, classes int) (*ops.Node
 }
 
 func vitBlock(b *ops.Builder, x *ops.Node, dim, heads, hidden int) *ops.Node {
-	h := attention(b.Sub("attn"), b.LayerNorm("norm1", x, dim), dim, ops.Attrs{Heads: heads})
+	h := attention(b, b.LayerNorm("norm1", x, dim), dim, ops.Attrs{Heads: heads})
 	x = add(b, "add1", x, h)
 	h = mlpBlock(b.Sub("mlp"), b.LayerNorm("norm2", x, dim), dim, hidden)
 	return add(b, "add2", x, h)

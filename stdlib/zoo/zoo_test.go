@@ -86,6 +86,11 @@ func TestForwardShapesAndGradients(t *testing.T) {
 			if err := c.Backward(c.CrossEntropy(logits, []int{1, 5})); err != nil {
 				t.Fatalf("%s %s backward: %v", name, in, err)
 			}
+			for _, p := range m.Params() {
+				if strings.Contains(p.Name, "..") || strings.HasPrefix(p.Name, ".") {
+					t.Errorf("%s: malformed parameter name %q", name, p.Name)
+				}
+			}
 			for _, p := range m.Trainable() {
 				if p.Grad() == nil || maxAbs(p.Grad().Data) == 0 {
 					t.Errorf("%s %s: parameter %s gets no gradient", name, in, p.Name)
