@@ -135,7 +135,8 @@ func unknownSet(key string, st *State) *diag.Diagnostic {
 }
 
 // Check parses nothing: it checks a parsed file and returns every step it
-// could type, with all diagnostics of the file (sorted by position).
+// could type, with all diagnostics of the file (sorted by position, each
+// note right after the diagnostic it explains).
 func Check(f *syntax.File, env Env, opts Options) (*Recipe, diag.Diagnostics) {
 	c := NewChecker(env, opts)
 	c.file = true
@@ -147,8 +148,7 @@ func Check(f *syntax.File, env Env, opts Options) (*Recipe, diag.Diagnostics) {
 			c.steps = append(c.steps, step)
 		}
 	}
-	ds = append(dedupe(ds), c.Finish()...)
-	ds.Sort()
+	ds = sortKeepingNotes(append(dedupe(ds), c.Finish()...))
 	return &Recipe{File: f, Steps: c.steps, Lets: lets(c.steps)}, ds
 }
 
@@ -194,7 +194,5 @@ func dedupe(ds diag.Diagnostics) diag.Diagnostics {
 func CheckSource(name string, text []byte, env Env, opts Options) (*Recipe, diag.Diagnostics) {
 	f, ds := syntax.Parse(name, text)
 	rec, cds := Check(f, env, opts)
-	ds = append(ds, cds...)
-	ds.Sort()
-	return rec, ds
+	return rec, sortKeepingNotes(append(ds, cds...))
 }

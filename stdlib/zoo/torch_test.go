@@ -59,6 +59,7 @@ func TestMatchesPyTorchTwins(t *testing.T) {
 			continue
 		}
 		seen++
+		t.Logf("%s: max abs difference from torch %.2g", r.Model, r.Diff)
 		if r.Diff > 1e-4 {
 			t.Errorf("%s: logits differ from PyTorch by %g", r.Model, r.Diff)
 		}
