@@ -171,7 +171,11 @@ type Signature struct {
 	// Rules runs after the arguments are typed, against the simulated
 	// pipeline state; it enforces order rules (replace after quantize,
 	// distill with no teacher) and updates the state (snapshots defined,
-	// metrics produced, flags such as "quantized").
+	// flags such as "quantized"). It runs only when the statement typed
+	// without errors, so every written value is valid and every default is
+	// in Args; it runs before the generic effects (the model Version still
+	// names the model the step reads). Metrics are recorded from Metrics,
+	// not by Rules. A note that follows an error in the result explains it.
 	Rules func(st *State, step *Step) diag.Diagnostics
 }
 
