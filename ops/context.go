@@ -1,5 +1,25 @@
 package ops
 
+// Reverse-mode autodiff on an eager, define-by-run tape.
+//
+// Every primitive computes its value at once. When recording is on (Grad)
+// and some input requires a gradient, the primitive appends a tapeEntry to
+// the context: its output tensor and a closure that, given the output's
+// gradient dy, adds the input gradients (the vector-Jacobian product) into
+// the inputs' grad buffers. Because ops run in program order, the tape is
+// already a topological order of the computation, so Backward seeds the
+// loss gradient with 1 and walks the tape backwards, calling each closure
+// whose output received a gradient. An input's gradient is complete before
+// its own entry runs: every consumer of a tensor was recorded after it.
+//
+// Gradient buffers of intermediate tensors come from the arena (and die at
+// Reset); leaves (parameters, inputs marked with SetRequiresGrad) keep
+// persistent buffers that accumulate across Backward calls until zeroed.
+// Two shortcuts avoid memory traffic: a kernel with a beta argument writes
+// a fresh gradient buffer instead of zeroing and accumulating (gradDst),
+// and a scratch gradient computed for a single input is handed over without
+// a copy (addGrad with owned).
+
 import (
 	"errors"
 	"fmt"
