@@ -1,0 +1,145 @@
+package compress
+
+import (
+	"fmt"
+
+	"github.com/qpipe/qpipe/lang/source"
+	"github.com/qpipe/qpipe/ops"
+)
+
+// IntegerResult says what ToInteger built.
+type IntegerResult struct {
+	ops.Int8Report
+	Model *ops.Model
+}
+
+// ToInteger returns the integer-engine version of a fake-quant model
+// (m is left as it is): each linear/conv2d layer with an int8 input and
+// weight quantizer becomes a qlinear/qconv2d node whose input scale is the
+// activation quantizer's and whose "weight_scale" parameter holds the
+// weight quantizer's scales; the fake-quant nodes go. ops.ConvertInt8 then
+// fuses a ReLU that is a layer's only consumer into its epilogue and lets
+// layers whose consumers are all int8 layers requantize straight into
+// them. Everything else (layer norm, attention, GELU, residual adds) runs
+// in float on dequantized values. A fake-quant node that is not an int8
+// layer's input or weight quantizer is an error.
+func ToInteger(m *ops.Model, span source.Span) (IntegerResult, error) {
+	out := m.Clone()
+	scales := map[string]float32{}
+	for _, n := range out.FindKind(ops.OpLinear, ops.OpConv2d) {
+		s, ok, err := detachQuantizers(out, n)
+		if err != nil {
+			return IntegerResult{}, err
+		}
+		if ok {
+			scales[n.Name] = s
+		}
+	}
+	if left := out.FindKind(ops.OpFakeQuant); len(left) > 0 {
+		return IntegerResult{}, fmt.Errorf("quantize: %s is not an int8 layer's input or weight quantizer; the integer engine cannot run it", left[0].Name)
+	}
+	if len(scales) == 0 {
+		return IntegerResult{}, fmt.Errorf("quantize: model %s has no int8-quantized layer (run quantize int8 first)", m.Name)
+	}
+	rep, err := out.ConvertInt8(ops.Int8Options{InputScales: scales, Span: span})
+	return IntegerResult{Int8Report: rep, Model: out}, err
+}
+
+// detachQuantizers removes layer n's input and weight fake-quant nodes,
+// returning the input scale and setting the "weight_scale" parameter. ok
+// is false for a layer without quantizers.
+func detachQuantizers(m *ops.Model, n *ops.Node) (scale float32, ok bool, err error) {
+	in, wq := Site{n, RoleInput}, Site{n, RoleWeight}
+	if siteQuantNode(m, in) == nil && siteQuantNode(m, wq) == nil {
+		return 0, false, nil
+	}
+	ip, err := exportFakeQuant(m, in)
+	if err != nil {
+		return 0, false, err
+	}
+	wp, err := exportFakeQuant(m, wq)
+	if err != nil {
+		return 0, false, err
+	}
+	if ip.QMin != -128 || ip.QMax != 127 || len(ip.Scale) != 1 || wp.QMax != 127 || wp.QMin < -128 {
+		return 0, false, fmt.Errorf("quantize: layer %s is not int8 (input codes [%d, %d], weight codes [%d, %d])", n.Name, ip.QMin, ip.QMax, wp.QMin, wp.QMax)
+	}
+	if err := setWeightScale(m, n, wp.Scale); err != nil {
+		return 0, false, err
+	}
+	if err := removeWeightPath(m, n); err != nil {
+		return 0, false, err
+	}
+	fq := siteQuantNode(m, in)
+	if err := m.Bypass(fq); err != nil {
+		return 0, false, err
+	}
+	return ip.Scale[0], true, m.RemoveParam(fq.Params["scale"])
+}
+
+// setWeightScale binds the per-channel weight scales (a per-tensor scale
+// is repeated per channel) as the layer's "weight_scale" parameter.
+func setWeightScale(m *ops.Model, n *ops.Node, s []float32) error {
+	w := m.Param(n.Params["weight"])
+	if w == nil {
+		return fmt.Errorf("quantize: layer %s has no weight", n.Name)
+	}
+	outC := w.Value.Shape[0]
+	if len(s) != 1 && len(s) != outC {
+		return fmt.Errorf("quantize: layer %s: %d weight scales for %d output channels", n.Name, len(s), outC)
+	}
+	vals := make([]float32, outC)
+	for j := range vals {
+		vals[j] = s[min(j, len(s)-1)]
+	}
+	name := n.Name + ".weight_scale"
+	if _, err := m.AddParam(name, ops.MustFromData(vals, outC), false); err != nil {
+		return err
+	}
+	n.Params["weight_scale"] = name
+	return nil
+}
+
+// removeWeightPath drops the param → fake_quant nodes feeding the layer's
+// weight slot (and the scale parameter), binding the weight by name again.
+func removeWeightPath(m *ops.Model, n *ops.Node) error {
+	fq := siteQuantNode(m, Site{n, RoleWeight})
+	pn := m.Node(fq.Inputs[0])
+	for _, x := range []*ops.Node{fq, pn} {
+		if len(m.Consumers(x)) > 1 {
+			return fmt.Errorf("quantize: %s feeds more than layer %s", x.Name, n.Name)
+		}
+	}
+	if len(n.Inputs) > 2 {
+		return fmt.Errorf("quantize: layer %s has its bias bound to a node; the int8 engine needs it as a parameter", n.Name)
+	}
+	n.Inputs = n.Inputs[:1]
+	keep := m.Nodes[:0]
+	for _, x := range m.Nodes {
+		if x != fq && x != pn {
+			keep = append(keep, x)
+		}
+	}
+	m.Nodes = keep
+	m.Invalidate()
+	return m.RemoveParam(fq.Params["scale"])
+}
+
+// Int8Bytes is the storage of an integer-engine model: one byte per
+// weight of a qlinear/qconv2d layer, four per other parameter value
+// (biases, scales, norms, float layers).
+func Int8Bytes(m *ops.Model) int64 {
+	int8W := map[string]bool{}
+	for _, n := range m.FindKind(ops.OpQLinear, ops.OpQConv2d) {
+		int8W[n.Params["weight"]] = true
+	}
+	var total int64
+	for _, p := range m.Params() {
+		per := int64(4)
+		if int8W[p.Name] {
+			per = 1
+		}
+		total += per * int64(p.Value.Numel())
+	}
+	return total
+}
