@@ -40,7 +40,9 @@ func (e *exec) param(n *Node, in []*Tensor, role string) *Tensor {
 	if p == nil {
 		panic(&OpError{Op: string(n.Kind), Msg: fmt.Sprintf("parameter %q (%s) missing", name, role)})
 	}
-	p.Value.requiresGrad = p.Trainable
+	if p.Value.requiresGrad != p.Trainable { // no write when unchanged: concurrent evaluation stays race-free
+		p.Value.requiresGrad = p.Trainable
+	}
 	return p.Value
 }
 

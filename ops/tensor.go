@@ -122,7 +122,11 @@ func (t *Tensor) SetRequiresGrad(on bool) *Tensor {
 
 // Clone returns a detached deep copy that owns its storage.
 func (t *Tensor) Clone() *Tensor {
-	return &Tensor{Shape: append([]int(nil), t.Shape...), Data: append([]float32(nil), t.Data...), leaf: true}
+	c := &Tensor{Shape: append([]int(nil), t.Shape...), Data: append([]float32(nil), t.Data...), leaf: true}
+	if t.q != nil {
+		c.q, c.qscale = append([]int8(nil), t.q...), t.qscale
+	}
+	return c
 }
 
 // Detach returns a tensor sharing t's data that no gradient flows through.
