@@ -1,62 +1,218 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/qpipe/qpipe/lang/check"
 	"github.com/qpipe/qpipe/lang/diag"
-	"github.com/qpipe/qpipe/lang/syntax"
 	"github.com/qpipe/qpipe/ops"
+	"github.com/qpipe/qpipe/ops/data"
+	"github.com/qpipe/qpipe/project"
+	"github.com/qpipe/qpipe/repl"
+	"github.com/qpipe/qpipe/stdlib/run"
 )
 
 func init() {
 	register(&command{
 		Name:    "run",
-		Args:    "[--model M] [--data D] [--device cpu|cuda] [--set k=v]... FILE",
-		Summary: "check, plan and execute a recipe",
+		Args:    "[--model M] [--data D] [--device cpu|cuda] [--set k=v]... [--out DIR] [--seed N] [--resume] [--project FILE] FILE.qpipe|RUN",
+		Summary: "execute a recipe (or a run of qpipe.hcl): progress, report.json, checkpoints, exports",
 		Flags:   runFlags,
 	})
 }
 
+// exitInterrupted is the exit code of a run stopped by Ctrl-C (128+SIGINT).
+const exitInterrupted = 130
+
 type runOptions struct {
 	bindings
-	device string
+	device, out, projectFile string
+	seed                     uint64
+	resume                   bool
+	set                      map[string]bool // flags given on the command line
 }
 
 func runFlags(fs *flag.FlagSet) func(*IO, []string) error {
 	var o runOptions
 	o.bindings.register(fs, true)
 	fs.StringVar(&o.device, "device", "", "backend to run on: cpu or cuda (default: $QPIPE_DEVICE, else cpu)")
-	return func(sys *IO, files []string) error { return runRun(sys, &o, files) }
+	fs.StringVar(&o.out, "out", "", "output `DIR` for report.json, checkpoints/ and exports (default out/RECIPE)")
+	fs.Uint64Var(&o.seed, "seed", 1, "run `seed`: initial weights, shuffling, augmentation")
+	fs.BoolVar(&o.resume, "resume", false, "continue the run in --out after its last finished step")
+	fs.StringVar(&o.projectFile, "project", project.DefaultFile, "project `file` that defines named runs")
+	return func(sys *IO, args []string) error {
+		o.set = map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+		return runRun(sys, &o, args)
+	}
 }
 
-// runRun checks and plans the recipe on the chosen device. This build has
-// no executor yet: it stops at the first statement the run would
-// execute, reported against its verb, and exits 1.
-func runRun(sys *IO, o *runOptions, files []string) error {
-	if len(files) != 1 {
-		return usagef("run takes exactly one FILE, got %d", len(files))
+// job is everything one run needs, from the command line and qpipe.hcl.
+type job struct {
+	recipe, out, device string
+	seed                uint64
+	model               string
+	data                *run.DataSpec
+	sets                map[string]string
+}
+
+// runRun resolves the recipe or the named run, checks it, and executes it.
+func runRun(sys *IO, o *runOptions, args []string) error {
+	if len(args) != 1 {
+		return usagef("run takes exactly one FILE or RUN name, got %d", len(args))
 	}
-	device := chooseDevice(o.device, sys.Getenv)
-	if err := checkDevice(device); err != nil {
+	j, err := resolveJob(sys, o, args[0])
+	if err != nil {
 		return err
 	}
-	l := loadRecipe(files[0], o.checkOptions())
+	if err := checkDevice(j.device); err != nil {
+		return err
+	}
+	l := loadRecipe(j.recipe, check.Options{ModelBound: j.model != "", DataBound: j.data != nil, Sets: j.sets})
 	printDiagnostics(sys.Stderr, []*loaded{l})
 	if l.ds.HasErrors() {
-		return failf(exitFailure, "%s in %s; nothing run", tally(l.ds), files[0])
+		return failf(exitFailure, "%s in %s; nothing run", tally(l.ds), j.recipe)
 	}
-	if _, err := planRecipeChecked(l, &o.bindings); err != nil {
-		return err
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	return execute(ctx, sys, l, j, o.resume)
+}
+
+// resolveJob reads a recipe path, or a run of the project file, with the
+// command line's flags on top.
+func resolveJob(sys *IO, o *runOptions, arg string) (*job, error) {
+	j := &job{recipe: arg, seed: o.seed, model: o.model, sets: o.sets.m}
+	if !strings.HasSuffix(arg, ".qpipe") {
+		if err := fromProject(sys, o, arg, j); err != nil {
+			return nil, err
+		}
 	}
-	first := firstCommand(l.recipe.Steps)
-	if first == nil {
-		return nil // nothing to execute
+	if o.data != "" {
+		j.data = &run.DataSpec{Name: o.data}
 	}
-	return notExecutable(sys, l, first)
+	if o.set["out"] || j.out == "" {
+		j.out = o.out
+	}
+	if j.out == "" {
+		j.out = filepath.Join("out", strings.TrimSuffix(filepath.Base(j.recipe), filepath.Ext(j.recipe)))
+	}
+	if o.device != "" || j.device == "" {
+		j.device = chooseDevice(o.device, sys.Getenv)
+	}
+	return j, nil
+}
+
+// fromProject fills j from the run NAME of the project file.
+func fromProject(sys *IO, o *runOptions, name string, j *job) error {
+	p, ds := project.Load(o.projectFile)
+	if p != nil && p.Source != nil {
+		diag.NewPrinter(sys.Stderr, diag.FileMap{p.Source.Name: p.Source}).Fprint(sys.Stderr, ds)
+	} else {
+		diag.NewPrinter(sys.Stderr, diag.FileMap{}).Fprint(sys.Stderr, ds)
+	}
+	if ds.HasErrors() {
+		return failf(exitFailure, "%s in %s; nothing run", tally(ds), o.projectFile)
+	}
+	r := p.Runs[name]
+	if r == nil {
+		return failf(exitFailure, "no run %q in %s%s (runs: %s); a recipe file ends in .qpipe",
+			name, o.projectFile, didYouMean(name, p.RunNames()), strings.Join(p.RunNames(), ", "))
+	}
+	j.recipe, j.out, j.device = r.Recipe, r.Out, r.Device
+	if j.out == "" {
+		j.out = filepath.Join("out", r.Name)
+	}
+	if r.Seed != nil && !o.set["seed"] {
+		j.seed = *r.Seed
+	}
+	if r.Model != nil && o.model == "" {
+		j.model = r.Model.Ref()
+	}
+	if r.Data != nil {
+		j.data = projectData(r.Data)
+	}
+	j.sets = mergeSets(r.Set, o.sets.m)
+	return nil
+}
+
+func projectData(d *project.Dataset) *run.DataSpec {
+	spec := &run.DataSpec{Name: d.Source, Path: d.Path, Subset: d.Subset, ValSplit: d.ValSplit, Augment: d.Augment, Batch: d.Batch}
+	if len(d.Normalize) == 2 {
+		spec.Normalize = &data.Normalize{Mean: f32(d.Normalize[0]), Std: f32(d.Normalize[1])}
+	}
+	return spec
+}
+
+func f32(xs []float64) []float32 {
+	out := make([]float32, len(xs))
+	for i, x := range xs {
+		out[i] = float32(x)
+	}
+	return out
+}
+
+// mergeSets puts the command line's --set values over the project's.
+func mergeSets(project, flags map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range project {
+		out[k] = v
+	}
+	for k, v := range flags {
+		out[k] = v
+	}
+	return out
+}
+
+// execute runs a checked recipe and prints its summary table.
+func execute(ctx context.Context, sys *IO, l *loaded, j *job, resume bool) error {
+	files := diag.FileMap{l.src.Name: l.src}
+	o := run.Options{Recipe: l.recipe, Path: j.recipe, Device: j.device, Seed: j.seed, OutDir: j.out,
+		Resume: resume, Model: j.model, Data: j.data}
+	r, err := run.New(o)
+	if err != nil {
+		return failf(exitFailure, "%v", err)
+	}
+	if ds := r.Preflight(); ds.HasErrors() {
+		return runFailure(sys, files, j, ds)
+	}
+	obs := run.NewProgress(sys.Stderr, isTerminal(sys.Stderr), r.Steps())
+	r.SetObserver(obs)
+	fmt.Fprintf(sys.Stderr, "running %s: %d steps on %s, seed %d, output in %s\n", j.recipe, r.Steps(), j.device, j.seed, j.out)
+	rep, err := r.Run(ctx)
+	obs.Close()
+	if rep != nil && len(rep.Steps) > 0 {
+		run.WriteSummary(sys.Stdout, rep)
+	}
+	return runFailure(sys, files, j, err)
+}
+
+// runFailure prints why a run stopped, located on its recipe line.
+func runFailure(sys *IO, files diag.FileMap, j *job, err error) error {
+	var ds diag.Diagnostics
+	var se *run.StepError
+	switch {
+	case err == nil:
+		fmt.Fprintf(sys.Stderr, "report: %s\n", filepath.Join(j.out, run.ReportFile))
+		return nil
+	case errors.As(err, &ds):
+		diag.NewPrinter(sys.Stderr, files).Fprint(sys.Stderr, ds)
+		return failf(exitFailure, "%s in %s; nothing run", tally(ds), j.recipe)
+	case errors.Is(err, run.ErrInterrupted):
+		return failf(exitInterrupted, "interrupted (%v); report and last checkpoint in %s; continue with --resume", err, j.out)
+	case errors.As(err, &se):
+		d := diag.Errorf(se.Step.Span, fmt.Sprintf("%s failed: %v", se.Step.Verb, se.Err))
+		diag.NewPrinter(sys.Stderr, files).Fprint(sys.Stderr, diag.Diagnostics{d})
+		return failf(exitFailure, "run failed at line %d; report in %s", se.Step.Line(), filepath.Join(j.out, run.ReportFile))
+	}
+	return failf(exitFailure, "%v", err)
 }
 
 // chooseDevice picks --device, else $QPIPE_DEVICE, else cpu.
@@ -84,29 +240,21 @@ func checkDevice(device string) error {
 	return usagef("unknown device %q (known: cpu, cuda)", device)
 }
 
-// firstCommand is the first verb statement the run reaches, looking into
-// repeat and for bodies.
-func firstCommand(steps []*check.Step) *check.Step {
-	for _, s := range steps {
-		if s.Kind == check.KCommand {
-			return s
-		}
-		if body := firstCommand(s.Body); body != nil {
-			return body
-		}
-	}
-	return nil
+// replExecutor lets the REPL run its statements on a live run.Session.
+type replExecutor struct{ s *run.Session }
+
+func newReplExecutor(model, dataName string) repl.Executor {
+	return replExecutor{run.NewSession(run.SessionOptions{Model: model, Data: dataName, Device: "cpu", Seed: 1, OutDir: "."})}
 }
 
-// notExecutable reports the verb the engine cannot execute yet, with the
-// source line and a caret under the verb.
-func notExecutable(sys *IO, l *loaded, s *check.Step) error {
-	span := s.Span
-	if cmd, ok := s.Node.(*syntax.Command); ok {
-		span = cmd.Verb.Sp
+func (e replExecutor) Exec(ctx context.Context, step *check.Step) (repl.Result, error) {
+	out, err := e.s.Exec(ctx, step)
+	if err != nil {
+		return repl.Result{}, err
 	}
-	d := diag.Errorf(span, fmt.Sprintf("%q is not yet executable", s.Verb)).
-		WithDetail("this build checks and plans recipes but has no executor yet; `qpipe plan` shows what the run would do")
-	diag.NewPrinter(sys.Stderr, diag.FileMap{l.src.Name: l.src}).Fprint(sys.Stderr, diag.Diagnostics{d})
-	return &failure{code: exitFailure, silent: true}
+	return repl.Result{Summary: out.Summary, Metrics: out.Metrics}, nil
 }
+
+func (e replExecutor) Clone() repl.Executor        { return replExecutor{e.s.Clone()} }
+func (e replExecutor) Summary() string             { return e.s.Summary() }
+func (e replExecutor) Metrics() map[string]float64 { return e.s.Metrics() }

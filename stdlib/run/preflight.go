@@ -16,12 +16,12 @@ import (
 // diagnostic is located at the verb, word or path.
 func (r *Runner) Preflight() diag.Diagnostics {
 	var ds diag.Diagnostics
-	seen := map[*check.Step]bool{}
+	seen := map[int]bool{} // a for body's statements are checked once per branch
 	for _, p := range r.plan {
-		if seen[p.Step] {
+		if seen[p.Step.Span.Start.Offset] {
 			continue
 		}
-		seen[p.Step] = true
+		seen[p.Step.Span.Start.Offset] = true
 		if d := r.preflightStep(p.Step); d != nil {
 			ds = append(ds, d)
 		}

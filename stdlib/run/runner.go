@@ -95,6 +95,9 @@ func New(opts Options) (*Runner, error) {
 	return r, nil
 }
 
+// SetObserver sets who sees the run's progress.
+func (r *Runner) SetObserver(o Observer) { r.opts.Observer = o }
+
 // Steps is the number of steps the run executes (repeat unrolled, every
 // branch of every for counted).
 func (r *Runner) Steps() int { return len(r.plan) }
