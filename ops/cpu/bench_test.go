@@ -117,3 +117,60 @@ func benchViT(b *testing.B) *ops.Model {
 }
 
 func BenchmarkTrainStepViT(b *testing.B) { trainBench(b, benchViT(b)) }
+
+// mlpBlock is a transformer MLP (dim → 4·dim → dim) on 49·64 tokens.
+func mlpBlock(b *testing.B, act ops.OpKind) (*ops.Model, *ops.Tensor) {
+	const dim, tokens = 96, 49 * 64
+	bl := ops.NewBuilder("mlp-block", 1)
+	x := bl.Input("x")
+	h := bl.Linear("fc1", x, dim, 4*dim, true)
+	h = bl.Act(act, "act", h)
+	y := bl.Linear("fc2", h, 4*dim, dim, true)
+	m, err := bl.Build(y)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := ops.New(tokens, dim)
+	for i := range in.Data {
+		in.Data[i] = float32(i%97)/48 - 1
+	}
+	return m, in
+}
+
+// inferBench times one no-grad forward pass; with int8 the linears are
+// converted with scales from one calibration pass.
+func inferBench(b *testing.B, act ops.OpKind, int8 bool) {
+	m, x := mlpBlock(b, act)
+	c := ops.NewContext(New(Options{}), ops.Options{})
+	if int8 {
+		scales := map[string]float32{}
+		hook := func(n *ops.Node, in []*ops.Tensor, out *ops.Tensor) {
+			if n.Kind == ops.OpLinear {
+				for _, v := range in[0].Data {
+					scales[n.Name] = max(scales[n.Name], max(v, -v)/127)
+				}
+			}
+		}
+		if _, err := m.ForwardObserved(c, hook, x); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := m.ConvertInt8(ops.Int8Options{InputScales: scales}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	run := func() {
+		if _, err := m.Forward1(c, x); err != nil {
+			b.Fatal(err)
+		}
+		c.Reset()
+	}
+	run()
+	b.ResetTimer()
+	for range b.N {
+		run()
+	}
+}
+
+func BenchmarkInferMLPBlockFP32GELU(b *testing.B) { inferBench(b, ops.OpGELU, false) }
+func BenchmarkInferMLPBlockInt8GELU(b *testing.B) { inferBench(b, ops.OpGELU, true) }
+func BenchmarkInferMLPBlockInt8ReLU(b *testing.B) { inferBench(b, ops.OpReLU, true) }

@@ -27,12 +27,12 @@ import (
 // Tolerance bounds |got - want| by Atol + Rtol·|want|.
 type Tolerance struct{ Atol, Rtol float64 }
 
-var (
-	// ForwardTol is the default forward tolerance (float32 vs float64).
-	ForwardTol = Tolerance{Atol: 1e-5, Rtol: 1e-4}
-	// GradTol is the default gradient tolerance.
-	GradTol = Tolerance{Atol: 1e-4, Rtol: 1e-3}
-)
+// DefaultTolerances are the bounds a case uses unless it states its own:
+// forward values (float32 against float64) and gradients (against central
+// finite differences of the float64 reference).
+func DefaultTolerances() (forward, grad Tolerance) {
+	return Tolerance{Atol: 1e-5, Rtol: 1e-4}, Tolerance{Atol: 1e-4, Rtol: 1e-3}
+}
 
 // input describes one argument of a case.
 type input struct {
@@ -104,7 +104,7 @@ func runCase(t *testing.T, b ops.Backend, c tcase) {
 	want := c.ref(ins)
 	fwd := c.fwdTol
 	if fwd == (Tolerance{}) {
-		fwd = ForwardTol
+		fwd, _ = DefaultTolerances()
 	}
 	compare(t, "forward", out, want, fwd)
 	if t.Failed() {
@@ -123,7 +123,7 @@ func checkGrads(t *testing.T, c tcase, ctx *ops.Context, ins []arr, ts []*ops.Te
 	}
 	tol := c.gradTol
 	if tol == (Tolerance{}) {
-		tol = GradTol
+		_, tol = DefaultTolerances()
 	}
 	var want []arr
 	if c.refGrad != nil {
