@@ -121,14 +121,15 @@ func QuantizeWeightsInt8(w *Tensor) (q []int8, scales []float32) {
 }
 
 // quantizeWithScales quantizes an (out, ...) weight with given per-channel
-// scales.
+// scales (from QAT), keeping the full int8 range [-128, 127] so codes learnt
+// with that range survive.
 func quantizeWithScales(w *Tensor, scales []float32) []int8 {
 	n := w.Shape[0]
 	k := w.Numel() / max(n, 1)
 	q := make([]int8, w.Numel())
 	for j := range n {
 		for i, v := range w.Data[j*k : (j+1)*k] {
-			q[j*k+i] = int8(min(max(math.RoundToEven(float64(v/scales[j])), -127), 127))
+			q[j*k+i] = int8(min(max(math.RoundToEven(float64(v/scales[j])), -128), 127))
 		}
 	}
 	return q
