@@ -17,6 +17,9 @@ type f32Impl struct {
 	// dots, if set, computes out[j] = dot(a[:k], b[j*ldb:][:k]) for j < n:
 	// the path for a few rows times a transposed B (matrix-vector shapes).
 	dots func(a, b *float32, ldb, k, n int, out *float32)
+	// packRows, if set, copies rows of w <= nr floats (ld apart) into
+	// nr-float rows, zero filled: one panel of a non-transposed B.
+	packRows func(dst, src *float32, ld, rows, w int)
 }
 
 // s8Kind is the packed-B layout an int8 kernel needs.

@@ -13,6 +13,9 @@ func transpose16(dst *float32, lds int, src *float32, lsrc int)
 func sdotRows(a, b *float32, ldb, k, n int, out *float32)
 
 //go:noescape
+func packRows32(dst, src *float32, ld, rows, w int)
+
+//go:noescape
 func rowCorrVNNI(a *int8, lda, m, k int, corr *int32)
 
 func init() {
@@ -26,7 +29,7 @@ func init() {
 	if x.HasAVX512F && x.HasAVX512BW && x.HasAVX512VL && x.HasAVX2 && x.HasFMA {
 		registerF32(&f32Impl{name: "avx512", mr: 14, nr: 32, kc: 256, mc: 168, nc: 3072,
 			tile:      func(rows int, p *sgemmArgs) { sgemmAVX512[rows](p) },
-			transpose: transpose16, dots: sdotRows})
+			transpose: transpose16, dots: sdotRows, packRows: packRows32})
 		if x.HasAVX512VNNI {
 			registerS8(&s8Impl{name: "vnni", kind: kindVNNI, mr: 14, nr: 32,
 				tile: func(rows int, p *s8Args) { s8VNNI[rows](p) }})

@@ -11177,3 +11177,32 @@ sdot1_rest:
 sdot_done:
 	VZEROUPPER
 	RET
+
+// func packRows32(dst, src *float32, ld, rows, w int)
+TEXT ·packRows32(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R9
+	SHLQ $2, R9
+	MOVQ rows+24(FP), R10
+	MOVQ w+32(FP), CX
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K1
+	SHRQ $16, BX
+	KMOVW BX, K2
+	TESTQ R10, R10
+	JZ pr_done
+pr_loop:
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z 64(SI), K2, Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ R9, SI
+	ADDQ $128, DI
+	DECQ R10
+	JNZ pr_loop
+pr_done:
+	VZEROUPPER
+	RET

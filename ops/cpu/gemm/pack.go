@@ -1,12 +1,19 @@
 package gemm
 
 // packB copies op(B)[pc:pc+kc, jc:jc+nc] into dst as ceil(nc/nr) panels,
-// each kc rows of nr floats (columns past nc are zero). tr, if not nil,
-// transposes full 16×16 blocks of a transposed B.
-func packB(dst, b []float32, ldb int, transB bool, pc, kc, jc, nc, nr int, tr transposer) {
+// each kc rows of nr floats (columns past nc are zero), with the kernel's
+// assembly helpers where it has them.
+func packB(dst, b []float32, ldb int, transB bool, pc, kc, jc, nc, nr int, im *f32Impl) {
+	tr := im.transpose
 	for jp := 0; jp < nc; jp += nr {
 		w := min(nr, nc-jp)
 		panel := dst[jp*kc : jp*kc+kc*nr]
+		if !transB && im.packRows != nil {
+			src := b[pc*ldb+jc+jp:]
+			_ = src[(kc-1)*ldb+w-1] // the rows it reads are in b
+			im.packRows(&panel[0], &src[0], ldb, kc, w)
+			continue
+		}
 		if !transB {
 			src := b[pc*ldb+jc+jp:]
 			for p := 0; p < kc; p++ {

@@ -128,7 +128,7 @@ func (g *sgemmProblem) block(i0, i1, j0, j1 int) {
 			if pc > 0 {
 				p.beta = 1
 			}
-			packB(w.b, g.b, g.ldb, g.transB, pc, kc, jc, nc, im.nr, im.transpose)
+			packB(w.b, g.b, g.ldb, g.transB, pc, kc, jc, nc, im.nr, im)
 			for ic := i0; ic < i1; ic += im.mc {
 				mc := min(im.mc, i1-ic)
 				if copied {

@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 var threads atomic.Int64
@@ -38,39 +39,128 @@ func threadsFor(ops int) int {
 	return t
 }
 
-// pool is a set of long-lived workers, so that a call starts no goroutines.
-var pool struct {
-	mu      sync.Mutex
-	workers int
-	tasks   chan func()
+// The workers are long-lived goroutines, so a call starts none. After a
+// task a worker spins (yielding to other goroutines) for spinFor before it
+// parks: a parked worker's OS thread sleeps, and waking a sleeping CPU
+// costs tens of microseconds on a virtual machine, as long as a mid-sized
+// GEMM itself. Back-to-back calls, as in a network's layers, find the
+// workers awake. The caller likewise spins while it waits.
+const spinFor = 200 * time.Microsecond
+
+// Worker states.
+const (
+	workerSpinning int32 = iota // idle, polling its slot
+	workerParked                // idle, blocked on wake
+	workerClaimed               // a dispatcher owns it; a task is in or on its way to slot
+)
+
+type worker struct {
+	state atomic.Int32
+	slot  atomic.Pointer[task]
+	wake  chan struct{}
 }
 
-// parallel runs f(0..n-1), f(0) on the calling goroutine, and waits.
+type task struct {
+	f    func(int)
+	t    int
+	done *atomic.Int32
+}
+
+var pool struct {
+	mu      sync.Mutex
+	workers atomic.Pointer[[]*worker]
+}
+
+// ensureWorkers grows the pool to at least n workers.
+func ensureWorkers(n int) []*worker {
+	if ws := pool.workers.Load(); ws != nil && len(*ws) >= n {
+		return *ws
+	}
+	pool.mu.Lock()
+	defer pool.mu.Unlock()
+	var ws []*worker
+	if p := pool.workers.Load(); p != nil {
+		ws = *p
+	}
+	for len(ws) < n {
+		w := &worker{wake: make(chan struct{}, 1)}
+		w.state.Store(workerClaimed) // not claimable until its loop starts
+		go w.loop()
+		ws = append(ws[:len(ws):len(ws)], w)
+	}
+	pool.workers.Store(&ws)
+	return ws
+}
+
+func (w *worker) loop() {
+	w.state.Store(workerSpinning)
+	for {
+		deadline := time.Now().Add(spinFor)
+		for spins := 0; ; spins++ {
+			if tk := w.slot.Load(); tk != nil {
+				w.slot.Store(nil)
+				tk.f(tk.t)
+				tk.done.Add(-1)
+				w.state.Store(workerSpinning)
+				deadline = time.Now().Add(spinFor)
+				continue
+			}
+			if spins%64 == 63 {
+				runtime.Gosched()
+				if time.Now().After(deadline) && w.state.CompareAndSwap(workerSpinning, workerParked) {
+					<-w.wake // the dispatcher stored a task and moved us to claimed
+					break
+				}
+			}
+		}
+	}
+}
+
+// claim returns an idle worker, now owned by the caller, or nil.
+func claim(ws []*worker) *worker {
+	for _, w := range ws {
+		if w.state.CompareAndSwap(workerSpinning, workerClaimed) {
+			return w
+		}
+	}
+	for _, w := range ws {
+		if w.state.CompareAndSwap(workerParked, workerClaimed) {
+			w.wake <- struct{}{}
+			return w
+		}
+	}
+	return nil
+}
+
+// parallel runs f(0..n-1) and waits: f(0) on the calling goroutine, the
+// others on idle workers, or on the caller too when none is idle (other
+// calls running at the same time hold them).
 func parallel(n int, f func(t int)) {
 	if n <= 1 {
 		f(0)
 		return
 	}
-	pool.mu.Lock()
-	if pool.tasks == nil {
-		pool.tasks = make(chan func(), 64)
-	}
-	for pool.workers < n-1 {
-		pool.workers++
-		go func(tasks <-chan func()) {
-			for task := range tasks {
-				task()
-			}
-		}(pool.tasks)
-	}
-	pool.mu.Unlock()
-	var wg sync.WaitGroup
-	wg.Add(n - 1)
+	ws := ensureWorkers(n - 1)
+	var done atomic.Int32
+	var inline []int
 	for t := 1; t < n; t++ {
-		pool.tasks <- func() { f(t); wg.Done() }
+		w := claim(ws)
+		if w == nil {
+			inline = append(inline, t)
+			continue
+		}
+		done.Add(1)
+		w.slot.Store(&task{f: f, t: t, done: &done})
 	}
 	f(0)
-	wg.Wait()
+	for _, t := range inline {
+		f(t)
+	}
+	for spins := 0; done.Load() > 0; spins++ {
+		if spins%64 == 63 {
+			runtime.Gosched()
+		}
+	}
 }
 
 // gridCost weighs a thread's block of rows×cols outputs: the products

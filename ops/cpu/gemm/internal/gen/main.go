@@ -569,6 +569,39 @@ func (g *gen) sdotRows() {
 	g.f("RET")
 }
 
+// packRows32 emits func packRows32(dst, src *float32, ld, rows, w int):
+// copies rows rows of w <= 32 floats (rows ld floats apart) into dst as
+// 32-float rows, zero filling columns w..31: a B panel of a non-transposed B.
+func (g *gen) packRows32() {
+	g.Buffer.WriteString("\n// func packRows32(dst, src *float32, ld, rows, w int)\nTEXT ·packRows32(SB), NOSPLIT, $0-40\n")
+	g.f("MOVQ dst+0(FP), DI")
+	g.f("MOVQ src+8(FP), SI")
+	g.f("MOVQ ld+16(FP), R9")
+	g.f("SHLQ $2, R9")
+	g.f("MOVQ rows+24(FP), R10")
+	g.f("MOVQ w+32(FP), CX")
+	g.f("MOVQ $1, BX")
+	g.f("SHLQ CX, BX")
+	g.f("DECQ BX")
+	g.f("KMOVW BX, K1")
+	g.f("SHRQ $16, BX")
+	g.f("KMOVW BX, K2")
+	g.f("TESTQ R10, R10")
+	g.f("JZ pr_done")
+	g.label("pr_loop")
+	g.f("VMOVUPS.Z (SI), K1, Z0")
+	g.f("VMOVUPS.Z 64(SI), K2, Z1")
+	g.f("VMOVUPS Z0, (DI)")
+	g.f("VMOVUPS Z1, 64(DI)")
+	g.f("ADDQ R9, SI")
+	g.f("ADDQ $128, DI")
+	g.f("DECQ R10")
+	g.f("JNZ pr_loop")
+	g.label("pr_done")
+	g.f("VZEROUPPER")
+	g.f("RET")
+}
+
 func main() {
 	out := flag.String("o", "kernels_amd64.s", "assembly output file")
 	stubs := flag.String("stubs", "stubs_amd64.go", "Go declarations output file")
@@ -600,6 +633,7 @@ func main() {
 	g.rowCorrVNNI()
 	g.transpose16()
 	g.sdotRows()
+	g.packRows32()
 	if err := os.WriteFile(*out, g.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
