@@ -44,7 +44,7 @@ type FitResult struct {
 // Tick is one progress report of a long step.
 type Tick struct {
 	Done, Total int    // units of work (batches, timed runs)
-	Unit        string // "batch", "run"
+	Unit        string // "batches", "runs"
 	Epoch       int    // 1-based, 0 when not training
 	Epochs      int
 	Loss        float64 // running mean loss of the epoch; NaN when none
@@ -167,7 +167,7 @@ func fitEpoch(ctx context.Context, c *ops.Context, m *ops.Model, l *data.Loader,
 		lossSum += loss * float64(b.N)
 		correct, seen, done = correct+right, seen+b.N, done+1
 		if tick != nil {
-			tick(Tick{Done: done, Total: l.Batches(), Unit: "batch", Epoch: epoch, Epochs: epochs, Loss: lossSum / float64(seen)})
+			tick(Tick{Done: done, Total: l.Batches(), Unit: "batches", Epoch: epoch, Epochs: epochs, Loss: lossSum / float64(seen)})
 		}
 	}
 	if err := it.Err(); err != nil {
@@ -246,7 +246,7 @@ func Accuracy(ctx context.Context, be ops.Backend, m *ops.Model, ds *data.Datase
 		lossSum += l * float64(b.N)
 		correct, seen, done = correct+right, seen+b.N, done+1
 		if tick != nil {
-			tick(Tick{Done: done, Total: loader.Batches(), Unit: "batch"})
+			tick(Tick{Done: done, Total: loader.Batches(), Unit: "batches"})
 		}
 	}
 	if err := it.Err(); err != nil {

@@ -67,7 +67,7 @@ func (p *Progress) Progress(s StepReport, t Tick) {
 	}
 	p.lastLine = time.Now()
 	rate := float64(t.Done) / time.Since(p.start).Seconds()
-	fmt.Fprintf(p.w, "  %s %d/%d %ss%s (%.1f/s)\n", what, t.Done, t.Total, t.Unit, lossText(t), rate)
+	fmt.Fprintf(p.w, "  %s %d/%d %s%s (%.1f %s/s)\n", what, t.Done, t.Total, t.Unit, lossText(t), rate, t.Unit)
 }
 
 func tickLabel(t Tick) string {

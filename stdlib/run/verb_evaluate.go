@@ -171,7 +171,7 @@ func FormatMetric(name string, v float64) string {
 	switch {
 	case strings.HasSuffix(name, "accuracy"):
 		return fmt.Sprintf("%.2f%%", v*100)
-	case name == "size_bytes" || name == "params" || strings.HasSuffix(name, "_samples"):
+	case name == "size_bytes" || name == "file_bytes" || name == "params" || strings.HasSuffix(name, "_samples"):
 		return fmt.Sprintf("%.0f", v)
 	}
 	return fmt.Sprintf("%.4g", v)
