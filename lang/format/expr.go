@@ -67,15 +67,23 @@ func (p *printer) exprList(b *strings.Builder, elems []syntax.Expr) {
 	}
 }
 
-// callArgs writes a call's words, then its name=value arguments.
+// callArgs writes a call's words and args, in source order.
 func (p *printer) callArgs(b *strings.Builder, c *syntax.Call) {
-	p.exprList(b, c.Words)
-	for i, a := range c.Args {
-		if i > 0 || len(c.Words) > 0 {
+	for i, part := range parts(c.Words, c.Args) {
+		if i > 0 {
 			b.WriteString(", ")
 		}
-		p.arg(b, a)
+		p.part(b, part)
 	}
+}
+
+// part writes a word or a name=value arg.
+func (p *printer) part(b *strings.Builder, n syntax.Node) {
+	if a, ok := n.(*syntax.Arg); ok {
+		p.arg(b, a)
+		return
+	}
+	p.expr(b, n.(syntax.Expr))
 }
 
 func (p *printer) arg(b *strings.Builder, a *syntax.Arg) {

@@ -2,10 +2,10 @@
 // behind `qpipe fmt`.
 //
 // The layout: one statement per line (statements joined with ';' are
-// split), a command's words and then its name=value arguments each in
-// source order, single spaces between them, no spaces around '=' in an
-// argument, spaces around binary operators and the '=' of let, lists as
-// [a, b, c], ranges as 1..5, calls as name(a, k=v), two-space indentation
+// split), a command's words and name=value arguments in source order with
+// single spaces between them, no spaces around '=' in an argument, spaces
+// around binary operators and the '=' of let, lists as [a, b, c], ranges
+// as 1..5, calls as name(a, k=v), two-space indentation
 // inside repeat and for blocks whose braces close on their own line.
 // Literals (numbers, percents, quantities, strings) are written exactly as
 // in the source. Blank lines between statements are kept, several collapsed
@@ -21,9 +21,10 @@
 // onto its own line before the statement, because the statement is joined
 // onto one line.
 //
-// Formatting only changes blanks, line breaks and the order of words
-// against arguments, so the output parses to the same tree, and formatting
-// it again changes nothing.
+// Formatting only changes blanks and line breaks, never the order of
+// tokens (not even words against arguments: some neighbours would join, as
+// `a k=1 (x)` would become the call a(x)), so the output parses to the
+// same tree, and formatting it again changes nothing.
 package format
 
 import (

@@ -67,13 +67,9 @@ func (p *printer) simple(s syntax.Stmt) string {
 	switch s := s.(type) {
 	case *syntax.Command:
 		b.WriteString(s.Verb.Name)
-		for _, w := range s.Words {
+		for _, part := range parts(s.Words, s.Args) {
 			b.WriteByte(' ')
-			p.expr(&b, w)
-		}
-		for _, a := range s.Args {
-			b.WriteByte(' ')
-			p.arg(&b, a)
+			p.part(&b, part)
 		}
 	case *syntax.Let:
 		b.WriteString("let " + s.Name.Name + " = ")
