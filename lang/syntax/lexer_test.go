@@ -3,6 +3,7 @@ package syntax
 import (
 	"fmt"
 	"math/rand"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -88,4 +89,22 @@ func TestLexerMatchesRules(t *testing.T) {
 			t.Fatal(msg)
 		}
 	}
+}
+
+// FuzzLexer compares the hand-written lexer with the regexp rules on
+// arbitrary text:
+//
+//	go test ./lang/syntax -run='^$' -fuzz='^FuzzLexer$' -fuzztime=30s
+func FuzzLexer(f *testing.F) {
+	paths, _ := filepath.Glob("testdata/*/*.qpipe")
+	for _, p := range paths {
+		if text, err := os.ReadFile(p); err == nil {
+			f.Add(string(text))
+		}
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		if msg := lexBoth(text); msg != "" {
+			t.Fatal(msg)
+		}
+	})
 }
