@@ -172,3 +172,40 @@ func TestInt8NeedsScales(t *testing.T) {
 		t.Fatal("qlinear without in_scale ran")
 	}
 }
+
+func TestInt8UsesGivenWeightScales(t *testing.T) {
+	m := twoLayer(t, ops.OpReLU)
+	x := input(3, 24)
+	scales := calibrate(t, m, x)
+	fc2 := m.NodeByName("fc2")
+	ws := ops.New(6)
+	for i := range ws.Data {
+		ws.Data[i] = 0.02 // coarser than max|W|/127: codes differ from the derived ones
+	}
+	if _, err := m.AddParam("fc2.weight_scale", ws, false); err != nil {
+		t.Fatal(err)
+	}
+	fc2.Params["weight_scale"] = "fc2.weight_scale"
+	if _, err := m.ConvertInt8(ops.Int8Options{InputScales: scales}); err != nil {
+		t.Fatal(err)
+	}
+	got := forward(t, m, x)
+
+	p := func(n string) *ops.Tensor { return m.Param(n).Value }
+	s1, s2 := scales["fc1"], scales["fc2"]
+	h, _ := emulateQLinear(quantize(x.Data, s1), 3, p("fc1.weight"), p("fc1.bias"), s1, s2, true)
+	w, b := p("fc2.weight"), p("fc2.bias")
+	want := make([]float32, 0, 18)
+	for i := range 3 {
+		for j := range 6 {
+			var acc int32
+			for k := range 32 {
+				q := min(max(math.RoundToEven(float64(w.Data[j*32+k]/0.02)), -128), 127)
+				acc += int32(h[i*32+k]) * int32(q)
+			}
+			bias := int32(math.RoundToEven(float64(b.Data[j] / (s2 * 0.02))))
+			want = append(want, float32(acc+bias)*(s2*0.02))
+		}
+	}
+	assertClose(t, "int8 with given weight scales", got, ops.MustFromData(want, 3, 6), tol{atol: 1e-6, rtol: 1e-6})
+}

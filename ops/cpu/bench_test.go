@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"syscall"
 	"testing"
 
 	"github.com/qpipe/qpipe/ops"
@@ -73,11 +74,23 @@ func trainBench(b *testing.B, m *ops.Model) {
 		c.Reset()
 	}
 	step()
+	cpu0 := cpuSeconds()
 	b.ResetTimer()
 	for range b.N {
 		step()
 	}
 	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "images/s")
+	// CPU time per step is steadier than wall time on a shared machine.
+	b.ReportMetric((cpuSeconds()-cpu0)*1000/float64(b.N), "cpu-ms/step")
+}
+
+// cpuSeconds is the process's user+system CPU time.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
 
 func BenchmarkTrainStepCNN(b *testing.B) { trainBench(b, benchCNN(b)) }
