@@ -4,21 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"sort"
 	"time"
 
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/data"
 	"github.com/qpipe/qpipe/ops/modelio"
-	"github.com/qpipe/qpipe/ops/optim"
+	"github.com/qpipe/qpipe/stdlib/train"
 )
 
-// This file is the small training and measuring engine the verbs use:
-// a cross-entropy training loop over a data.Loader, test-set accuracy,
-// latency and size. stdlib/train grows the full version (distillation,
-// quantization-aware training); these functions stay the reference the
-// executor's tests pin.
+// This file connects the verbs to the engine: training runs stdlib/train's
+// loop; test-set accuracy (with progress), latency at a batch size and the
+// exported size are measured here.
 
 // FitOptions are a training verb's resolved arguments.
 type FitOptions struct {
@@ -38,7 +35,10 @@ type FitOptions struct {
 // FitResult is what the last epoch measured.
 type FitResult struct {
 	Loss, Accuracy float64
-	Steps          int
+	// ValAccuracy is the last epoch's validation accuracy, when HasVal.
+	ValAccuracy float64
+	HasVal      bool
+	Steps       int
 }
 
 // Tick is one progress report of a long step.
@@ -54,159 +54,51 @@ type Tick struct {
 // becomes NaN or infinite.
 var ErrNonFinite = errors.New("loss is not finite")
 
-// Fit trains m with cross-entropy on ds. It stops between batches when ctx
-// is done (returning ctx's cause) and at the first non-finite loss
-// (wrapping ErrNonFinite); m then holds the weights of the failing step.
-func Fit(ctx context.Context, be ops.Backend, m *ops.Model, ds *data.Dataset, o FitOptions, tick func(Tick)) (FitResult, error) {
+// Fit trains m with cross-entropy on ds (validating on val when it is not
+// nil) with stdlib/train's loop. It stops between batches when ctx is done
+// (returning ctx's error) and at the first non-finite loss (wrapping
+// ErrNonFinite); m then keeps the weights of the last good step.
+func Fit(ctx context.Context, be ops.Backend, m *ops.Model, ds, val *data.Dataset, o FitOptions, tick func(Tick)) (FitResult, error) {
 	loader, err := data.NewLoader(ds, data.LoaderOptions{BatchSize: o.Batch, Shuffle: true, Seed: o.Seed,
 		Augment: o.Augment, Normalize: o.Normalize})
 	if err != nil {
 		return FitResult{}, err
 	}
-	opt, err := newOptimizer(m, o)
-	if err != nil {
-		return FitResult{}, err
-	}
-	sched := optim.NewScheduler(opt, schedule(o, loader.Batches()))
-	c := ops.NewContext(be, ops.Options{Train: true, Grad: true, Seed: o.Seed})
-	var res FitResult
-	for epoch := 1; epoch <= o.Epochs; epoch++ {
-		if res, err = fitEpoch(ctx, c, m, loader, opt, sched, epoch, o.Epochs, tick); err != nil {
-			return res, err
-		}
-	}
-	return res, nil
-}
-
-func newOptimizer(m *ops.Model, o FitOptions) (optim.Optimizer, error) {
-	params := m.Trainable()
-	if len(params) == 0 {
-		return nil, fmt.Errorf("model %s has no trainable parameters", m.Name)
-	}
-	var groups []optim.GroupRule
-	if hasVector(params) && hasMatrix(params) {
-		groups = []optim.GroupRule{optim.NoDecay()} // biases and norms take no decay
-	}
-	switch o.Optimizer {
-	case "sgd":
-		return optim.NewSGD(params, optim.SGDOptions{LR: o.LR, Momentum: o.Momentum, WeightDecay: o.WeightDecay, Groups: groups})
-	case "adamw", "":
-		return optim.NewAdamW(params, optim.AdamWOptions{LR: o.LR, WeightDecay: o.WeightDecay, Groups: groups})
-	}
-	return nil, fmt.Errorf("unknown optimizer %q", o.Optimizer)
-}
-
-func hasVector(ps []*ops.Param) bool {
-	for _, p := range ps {
-		if p.Value.Dims() <= 1 {
-			return true
-		}
-	}
-	return false
-}
-
-func hasMatrix(ps []*ops.Param) bool {
-	for _, p := range ps {
-		if p.Value.Dims() > 1 {
-			return true
-		}
-	}
-	return false
-}
-
-// schedule is the per-batch learning-rate schedule of the whole run.
-func schedule(o FitOptions, perEpoch int) optim.Schedule {
-	warm := o.Warmup * perEpoch
-	total := max(o.Epochs*perEpoch-warm, 1)
-	var s optim.Schedule = optim.Constant{}
-	switch o.Schedule {
-	case "cosine":
-		s = optim.Cosine{Steps: total}
-	case "step":
-		s = stepAt{half: total / 2, threeQuarters: total * 3 / 4}
-	}
-	if warm > 0 {
-		return optim.Warmup{Steps: warm, StartFactor: 1 / float64(warm+1), Then: s}
-	}
-	return s
-}
-
-// stepAt multiplies the rate by 0.1 at 50% and again at 75% of the run.
-type stepAt struct{ half, threeQuarters int }
-
-func (s stepAt) Factor(step int) float64 {
-	switch {
-	case step >= s.threeQuarters:
-		return 0.01
-	case step >= s.half:
-		return 0.1
-	}
-	return 1
-}
-
-func fitEpoch(ctx context.Context, c *ops.Context, m *ops.Model, l *data.Loader, opt optim.Optimizer,
-	sched *optim.Scheduler, epoch, epochs int, tick func(Tick)) (FitResult, error) {
-	it := l.Epoch(ctx, epoch)
-	defer it.Close()
-	var lossSum float64
-	var correct, seen, done int
-	for {
-		b, ok := it.Next()
-		if !ok {
-			break
-		}
-		loss, right, err := fitBatch(c, m, b, opt)
-		if err != nil {
+	var valLoader *data.Loader
+	if val != nil && val.Len() > 0 {
+		if valLoader, err = data.NewLoader(val, data.LoaderOptions{BatchSize: o.Batch, Normalize: o.Normalize}); err != nil {
 			return FitResult{}, err
 		}
-		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return FitResult{Loss: loss}, fmt.Errorf("%w: %v at epoch %d, batch %d of %d (learning rate %.3g)",
-				ErrNonFinite, loss, epoch, done+1, l.Batches(), opt.LR())
-		}
-		sched.Step()
-		lossSum += loss * float64(b.N)
-		correct, seen, done = correct+right, seen+b.N, done+1
-		if tick != nil {
-			tick(Tick{Done: done, Total: l.Batches(), Unit: "batches", Epoch: epoch, Epochs: epochs, Loss: lossSum / float64(seen)})
-		}
 	}
-	if err := it.Err(); err != nil {
+	perEpoch := loader.Batches()
+	h, err := train.Fit(ctx, m, loader, valLoader, trainOptions(be, o, perEpoch, tick))
+	var div *train.DivergedError
+	if errors.As(err, &div) {
+		return FitResult{Loss: div.Loss}, fmt.Errorf("%w: %v at epoch %d, batch %d of %d", ErrNonFinite, div.Loss, div.Epoch, div.Step, perEpoch)
+	}
+	if err != nil {
 		return FitResult{}, err
 	}
-	if seen == 0 {
-		return FitResult{}, fmt.Errorf("the training set is empty")
-	}
-	return FitResult{Loss: lossSum / float64(seen), Accuracy: float64(correct) / float64(seen), Steps: done}, nil
+	last := h.Last()
+	return FitResult{Loss: last.TrainLoss, Accuracy: last.TrainAcc, ValAccuracy: last.ValAcc, HasVal: last.HasVal, Steps: h.Steps}, nil
 }
 
-// fitBatch runs one optimisation step and returns the batch loss and the
-// number of correct predictions.
-func fitBatch(c *ops.Context, m *ops.Model, b *data.Batch, opt optim.Optimizer) (float64, int, error) {
-	defer c.Reset()
-	x, err := ops.FromData(b.X, b.Shape[:]...)
-	if err != nil {
-		return 0, 0, err
+// trainOptions maps a verb's arguments onto stdlib/train's.
+func trainOptions(be ops.Backend, o FitOptions, perEpoch int, tick func(Tick)) train.Options {
+	t := train.Options{Epochs: o.Epochs, Optimizer: o.Optimizer, LR: o.LR, Momentum: o.Momentum, NoMomentum: o.Momentum == 0,
+		WeightDecay: o.WeightDecay, NoDecay: true, Schedule: o.Schedule, Warmup: o.Warmup * perEpoch, Seed: o.Seed, Backend: be}
+	if tick != nil {
+		var sum float64
+		t.Progress = func(p train.Progress) {
+			done := p.Step - (p.Epoch-1)*perEpoch
+			if done == 1 {
+				sum = 0
+			}
+			sum += p.Loss
+			tick(Tick{Done: done, Total: perEpoch, Unit: "batches", Epoch: p.Epoch, Epochs: p.Epochs, Loss: sum / float64(done)})
+		}
 	}
-	logits, err := m.Forward1(c, x)
-	if err != nil {
-		return 0, 0, err
-	}
-	labels := intLabels(b.Y)
-	var loss *ops.Tensor
-	if err := ops.Guard(func() error { loss = c.CrossEntropy(logits, labels); return nil }); err != nil {
-		return 0, 0, err
-	}
-	lv := float64(loss.Item())
-	right := countCorrect(logits, labels)
-	if math.IsNaN(lv) || math.IsInf(lv, 0) {
-		return lv, right, nil
-	}
-	if err := c.Backward(loss); err != nil {
-		return 0, 0, err
-	}
-	opt.Step()
-	opt.ZeroGrad()
-	return lv, right, nil
+	return t
 }
 
 func intLabels(y []int32) []int {

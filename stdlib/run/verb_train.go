@@ -35,17 +35,22 @@ func runTrain(ctx context.Context, env *Env, st *State, step *check.Step) (*Outc
 		return nil, err
 	}
 	o := fitOptions(env, st, step)
-	res, err := Fit(ctx, env.Backend, st.Model, st.Data.Splits.Train, o, env.Tick)
+	res, err := Fit(ctx, env.Backend, st.Model, st.Data.Splits.Train, st.Data.Splits.Validation, o, env.Tick)
+	st.ModelChanged() // even a failed run changed the weights
 	if err != nil {
 		return nil, err
 	}
-	st.ModelChanged()
 	st.Record("train_loss", res.Loss, "train_loss", res.Loss)
 	st.Record("train_accuracy", res.Accuracy, "train_accuracy", res.Accuracy)
-	return &Outcome{
-		Summary: fmt.Sprintf("%s: %d epochs of %d steps, last epoch loss %.4f, train accuracy %.4f", step.Verb, o.Epochs, res.Steps, res.Loss, res.Accuracy),
+	out := &Outcome{
+		Summary: fmt.Sprintf("%s: %d epochs, %d steps, last epoch loss %.4f, train accuracy %.2f%%", step.Verb, o.Epochs, res.Steps, res.Loss, 100*res.Accuracy),
 		Metrics: map[string]float64{"train_loss": res.Loss, "train_accuracy": res.Accuracy},
-	}, nil
+	}
+	if res.HasVal {
+		out.Metrics["val_accuracy"] = res.ValAccuracy
+		out.Summary += fmt.Sprintf(", validation accuracy %.2f%%", 100*res.ValAccuracy)
+	}
+	return out, nil
 }
 
 // needModel reports a zoo architecture still waiting for its input shape.
