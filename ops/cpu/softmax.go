@@ -26,10 +26,10 @@ func softmaxLine(x, y []float32, n, stride int, log bool) {
 	}
 	var s float64
 	for i := range n {
-		e := math.Exp(float64(x[i*stride] - m))
-		s += e
+		e := exp32(x[i*stride] - m)
+		s += float64(e)
 		if !log {
-			y[i*stride] = float32(e)
+			y[i*stride] = e
 		}
 	}
 	if log {
@@ -65,7 +65,7 @@ func (b *Backend) SoftmaxBackward(p ops.SoftmaxParams, y, dy, dx *ops.Tensor) er
 			for i := range p.Dim {
 				j := i * p.Inner
 				if p.Log {
-					ds[j] += gs[j] - float32(math.Exp(float64(ys[j])))*float32(s)
+					ds[j] += gs[j] - exp32(ys[j])*float32(s)
 				} else {
 					ds[j] += ys[j] * (gs[j] - float32(s))
 				}
@@ -84,7 +84,7 @@ func (b *Backend) CrossEntropy(logits *ops.Tensor, labels []int, probs, loss *op
 			softmaxLine(x, pr, k, 1, true) // log-probabilities first
 			loss.Data[r] = -pr[labels[r]]
 			for i, v := range pr {
-				pr[i] = float32(math.Exp(float64(v)))
+				pr[i] = exp32(v)
 			}
 		}
 	})

@@ -27,10 +27,7 @@ func unaryFn(op ops.UnaryOp) (func(float32) float32, error) {
 	case ops.UnaryReLU:
 		return func(x float32) float32 { return max(x, 0) }, nil
 	case ops.UnaryGELU:
-		return func(x float32) float32 {
-			v := float64(x)
-			return float32(0.5 * v * (1 + math.Erf(v/sqrt2)))
-		}, nil
+		return gelu32, nil
 	case ops.UnaryGELUTanh:
 		return func(x float32) float32 {
 			v := float64(x)
@@ -75,10 +72,7 @@ func unaryDeriv(op ops.UnaryOp) (func(x, y float32) float32, error) {
 			return 0
 		}, nil
 	case ops.UnaryGELU:
-		return func(x, y float32) float32 {
-			v := float64(x)
-			return float32(0.5*(1+math.Erf(v/sqrt2)) + v*invSqrt2Pi*math.Exp(-0.5*v*v))
-		}, nil
+		return func(x, y float32) float32 { return gelu32Grad(x) }, nil
 	case ops.UnaryGELUTanh:
 		return func(x, y float32) float32 {
 			v := float64(x)
