@@ -2,6 +2,7 @@ package syntax
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 )
@@ -45,6 +46,21 @@ func BenchmarkParse10k(b *testing.B) {
 	b.SetBytes(int64(len(text)))
 	for b.Loop() {
 		if _, ds := Parse("bench.qpipe", text); ds != nil {
+			b.Fatal(ds)
+		}
+	}
+}
+
+// BenchmarkParseRecipe parses the design's example recipe (13 lines), the
+// size a language server reparses on every keystroke.
+func BenchmarkParseRecipe(b *testing.B) {
+	text, err := os.ReadFile("testdata/parse/design.qpipe")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		if _, ds := Parse("design.qpipe", text); ds != nil {
 			b.Fatal(ds)
 		}
 	}
