@@ -57,7 +57,7 @@ func (p *Progress) Started(s StepReport) {
 func (p *Progress) Progress(s StepReport, t Tick) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	what := tickLabel(t)
+	what := tickLabel(s, t)
 	if p.terminal {
 		p.drawBar(s, t, what)
 		return
@@ -70,11 +70,11 @@ func (p *Progress) Progress(s StepReport, t Tick) {
 	fmt.Fprintf(p.w, "  %s %d/%d %s%s (%.1f %s/s)\n", what, t.Done, t.Total, t.Unit, lossText(t), rate, t.Unit)
 }
 
-func tickLabel(t Tick) string {
+func tickLabel(s StepReport, t Tick) string {
 	if t.Epochs > 0 {
 		return fmt.Sprintf("epoch %d/%d", t.Epoch, t.Epochs)
 	}
-	return "progress"
+	return s.Verb
 }
 
 func lossText(t Tick) string {

@@ -1,0 +1,35 @@
+package run
+
+import (
+	"bytes"
+	"testing"
+)
+
+func TestPlainProgressAndSummary(t *testing.T) {
+	var b bytes.Buffer
+	p := NewProgress(&b, false, 3)
+	p.Every = 0
+	s := StepReport{Index: 1, Verb: "train", Line: 4, Branch: "lr=0.1"}
+	p.Started(s)
+	p.Progress(s, Tick{Done: 5, Total: 10, Unit: "batches", Epoch: 1, Epochs: 2, Loss: 0.25})
+	s.Status, s.Seconds, s.Summary = StatusDone, 1.25, "train: ok"
+	p.Finished(s)
+	p.Close()
+	got := b.String()
+	want := "[2/3] line 4 train (lr=0.1)\n  epoch 1/2 5/10 batches loss 0.2500 ("
+	if len(got) < len(want) || got[:len(want)] != want {
+		t.Errorf("progress:\n%s\nwant prefix:\n%s", got, want)
+	}
+	if !bytes.HasSuffix(b.Bytes(), []byte(" batches/s)\n  done in 1.2s: train: ok\n")) {
+		t.Errorf("progress ends:\n%s", got)
+	}
+	b.Reset()
+	WriteSummary(&b, &Report{Steps: []StepReport{s, {Index: 2, Verb: "evaluate", Line: 5, Status: StatusFailed,
+		Metrics: map[string]float64{"accuracy": 0.98765, "size_bytes": 1234, "loss": 0.1}}}})
+	want = "STEP  VERB            LINE  STATUS  SECONDS  METRICS\n" +
+		"1     train [lr=0.1]  4     done    1.2      \n" +
+		"2     evaluate        5     failed  0.0      accuracy=98.77% loss=0.1 size_bytes=1234\n"
+	if b.String() != want {
+		t.Errorf("summary:\n%q\nwant:\n%q", b.String(), want)
+	}
+}
