@@ -1,0 +1,404 @@
+package onnx
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/qpipe/qpipe/ops"
+	"github.com/qpipe/qpipe/ops/onnx/onnxpb"
+)
+
+// Converters for the arithmetic and neural-network ops.
+
+func binaryOp(kind ops.OpKind) convFunc {
+	return func(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
+		a, b := in[0], in[1]
+		if a.k != nil && b.k != nil {
+			k, err := broadcastK(a.k, b.k, foldBinary(kind, a.k.isInt && b.k.isInt))
+			if err != nil {
+				return nil, err
+			}
+			return kv(k), nil
+		}
+		if b.k != nil && b.k.numel() == 1 && ops.Numel(a.shape()) >= 1 && len(b.k.shape) <= len(a.shape()) {
+			switch kind {
+			case ops.OpMul:
+				return one(im.emit(n, ops.OpScale, ops.Attrs{Scale: float32(b.k.data[0])}, nil, a))
+			case ops.OpDiv:
+				return one(im.emit(n, ops.OpScale, ops.Attrs{Scale: float32(1 / b.k.data[0])}, nil, a))
+			}
+		}
+		if a.k != nil && a.k.numel() == 1 && kind == ops.OpMul && len(a.k.shape) <= len(b.shape()) {
+			return one(im.emit(n, ops.OpScale, ops.Attrs{Scale: float32(a.k.data[0])}, nil, b))
+		}
+		return one(im.emit(n, kind, ops.Attrs{}, nil, a, b))
+	}
+}
+
+func foldBinary(kind ops.OpKind, isInt bool) func(x, y float64) float64 {
+	switch kind {
+	case ops.OpAdd:
+		return func(x, y float64) float64 { return x + y }
+	case ops.OpSub:
+		return func(x, y float64) float64 { return x - y }
+	case ops.OpMul:
+		return func(x, y float64) float64 { return x * y }
+	}
+	if isInt {
+		return func(x, y float64) float64 { return math.Trunc(x / y) }
+	}
+	return func(x, y float64) float64 { return x / y }
+}
+
+// unary folds constants with f and emits kind for computed tensors (an
+// empty kind: the op exists only inside a recognised pattern).
+func unary(kind ops.OpKind, f func(float64) float64) convFunc {
+	return func(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
+		if in[0].k != nil {
+			k := &konst{shape: in[0].k.shape, data: make([]float64, in[0].k.numel())}
+			for i, v := range in[0].k.data {
+				k.data[i] = f(v)
+			}
+			return kv(k), nil
+		}
+		if kind == "" {
+			return nil, fmt.Errorf("%s of a computed tensor is supported only inside a GELU or LayerNorm pattern", n.GetOpType())
+		}
+		return one(im.emit(n, kind, ops.Attrs{}, nil, in[0]))
+	}
+}
+
+func convPow(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
+	e, err := constInput(in, 1, "exponent")
+	if err != nil {
+		return nil, err
+	}
+	if in[0].k != nil {
+		k, err := broadcastK(in[0].k, e, math.Pow)
+		if err != nil {
+			return nil, err
+		}
+		return kv(k), nil
+	}
+	if e.numel() == 1 && e.data[0] == 2 {
+		return one(im.emit(n, ops.OpMul, ops.Attrs{}, nil, in[0], in[0]))
+	}
+	return nil, fmt.Errorf("Pow of a computed tensor supports exponent 2 only (outside GELU/LayerNorm patterns)")
+}
+
+func softmax(kind ops.OpKind) convFunc {
+	return func(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
+		axis, err := normAxis(attrInt(n, "axis", -1), len(in[0].shape()))
+		if err != nil {
+			return nil, err
+		}
+		return one(im.emit(n, kind, ops.Attrs{Axis: axis}, nil, in[0]))
+	}
+}
+
+func convReduce(kind ops.OpKind) convFunc {
+	return func(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
+		axes, ok := attrInts(n, "axes")
+		if !ok {
+			var err error
+			if axes, err = optConstInts(in, 1, "axes"); err != nil {
+				return nil, err
+			}
+		}
+		rank := len(in[0].shape())
+		for i, a := range axes {
+			var err error
+			if axes[i], err = normAxis(a, rank); err != nil {
+				return nil, err
+			}
+		}
+		if len(axes) == 0 && attrInt(n, "noop_with_empty_axes", 0) == 1 {
+			return []*value{in[0]}, nil
+		}
+		return one(im.emit(n, kind, ops.Attrs{Axes: axes, KeepDims: attrInt(n, "keepdims", 1) == 1}, nil, in[0]))
+	}
+}
+
+// bindParam registers a constant as a parameter named name (made unique)
+// and returns the parameter's name.
+func (im *importer) bindParam(k *konst, name string, trainable bool) string {
+	return im.addParam(name, k.tensor(), trainable)
+}
+
+// paramPrefix is the module path an ONNX node's parameters are named by.
+func paramPrefix(n *onnxpb.NodeProto) string {
+	module, op := modulePath(n.GetName())
+	if module == "" {
+		return sanitize(op)
+	}
+	return module
+}
+
+func convConv(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
+	w, err := constInput(in, 1, "weight")
+	if err != nil {
+		return nil, err
+	}
+	if len(w.shape) != 4 {
+		return nil, fmt.Errorf("only 2-D convolutions are supported (weight %v)", w.shape)
+	}
+	if ap := attrString(n, "auto_pad", "NOTSET"); ap != "NOTSET" && ap != "" {
+		return nil, fmt.Errorf("auto_pad %s is not supported (export with explicit padding)", ap)
+	}
+	pads, _ := attrInts(n, "pads")
+	pads, err = addPending(pads, in[0].pad)
+	if err != nil {
+		return nil, err
+	}
+	sym, err := symmetricPads(pads)
+	if err != nil {
+		return nil, err
+	}
+	stride, _ := attrInts(n, "strides")
+	dil, _ := attrInts(n, "dilations")
+	a := ops.Attrs{Stride: stride, Padding: sym, Dilation: dil, Groups: attrInt(n, "group", 1)}
+	prefix := paramPrefix(n)
+	params := map[string]string{"weight": im.bindParam(w, prefix+".weight", true)}
+	if len(in) > 2 && in[2] != nil {
+		b, err := constInput(in, 2, "bias")
+		if err != nil {
+			return nil, err
+		}
+		params["bias"] = im.bindParam(b, prefix+".bias", true)
+	}
+	return one(im.emit(n, ops.OpConv2d, a, params, &value{node: in[0].node, t: in[0].t}))
+}
+
+// addPending adds a pending Pad (top, left, bottom, right) to ONNX pads.
+func addPending(pads, pending []int) ([]int, error) {
+	if pending == nil {
+		return pads, nil
+	}
+	if len(pads) == 0 {
+		pads = make([]int, 4)
+	}
+	if len(pads) != 4 {
+		return nil, fmt.Errorf("pads %v: only 2-D padding is supported", pads)
+	}
+	out := make([]int, 4)
+	for i := range out {
+		out[i] = pads[i] + pending[i]
+	}
+	return out, nil
+}
+
+// linear emits x·wᵀ + b for a weight given as (out, in).
+func (im *importer) linear(n *onnxpb.NodeProto, x *value, w, b *konst) (*value, error) {
+	if len(w.shape) != 2 {
+		return nil, fmt.Errorf("weight must be a matrix, got %v", w.shape)
+	}
+	if s := x.shape(); len(s) == 0 || s[len(s)-1] != w.shape[1] {
+		return nil, fmt.Errorf("input %v does not match weight (out, in) %v", s, w.shape)
+	}
+	prefix := paramPrefix(n)
+	params := map[string]string{"weight": im.bindParam(w, prefix+".weight", true)}
+	if b != nil {
+		if b.numel() != w.shape[0] {
+			return nil, fmt.Errorf("bias %v does not match %d outputs", b.shape, w.shape[0])
+		}
+		bb := &konst{shape: []int{b.numel()}, data: b.data}
+		params["bias"] = im.bindParam(bb, prefix+".bias", true)
+	}
+	return im.emit(n, ops.OpLinear, ops.Attrs{}, params, x)
+}
+
+func convGemm(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
+	if attrInt(n, "transA", 0) != 0 || attrFloat(n, "alpha", 1) != 1 || attrFloat(n, "beta", 1) != 1 {
+		return nil, fmt.Errorf("only Gemm with transA=0, alpha=1, beta=1 is supported")
+	}
+	w, err := constInput(in, 1, "B")
+	if err != nil {
+		return nil, err
+	}
+	if attrInt(n, "transB", 0) == 0 {
+		w = transposeK(w, []int{1, 0})
+	}
+	var b *konst
+	if len(in) > 2 && in[2] != nil {
+		if b, err = constInput(in, 2, "C"); err != nil {
+			return nil, err
+		}
+	}
+	return one(im.linear(n, in[0], w, b))
+}
+
+func convMatMul(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
+	a, b := in[0], in[1]
+	if a.k != nil && b.k != nil {
+		return nil, fmt.Errorf("MatMul of two constants is not folded")
+	}
+	if b.k != nil && len(b.k.shape) == 2 && a.k == nil {
+		return one(im.linear(n, a, transposeK(b.k, []int{1, 0}), nil))
+	}
+	if len(a.shape()) < 2 || len(b.shape()) < 2 {
+		return nil, fmt.Errorf("MatMul with a 1-D operand is not supported")
+	}
+	return one(im.emit(n, ops.OpMatMul, ops.Attrs{}, nil, a, b))
+}
+
+// convFusedLinear handles the qpipe.Linear node fusePatterns makes from
+// MatMul(x, W) + Add(b): inputs x, W (in, out), b.
+func convFusedLinear(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
+	w, err := constInput(in, 1, "weight")
+	if err != nil {
+		return nil, err
+	}
+	b, err := constInput(in, 2, "bias")
+	if err != nil {
+		return nil, err
+	}
+	return one(im.linear(n, in[0], transposeK(w, []int{1, 0}), b))
+}
+
+func convFusedAct(kind ops.OpKind) convFunc {
+	return func(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
+		return one(im.emit(n, kind, ops.Attrs{}, nil, in[0]))
+	}
+}
+
+// convLayerNorm handles LayerNormalization (opset 17) and the qpipe.LayerNorm
+// node fusePatterns makes from the decomposed form; both normalise over
+// the last axis only.
+func convLayerNorm(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
+	s := in[0].shape()
+	if axis := attrInt(n, "axis", -1); axis != -1 && axis != len(s)-1 {
+		return nil, fmt.Errorf("normalising from axis %d is not supported (last axis only)", axis)
+	}
+	c := s[len(s)-1]
+	prefix := paramPrefix(n)
+	params := map[string]string{}
+	for i, role := range []string{"weight", "bias"} {
+		if i+1 >= len(in) || in[i+1] == nil {
+			continue
+		}
+		k, err := constInput(in, i+1, role)
+		if err != nil {
+			return nil, err
+		}
+		if k.numel() != c {
+			return nil, fmt.Errorf("%s has %d entries for %d channels", role, k.numel(), c)
+		}
+		params[role] = im.bindParam(&konst{shape: []int{c}, data: k.data}, prefix+"."+role, true)
+	}
+	eps := attrFloat(n, "epsilon", 1e-5)
+	return one(im.emit(n, ops.OpLayerNorm, ops.Attrs{Eps: eps}, params, in[0]))
+}
+
+func convBatchNorm(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
+	if attrInt(n, "training_mode", 0) != 0 {
+		return nil, fmt.Errorf("training_mode=1 is not supported (export in eval mode)")
+	}
+	prefix := paramPrefix(n)
+	params := map[string]string{}
+	for i, role := range []string{"weight", "bias", "running_mean", "running_var"} {
+		k, err := constInput(in, i+1, role)
+		if err != nil {
+			return nil, err
+		}
+		params[role] = im.bindParam(k, prefix+"."+role, i < 2)
+	}
+	a := ops.Attrs{Eps: attrFloat(n, "epsilon", 1e-5), Momentum: 1 - attrFloat(n, "momentum", 0.9)}
+	return one(im.emit(n, ops.OpBatchNorm, a, params, in[0]))
+}
+
+func convPool(kind ops.OpKind) convFunc {
+	return func(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
+		if attrInt(n, "ceil_mode", 0) != 0 {
+			return nil, fmt.Errorf("ceil_mode=1 is not supported")
+		}
+		if d, ok := attrInts(n, "dilations"); ok && (d[0] != 1 || d[len(d)-1] != 1) {
+			return nil, fmt.Errorf("dilated pooling is not supported")
+		}
+		if ap := attrString(n, "auto_pad", "NOTSET"); ap != "NOTSET" && ap != "" {
+			return nil, fmt.Errorf("auto_pad %s is not supported", ap)
+		}
+		kernel, _ := attrInts(n, "kernel_shape")
+		if len(kernel) != 2 {
+			return nil, fmt.Errorf("only 2-D pooling is supported (kernel %v)", kernel)
+		}
+		pads, _ := attrInts(n, "pads")
+		countPad := attrInt(n, "count_include_pad", 0) == 1
+		if in[0].pad != nil {
+			if kind == ops.OpMaxPool2d {
+				return nil, fmt.Errorf("zero padding before MaxPool is not supported")
+			}
+			if !countPad && anyNonZero(pads) {
+				return nil, fmt.Errorf("Pad before AveragePool with its own pads and count_include_pad=0")
+			}
+			countPad = true
+		}
+		pads, err := addPending(pads, in[0].pad)
+		if err != nil {
+			return nil, err
+		}
+		sym, err := symmetricPads(pads)
+		if err != nil {
+			return nil, err
+		}
+		stride, _ := attrInts(n, "strides")
+		if stride == nil {
+			stride = []int{1, 1}
+		}
+		a := ops.Attrs{Kernel: kernel, Stride: stride, Padding: sym, CountPad: countPad}
+		return one(im.emit(n, kind, a, nil, &value{node: in[0].node, t: in[0].t}))
+	}
+}
+
+func anyNonZero(v []int) bool {
+	for _, x := range v {
+		if x != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func convGlobalAvgPool(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
+	s := in[0].shape()
+	if len(s) != 4 {
+		return nil, fmt.Errorf("want an NCHW input, got %v", s)
+	}
+	v, err := im.emit(n, ops.OpGlobalAvgPool, ops.Attrs{}, nil, in[0])
+	if err != nil {
+		return nil, err
+	}
+	return reshapeTo(im, n, v, []int{s[0], s[1], 1, 1})
+}
+
+// absorbsPad reports whether n may read a pending Pad.
+func absorbsPad(n *onnxpb.NodeProto) bool {
+	return n.GetOpType() == "Conv" || n.GetOpType() == "AveragePool"
+}
+
+// convPad records zero padding of the two spatial axes as pending, for
+// the following Conv or AveragePool to absorb; all-zero pads vanish.
+func convPad(_ *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
+	if m := attrString(n, "mode", "constant"); m != "constant" {
+		return nil, fmt.Errorf("pad mode %q is not supported", m)
+	}
+	pads, err := optConstInts(in, 1, "pads")
+	if err != nil {
+		return nil, err
+	}
+	if len(in) > 2 && in[2] != nil {
+		v, err := constInput(in, 2, "constant_value")
+		if err != nil {
+			return nil, err
+		}
+		if v.numel() > 0 && v.data[0] != 0 {
+			return nil, fmt.Errorf("padding with %v is not supported (zero only)", v.data[0])
+		}
+	}
+	if !anyNonZero(pads) {
+		return []*value{in[0]}, nil
+	}
+	if in[0].k != nil || len(pads) != 8 || pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0 || in[0].pad != nil {
+		return nil, fmt.Errorf("pads %v: only zero padding of the spatial axes of a computed NCHW tensor is supported", pads)
+	}
+	return []*value{{node: in[0].node, t: in[0].t, pad: []int{pads[2], pads[3], pads[6], pads[7]}}}, nil
+}

@@ -1,0 +1,57 @@
+package onnx
+
+import (
+	"math"
+	"os"
+	"testing"
+
+	"gorgonia.org/tensor"
+
+	"github.com/qpipe/qpipe/ops"
+	_ "github.com/qpipe/qpipe/ops/cpu"
+)
+
+// readNpy loads a float32 .npy file as a qpipe tensor.
+func readNpy(t *testing.T, path string) *ops.Tensor {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("%v (regenerate with /usr/bin/python3 scripts/onnx_gen.py)", err)
+	}
+	defer f.Close()
+	d := tensor.New(tensor.Of(tensor.Float32))
+	if err := d.ReadNpy(f); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	x, err := ops.FromDense(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+func evalCtx(t *testing.T) *ops.Context {
+	t.Helper()
+	be, err := ops.NewBackend("cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ops.NewContext(be, ops.Options{})
+}
+
+func forward(t *testing.T, m *ops.Model, x *ops.Tensor) *ops.Tensor {
+	t.Helper()
+	y, err := m.Forward1(evalCtx(t), x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return y.Clone()
+}
+
+func maxAbsDiff(a, b []float32) float64 {
+	var m float64
+	for i := range a {
+		m = math.Max(m, math.Abs(float64(a[i]-b[i])))
+	}
+	return m
+}

@@ -1,0 +1,430 @@
+package onnx
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/qpipe/qpipe/ops"
+	_ "github.com/qpipe/qpipe/ops/cpu" // import evaluates nodes on the CPU to learn shapes
+	"github.com/qpipe/qpipe/ops/onnx/onnxpb"
+)
+
+// ImportOptions configure Import.
+type ImportOptions struct {
+	// Name is the model's name; empty means the file's base name.
+	Name string
+	// InputShape fixes the input shape (batch first). Empty means the
+	// shape the file declares; a symbolic batch dimension stays dynamic
+	// either way, other symbolic dimensions must be given here.
+	InputShape []int
+}
+
+// value is an ONNX tensor during import: a constant (k) or the output of
+// a qpipe node with its value on the probe input (t, which gives shapes).
+// pad is a pending zero padding (top, left, bottom, right) of a Pad that
+// only a following Conv or AveragePool may absorb.
+type value struct {
+	k    *konst
+	node *ops.Node
+	t    *ops.Tensor
+	pad  []int
+}
+
+func (v *value) shape() []int {
+	if v.k != nil {
+		return v.k.shape
+	}
+	return v.t.Shape
+}
+
+// importer is one pass over an ONNX graph at a fixed probe batch size.
+type importer struct {
+	graph   *onnxpb.GraphProto
+	dir     string
+	opset   int
+	m       *ops.Model
+	c       *ops.Context
+	vals    map[string]*value
+	names   map[string]bool
+	params  map[*konst]*ops.Node // constants already bound to param nodes
+	inits   map[string]bool      // names of initializers
+	pnames  map[*konst]string    // initializer name of a constant
+	consts  map[string]*konst    // Constant node outputs, for pattern matching
+	shapes  map[int][]int        // node ID → probe output shape
+	batchOf int
+}
+
+// Import reads an ONNX model (opsets 13-17, as torch.onnx.export writes
+// them) into a qpipe model. Shape subgraphs are folded for the input
+// shape; decomposed GELU (erf and tanh forms) and LayerNorm become gelu,
+// gelu_tanh and layernorm nodes, MatMul/Gemm with constant weights linear
+// nodes. A symbolic batch dimension stays dynamic: the graph is traced at
+// two batch sizes and reshapes whose target depends on the batch get -1
+// there. Errors name the ONNX node and its op type.
+func Import(path string, o ImportOptions) (*ops.Model, error) {
+	mp, err := readModel(path)
+	if err != nil {
+		return nil, err
+	}
+	if o.Name == "" {
+		o.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	}
+	shape, dynBatch, err := inputShape(mp.GetGraph(), o.InputShape)
+	if err != nil {
+		return nil, fmt.Errorf("onnx: %s: %w", path, err)
+	}
+	first, err := importPass(mp, filepath.Dir(path), o.Name, shape, 2, dynBatch)
+	if err != nil {
+		return nil, fmt.Errorf("onnx: %s: %w", path, err)
+	}
+	if !dynBatch {
+		return first, nil
+	}
+	second, err := importPass(mp, filepath.Dir(path), o.Name, shape, 3, dynBatch)
+	if err != nil {
+		return nil, fmt.Errorf("onnx: %s: %w", path, err)
+	}
+	if err := dynamicBatch(first, second, 2, 3); err != nil {
+		return nil, fmt.Errorf("onnx: %s: %w", path, err)
+	}
+	return first, nil
+}
+
+// inputShape returns the single graph input's shape, whether its batch
+// dimension is symbolic, and checks that the graph has one float input.
+func inputShape(g *onnxpb.GraphProto, given []int) ([]int, bool, error) {
+	ins := graphInputs(g)
+	if len(ins) != 1 {
+		return nil, false, fmt.Errorf("the graph has %d inputs; import supports models with one input", len(ins))
+	}
+	tt := ins[0].GetType().GetTensorType()
+	if tt.GetElemType() != int32(onnxpb.TensorProto_FLOAT) {
+		return nil, false, fmt.Errorf("input %q is not float32", ins[0].GetName())
+	}
+	dims := tt.GetShape().GetDim()
+	dyn := len(dims) > 0 && dims[0].GetDimParam() != "" || len(dims) > 0 && dims[0].GetDimValue() <= 0
+	if len(given) > 0 {
+		if len(given) != len(dims) && len(dims) > 0 {
+			return nil, false, fmt.Errorf("input %q has rank %d, InputShape %v", ins[0].GetName(), len(dims), given)
+		}
+		return given, dyn, nil
+	}
+	shape := make([]int, len(dims))
+	for i, d := range dims {
+		shape[i] = int(d.GetDimValue())
+		if i > 0 && shape[i] <= 0 {
+			return nil, false, fmt.Errorf("input %q dimension %d is symbolic (%q): give ImportOptions.InputShape", ins[0].GetName(), i, d.GetDimParam())
+		}
+	}
+	return shape, dyn, nil
+}
+
+// graphInputs lists the graph inputs that are not initializers (older
+// exporters list initializers as inputs too).
+func graphInputs(g *onnxpb.GraphProto) []*onnxpb.ValueInfoProto {
+	inits := map[string]bool{}
+	for _, t := range g.GetInitializer() {
+		inits[t.GetName()] = true
+	}
+	var out []*onnxpb.ValueInfoProto
+	for _, in := range g.GetInput() {
+		if !inits[in.GetName()] {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// importPass converts the graph once, probing with the given batch size.
+func importPass(mp *onnxpb.ModelProto, dir, name string, shape []int, batch int, dynBatch bool) (*ops.Model, error) {
+	be, err := ops.NewBackend("cpu")
+	if err != nil {
+		return nil, err
+	}
+	g := mp.GetGraph()
+	im := &importer{graph: g, dir: dir, opset: opsetOf(mp), m: ops.NewModel(name), c: ops.NewContext(be, ops.Options{}),
+		vals: map[string]*value{}, names: map[string]bool{}, params: map[*konst]*ops.Node{},
+		inits: map[string]bool{}, shapes: map[int][]int{}, pnames: map[*konst]string{}, batchOf: batch}
+	if err := im.loadInitializers(); err != nil {
+		return nil, err
+	}
+	probe := append([]int{}, shape...)
+	if dynBatch || probe[0] <= 0 {
+		probe[0] = batch
+	}
+	in := graphInputs(g)[0]
+	node := im.m.AddNode(&ops.Node{Kind: ops.OpInput, Name: in.GetName()})
+	im.m.Inputs = []int{node.ID}
+	im.shapes[node.ID] = probe
+	im.vals[in.GetName()] = &value{node: node, t: probeInput(probe)}
+	var outs []string
+	for _, o := range g.GetOutput() {
+		outs = append(outs, o.GetName())
+	}
+	if err := im.scanConstants(); err != nil {
+		return nil, err
+	}
+	nodes, err := fusePatterns(g.GetNode(), outs, im.constOf)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range nodes {
+		if err := im.convert(n); err != nil {
+			return nil, err
+		}
+	}
+	return im.finish()
+}
+
+// probeInput is a deterministic, non-constant input for shape probing.
+func probeInput(shape []int) *ops.Tensor {
+	t := ops.New(shape...)
+	for i := range t.Data {
+		t.Data[i] = float32((i*7919)%97)/97 - 0.5
+	}
+	return t
+}
+
+func (im *importer) loadInitializers() error {
+	for _, t := range im.graph.GetInitializer() {
+		k, err := tensorData(t, im.dir)
+		if err != nil {
+			return err
+		}
+		im.vals[t.GetName()] = &value{k: k}
+		im.inits[t.GetName()] = true
+		im.pnames[k] = t.GetName()
+	}
+	return nil
+}
+
+// scanConstants decodes the Constant nodes' values for pattern matching.
+func (im *importer) scanConstants() error {
+	im.consts = map[string]*konst{}
+	for _, n := range im.graph.GetNode() {
+		if !is(n, "Constant") || len(n.GetOutput()) != 1 {
+			continue
+		}
+		v, err := convConstant(im, n, nil)
+		if err != nil {
+			return nodeErr(n, err)
+		}
+		im.consts[n.GetOutput()[0]] = v[0].k
+	}
+	return nil
+}
+
+// constOf returns the constant behind an ONNX value name known before
+// conversion (initializers and Constant nodes), for pattern matching.
+func (im *importer) constOf(name string) *konst {
+	if v := im.vals[name]; v != nil {
+		return v.k
+	}
+	return im.consts[name]
+}
+
+// convert runs one ONNX node's converter and records its outputs.
+func (im *importer) convert(n *onnxpb.NodeProto) error {
+	in := make([]*value, len(n.GetInput()))
+	for i, name := range n.GetInput() {
+		if name == "" {
+			continue // omitted optional input
+		}
+		if in[i] = im.vals[name]; in[i] == nil {
+			return nodeErr(n, fmt.Errorf("input %q is not produced by an earlier node", name))
+		}
+		if in[i].pad != nil && !absorbsPad(n) {
+			return nodeErr(n, fmt.Errorf("reads a padded tensor; a Pad on a computed tensor is supported only right before Conv or AveragePool"))
+		}
+	}
+	conv, ok := converters[convKey(n)]
+	if !ok {
+		return nodeErr(n, fmt.Errorf("unsupported op (supported: %s)", supportedList()))
+	}
+	outs, err := conv(im, n, in)
+	if err != nil {
+		return nodeErr(n, err)
+	}
+	for i, name := range n.GetOutput() {
+		if i < len(outs) && name != "" {
+			im.vals[name] = outs[i]
+		}
+	}
+	return nil
+}
+
+func convKey(n *onnxpb.NodeProto) string {
+	if d := n.GetDomain(); d != "" && d != "ai.onnx" {
+		return d + "." + n.GetOpType()
+	}
+	return n.GetOpType()
+}
+
+// nodeErr names the ONNX node and its op type.
+func nodeErr(n *onnxpb.NodeProto, err error) error {
+	name := n.GetName()
+	if name == "" && len(n.GetOutput()) > 0 {
+		name = "→" + n.GetOutput()[0]
+	}
+	return fmt.Errorf("node %q (%s): %w", name, n.GetOpType(), err)
+}
+
+// finish sets the outputs, removes dead nodes and validates.
+func (im *importer) finish() (*ops.Model, error) {
+	for _, o := range im.graph.GetOutput() {
+		v := im.vals[o.GetName()]
+		if v == nil {
+			return nil, fmt.Errorf("graph output %q is not produced by any node", o.GetName())
+		}
+		if v.node == nil {
+			n, err := im.dyn(v, o.GetName())
+			if err != nil {
+				return nil, err
+			}
+			v = n
+		}
+		im.m.Outputs = append(im.m.Outputs, v.node.ID)
+	}
+	foldRolls(im.m, im.shapes)
+	pruneDead(im.m)
+	return im.m, im.m.Validate()
+}
+
+// emit adds a qpipe node reading the given values (constants become param
+// nodes) and evaluates it on the probe input.
+func (im *importer) emit(on *onnxpb.NodeProto, kind ops.OpKind, attrs ops.Attrs, params map[string]string, ins ...*value) (*value, error) {
+	n := &ops.Node{Kind: kind, Name: im.nodeName(on, kind), Attrs: attrs, Params: params}
+	tensors := make([]*ops.Tensor, len(ins))
+	for i, v := range ins {
+		d, err := im.dyn(v, on.GetName())
+		if err != nil {
+			return nil, err
+		}
+		n.Inputs = append(n.Inputs, d.node.ID)
+		tensors[i] = d.t
+	}
+	t, err := im.eval(n, tensors)
+	if err != nil {
+		return nil, err
+	}
+	im.m.AddNode(n)
+	im.shapes[n.ID] = t.Shape
+	return &value{node: n, t: t}, nil
+}
+
+// dyn returns v as a node's output, binding a constant to a param node.
+func (im *importer) dyn(v *value, hint string) (*value, error) {
+	if v.node != nil {
+		return v, nil
+	}
+	if pn := im.params[v.k]; pn != nil {
+		return &value{node: pn, t: v.k.tensor()}, nil
+	}
+	if v.k.isInt {
+		return nil, fmt.Errorf("integer tensor used as data (only shape computations may use integers)")
+	}
+	name, trainable := im.pnames[v.k], true
+	if name == "" {
+		name, trainable = "const."+sanitize(hint), false
+	}
+	pname := im.addParam(sanitize(name), v.k.tensor(), trainable)
+	pn := im.m.AddNode(&ops.Node{Kind: ops.OpParam, Name: im.unique(pname), Params: map[string]string{"value": pname}})
+	im.params[v.k] = pn
+	return &value{node: pn, t: v.k.tensor()}, nil
+}
+
+// addParam adds a parameter under a free name derived from name.
+func (im *importer) addParam(name string, t *ops.Tensor, trainable bool) string {
+	base, i := name, 1
+	for im.m.Param(name) != nil {
+		name = fmt.Sprintf("%s_%d", base, i)
+		i++
+	}
+	if _, err := im.m.AddParam(name, t, trainable); err != nil {
+		panic(err) // unreachable: the name is free
+	}
+	return name
+}
+
+// eval runs node n alone on the probe values of its inputs.
+func (im *importer) eval(n *ops.Node, ins []*ops.Tensor) (*ops.Tensor, error) {
+	sm := ops.NewModel("probe")
+	cp := *n
+	cp.Inputs = nil
+	for i := range ins {
+		in := sm.AddNode(&ops.Node{Kind: ops.OpInput, Name: fmt.Sprint("in", i)})
+		sm.Inputs = append(sm.Inputs, in.ID)
+		cp.Inputs = append(cp.Inputs, in.ID)
+	}
+	for _, p := range n.Params {
+		if _, err := sm.AddParam(p, im.m.Param(p).Value, false); err != nil {
+			return nil, err
+		}
+	}
+	out := sm.AddNode(&cp)
+	sm.Outputs = []int{out.ID}
+	return sm.Forward1(im.c, ins...)
+}
+
+var nonName = regexp.MustCompile(`[^A-Za-z0-9_.]+`)
+
+func sanitize(s string) string {
+	return strings.Trim(nonName.ReplaceAllString(s, "_"), "_.")
+}
+
+// modulePath turns PyTorch's scoped node name ("/blocks/blocks.0/mlp/fc1/MatMul")
+// into the module path ("blocks.0.mlp.fc1") and the op part ("MatMul").
+func modulePath(onnxName string) (module, op string) {
+	segs := strings.Split(strings.Trim(onnxName, "/"), "/")
+	op = segs[len(segs)-1]
+	var path []string
+	for _, s := range segs[:len(segs)-1] {
+		if s == "" {
+			continue
+		}
+		if len(path) > 0 && strings.HasPrefix(s, strings.Join(path, ".")+".") {
+			path = strings.Split(s, ".")
+			continue
+		}
+		path = append(path, s)
+	}
+	return strings.Join(path, "."), op
+}
+
+// nodeName is the module path of an ONNX node, made unique: the first
+// node of a module gets the path, later ones path.op ("blocks.0.attn.softmax").
+func (im *importer) nodeName(on *onnxpb.NodeProto, kind ops.OpKind) string {
+	module, op := modulePath(on.GetName())
+	op = strings.ToLower(sanitize(op))
+	if op == "" {
+		op = string(kind)
+	}
+	if module == "" {
+		return im.unique(op)
+	}
+	if moduleKinds[kind] && !im.names[module] {
+		im.names[module] = true
+		return module
+	}
+	return im.unique(module + "." + op)
+}
+
+// moduleKinds are the kinds that make up a whole PyTorch module (nn.Linear,
+// nn.GELU...), so their node takes the module's path as its name.
+var moduleKinds = map[ops.OpKind]bool{
+	ops.OpLinear: true, ops.OpConv2d: true, ops.OpLayerNorm: true, ops.OpBatchNorm: true, ops.OpGELU: true,
+	ops.OpGELUTanh: true, ops.OpReLU: true, ops.OpTanh: true, ops.OpSigmoid: true, ops.OpMaxPool2d: true,
+	ops.OpAvgPool2d: true, ops.OpGlobalAvgPool: true, ops.OpSoftmax: true,
+}
+
+func (im *importer) unique(name string) string {
+	base, i := name, 1
+	for im.names[name] {
+		name = fmt.Sprintf("%s_%d", base, i)
+		i++
+	}
+	im.names[name] = true
+	return name
+}

@@ -1,0 +1,208 @@
+package onnx
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/qpipe/qpipe/ops/onnx/onnxpb"
+)
+
+// Supported default-domain opset range on import.
+const (
+	MinImportOpset = 13
+	MaxImportOpset = 17
+)
+
+// readModel parses an .onnx file and checks its default-domain opset.
+func readModel(path string) (*onnxpb.ModelProto, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("onnx: %w", err)
+	}
+	mp := &onnxpb.ModelProto{}
+	if err := proto.Unmarshal(b, mp); err != nil {
+		return nil, fmt.Errorf("onnx: %s is not an ONNX model: %v", path, err)
+	}
+	if mp.GetGraph() == nil {
+		return nil, fmt.Errorf("onnx: %s has no graph (not an ONNX model?)", path)
+	}
+	v := opsetOf(mp)
+	if v < MinImportOpset || v > MaxImportOpset {
+		return nil, fmt.Errorf("onnx: %s uses opset %d; import supports opsets %d-%d (re-export with torch.onnx.export(..., opset_version=17))",
+			path, v, MinImportOpset, MaxImportOpset)
+	}
+	return mp, nil
+}
+
+// opsetOf returns the default ("" or "ai.onnx") domain's opset version.
+func opsetOf(mp *onnxpb.ModelProto) int {
+	for _, o := range mp.GetOpsetImport() {
+		if d := o.GetDomain(); d == "" || d == "ai.onnx" {
+			return int(o.GetVersion())
+		}
+	}
+	return 0
+}
+
+// tensorData decodes an initializer or Constant tensor into a konst. dir
+// is the model's folder: external data must lie inside it.
+func tensorData(t *onnxpb.TensorProto, dir string) (*konst, error) {
+	shape := make([]int, len(t.GetDims()))
+	for i, d := range t.GetDims() {
+		if d < 0 {
+			return nil, fmt.Errorf("tensor %q has negative dimension %d", t.GetName(), d)
+		}
+		shape[i] = int(d)
+	}
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	raw := t.GetRawData()
+	if t.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
+		var err error
+		if raw, err = externalData(t, dir); err != nil {
+			return nil, err
+		}
+	}
+	k := &konst{shape: shape, data: make([]float64, n)}
+	if err := decodeData(t, raw, k); err != nil {
+		return nil, fmt.Errorf("tensor %q: %w", t.GetName(), err)
+	}
+	return k, nil
+}
+
+// decodeData fills k from raw bytes (little-endian) or the typed fields.
+func decodeData(t *onnxpb.TensorProto, raw []byte, k *konst) error {
+	n := len(k.data)
+	dt := onnxpb.TensorProto_DataType(t.GetDataType())
+	size := map[onnxpb.TensorProto_DataType]int{
+		onnxpb.TensorProto_FLOAT: 4, onnxpb.TensorProto_DOUBLE: 8, onnxpb.TensorProto_INT64: 8,
+		onnxpb.TensorProto_INT32: 4, onnxpb.TensorProto_INT8: 1, onnxpb.TensorProto_UINT8: 1, onnxpb.TensorProto_BOOL: 1,
+	}[dt]
+	if size == 0 {
+		return fmt.Errorf("unsupported data type %s", dt)
+	}
+	k.isInt = dt != onnxpb.TensorProto_FLOAT && dt != onnxpb.TensorProto_DOUBLE
+	if raw != nil || t.RawData != nil {
+		if len(raw) != n*size {
+			return fmt.Errorf("has %d bytes of data, want %d", len(raw), n*size)
+		}
+		for i := range n {
+			k.data[i] = rawValue(dt, raw[i*size:])
+		}
+		return nil
+	}
+	var vals []float64
+	switch dt {
+	case onnxpb.TensorProto_FLOAT:
+		for _, v := range t.GetFloatData() {
+			vals = append(vals, float64(v))
+		}
+	case onnxpb.TensorProto_DOUBLE:
+		vals = t.GetDoubleData()
+	case onnxpb.TensorProto_INT64:
+		for _, v := range t.GetInt64Data() {
+			vals = append(vals, float64(v))
+		}
+	default:
+		for _, v := range t.GetInt32Data() {
+			vals = append(vals, float64(v))
+		}
+	}
+	if len(vals) != n {
+		return fmt.Errorf("has %d values, want %d", len(vals), n)
+	}
+	copy(k.data, vals)
+	return nil
+}
+
+func rawValue(dt onnxpb.TensorProto_DataType, b []byte) float64 {
+	switch dt {
+	case onnxpb.TensorProto_FLOAT:
+		return float64(math.Float32frombits(binary.LittleEndian.Uint32(b)))
+	case onnxpb.TensorProto_DOUBLE:
+		return math.Float64frombits(binary.LittleEndian.Uint64(b))
+	case onnxpb.TensorProto_INT64:
+		return float64(int64(binary.LittleEndian.Uint64(b)))
+	case onnxpb.TensorProto_INT32:
+		return float64(int32(binary.LittleEndian.Uint32(b)))
+	case onnxpb.TensorProto_INT8:
+		return float64(int8(b[0]))
+	default: // uint8, bool
+		return float64(b[0])
+	}
+}
+
+// externalData reads a tensor stored beside the model. The location must
+// resolve (symbolic links included) to a file inside the model's folder.
+func externalData(t *onnxpb.TensorProto, dir string) ([]byte, error) {
+	var loc string
+	var off, length int64 = 0, -1
+	for _, e := range t.GetExternalData() {
+		v, err := strconv.ParseInt(e.GetValue(), 10, 64)
+		switch e.GetKey() {
+		case "location":
+			loc = e.GetValue()
+			err = nil
+		case "offset":
+			off = v
+		case "length":
+			length = v
+		default:
+			err = nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("tensor %q: external data %s: %v", t.GetName(), e.GetKey(), err)
+		}
+	}
+	path, err := insideDir(dir, loc)
+	if err != nil {
+		return nil, fmt.Errorf("tensor %q: %w", t.GetName(), err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("tensor %q: external data: %w", t.GetName(), err)
+	}
+	defer f.Close()
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("tensor %q: external data: %w", t.GetName(), err)
+	}
+	if length < 0 {
+		return io.ReadAll(f)
+	}
+	buf := make([]byte, length)
+	if _, err := io.ReadFull(f, buf); err != nil {
+		return nil, fmt.Errorf("tensor %q: external data %s: %w", t.GetName(), loc, err)
+	}
+	return buf, nil
+}
+
+// insideDir resolves loc relative to dir and refuses anything outside dir
+// (absolute paths, "..", symbolic links leading out).
+func insideDir(dir, loc string) (string, error) {
+	if loc == "" || filepath.IsAbs(loc) {
+		return "", fmt.Errorf("external data location %q must be a relative path inside the model's folder", loc)
+	}
+	root, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return "", fmt.Errorf("external data: %w", err)
+	}
+	p, err := filepath.EvalSymlinks(filepath.Join(dir, loc))
+	if err != nil {
+		return "", fmt.Errorf("external data %q: %w", loc, err)
+	}
+	rel, err := filepath.Rel(root, p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("external data %q lies outside the model's folder %s", loc, dir)
+	}
+	return p, nil
+}
