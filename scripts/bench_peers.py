@@ -5,8 +5,9 @@ Both run on this machine in this invocation, alternating for --rounds
 rounds; each side keeps its best figure per size (the run least disturbed by
 other load), then a ratio table is printed.
 
-qpipe side: `qpipe bench gemm --format json` and `... gemm-int8` from a
-binary built from ./cmd/qpipe when it exists, else the bench package's
+qpipe side: `qpipe bench gemm --format json --seconds S --threads T --size N...`
+and the same for gemm-int8, from a binary built from ./cmd/qpipe when it
+has the bench command, else the bench package's
 TestPrintGemm (go test ./bench -run TestPrintGemm with QPIPE_BENCH=1), or any
 shell command given with --qpipe-cmd that prints the same JSON lines.
 
@@ -72,7 +73,7 @@ def find_python(explicit):
              'libopenblas0-pthread, or pass --python' % ', '.join(c for c in cands if c))
 
 
-def build_qpipe_cmds(args, tmp):
+def build_qpipe_cmds(args, sizes, tmp):
     """Returns a list of shell commands whose stdout holds the JSON lines."""
     if args.qpipe_cmd:
         return [args.qpipe_cmd]
@@ -80,7 +81,9 @@ def build_qpipe_cmds(args, tmp):
     if os.path.isdir('cmd/qpipe'):
         exe = os.path.join(tmp, 'qpipe')
         subprocess.run(['go', 'build', '-o', exe, './cmd/qpipe'], check=True)
-        cmds = [env + '%s bench %s --format json' % (shlex.quote(exe), name) for name in ('gemm', 'gemm-int8')]
+        flags = '--format json --seconds %g --threads %d %s' % (
+            args.seconds, args.threads, ' '.join('--size %d' % n for n in sizes))
+        cmds = [env + '%s bench %s %s' % (shlex.quote(exe), name, flags) for name in ('gemm', 'gemm-int8')]
         probe = subprocess.run(cmds[0], shell=True, capture_output=True, text=True)
         if probe.returncode == 0:
             return cmds
@@ -118,7 +121,7 @@ def run_numpy(py, sizes, seconds, threads):
 def main():
     sys.stdout.reconfigure(line_buffering=True)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--sizes', default='256,512,1024', help='square sizes (the qpipe side uses its defaults unless its command says otherwise)')
+    ap.add_argument('--sizes', default='256,512,1024', help='square sizes (passed to qpipe bench as --size; the go test fallback uses its defaults)')
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--seconds', type=float, default=1.0, help='measuring time per size and side, per round')
     ap.add_argument('--rounds', type=int, default=3, help='alternating rounds; best per side is kept')
@@ -130,7 +133,7 @@ def main():
     py = find_python(args.python)
     best_q, best_np, np_info = {}, {}, {}
     with tempfile.TemporaryDirectory() as tmp:
-        cmds = build_qpipe_cmds(args, tmp)
+        cmds = build_qpipe_cmds(args, sizes, tmp)
         for rnd in range(args.rounds):
             for key, r in run_qpipe(cmds).items():
                 if key not in best_q or r['value'] > best_q[key]['value']:
