@@ -187,18 +187,11 @@ func s8Run(g *s8Problem, m int, a []int8, lda int, pb *PackedS8, ldc int) {
 	g.m, g.a, g.lda, g.pb, g.ldc = m, a, lda, pb, ldc
 	im := pb.impl
 	g.scratch = im.kind == kindS16 && g.mode != 0
-	tm, tn := splitWork(m, pb.n, max(pb.k, 1), im.mr, im.nr, gridCost{perRow: 2, perCol: 2})
-	parallel(tm*tn, func(t int) {
-		i0, i1 := span(m, im.mr, tm, t/tn)
-		j0, j1 := span(pb.n, im.nr, tn, t%tn)
-		if i0 < i1 && j0 < j1 {
-			if im.kind == kindGeneric || pb.k == 0 {
-				g.goBlock(i0, i1, j0, j1)
-			} else {
-				g.block(i0, i1, j0, j1)
-			}
-		}
-	})
+	block := g.block
+	if im.kind == kindGeneric || pb.k == 0 {
+		block = g.goBlock
+	}
+	runChunks(m, pb.n, max(pb.k, 1), im.mr, im.nr, gridCost{perRow: 2, perCol: 2}, block)
 }
 
 // s8Work is one thread's scratch.

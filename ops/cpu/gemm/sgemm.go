@@ -35,14 +35,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if transA || badStride(lda, 4) {
 		w.perRow = 16
 	}
-	tm, tn := splitWork(m, n, k, impl.mr, impl.nr, w)
-	parallel(tm*tn, func(t int) {
-		i0, i1 := span(m, impl.mr, tm, t/tn)
-		j0, j1 := span(n, impl.nr, tn, t%tn)
-		if i0 < i1 && j0 < j1 {
-			g.block(i0, i1, j0, j1)
-		}
-	})
+	runChunks(m, n, k, impl.mr, impl.nr, w, g.block)
 }
 
 // checkMat panics unless a rows×cols matrix (cols×rows stored if trans) with

@@ -197,6 +197,46 @@ func splitWork(m, n, k, mr, nr int, w gridCost) (tm, tn int) {
 	return 1, 1
 }
 
+// chunksPerThread is how many pieces each thread's share is cut into. The
+// threads take pieces from a shared counter, so one that is descheduled
+// (another process on its core) does less of the work instead of holding
+// up the call.
+const chunksPerThread = 4
+
+// minOpsPerChunk keeps pieces large enough that their packing and start-up
+// stay small next to their products.
+const minOpsPerChunk = 1 << 22
+
+// runChunks computes an m×n×k product with block(i0, i1, j0, j1) over
+// disjoint output blocks, on threads chosen by splitWork. Each thread's
+// block is cut further along the axis it was split on.
+func runChunks(m, n, k, mr, nr int, w gridCost, block func(i0, i1, j0, j1 int)) {
+	tm, tn := splitWork(m, n, k, mr, nr, w)
+	nt := tm * tn
+	cm, cn := tm, tn
+	if c := min(chunksPerThread, m*n*k/(nt*minOpsPerChunk)); nt > 1 && c > 1 {
+		if tn > 1 {
+			cn = min(tn*c, ceilDiv(n, nr))
+		} else {
+			cm = min(tm*c, ceilDiv(m, mr))
+		}
+	}
+	var next atomic.Int32
+	parallel(nt, func(int) {
+		for {
+			c := int(next.Add(1)) - 1
+			if c >= cm*cn {
+				return
+			}
+			i0, i1 := span(m, mr, cm, c/cn)
+			j0, j1 := span(n, nr, cn, c%cn)
+			if i0 < i1 && j0 < j1 {
+				block(i0, i1, j0, j1)
+			}
+		}
+	})
+}
+
 // span returns part i of splitting units of size u covering total into p
 // parts: [lo, hi) in elements.
 func span(total, u, p, i int) (lo, hi int) {
