@@ -187,6 +187,11 @@ func (e *exporter) input(id int) (string, error) {
 		e.names[id] = name
 		return name, nil
 	}
+	if n := e.m.Node(id); n != nil && n.Kind == ops.OpParam {
+		name, _, err := e.param(n.Params["value"], false)
+		e.names[id] = name
+		return name, err
+	}
 	return "", fmt.Errorf("node %d has no ONNX value (unsupported producer)", id)
 }
 

@@ -14,12 +14,10 @@ func (e *exporter) node(n *ops.Node) error {
 		return e.fakeQuant(n)
 	}
 	if n.Kind == ops.OpParam {
-		if n.Params["value"] == "" {
-			return fmt.Errorf("no value parameter")
+		if e.m.Param(n.Params["value"]) == nil {
+			return fmt.Errorf("value parameter %q missing", n.Params["value"])
 		}
-		name, _, err := e.param(n.Params["value"], false)
-		e.names[n.ID] = name
-		return err
+		return nil // written when read (a quantized weight's codes replace it)
 	}
 	ins := make([]string, 0, len(n.Inputs))
 	for _, id := range n.Inputs {

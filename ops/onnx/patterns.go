@@ -83,7 +83,9 @@ func other(n *onnxpb.NodeProto, name string) string {
 	return ""
 }
 
-func is(n *onnxpb.NodeProto, op string) bool { return n != nil && n.GetOpType() == op && n.GetDomain() == "" }
+func is(n *onnxpb.NodeProto, op string) bool {
+	return n != nil && n.GetOpType() == op && n.GetDomain() == ""
+}
 
 // match is one recognised chain.
 type match struct {

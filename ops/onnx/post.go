@@ -41,7 +41,6 @@ func orOne(v int) int {
 	return v
 }
 
-
 // pruneDead removes nodes that no output depends on (parameters only
 // they used go too).
 func pruneDead(m *ops.Model) {

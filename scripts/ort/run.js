@@ -21,7 +21,7 @@ async function main() {
   const dims = dimsArg.split(',').map(Number);
   const buf = fs.readFileSync(inPath);
   const data = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3 });
   const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', data, dims) };
   let out = await session.run(feeds);
   const y = out[session.outputNames[0]];

@@ -1,0 +1,114 @@
+package onnx
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/qpipe/qpipe/ops"
+)
+
+// Helpers that run the outside checkers: ONNX Runtime (onnxruntime-node,
+// scripts/ort/run.js) and onnx.checker (Debian's python3-onnx). Missing
+// tools fail the test with the line that installs them.
+
+const ortHint = "install Node.js and npm (apt-get install -y nodejs npm), then: cd scripts/ort && npm ci --ignore-scripts"
+
+func ortScript(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Fatalf("node not found: %s", ortHint)
+	}
+	dir, err := filepath.Abs(filepath.Join("..", "..", "scripts", "ort"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "onnxruntime-node")); err != nil {
+		t.Fatalf("onnxruntime-node is not installed in %s: %s", dir, ortHint)
+	}
+	return filepath.Join(dir, "run.js")
+}
+
+type ortResult struct {
+	Dims     []int   `json:"dims"`
+	MsPerRun float64 `json:"ms_per_run"`
+}
+
+// runORT runs model on x in ONNX Runtime; bench > 0 also times bench runs.
+func runORT(t *testing.T, model string, x *ops.Tensor, bench int) (*ops.Tensor, float64) {
+	t.Helper()
+	script := ortScript(t)
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "x.f32"), filepath.Join(dir, "y.f32")
+	if err := os.WriteFile(in, f32bytes(x.Data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dims := make([]string, len(x.Shape))
+	for i, d := range x.Shape {
+		dims[i] = strconv.Itoa(d)
+	}
+	args := []string{script, model, in, strings.Join(dims, ","), out}
+	if bench > 0 {
+		args = append(args, strconv.Itoa(bench))
+	}
+	cmd := exec.Command("node", args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	b, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("onnxruntime on %s: %v\n%s", filepath.Base(model), err, stderr.String())
+	}
+	var r ortResult
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatalf("onnxruntime output %q: %v", b, err)
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := ops.FromData(f32values(raw), r.Dims...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return y, r.MsPerRun
+}
+
+func f32bytes(v []float32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	}
+	return b
+}
+
+func f32values(b []byte) []float32 {
+	v := make([]float32, len(b)/4)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return v
+}
+
+// checkModel runs onnx.checker.check_model (full_check: shape inference
+// too) on an exported file.
+func checkModel(t *testing.T, path string) {
+	t.Helper()
+	py := "/usr/bin/python3"
+	if _, err := os.Stat(py); err != nil {
+		py = "python3"
+	}
+	code := "import sys, onnx; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)"
+	b, err := exec.Command(py, "-c", code, path).CombinedOutput()
+	if err != nil {
+		if strings.Contains(string(b), "No module named") {
+			t.Fatalf("python3-onnx is missing: apt-get install -y python3-onnx\n%s", b)
+		}
+		t.Fatalf("onnx.checker rejects %s: %v\n%s", filepath.Base(path), err, b)
+	}
+}
