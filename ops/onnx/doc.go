@@ -1,0 +1,112 @@
+// Package onnx reads ONNX models into qpipe's graph IR and writes qpipe
+// models as ONNX, FP32 or INT8 QDQ, for ONNX Runtime.
+//
+// # Import
+//
+// Import reads what torch.onnx.export writes at opsets 13-17 (see
+// supportedList for the ops). It converts node by node: a node whose
+// inputs are all constants is folded (the Shape/Gather/Unsqueeze/Concat
+// chains in front of Reshape, a relative-position-bias lookup), any other
+// becomes a qpipe node, evaluated once on a probe input to learn its
+// shape. Before that, fusePatterns (patterns.go) turns PyTorch's
+// decompositions back into qpipe ops — GELU (erf and tanh forms) into
+// gelu/gelu_tanh, the opset-13 LayerNorm chain into layernorm,
+// MatMul + Add with constant weights into linear — so recipe verbs such as
+// `replace gelu with relu` find them; afterwards torch.roll's Slice+Concat
+// becomes roll and a zero Pad folds into the following Conv/AveragePool.
+// A symbolic batch dimension stays dynamic: the graph is traced at batch
+// 2 and 3, and the reshape dimensions that follow the batch become -1.
+// Node names are PyTorch module paths ("blocks.1.mlp.act"); parameters
+// keep PyTorch's names where the file has them ("blocks.1.mlp.fc1.weight").
+// Initializers used as layer weights are trainable; constants computed at
+// import (a gathered relative-position bias, an attention mask) are
+// frozen parameters. Errors name the ONNX node and its op type; external
+// data must lie inside the model's folder.
+//
+// # Export
+//
+// Export writes opset 17 with a symbolic batch dimension. Layers map as
+// PyTorch exports them (linear: Gemm for 2-D inputs, MatMul + Add
+// otherwise; gelu: the erf decomposition, which Import fuses back), so an
+// export re-imports to the same graph. Attention, window partition and
+// expand_batch nodes (qpipe's fused Swin/ViT kinds) and the integer
+// kinds qlinear/qconv2d have no ONNX form yet: export the fake-quant model
+// (before ConvertInt8), or a model imported from ONNX, whose attention is
+// already decomposed.
+//
+// # Quantization in ONNX
+//
+// A fake_quant node becomes QDQ:
+//
+//   - on a constant weight (a param node read only by it): the integer
+//     codes, computed exactly as qpipe's fake_quant computes them, are
+//     stored as an int8 (or uint8) initializer followed by
+//     DequantizeLinear, per channel (axis 0, or axis 1 for the (in, out)
+//     MatMul layout) or per tensor;
+//   - on an activation: QuantizeLinear + DequantizeLinear with the node's
+//     scale and zero point (per tensor or per channel), preceded by a
+//     Clip when the code range is narrower than the 8-bit type's (e.g. a
+//     4-bit activation range).
+//
+// Codes wider than 8 bits cannot be held. Power-of-two (log2) weight
+// quantization has no ONNX operator: its weights export as dequantized
+// float values, so ONNX Runtime computes exactly what qpipe's model
+// computes but the file stores float32 weights (no size gain); CanHold
+// says this to the planner and checker.
+package onnx
+
+import "github.com/qpipe/qpipe/ops"
+
+// Holding says how an ONNX export keeps one quantized representation.
+type Holding int
+
+const (
+	// NotHeld: the export fails.
+	NotHeld Holding = iota
+	// AsQDQ: QuantizeLinear/DequantizeLinear with int8/uint8 codes.
+	AsQDQ
+	// AsDequantizedFloat: the values are written as float32 (exact, but
+	// no smaller and no integer kernels in the runtime).
+	AsDequantizedFloat
+)
+
+func (h Holding) String() string {
+	return [...]string{"not held", "QDQ", "dequantized float"}[h]
+}
+
+// QuantScheme describes a quantized representation a recipe asks for.
+type QuantScheme struct {
+	Bits       int  // code width
+	PerChannel bool // one scale per output channel (weights)
+	Log2       bool // power-of-two levels (log2 quantization)
+	Activation bool // an activation rather than a constant weight
+}
+
+// CanHold reports how ONNX export keeps scheme s and why, for the planner
+// and checker: uniform codes of ≤ 8 bits as QDQ (narrower activation
+// ranges with a Clip), log2 weights as dequantized floats, anything
+// wider than 8 bits not at all.
+func CanHold(s QuantScheme) (Holding, string) {
+	switch {
+	case s.Bits > 8:
+		return NotHeld, "ONNX QDQ holds codes of at most 8 bits"
+	case s.Log2 && s.Activation:
+		return NotHeld, "ONNX has no power-of-two quantizer for activations"
+	case s.Log2:
+		return AsDequantizedFloat, "ONNX has no power-of-two quantizer: log2 weights are written as their float values"
+	case s.Bits < 8 && s.Activation:
+		return AsQDQ, "int8 QuantizeLinear with a Clip to the narrower range"
+	case s.Bits < 8:
+		return AsQDQ, "int8 codes limited to the narrower range"
+	}
+	return AsQDQ, "QuantizeLinear/DequantizeLinear (int8/uint8)"
+}
+
+// ExportableKinds lists the node kinds Export writes.
+func ExportableKinds() []ops.OpKind {
+	return []ops.OpKind{ops.OpInput, ops.OpParam, ops.OpLinear, ops.OpConv2d, ops.OpMatMul, ops.OpBatchNorm, ops.OpLayerNorm,
+		ops.OpReLU, ops.OpGELU, ops.OpGELUTanh, ops.OpSiLU, ops.OpHardswish, ops.OpTanh, ops.OpSigmoid, ops.OpIdentity,
+		ops.OpDropout, ops.OpMaxPool2d, ops.OpAvgPool2d, ops.OpGlobalAvgPool, ops.OpAdd, ops.OpSub, ops.OpMul, ops.OpDiv,
+		ops.OpScale, ops.OpSum, ops.OpMean, ops.OpSoftmax, ops.OpLogSoftmax, ops.OpReshape, ops.OpFlatten, ops.OpPermute,
+		ops.OpConcat, ops.OpSlice, ops.OpRoll, ops.OpFakeQuant}
+}
