@@ -203,3 +203,41 @@ func BenchmarkSgemm(b *testing.B) {
 		})
 	}
 }
+
+// TestConcurrentCalls runs fp32 and int8 products from several goroutines
+// at once: they share the worker pool, and a call that finds no idle
+// worker runs its pieces itself.
+func TestConcurrentCalls(t *testing.T) {
+	defer SetThreads(0)
+	SetThreads(3)
+	const m, n, k = 150, 130, 140
+	r := rand.New(rand.NewPCG(21, 22))
+	a, b := randF32(r, m*k), randF32(r, k*n)
+	want := make([]float32, m*n)
+	refSgemm(false, false, m, n, k, 1, a, k, b, n, 0, want, n)
+	qa, qb := randS8(r, m*k), randS8(r, n*k)
+	pb := PackS8(n, k, qb, k)
+	qwant := refGemmS8(m, n, k, qa, k, qb, k)
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			c, qc := make([]float32, m*n), make([]int32, m*n)
+			for it := 0; it < 20; it++ {
+				Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
+				GemmS8Packed(m, qa, k, pb, qc, n)
+				for i := range c {
+					if d := math.Abs(float64(c[i] - want[i])); d > 1e-3 || qc[i] != qwant[i] {
+						errs <- fmt.Errorf("goroutine %d iteration %d: element %d differs", g, it, i)
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
