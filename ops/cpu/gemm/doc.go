@@ -22,12 +22,21 @@
 //
 // Kernels: AVX-512 (14×32, 28 zmm accumulators), AVX2+FMA (6×16) and a
 // portable Go kernel (4×4), chosen at start from the CPU features; the
-// purego build tag keeps only the Go one. Kernel reports the choice.
+// purego build tag keeps only the Go one. Kernel reports the choice. With
+// AVX-512, packing uses assembly too (a 16×16 transpose for transposed
+// operands, masked copies for B panels), and one to three rows of A times
+// a transposed B (batch-1 inference: x·W^T) skip packing altogether: each
+// output is a dot product of two contiguous rows.
 //
 // Work is split over up to Threads() goroutines as a grid of C blocks (rows
-// in multiples of MR, columns in multiples of NR). Small problems run on the
-// calling goroutine; larger ones use a pool of long-lived workers, so a call
-// starts no goroutines.
+// in multiples of MR, columns in multiples of NR) chosen to minimise the
+// largest block's products plus its packing; each thread's share is cut in
+// a few chunks that the threads take from a shared counter, so a thread
+// that loses its core to another process does less of the work. Problems
+// under about a million multiply-adds per thread run on the calling
+// goroutine. The workers are long-lived goroutines that spin for a moment
+// before they park, because waking a sleeping (virtual) CPU costs as much
+// as a mid-sized GEMM.
 //
 // # int8
 //
