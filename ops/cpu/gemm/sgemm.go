@@ -3,6 +3,7 @@ package gemm
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices,
@@ -14,6 +15,50 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	checkMat("Sgemm", "A", len(a), m, k, lda, transA)
 	checkMat("Sgemm", "B", len(b), k, n, ldb, transB)
 	checkMat("Sgemm", "C", len(c), m, n, ldc, false)
+	sgemm(true, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// SgemmBatch computes batch independent products C_i = alpha*op(A_i)*op(B_i)
+// + beta*C_i with Sgemm's conventions, where X_i starts at X[i*strideX]. A
+// stride of 0 for A or B shares one matrix (a weight) across the batch; the
+// C_i must not overlap. Small products (attention heads, windows) run whole
+// on separate threads; large ones one after another, each on all threads.
+func SgemmBatch(batch int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda, strideA int, b []float32, ldb, strideB int, beta float32, c []float32, ldc, strideC int) {
+	if batch < 0 || strideA < 0 || strideB < 0 || strideC < 0 {
+		panic(fmt.Sprintf("gemm.SgemmBatch: negative batch %d or stride (%d, %d, %d)", batch, strideA, strideB, strideC))
+	}
+	if batch == 0 {
+		return
+	}
+	last := batch - 1
+	checkMat("SgemmBatch", "A", len(a)-last*strideA, m, k, lda, transA)
+	checkMat("SgemmBatch", "B", len(b)-last*strideB, k, n, ldb, transB)
+	checkMat("SgemmBatch", "C", len(c)-last*strideC, m, n, ldc, false)
+	if batch > 1 && m > 0 && n > 0 && strideC < (m-1)*ldc+n {
+		panic(fmt.Sprintf("gemm.SgemmBatch: C stride %d makes the %d×%d outputs overlap", strideC, m, n))
+	}
+	item := func(i int, par bool) {
+		sgemm(par, transA, transB, m, n, k, alpha, a[i*strideA:], lda, b[i*strideB:], ldb, beta, c[i*strideC:], ldc)
+	}
+	ops := m * n * k
+	if threadsFor(ops) > 1 {
+		for i := 0; i < batch; i++ {
+			item(i, true)
+		}
+		return
+	}
+	t := min(threadsFor(ops*batch), batch)
+	var next atomic.Int32
+	parallel(t, func(int) {
+		for i := int(next.Add(1)) - 1; i < batch; i = int(next.Add(1)) - 1 {
+			item(i, false)
+		}
+	})
+}
+
+// sgemm computes a checked product, on the calling goroutine alone unless
+// par is set.
+func sgemm(par, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -23,11 +68,15 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	}
 	impl := curF32.Load()
 	if transB && m <= dotRowsMax && impl.dots != nil {
-		sgemmDots(impl, transA, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		sgemmDots(par, impl, transA, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	g := &sgemmProblem{impl: impl, transA: transA, transB: transB, m: m, n: n, k: k,
 		alpha: alpha, beta: beta, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc}
+	if !par {
+		g.block(0, m, 0, n)
+		return
+	}
 	// Each thread packs its columns of B (about as costly per element as 16
 	// multiply-adds) and reads its rows of A, copying them if they are
 	// transposed or badly strided.
@@ -158,9 +207,11 @@ const dotRowsMax = 3
 
 // sgemmDots computes C for a few rows against a transposed B (n×k, rows
 // contiguous in k): every C element is a dot product of two contiguous rows.
-func sgemmDots(im *f32Impl, transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	t := threadsFor(m * n * k)
-	t = min(t, ceilDiv(n, 64))
+func sgemmDots(par bool, im *f32Impl, transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	t := 1
+	if par {
+		t = min(threadsFor(m*n*k), ceilDiv(n, 64))
+	}
 	parallel(max(t, 1), func(part int) {
 		j0, j1 := span(n, 64, max(t, 1), part)
 		if j0 >= j1 {

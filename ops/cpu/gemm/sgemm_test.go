@@ -241,3 +241,48 @@ func TestConcurrentCalls(t *testing.T) {
 		}
 	}
 }
+
+func TestSgemmBatch(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	for _, kern := range fp32Kernels() {
+		restore := useKernels(kern, "")
+		for _, s := range [][4]int{{64, 49, 32, 12}, {1, 70, 40, 5}, {300, 300, 300, 2}, {7, 9, 3, 1}} {
+			m, n, k, batch := s[0], s[1], s[2], s[3]
+			for _, shareB := range []bool{false, true} {
+				sa, sb, sc := m*k+3, k*n+1, m*n+2
+				if shareB {
+					sb = 0
+				}
+				a, b := randF32(r, batch*sa), randF32(r, max(batch*sb, k*n))
+				c := randF32(r, batch*sc)
+				want := append([]float32(nil), c...)
+				for i := 0; i < batch; i++ {
+					refSgemm(false, true, m, n, k, 0.5, a[i*sa:], k, b[i*sb:], k, 2, want[i*sc:], n)
+				}
+				SgemmBatch(batch, false, true, m, n, k, 0.5, a, k, sa, b, k, sb, 2, c, n, sc)
+				for i := range c {
+					if d := math.Abs(float64(c[i] - want[i])); d > 1e-4*float64(k)+1e-4*math.Abs(float64(want[i])) {
+						t.Fatalf("%s %v shareB=%v: C[%d] = %v, want %v", kern, s, shareB, i, c[i], want[i])
+					}
+				}
+			}
+		}
+		restore()
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("overlapping C outputs accepted")
+		}
+	}()
+	SgemmBatch(2, false, false, 2, 2, 2, 1, make([]float32, 4), 2, 0, make([]float32, 4), 2, 0, 0, make([]float32, 8), 2, 1)
+}
+
+func BenchmarkSgemmBatch(b *testing.B) {
+	const batch, m, n, k = 64, 64, 49, 32 // Swin-style windows: 64 tokens × 49 × head dim 32
+	r := rand.New(rand.NewPCG(1, 1))
+	a, w, c := randF32(r, batch*m*k), randF32(r, batch*k*n), make([]float32, batch*m*n)
+	for b.Loop() {
+		SgemmBatch(batch, false, true, m, n, k, 1, a, k, m*k, w, k, n*k, 0, c, n, m*n)
+	}
+	b.ReportMetric(2*float64(batch*m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
