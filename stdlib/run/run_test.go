@@ -218,7 +218,7 @@ func TestSameSeedSameAccuracy(t *testing.T) {
 
 func TestPreflightAndPaths(t *testing.T) {
 	dir := t.TempDir()
-	rec, path := checked(t, dir, "r.qpipe", "model mlp\ndata mnist subset=10\nfor b in [2, 3] {\n  quantize int8\n}\nexport onnx \"m.onnx\"\nexport checkpoint \"/abs.safetensors\"\n", nil)
+	rec, path := checked(t, dir, "r.qpipe", "model mlp\ndata mnist subset=10\nfor b in [2, 3] {\n  quantize log2 bits=b\n}\nexport onnx \"m.onnx\"\nexport checkpoint \"/abs.safetensors\"\n", nil)
 	r, err := New(Options{Recipe: rec, Path: path, OutDir: filepath.Join(dir, "o")})
 	if err != nil {
 		t.Fatal(err)
@@ -228,7 +228,7 @@ func TestPreflightAndPaths(t *testing.T) {
 		got = append(got, d.Span.String()+": "+d.Summary)
 	}
 	want := []string{
-		path + `:4:3: "quantize" is not yet executable`,
+		path + `:4:3: "quantize log2" is not yet executable`,
 		path + `:6:1: "export onnx" is not yet executable`,
 		path + `:7:19: export path "/abs.safetensors" is absolute; export paths are relative to the output directory ` + filepath.Join(dir, "o"),
 	}

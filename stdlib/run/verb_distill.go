@@ -1,0 +1,105 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/qpipe/qpipe/lang/check"
+	"github.com/qpipe/qpipe/stdlib/compress"
+	"github.com/qpipe/qpipe/stdlib/train"
+)
+
+func init() {
+	Register("distill", Verb{Run: runDistill})
+}
+
+// runDistill trains the current model against a snapshot
+// (compress.Distill), evaluating after every round on the test split (the
+// validation split when there is no test split). Each round's figures are
+// reported as accuracy_round_N and distill_loss_round_N.
+func runDistill(ctx context.Context, env *Env, st *State, step *check.Step) (*Outcome, error) {
+	if err := needModel(st); err != nil {
+		return nil, err
+	}
+	if st.Data == nil {
+		return nil, fmt.Errorf("distill needs data, and no dataset is bound")
+	}
+	from := step.Args["from"].Str
+	snap := st.Snapshots[from]
+	if snap == nil {
+		return nil, fmt.Errorf("no snapshot named %s", from)
+	}
+	o := distillOptions(env, st, step)
+	o.Teacher = snap.Model
+	rounds, err := compress.Distill(ctx, st.Model, o)
+	if len(rounds) > 0 {
+		st.ModelChanged()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return distillOutcome(st, from, o, rounds), nil
+}
+
+// distillOptions reads a distill step's arguments; batch falls back to the
+// data line's batch when the step does not set its own.
+func distillOptions(env *Env, st *State, step *check.Step) compress.DistillOptions {
+	a := step.Args
+	o := compress.DistillOptions{Iterations: int(a["iterations"].Int), Epochs: int(a["epochs"].Int),
+		Temperature: a["temperature"].Number(), Alpha: a["alpha"].Number(), AlphaSet: true, LR: a["lr"].Number(),
+		Optimizer: a["optimizer"].Str, Batch: int(a["batch"].Int), TeacherMode: a["teacher"].Str,
+		Progressive: a["progressive"].Str == "stage", Train: st.Data.Splits.Train, Val: st.Data.Splits.Test,
+		Normalize: st.Data.Spec.Normalize, Seed: env.StepSeed(), Backend: env.Backend, Span: step.Span}
+	if o.Val == nil {
+		o.Val = st.Data.Splits.Validation
+	}
+	if !step.Explicit["batch"] && st.Data.Spec.Batch > 0 {
+		o.Batch = st.Data.Spec.Batch
+	}
+	if env.Tick != nil {
+		o.Progress = distillTicks(env.Tick, o.Train.Len(), o.Batch)
+	}
+	return o
+}
+
+// distillTicks maps a round's training progress onto the run's ticks.
+func distillTicks(tick func(Tick), images, batch int) func(train.Progress) {
+	perEpoch := (images + batch - 1) / batch
+	var sum float64
+	return func(p train.Progress) {
+		done := p.Step - (p.Epoch-1)*perEpoch
+		if done == 1 {
+			sum = 0
+		}
+		sum += p.Loss
+		tick(Tick{Done: done, Total: perEpoch, Unit: "batches", Epoch: p.Epoch, Epochs: p.Epochs, Loss: sum / float64(max(done, 1))})
+	}
+}
+
+// distillOutcome records the last round as the step's metrics and every
+// round under its number.
+func distillOutcome(st *State, from string, o compress.DistillOptions, rounds []compress.Round) *Outcome {
+	last := rounds[len(rounds)-1]
+	metrics := map[string]float64{"distill_loss": last.Loss, "train_accuracy": last.TrainAccuracy}
+	st.Record("distill_loss", last.Loss, "distill_loss", last.Loss)
+	var parts []string
+	for _, r := range rounds {
+		metrics[fmt.Sprintf("distill_loss_round_%d", r.Iteration)] = r.Loss
+		p := fmt.Sprintf("round %d loss %.4f", r.Iteration, r.Loss)
+		if r.Stage != "" {
+			p = r.Stage + " " + p
+		}
+		if o.Val != nil {
+			metrics[fmt.Sprintf("accuracy_round_%d", r.Iteration)] = r.Accuracy
+			p += fmt.Sprintf(" accuracy %.4f", r.Accuracy)
+		}
+		parts = append(parts, p)
+	}
+	if o.Val != nil {
+		metrics["accuracy"], metrics["loss"] = last.Accuracy, last.ValLoss
+		st.Record("accuracy", last.Accuracy, "accuracy", last.Accuracy)
+		st.Record("loss", last.ValLoss, "loss", last.ValLoss)
+	}
+	return &Outcome{Summary: fmt.Sprintf("distill from %s (teacher=%s): %s", from, o.TeacherMode, strings.Join(parts, "; ")), Metrics: metrics}
+}
