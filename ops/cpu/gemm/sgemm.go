@@ -71,20 +71,52 @@ func sgemm(par, transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 		sgemmDots(par, impl, transA, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	g := &sgemmProblem{impl: impl, transA: transA, transB: transB, m: m, n: n, k: k,
+	if transA || badStride(lda, 4) {
+		// The kernels read A in place, row by row: copy a transposed A, or
+		// one whose rows all map to the same cache sets, once per call.
+		buf := getF32Buf(m * copyStride(k, 4))
+		defer f32Bufs.Put(buf)
+		a, lda = copyWholeA(par, impl, *buf, transA, m, n, k, a, lda)
+		transA = false
+	}
+	g := &sgemmProblem{impl: impl, transB: transB, m: m, n: n, k: k,
 		alpha: alpha, beta: beta, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc}
 	if !par {
 		g.block(0, m, 0, n)
 		return
 	}
 	// Each thread packs its columns of B (about as costly per element as 16
-	// multiply-adds) and reads its rows of A, copying them if they are
-	// transposed or badly strided.
-	w := gridCost{perRow: 2, perCol: 16}
-	if transA || badStride(lda, 4) {
-		w.perRow = 16
+	// multiply-adds) and reads its rows of A in place.
+	runChunks(m, n, k, impl.mr, impl.nr, gridCost{perRow: 2, perCol: 16}, g.block)
+}
+
+// copyWholeA copies op(A) (m×k) row-major into buf, in parallel by rows
+// when par, and returns it with its row stride.
+func copyWholeA(par bool, im *f32Impl, buf []float32, transA bool, m, n, k int, a []float32, lda int) ([]float32, int) {
+	lds := copyStride(k, 4)
+	t := 1
+	if par {
+		t = min(threadsFor(m*n*k), ceilDiv(m, 16))
 	}
-	runChunks(m, n, k, impl.mr, impl.nr, w, g.block)
+	parallel(t, func(part int) {
+		i0, i1 := span(m, 16, t, part)
+		if i0 < i1 {
+			copyA(buf[i0*lds:], a, lda, transA, i0, i1-i0, 0, k, lds, im.transpose)
+		}
+	})
+	return buf, lds
+}
+
+var f32Bufs sync.Pool
+
+func getF32Buf(n int) *[]float32 {
+	b, _ := f32Bufs.Get().(*[]float32)
+	if b == nil || cap(*b) < n {
+		s := make([]float32, n)
+		return &s
+	}
+	*b = (*b)[:n]
+	return b
 }
 
 // checkMat panics unless a rows×cols matrix (cols×rows stored if trans) with
@@ -118,50 +150,40 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 }
 
 type sgemmProblem struct {
-	impl           *f32Impl
-	transA, transB bool
-	m, n, k        int
-	alpha, beta    float32
-	a, b, c        []float32
-	lda, ldb, ldc  int
+	impl          *f32Impl
+	transB        bool
+	m, n, k       int
+	alpha, beta   float32
+	a, b, c       []float32
+	lda, ldb, ldc int
 }
 
-// f32Work holds one thread's packing buffers.
-type f32Work struct{ a, b []float32 }
+// f32Work holds one thread's B panel buffer.
+type f32Work struct{ b []float32 }
 
 var f32Pool sync.Pool
 
-func getF32Work(na, nb int) *f32Work {
+func getF32Work(nb int) *f32Work {
 	w, _ := f32Pool.Get().(*f32Work)
 	if w == nil {
 		w = new(f32Work)
 	}
-	if cap(w.a) < na {
-		w.a = make([]float32, na)
-	}
 	if cap(w.b) < nb {
 		w.b = make([]float32, nb)
 	}
-	w.a, w.b = w.a[:na], w.b[:nb]
+	w.b = w.b[:nb]
 	return w
 }
 
-// block computes C[i0:i1, j0:j1] with the GotoBLAS loop nest (see doc.go).
+// block computes C[i0:i1, j0:j1] with the GotoBLAS loop nest (see doc.go);
+// A is read in place.
 func (g *sgemmProblem) block(i0, i1, j0, j1 int) {
 	im := g.impl
 	kcMax := min(im.kc, g.k)
 	ncMax := min(im.nc, ceilDiv(j1-j0, im.nr)*im.nr)
-	mcMax := min(im.mc, i1-i0)
-	copied := g.transA || badStride(g.lda, 4)
-	lds := copyStride(kcMax, 4)
-	na := 0
-	if copied {
-		na = mcMax * lds
-	}
-	w := getF32Work(na, kcMax*ncMax)
+	w := getF32Work(kcMax * ncMax)
 	defer f32Pool.Put(w)
-	var p sgemmArgs
-	p.alpha, p.ldc = g.alpha, g.ldc
+	p := sgemmArgs{alpha: g.alpha, ldc: g.ldc, lda: g.lda}
 	for jc := j0; jc < j1; jc += im.nc {
 		nc := min(im.nc, j1-jc)
 		for pc := 0; pc < g.k; pc += im.kc {
@@ -172,15 +194,7 @@ func (g *sgemmProblem) block(i0, i1, j0, j1 int) {
 			}
 			packB(w.b, g.b, g.ldb, g.transB, pc, kc, jc, nc, im.nr, im)
 			for ic := i0; ic < i1; ic += im.mc {
-				mc := min(im.mc, i1-ic)
-				if copied {
-					copyA(w.a, g.a, g.lda, g.transA, ic, mc, pc, kc, lds, im.transpose)
-					p.lda = lds
-					g.panels(&p, w.a, w.b, ic, mc, jc, nc, kc)
-				} else {
-					p.lda = g.lda
-					g.panels(&p, g.a[ic*g.lda+pc:], w.b, ic, mc, jc, nc, kc)
-				}
+				g.panels(&p, g.a[ic*g.lda+pc:], w.b, ic, min(im.mc, i1-ic), jc, nc, kc)
 			}
 		}
 	}
