@@ -16,7 +16,7 @@ import (
 func init() {
 	register(&command{
 		Name:    "repl",
-		Args:    "[--model M] [--data D]",
+		Args:    "[--model M] [--data D] [--check-only]",
 		Summary: "type recipe statements one at a time against a live, checked state",
 		Flags:   replFlags,
 	})
@@ -25,23 +25,29 @@ func init() {
 func replFlags(fs *flag.FlagSet) func(*IO, []string) error {
 	var b bindings
 	b.register(fs, false)
+	checkOnly := fs.Bool("check-only", false, "check and plan statements without executing them")
 	return func(sys *IO, args []string) error {
 		if len(args) > 0 {
 			return usagef("repl takes no file arguments; use :load FILE inside it")
 		}
-		return runRepl(sys, b)
+		return runRepl(sys, b, *checkOnly)
 	}
 }
 
 // runRepl starts an interactive session when standard input and output
 // are a terminal, and reads statements plainly from a pipe otherwise.
-func runRepl(sys *IO, b bindings) error {
+// Statements execute on a live run.Session unless checkOnly is set.
+func runRepl(sys *IO, b bindings, checkOnly bool) error {
 	in, out := sys.Stdin, sys.Stdout
 	interactive := isTerminal(in) && isTerminal(out)
-	s := repl.NewSession(repl.Options{
+	opts := repl.Options{
 		Env: stdlib.Env(), Check: b.checkOptions(), Model: b.model, Data: b.data,
 		Out: out, Color: interactive && diag.UseColor(out),
-	})
+	}
+	if !checkOnly {
+		opts.Exec = newReplExecutor(b.model, b.data)
+	}
+	s := repl.NewSession(opts)
 	t := &repl.Terminal{In: io.NopCloser(in), Out: out, Interactive: interactive, History: repl.HistoryPath()}
 	if f, ok := in.(*os.File); ok {
 		t.In = f

@@ -44,7 +44,7 @@ func TestReplSaveReproducesThePlan(t *testing.T) {
 		":quit",
 		"snapshot never",
 	}, "\n")
-	out, errs, code := runMain(session, "repl", "--model", "swin-micro")
+	out, errs, code := runMain(session, "repl", "--check-only", "--model", "swin-micro")
 	if code != 0 || errs != "" {
 		t.Fatalf("repl exited %d: %s", code, errs)
 	}
@@ -77,5 +77,40 @@ func TestReplSaveReproducesThePlan(t *testing.T) {
 func TestReplRejectsFileArguments(t *testing.T) {
 	if _, errs, code := runMain("", "repl", "x.qpipe"); code != 2 || !strings.Contains(errs, ":load FILE") {
 		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+}
+
+func TestReplExecutesStatements(t *testing.T) {
+	session := strings.Join([]string{
+		"data digits subset=100",
+		"model mlp",
+		"evaluate accuracy",
+		":metrics",
+		":undo",
+		":metrics",
+		":quit",
+	}, "\n")
+	out, errs, code := runMain(session, "repl")
+	if code != 0 || errs != "" {
+		t.Fatalf("repl exited %d: %s", code, errs)
+	}
+	for _, want := range []string{
+		"data digits: 100 training images of 1x28x28, 10 classes, 359 test",
+		"model mlp: 235146 parameters, input 1x28x28, 10 classes",
+		"evaluate: accuracy=",
+		"undid line: evaluate accuracy",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("repl output lacks %q:\n%s", want, out)
+		}
+	}
+	// :metrics lists the accuracy after evaluate and no longer after :undo.
+	_, afterEval, _ := strings.Cut(out, "evaluate: accuracy=")
+	first, afterUndo, _ := strings.Cut(afterEval, "undid line: evaluate accuracy")
+	if !strings.Contains(first, "(statement 3: evaluate accuracy)") {
+		t.Errorf(":metrics after evaluate lacks the accuracy:\n%s", first)
+	}
+	if strings.Contains(afterUndo, "(statement 3: evaluate accuracy)") {
+		t.Errorf(":metrics after :undo still lists the undone accuracy:\n%s", afterUndo)
 	}
 }
