@@ -99,7 +99,7 @@ func TestViewsMatchGolden(t *testing.T) {
 func TestDOTIsValidGraphviz(t *testing.T) {
 	dot, err := exec.LookPath("dot")
 	if err != nil {
-		t.Skip("graphviz dot not installed (.ci/run installs it)")
+		t.Fatal("graphviz dot not installed: apt-get install graphviz (.ci/run installs it)")
 	}
 	p := planFile(t, "testdata/sweep.qpipe", newTestEnv(), Options{}, check.Options{})
 	cmd := exec.Command(dot, "-Tcanon")

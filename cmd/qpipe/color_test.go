@@ -19,19 +19,19 @@ func openPTY(t *testing.T) (ctrl, tty *os.File) {
 	t.Helper()
 	ctrl, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
 	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
+		t.Fatalf("no pseudo-terminals here (/dev/ptmx): %v", err)
 	}
 	fd := int(ctrl.Fd())
 	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
-		t.Skipf("unlock pty: %v", err)
+		t.Fatalf("unlock pty: %v", err)
 	}
 	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
 	if err != nil {
-		t.Skipf("pty number: %v", err)
+		t.Fatalf("pty number: %v", err)
 	}
 	tty, err = os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {
-		t.Skipf("open pty: %v", err)
+		t.Fatalf("open pty: %v", err)
 	}
 	return ctrl, tty
 }

@@ -14,11 +14,11 @@ import (
 // TestMatchesPyTorchTwins saves every zoo model's weights, an input batch
 // and qpipe's logits, loads them into scripts/torch_models.py's PyTorch
 // models (strict state-dict names and shapes) and requires the same
-// logits. It is skipped when /usr/bin/python3 has no torch.
+// logits. It fails with an install hint when /usr/bin/python3 has no torch.
 func TestMatchesPyTorchTwins(t *testing.T) {
 	py := "/usr/bin/python3"
 	if exec.Command(py, "-c", "import torch").Run() != nil {
-		t.Skip("no PyTorch at /usr/bin/python3 (apt-get install python3-torch)")
+		t.Fatal("no PyTorch at /usr/bin/python3: apt-get install python3-torch (.ci/run installs it)")
 	}
 	dir := t.TempDir()
 	in := Shape{1, 28, 28}
