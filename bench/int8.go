@@ -1,0 +1,130 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"time"
+
+	"github.com/qpipe/qpipe/lang/source"
+	"github.com/qpipe/qpipe/ops"
+	"github.com/qpipe/qpipe/ops/data"
+	"github.com/qpipe/qpipe/stdlib/compress"
+	"github.com/qpipe/qpipe/stdlib/zoo"
+)
+
+func init() {
+	Register("infer-int8", "swin-micro fp32 vs integer-engine latency with GELU and with ReLU MLPs (batch 1 and 64, median ms), and the speed-ups", benchInferInt8)
+}
+
+// int8Variant is one model the infer-int8 benchmark times.
+type int8Variant struct {
+	name  string // "fp32-gelu", "int8-relu", ...
+	model *ops.Model
+}
+
+// benchInferInt8 builds swin-micro with GELU and with ReLU MLPs (random
+// weights: latency does not depend on them), quantizes each to int8
+// (per-channel weights, minmax activations calibrated on random images)
+// and times one forward per batch size on every variant: the median of
+// repeated runs, each variant in turn so load drifts hit them alike.
+func benchInferInt8(opts Options, emit func(Result)) error {
+	defer withThreads(opts)()
+	sizes := opts.Sizes
+	if len(sizes) == 0 {
+		sizes = []int{1, 64}
+	}
+	vs, err := int8Variants("swin-micro")
+	if err != nil {
+		return err
+	}
+	be, err := ops.NewBackend("cpu")
+	if err != nil {
+		return err
+	}
+	for _, n := range sizes {
+		med, err := medianLatencies(be, vs, n, opts.Seconds)
+		if err != nil {
+			return err
+		}
+		for _, v := range vs {
+			emit(Result{Case: fmt.Sprintf("swin-micro/%s/b%d", v.name, n), Value: ms(med[v.name]), Unit: "ms",
+				Extra: map[string]any{"batch": n, "images_per_sec": round1(float64(n) / med[v.name].Seconds())}})
+		}
+		ratio := func(a, b string) float64 { return float64(int64(100*med[a].Seconds()/med[b].Seconds())) / 100 }
+		emit(Result{Case: fmt.Sprintf("swin-micro/int8-relu-vs-int8-gelu/b%d", n), Value: round1(100 * (ratio("int8-gelu", "int8-relu") - 1)), Unit: "% faster"})
+		emit(Result{Case: fmt.Sprintf("swin-micro/int8-vs-fp32-relu/b%d", n), Value: ratio("fp32-relu", "int8-relu"), Unit: "x"})
+		emit(Result{Case: fmt.Sprintf("swin-micro/int8-vs-fp32-gelu/b%d", n), Value: ratio("fp32-gelu", "int8-gelu"), Unit: "x"})
+	}
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// int8Variants returns fp32 and integer-engine swin-micro with GELU and
+// with ReLU.
+func int8Variants(name string) ([]int8Variant, error) {
+	calib := randomImages(128)
+	var out []int8Variant
+	for _, act := range []ops.OpKind{ops.OpGELU, ops.OpReLU} {
+		m, err := zoo.Build(name, mnistShape, 10, 1)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := compress.Replace(m, ops.OpGELU, act, "*", source.Span{}); err != nil {
+			return nil, err
+		}
+		q := m.Clone()
+		if _, err := compress.QuantizeInt8(context.Background(), q, compress.Int8Options{Data: calib, Batches: 2}); err != nil {
+			return nil, err
+		}
+		ir, err := compress.ToInteger(q, source.Span{})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, int8Variant{"fp32-" + string(act), m}, int8Variant{"int8-" + string(act), ir.Model})
+	}
+	return out, nil
+}
+
+func randomImages(n int) *data.Dataset {
+	r := rand.New(rand.NewPCG(5, 6))
+	ds := &data.Dataset{Name: "random", C: 1, H: 28, W: 28, X: make([]float32, n*784), Y: make([]int, n), Classes: make([]string, 10)}
+	for i := range ds.X {
+		ds.X[i] = r.Float32()
+	}
+	return ds
+}
+
+// medianLatencies runs every variant once per round (after one warm-up
+// round) until seconds (default 2) per variant have passed, at least 5
+// rounds, and returns each variant's median forward time.
+func medianLatencies(be ops.Backend, vs []int8Variant, n int, seconds float64) (map[string]time.Duration, error) {
+	if seconds <= 0 {
+		seconds = 2
+	}
+	x := ops.New(n, mnistShape.C, mnistShape.H, mnistShape.W)
+	copy(x.Data, randomImages(n).X)
+	c := ops.NewContext(be, ops.Options{})
+	times := map[string][]time.Duration{}
+	budget := time.Duration(seconds * float64(len(vs)) * float64(time.Second))
+	for start, round := time.Now(), 0; round < 6 || time.Since(start) < budget; round++ {
+		for _, v := range vs {
+			t0 := time.Now()
+			if _, err := v.model.Forward(c, x); err != nil {
+				return nil, fmt.Errorf("infer-int8 %s: %w", v.name, err)
+			}
+			c.Reset()
+			if round > 0 {
+				times[v.name] = append(times[v.name], time.Since(t0))
+			}
+		}
+	}
+	med := map[string]time.Duration{}
+	for k, ts := range times {
+		sort.Slice(ts, func(i, j int) bool { return ts[i] < ts[j] })
+		med[k] = ts[len(ts)/2]
+	}
+	return med, nil
+}
