@@ -49,8 +49,12 @@ func benchInferInt8(opts Options, emit func(Result)) error {
 			return err
 		}
 		for _, v := range vs {
+			kinds, err := kindTimes(be, v.model, n)
+			if err != nil {
+				return err
+			}
 			emit(Result{Case: fmt.Sprintf("swin-micro/%s/b%d", v.name, n), Value: ms(med[v.name]), Unit: "ms",
-				Extra: map[string]any{"batch": n, "images_per_sec": round1(float64(n) / med[v.name].Seconds())}})
+				Extra: map[string]any{"batch": n, "images_per_sec": round1(float64(n) / med[v.name].Seconds()), "ms_by_kind": kinds}})
 		}
 		ratio := func(a, b string) float64 { return float64(int64(100*med[a].Seconds()/med[b].Seconds())) / 100 }
 		emit(Result{Case: fmt.Sprintf("swin-micro/int8-relu-vs-int8-gelu/b%d", n), Value: round1(100 * (ratio("int8-gelu", "int8-relu") - 1)), Unit: "% faster"})
@@ -127,4 +131,34 @@ func medianLatencies(be ops.Backend, vs []int8Variant, n int, seconds float64) (
 		med[k] = ts[len(ts)/2]
 	}
 	return med, nil
+}
+
+// kindTimes is the time per node kind of one forward (ms, the mean of
+// three observed forwards after a warm-up): where a variant spends it.
+func kindTimes(be ops.Backend, m *ops.Model, n int) (map[string]float64, error) {
+	x := ops.New(n, mnistShape.C, mnistShape.H, mnistShape.W)
+	copy(x.Data, randomImages(n).X)
+	c := ops.NewContext(be, ops.Options{})
+	per := map[string]time.Duration{}
+	const runs = 3
+	for r := range runs + 1 {
+		last := time.Now()
+		hook := func(nd *ops.Node, _ []*ops.Tensor, _ *ops.Tensor) {
+			if r > 0 {
+				per[string(nd.Kind)] += time.Since(last)
+			}
+			last = time.Now()
+		}
+		if _, err := m.ForwardObserved(c, hook, x); err != nil {
+			return nil, err
+		}
+		c.Reset()
+	}
+	out := map[string]float64{}
+	for k, d := range per {
+		if v := float64(d.Microseconds()/runs) / 1000; v >= 0.05 {
+			out[k] = v
+		}
+	}
+	return out, nil
 }
