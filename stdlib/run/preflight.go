@@ -36,7 +36,7 @@ func (r *Runner) preflightStep(s *check.Step) *diag.Diagnostic {
 	}
 	if v.Unsupported != nil {
 		if what, at, bad := v.Unsupported(s); bad {
-			if what == "export onnx" || !at.IsValid() {
+			if !at.IsValid() {
 				at = verbSpan(s)
 			}
 			return notExecutable(what, at)

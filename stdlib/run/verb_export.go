@@ -8,19 +8,11 @@ import (
 	"strings"
 
 	"github.com/qpipe/qpipe/lang/check"
-	"github.com/qpipe/qpipe/lang/source"
 	"github.com/qpipe/qpipe/ops/modelio"
 )
 
 func init() {
-	Register("export", Verb{Run: runExport, Unsupported: exportUnsupported, Prepare: prepareExport})
-}
-
-func exportUnsupported(step *check.Step) (string, source.Span, bool) {
-	if step.Variant == "onnx" {
-		return "export onnx", step.Span, true
-	}
-	return "", source.Span{}, false
+	Register("export", Verb{Run: runExport, Prepare: prepareExport})
 }
 
 // ExportPath resolves an export path inside the output directory: it must
@@ -58,6 +50,8 @@ func runExport(ctx context.Context, env *Env, st *State, step *check.Step) (*Out
 	switch step.Variant {
 	case "checkpoint":
 		err = modelio.Save(path, st.Model, st.Meta)
+	case "onnx":
+		err = exportONNX(st, path)
 	case "safetensors":
 		err = modelio.WriteSafetensors(path, modelio.ModelTensors(st.Model), map[string]string{"format": "pt", "qpipe_model": st.Model.Name})
 	default:

@@ -8,14 +8,13 @@ import (
 	"strings"
 
 	"github.com/qpipe/qpipe/lang/check"
-	"github.com/qpipe/qpipe/lang/source"
 	"github.com/qpipe/qpipe/ops/data"
 	"github.com/qpipe/qpipe/ops/modelio"
 	"github.com/qpipe/qpipe/stdlib/zoo"
 )
 
 func init() {
-	Register("model", Verb{Run: runModel, Unsupported: modelUnsupported})
+	Register("model", Verb{Run: runModel})
 	Register("data", Verb{Run: runData})
 }
 
@@ -32,13 +31,6 @@ func modelSource(env *Env, step *check.Step) (name string, isPath bool) {
 func looksLikePath(s string) bool {
 	return strings.ContainsAny(s, `/\`) || strings.Contains(strings.ToLower(filepath.Ext(s)), "safetensors") ||
 		strings.HasSuffix(strings.ToLower(s), ".onnx")
-}
-
-func modelUnsupported(step *check.Step) (string, source.Span, bool) {
-	if w := step.Words["name"]; w.Kind == check.VString && strings.HasSuffix(strings.ToLower(w.Str), ".onnx") {
-		return "model (ONNX import)", w.Span, true
-	}
-	return "", source.Span{}, false
 }
 
 func runModel(ctx context.Context, env *Env, st *State, step *check.Step) (*Outcome, error) {
@@ -77,10 +69,10 @@ func bindModelSpec(env *Env, st *State, isPath bool, spec ModelSpec) (*Outcome, 
 }
 
 func loadModelFile(env *Env, st *State, name string) (*Outcome, error) {
-	if strings.HasSuffix(strings.ToLower(name), ".onnx") {
-		return nil, &NotExecutableError{What: "model (ONNX import)"}
-	}
 	path := env.InputPath(name)
+	if strings.HasSuffix(strings.ToLower(name), ".onnx") {
+		return loadONNX(env, st, path)
+	}
 	m, meta, err := modelio.Load(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot load model %s: %w", name, err)
