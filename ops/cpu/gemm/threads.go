@@ -205,7 +205,7 @@ const chunksPerThread = 4
 
 // minOpsPerChunk keeps pieces large enough that their packing and start-up
 // stay small next to their products.
-const minOpsPerChunk = 1 << 22
+const minOpsPerChunk = 1 << 21
 
 // runChunks computes an m×n×k product with block(i0, i1, j0, j1) over
 // disjoint output blocks, on threads chosen by splitWork. Each thread's
