@@ -137,6 +137,10 @@ func (b *Backend) Unary(op ops.UnaryOp, x, y *ops.Tensor) error {
 		})
 		return nil
 	}
+	if op == ops.UnaryGELU {
+		b.w.For(len(x.Data), grain, func(lo, hi int) { geluRow(x.Data[lo:hi], y.Data[lo:hi]) })
+		return nil
+	}
 	f, err := unaryFn(op)
 	if err != nil {
 		return err
@@ -161,6 +165,10 @@ func (b *Backend) UnaryBackward(op ops.UnaryOp, x, y, dy, dx *ops.Tensor) error 
 				}
 			}
 		})
+		return nil
+	}
+	if op == ops.UnaryGELU {
+		b.w.For(len(x.Data), grain, func(lo, hi int) { geluGradRow(x.Data[lo:hi], dy.Data[lo:hi], dx.Data[lo:hi]) })
 		return nil
 	}
 	d, err := unaryDeriv(op)

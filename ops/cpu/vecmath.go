@@ -1,0 +1,71 @@
+package cpu
+
+import "math"
+
+// Slice loops over the float32 exp and GELU of fastmath.go: AVX-512 where
+// the CPU has it (vecmath_amd64.s), the scalar functions elsewhere. Both
+// compute the same formulas; the vector forms differ only by FMA rounding
+// (and give subnormals instead of 0 just below exp's normal range).
+
+// maxRow returns the largest element of x (-Inf for an empty x; a NaN
+// element may or may not win, as with the scalar max).
+func maxRow(x []float32) float32 {
+	if vec16 && len(x) > 0 {
+		return maxRow16(&x[0], len(x))
+	}
+	m := float32(math.Inf(-1))
+	for _, v := range x {
+		m = max(m, v)
+	}
+	return m
+}
+
+// expShiftSum writes y[i] = e^(x[i]-shift) and returns Σ y.
+func expShiftSum(x, y []float32, shift float32) float32 {
+	y = y[:len(x)]
+	if vec16 && len(x) > 0 {
+		return expShiftSum16(&x[0], &y[0], len(x), shift)
+	}
+	var s float32
+	for i, v := range x {
+		e := exp32(v - shift)
+		y[i] = e
+		s += e
+	}
+	return s
+}
+
+// scaleRow multiplies y by s in place.
+func scaleRow(y []float32, s float32) {
+	if vec16 && len(y) > 0 {
+		scale16(&y[0], len(y), s)
+		return
+	}
+	for i := range y {
+		y[i] *= s
+	}
+}
+
+// geluRow writes y = gelu(x).
+func geluRow(x, y []float32) {
+	y = y[:len(x)]
+	if vec16 && len(x) > 0 {
+		gelu16(&x[0], &y[0], len(x))
+		return
+	}
+	for i, v := range x {
+		y[i] = gelu32(v)
+	}
+}
+
+// geluGradRow accumulates dx += gelu'(x)·dy.
+func geluGradRow(x, dy, dx []float32) {
+	dy, dx = dy[:len(x)], dx[:len(x)]
+	if vec16 && len(x) > 0 {
+		geluGradAcc16(&x[0], &dy[0], &dx[0], len(x))
+		return
+	}
+	for i, v := range x {
+		dx[i] += gelu32Grad(v) * dy[i]
+	}
+}

@@ -1,0 +1,23 @@
+//go:build amd64 && !purego
+
+package cpu
+
+import "golang.org/x/sys/cpu"
+
+// vec16 reports whether the AVX-512 loops of vecmath_amd64.s run here.
+var vec16 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
+
+//go:noescape
+func maxRow16(x *float32, n int) float32
+
+//go:noescape
+func expShiftSum16(x, y *float32, n int, shift float32) float32
+
+//go:noescape
+func scale16(y *float32, n int, s float32)
+
+//go:noescape
+func gelu16(x, y *float32, n int)
+
+//go:noescape
+func geluGradAcc16(x, dy, dx *float32, n int)

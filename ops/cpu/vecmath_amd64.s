@@ -1,0 +1,310 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX-512 loops for exp (softmax rows) and GELU. They follow exp32 and
+// erfExp in fastmath.go lane for lane: Cephes expf with the same
+// reduction and polynomial (2^n applied with vscalefps, which also gives
+// +Inf above and 0 below the float32 range), and erf from the Taylor
+// series below |z| = 0.5 and Abramowitz-Stegun 7.1.26 above, blended per
+// lane. Tails use k-masked loads and stores.
+
+DATA vmC<>+0(SB)/4, $-104.0
+DATA vmC<>+4(SB)/4, $89.0
+DATA vmC<>+8(SB)/4, $1.44269504088896341
+DATA vmC<>+12(SB)/4, $0.693359375
+DATA vmC<>+16(SB)/4, $-2.12194440e-4
+DATA vmC<>+20(SB)/4, $1.9875691500e-4
+DATA vmC<>+24(SB)/4, $1.3981999507e-3
+DATA vmC<>+28(SB)/4, $8.3334519073e-3
+DATA vmC<>+32(SB)/4, $4.1665795894e-2
+DATA vmC<>+36(SB)/4, $1.6666665459e-1
+DATA vmC<>+40(SB)/4, $5.0000001201e-1
+DATA vmC<>+44(SB)/4, $1.0
+DATA vmC<>+48(SB)/4, $0.7071067811865476
+DATA vmC<>+52(SB)/4, $0.5
+DATA vmC<>+56(SB)/4, $0x7fffffff
+DATA vmC<>+60(SB)/4, $0.3275911
+DATA vmC<>+64(SB)/4, $0.254829592
+DATA vmC<>+68(SB)/4, $-0.284496736
+DATA vmC<>+72(SB)/4, $1.421413741
+DATA vmC<>+76(SB)/4, $-1.453152027
+DATA vmC<>+80(SB)/4, $1.061405429
+DATA vmC<>+84(SB)/4, $1.1283791670955126
+DATA vmC<>+88(SB)/4, $-0.3333333333333333
+DATA vmC<>+92(SB)/4, $0.1
+DATA vmC<>+96(SB)/4, $-0.023809523809523808
+DATA vmC<>+100(SB)/4, $0.004629629629629629
+DATA vmC<>+104(SB)/4, $-0.0007575757575757576
+DATA vmC<>+108(SB)/4, $0.3989422804014327
+DATA vmC<>+112(SB)/4, $0xff800000
+DATA vmC<>+116(SB)/4, $0x80000000
+GLOBL vmC<>(SB), RODATA|NOPTR, $120
+
+// Z8..Z19: exp constants.
+#define LOADEXP \
+	VBROADCASTSS vmC<>+0(SB), Z8 \
+	VBROADCASTSS vmC<>+4(SB), Z9 \
+	VBROADCASTSS vmC<>+8(SB), Z10 \
+	VBROADCASTSS vmC<>+12(SB), Z11 \
+	VBROADCASTSS vmC<>+16(SB), Z12 \
+	VBROADCASTSS vmC<>+20(SB), Z13 \
+	VBROADCASTSS vmC<>+24(SB), Z14 \
+	VBROADCASTSS vmC<>+28(SB), Z15 \
+	VBROADCASTSS vmC<>+32(SB), Z16 \
+	VBROADCASTSS vmC<>+36(SB), Z17 \
+	VBROADCASTSS vmC<>+40(SB), Z18 \
+	VBROADCASTSS vmC<>+44(SB), Z19
+
+// EXP(x, n, t): x = e^x; n and t are clobbered.
+#define EXP(x, n, t) \
+	VMAXPS x, Z8, x \
+	VMINPS x, Z9, x \
+	VMULPS Z10, x, n \
+	VRNDSCALEPS $0, n, n \
+	VFNMADD231PS Z11, n, x \
+	VFNMADD231PS Z12, n, x \
+	VMOVAPS Z13, t \
+	VFMADD213PS Z14, x, t \
+	VFMADD213PS Z15, x, t \
+	VFMADD213PS Z16, x, t \
+	VFMADD213PS Z17, x, t \
+	VFMADD213PS Z18, x, t \
+	VMULPS x, x, Z7 \
+	VFMADD213PS x, Z7, t \
+	VADDPS Z19, t, t \
+	VSCALEFPS n, t, x
+
+// Z20..Z31: GELU constants.
+#define LOADGELU \
+	VBROADCASTSS vmC<>+48(SB), Z20 \
+	VBROADCASTSS vmC<>+52(SB), Z21 \
+	VBROADCASTSS vmC<>+56(SB), Z22 \
+	VBROADCASTSS vmC<>+60(SB), Z23 \
+	VBROADCASTSS vmC<>+64(SB), Z24 \
+	VBROADCASTSS vmC<>+68(SB), Z25 \
+	VBROADCASTSS vmC<>+72(SB), Z26 \
+	VBROADCASTSS vmC<>+76(SB), Z27 \
+	VBROADCASTSS vmC<>+80(SB), Z28 \
+	VBROADCASTSS vmC<>+84(SB), Z29 \
+	VBROADCASTSS vmC<>+108(SB), Z30 \
+	VPXORD Z31, Z31, Z31
+
+// ERF(x): Z1 = erf(x/√2), Z3 = e^{-x²/2}; clobbers Z2, Z4..Z7, K2.
+#define ERF(x) \
+	VMULPS Z20, x, Z1 \
+	VPANDD Z22, Z1, Z2 \
+	VMOVAPS Z2, Z3 \
+	VFNMADD213PS Z31, Z2, Z3 \
+	EXP(Z3, Z4, Z5) \
+	VMULPS Z1, Z1, Z6 \
+	VBROADCASTSS vmC<>+104(SB), Z4 \
+	VFMADD213PS.BCST vmC<>+100(SB), Z6, Z4 \
+	VFMADD213PS.BCST vmC<>+96(SB), Z6, Z4 \
+	VFMADD213PS.BCST vmC<>+92(SB), Z6, Z4 \
+	VFMADD213PS.BCST vmC<>+88(SB), Z6, Z4 \
+	VFMADD213PS Z19, Z6, Z4 \
+	VMULPS Z29, Z4, Z4 \
+	VMULPS Z1, Z4, Z4 \
+	VMOVAPS Z2, Z5 \
+	VFMADD213PS Z19, Z23, Z5 \
+	VDIVPS Z5, Z19, Z5 \
+	VMOVAPS Z28, Z6 \
+	VFMADD213PS Z27, Z5, Z6 \
+	VFMADD213PS Z26, Z5, Z6 \
+	VFMADD213PS Z25, Z5, Z6 \
+	VFMADD213PS Z24, Z5, Z6 \
+	VMULPS Z5, Z6, Z6 \
+	VFNMADD213PS Z19, Z3, Z6 \
+	VPXORD Z2, Z1, Z5 \
+	VPXORD Z5, Z6, Z6 \
+	VCMPPS $1, Z21, Z2, K2 \
+	VBLENDMPS Z4, Z6, K2, Z1
+
+// func maxRow16(x *float32, n int) float32
+TEXT ·maxRow16(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS vmC<>+112(SB), Z0
+	VMOVAPS Z0, Z2
+max_loop:
+	CMPQ CX, $16
+	JLT max_tail
+	VMAXPS (SI), Z0, Z0
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP max_loop
+max_tail:
+	TESTQ CX, CX
+	JZ max_done
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPS (SI), K1, Z2
+	VMAXPS Z2, Z0, Z0
+max_done:
+	VEXTRACTF64X4 $1, Z0, Y1
+	VMAXPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VMAXPS X1, X0, X0
+	VPSHUFD $1, X0, X1
+	VMAXSS X1, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+16(FP)
+	RET
+
+// func expShiftSum16(x, y *float32, n int, shift float32) float32
+TEXT ·expShiftSum16(SB), NOSPLIT, $0-36
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS shift+24(FP), Z6
+	LOADEXP
+	VPXORD Z30, Z30, Z30
+exps_loop:
+	CMPQ CX, $16
+	JLT exps_tail
+	VMOVUPS (SI), Z0
+	VSUBPS Z6, Z0, Z0
+	EXP(Z0, Z1, Z2)
+	VMOVUPS Z0, (DI)
+	VADDPS Z0, Z30, Z30
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP exps_loop
+exps_tail:
+	TESTQ CX, CX
+	JZ exps_done
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VSUBPS Z6, Z0, Z0
+	EXP(Z0, Z1, Z2)
+	VMOVUPS Z0, K1, (DI)
+	VADDPS Z0, Z30, K1, Z30
+exps_done:
+	VEXTRACTF64X4 $1, Z30, Y1
+	VADDPS Y1, Y30, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VPSHUFD $1, X0, X1
+	VADDSS X1, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+32(FP)
+	RET
+
+// func scale16(y *float32, n int, s float32)
+TEXT ·scale16(SB), NOSPLIT, $0-20
+	MOVQ y+0(FP), DI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS s+16(FP), Z6
+scale_loop:
+	CMPQ CX, $16
+	JLT scale_tail
+	VMULPS (DI), Z6, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP scale_loop
+scale_tail:
+	TESTQ CX, CX
+	JZ scale_done
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPS.Z (DI), K1, Z0
+	VMULPS Z6, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+scale_done:
+	VZEROUPPER
+	RET
+
+// func gelu16(x, y *float32, n int)
+TEXT ·gelu16(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+	LOADEXP
+	LOADGELU
+gelu_loop:
+	CMPQ CX, $16
+	JLT gelu_tail
+	VMOVUPS (SI), Z0
+	ERF(Z0)
+	VMULPS Z21, Z0, Z0
+	VFMADD213PS Z0, Z0, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP gelu_loop
+gelu_tail:
+	TESTQ CX, CX
+	JZ gelu_done
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	ERF(Z0)
+	VMULPS Z21, Z0, Z0
+	VFMADD213PS Z0, Z0, Z1
+	VMOVUPS Z1, K1, (DI)
+gelu_done:
+	VZEROUPPER
+	RET
+
+// func geluGradAcc16(x, dy, dx *float32, n int)
+TEXT ·geluGradAcc16(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ dy+8(FP), BX
+	MOVQ dx+16(FP), DI
+	MOVQ n+24(FP), CX
+	LOADEXP
+	LOADGELU
+geluG_loop:
+	CMPQ CX, $16
+	JLT geluG_tail
+	VMOVUPS (SI), Z0
+	ERF(Z0)
+	VMULPS Z30, Z0, Z0
+	VMULPS Z3, Z0, Z0
+	VFMADD231PS Z21, Z1, Z0
+	VADDPS Z21, Z0, Z0
+	VMOVUPS (DI), Z2
+	VFMADD231PS (BX), Z0, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ $64, SI
+	ADDQ $64, BX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP geluG_loop
+geluG_tail:
+	TESTQ CX, CX
+	JZ geluG_done
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	ERF(Z0)
+	VMULPS Z30, Z0, Z0
+	VMULPS Z3, Z0, Z0
+	VFMADD231PS Z21, Z1, Z0
+	VADDPS Z21, Z0, Z0
+	VMOVUPS.Z (DI), K1, Z2
+	VMOVUPS.Z (BX), K1, Z4
+	VFMADD231PS Z4, Z0, Z2
+	VMOVUPS Z2, K1, (DI)
+geluG_done:
+	VZEROUPPER
+	RET

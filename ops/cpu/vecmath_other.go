@@ -1,0 +1,11 @@
+//go:build !amd64 || purego
+
+package cpu
+
+const vec16 = false
+
+func maxRow16(x *float32, n int) float32                        { panic("cpu: no vector kernels") }
+func expShiftSum16(x, y *float32, n int, shift float32) float32 { panic("cpu: no vector kernels") }
+func scale16(y *float32, n int, s float32)                      { panic("cpu: no vector kernels") }
+func gelu16(x, y *float32, n int)                               { panic("cpu: no vector kernels") }
+func geluGradAcc16(x, dy, dx *float32, n int)                   { panic("cpu: no vector kernels") }

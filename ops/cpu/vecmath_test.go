@@ -1,0 +1,166 @@
+package cpu
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// The vector loops against the scalar functions they replace, at every
+// length up to a few vectors (tails), over a wide range and the edges.
+
+func vecInputs(n int, r *rand.Rand) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(r.NormFloat64() * 4)
+	}
+	return x
+}
+
+func relClose(got, want, rel, abs float32) bool {
+	if math.IsNaN(float64(want)) {
+		return math.IsNaN(float64(got))
+	}
+	if math.IsInf(float64(want), 0) {
+		return got == want
+	}
+	d := math.Abs(float64(got - want))
+	return d <= float64(abs) || d <= float64(rel)*math.Abs(float64(want))
+}
+
+func TestVecExpSoftmaxMatchesScalar(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for n := 0; n <= 70; n++ {
+		x := vecInputs(n, r)
+		y := make([]float32, n+1)
+		y[n] = 42 // guard: nothing written past n
+		m := maxRow(x)
+		wantM := float32(math.Inf(-1))
+		for _, v := range x {
+			wantM = max(wantM, v)
+		}
+		if m != wantM {
+			t.Fatalf("n=%d: max %v, want %v", n, m, wantM)
+		}
+		s := expShiftSum(x, y[:n], m)
+		var ws float64
+		for i, v := range x {
+			e := exp32(v - m)
+			ws += float64(e)
+			if !relClose(y[i], e, 4e-7, 0) {
+				t.Fatalf("n=%d: exp(%v) = %v, want %v", n, v-m, y[i], e)
+			}
+		}
+		if math.Abs(float64(s)-ws) > 1e-6*ws {
+			t.Fatalf("n=%d: sum %v, want %v", n, s, ws)
+		}
+		scaleRow(y[:n], 0.5)
+		for i, v := range x {
+			if !relClose(y[i], 0.5*exp32(v-m), 4e-7, 0) {
+				t.Fatalf("n=%d: scaled %v", n, y[i])
+			}
+		}
+		if y[n] != 42 {
+			t.Fatalf("n=%d: wrote past the end", n)
+		}
+	}
+}
+
+func TestVecExpEdges(t *testing.T) {
+	inf := float32(math.Inf(1))
+	x := []float32{0, 1, -1, 88.5, 88.72, 89, 200, inf, -inf, -87, -87.3, -103, -200, float32(math.NaN()), 10, -10, 0.5}
+	y := make([]float32, len(x))
+	expShiftSum(x, y, 0)
+	for i, v := range x {
+		want := exp32(v)
+		// below the normal range the vector form may give a subnormal
+		if !relClose(y[i], want, 4e-7, 1.2e-38) {
+			t.Errorf("exp(%v) = %v, want %v", v, y[i], want)
+		}
+	}
+	if m := maxRow([]float32{-inf, -inf}); m != -inf {
+		t.Errorf("max of -Inf = %v", m)
+	}
+}
+
+func TestVecGELUMatchesScalar(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for n := 0; n <= 70; n++ {
+		x := vecInputs(n, r)
+		if n > 3 {
+			x[0], x[1], x[2], x[3] = 0.7071067, -0.7071068, 0, -1e-30
+		}
+		y := make([]float32, n+1)
+		y[n] = 42
+		geluRow(x, y[:n])
+		dy := vecInputs(n, r)
+		dx := vecInputs(n+1, r)
+		dx0 := append([]float32(nil), dx...)
+		geluGradRow(x, dy, dx[:n])
+		for i, v := range x {
+			if want := gelu32(v); !relClose(y[i], want, 1e-6, 1e-7) {
+				t.Fatalf("n=%d: gelu(%v) = %v, want %v", n, v, y[i], want)
+			}
+			if want := dx0[i] + gelu32Grad(v)*dy[i]; !relClose(dx[i], want, 1e-6, 1e-6) {
+				t.Fatalf("n=%d: dx at %v = %v, want %v", n, v, dx[i], want)
+			}
+		}
+		if y[n] != 42 || dx[n] != dx0[n] {
+			t.Fatalf("n=%d: wrote past the end", n)
+		}
+	}
+}
+
+func TestVecGELUFloat64(t *testing.T) {
+	var xs []float32
+	for x := -12.0; x <= 12; x += 0.00137 {
+		xs = append(xs, float32(x))
+	}
+	inf := float32(math.Inf(1))
+	xs = append(xs, inf, -inf, 100, -100, 1e-20, -1e-20)
+	y := make([]float32, len(xs))
+	geluRow(xs, y)
+	ones := make([]float32, len(xs))
+	for i := range ones {
+		ones[i] = 1
+	}
+	g := make([]float32, len(xs))
+	geluGradRow(xs, ones, g)
+	for i, xf := range xs {
+		v := float64(xf)
+		want := 0.5 * v * (1 + math.Erf(v/math.Sqrt2))
+		if math.IsInf(v, 0) {
+			if want := gelu32(xf); float64(y[i]) != float64(want) && !(math.IsNaN(float64(want)) && math.IsNaN(float64(y[i]))) {
+				t.Fatalf("gelu(%v) = %v, want %v", v, y[i], want)
+			}
+			continue
+		}
+		if d := math.Abs(float64(y[i]) - want); d > 3e-7*math.Max(1, math.Abs(v)) {
+			t.Fatalf("gelu(%v) = %v, want %v", v, y[i], want)
+		}
+		wantGrad := 0.5*(1+math.Erf(v/math.Sqrt2)) + v*math.Exp(-v*v/2)/math.Sqrt(2*math.Pi)
+		if d := math.Abs(float64(g[i]) - wantGrad); d > 4e-7 {
+			t.Fatalf("gelu'(%v) = %v, want %v", v, g[i], wantGrad)
+		}
+	}
+}
+
+func BenchmarkVecGELU(b *testing.B) {
+	xs := make([]float32, 1<<16)
+	for i := range xs {
+		xs[i] = float32(i%2000)/250 - 4
+	}
+	ys := make([]float32, len(xs))
+	b.Run("scalar", func(b *testing.B) {
+		for range b.N {
+			for i, v := range xs {
+				ys[i] = gelu32(v)
+			}
+		}
+	})
+	b.Run("vec", func(b *testing.B) {
+		for range b.N {
+			geluRow(xs, ys)
+		}
+	})
+}

@@ -1,0 +1,97 @@
+package cpu_test
+
+import (
+	"math/rand/v2"
+	"syscall"
+	"testing"
+
+	"github.com/qpipe/qpipe/ops"
+	"github.com/qpipe/qpipe/ops/cpu"
+	"github.com/qpipe/qpipe/ops/optim"
+	"github.com/qpipe/qpipe/stdlib/zoo"
+)
+
+// The zoo models as `qpipe bench train` and `qpipe bench infer` run them
+// (batch 128 training with SGD momentum, batch 256 no-grad inference), for
+// profiling with -cpuprofile.
+
+func zooBatch(b *testing.B, name string, batch int) (*ops.Model, *ops.Tensor, []int) {
+	m, err := zoo.Build(name, zoo.Shape{C: 1, H: 28, W: 28}, 10, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	x := ops.New(batch, 1, 28, 28)
+	for i := range x.Data {
+		x.Data[i] = r.Float32()
+	}
+	y := make([]int, batch)
+	for i := range y {
+		y[i] = r.IntN(10)
+	}
+	return m, x, y
+}
+
+func rusage() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
+func BenchmarkZooTrain(b *testing.B) {
+	for _, name := range []string{"mlp", "cnn", "vit-tiny"} {
+		b.Run(name, func(b *testing.B) {
+			m, x, y := zooBatch(b, name, 128)
+			opt, err := optim.NewSGD(m.Trainable(), optim.SGDOptions{LR: 0.01, Momentum: 0.9})
+			if err != nil {
+				b.Fatal(err)
+			}
+			c := ops.NewContext(cpu.New(cpu.Options{}), ops.Options{Train: true, Grad: true, Seed: 1})
+			step := func() {
+				out, err := m.Forward1(c, x)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := c.Backward(c.CrossEntropy(out, y)); err != nil {
+					b.Fatal(err)
+				}
+				opt.Step()
+				opt.ZeroGrad()
+				c.Reset()
+			}
+			step()
+			cpu0 := rusage()
+			b.ResetTimer()
+			for range b.N {
+				step()
+			}
+			b.ReportMetric(float64(128*b.N)/b.Elapsed().Seconds(), "images/s")
+			b.ReportMetric((rusage()-cpu0)*1000/float64(b.N), "cpu-ms/step")
+		})
+	}
+}
+
+func BenchmarkZooInfer(b *testing.B) {
+	for _, name := range []string{"mlp", "cnn", "vit-tiny"} {
+		b.Run(name, func(b *testing.B) {
+			m, x, _ := zooBatch(b, name, 256)
+			c := ops.NewContext(cpu.New(cpu.Options{}), ops.Options{})
+			run := func() {
+				if _, err := m.Forward(c, x); err != nil {
+					b.Fatal(err)
+				}
+				c.Reset()
+			}
+			run()
+			cpu0 := rusage()
+			b.ResetTimer()
+			for range b.N {
+				run()
+			}
+			b.ReportMetric(float64(256*b.N)/b.Elapsed().Seconds(), "images/s")
+			b.ReportMetric((rusage()-cpu0)*1000/float64(b.N), "cpu-ms/batch")
+		})
+	}
+}
