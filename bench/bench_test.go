@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -67,6 +68,8 @@ var (
 	printFormat  = flag.String("bench.format", "json", "TestPrintGemm: text or json")
 	printSeconds = flag.Float64("bench.seconds", 1, "TestPrintGemm: seconds per case")
 	printThreads = flag.Int("bench.threads", 0, "TestPrintGemm: threads (0: all cores)")
+	printSizes   = flag.String("bench.sizes", "", "TestPrintGemm: comma-separated sizes (default: the benchmarks' own)")
+	printNames   = flag.String("bench.names", "gemm,gemm-int8", "TestPrintGemm: comma-separated benchmark names")
 )
 
 // TestPrintGemm prints the gemm and gemm-int8 benchmarks at their default
@@ -76,8 +79,16 @@ func TestPrintGemm(t *testing.T) {
 	if os.Getenv("QPIPE_BENCH") != "1" {
 		t.Skip("set QPIPE_BENCH=1 to print the gemm benchmarks")
 	}
-	for _, name := range []string{"gemm", "gemm-int8"} {
-		if err := Run(name, Options{Format: *printFormat, Seconds: *printSeconds, Threads: *printThreads}, os.Stdout); err != nil {
+	var sizes []int
+	for _, f := range strings.FieldsFunc(*printSizes, func(r rune) bool { return r == ',' }) {
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			t.Fatalf("-bench.sizes: %v", err)
+		}
+		sizes = append(sizes, n)
+	}
+	for _, name := range strings.Split(*printNames, ",") {
+		if err := Run(name, Options{Format: *printFormat, Seconds: *printSeconds, Threads: *printThreads, Sizes: sizes}, os.Stdout); err != nil {
 			t.Fatal(err)
 		}
 	}

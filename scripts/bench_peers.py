@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """Measure qpipe's GEMM benchmarks and numpy (OpenBLAS) side by side.
 
-Both run on this machine in this invocation, alternating for --rounds
-rounds; each side keeps its best figure per size (the run least disturbed by
-other load), then a ratio table is printed.
+Both run on this machine in this invocation: per round, each size runs on
+the qpipe side and then on numpy, back to back, so both meet the same load;
+each side keeps its best figure per size over --rounds rounds (the run least
+disturbed by other processes), then a ratio table is printed.
 
 qpipe side: `qpipe bench gemm --format json --seconds S --threads T --size N...`
 and the same for gemm-int8, from a binary built from ./cmd/qpipe when it
 has the bench command, else the bench package's
 TestPrintGemm (go test ./bench -run TestPrintGemm with QPIPE_BENCH=1), or any
-shell command given with --qpipe-cmd that prints the same JSON lines.
+shell command given with --qpipe-cmd ({name} and {size} are substituted)
+that prints the same JSON lines.
 
 numpy side: a subprocess with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset
 (they pin old OpenBLAS builds to slower kernels on this CPU) and
@@ -73,39 +75,38 @@ def find_python(explicit):
              'libopenblas0-pthread, or pass --python' % ', '.join(c for c in cands if c))
 
 
-def build_qpipe_cmds(args, sizes, tmp):
-    """Returns a list of shell commands whose stdout holds the JSON lines."""
-    if args.qpipe_cmd:
-        return [args.qpipe_cmd]
+def qpipe_runner(args, tmp):
+    """Returns cmd(name, size): a shell command printing that case's JSON lines."""
     env = 'GOMAXPROCS=%d ' % args.threads
+    if args.qpipe_cmd:
+        return lambda name, n: args.qpipe_cmd.replace('{name}', name).replace('{size}', str(n))
     if os.path.isdir('cmd/qpipe'):
         exe = os.path.join(tmp, 'qpipe')
         subprocess.run(['go', 'build', '-o', exe, './cmd/qpipe'], check=True)
-        flags = '--format json --seconds %g --threads %d %s' % (
-            args.seconds, args.threads, ' '.join('--size %d' % n for n in sizes))
-        cmds = [env + '%s bench %s %s' % (shlex.quote(exe), name, flags) for name in ('gemm', 'gemm-int8')]
-        probe = subprocess.run(cmds[0], shell=True, capture_output=True, text=True)
+        cmd = lambda name, n: env + '%s bench %s --format json --seconds %g --threads %d --size %d' % (
+            shlex.quote(exe), name, args.seconds, args.threads, n)
+        probe = subprocess.run(cmd('gemm', 32), shell=True, capture_output=True, text=True)
         if probe.returncode == 0:
-            return cmds
+            return cmd
         print('note: `qpipe bench` failed (%s); using go test ./bench instead'
               % (probe.stderr.strip().splitlines() or ['?'])[0], file=sys.stderr)
     exe = os.path.join(tmp, 'bench.test')
     subprocess.run(['go', 'test', '-c', '-o', exe, './bench'], check=True)
-    return [env + 'QPIPE_BENCH=1 %s -test.run "^TestPrintGemm$" -bench.format json '
-            '-bench.seconds %g -bench.threads %d' % (shlex.quote(exe), args.seconds, args.threads)]
+    return lambda name, n: env + ('QPIPE_BENCH=1 %s -test.run "^TestPrintGemm$" -bench.format json '
+                                  '-bench.seconds %g -bench.threads %d -bench.names %s -bench.sizes %d') % (
+        shlex.quote(exe), args.seconds, args.threads, name, n)
 
 
-def run_qpipe(cmds):
+def run_qpipe(cmd):
     res = {}
-    for cmd in cmds:
-        out = subprocess.run(cmd, shell=True, capture_output=True, text=True)
-        if out.returncode != 0:
-            sys.exit('qpipe command failed: %s\n%s%s' % (cmd, out.stdout, out.stderr))
-        for line in out.stdout.splitlines():
-            line = line.strip()
-            if line.startswith('{'):
-                r = json.loads(line)
-                res[(r['bench'], str(r['case']))] = r
+    out = subprocess.run(cmd, shell=True, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit('qpipe command failed: %s\n%s%s' % (cmd, out.stdout, out.stderr))
+    for line in out.stdout.splitlines():
+        line = line.strip()
+        if line.startswith('{'):
+            r = json.loads(line)
+            res[(r['bench'], str(r['case']))] = r
     return res
 
 
@@ -125,7 +126,8 @@ def main():
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--seconds', type=float, default=1.0, help='measuring time per size and side, per round')
     ap.add_argument('--rounds', type=int, default=3, help='alternating rounds; best per side is kept')
-    ap.add_argument('--qpipe-cmd', help='shell command printing qpipe bench JSON lines (gemm and gemm-int8)')
+    ap.add_argument('--qpipe-cmd', help='shell command printing qpipe bench JSON lines for one case; '
+                    '{name} (gemm or gemm-int8) and {size} are substituted')
     ap.add_argument('--python', help='python interpreter with numpy (default: this one, else /usr/bin/python3)')
     ap.add_argument('--json', action='store_true', help='also print the table as JSON lines')
     args = ap.parse_args()
@@ -133,15 +135,19 @@ def main():
     py = find_python(args.python)
     best_q, best_np, np_info = {}, {}, {}
     with tempfile.TemporaryDirectory() as tmp:
-        cmds = build_qpipe_cmds(args, sizes, tmp)
+        qcmd = qpipe_runner(args, tmp)
+        # Each size runs qpipe and numpy back to back, round after round, so
+        # both sides meet the same load on the machine.
         for rnd in range(args.rounds):
-            for key, r in run_qpipe(cmds).items():
-                if key not in best_q or r['value'] > best_q[key]['value']:
-                    best_q[key] = r
-            npr = run_numpy(py, sizes, args.seconds, args.threads)
-            np_info = npr['info']
-            for n, v in npr['gflops'].items():
-                best_np[n] = max(best_np.get(n, 0.0), v)
+            for n in sizes:
+                for name in ('gemm', 'gemm-int8'):
+                    for key, r in run_qpipe(qcmd(name, n)).items():
+                        if key not in best_q or r['value'] > best_q[key]['value']:
+                            best_q[key] = r
+                npr = run_numpy(py, [n], args.seconds, args.threads)
+                np_info = npr['info']
+                for size, v in npr['gflops'].items():
+                    best_np[size] = max(best_np.get(size, 0.0), v)
             print('round %d/%d done' % (rnd + 1, args.rounds), file=sys.stderr)
 
     kernel = next((r.get('kernel') for r in best_q.values() if r.get('kernel')), '?')
