@@ -38,6 +38,8 @@ type exporter struct {
 	used    map[string]bool   // ONNX names taken
 	qweight map[int]*qWeight  // fake-quantized constant weights, emitted by their reader
 	consts  map[string]string // param name (+layout) → initializer name
+	// actScale holds the scales of exported activation quantizers (node ID).
+	actScale map[int][]float32
 }
 
 // Export writes m as an ONNX model (opset 17): FP32 graphs, and fake_quant
@@ -80,7 +82,7 @@ func ExportProto(m *ops.Model, o ExportOptions) (*onnxpb.ModelProto, error) {
 		return nil, fmt.Errorf("onnx: export %s: tracing shapes: %w", m.Name, err)
 	}
 	e := &exporter{m: m, g: &onnxpb.GraphProto{Name: ptr(m.Name)}, shapes: shapes, names: map[int]string{},
-		used: map[string]bool{}, qweight: map[int]*qWeight{}, consts: map[string]string{}}
+		used: map[string]bool{}, qweight: map[int]*qWeight{}, consts: map[string]string{}, actScale: map[int][]float32{}}
 	if err := e.graph(o); err != nil {
 		return nil, fmt.Errorf("onnx: export %s: %w", m.Name, err)
 	}

@@ -182,7 +182,7 @@ func (e *exporter) linear(n *ops.Node, in []string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	b, err := e.weight(n, in, "bias", 2, false)
+	b, err := e.layerBias(n, in)
 	if err != nil {
 		return "", err
 	}
@@ -205,7 +205,7 @@ func (e *exporter) conv(n *ops.Node, in []string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	b, err := e.weight(n, in, "bias", 2, false)
+	b, err := e.layerBias(n, in)
 	if err != nil {
 		return "", err
 	}
@@ -221,6 +221,21 @@ func (e *exporter) conv(n *ops.Node, in []string) (string, error) {
 	}
 	return e.op("Conv", sanitize(n.Name), args, attrIs("kernel_shape", ws[2:4]), attrIs("strides", s[:]),
 		attrIs("pads", []int{p[0], p[1], p[0], p[1]}), attrIs("dilations", d[:]), attrI("group", max(a.Groups, 1))), nil
+}
+
+// layerBias returns a conv2d/linear bias: int32 codes behind
+// DequantizeLinear when the layer runs on integers in ONNX Runtime (a
+// Conv or Gemm whose every input is DequantizeLinear fuses into
+// QLinearConv/QGemm), the float parameter otherwise (and for MatMul + Add,
+// where the Add stays float).
+func (e *exporter) layerBias(n *ops.Node, in []string) (string, error) {
+	rank2 := n.Kind == ops.OpConv2d || len(e.shapes[n.Inputs[0]]) == 2
+	if sa := e.integerLayer(n); sa != nil && rank2 {
+		if b, ok := e.intBias(n, sa, e.qweight[n.Inputs[1]]); ok {
+			return b, nil
+		}
+	}
+	return e.weight(n, in, "bias", 2, false)
 }
 
 func pair(v []int, def int) [2]int {

@@ -11,7 +11,10 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/qpipe/qpipe/ops"
+	"github.com/qpipe/qpipe/ops/onnx/onnxpb"
 )
 
 // Helpers that run the outside checkers: ONNX Runtime (onnxruntime-node,
@@ -37,11 +40,20 @@ func ortScript(t *testing.T) string {
 
 type ortResult struct {
 	Dims     []int   `json:"dims"`
-	MsPerRun float64 `json:"ms_per_run"`
+	MsPerRun float64 `json:"ms_per_run"` // median
+	MsMean   float64 `json:"ms_mean"`
 }
 
-// runORT runs model on x in ONNX Runtime; bench > 0 also times bench runs.
+// runORT runs model on x in ONNX Runtime (graph optimization level all);
+// bench > 0 also times bench runs and returns their median in ms.
 func runORT(t *testing.T, model string, x *ops.Tensor, bench int) (*ops.Tensor, float64) {
+	t.Helper()
+	return runORTOpt(t, model, x, bench, "")
+}
+
+// runORTOpt is runORT that also writes the graph ONNX Runtime runs after
+// its optimizations to optimized (when not empty).
+func runORTOpt(t *testing.T, model string, x *ops.Tensor, bench int, optimized string) (*ops.Tensor, float64) {
 	t.Helper()
 	script := ortScript(t)
 	dir := t.TempDir()
@@ -54,8 +66,11 @@ func runORT(t *testing.T, model string, x *ops.Tensor, bench int) (*ops.Tensor, 
 		dims[i] = strconv.Itoa(d)
 	}
 	args := []string{script, model, in, strings.Join(dims, ","), out}
-	if bench > 0 {
+	if bench > 0 || optimized != "" {
 		args = append(args, strconv.Itoa(bench))
+	}
+	if optimized != "" {
+		args = append(args, optimized)
 	}
 	cmd := exec.Command("node", args...)
 	var stderr strings.Builder
@@ -77,6 +92,29 @@ func runORT(t *testing.T, model string, x *ops.Tensor, bench int) (*ops.Tensor, 
 		t.Fatal(err)
 	}
 	return y, r.MsPerRun
+}
+
+// opCounts counts the op types of an ONNX file's graph ("com.microsoft."
+// prefixes contrib ops), e.g. ONNX Runtime's optimized model.
+func opCounts(t *testing.T, path string) map[string]int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mp onnxpb.ModelProto
+	if err := proto.Unmarshal(b, &mp); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	c := map[string]int{}
+	for _, n := range mp.GetGraph().GetNode() {
+		op := n.GetOpType()
+		if d := n.GetDomain(); d != "" && d != "ai.onnx" {
+			op = d + "." + op
+		}
+		c[op]++
+	}
+	return c
 }
 
 func f32bytes(v []float32) []byte {
