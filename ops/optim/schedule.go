@@ -42,6 +42,24 @@ func (s Step) Factor(step int) float64 {
 	return math.Pow(s.Gamma, float64(step/s.Every))
 }
 
+// MultiStep multiplies the rate by Gamma at each milestone step (torch's
+// MultiStepLR); Milestones are ascending.
+type MultiStep struct {
+	Milestones []int
+	Gamma      float64
+}
+
+// Factor is Gamma^(number of milestones <= step).
+func (s MultiStep) Factor(step int) float64 {
+	n := 0
+	for _, m := range s.Milestones {
+		if step >= m {
+			n++
+		}
+	}
+	return math.Pow(s.Gamma, float64(n))
+}
+
 // Warmup ramps linearly from StartFactor to 1 over Steps steps, then
 // follows Then (nil: constant), whose step count starts after the warmup.
 type Warmup struct {

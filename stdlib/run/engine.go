@@ -86,7 +86,7 @@ func Fit(ctx context.Context, be ops.Backend, m *ops.Model, ds, val *data.Datase
 // trainOptions maps a verb's arguments onto stdlib/train's.
 func trainOptions(be ops.Backend, o FitOptions, perEpoch int, tick func(Tick)) train.Options {
 	t := train.Options{Epochs: o.Epochs, Optimizer: o.Optimizer, LR: o.LR, Momentum: o.Momentum, NoMomentum: o.Momentum == 0,
-		WeightDecay: o.WeightDecay, NoDecay: true, Schedule: o.Schedule, Warmup: o.Warmup * perEpoch, Seed: o.Seed, Backend: be}
+		WeightDecay: o.WeightDecay, NoWeightDecay: o.WeightDecay == 0, NoDecay: true, Schedule: o.Schedule, Warmup: o.Warmup * perEpoch, Seed: o.Seed, Backend: be}
 	if tick != nil {
 		var sum float64
 		t.Progress = func(p train.Progress) {

@@ -61,14 +61,16 @@ type Options struct {
 	NoMomentum  bool
 	Nesterov    bool
 	WeightDecay float64 // default 0 for sgd, 0.01 for adamw (use NoDecay to keep biases and norms undecayed)
-	NoDecay     bool    // exempt parameters with at most one axis from weight decay
-	Schedule    string  // "constant" (default), "cosine" or "step"
-	StepEvery   int     // "step": epochs between decays (default 1/3 of Epochs, at least 1)
-	Gamma       float64 // "step": decay factor (default 0.1)
-	Warmup      int     // linear warmup steps before the schedule
-	Seed        uint64  // dropout stream
-	Backend     ops.Backend
-	Loss        Loss
+	// NoWeightDecay makes a zero WeightDecay mean none for adamw too.
+	NoWeightDecay bool
+	NoDecay       bool    // exempt parameters with at most one axis from weight decay
+	Schedule      string  // "constant" (default), "cosine" or "step"
+	StepEvery     int     // "step": epochs between decays (default 1/3 of Epochs, at least 1)
+	Gamma         float64 // "step": decay factor (default 0.1)
+	Warmup        int     // linear warmup steps before the schedule
+	Seed          uint64  // dropout stream
+	Backend       ops.Backend
+	Loss          Loss
 	// Progress, when set, is called after every step.
 	Progress func(Progress)
 	// OnEpoch, when set, is called after every epoch (after validation); a
@@ -91,7 +93,9 @@ func (o Options) withDefaults() (Options, error) {
 		}
 	case "adamw":
 		o.LR = orDefault(o.LR, 0.001)
-		o.WeightDecay = orDefault(o.WeightDecay, 0.01)
+		if o.WeightDecay == 0 && !o.NoWeightDecay {
+			o.WeightDecay = 0.01
+		}
 	default:
 		return o, fmt.Errorf("train: unknown optimizer %q (want sgd or adamw)", o.Optimizer)
 	}
@@ -112,6 +116,17 @@ func (o Options) withDefaults() (Options, error) {
 		o.Backend = be
 	}
 	return o, nil
+}
+
+// stepSchedule decays by Gamma (default 0.1) every StepEvery epochs, or,
+// when StepEvery is unset, at 50% and 75% of the run.
+func stepSchedule(o Options, stepsPerEpoch, total int) optim.Schedule {
+	gamma := orDefault(o.Gamma, 0.1)
+	if o.StepEvery > 0 {
+		return optim.Step{Every: o.StepEvery * stepsPerEpoch, Gamma: gamma}
+	}
+	after := max(total-o.Warmup, 1)
+	return optim.MultiStep{Milestones: []int{after / 2, after * 3 / 4}, Gamma: gamma}
 }
 
 func orDefault(v, def float64) float64 {
@@ -147,11 +162,7 @@ func newSchedule(o Options, stepsPerEpoch int) (optim.Schedule, error) {
 	case "cosine":
 		s = optim.Cosine{Steps: max(total-o.Warmup, 1)}
 	case "step":
-		every := o.StepEvery
-		if every <= 0 {
-			every = max(o.Epochs/3, 1)
-		}
-		s = optim.Step{Every: every * stepsPerEpoch, Gamma: orDefault(o.Gamma, 0.1)}
+		s = stepSchedule(o, stepsPerEpoch, total)
 	default:
 		return nil, fmt.Errorf("train: unknown schedule %q (want constant, cosine or step)", o.Schedule)
 	}
