@@ -59,6 +59,10 @@ func (b *Backend) SoftmaxBackward(p ops.SoftmaxParams, y, dy, dx *ops.Tensor) er
 		for l := lo; l < hi; l++ {
 			base := (l/p.Inner)*p.Dim*p.Inner + l%p.Inner
 			ys, gs, ds := y.Data[base:], dy.Data[base:], dx.Data[base:]
+			if p.Inner == 1 && !p.Log {
+				softmaxGradRow(ys[:p.Dim], gs, ds)
+				continue
+			}
 			var s float64
 			for i := range p.Dim {
 				j := i * p.Inner

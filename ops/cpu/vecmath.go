@@ -69,3 +69,20 @@ func geluGradRow(x, dy, dx []float32) {
 		dx[i] += gelu32Grad(v) * dy[i]
 	}
 }
+
+// softmaxGradRow accumulates dx += y·(dy - Σ dy·y) for one contiguous
+// softmax row y.
+func softmaxGradRow(y, dy, dx []float32) {
+	dy, dx = dy[:len(y)], dx[:len(y)]
+	if vec16 && len(y) > 0 {
+		softmaxGrad16(&y[0], &dy[0], &dx[0], len(y))
+		return
+	}
+	var s float64
+	for i, v := range y {
+		s += float64(dy[i] * v)
+	}
+	for i, v := range y {
+		dx[i] += v * (dy[i] - float32(s))
+	}
+}

@@ -21,3 +21,6 @@ func gelu16(x, y *float32, n int)
 
 //go:noescape
 func geluGradAcc16(x, dy, dx *float32, n int)
+
+//go:noescape
+func softmaxGrad16(y, dy, dx *float32, n int)

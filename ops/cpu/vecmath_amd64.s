@@ -308,3 +308,72 @@ geluG_tail:
 geluG_done:
 	VZEROUPPER
 	RET
+
+// func softmaxGrad16(y, dy, dx *float32, n int)
+// dx += y·(dy - Σ dy·y)
+TEXT ·softmaxGrad16(SB), NOSPLIT, $0-32
+	MOVQ y+0(FP), SI
+	MOVQ dy+8(FP), BX
+	MOVQ dx+16(FP), DI
+	MOVQ n+24(FP), CX
+	MOVQ CX, DX
+	MOVQ $1, AX
+	ANDQ $15, CX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	MOVQ DX, CX
+	VPXORD Z0, Z0, Z0
+	MOVQ SI, R8
+	MOVQ BX, R9
+	MOVQ CX, R10
+sg_dot:
+	CMPQ R10, $16
+	JLT sg_dottail
+	VMOVUPS (R8), Z1
+	VFMADD231PS (R9), Z1, Z0
+	ADDQ $64, R8
+	ADDQ $64, R9
+	SUBQ $16, R10
+	JMP sg_dot
+sg_dottail:
+	TESTQ R10, R10
+	JZ sg_reduce
+	VMOVUPS.Z (R8), K1, Z1
+	VMOVUPS.Z (R9), K1, Z2
+	VFMADD231PS Z2, Z1, Z0
+sg_reduce:
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VPSHUFD $1, X0, X1
+	VADDSS X1, X0, X0
+	VBROADCASTSS X0, Z0
+sg_upd:
+	CMPQ CX, $16
+	JLT sg_updtail
+	VMOVUPS (BX), Z1
+	VSUBPS Z0, Z1, Z1
+	VMOVUPS (DI), Z2
+	VFMADD231PS (SI), Z1, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ $64, SI
+	ADDQ $64, BX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP sg_upd
+sg_updtail:
+	TESTQ CX, CX
+	JZ sg_done
+	VMOVUPS.Z (BX), K1, Z1
+	VSUBPS Z0, Z1, Z1
+	VMOVUPS.Z (DI), K1, Z2
+	VMOVUPS.Z (SI), K1, Z3
+	VFMADD231PS Z3, Z1, Z2
+	VMOVUPS Z2, K1, (DI)
+sg_done:
+	VZEROUPPER
+	RET

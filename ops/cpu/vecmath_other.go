@@ -9,3 +9,4 @@ func expShiftSum16(x, y *float32, n int, shift float32) float32 { panic("cpu: no
 func scale16(y *float32, n int, s float32)                      { panic("cpu: no vector kernels") }
 func gelu16(x, y *float32, n int)                               { panic("cpu: no vector kernels") }
 func geluGradAcc16(x, dy, dx *float32, n int)                   { panic("cpu: no vector kernels") }
+func softmaxGrad16(y, dy, dx *float32, n int)                   { panic("cpu: no vector kernels") }

@@ -164,3 +164,30 @@ func BenchmarkVecGELU(b *testing.B) {
 		}
 	})
 }
+
+func TestVecSoftmaxGradMatchesScalar(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for n := 0; n <= 70; n++ {
+		x := vecInputs(n, r)
+		y := make([]float32, n)
+		if n > 0 {
+			scaleRow(y, 1/expShiftSum(x, y, maxRow(x)))
+		}
+		dy := vecInputs(n, r)
+		dx := vecInputs(n+1, r)
+		want := append([]float32(nil), dx...)
+		var s float64
+		for i := range y {
+			s += float64(dy[i]) * float64(y[i])
+		}
+		for i := range y {
+			want[i] += float32(float64(y[i]) * (float64(dy[i]) - s))
+		}
+		softmaxGradRow(y, dy, dx[:n])
+		for i := range dx {
+			if !relClose(dx[i], want[i], 1e-5, 1e-6) {
+				t.Fatalf("n=%d: dx[%d] = %v, want %v", n, i, dx[i], want[i])
+			}
+		}
+	}
+}
