@@ -51,7 +51,7 @@ func (c *Context) ScaledDotProductAttention(q, k, v *Tensor, o AttentionOptions)
 	if scale == 0 {
 		scale = float32(1 / math.Sqrt(float64(q.Shape[3])))
 	}
-	s := c.MulScalar(c.MatMul(q, k, false, true), scale)
+	s := c.matMulScaled(q, k, false, true, scale)
 	if o.Bias != nil {
 		s = c.Add(s, o.Bias)
 	}

@@ -8,6 +8,7 @@ type matmulShape struct {
 	batch            int
 	strideA, strideB int
 	out              []int
+	alpha            float32 // scales the product (0 is taken as 1)
 }
 
 func resolveMatMul(a, b *Tensor, transA, transB bool) matmulShape {
@@ -47,7 +48,14 @@ func resolveMatMul(a, b *Tensor, transA, transB bool) matmulShape {
 // leading ones; op transposes when trans is set. Leading axes must match,
 // or one operand must be a single matrix, which is broadcast.
 func (c *Context) MatMul(a, b *Tensor, transA, transB bool) *Tensor {
+	return c.matMulScaled(a, b, transA, transB, 1)
+}
+
+// matMulScaled is alpha·MatMul(a, b): the scale rides on the GEMM (and
+// its gradient GEMMs) instead of a separate pass over the product.
+func (c *Context) matMulScaled(a, b *Tensor, transA, transB bool, alpha float32) *Tensor {
 	s := resolveMatMul(a, b, transA, transB)
+	s.alpha = alpha
 	y := c.empty(s.out)
 	c.gemm(transA, transB, s, a, b, y, 0)
 	if c.needsGrad(a, b) {
@@ -60,37 +68,44 @@ func (c *Context) MatMul(a, b *Tensor, transA, transB bool) *Tensor {
 // and a is not transposed.
 func (c *Context) gemm(transA, transB bool, s matmulShape, a, b, y *Tensor, beta float32) {
 	p := GemmParams{TransA: transA, TransB: transB, M: s.m, N: s.n, K: s.k, Batch: s.batch,
-		StrideA: s.strideA, StrideB: s.strideB, StrideC: s.m * s.n, Alpha: 1, Beta: beta}
+		StrideA: s.strideA, StrideB: s.strideB, StrideC: s.m * s.n, Alpha: s.scale(), Beta: beta}
 	if s.strideB == 0 && s.strideA != 0 && !transA {
 		p.M, p.Batch = s.m*s.batch, 1
 	}
 	check("matmul", c.b.Gemm(p, a, b, y), a, b)
 }
 
+func (s matmulShape) scale() float32 {
+	if s.alpha == 0 {
+		return 1
+	}
+	return s.alpha
+}
+
 func (c *Context) matmulBackward(s matmulShape, a, b, dy *Tensor, transA, transB bool) {
+	alpha := s.scale()
 	if ga, beta := c.gradDst(a); ga != nil {
 		// d op(A) = dY·op(B)ᵀ; for a transposed A, dA = op(B)·dYᵀ.
 		if !transA {
-			c.gemmGrad(ga, s.strideA, GemmParams{TransB: !transB, M: s.m, N: s.k, K: s.n, Beta: beta}, dy, s.m*s.n, b, s.strideB, s.batch)
+			c.gemmGrad(ga, s.strideA, GemmParams{TransB: !transB, M: s.m, N: s.k, K: s.n, Alpha: alpha, Beta: beta}, dy, s.m*s.n, b, s.strideB, s.batch)
 		} else {
-			c.gemmGrad(ga, s.strideA, GemmParams{TransA: transB, TransB: true, M: s.k, N: s.m, K: s.n, Beta: beta}, b, s.strideB, dy, s.m*s.n, s.batch)
+			c.gemmGrad(ga, s.strideA, GemmParams{TransA: transB, TransB: true, M: s.k, N: s.m, K: s.n, Alpha: alpha, Beta: beta}, b, s.strideB, dy, s.m*s.n, s.batch)
 		}
 	}
 	if gb, beta := c.gradDst(b); gb != nil {
 		// d op(B) = op(A)ᵀ·dY; for a transposed B, dB = dYᵀ·op(A).
 		if !transB {
-			c.gemmGrad(gb, s.strideB, GemmParams{TransA: !transA, M: s.k, N: s.n, K: s.m, Beta: beta}, a, s.strideA, dy, s.m*s.n, s.batch)
+			c.gemmGrad(gb, s.strideB, GemmParams{TransA: !transA, M: s.k, N: s.n, K: s.m, Alpha: alpha, Beta: beta}, a, s.strideA, dy, s.m*s.n, s.batch)
 		} else {
-			c.gemmGrad(gb, s.strideB, GemmParams{TransA: true, TransB: transA, M: s.n, N: s.k, K: s.m, Beta: beta}, dy, s.m*s.n, a, s.strideA, s.batch)
+			c.gemmGrad(gb, s.strideB, GemmParams{TransA: true, TransB: transA, M: s.n, N: s.k, K: s.m, Alpha: alpha, Beta: beta}, dy, s.m*s.n, a, s.strideA, s.batch)
 		}
 	}
 }
 
-// gemmGrad adds a batched product into g (p.Beta 0 overwrites a fresh
-// buffer). When g is shared by the whole batch (stride 0) the products are
+// gemmGrad adds p.Alpha times a batched product into g (p.Beta 0
+// overwrites a fresh buffer). When g is shared by the whole batch (stride 0) the products are
 // summed one batch entry at a time.
 func (c *Context) gemmGrad(g *Tensor, gStride int, p GemmParams, x *Tensor, xStride int, y *Tensor, yStride int, batch int) {
-	p.Alpha = 1
 	if gStride != 0 || batch == 1 {
 		p.Batch, p.StrideA, p.StrideB, p.StrideC = batch, xStride, yStride, gStride
 		check("matmul backward", c.b.Gemm(p, x, y, g), x, y)
