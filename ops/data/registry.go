@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/qpipe/qpipe/internal/spell"
 )
 
 // Opener loads a dataset's splits. Registry.Open carves the validation split
@@ -91,7 +93,7 @@ func (r *Registry) Open(name string, opts Options) (*Splits, error) {
 
 func (r *Registry) unknown(name string) error {
 	msg := fmt.Sprintf("data: unknown dataset %q; known datasets: %s", name, strings.Join(r.Names(), ", "))
-	if near := nearest(name, r.Names()); near != "" {
+	if near := spell.Nearest(name, r.Names()); near != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", near)
 	}
 	return fmt.Errorf("%s", msg)
@@ -228,35 +230,4 @@ func openNpyFolder(opts Options) (*Splits, error) {
 		}
 	}
 	return s, nil
-}
-
-// nearest is the name within edit distance 2 of s, if any.
-func nearest(s string, names []string) string {
-	best, bestD := "", 3
-	for _, n := range names {
-		if d := editDistance(key(s), key(n)); d < bestD {
-			best, bestD = n, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }

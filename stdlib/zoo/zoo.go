@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/qpipe/qpipe/internal/spell"
 	"github.com/qpipe/qpipe/ops"
 )
 
@@ -85,40 +86,8 @@ func Build(name string, in Shape, classes int, seed uint64) (*ops.Model, error) 
 
 func unknownModel(name string) error {
 	msg := fmt.Sprintf("zoo: unknown model %q", name)
-	if s := nearest(canonical(name), Names()); s != "" {
+	if s := spell.Nearest(canonical(name), Names()); s != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", s)
 	}
 	return fmt.Errorf("%s; built-in models: %s", msg, strings.Join(Names(), ", "))
-}
-
-// nearest returns the known name closest to s by edit distance, or "" when
-// none is close (more than a third of the letters differ).
-func nearest(s string, names []string) string {
-	best, bestD := "", len(s)/3+2
-	for _, n := range names {
-		if d := editDistance(s, n); d < bestD || (strings.HasPrefix(n, s) && s != "") {
-			best, bestD = n, min(d, bestD)
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
