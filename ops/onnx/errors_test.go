@@ -122,13 +122,26 @@ func TestImportExternalDataStaysInFolder(t *testing.T) {
 func TestExportErrorsNameNode(t *testing.T) {
 	b := ops.NewBuilder("att", 1)
 	x := b.Input("x")
-	y := b.Attention("blocks.0.attn", b.Linear("qkv", x, 8, 24, true), ops.Attrs{Heads: 2})
+	y := b.Attention("blocks.0.attn", b.Linear("blocks.0.qkv", x, 8, 24, true), ops.Attrs{Heads: 2})
 	m, err := b.Build(y)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The integer kinds have no ONNX form.
+	if _, err := m.ConvertInt8(ops.Int8Options{InputScales: map[string]float32{"blocks.0.qkv": 0.05}}); err != nil {
+		t.Fatal(err)
+	}
 	err = Export(m, filepath.Join(t.TempDir(), "a.onnx"), ExportOptions{InputShape: []int{1, 4, 8}})
-	wantErr(t, err, "blocks.0.attn", "attention", "no ONNX export")
+	wantErr(t, err, "blocks.0.qkv", "qlinear", "no ONNX export")
+	// Attention exports, but its shape must fit its heads.
+	b = ops.NewBuilder("att", 1)
+	x = b.Input("x")
+	y = b.Attention("blocks.0.attn", b.Linear("qkv", x, 8, 24, true), ops.Attrs{Heads: 2, Window: 3})
+	if m, err = b.Build(y); err != nil {
+		t.Fatal(err)
+	}
+	err = Export(m, filepath.Join(t.TempDir(), "a.onnx"), ExportOptions{InputShape: []int{1, 4, 8}})
+	wantErr(t, err, "blocks.0.attn", "attention")
 	err = Export(m, filepath.Join(t.TempDir(), "a.onnx"), ExportOptions{})
 	wantErr(t, err, "InputShape")
 }

@@ -221,6 +221,16 @@ func (e *exporter) initInts(hint string, vals []int) string {
 	return name
 }
 
+// initScalarInt adds a 0-D int64 tensor (a Gather index).
+func (e *exporter) initScalarInt(hint string, v int) string {
+	name := e.unique(sanitize(hint))
+	raw := make([]byte, 8)
+	binary.LittleEndian.PutUint64(raw, uint64(int64(v)))
+	e.g.Initializer = append(e.g.Initializer, &onnxpb.TensorProto{Name: ptr(name), Dims: []int64{},
+		DataType: ptr(int32(onnxpb.TensorProto_INT64)), RawData: raw})
+	return name
+}
+
 func (e *exporter) scalar(hint string, v float32) string {
 	return e.initializer(hint, []int{}, []float32{v})
 }

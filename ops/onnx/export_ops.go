@@ -101,8 +101,16 @@ func (e *exporter) write(n *ops.Node, in []string) (string, error) {
 		return e.slice(hint, in[0], a.Axis, a.Start, end, orOne(a.Step)), nil
 	case ops.OpRoll:
 		return e.roll(n, in[0])
+	case ops.OpAttention:
+		return e.attention(n, in)
+	case ops.OpWindowPartition:
+		return e.windowPartition(n, in[0])
+	case ops.OpWindowReverse:
+		return e.windowReverse(n, in[0])
+	case ops.OpExpandBatch:
+		return e.expandBatch(n, in)
 	}
-	return "", fmt.Errorf("kind %s has no ONNX export (supported: linear, conv2d, matmul, norms, activations, pooling, elementwise, reductions, softmax, reshape/permute/concat/slice/roll, fake_quant)", n.Kind)
+	return "", fmt.Errorf("kind %s has no ONNX export (supported: linear, conv2d, matmul, norms, activations, pooling, elementwise, reductions, softmax, reshape/permute/concat/slice/roll, attention, window partition/reverse, expand_batch, fake_quant)", n.Kind)
 }
 
 func b2i(b bool) int {
