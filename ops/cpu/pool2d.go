@@ -80,6 +80,21 @@ func maxPoolPlane(p ops.PoolParams, src, dst []float32, arg []int32, base int) {
 // unrolled (a third of the time of the general loop in a CNN step); ties
 // go to the first maximum in row-major order, as there.
 func maxPool2x2Plane(p ops.PoolParams, src, dst []float32, arg []int32, base int) {
+	if vec16 && p.OutW > 0 {
+		w := p.W
+		for oh := range p.OutH {
+			top := 2 * oh * w
+			r0, r1 := src[top:top+2*p.OutW], src[top+w:top+w+2*p.OutW]
+			d, a := dst[oh*p.OutW:][:p.OutW], arg[oh*p.OutW:][:p.OutW]
+			maxPool2x2Row16(&r0[0], &r1[0], &d[0], &a[0], p.OutW, base+top, w)
+		}
+		return
+	}
+	maxPool2x2PlaneGo(p, src, dst, arg, base)
+}
+
+// maxPool2x2PlaneGo is the scalar form of maxPool2x2Plane.
+func maxPool2x2PlaneGo(p ops.PoolParams, src, dst []float32, arg []int32, base int) {
 	w := p.W
 	for oh := range p.OutH {
 		top := 2 * oh * w

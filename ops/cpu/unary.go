@@ -130,10 +130,7 @@ func unaryDeriv(op ops.UnaryOp) (func(x, y float32) float32, error) {
 func (b *Backend) Unary(op ops.UnaryOp, x, y *ops.Tensor) error {
 	if op == ops.UnaryReLU {
 		b.w.For(len(x.Data), grain, func(lo, hi int) {
-			xs, ys := x.Data[lo:hi], y.Data[lo:hi]
-			for i, v := range xs {
-				ys[i] = max(v, 0)
-			}
+			reluRow(x.Data[lo:hi], y.Data[lo:hi])
 		})
 		return nil
 	}
@@ -158,12 +155,7 @@ func (b *Backend) Unary(op ops.UnaryOp, x, y *ops.Tensor) error {
 func (b *Backend) UnaryBackward(op ops.UnaryOp, x, y, dy, dx *ops.Tensor) error {
 	if op == ops.UnaryReLU {
 		b.w.For(len(x.Data), grain, func(lo, hi int) {
-			xs, gs, ds := x.Data[lo:hi], dy.Data[lo:hi], dx.Data[lo:hi]
-			for i, v := range xs {
-				if v > 0 {
-					ds[i] += gs[i]
-				}
-			}
+			reluGradRow(x.Data[lo:hi], dy.Data[lo:hi], dx.Data[lo:hi])
 		})
 		return nil
 	}

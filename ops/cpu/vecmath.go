@@ -86,3 +86,29 @@ func softmaxGradRow(y, dy, dx []float32) {
 		dx[i] += v * (dy[i] - float32(s))
 	}
 }
+
+// reluRow writes y = max(x, 0).
+func reluRow(x, y []float32) {
+	y = y[:len(x)]
+	if vec16 && len(x) > 0 {
+		relu16(&x[0], &y[0], len(x))
+		return
+	}
+	for i, v := range x {
+		y[i] = max(v, 0)
+	}
+}
+
+// reluGradRow accumulates dx += dy where x > 0.
+func reluGradRow(x, dy, dx []float32) {
+	dy, dx = dy[:len(x)], dx[:len(x)]
+	if vec16 && len(x) > 0 {
+		reluGradAcc16(&x[0], &dy[0], &dx[0], len(x))
+		return
+	}
+	for i, v := range x {
+		if v > 0 {
+			dx[i] += dy[i]
+		}
+	}
+}

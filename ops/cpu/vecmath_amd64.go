@@ -24,3 +24,12 @@ func geluGradAcc16(x, dy, dx *float32, n int)
 
 //go:noescape
 func softmaxGrad16(y, dy, dx *float32, n int)
+
+//go:noescape
+func relu16(x, y *float32, n int)
+
+//go:noescape
+func reluGradAcc16(x, dy, dx *float32, n int)
+
+//go:noescape
+func maxPool2x2Row16(r0, r1, dst *float32, arg *int32, n, base, w int)

@@ -377,3 +377,194 @@ sg_updtail:
 sg_done:
 	VZEROUPPER
 	RET
+
+// func relu16(x, y *float32, n int)
+TEXT ·relu16(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+	VPXORD Z27, Z27, Z27
+relu_loop:
+	CMPQ CX, $16
+	JLT relu_tail
+	VMOVUPS (SI), Z0
+	VMAXPS Z0, Z27, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP relu_loop
+relu_tail:
+	TESTQ CX, CX
+	JZ relu_done
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VMAXPS Z0, Z27, Z0
+	VMOVUPS Z0, K1, (DI)
+relu_done:
+	VZEROUPPER
+	RET
+
+// func reluGradAcc16(x, dy, dx *float32, n int)
+// dx += dy where x > 0
+TEXT ·reluGradAcc16(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ dy+8(FP), BX
+	MOVQ dx+16(FP), DI
+	MOVQ n+24(FP), CX
+	VPXORD Z27, Z27, Z27
+reluG_loop:
+	CMPQ CX, $16
+	JLT reluG_tail
+	VMOVUPS (SI), Z0
+	VCMPPS $0x1e, Z27, Z0, K2
+	VMOVUPS (DI), Z1
+	VADDPS (BX), Z1, K2, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, BX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP reluG_loop
+reluG_tail:
+	TESTQ CX, CX
+	JZ reluG_done
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VCMPPS $0x1e, Z27, Z0, K2
+	KANDW K1, K2, K2
+	VMOVUPS.Z (DI), K1, Z1
+	VMOVUPS.Z (BX), K2, Z2
+	VADDPS Z2, Z1, Z1
+	VMOVUPS Z1, K1, (DI)
+reluG_done:
+	VZEROUPPER
+	RET
+
+DATA mpEven<>+0(SB)/4, $0
+DATA mpEven<>+4(SB)/4, $2
+DATA mpEven<>+8(SB)/4, $4
+DATA mpEven<>+12(SB)/4, $6
+DATA mpEven<>+16(SB)/4, $8
+DATA mpEven<>+20(SB)/4, $10
+DATA mpEven<>+24(SB)/4, $12
+DATA mpEven<>+28(SB)/4, $14
+DATA mpEven<>+32(SB)/4, $16
+DATA mpEven<>+36(SB)/4, $18
+DATA mpEven<>+40(SB)/4, $20
+DATA mpEven<>+44(SB)/4, $22
+DATA mpEven<>+48(SB)/4, $24
+DATA mpEven<>+52(SB)/4, $26
+DATA mpEven<>+56(SB)/4, $28
+DATA mpEven<>+60(SB)/4, $30
+GLOBL mpEven<>(SB), RODATA|NOPTR, $64
+DATA mpOdd<>+0(SB)/4, $1
+DATA mpOdd<>+4(SB)/4, $3
+DATA mpOdd<>+8(SB)/4, $5
+DATA mpOdd<>+12(SB)/4, $7
+DATA mpOdd<>+16(SB)/4, $9
+DATA mpOdd<>+20(SB)/4, $11
+DATA mpOdd<>+24(SB)/4, $13
+DATA mpOdd<>+28(SB)/4, $15
+DATA mpOdd<>+32(SB)/4, $17
+DATA mpOdd<>+36(SB)/4, $19
+DATA mpOdd<>+40(SB)/4, $21
+DATA mpOdd<>+44(SB)/4, $23
+DATA mpOdd<>+48(SB)/4, $25
+DATA mpOdd<>+52(SB)/4, $27
+DATA mpOdd<>+56(SB)/4, $29
+DATA mpOdd<>+60(SB)/4, $31
+GLOBL mpOdd<>(SB), RODATA|NOPTR, $64
+
+// MAXPOOL2: Z0,Z1 = top row (32 floats), Z2,Z3 = bottom row; leaves the
+// 16 window maxima in Z4 and their flat indices in Z8 (first maximum in
+// row-major order wins, as in maxPool2x2Plane: only a strictly greater
+// value replaces the best).
+#define MAXPOOL2 \
+	VMOVAPS Z0, Z4 \
+	VPERMT2PS Z1, Z20, Z4 \
+	VMOVAPS Z0, Z5 \
+	VPERMT2PS Z1, Z21, Z5 \
+	VMOVAPS Z2, Z6 \
+	VPERMT2PS Z3, Z20, Z6 \
+	VMOVAPS Z2, Z7 \
+	VPERMT2PS Z3, Z21, Z7 \
+	VMOVDQA32 Z27, Z8 \
+	VCMPPS $0x1e, Z4, Z5, K4 \
+	VMOVAPS Z5, K4, Z4 \
+	VMOVDQA32 Z23, K4, Z8 \
+	VCMPPS $0x1e, Z4, Z6, K4 \
+	VMOVAPS Z6, K4, Z4 \
+	VMOVDQA32 Z24, K4, Z8 \
+	VCMPPS $0x1e, Z4, Z7, K4 \
+	VMOVAPS Z7, K4, Z4 \
+	VMOVDQA32 Z25, K4, Z8 \
+	VPADDD Z22, Z8, Z8
+
+// func maxPool2x2Row16(r0, r1, dst *float32, arg *int32, n, base, w int)
+// n outputs of one output row: windows r0[2i:2i+2], r1[2i:2i+2]; r0[0]
+// has flat index base, r1 = r0 + w.
+TEXT ·maxPool2x2Row16(SB), NOSPLIT, $0-56
+	MOVQ r0+0(FP), SI
+	MOVQ r1+8(FP), BX
+	MOVQ dst+16(FP), DI
+	MOVQ arg+24(FP), DX
+	MOVQ n+32(FP), CX
+	VMOVDQU32 mpEven<>(SB), Z20
+	VMOVDQU32 mpOdd<>(SB), Z21
+	VPBROADCASTD base+40(FP), Z22
+	VPADDD Z20, Z22, Z22
+	VPBROADCASTD w+48(FP), Z24
+	MOVL $1, AX
+	VPBROADCASTD AX, Z23
+	VPADDD Z23, Z24, Z25
+	MOVL $32, AX
+	VPBROADCASTD AX, Z26
+	VPXORD Z27, Z27, Z27
+mp_loop:
+	CMPQ CX, $16
+	JLT mp_tail
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS (BX), Z2
+	VMOVUPS 64(BX), Z3
+	MAXPOOL2
+	VMOVUPS Z4, (DI)
+	VMOVDQU32 Z8, (DX)
+	ADDQ $128, SI
+	ADDQ $128, BX
+	ADDQ $64, DI
+	ADDQ $64, DX
+	VPADDD Z26, Z22, Z22
+	SUBQ $16, CX
+	JMP mp_loop
+mp_tail:
+	TESTQ CX, CX
+	JZ mp_done
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	SHLQ $1, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K2
+	SHRQ $16, AX
+	KMOVW AX, K3
+	VMOVUPS.Z (SI), K2, Z0
+	VMOVUPS.Z 64(SI), K3, Z1
+	VMOVUPS.Z (BX), K2, Z2
+	VMOVUPS.Z 64(BX), K3, Z3
+	MAXPOOL2
+	VMOVUPS Z4, K1, (DI)
+	VMOVDQU32 Z8, K1, (DX)
+mp_done:
+	VZEROUPPER
+	RET

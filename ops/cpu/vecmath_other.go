@@ -10,3 +10,8 @@ func scale16(y *float32, n int, s float32)                      { panic("cpu: no
 func gelu16(x, y *float32, n int)                               { panic("cpu: no vector kernels") }
 func geluGradAcc16(x, dy, dx *float32, n int)                   { panic("cpu: no vector kernels") }
 func softmaxGrad16(y, dy, dx *float32, n int)                   { panic("cpu: no vector kernels") }
+func relu16(x, y *float32, n int)                               { panic("cpu: no vector kernels") }
+func reluGradAcc16(x, dy, dx *float32, n int)                   { panic("cpu: no vector kernels") }
+func maxPool2x2Row16(r0, r1, dst *float32, arg *int32, n, base, w int) {
+	panic("cpu: no vector kernels")
+}

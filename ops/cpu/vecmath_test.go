@@ -191,3 +191,35 @@ func TestVecSoftmaxGradMatchesScalar(t *testing.T) {
 		}
 	}
 }
+
+func TestVecReLUMatchesScalar(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for n := 0; n <= 70; n++ {
+		x := vecInputs(n, r)
+		if n > 2 {
+			x[1], x[2] = 0, float32(math.NaN())
+		}
+		y := make([]float32, n+1)
+		y[n] = 42
+		reluRow(x, y[:n])
+		dy := vecInputs(n, r)
+		dx := vecInputs(n+1, r)
+		dx0 := append([]float32(nil), dx...)
+		reluGradRow(x, dy, dx[:n])
+		for i, v := range x {
+			if want := max(v, 0); y[i] != want && !(want != want && y[i] != y[i]) {
+				t.Fatalf("n=%d: relu(%v) = %v", n, v, y[i])
+			}
+			want := dx0[i]
+			if v > 0 {
+				want += dy[i]
+			}
+			if dx[i] != want {
+				t.Fatalf("n=%d: relu grad at %v: %v, want %v", n, v, dx[i], want)
+			}
+		}
+		if y[n] != 42 || dx[n] != dx0[n] {
+			t.Fatalf("n=%d: wrote past the end", n)
+		}
+	}
+}
