@@ -10,7 +10,10 @@ package compress
 // epochs (4), QPIPE_SWIN_ITERS distillation rounds (3),
 // QPIPE_SWIN_DISTILL_LR (1e-4), QPIPE_SWIN_RUNS latency runs (30),
 // QPIPE_SWIN_TEACHER a safetensors file caching the teacher (loaded when
-// it exists, written otherwise). Every figure is printed as one JSON line
+// it exists, written otherwise), QPIPE_SWIN_CONTROL=1 adds the control arm:
+// the ReLU model fine-tuned with cross-entropy alone for as many epochs as
+// distillation took, to tell distillation from extra training
+// (QPIPE_SWIN_CONTROL=only: the teacher and the control arm alone). Every figure is printed as one JSON line
 // prefixed "FIGURE ".
 
 import (
@@ -86,6 +89,10 @@ func TestSwinReLUInt8Long(t *testing.T) {
 
 	teacher := teacherModel(t, ctx, trainSet)
 	tAcc := eval("fp32_gelu_teacher", teacher)
+	if os.Getenv("QPIPE_SWIN_CONTROL") == "only" {
+		controlArm(t, ctx, teacher, trainSet, testSet, envInt("QPIPE_SWIN_ITERS", 3))
+		return
+	}
 
 	gelu8 := int8Model(t, ctx, teacher.Clone(), trainSet, testSet, "int8_gelu")
 	student := teacher.Clone()
@@ -104,7 +111,9 @@ func TestSwinReLUInt8Long(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = rounds
+	if os.Getenv("QPIPE_SWIN_CONTROL") == "1" {
+		controlArm(t, ctx, teacher, trainSet, testSet, len(rounds))
+	}
 	relu8 := int8Model(t, ctx, student.Clone(), trainSet, testSet, "int8_relu")
 	final := eval("int8_relu_final", relu8)
 	figure(t, "accuracy_drop", map[string]any{"teacher": tAcc, "int8_relu": final, "drop_points": 100 * (tAcc - final)})
@@ -219,4 +228,29 @@ func int8Model(t *testing.T, ctx context.Context, m *ops.Model, calib, test *dat
 	figure(t, name, map[string]any{"layers": res.Layers, "fake_quant_accuracy": fakeAcc, "integer_accuracy": intAcc,
 		"top1_agreement_500": top1, "max_rel_logit_err_500": rel, "fused_relu": ir.FusedReLU, "int8_outputs": ir.Int8Outputs})
 	return ir.Model
+}
+
+// controlArm fine-tunes the replaced model with cross-entropy only, one
+// epoch per distillation round at the same learning rate, evaluating
+// after each.
+func controlArm(t *testing.T, ctx context.Context, teacher *ops.Model, trainSet, testSet *data.Dataset, epochs int) {
+	m := teacher.Clone()
+	if _, err := Replace(m, ops.OpGELU, ops.OpReLU, "*", source.Span{}); err != nil {
+		t.Fatal(err)
+	}
+	for e := 1; e <= epochs; e++ {
+		l, err := data.NewLoader(trainSet, data.LoaderOptions{BatchSize: 64, Shuffle: true, Seed: 11 + uint64(e)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := train.Fit(ctx, m, l, nil, train.Options{Epochs: 1, Optimizer: "adamw", LR: envFloat("QPIPE_SWIN_DISTILL_LR", 1e-4),
+			NoDecay: true, Seed: 11 + uint64(e), Progress: progress("control")}); err != nil {
+			t.Fatal(err)
+		}
+		acc, loss, err := Evaluate(ctx, cpu(t), m, testSet, 128, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		figure(t, fmt.Sprintf("control_ce_finetune_%d", e), map[string]any{"accuracy": acc, "loss": loss})
+	}
 }
