@@ -92,7 +92,7 @@ evaluate accuracy latency size runs=2
 		t.Errorf("replaced %v activations; want 4", got)
 	}
 	d := steps["distill"]
-	for _, k := range []string{"accuracy_round_1", "accuracy_round_2", "distill_loss_round_2"} {
+	for _, k := range []string{"accuracy_round_1", "accuracy_round_2", "loss_round_2", "distill_loss_round_2"} {
 		if v, ok := d[k]; !ok || math.IsNaN(v) {
 			t.Errorf("distill metric %s = %v, %v", k, v, ok)
 		}

@@ -17,7 +17,8 @@ func init() {
 // runDistill trains the current model against a snapshot
 // (compress.Distill), evaluating after every round on the test split (the
 // validation split when there is no test split). Each round's figures are
-// reported as accuracy_round_N and distill_loss_round_N.
+// reported as accuracy_round_N, loss_round_N (test cross-entropy) and
+// distill_loss_round_N (the training objective).
 func runDistill(ctx context.Context, env *Env, st *State, step *check.Step) (*Outcome, error) {
 	if err := needModel(st); err != nil {
 		return nil, err
@@ -92,6 +93,7 @@ func distillOutcome(st *State, from string, o compress.DistillOptions, rounds []
 		}
 		if o.Val != nil {
 			metrics[fmt.Sprintf("accuracy_round_%d", r.Iteration)] = r.Accuracy
+			metrics[fmt.Sprintf("loss_round_%d", r.Iteration)] = r.ValLoss
 			p += fmt.Sprintf(" accuracy %.4f", r.Accuracy)
 		}
 		parts = append(parts, p)
