@@ -48,9 +48,34 @@ func ConvGeometry(x, w *Tensor, o Conv2dOptions) (ConvParams, error) {
 	return p, nil
 }
 
+// ConvActBackend is an optional Backend extension: convolution with the
+// activation applied as the output is written, and a training forward that
+// keeps what its backward pass would otherwise recompute.
+type ConvActBackend interface {
+	// Conv2dAct computes y = act(conv(x, w) + b), act ReLU when relu is set
+	// and the identity otherwise. With keep it may return state (the
+	// im2col columns) for Conv2dActBackward; nil means none.
+	Conv2dAct(p ConvParams, x, w, b, y *Tensor, relu, keep bool) (saved any, err error)
+	// Conv2dActBackward accumulates dx, dw, db (each may be nil) from dy;
+	// with relu, y is the forward's output and dy counts only where y > 0.
+	// saved is Conv2dAct's result for this y, or nil.
+	Conv2dActBackward(p ConvParams, x, w, y, dy, dx, dw, db *Tensor, relu bool, saved any) error
+}
+
 // Conv2d returns the 2-D convolution (cross-correlation, as torch) of NCHW
 // x with weight w (OutC, C/groups, KH, KW) plus optional bias b (OutC).
 func (c *Context) Conv2d(x, w, b *Tensor, o Conv2dOptions) *Tensor {
+	return c.conv2d(x, w, b, o, false)
+}
+
+// Conv2dReLU returns ReLU(Conv2d(x, w, b, o)), the activation fused into
+// the convolution's output pass (and its gradient into the backward's
+// copy of dy) where the backend implements ConvActBackend.
+func (c *Context) Conv2dReLU(x, w, b *Tensor, o Conv2dOptions) *Tensor {
+	return c.conv2d(x, w, b, o, true)
+}
+
+func (c *Context) conv2d(x, w, b *Tensor, o Conv2dOptions, relu bool) *Tensor {
 	p, err := ConvGeometry(x, w, o)
 	if err != nil {
 		shapeErr("conv2d", err.Error(), x, w)
@@ -58,11 +83,27 @@ func (c *Context) Conv2d(x, w, b *Tensor, o Conv2dOptions) *Tensor {
 	if b != nil && (b.Dims() != 1 || b.Numel() != p.OutC) {
 		shapeErr("conv2d", fmt.Sprintf("bias must have shape [%d]", p.OutC), x, w, b)
 	}
+	fb, fused := c.b.(ConvActBackend)
+	if !fused {
+		y := c.empty([]int{p.N, p.OutC, p.OutH, p.OutW})
+		check("conv2d", c.b.Conv2d(p, x, w, b, y), x, w)
+		if c.needsGrad(x, w, b) {
+			c.record(y, func(dy *Tensor) {
+				check("conv2d backward", c.b.Conv2dBackward(p, x, w, dy, c.gradFor(x), c.gradFor(w), c.gradFor(b)), x, w)
+			})
+		}
+		if relu {
+			return c.ReLU(y)
+		}
+		return y
+	}
 	y := c.empty([]int{p.N, p.OutC, p.OutH, p.OutW})
-	check("conv2d", c.b.Conv2d(p, x, w, b, y), x, w)
-	if c.needsGrad(x, w, b) {
+	grad := c.needsGrad(x, w, b)
+	saved, err := fb.Conv2dAct(p, x, w, b, y, relu, grad && w.requiresGrad)
+	check("conv2d", err, x, w)
+	if grad {
 		c.record(y, func(dy *Tensor) {
-			check("conv2d backward", c.b.Conv2dBackward(p, x, w, dy, c.gradFor(x), c.gradFor(w), c.gradFor(b)), x, w)
+			check("conv2d backward", fb.Conv2dActBackward(p, x, w, y, dy, c.gradFor(x), c.gradFor(w), c.gradFor(b), relu, saved), x, w)
 		})
 	}
 	return y

@@ -16,6 +16,9 @@ type exec struct {
 	c    *Context
 	m    *Model
 	hook ForwardHook
+	// fuseReLU tells the conv2d node being run to apply the ReLU node that
+	// follows it (see fusedReLU).
+	fuseReLU bool
 }
 
 // ForwardHook observes every node evaluation of ForwardObserved: the node,
@@ -90,6 +93,9 @@ func init() {
 		OpConv2d: {run: func(e *exec, n *Node, in []*Tensor) *Tensor {
 			a := n.Attrs
 			o := Conv2dOptions{Stride: pair(a.Stride, 1), Padding: pair(a.Padding, 0), Dilation: pair(a.Dilation, 1), Groups: a.Groups}
+			if e.fuseReLU {
+				return e.c.Conv2dReLU(in[0], e.mustParam(n, in, "weight"), e.param(n, in, "bias"), o)
+			}
 			return e.c.Conv2d(in[0], e.mustParam(n, in, "weight"), e.param(n, in, "bias"), o)
 		}},
 		// matmul: in[0]·in[1] with TransA, TransB.
@@ -242,16 +248,32 @@ func (m *Model) ForwardObserved(c *Context, hook ForwardHook, inputs ...*Tensor)
 	if !c.opts.Grad {
 		lt = newLifetimes(m, vals)
 	}
-	for _, n := range m.Nodes {
+	var readers map[int]int
+	if hook == nil {
+		readers = readerCounts(m)
+	}
+	for i := 0; i < len(m.Nodes); i++ {
+		n := m.Nodes[i]
 		if n.Kind == OpInput {
 			continue
 		}
+		var relu *Node
+		if readers != nil {
+			relu = fusedReLU(m, i, readers)
+		}
+		e.fuseReLU = relu != nil
 		v, err := e.run(n, vals)
+		e.fuseReLU = false
 		if err != nil {
 			return nil, err
 		}
 		vals[n.ID] = v
 		lt.done(c, n, vals)
+		if relu != nil { // the conv's value is already the ReLU's
+			vals[relu.ID] = v
+			lt.done(c, relu, vals)
+			i++
+		}
 	}
 	outs := make([]*Tensor, len(m.Outputs))
 	err := Guard(func() error {
@@ -261,6 +283,37 @@ func (m *Model) ForwardObserved(c *Context, hook ForwardHook, inputs ...*Tensor)
 		return nil
 	})
 	return outs, err
+}
+
+// readerCounts returns how many node inputs and model outputs read each
+// node.
+func readerCounts(m *Model) map[int]int {
+	r := make(map[int]int, len(m.Nodes))
+	for _, n := range m.Nodes {
+		for _, in := range n.Inputs {
+			r[in]++
+		}
+	}
+	for _, id := range m.Outputs {
+		r[id]++
+	}
+	return r
+}
+
+// fusedReLU returns the ReLU node that m.Nodes[i] can absorb: a conv2d
+// whose only reader is the next node, a ReLU. Without an observing hook
+// nobody sees the convolution's own output, so the pair runs as one
+// Conv2dReLU.
+func fusedReLU(m *Model, i int, readers map[int]int) *Node {
+	n := m.Nodes[i]
+	if n.Kind != OpConv2d || i+1 >= len(m.Nodes) || readers[n.ID] != 1 {
+		return nil
+	}
+	next := m.Nodes[i+1]
+	if next.Kind != OpReLU || len(next.Inputs) != 1 || next.Inputs[0] != n.ID {
+		return nil
+	}
+	return next
 }
 
 // Forward1 runs a one-output model.

@@ -28,18 +28,47 @@ func convChunk(p ops.ConvParams) int {
 
 // Conv2d computes y = conv(x, w) + b.
 func (b *Backend) Conv2d(p ops.ConvParams, x, w, bias, y *ops.Tensor) error {
+	_, err := b.Conv2dAct(p, x, w, bias, y, false, false)
+	return err
+}
+
+// keepBudget caps the im2col columns a training forward keeps for the
+// weight gradient (floats per layer, 64 MiB); above it backward rebuilds
+// them chunk by chunk.
+const keepBudget = 1 << 24
+
+// convSaved is what Conv2dAct keeps for Conv2dActBackward: the column
+// matrix of every chunk.
+type convSaved struct{ cols [][]float32 }
+
+// Conv2dAct computes y = act(conv(x, w) + b), act ReLU or identity, with
+// the activation applied as the output is written. With keep (and the
+// columns under keepBudget) it returns the im2col columns for the weight
+// gradient.
+func (b *Backend) Conv2dAct(p ops.ConvParams, x, w, bias, y *ops.Tensor, relu, keep bool) (any, error) {
 	nb := convChunk(p)
 	K, L := p.C*p.KH*p.KW, p.OutH*p.OutW
+	var saved *convSaved
+	if keep && K*p.N*L <= keepBudget {
+		saved = &convSaved{}
+	}
 	for n0 := 0; n0 < p.N; n0 += nb {
 		cnt := min(nb, p.N-n0)
 		col, t := b.tmp.get(K*cnt*L), b.tmp.get(p.OutC*cnt*L)
 		b.im2col(p, x.Data, n0, cnt, col)
 		b.groupGemm(p, false, w.Data, col, t, cnt*L, 0)
-		b.fromChannelMajor(p, t, y.Data, n0, cnt, bias)
-		b.tmp.put(col)
+		b.fromChannelMajor(p, t, y.Data, n0, cnt, bias, relu)
+		if saved != nil {
+			saved.cols = append(saved.cols, col)
+		} else {
+			b.tmp.put(col)
+		}
 		b.tmp.put(t)
 	}
-	return nil
+	if saved == nil {
+		return nil, nil
+	}
+	return saved, nil
 }
 
 // groupGemm runs, per group, c_g = op(A_g)·b_g where A is the weight
@@ -60,23 +89,49 @@ func (b *Backend) groupGemm(p ops.ConvParams, trans bool, w, in, out []float32, 
 
 // Conv2dBackward accumulates dx, dw and db.
 func (b *Backend) Conv2dBackward(p ops.ConvParams, x, w, dy, dx, dw, db *ops.Tensor) error {
+	return b.Conv2dActBackward(p, x, w, nil, dy, dx, dw, db, false, nil)
+}
+
+// Conv2dActBackward accumulates dx, dw and db of y = act(conv(x, w) + b);
+// with relu, dy is masked where y ≤ 0 as it is copied to channel-major
+// order. saved is Conv2dAct's result (nil: rebuild the columns).
+func (b *Backend) Conv2dActBackward(p ops.ConvParams, x, w, y, dy, dx, dw, db *ops.Tensor, relu bool, saved any) error {
 	nb := convChunk(p)
 	K, L := p.C*p.KH*p.KW, p.OutH*p.OutW
 	g := p.Groups
 	ocg, kg := p.OutC/g, p.C/g*p.KH*p.KW
-	for n0 := 0; n0 < p.N; n0 += nb {
+	sv, _ := saved.(*convSaved)
+	var mask, dwt []float32
+	if relu {
+		mask = y.Data
+	}
+	for ci, n0 := 0, 0; n0 < p.N; ci, n0 = ci+1, n0+nb {
 		cnt := min(nb, p.N-n0)
 		cols := cnt * L
 		dyt := b.tmp.get(p.OutC * cols)
-		b.toChannelMajor(p, dy.Data, dyt, n0, cnt)
+		b.toChannelMajor(p, dy.Data, mask, dyt, n0, cnt)
 		if db != nil {
 			b.rowSums(dyt, p.OutC, cols, db.Data)
 		}
 		if dw != nil {
-			col := b.tmp.get(K * cols)
-			b.im2col(p, x.Data, n0, cnt, col)
+			var col []float32
+			if sv != nil && ci < len(sv.cols) {
+				col = sv.cols[ci]
+			} else {
+				col = b.tmp.get(K * cols)
+				b.im2col(p, x.Data, n0, cnt, col)
+			}
+			// dWᵀ_g (kg × ocg) = col_g · dYᵀ_gᵀ: the GEMM reads the wide
+			// column matrix in place and packs only the narrower dYᵀ.
+			if dwt == nil {
+				dwt = b.tmp.get(g * kg * ocg)
+			}
+			beta := float32(1)
+			if n0 == 0 {
+				beta = 0
+			}
 			for gi := range g {
-				sgemm(false, true, ocg, kg, cols, 1, dyt[gi*ocg*cols:], cols, col[gi*kg*cols:], cols, 1, dw.Data[gi*ocg*kg:], kg)
+				sgemm(false, true, kg, ocg, cols, 1, col[gi*kg*cols:], cols, dyt[gi*ocg*cols:], cols, beta, dwt[gi*kg*ocg:], ocg)
 			}
 			b.tmp.put(col)
 		}
@@ -87,6 +142,21 @@ func (b *Backend) Conv2dBackward(p ops.ConvParams, x, w, dy, dx, dw, db *ops.Ten
 			b.tmp.put(dcol)
 		}
 		b.tmp.put(dyt)
+	}
+	if dwt != nil {
+		for gi := range g {
+			t, d := dwt[gi*kg*ocg:][:kg*ocg], dw.Data[gi*ocg*kg:][:ocg*kg]
+			for o := range ocg {
+				row := d[o*kg:][:kg]
+				for k := range row {
+					row[k] += t[k*ocg+o]
+				}
+			}
+		}
+		b.tmp.put(dwt)
+	}
+	if sv != nil {
+		sv.cols = nil
 	}
 	return nil
 }
@@ -193,33 +263,38 @@ func col2imTap(p ops.ConvParams, row, plane []float32, i, j int) {
 	}
 }
 
-// fromChannelMajor writes t (OC, cnt·L) into NCHW y, adding the bias.
-func (b *Backend) fromChannelMajor(p ops.ConvParams, t, y []float32, n0, cnt int, bias *ops.Tensor) {
+// fromChannelMajor writes t (OC, cnt·L) into NCHW y, adding the bias and
+// applying ReLU when relu is set.
+func (b *Backend) fromChannelMajor(p ops.ConvParams, t, y []float32, n0, cnt int, bias *ops.Tensor, relu bool) {
 	L := p.OutH * p.OutW
 	b.w.For(cnt*p.OutC, max(1, grain/L), func(lo, hi int) {
 		for q := lo; q < hi; q++ {
 			img, oc := q/p.OutC, q%p.OutC
 			src := t[oc*cnt*L+img*L:][:L]
 			dst := y[((n0+img)*p.OutC+oc)*L:][:L]
-			if bias == nil {
-				copy(dst, src)
-				continue
+			var v float32
+			if bias != nil {
+				v = bias.Data[oc]
 			}
-			v := bias.Data[oc]
-			for i, s := range src {
-				dst[i] = s + v
-			}
+			biasReLURow(src, dst, v, relu)
 		}
 	})
 }
 
-// toChannelMajor copies NCHW dy of images n0.. into t (OC, cnt·L).
-func (b *Backend) toChannelMajor(p ops.ConvParams, dy, t []float32, n0, cnt int) {
+// toChannelMajor copies NCHW dy of images n0.. into t (OC, cnt·L); with a
+// mask (the ReLU output) it copies dy only where mask > 0 and 0 elsewhere.
+func (b *Backend) toChannelMajor(p ops.ConvParams, dy, mask, t []float32, n0, cnt int) {
 	L := p.OutH * p.OutW
 	b.w.For(cnt*p.OutC, max(1, grain/L), func(lo, hi int) {
 		for q := lo; q < hi; q++ {
 			img, oc := q/p.OutC, q%p.OutC
-			copy(t[oc*cnt*L+img*L:][:L], dy[((n0+img)*p.OutC+oc)*L:][:L])
+			at := ((n0+img)*p.OutC + oc) * L
+			dst := t[oc*cnt*L+img*L:][:L]
+			if mask == nil {
+				copy(dst, dy[at:][:L])
+				continue
+			}
+			maskedCopyRow(mask[at:][:L], dy[at:][:L], dst)
 		}
 	})
 }

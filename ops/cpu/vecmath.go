@@ -112,3 +112,38 @@ func reluGradRow(x, dy, dx []float32) {
 		}
 	}
 }
+
+// biasReLURow writes y = x + b, or max(x + b, 0) with relu.
+func biasReLURow(x, y []float32, b float32, relu bool) {
+	y = y[:len(x)]
+	if vec16 && len(x) > 0 {
+		biasReLU16(&x[0], &y[0], len(x), b, relu)
+		return
+	}
+	if relu {
+		for i, v := range x {
+			y[i] = max(v+b, 0)
+		}
+		return
+	}
+	for i, v := range x {
+		y[i] = v + b
+	}
+}
+
+// maskedCopyRow writes y = x where mask > 0 and 0 elsewhere (the ReLU
+// gradient, mask being the ReLU's output).
+func maskedCopyRow(mask, x, y []float32) {
+	x, y = x[:len(mask)], y[:len(mask)]
+	if vec16 && len(mask) > 0 {
+		maskedCopy16(&mask[0], &x[0], &y[0], len(mask))
+		return
+	}
+	for i, m := range mask {
+		if m > 0 {
+			y[i] = x[i]
+		} else {
+			y[i] = 0
+		}
+	}
+}

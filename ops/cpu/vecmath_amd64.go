@@ -33,3 +33,9 @@ func reluGradAcc16(x, dy, dx *float32, n int)
 
 //go:noescape
 func maxPool2x2Row16(r0, r1, dst *float32, arg *int32, n, base, w int)
+
+//go:noescape
+func biasReLU16(x, y *float32, n int, b float32, relu bool)
+
+//go:noescape
+func maskedCopy16(mask, x, y *float32, n int)

@@ -568,3 +568,95 @@ mp_tail:
 mp_done:
 	VZEROUPPER
 	RET
+
+// func biasReLU16(x, y *float32, n int, b float32, relu bool)
+// y = x + b, then max(·, 0) when relu
+TEXT ·biasReLU16(SB), NOSPLIT, $0-29
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS b+24(FP), Z6
+	MOVBLZX relu+28(FP), DX
+	VPXORD Z27, Z27, Z27
+	TESTQ DX, DX
+	JNZ br_relu
+br_loop:
+	CMPQ CX, $16
+	JLT br_tail
+	VADDPS (SI), Z6, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP br_loop
+br_tail:
+	TESTQ CX, CX
+	JZ br_done
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VADDPS Z6, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+	JMP br_done
+br_relu:
+	CMPQ CX, $16
+	JLT br_rtail
+	VADDPS (SI), Z6, Z0
+	VMAXPS Z0, Z27, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP br_relu
+br_rtail:
+	TESTQ CX, CX
+	JZ br_done
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VADDPS Z6, Z0, Z0
+	VMAXPS Z0, Z27, Z0
+	VMOVUPS Z0, K1, (DI)
+br_done:
+	VZEROUPPER
+	RET
+
+// func maskedCopy16(mask, x, y *float32, n int)
+// y = x where mask > 0, else 0
+TEXT ·maskedCopy16(SB), NOSPLIT, $0-32
+	MOVQ mask+0(FP), SI
+	MOVQ x+8(FP), BX
+	MOVQ y+16(FP), DI
+	MOVQ n+24(FP), CX
+	VPXORD Z27, Z27, Z27
+mc_loop:
+	CMPQ CX, $16
+	JLT mc_tail
+	VMOVUPS (SI), Z0
+	VCMPPS $0x1e, Z27, Z0, K2
+	VMOVUPS.Z (BX), K2, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, BX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP mc_loop
+mc_tail:
+	TESTQ CX, CX
+	JZ mc_done
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VCMPPS $0x1e, Z27, Z0, K2
+	KANDW K1, K2, K2
+	VMOVUPS.Z (BX), K2, Z1
+	VMOVUPS Z1, K1, (DI)
+mc_done:
+	VZEROUPPER
+	RET

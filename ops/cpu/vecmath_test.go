@@ -223,3 +223,46 @@ func TestVecReLUMatchesScalar(t *testing.T) {
 		}
 	}
 }
+
+func TestVecBiasReLUAndMaskedCopy(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for n := 0; n <= 70; n++ {
+		x := vecInputs(n, r)
+		for _, relu := range []bool{false, true} {
+			y := make([]float32, n+1)
+			y[n] = 42
+			biasReLURow(x, y[:n], 0.25, relu)
+			for i, v := range x {
+				want := v + 0.25
+				if relu {
+					want = max(want, 0)
+				}
+				if y[i] != want {
+					t.Fatalf("n=%d relu=%v: %v -> %v, want %v", n, relu, v, y[i], want)
+				}
+			}
+			if y[n] != 42 {
+				t.Fatalf("n=%d: wrote past the end", n)
+			}
+		}
+		m := vecInputs(n, r)
+		if n > 1 {
+			m[0], m[1] = 0, float32(math.NaN())
+		}
+		y := vecInputs(n+1, r)
+		last := y[n]
+		maskedCopyRow(m, x, y[:n])
+		for i := range m {
+			want := float32(0)
+			if m[i] > 0 {
+				want = x[i]
+			}
+			if y[i] != want {
+				t.Fatalf("n=%d: masked copy %d = %v, want %v", n, i, y[i], want)
+			}
+		}
+		if y[n] != last {
+			t.Fatalf("n=%d: wrote past the end", n)
+		}
+	}
+}

@@ -1,0 +1,69 @@
+package ops_test
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/qpipe/qpipe/ops"
+	"github.com/qpipe/qpipe/ops/cpu"
+)
+
+// Forward without a hook fuses conv2d → relu into Conv2dReLU; a hook (even
+// one that does nothing) sees every node, so it runs them apart. Outputs
+// and every gradient must agree.
+func TestConvReLUFusionMatchesUnfused(t *testing.T) {
+	b := ops.NewBuilder("fuse", 1)
+	x := b.Input("x")
+	h := b.Act(ops.OpReLU, "r1", b.Conv2d("c1", x, 2, 4, 3, ops.Conv2dOptions{Padding: [2]int{1, 1}}, true))
+	c2 := b.Conv2d("c2", h, 4, 4, 3, ops.Conv2dOptions{Padding: [2]int{1, 1}}, false)
+	r2 := b.Act(ops.OpReLU, "r2", c2)
+	h = b.Op(ops.OpAdd, "add", ops.Attrs{}, r2, c2) // c2 has two readers: not fused
+	h = b.Act(ops.OpReLU, "r3", b.Conv2d("c3", h, 4, 3, 3, ops.Conv2dOptions{Stride: [2]int{2, 2}}, true))
+	h = b.Op(ops.OpFlatten, "flatten", ops.Attrs{Axis: 1}, h)
+	y := b.Linear("fc", h, 3*3*3, 5, true)
+	m, err := b.Build(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	in := ops.New(3, 2, 7, 7)
+	for i := range in.Data {
+		in.Data[i] = float32(r.NormFloat64())
+	}
+	in.SetRequiresGrad(true)
+	labels := []int{0, 3, 4}
+	run := func(hook ops.ForwardHook) (out []float32, grads map[string][]float32) {
+		c := ops.NewContext(cpu.New(cpu.Options{}), ops.Options{Train: true, Grad: true})
+		for _, p := range m.Trainable() {
+			p.Value.ZeroGrad()
+		}
+		in.ZeroGrad()
+		outs, err := m.ForwardObserved(c, hook, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Backward(c.CrossEntropy(outs[0], labels)); err != nil {
+			t.Fatal(err)
+		}
+		grads = map[string][]float32{"input": append([]float32(nil), in.Grad().Data...)}
+		for _, p := range m.Trainable() {
+			grads[p.Name] = append([]float32(nil), p.Value.Grad().Data...)
+		}
+		return append([]float32(nil), outs[0].Data...), grads
+	}
+	out1, g1 := run(nil)
+	out2, g2 := run(func(*ops.Node, []*ops.Tensor, *ops.Tensor) {})
+	near := func(a, b float32) bool { d := a - b; return d < 1e-5 && d > -1e-5 }
+	for i := range out1 {
+		if !near(out1[i], out2[i]) {
+			t.Fatalf("output %d: fused %v, unfused %v", i, out1[i], out2[i])
+		}
+	}
+	for name, g := range g2 {
+		for i := range g {
+			if !near(g1[name][i], g[i]) {
+				t.Fatalf("%s grad %d: fused %v, unfused %v", name, i, g1[name][i], g[i])
+			}
+		}
+	}
+}
