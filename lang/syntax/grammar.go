@@ -9,11 +9,22 @@ import (
 // lower.go turns them into the AST in ast.go. Nothing outside this package
 // sees them.
 
-var parser = participle.MustBuild[gFile](
-	participle.Lexer(recipeLexer),
-	participle.Elide("Comment", "Space"),
-	participle.UseLookahead(3),
+// parser reads simple statements with the fast path (fast.go) and the
+// rest with the grammar; exactParser reads everything with the grammar
+// and gives the syntax errors.
+var (
+	parser      = buildParser(parseFast)
+	exactParser = buildParser(noFast)
 )
+
+func buildParser(fast func(*lexer.PeekingLexer) (fastNode, error)) *participle.Parser[gFile] {
+	return participle.MustBuild[gFile](
+		participle.Lexer(recipeLexer),
+		participle.Elide("Comment", "Space"),
+		participle.UseLookahead(3),
+		participle.ParseTypeWith(fast),
+	)
+}
 
 type gFile struct {
 	Items []*gItem `parser:"@@*"`
@@ -21,9 +32,11 @@ type gFile struct {
 
 // gItem is a statement or a separator; separators carry no data. Two
 // statements with no separator between them are reported by the lowerer.
+// Fast is a simple statement read by the fast path (fast.go).
 type gItem struct {
-	Sep  string `parser:"  @(';' | Newline)"`
-	Stmt *gStmt `parser:"| @@"`
+	Sep  string   `parser:"  @(';' | Newline)"`
+	Fast fastNode `parser:"| @@"`
+	Stmt *gStmt   `parser:"| @@"`
 }
 
 type gStmt struct {

@@ -72,7 +72,7 @@ func (lexDef) LexString(name, text string) (lexer.Lexer, error) {
 // LexBytes scans the whole text up front; an error is returned by Next at
 // the offending offset, after the tokens before it.
 func (lexDef) LexBytes(name string, text []byte) (lexer.Lexer, error) {
-	toks, err := scan(name, text)
+	toks, err := scan(name, text, true)
 	return &tokenList{toks: toks, err: err}, nil
 }
 
@@ -92,17 +92,22 @@ func (l *tokenList) Next() (lexer.Token, error) {
 }
 
 // scan returns every token of text ending with EOF, or the tokens before a
-// character no rule accepts and an error there.
-func scan(name string, text []byte) ([]lexer.Token, error) {
-	toks := make([]lexer.Token, 0, len(text)/3+1)
+// character no rule accepts and an error there. Without spaces it leaves
+// out Space tokens, which the parser elides anyway. Token values share
+// one copy of the text.
+func scan(name string, text []byte, spaces bool) ([]lexer.Token, error) {
+	str := string(text)
+	toks := make([]lexer.Token, 0, len(text)/4+1)
 	pos := lexer.Position{Filename: name, Line: 1, Column: 1}
-	for pos.Offset < len(text) {
+	for pos.Offset < len(str) {
 		typ, n := tokenAt(text, pos.Offset)
 		if n == 0 {
 			return toks, invalidInput(text, pos)
 		}
-		value := string(text[pos.Offset : pos.Offset+n])
-		toks = append(toks, lexer.Token{Type: typ, Value: value, Pos: pos})
+		value := str[pos.Offset : pos.Offset+n]
+		if spaces || typ != tSpace {
+			toks = append(toks, lexer.Token{Type: typ, Value: value, Pos: pos})
+		}
 		pos.Advance(value) // columns in runes, as participle counts them
 	}
 	return append(toks, lexer.EOFToken(pos)), nil

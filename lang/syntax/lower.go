@@ -57,16 +57,34 @@ func (l *lowerer) tokSpan(pos lexer.Position, text string) source.Span {
 func (l *lowerer) items(items []*gItem) []Stmt {
 	var out []Stmt
 	for i, it := range items {
-		if it.Stmt == nil {
+		if !it.isStmt() {
 			continue
 		}
-		s := l.stmt(it.Stmt)
-		if i > 0 && items[i-1].Stmt != nil {
+		s := l.stmt(it.stmt())
+		if i > 0 && items[i-1].open() {
 			l.diags = append(l.diags, unseparated(l.file, s))
 		}
 		out = append(out, s)
 	}
 	return out
+}
+
+func (it *gItem) isStmt() bool { return it.Stmt != nil || it.Fast != nil }
+
+func (it *gItem) stmt() *gStmt {
+	if it.Fast != nil {
+		return it.Fast.(*fastItem).stmt
+	}
+	return it.Stmt
+}
+
+// open reports whether the item is a statement not followed by its
+// separator (only a fast item holds one).
+func (it *gItem) open() bool {
+	if it.Fast != nil {
+		return !it.Fast.(*fastItem).sep
+	}
+	return it.Stmt != nil
 }
 
 // unseparated reports statement s, which follows another on its line with

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/alecthomas/participle/v2"
+	"github.com/alecthomas/participle/v2/lexer"
 
 	"github.com/qpipe/qpipe/lang/diag"
 	"github.com/qpipe/qpipe/lang/source"
@@ -22,10 +23,15 @@ const maxRecoveries = 50
 // parsed; diagnostics are nil when there were no errors.
 func Parse(name string, text []byte) (*File, diag.Diagnostics) {
 	src := source.NewFile(name, text)
+	if f, ds, ok := parseValid(src); ok {
+		return f, ds
+	}
+	// The fast path gives no syntax errors: read the file again with the
+	// grammar alone, for participle's exact messages.
 	work := append([]byte(nil), text...)
 	var ds diag.Diagnostics
 	for range maxRecoveries {
-		g, err := parser.ParseBytes(name, work)
+		g, err := exactParser.ParseBytes(name, work)
 		if err == nil {
 			l := newLowerer(src)
 			f := &File{Name: name, Source: src, Stmts: l.items(g.Items)}
@@ -46,6 +52,28 @@ func Parse(name string, text []byte) (*File, diag.Diagnostics) {
 	}
 	ds.Sort()
 	return &File{Name: name, Source: src, Comments: comments(src)}, ds
+}
+
+// parseValid parses a file with no syntax errors in one pass over one
+// scan: the fast path where it applies, the grammar elsewhere. ok is false
+// at the first syntax error.
+func parseValid(src *source.File) (*File, diag.Diagnostics, bool) {
+	toks, err := scan(src.Name, src.Text, false)
+	if err != nil {
+		return nil, nil, false
+	}
+	lx, err := lexer.Upgrade(&tokenList{toks: toks}, tComment, tSpace)
+	if err != nil {
+		return nil, nil, false
+	}
+	g, err := parser.ParseFromLexer(lx)
+	if err != nil {
+		return nil, nil, false
+	}
+	l := newLowerer(src)
+	f := &File{Name: src.Name, Source: src, Stmts: l.items(g.Items), Comments: commentTokens(src, toks)}
+	l.diags.Sort()
+	return f, l.diags, true
 }
 
 // ParseString is Parse over a string.
@@ -205,20 +233,17 @@ func formHint(words []string) string {
 
 // comments lexes the file again and keeps the comment tokens.
 func comments(src *source.File) []*Comment {
-	lex, err := recipeLexer.LexString(src.Name, string(src.Text))
-	if err != nil {
-		return nil
-	}
-	kind := recipeLexer.Symbols()["Comment"]
+	toks, _ := scan(src.Name, src.Text, false) // the comments before a lexer error
+	return commentTokens(src, toks)
+}
+
+func commentTokens(src *source.File, toks []lexer.Token) []*Comment {
 	var out []*Comment
-	for {
-		t, err := lex.Next()
-		if err != nil || t.EOF() {
-			return out
-		}
-		if t.Type == kind {
+	for _, t := range toks {
+		if t.Type == tComment {
 			text := strings.TrimSuffix(t.Value, "\r") // a CRLF line's '\r' is not part of the comment
 			out = append(out, &Comment{Text: text, Sp: src.Span(t.Pos.Offset, t.Pos.Offset+len(text))})
 		}
 	}
+	return out
 }
