@@ -107,6 +107,14 @@ func (b *Backend) LayerNorm(p ops.NormParams, x, gamma, beta, y, mean, rstd *ops
 	b.w.For(p.Outer, max(1, grain/max(d, 1)), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			src, dst := x.Data[r*d:(r+1)*d], y.Data[r*d:(r+1)*d]
+			if vec16 && d > 0 && gamma != nil && beta != nil {
+				s, v := lnStats16(&src[0], d)
+				mf := s / float32(d)
+				is := float32(1 / math.Sqrt(float64(v)/float64(d)+float64(p.Eps)))
+				mean.Data[r], rstd.Data[r] = mf, is
+				lnApply16(&src[0], &dst[0], &gamma.Data[0], &beta.Data[0], d, mf, is)
+				continue
+			}
 			m := sum32(src) / float64(d)
 			var v float64
 			for _, e := range src {
@@ -163,6 +171,10 @@ func (b *Backend) LayerNormBackward(p ops.NormParams, x, mean, rstd, gamma, dy, 
 
 // layerNormRowGrad: dx = rstd·(g - mean(g) - x̂·mean(g·x̂)), g = dy·gamma.
 func layerNormRowGrad(x, dy, dx []float32, m, is float32, gamma *ops.Tensor) {
+	if vec16 && len(x) > 0 && gamma != nil {
+		lnGrad16(&x[0], &dy[0], &gamma.Data[0], &dx[0], len(x), m, is)
+		return
+	}
 	var sg, sgx float64
 	for i, v := range dy {
 		g := v

@@ -39,3 +39,12 @@ func biasReLU16(x, y *float32, n int, b float32, relu bool)
 
 //go:noescape
 func maskedCopy16(mask, x, y *float32, n int)
+
+//go:noescape
+func lnStats16(x *float32, n int) (sum, sqdev float32)
+
+//go:noescape
+func lnApply16(x, y, gamma, beta *float32, n int, m, is float32)
+
+//go:noescape
+func lnGrad16(x, dy, gamma, dx *float32, n int, m, is float32)

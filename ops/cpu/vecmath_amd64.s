@@ -660,3 +660,201 @@ mc_tail:
 mc_done:
 	VZEROUPPER
 	RET
+
+// HSUM(z, y, x): x (and its low lane) = horizontal sum of z; clobbers y1/x1.
+#define HSUM(zr, yr, xr) \
+	VEXTRACTF64X4 $1, zr, Y1 \
+	VADDPS Y1, yr, yr \
+	VEXTRACTF128 $1, yr, X1 \
+	VADDPS X1, xr, xr \
+	VMOVHLPS xr, xr, X1 \
+	VADDPS X1, xr, xr \
+	VPSHUFD $1, xr, X1 \
+	VADDSS X1, xr, xr
+
+// TAILMASK: K1 = (1 << (CX & 15)) - 1; keeps CX.
+#define TAILMASK \
+	MOVQ CX, DX \
+	ANDQ $15, CX \
+	MOVQ $1, AX \
+	SHLQ CX, AX \
+	DECQ AX \
+	KMOVW AX, K1 \
+	MOVQ DX, CX
+
+// func lnStats16(x *float32, n int) (sum, sqdev float32)
+// sum = Σx, sqdev = Σ(x - sum/n)²
+TEXT ·lnStats16(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	TAILMASK
+	VPXORD Z0, Z0, Z0
+	MOVQ SI, R8
+	MOVQ CX, R10
+lns_sum:
+	CMPQ R10, $16
+	JLT lns_sumtail
+	VADDPS (R8), Z0, Z0
+	ADDQ $64, R8
+	SUBQ $16, R10
+	JMP lns_sum
+lns_sumtail:
+	TESTQ R10, R10
+	JZ lns_sumdone
+	VMOVUPS.Z (R8), K1, Z2
+	VADDPS Z2, Z0, Z0
+lns_sumdone:
+	HSUM(Z0, Y0, X0)
+	MOVSS X0, sum+16(FP)
+	VCVTSI2SSQ CX, X3, X3
+	VDIVSS X3, X0, X4
+	VBROADCASTSS X4, Z4
+	VPXORD Z5, Z5, Z5
+lns_dev:
+	CMPQ CX, $16
+	JLT lns_devtail
+	VMOVUPS (SI), Z2
+	VSUBPS Z4, Z2, Z2
+	VFMADD231PS Z2, Z2, Z5
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP lns_dev
+lns_devtail:
+	TESTQ CX, CX
+	JZ lns_devdone
+	VMOVUPS.Z (SI), K1, Z2
+	VSUBPS.Z Z4, Z2, K1, Z2
+	VFMADD231PS Z2, Z2, Z5
+lns_devdone:
+	HSUM(Z5, Y5, X5)
+	MOVSS X5, sqdev+20(FP)
+	VZEROUPPER
+	RET
+
+// func lnApply16(x, y, gamma, beta *float32, n int, m, is float32)
+// y = (x - m)·is·gamma + beta
+TEXT ·lnApply16(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ gamma+16(FP), R8
+	MOVQ beta+24(FP), R9
+	MOVQ n+32(FP), CX
+	VBROADCASTSS m+40(FP), Z4
+	VBROADCASTSS is+44(FP), Z5
+	TAILMASK
+lna_loop:
+	CMPQ CX, $16
+	JLT lna_tail
+	VMOVUPS (SI), Z0
+	VSUBPS Z4, Z0, Z0
+	VMULPS Z5, Z0, Z0
+	VMOVUPS (R9), Z1
+	VFMADD231PS (R8), Z0, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, R8
+	ADDQ $64, R9
+	SUBQ $16, CX
+	JMP lna_loop
+lna_tail:
+	TESTQ CX, CX
+	JZ lna_done
+	VMOVUPS.Z (SI), K1, Z0
+	VSUBPS Z4, Z0, Z0
+	VMULPS Z5, Z0, Z0
+	VMOVUPS.Z (R9), K1, Z1
+	VMOVUPS.Z (R8), K1, Z2
+	VFMADD231PS Z2, Z0, Z1
+	VMOVUPS Z1, K1, (DI)
+lna_done:
+	VZEROUPPER
+	RET
+
+// func lnGrad16(x, dy, gamma, dx *float32, n int, m, is float32)
+// g = dy·gamma, x̂ = (x-m)·is; dx += is·(g - mean(g) - x̂·mean(g·x̂))
+TEXT ·lnGrad16(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ dy+8(FP), BX
+	MOVQ gamma+16(FP), R8
+	MOVQ dx+24(FP), DI
+	MOVQ n+32(FP), CX
+	VBROADCASTSS m+40(FP), Z4
+	VBROADCASTSS is+44(FP), Z5
+	TAILMASK
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	MOVQ SI, R11
+	MOVQ BX, R12
+	MOVQ R8, R13
+	MOVQ CX, R10
+lng_sum:
+	CMPQ R10, $16
+	JLT lng_sumtail
+	VMOVUPS (R12), Z0
+	VMULPS (R13), Z0, Z0
+	VADDPS Z0, Z6, Z6
+	VMOVUPS (R11), Z2
+	VSUBPS Z4, Z2, Z2
+	VMULPS Z5, Z2, Z2
+	VFMADD231PS Z2, Z0, Z7
+	ADDQ $64, R11
+	ADDQ $64, R12
+	ADDQ $64, R13
+	SUBQ $16, R10
+	JMP lng_sum
+lng_sumtail:
+	TESTQ R10, R10
+	JZ lng_sumdone
+	VMOVUPS.Z (R12), K1, Z0
+	VMOVUPS.Z (R13), K1, Z3
+	VMULPS Z3, Z0, Z0
+	VADDPS Z0, Z6, Z6
+	VMOVUPS.Z (R11), K1, Z2
+	VSUBPS.Z Z4, Z2, K1, Z2
+	VMULPS Z5, Z2, Z2
+	VFMADD231PS Z2, Z0, Z7
+lng_sumdone:
+	HSUM(Z6, Y6, X6)
+	HSUM(Z7, Y7, X7)
+	VCVTSI2SSQ CX, X3, X3
+	VDIVSS X3, X6, X6
+	VDIVSS X3, X7, X7
+	VBROADCASTSS X6, Z6
+	VBROADCASTSS X7, Z7
+lng_loop:
+	CMPQ CX, $16
+	JLT lng_tail
+	VMOVUPS (BX), Z0
+	VMULPS (R8), Z0, Z0
+	VSUBPS Z6, Z0, Z0
+	VMOVUPS (SI), Z2
+	VSUBPS Z4, Z2, Z2
+	VMULPS Z5, Z2, Z2
+	VFNMADD231PS Z7, Z2, Z0
+	VMOVUPS (DI), Z1
+	VFMADD231PS Z5, Z0, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, BX
+	ADDQ $64, R8
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP lng_loop
+lng_tail:
+	TESTQ CX, CX
+	JZ lng_done
+	VMOVUPS.Z (BX), K1, Z0
+	VMOVUPS.Z (R8), K1, Z3
+	VMULPS Z3, Z0, Z0
+	VSUBPS Z6, Z0, Z0
+	VMOVUPS.Z (SI), K1, Z2
+	VSUBPS Z4, Z2, Z2
+	VMULPS Z5, Z2, Z2
+	VFNMADD231PS Z7, Z2, Z0
+	VMOVUPS.Z (DI), K1, Z1
+	VFMADD231PS Z5, Z0, Z1
+	VMOVUPS Z1, K1, (DI)
+lng_done:
+	VZEROUPPER
+	RET

@@ -266,3 +266,59 @@ func TestVecBiasReLUAndMaskedCopy(t *testing.T) {
 		}
 	}
 }
+
+func TestVecLayerNormMatchesFloat64(t *testing.T) {
+	if !vec16 {
+		t.Skip("no AVX-512")
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	for n := 1; n <= 70; n++ {
+		x, gamma, beta, dy := vecInputs(n, r), vecInputs(n, r), vecInputs(n, r), vecInputs(n, r)
+		for i := range x {
+			x[i] += 3 // an offset the mean must remove
+		}
+		var m, v float64
+		for _, e := range x {
+			m += float64(e)
+		}
+		m /= float64(n)
+		for _, e := range x {
+			v += (float64(e) - m) * (float64(e) - m)
+		}
+		is := 1 / math.Sqrt(v/float64(n)+1e-5)
+		s, sq := lnStats16(&x[0], n)
+		if math.Abs(float64(s)/float64(n)-m) > 1e-5 || math.Abs(float64(sq)-v) > 1e-4*(1+v) {
+			t.Fatalf("n=%d: stats (%v, %v), want (%v, %v)", n, float64(s)/float64(n), sq, m, v)
+		}
+		y := make([]float32, n+1)
+		y[n] = 42
+		lnApply16(&x[0], &y[0], &gamma[0], &beta[0], n, float32(m), float32(is))
+		var sg, sgx float64
+		for i := range x {
+			xh := (float64(x[i]) - m) * is
+			if want := xh*float64(gamma[i]) + float64(beta[i]); math.Abs(float64(y[i])-want) > 1e-5*(1+math.Abs(want)) {
+				t.Fatalf("n=%d: y[%d] = %v, want %v", n, i, y[i], want)
+			}
+			g := float64(dy[i]) * float64(gamma[i])
+			sg += g
+			sgx += g * xh
+		}
+		if y[n] != 42 {
+			t.Fatalf("n=%d: wrote past the end", n)
+		}
+		dx := vecInputs(n+1, r)
+		dx0 := append([]float32(nil), dx...)
+		lnGrad16(&x[0], &dy[0], &gamma[0], &dx[0], n, float32(m), float32(is))
+		for i := range x {
+			xh := (float64(x[i]) - m) * is
+			g := float64(dy[i]) * float64(gamma[i])
+			want := float64(dx0[i]) + is*(g-sg/float64(n)-xh*sgx/float64(n))
+			if math.Abs(float64(dx[i])-want) > 1e-4*(1+math.Abs(want)) {
+				t.Fatalf("n=%d: dx[%d] = %v, want %v", n, i, dx[i], want)
+			}
+		}
+		if dx[n] != dx0[n] {
+			t.Fatalf("n=%d: wrote past the end", n)
+		}
+	}
+}
