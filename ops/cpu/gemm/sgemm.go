@@ -18,6 +18,15 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	sgemm(true, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
+// SgemmSerial is Sgemm on the calling goroutine alone, for callers that
+// already spread their work over threads (one image tile per thread).
+func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkMat("SgemmSerial", "A", len(a), m, k, lda, transA)
+	checkMat("SgemmSerial", "B", len(b), k, n, ldb, transB)
+	checkMat("SgemmSerial", "C", len(c), m, n, ldc, false)
+	sgemm(false, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
 // SgemmBatch computes batch independent products C_i = alpha*op(A_i)*op(B_i)
 // + beta*C_i with Sgemm's conventions, where X_i starts at X[i*strideX]. A
 // stride of 0 for A or B shares one matrix (a weight) across the batch; the

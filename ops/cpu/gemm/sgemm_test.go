@@ -286,3 +286,36 @@ func BenchmarkSgemmBatch(b *testing.B) {
 	}
 	b.ReportMetric(2*float64(batch*m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
+
+// SgemmSerial computes what Sgemm does (large sizes that Sgemm would
+// split over threads included) and checks its arguments the same way.
+func TestSgemmSerial(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, c := range []sgemmCase{
+		{false, false, 300, 200, 150, 1, 0, 0}, {false, true, 64, 392, 288, 1, 0.5, 0},
+		{true, false, 288, 392, 64, 1, 1, 0}, {true, true, 17, 33, 9, 0.5, 0, 0},
+	} {
+		lda, ldb := c.k, c.n
+		if c.ta {
+			lda = c.m
+		}
+		if c.tb {
+			ldb = c.k
+		}
+		a, b, cc := randF32(r, c.m*c.k), randF32(r, c.k*c.n), randF32(r, c.m*c.n)
+		want := append([]float32(nil), cc...)
+		refSgemm(c.ta, c.tb, c.m, c.n, c.k, c.alpha, a, lda, b, ldb, c.beta, want, c.n)
+		SgemmSerial(c.ta, c.tb, c.m, c.n, c.k, c.alpha, a, lda, b, ldb, c.beta, cc, c.n)
+		for i := range want {
+			if d := math.Abs(float64(cc[i] - want[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) {
+				t.Fatalf("%+v: c[%d] = %v, want %v", c, i, cc[i], want[i])
+			}
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("short A did not panic")
+		}
+	}()
+	SgemmSerial(false, false, 4, 4, 4, 1, make([]float32, 15), 4, make([]float32, 16), 4, 0, make([]float32, 16), 4)
+}
