@@ -1,29 +1,81 @@
 package cpu
 
-// Convolution as im2col + GEMM.
+// Convolution as im2col + GEMM, over tiles of images.
 //
-// Images are processed in chunks of nb. im2col lays a chunk out as a
-// column matrix col (C·KH·KW rows, nb·OH·OW columns): row (c, i, j) holds
-// the input pixel under kernel tap (i, j) of channel c for every output
-// position of every image, zero where the tap falls into the padding. Then
-// for each group g
+// A tile of nb images is laid out as a column matrix col (C·KH·KW rows,
+// nb·OH·OW columns): row (c, i, j) holds the input pixel under kernel tap
+// (i, j) of channel c for every output position of every image, zero where
+// the tap falls into the padding. Then for each group g
 //
 //	forward:  T_g   = W_g (OC/G × K_g) · col_g (K_g × nb·L)      L = OH·OW
-//	weights:  dW_g += dYᵀ_g (OC/G × nb·L) · col_gᵀ
+//	weights:  dWᵀ_g += col_g · dYᵀ_gᵀ   (col read in place, dYᵀ packed)
 //	inputs:   dcol_g = W_gᵀ · dYᵀ_g, then col2im adds dcol back into dx
 //
-// T and dYᵀ are (OC, nb·L): the chunk's outputs with channels first, so
-// one GEMM covers the whole chunk; a parallel copy moves them to and from
-// NCHW. The chunk size keeps col under colBudget floats.
+// T and dYᵀ are (OC, nb·L): the tile's outputs with channels first, so
+// one GEMM covers the tile; the copy to and from NCHW applies the bias and
+// the fused ReLU (forward) or the ReLU's mask (backward).
+//
+// Tiles are small (the columns about tileBudget floats, so im2col's output
+// is still in cache when the GEMM packs it) and each thread takes whole
+// tiles from a shared counter and runs them alone: im2col, a serial GEMM
+// and the copy back, with no synchronisation between the steps. Weight and
+// bias gradients are summed per thread and added at the end.
 
-import "github.com/qpipe/qpipe/ops"
+import (
+	"sync"
+	"sync/atomic"
 
-const colBudget = 1 << 21
+	"github.com/qpipe/qpipe/ops"
+	"github.com/qpipe/qpipe/ops/cpu/gemm"
+)
 
-// convChunk returns how many images share one im2col buffer.
-func convChunk(p ops.ConvParams) int {
+// tileBudget is the column-matrix size (floats) a tile aims for.
+const tileBudget = 1 << 17
+
+// convTile returns how many images share one im2col tile.
+func convTile(p ops.ConvParams) int {
 	per := p.C * p.KH * p.KW * p.OutH * p.OutW
-	return max(1, min(p.N, colBudget/max(per, 1)))
+	return max(1, min(p.N, tileBudget/max(per, 1)))
+}
+
+// convChunk is convTile (the name the tests use for "several tiles").
+func convChunk(p ops.ConvParams) int { return convTile(p) }
+
+// keepBudget caps the im2col columns a training forward keeps for the
+// weight gradient (floats per layer, 64 MiB); above it backward rebuilds
+// them tile by tile.
+const keepBudget = 1 << 24
+
+// convSaved is what Conv2dAct keeps for Conv2dActBackward: the column
+// matrix of every tile.
+type convSaved struct {
+	buf  []float32   // one scratch buffer holding every tile's columns
+	cols [][]float32 // tile ti's columns, a window of buf
+}
+
+// tiles runs fn(tile) for tiles 0..n-1 on the worker pool, each thread
+// taking the next tile from a shared counter; setup runs once per thread
+// before its first tile and done after its last.
+func (b *Backend) tiles(n int, fn func(tile int, st *tileState), done func(st *tileState)) {
+	var next atomic.Int64
+	b.w.For(min(b.w.n, n), 1, func(lo, hi int) {
+		for range hi - lo {
+			st := &tileState{}
+			for t := int(next.Add(1)) - 1; t < n; t = int(next.Add(1)) - 1 {
+				fn(t, st)
+			}
+			if done != nil {
+				done(st)
+			}
+		}
+	})
+}
+
+// tileState is one thread's buffers and partial gradients.
+type tileState struct {
+	col, t, dcol []float32
+	dwt, db      []float32
+	any          bool // dwt holds a product (beta 1 from then on)
 }
 
 // Conv2d computes y = conv(x, w) + b.
@@ -32,57 +84,63 @@ func (b *Backend) Conv2d(p ops.ConvParams, x, w, bias, y *ops.Tensor) error {
 	return err
 }
 
-// keepBudget caps the im2col columns a training forward keeps for the
-// weight gradient (floats per layer, 64 MiB); above it backward rebuilds
-// them chunk by chunk.
-const keepBudget = 1 << 24
-
-// convSaved is what Conv2dAct keeps for Conv2dActBackward: the column
-// matrix of every chunk.
-type convSaved struct{ cols [][]float32 }
-
 // Conv2dAct computes y = act(conv(x, w) + b), act ReLU or identity, with
 // the activation applied as the output is written. With keep (and the
 // columns under keepBudget) it returns the im2col columns for the weight
 // gradient.
 func (b *Backend) Conv2dAct(p ops.ConvParams, x, w, bias, y *ops.Tensor, relu, keep bool) (any, error) {
-	nb := convChunk(p)
+	nb := convTile(p)
 	K, L := p.C*p.KH*p.KW, p.OutH*p.OutW
+	nt := (p.N + nb - 1) / nb
 	var saved *convSaved
 	if keep && K*p.N*L <= keepBudget {
-		saved = &convSaved{}
-	}
-	for n0 := 0; n0 < p.N; n0 += nb {
-		cnt := min(nb, p.N-n0)
-		col, t := b.tmp.get(K*cnt*L), b.tmp.get(p.OutC*cnt*L)
-		b.im2col(p, x.Data, n0, cnt, col)
-		b.groupGemm(p, false, w.Data, col, t, cnt*L, 0)
-		b.fromChannelMajor(p, t, y.Data, n0, cnt, bias, relu)
-		if saved != nil {
-			saved.cols = append(saved.cols, col)
-		} else {
-			b.tmp.put(col)
+		per := K * nb * L
+		saved = &convSaved{buf: b.tmp.get(nt * per), cols: make([][]float32, nt)}
+		for ti := range nt {
+			saved.cols[ti] = saved.buf[ti*per:][:per]
 		}
-		b.tmp.put(t)
 	}
+	b.tiles(nt, func(ti int, st *tileState) {
+		n0 := ti * nb
+		cnt := min(nb, p.N-n0)
+		if saved != nil {
+			st.col = saved.cols[ti]
+		} else if st.col == nil {
+			st.col = b.tmp.get(K * nb * L)
+		}
+		if st.t == nil {
+			st.t = b.tmp.get(p.OutC * nb * L)
+		}
+		col, t := st.col[:K*cnt*L], st.t[:p.OutC*cnt*L]
+		im2col(p, x.Data, n0, cnt, col)
+		groupGemm(p, false, w.Data, col, t, cnt*L)
+		fromChannelMajor(p, t, y.Data, n0, cnt, bias, relu)
+	}, func(st *tileState) {
+		if st.col != nil && saved == nil {
+			b.tmp.put(st.col)
+		}
+		if st.t != nil {
+			b.tmp.put(st.t)
+		}
+	})
 	if saved == nil {
 		return nil, nil
 	}
 	return saved, nil
 }
 
-// groupGemm runs, per group, c_g = op(A_g)·b_g where A is the weight
+// groupGemm runs, per group, out_g = op(A_g)·in_g where A is the weight
 // (OC, K_g): forward (trans false) multiplies W_g by col_g; backward-data
-// (trans true) multiplies W_gᵀ by dYᵀ_g.
-func (b *Backend) groupGemm(p ops.ConvParams, trans bool, w, in, out []float32, cols int, beta float32) {
+// (trans true) multiplies W_gᵀ by dYᵀ_g. It runs on the calling thread.
+func groupGemm(p ops.ConvParams, trans bool, w, in, out []float32, cols int) {
 	g := p.Groups
 	ocg, kg := p.OutC/g, p.C/g*p.KH*p.KW
 	for gi := range g {
 		wg := w[gi*ocg*kg : (gi+1)*ocg*kg]
 		if !trans {
-			sgemm(false, false, ocg, cols, kg, 1, wg, kg, in[gi*kg*cols:], cols, beta, out[gi*ocg*cols:], cols)
+			gemm.SgemmSerial(false, false, ocg, cols, kg, 1, wg, kg, in[gi*kg*cols:], cols, 0, out[gi*ocg*cols:], cols)
 		} else {
-			sgemm(true, false, kg, cols, ocg, 1, wg, kg, in[gi*ocg*cols:], cols, beta, out[gi*kg*cols:], cols)
+			gemm.SgemmSerial(true, false, kg, cols, ocg, 1, wg, kg, in[gi*ocg*cols:], cols, 0, out[gi*kg*cols:], cols)
 		}
 	}
 }
@@ -96,85 +154,113 @@ func (b *Backend) Conv2dBackward(p ops.ConvParams, x, w, dy, dx, dw, db *ops.Ten
 // with relu, dy is masked where y ≤ 0 as it is copied to channel-major
 // order. saved is Conv2dAct's result (nil: rebuild the columns).
 func (b *Backend) Conv2dActBackward(p ops.ConvParams, x, w, y, dy, dx, dw, db *ops.Tensor, relu bool, saved any) error {
-	nb := convChunk(p)
+	nb := convTile(p)
 	K, L := p.C*p.KH*p.KW, p.OutH*p.OutW
 	g := p.Groups
 	ocg, kg := p.OutC/g, p.C/g*p.KH*p.KW
+	nt := (p.N + nb - 1) / nb
 	sv, _ := saved.(*convSaved)
-	var mask, dwt []float32
+	if sv != nil && len(sv.cols) != nt {
+		sv = nil
+	}
+	var mask []float32
 	if relu {
 		mask = y.Data
 	}
-	for ci, n0 := 0, 0; n0 < p.N; ci, n0 = ci+1, n0+nb {
+	var mu sync.Mutex
+	b.tiles(nt, func(ti int, st *tileState) {
+		n0 := ti * nb
 		cnt := min(nb, p.N-n0)
 		cols := cnt * L
-		dyt := b.tmp.get(p.OutC * cols)
-		b.toChannelMajor(p, dy.Data, mask, dyt, n0, cnt)
+		if st.t == nil {
+			st.t = b.tmp.get(p.OutC * nb * L)
+		}
+		dyt := st.t[:p.OutC*cols]
+		toChannelMajor(p, dy.Data, mask, dyt, n0, cnt)
 		if db != nil {
-			b.rowSums(dyt, p.OutC, cols, db.Data)
+			if st.db == nil {
+				st.db = make([]float32, p.OutC)
+			}
+			for r := range p.OutC {
+				st.db[r] += float32(sum32(dyt[r*cols : (r+1)*cols]))
+			}
 		}
 		if dw != nil {
 			var col []float32
-			if sv != nil && ci < len(sv.cols) {
-				col = sv.cols[ci]
+			if sv != nil {
+				col = sv.cols[ti][:K*cols]
 			} else {
-				col = b.tmp.get(K * cols)
-				b.im2col(p, x.Data, n0, cnt, col)
+				if st.col == nil {
+					st.col = b.tmp.get(K * nb * L)
+				}
+				col = st.col[:K*cols]
+				im2col(p, x.Data, n0, cnt, col)
 			}
-			// dWᵀ_g (kg × ocg) = col_g · dYᵀ_gᵀ: the GEMM reads the wide
-			// column matrix in place and packs only the narrower dYᵀ.
-			if dwt == nil {
-				dwt = b.tmp.get(g * kg * ocg)
+			if st.dwt == nil {
+				st.dwt = b.tmp.get(g * kg * ocg)
 			}
-			beta := float32(1)
-			if n0 == 0 {
-				beta = 0
+			beta := float32(0)
+			if st.any {
+				beta = 1
 			}
+			st.any = true
 			for gi := range g {
-				sgemm(false, true, kg, ocg, cols, 1, col[gi*kg*cols:], cols, dyt[gi*ocg*cols:], cols, beta, dwt[gi*kg*ocg:], ocg)
+				gemm.SgemmSerial(false, true, kg, ocg, cols, 1, col[gi*kg*cols:], cols, dyt[gi*ocg*cols:], cols, beta, st.dwt[gi*kg*ocg:], ocg)
 			}
-			b.tmp.put(col)
 		}
 		if dx != nil {
-			dcol := b.tmp.get(K * cols)
-			b.groupGemm(p, true, w.Data, dyt, dcol, cols, 0)
-			b.col2im(p, dcol, dx.Data, n0, cnt)
-			b.tmp.put(dcol)
+			if st.dcol == nil {
+				st.dcol = b.tmp.get(K * nb * L)
+			}
+			dcol := st.dcol[:K*cols]
+			groupGemm(p, true, w.Data, dyt, dcol, cols)
+			col2im(p, dcol, dx.Data, n0, cnt)
 		}
-		b.tmp.put(dyt)
-	}
-	if dwt != nil {
-		for gi := range g {
-			t, d := dwt[gi*kg*ocg:][:kg*ocg], dw.Data[gi*ocg*kg:][:ocg*kg]
-			for o := range ocg {
-				row := d[o*kg:][:kg]
-				for k := range row {
-					row[k] += t[k*ocg+o]
+	}, func(st *tileState) {
+		mu.Lock()
+		if st.db != nil {
+			for r, v := range st.db {
+				db.Data[r] += v
+			}
+		}
+		if st.any {
+			for gi := range g {
+				t, d := st.dwt[gi*kg*ocg:][:kg*ocg], dw.Data[gi*ocg*kg:][:ocg*kg]
+				for o := range ocg {
+					row := d[o*kg:][:kg]
+					for k := range row {
+						row[k] += t[k*ocg+o]
+					}
 				}
 			}
 		}
-		b.tmp.put(dwt)
-	}
+		mu.Unlock()
+		for _, buf := range [][]float32{st.col, st.t, st.dcol, st.dwt} {
+			if buf != nil {
+				b.tmp.put(buf)
+			}
+		}
+	})
 	if sv != nil {
-		sv.cols = nil
+		b.tmp.put(sv.buf)
+		sv.buf, sv.cols = nil, nil
 	}
 	return nil
 }
 
 // im2col fills col (K rows × cnt·L columns) for images n0..n0+cnt.
-func (b *Backend) im2col(p ops.ConvParams, x []float32, n0, cnt int, col []float32) {
+func im2col(p ops.ConvParams, x []float32, n0, cnt int, col []float32) {
 	L, cols := p.OutH*p.OutW, cnt*p.OutH*p.OutW
 	taps := p.KH * p.KW
-	b.w.For(cnt*p.C, 1, func(lo, hi int) {
-		for t := lo; t < hi; t++ {
-			img, c := t/p.C, t%p.C
+	for img := range cnt {
+		for c := range p.C {
 			plane := x[((n0+img)*p.C+c)*p.H*p.W:][:p.H*p.W]
 			for k := range taps {
 				row := col[(c*taps+k)*cols+img*L:][:L]
 				im2colTap(p, plane, row, k/p.KW, k%p.KW)
 			}
 		}
-	})
+	}
 }
 
 // validRange returns the output columns [lo, hi) whose input column
@@ -222,19 +308,18 @@ func im2colTap(p ops.ConvParams, plane, row []float32, i, j int) {
 }
 
 // col2im adds dcol back into dx for images n0..n0+cnt.
-func (b *Backend) col2im(p ops.ConvParams, dcol, dx []float32, n0, cnt int) {
+func col2im(p ops.ConvParams, dcol, dx []float32, n0, cnt int) {
 	L, cols := p.OutH*p.OutW, cnt*p.OutH*p.OutW
 	taps := p.KH * p.KW
-	b.w.For(cnt*p.C, 1, func(lo, hi int) {
-		for t := lo; t < hi; t++ {
-			img, c := t/p.C, t%p.C
+	for img := range cnt {
+		for c := range p.C {
 			plane := dx[((n0+img)*p.C+c)*p.H*p.W:][:p.H*p.W]
 			for k := range taps {
 				row := dcol[(c*taps+k)*cols+img*L:][:L]
 				col2imTap(p, row, plane, k/p.KW, k%p.KW)
 			}
 		}
-	})
+	}
 }
 
 func col2imTap(p ops.ConvParams, row, plane []float32, i, j int) {
@@ -265,29 +350,25 @@ func col2imTap(p ops.ConvParams, row, plane []float32, i, j int) {
 
 // fromChannelMajor writes t (OC, cnt·L) into NCHW y, adding the bias and
 // applying ReLU when relu is set.
-func (b *Backend) fromChannelMajor(p ops.ConvParams, t, y []float32, n0, cnt int, bias *ops.Tensor, relu bool) {
+func fromChannelMajor(p ops.ConvParams, t, y []float32, n0, cnt int, bias *ops.Tensor, relu bool) {
 	L := p.OutH * p.OutW
-	b.w.For(cnt*p.OutC, max(1, grain/L), func(lo, hi int) {
-		for q := lo; q < hi; q++ {
-			img, oc := q/p.OutC, q%p.OutC
-			src := t[oc*cnt*L+img*L:][:L]
-			dst := y[((n0+img)*p.OutC+oc)*L:][:L]
+	for img := range cnt {
+		for oc := range p.OutC {
 			var v float32
 			if bias != nil {
 				v = bias.Data[oc]
 			}
-			biasReLURow(src, dst, v, relu)
+			biasReLURow(t[oc*cnt*L+img*L:][:L], y[((n0+img)*p.OutC+oc)*L:][:L], v, relu)
 		}
-	})
+	}
 }
 
 // toChannelMajor copies NCHW dy of images n0.. into t (OC, cnt·L); with a
 // mask (the ReLU output) it copies dy only where mask > 0 and 0 elsewhere.
-func (b *Backend) toChannelMajor(p ops.ConvParams, dy, mask, t []float32, n0, cnt int) {
+func toChannelMajor(p ops.ConvParams, dy, mask, t []float32, n0, cnt int) {
 	L := p.OutH * p.OutW
-	b.w.For(cnt*p.OutC, max(1, grain/L), func(lo, hi int) {
-		for q := lo; q < hi; q++ {
-			img, oc := q/p.OutC, q%p.OutC
+	for img := range cnt {
+		for oc := range p.OutC {
 			at := ((n0+img)*p.OutC + oc) * L
 			dst := t[oc*cnt*L+img*L:][:L]
 			if mask == nil {
@@ -296,14 +377,5 @@ func (b *Backend) toChannelMajor(p ops.ConvParams, dy, mask, t []float32, n0, cn
 			}
 			maskedCopyRow(mask[at:][:L], dy[at:][:L], dst)
 		}
-	})
-}
-
-// rowSums accumulates out[r] += Σ m[r, :] for a (rows, cols) matrix.
-func (b *Backend) rowSums(m []float32, rows, cols int, out []float32) {
-	b.w.For(rows, max(1, grain/cols), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			out[r] += float32(sum32(m[r*cols : (r+1)*cols]))
-		}
-	})
+	}
 }

@@ -15,8 +15,8 @@ func reluGradAcc16(x, dy, dx *float32, n int)                   { panic("cpu: no
 func maxPool2x2Row16(r0, r1, dst *float32, arg *int32, n, base, w int) {
 	panic("cpu: no vector kernels")
 }
-func biasReLU16(x, y *float32, n int, b float32, relu bool) { panic("cpu: no vector kernels") }
-func maskedCopy16(mask, x, y *float32, n int)               { panic("cpu: no vector kernels") }
+func biasReLU16(x, y *float32, n int, b float32, relu bool)      { panic("cpu: no vector kernels") }
+func maskedCopy16(mask, x, y *float32, n int)                    { panic("cpu: no vector kernels") }
 func lnStats16(x *float32, n int) (sum, sqdev float32)           { panic("cpu: no vector kernels") }
 func lnApply16(x, y, gamma, beta *float32, n int, m, is float32) { panic("cpu: no vector kernels") }
 func lnGrad16(x, dy, gamma, dx *float32, n int, m, is float32)   { panic("cpu: no vector kernels") }
