@@ -62,6 +62,38 @@ type ConvActBackend interface {
 	Conv2dActBackward(p ConvParams, x, w, y, dy, dx, dw, db *Tensor, relu bool, saved any) error
 }
 
+// ConvReLUPoolBackend is an optional Backend extension for inference:
+// convolution, bias, ReLU and 2×2 stride-2 max pooling in one pass, so the
+// full-size activation is never written.
+type ConvReLUPoolBackend interface {
+	// Conv2dReLUMaxPool2 computes y = maxpool2x2(relu(conv(x, w) + b)) for
+	// y (N, OutC, OutH/2, OutW/2).
+	Conv2dReLUMaxPool2(p ConvParams, x, w, b, y *Tensor) error
+}
+
+// conv2dReLUMaxPool2 is MaxPool2d(Conv2dReLU(x, w, b, o)) with a 2×2,
+// stride-2 window, in one pass where the backend allows and no gradient is
+// recorded; otherwise the ops one after another.
+func (c *Context) conv2dReLUMaxPool2(x, w, b *Tensor, o Conv2dOptions) *Tensor {
+	fb, ok := c.b.(ConvReLUPoolBackend)
+	if !ok || c.needsGrad(x, w, b) {
+		return c.MaxPool2d(c.Conv2dReLU(x, w, b, o), PoolOptions{Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}})
+	}
+	p, err := ConvGeometry(x, w, o)
+	if err != nil {
+		shapeErr("conv2d", err.Error(), x, w)
+	}
+	if b != nil && (b.Dims() != 1 || b.Numel() != p.OutC) {
+		shapeErr("conv2d", fmt.Sprintf("bias must have shape [%d]", p.OutC), x, w, b)
+	}
+	if p.OutH < 2 || p.OutW < 2 {
+		shapeErr("maxpool2d", "window [2 2] larger than input", x, w)
+	}
+	y := c.empty([]int{p.N, p.OutC, p.OutH / 2, p.OutW / 2})
+	check("conv2d", fb.Conv2dReLUMaxPool2(p, x, w, b, y), x, w)
+	return y
+}
+
 // Conv2d returns the 2-D convolution (cross-correlation, as torch) of NCHW
 // x with weight w (OutC, C/groups, KH, KW) plus optional bias b (OutC).
 func (c *Context) Conv2d(x, w, b *Tensor, o Conv2dOptions) *Tensor {

@@ -19,6 +19,8 @@ type exec struct {
 	// fuseReLU tells the conv2d node being run to apply the ReLU node that
 	// follows it (see fusedReLU).
 	fuseReLU bool
+	// fusePool (no-grad only) also applies the 2×2 max pool after the ReLU.
+	fusePool bool
 }
 
 // ForwardHook observes every node evaluation of ForwardObserved: the node,
@@ -93,6 +95,9 @@ func init() {
 		OpConv2d: {run: func(e *exec, n *Node, in []*Tensor) *Tensor {
 			a := n.Attrs
 			o := Conv2dOptions{Stride: pair(a.Stride, 1), Padding: pair(a.Padding, 0), Dilation: pair(a.Dilation, 1), Groups: a.Groups}
+			if e.fusePool {
+				return e.c.conv2dReLUMaxPool2(in[0], e.mustParam(n, in, "weight"), e.param(n, in, "bias"), o)
+			}
 			if e.fuseReLU {
 				return e.c.Conv2dReLU(in[0], e.mustParam(n, in, "weight"), e.param(n, in, "bias"), o)
 			}
@@ -261,9 +266,13 @@ func (m *Model) ForwardObserved(c *Context, hook ForwardHook, inputs ...*Tensor)
 		if readers != nil {
 			relu = fusedReLU(m, i, readers)
 		}
-		e.fuseReLU = relu != nil
+		var pool *Node
+		if relu != nil && !c.opts.Grad {
+			pool = fusedPool(m, i+1, readers)
+		}
+		e.fuseReLU, e.fusePool = relu != nil, pool != nil
 		v, err := e.run(n, vals)
-		e.fuseReLU = false
+		e.fuseReLU, e.fusePool = false, false
 		if err != nil {
 			return nil, err
 		}
@@ -272,6 +281,11 @@ func (m *Model) ForwardObserved(c *Context, hook ForwardHook, inputs ...*Tensor)
 		if relu != nil { // the conv's value is already the ReLU's
 			vals[relu.ID] = v
 			lt.done(c, relu, vals)
+			i++
+		}
+		if pool != nil { // and the pool's
+			vals[pool.ID] = v
+			lt.done(c, pool, vals)
 			i++
 		}
 	}
@@ -316,6 +330,25 @@ func fusedReLU(m *Model, i int, readers map[int]int) *Node {
 	return next
 }
 
+// fusedPool returns the max-pool node that the ReLU m.Nodes[i] (itself
+// fused into its conv) can absorb too: the next node, its only reader, a
+// 2×2 stride-2 unpadded max pool.
+func fusedPool(m *Model, i int, readers map[int]int) *Node {
+	n := m.Nodes[i]
+	if i+1 >= len(m.Nodes) || readers[n.ID] != 1 {
+		return nil
+	}
+	next := m.Nodes[i+1]
+	if next.Kind != OpMaxPool2d || len(next.Inputs) != 1 || next.Inputs[0] != n.ID {
+		return nil
+	}
+	o := poolOpts(next.Attrs)
+	if o.Kernel != [2]int{2, 2} || (o.Stride != [2]int{2, 2} && o.Stride != [2]int{}) || o.Padding != [2]int{} {
+		return nil
+	}
+	return next
+}
+
 // Forward1 runs a one-output model.
 func (m *Model) Forward1(c *Context, inputs ...*Tensor) (*Tensor, error) {
 	outs, err := m.Forward(c, inputs...)
@@ -341,7 +374,7 @@ func (e *exec) run(n *Node, vals map[int]*Tensor) (out *Tensor, err error) {
 		return nil, locate(fmt.Errorf("unknown node kind %q", n.Kind), n)
 	}
 	in := make([]*Tensor, len(n.Inputs))
-	int8In := n.Kind == OpQLinear || n.Kind == OpQConv2d
+	int8In := takesInt8(n.Kind)
 	for i, id := range n.Inputs {
 		if in[i] = vals[id]; in[i] == nil {
 			return nil, locate(fmt.Errorf("input %d (node %d) has no value", i, id), n)

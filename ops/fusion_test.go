@@ -67,3 +67,44 @@ func TestConvReLUFusionMatchesUnfused(t *testing.T) {
 		}
 	}
 }
+
+// Without gradients a conv → relu → 2×2 max pool chain runs as one
+// Conv2dReLUMaxPool2; the outputs must match the ops run apart (a hook
+// turns fusion off), odd sizes (a dropped last row and column) included.
+func TestConvReLUPoolFusionMatchesUnfused(t *testing.T) {
+	for _, hw := range []int{9, 12} {
+		b := ops.NewBuilder("fuse", 1)
+		x := b.Input("x")
+		h := b.Act(ops.OpReLU, "r1", b.Conv2d("c1", x, 2, 5, 3, ops.Conv2dOptions{Padding: [2]int{1, 1}}, true))
+		h = b.Op(ops.OpMaxPool2d, "p1", ops.Attrs{Kernel: []int{2, 2}}, h)
+		h = b.Act(ops.OpReLU, "r2", b.Conv2d("c2", h, 5, 4, 3, ops.Conv2dOptions{Padding: [2]int{1, 1}}, false))
+		h = b.Op(ops.OpMaxPool2d, "p2", ops.Attrs{Kernel: []int{2, 2}, Stride: []int{2, 2}}, h)
+		h = b.Op(ops.OpFlatten, "flatten", ops.Attrs{Axis: 1}, h)
+		s := hw / 2 / 2
+		y := b.Linear("fc", h, 4*s*s, 3, true)
+		m, err := b.Build(y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := rand.New(rand.NewPCG(3, 4))
+		in := ops.New(37, 2, hw, hw)
+		for i := range in.Data {
+			in.Data[i] = float32(r.NormFloat64())
+		}
+		c := ops.NewContext(cpu.New(cpu.Options{}), ops.Options{})
+		fused, err := m.Forward1(c, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := append([]float32(nil), fused.Data...)
+		outs, err := m.ForwardObserved(c, func(*ops.Node, []*ops.Tensor, *ops.Tensor) {}, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range outs[0].Data {
+			if d := v - got[i]; d > 1e-5 || d < -1e-5 {
+				t.Fatalf("%dx%d output %d: fused %v, unfused %v", hw, hw, i, got[i], v)
+			}
+		}
+	}
+}

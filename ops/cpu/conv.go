@@ -75,7 +75,8 @@ func (b *Backend) tiles(n int, fn func(tile int, st *tileState), done func(st *t
 type tileState struct {
 	col, t, dcol []float32
 	dwt, db      []float32
-	any          bool // dwt holds a product (beta 1 from then on)
+	arg          []int32 // pooling indices (discarded)
+	any          bool    // dwt holds a product (beta 1 from then on)
 }
 
 // Conv2d computes y = conv(x, w) + b.
@@ -127,6 +128,45 @@ func (b *Backend) Conv2dAct(p ops.ConvParams, x, w, bias, y *ops.Tensor, relu, k
 		return nil, nil
 	}
 	return saved, nil
+}
+
+// Conv2dReLUMaxPool2 computes y = maxpool2x2(relu(conv(x, w) + b)): each
+// tile's channel-major GEMM output is pooled straight into y (the bias and
+// ReLU commute with the window maximum), so the full-size activation is
+// never written.
+func (b *Backend) Conv2dReLUMaxPool2(p ops.ConvParams, x, w, bias, y *ops.Tensor) error {
+	nb := convTile(p)
+	K, L := p.C*p.KH*p.KW, p.OutH*p.OutW
+	nt := (p.N + nb - 1) / nb
+	pp := ops.PoolParams{H: p.OutH, W: p.OutW, KH: 2, KW: 2, StrideH: 2, StrideW: 2, OutH: p.OutH / 2, OutW: p.OutW / 2}
+	pl := pp.OutH * pp.OutW
+	b.tiles(nt, func(ti int, st *tileState) {
+		n0 := ti * nb
+		cnt := min(nb, p.N-n0)
+		if st.col == nil {
+			st.col, st.t, st.arg = b.tmp.get(K*nb*L), b.tmp.get(p.OutC*nb*L), make([]int32, pl)
+		}
+		col, t := st.col[:K*cnt*L], st.t[:p.OutC*cnt*L]
+		im2col(p, x.Data, n0, cnt, col)
+		groupGemm(p, false, w.Data, col, t, cnt*L)
+		for img := range cnt {
+			for oc := range p.OutC {
+				dst := y.Data[((n0+img)*p.OutC+oc)*pl:][:pl]
+				maxPool2x2Plane(pp, t[oc*cnt*L+img*L:][:L], dst, st.arg, 0)
+				var v float32
+				if bias != nil {
+					v = bias.Data[oc]
+				}
+				biasReLURow(dst, dst, v, true)
+			}
+		}
+	}, func(st *tileState) {
+		if st.col != nil {
+			b.tmp.put(st.col)
+			b.tmp.put(st.t)
+		}
+	})
+	return nil
 }
 
 // groupGemm runs, per group, out_g = op(A_g)·in_g where A is the weight
