@@ -3,59 +3,122 @@ package syntax
 import (
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
+
+	"github.com/qpipe/qpipe/lang/source"
 )
 
 // The fast path. participle tries each alternative of the grammar on a
 // fresh copy of its parse context and fills the structs by reflection:
 // dozens of allocations a token. Most statements are simple, so gItem
-// first tries fastStmt, a participle custom production
-// (participle.ParseTypeWith) that reads a command, let or expect
-// statement by recursive descent over participle's own PeekingLexer and
-// fills the same grammar structs the tags in grammar.go describe.
+// first tries parseFast, a participle custom production
+// (participle.ParseTypeWith) that reads a run of statements by recursive
+// descent over participle's own PeekingLexer and builds the AST (ast.go)
+// directly: no grammar structs, no lowering. lower.go passes the run's
+// statements through.
 //
-// It accepts only what it can read without backtracking further than the
-// grammar does (one token, to tell `name=value` from a word), and only a
-// statement followed by a separator, '}' or the end of the file. Given
-// that, the grammar would read the statement the same way: each of its
-// alternatives is decided by the first token, and a statement cannot
-// continue past a separator. On anything else (a block, a bracket spanning
-// lines, a syntax error) it returns participle.NextMatch with the lexer
-// untouched and the grammar reads the statement. Syntax errors never come
-// from here: Parse reports them with the grammar alone (exactParser).
-// TestFastPathAgrees and FuzzFastPath check both read every input alike.
+// The algorithm: read one statement (a command, let, expect, or a repeat
+// or for whose header is on one line and whose body holds only such
+// statements); accept it only if a separator, '}' or the end of the file
+// follows; take the separators after it; go on while the next statement
+// reads the same way. The first statement that does not ends the run with
+// the lexer put back where it starts, and the grammar reads it; a run of
+// no statements is participle.NextMatch.
+//
+// The contract with the grammar: a statement is accepted only when the
+// grammar would read the same tokens into the same tree. Each rule below
+// mirrors one grammar struct and takes no alternative the grammar would
+// not; the only lookahead is one token to tell `name=value` from a word
+// (which the grammar also decides by the '='). Anything the fast path
+// does not know — a bracket spanning lines, a comparison chain (the
+// lowerer reports it), a syntax error — gives up on the whole statement.
+// Operators are nested by precedence exactly as binary.go does. Syntax
+// errors never come from here: Parse reports them with the grammar alone
+// (exactParser). TestFastPathAgrees and FuzzFastPath check that both read
+// every input alike.
+//
+// Spans come straight from the tokens: parseValid's lexer (stream.go)
+// gives byte columns, as source.Pos counts them, and no token read here
+// spans lines.
 
 // fastNode is the interface type participle's custom production returns;
-// its only implementation is *fastItem.
+// its only implementation is *fastRun.
 type fastNode interface{ fastNode() }
 
-// fastItem is a simple statement and the separator after it, if any, read
-// with it to halve the items participle handles.
-type fastItem struct {
-	stmt *gStmt
-	sep  bool
+// fastRun is a run of statements read by the fast path. open says the last
+// one has no separator after it (it ends at '}' or the end of the file).
+type fastRun struct {
+	stmts []Stmt
+	open  bool
 }
 
-func (*fastItem) fastNode() {}
+func (*fastRun) fastNode() {}
 
-// parseFast is the custom production: a whole simple statement, or
-// NextMatch.
+// parseFast is the custom production: a run of statements, or NextMatch.
 func parseFast(lx *lexer.PeekingLexer) (fastNode, error) {
-	cp := lx.MakeCheckpoint()
-	s := readStmt(lx)
-	if s == nil || !atStmtEnd(lx.Peek()) {
-		lx.LoadCheckpoint(cp)
+	r := fastReader{lx: lx}
+	run := &fastRun{}
+	for !run.open {
+		s := r.stmtAtEnd()
+		if s == nil {
+			break
+		}
+		run.stmts = append(run.stmts, s)
+		run.open = !r.separators()
+	}
+	if len(run.stmts) == 0 {
 		return nil, participle.NextMatch
 	}
-	item := &fastItem{stmt: s}
-	if t := lx.Peek(); t.Type == tNewline || isPunct(t, ";") {
-		lx.Next()
-		item.sep = true
-	}
-	return item, nil
+	return run, nil
 }
 
 // noFast is the custom production of exactParser: never a match.
 func noFast(*lexer.PeekingLexer) (fastNode, error) { return nil, participle.NextMatch }
+
+// fastReader reads statements over the parser's lexer. last is the last
+// token taken, where the node being read ends.
+type fastReader struct {
+	lx   *lexer.PeekingLexer
+	last *lexer.Token
+}
+
+func (r *fastReader) peek() *lexer.Token { return r.lx.Peek() }
+
+func (r *fastReader) next() *lexer.Token {
+	r.last = r.lx.Next()
+	return r.last
+}
+
+// accept takes the punctuation p if it comes next.
+func (r *fastReader) accept(p string) bool {
+	if isPunct(r.peek(), p) {
+		r.next()
+		return true
+	}
+	return false
+}
+
+// separators takes every newline and ';' that comes next and reports
+// whether there was one.
+func (r *fastReader) separators() bool {
+	sep := false
+	for t := r.peek(); t.Type == tNewline || isPunct(t, ";"); t = r.peek() {
+		r.next()
+		sep = true
+	}
+	return sep
+}
+
+// stmtAtEnd reads a statement followed by the end of a statement, or
+// puts the lexer back and returns nil.
+func (r *fastReader) stmtAtEnd() Stmt {
+	cp := r.lx.MakeCheckpoint()
+	s := r.stmt()
+	if s == nil || !atStmtEnd(r.peek()) {
+		r.lx.LoadCheckpoint(cp)
+		return nil
+	}
+	return s
+}
 
 func atStmtEnd(t *lexer.Token) bool {
 	switch t.Type {
@@ -70,55 +133,68 @@ func atStmtEnd(t *lexer.Token) bool {
 // isPunct reports whether t is the punctuation p.
 func isPunct(t *lexer.Token, p string) bool { return t.Type == tPunct && t.Value == p }
 
-// accept consumes the punctuation p if it comes next.
-func accept(lx *lexer.PeekingLexer, p string) bool {
-	if isPunct(lx.Peek(), p) {
-		lx.Next()
-		return true
-	}
-	return false
+// tokSpan is the span of one token.
+func tokSpan(t *lexer.Token) source.Span {
+	return source.Span{File: t.Pos.Filename, Start: tokPos(t, 0), End: tokPos(t, len(t.Value))}
 }
 
-// readStmt reads gStmt's Cmd, Let or Expect alternative; nil means
-// "leave it to the grammar" (the lexer may have moved).
-func readStmt(lx *lexer.PeekingLexer) *gStmt {
-	t := lx.Peek()
+// spanFrom covers the token from to the last token taken.
+func (r *fastReader) spanFrom(from *lexer.Token) source.Span {
+	return source.Span{File: from.Pos.Filename, Start: tokPos(from, 0), End: tokPos(r.last, len(r.last.Value))}
+}
+
+func tokPos(t *lexer.Token, skip int) source.Pos {
+	return source.Pos{Offset: t.Pos.Offset + skip, Line: t.Pos.Line, Column: t.Pos.Column + skip}
+}
+
+// stmt reads gStmt: nil means "leave it to the grammar".
+func (r *fastReader) stmt() Stmt {
+	t := r.peek()
 	if t.Type != tIdent {
 		return nil
 	}
-	start := lx.RawCursor()
 	switch t.Value {
-	case "repeat", "for":
-		return nil
 	case "let":
-		lx.Next()
-		name := readIdent(lx)
-		if name == nil || !accept(lx, "=") {
-			return nil
-		}
-		v := readExpr(lx)
-		if v == nil {
-			return nil
-		}
-		return &gStmt{Let: &gLet{Tokens: lx.Range(start, lx.RawCursor()), Name: name, Value: v}}
+		return r.let()
 	case "expect":
-		lx.Next()
-		c := readExpr(lx)
-		if c == nil {
+		r.next()
+		if c := r.expr(); c != nil {
+			return &Expect{Cond: c, Sp: r.spanFrom(t)}
+		}
+		return nil
+	case "repeat":
+		return r.repeat()
+	case "for":
+		return r.forStmt()
+	}
+	return r.command()
+}
+
+// let reads gLet: 'let' NAME '=' expr.
+func (r *fastReader) let() Stmt {
+	t := r.next()
+	name := r.ident()
+	if name == nil || !r.accept("=") {
+		return nil
+	}
+	v := r.expr()
+	if v == nil {
+		return nil
+	}
+	return &Let{Name: name, Value: v, Sp: r.spanFrom(t)}
+}
+
+// command reads gCommand: a verb, then words and arguments.
+func (r *fastReader) command() Stmt {
+	t := r.peek()
+	c := &Command{Verb: r.ident()}
+	for startsPart(r.peek()) {
+		if !r.part(&c.Words, &c.Args) {
 			return nil
 		}
-		return &gStmt{Expect: &gExpect{Tokens: lx.Range(start, lx.RawCursor()), Cond: c}}
 	}
-	cmd := &gCommand{Verb: readIdent(lx)}
-	for startsPart(lx.Peek()) {
-		p := readPart(lx)
-		if p == nil {
-			return nil
-		}
-		cmd.Parts = append(cmd.Parts, p)
-	}
-	cmd.Tokens = lx.Range(start, lx.RawCursor())
-	return &gStmt{Cmd: cmd}
+	c.Sp = r.spanFrom(t)
+	return c
 }
 
 // startsPart reports whether t can begin a word or an argument.
@@ -134,214 +210,189 @@ func startsPart(t *lexer.Token) bool {
 	return false
 }
 
-// readPart reads gPart: `name=value` when a name and '=' come next,
-// otherwise a word.
-func readPart(lx *lexer.PeekingLexer) *gPart {
-	if lx.Peek().Type == tIdent {
-		cp := lx.MakeCheckpoint()
-		start := lx.RawCursor()
-		name := readIdent(lx)
-		if accept(lx, "=") {
-			v := readExpr(lx)
+// part reads gPart into words or args: `name=value` when a name and '='
+// come next, otherwise a word.
+func (r *fastReader) part(words *[]Expr, args *[]*Arg) bool {
+	if t := r.peek(); t.Type == tIdent {
+		cp := r.lx.MakeCheckpoint()
+		r.next()
+		if r.accept("=") {
+			v := r.expr()
 			if v == nil {
-				return nil
+				return false
 			}
-			return &gPart{Arg: &gArg{Tokens: lx.Range(start, lx.RawCursor()), Name: name, Value: v}}
+			name := &Ident{Name: t.Value, Sp: tokSpan(t)}
+			*args = append(*args, &Arg{Name: name, Value: v, Sp: r.spanFrom(t)})
+			return true
 		}
-		lx.LoadCheckpoint(cp)
+		r.lx.LoadCheckpoint(cp)
 	}
-	w := readExpr(lx)
+	w := r.expr()
 	if w == nil {
-		return nil
+		return false
 	}
-	return &gPart{Word: w}
+	*words = append(*words, w)
+	return true
 }
 
-func readIdent(lx *lexer.PeekingLexer) *gIdent {
-	t := lx.Peek()
+func (r *fastReader) ident() *Ident {
+	t := r.peek()
 	if t.Type != tIdent {
 		return nil
 	}
-	start := lx.RawCursor()
-	lx.Next()
-	return &gIdent{Tokens: lx.Range(start, lx.RawCursor()), Name: t.Value}
+	r.next()
+	return &Ident{Name: t.Value, Sp: tokSpan(t)}
 }
 
-// readExpr reads gExpr: an operator expression, optionally `..` another.
-func readExpr(lx *lexer.PeekingLexer) *gExpr {
-	start := lx.RawCursor()
-	from := readBinary(lx)
-	if from == nil {
+// expr reads gExpr: an operator expression, optionally `..` another.
+func (r *fastReader) expr() Expr {
+	from := r.binary(1)
+	if from == nil || r.peek().Type != tRange {
+		return from
+	}
+	r.next()
+	to := r.binary(1)
+	if to == nil {
 		return nil
 	}
-	e := &gExpr{From: from}
-	if lx.Peek().Type == tRange {
-		lx.Next()
-		if e.To = readBinary(lx); e.To == nil {
+	return &Range{From: from, To: to, Sp: source.Join(from.Span(), to.Span())}
+}
+
+// binary reads gBinary by precedence climbing, as binary.go nests it: an
+// operand, then every operator binding at least as tightly as minPrec.
+// A chained comparison goes to the grammar, whose lowerer reports it.
+func (r *fastReader) binary(minPrec int) Expr {
+	x := r.unary()
+	compared := false
+	for x != nil && isBinaryOp(r.peek()) && precedence(r.peek().Value) >= minPrec {
+		op := r.next()
+		prec := precedence(op.Value)
+		if prec == 3 && compared {
 			return nil
 		}
+		compared = prec == 3
+		y := r.binary(prec + 1)
+		if y == nil {
+			return nil
+		}
+		x = &Binary{Op: op.Value, OpSp: tokSpan(op), X: x, Y: y, Sp: source.Join(x.Span(), y.Span())}
 	}
-	e.Tokens = lx.Range(start, lx.RawCursor())
-	return e
+	return x
 }
 
-// binaryOps are gBinOp's operators.
-var binaryOps = map[string]bool{
-	"and": true, "or": true, "==": true, "!=": true, "<=": true, ">=": true,
-	"<": true, ">": true, "+": true, "-": true, "*": true, "/": true,
-}
-
+// isBinaryOp reports whether t is one of gBinOp's operators.
 func isBinaryOp(t *lexer.Token) bool {
-	return (t.Type == tOp || t.Type == tIdent) && binaryOps[t.Value]
+	switch t.Type {
+	case tOp:
+		return true // every Op token is a binary operator
+	case tIdent:
+		return t.Value == "and" || t.Value == "or"
+	}
+	return false
 }
 
-func readBinary(lx *lexer.PeekingLexer) *gBinary {
-	left := readUnary(lx)
-	if left == nil {
+// unary reads gUnary: '-' operand, or a primary.
+func (r *fastReader) unary() Expr {
+	t := r.peek()
+	if t.Type != tOp || t.Value != "-" {
+		return r.primary()
+	}
+	r.next()
+	x := r.unary()
+	if x == nil {
 		return nil
 	}
-	b := &gBinary{Left: left}
-	for isBinaryOp(lx.Peek()) {
-		op := lx.Next()
-		right := readUnary(lx)
-		if right == nil {
-			return nil
-		}
-		b.Rest = append(b.Rest, &gBinOp{Pos: op.Pos, Op: op.Value, Right: right})
-	}
-	return b
+	return &Unary{Op: "-", X: x, Sp: source.Join(tokSpan(t), x.Span())}
 }
 
-func readUnary(lx *lexer.PeekingLexer) *gUnary {
-	start := lx.RawCursor()
-	if t := lx.Peek(); t.Type == tOp && t.Value == "-" {
-		lx.Next()
-		x := readUnary(lx)
-		if x == nil {
-			return nil
-		}
-		return &gUnary{Tokens: lx.Range(start, lx.RawCursor()), Neg: true, Operand: x}
-	}
-	p := readPrimary(lx)
-	if p == nil {
-		return nil
-	}
-	return &gUnary{Tokens: lx.Range(start, lx.RawCursor()), Primary: p}
-}
-
-// readPrimary reads gPrimary. A literal's text points into the token.
-func readPrimary(lx *lexer.PeekingLexer) *gPrimary {
-	start := lx.RawCursor()
-	t := lx.Peek()
-	p := &gPrimary{}
+// primary reads gPrimary.
+func (r *fastReader) primary() Expr {
+	t := r.peek()
 	switch t.Type {
 	case tIdent:
-		if p.Ref = readRef(lx); p.Ref == nil {
-			return nil
-		}
+		return r.ref()
 	case tInt, tFloat, tString, tPercent, tQuantity:
-		lx.Next()
-		literalField(p, t.Type, &t.Value)
-	case tPunct:
-		switch t.Value {
-		case "[":
-			if p.List = readList(lx); p.List == nil {
-				return nil
-			}
-		case "(":
-			lx.Next()
-			if p.Paren = readExpr(lx); p.Paren == nil || !accept(lx, ")") {
-				return nil
-			}
-		default:
+		r.next()
+		return literal(t.Type, t.Value, tokSpan(t))
+	}
+	switch {
+	case isPunct(t, "["):
+		return r.list()
+	case isPunct(t, "("):
+		r.next()
+		x := r.expr()
+		if x == nil || !r.accept(")") {
 			return nil
 		}
-	default:
-		return nil
+		return &Paren{X: x, Sp: r.spanFrom(t)}
 	}
-	p.Tokens = lx.Range(start, lx.RawCursor())
-	return p
+	return nil
 }
 
-func literalField(p *gPrimary, typ lexer.TokenType, text *string) {
-	switch typ {
-	case tInt:
-		p.Int = text
-	case tFloat:
-		p.Float = text
-	case tString:
-		p.String = text
-	case tPercent:
-		p.Percent = text
-	case tQuantity:
-		p.Quantity = text
-	}
-}
-
-// readList reads `[a, b, c]` with an optional trailing comma, all on one
-// line (the grammar takes lists spanning lines).
-func readList(lx *lexer.PeekingLexer) *gList {
-	start := lx.RawCursor()
-	lx.Next() // '['
-	l := &gList{}
-	for !accept(lx, "]") {
-		e := readExpr(lx)
+// list reads `[a, b, c]` with an optional trailing comma, all on one line
+// (the grammar takes lists spanning lines).
+func (r *fastReader) list() Expr {
+	t := r.next() // '['
+	l := &List{}
+	for !r.accept("]") {
+		e := r.expr()
 		if e == nil {
 			return nil
 		}
 		l.Elems = append(l.Elems, e)
-		if accept(lx, "]") {
+		if r.accept("]") {
 			break
 		}
-		if !accept(lx, ",") {
+		if !r.accept(",") {
 			return nil
 		}
 	}
-	l.Tokens = lx.Range(start, lx.RawCursor())
+	l.Sp = r.spanFrom(t)
 	return l
 }
 
-// readRef reads a dotted name, optionally called.
-func readRef(lx *lexer.PeekingLexer) *gRef {
-	start := lx.RawCursor()
-	r := &gRef{Parts: []*gIdent{readIdent(lx)}}
-	for isPunct(lx.Peek(), ".") {
-		lx.Next()
-		id := readIdent(lx)
+// ref reads gRef: a dotted name, optionally called.
+func (r *fastReader) ref() Expr {
+	first := r.ident()
+	parts := []*Ident{first}
+	for isPunct(r.peek(), ".") {
+		r.next()
+		id := r.ident()
 		if id == nil {
 			return nil
 		}
-		r.Parts = append(r.Parts, id)
+		parts = append(parts, id)
 	}
-	if isPunct(lx.Peek(), "(") {
-		if r.Call = readCall(lx); r.Call == nil {
-			return nil
+	if isPunct(r.peek(), "(") {
+		name := first
+		if len(parts) > 1 {
+			name = &Ident{Name: dotted(parts), Sp: source.Join(first.Sp, parts[len(parts)-1].Sp)}
 		}
+		return r.call(name)
 	}
-	r.Tokens = lx.Range(start, lx.RawCursor())
-	return r
+	if len(parts) == 1 {
+		return first
+	}
+	return &Ref{Parts: parts, Sp: source.Join(first.Sp, parts[len(parts)-1].Sp)}
 }
 
-// readCall reads `(part, part)` on one line, no trailing comma.
-func readCall(lx *lexer.PeekingLexer) *gCall {
-	start := lx.RawCursor()
-	lx.Next() // '('
-	c := &gCall{}
-	if !accept(lx, ")") {
+// call reads gCall, `(part, part)` on one line with no trailing comma.
+func (r *fastReader) call(name *Ident) Expr {
+	r.next() // '('
+	c := &Call{Name: name}
+	if !r.accept(")") {
 		for {
-			p := readPart(lx)
-			if p == nil {
+			if !r.part(&c.Words, &c.Args) {
 				return nil
 			}
-			c.Args = append(c.Args, p)
-			if accept(lx, ")") {
+			if r.accept(")") {
 				break
 			}
-			if !accept(lx, ",") {
+			if !r.accept(",") {
 				return nil
 			}
 		}
 	}
-	c.Tokens = lx.Range(start, lx.RawCursor())
+	c.Sp = source.Join(name.Sp, tokSpan(r.last))
 	return c
 }

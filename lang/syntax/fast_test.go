@@ -6,19 +6,28 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/qpipe/qpipe/lang/diag"
 )
 
 // agree checks Parse with and without the fast path give the same tree
-// and the same diagnostics.
+// and the same diagnostics, and so does the fast path over chunks as small
+// as they come (a chunk ends at every newline outside brackets).
 func agree(t *testing.T, text []byte) {
 	t.Helper()
-	f, ds := parse("t.qpipe", text, true)
 	g, es := parse("t.qpipe", text, false)
+	agreeWith(t, text, g, es, chunkTokens)
+	agreeWith(t, text, g, es, 1)
+}
+
+func agreeWith(t *testing.T, text []byte, g *File, es diag.Diagnostics, chunk int) {
+	t.Helper()
+	f, ds := parseChunked("t.qpipe", text, chunk)
 	if a, b := Dump(f), Dump(g); a != b {
-		t.Fatalf("%q: fast path tree:\n%s\ngrammar tree:\n%s", text, a, b)
+		t.Fatalf("%q (chunks of %d): fast path tree:\n%s\ngrammar tree:\n%s", text, chunk, a, b)
 	}
 	if a, b := fmt.Sprint(ds), fmt.Sprint(es); a != b {
-		t.Fatalf("%q: fast path diagnostics:\n%s\ngrammar diagnostics:\n%s", text, a, b)
+		t.Fatalf("%q (chunks of %d): fast path diagnostics:\n%s\ngrammar diagnostics:\n%s", text, chunk, a, b)
 	}
 }
 

@@ -32,7 +32,7 @@ type gFile struct {
 
 // gItem is a statement or a separator; separators carry no data. Two
 // statements with no separator between them are reported by the lowerer.
-// Fast is a simple statement read by the fast path (fast.go).
+// Fast is a run of statements read by the fast path (fast.go).
 type gItem struct {
 	Sep  string   `parser:"  @(';' | Newline)"`
 	Fast fastNode `parser:"| @@"`

@@ -53,36 +53,33 @@ func (l *lowerer) tokSpan(pos lexer.Position, text string) source.Span {
 // items lowers a statement list. The grammar lets one statement follow
 // another directly, so `expect a and` would read as `expect a` and a
 // command `and`; a statement must end at a newline, ';', '}' or the end of
-// the file, and one that does not is reported here.
+// the file, and one that does not is reported here. A fast run's
+// statements are already lowered, and separated from each other.
 func (l *lowerer) items(items []*gItem) []Stmt {
 	var out []Stmt
 	for i, it := range items {
-		if !it.isStmt() {
+		var ss []Stmt
+		switch {
+		case it.Fast != nil:
+			ss = it.Fast.(*fastRun).stmts
+		case it.Stmt != nil:
+			ss = []Stmt{l.stmt(it.Stmt)}
+		default:
 			continue
 		}
-		s := l.stmt(it.stmt())
 		if i > 0 && items[i-1].open() {
-			l.diags = append(l.diags, unseparated(l.file, s))
+			l.diags = append(l.diags, unseparated(l.file, ss[0]))
 		}
-		out = append(out, s)
+		out = append(out, ss...)
 	}
 	return out
 }
 
-func (it *gItem) isStmt() bool { return it.Stmt != nil || it.Fast != nil }
-
-func (it *gItem) stmt() *gStmt {
-	if it.Fast != nil {
-		return it.Fast.(*fastItem).stmt
-	}
-	return it.Stmt
-}
-
 // open reports whether the item is a statement not followed by its
-// separator (only a fast item holds one).
+// separator (a fast run knows whether its last one is).
 func (it *gItem) open() bool {
 	if it.Fast != nil {
-		return !it.Fast.(*fastItem).sep
+		return it.Fast.(*fastRun).open
 	}
 	return it.Stmt != nil
 }
@@ -167,24 +164,39 @@ func (l *lowerer) primary(g *gPrimary) Expr {
 	sp := l.span(g.Tokens)
 	switch {
 	case g.Percent != nil:
-		v, _ := strconv.ParseFloat(strings.TrimSuffix(*g.Percent, "%"), 64)
-		return &Percent{Text: *g.Percent, Value: v, Sp: sp}
+		return literal(tPercent, *g.Percent, sp)
 	case g.Quantity != nil:
-		return quantity(*g.Quantity, sp)
+		return literal(tQuantity, *g.Quantity, sp)
 	case g.Float != nil:
-		v, _ := strconv.ParseFloat(*g.Float, 64)
-		return &Number{Kind: Float, Text: *g.Float, Value: v, Sp: sp}
+		return literal(tFloat, *g.Float, sp)
 	case g.Int != nil:
-		v, _ := strconv.ParseFloat(*g.Int, 64)
-		return &Number{Kind: Int, Text: *g.Int, Value: v, Sp: sp}
+		return literal(tInt, *g.Int, sp)
 	case g.String != nil:
-		return &String{Value: unquote(*g.String), Sp: sp}
+		return literal(tString, *g.String, sp)
 	case g.List != nil:
 		return l.list(g.List)
 	case g.Paren != nil:
 		return &Paren{X: l.expr(g.Paren), Sp: sp}
 	}
 	return l.ref(g.Ref)
+}
+
+// literal is the AST node of a literal token (lowerer and fast path).
+func literal(typ lexer.TokenType, text string, sp source.Span) Expr {
+	switch typ {
+	case tPercent:
+		v, _ := strconv.ParseFloat(strings.TrimSuffix(text, "%"), 64)
+		return &Percent{Text: text, Value: v, Sp: sp}
+	case tQuantity:
+		return quantity(text, sp)
+	case tFloat:
+		v, _ := strconv.ParseFloat(text, 64)
+		return &Number{Kind: Float, Text: text, Value: v, Sp: sp}
+	case tInt:
+		v, _ := strconv.ParseFloat(text, 64)
+		return &Number{Kind: Int, Text: text, Value: v, Sp: sp}
+	}
+	return &String{Value: unquote(text), Sp: sp}
 }
 
 func (l *lowerer) list(g *gList) *List {

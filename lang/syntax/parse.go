@@ -25,11 +25,23 @@ func Parse(name string, text []byte) (*File, diag.Diagnostics) {
 	return parse(name, text, true)
 }
 
+// chunkTokens is how many tokens parseValid hands participle at a time.
+const chunkTokens = 512
+
 // parse is Parse, with or without the fast path (tests compare the two).
 func parse(name string, text []byte, fast bool) (*File, diag.Diagnostics) {
+	if !fast {
+		return parseChunked(name, text, 0)
+	}
+	return parseChunked(name, text, chunkTokens)
+}
+
+// parseChunked is parse with the fast path reading chunks of about chunk
+// tokens (0: none; tests use small chunks).
+func parseChunked(name string, text []byte, chunk int) (*File, diag.Diagnostics) {
 	src := source.NewFile(name, text)
-	if fast {
-		if f, ds, ok := parseValid(src); ok {
+	if chunk > 0 {
+		if f, ds, ok := parseValid(src, chunk); ok {
 			return f, ds
 		}
 	}
@@ -61,24 +73,33 @@ func parse(name string, text []byte, fast bool) (*File, diag.Diagnostics) {
 	return &File{Name: name, Source: src, Comments: comments(src)}, ds
 }
 
-// parseValid parses a file with no syntax errors in one pass over one
-// scan: the fast path where it applies, the grammar elsewhere. ok is false
-// at the first syntax error.
-func parseValid(src *source.File) (*File, diag.Diagnostics, bool) {
-	toks, err := scan(src.Name, src.Text, false)
-	if err != nil {
-		return nil, nil, false
-	}
-	lx, err := lexer.Upgrade(&tokenList{toks: toks}, tComment, tSpace)
-	if err != nil {
-		return nil, nil, false
-	}
-	g, err := parser.ParseFromLexer(lx)
-	if err != nil {
-		return nil, nil, false
+// parseValid parses a file with no syntax errors in one scan: the fast
+// path where it applies, the grammar elsewhere. ok is false at the first
+// syntax error.
+//
+// participle copies a lexer's tokens into a slice grown one append at a
+// time; over a whole file that is several copies of a large array. So the
+// file goes to participle in chunks of about chunk tokens, each ending
+// after a newline outside brackets. Such a newline always separates two
+// top-level items (no statement goes on past it), so the chunks' items,
+// joined, are the file's.
+func parseValid(src *source.File, chunk int) (*File, diag.Diagnostics, bool) {
+	sl := newStreamLexer(src.Name, src.Text, chunk)
+	var items []*gItem
+	for !sl.atEnd() {
+		sl.nextChunk()
+		lx, err := lexer.Upgrade(sl, tComment, tSpace)
+		if err != nil {
+			return nil, nil, false
+		}
+		g, err := parser.ParseFromLexer(lx)
+		if err != nil {
+			return nil, nil, false
+		}
+		items = append(items, g.Items...)
 	}
 	l := newLowerer(src)
-	f := &File{Name: src.Name, Source: src, Stmts: l.items(g.Items), Comments: commentTokens(src, toks)}
+	f := &File{Name: src.Name, Source: src, Stmts: l.items(items), Comments: commentTokens(src, sl.comments)}
 	l.diags.Sort()
 	return f, l.diags, true
 }
