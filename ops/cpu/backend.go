@@ -1,7 +1,21 @@
-// Package cpu is qpipe's default backend: every ops primitive in pure Go on
-// the tensors' backing slices, parallel over a small fixed pool of worker
+// Package cpu is qpipe's default backend: every ops primitive in Go on the
+// tensors' backing slices, parallel over a small fixed pool of worker
 // goroutines, with matrix products (linear, matmul, im2col convolution)
 // delegated to the assembly kernels of ops/cpu/gemm.
+//
+// The hot elementwise loops have AVX-512 forms (vecmath_amd64.s): exp for
+// softmax rows, GELU and its derivative, softmax backward, ReLU, layer
+// norm rows, 2×2 max pooling, the convolution's bias/ReLU epilogue. They
+// compute the formulas of the scalar Go code (fastmath.go), which runs
+// without AVX-512 or with the purego tag; vecmath_test.go checks one
+// against the other at every tail length.
+//
+// Convolution runs over small image tiles, one thread per tile (conv.go).
+// Beyond the Backend contract it implements ops.ConvActBackend (ReLU fused
+// into the output pass and its gradient into the backward's copy of dy;
+// the forward's columns kept for the weight gradient) and
+// ops.ConvReLUPoolBackend (conv, ReLU and 2×2 max pooling in one pass for
+// inference).
 //
 // Importing the package registers it as "cpu".
 package cpu
