@@ -354,6 +354,25 @@ func (r *fastReader) list() Expr {
 // ref reads gRef: a dotted name, optionally called.
 func (r *fastReader) ref() Expr {
 	first := r.ident()
+	name, parts := first, []*Ident(nil)
+	if isPunct(r.peek(), ".") {
+		if parts = r.dotted(first); parts == nil {
+			return nil
+		}
+		last := parts[len(parts)-1]
+		name = &Ident{Name: dotted(parts), Sp: source.Join(first.Sp, last.Sp)}
+	}
+	if isPunct(r.peek(), "(") {
+		return r.call(name)
+	}
+	if parts == nil {
+		return first
+	}
+	return &Ref{Parts: parts, Sp: name.Sp}
+}
+
+// dotted reads the `.name` parts after first; nil if one is not a name.
+func (r *fastReader) dotted(first *Ident) []*Ident {
 	parts := []*Ident{first}
 	for isPunct(r.peek(), ".") {
 		r.next()
@@ -363,17 +382,7 @@ func (r *fastReader) ref() Expr {
 		}
 		parts = append(parts, id)
 	}
-	if isPunct(r.peek(), "(") {
-		name := first
-		if len(parts) > 1 {
-			name = &Ident{Name: dotted(parts), Sp: source.Join(first.Sp, parts[len(parts)-1].Sp)}
-		}
-		return r.call(name)
-	}
-	if len(parts) == 1 {
-		return first
-	}
-	return &Ref{Parts: parts, Sp: source.Join(first.Sp, parts[len(parts)-1].Sp)}
+	return parts
 }
 
 // call reads gCall, `(part, part)` on one line with no trailing comma.
