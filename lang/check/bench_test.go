@@ -40,6 +40,16 @@ func BenchmarkParseCheck10k(b *testing.B) {
 	}
 }
 
+// BenchmarkParse10k is the parse half of BenchmarkParseCheck10k.
+func BenchmarkParse10k(b *testing.B) {
+	text := recipe10k()
+	for b.Loop() {
+		if _, ds := syntax.Parse("bench.qpipe", text); len(ds) > 0 {
+			b.Fatal(ds)
+		}
+	}
+}
+
 func BenchmarkCheck10k(b *testing.B) {
 	f, ds := syntax.Parse("bench.qpipe", recipe10k())
 	if len(ds) > 0 {

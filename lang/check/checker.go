@@ -43,6 +43,9 @@ type Checker struct {
 	// fanout is the number of branches the enclosing for loops make.
 	again  bool
 	fanout int
+	// slotBuf and paramBuf hold a command's slots and params while it is
+	// typed (command.go).
+	slotBuf, paramBuf []Param
 }
 
 // NewChecker starts a checker at the empty pipeline, or with the model and
@@ -100,6 +103,7 @@ func (c *Checker) Steps() []*Step { return c.steps }
 // Clone returns an independent checker at the same point (REPL :undo).
 func (c *Checker) Clone() *Checker {
 	out := *c
+	out.slotBuf, out.paramBuf = nil, nil // scratch, never shared
 	out.st = c.st.Clone()
 	out.steps = slices.Clone(c.steps)
 	out.setUsed = maps.Clone(c.setUsed)

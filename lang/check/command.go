@@ -2,7 +2,6 @@ package check
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/qpipe/qpipe/lang/diag"
 	"github.com/qpipe/qpipe/lang/syntax"
@@ -25,9 +24,12 @@ func (c *Checker) command(st *State, cmd *syntax.Command) (*Step, diag.Diagnosti
 	}
 	slots, params := sig.Slots, sig.Params
 	if v != nil {
+		// The variant's slots and params follow the verb's, in buffers the
+		// checker reuses: nothing keeps them past this call.
 		step.Variant = v.Name
-		slots = append(slices.Clip(slots), v.Slots...)
-		params = append(slices.Clip(params), v.Params...)
+		c.slotBuf = append(append(c.slotBuf[:0], sig.Slots...), v.Slots...)
+		c.paramBuf = append(append(c.paramBuf[:0], sig.Params...), v.Params...)
+		slots, params = c.slotBuf, c.paramBuf
 	}
 	step.Words = make(map[string]Value, len(slots))
 	step.Args = make(map[string]Value, len(params))
@@ -184,23 +186,43 @@ func bindValue(st *State, into map[string]Value, p *Param, e syntax.Expr) diag.D
 // errors, missing required ones too, and defaults fill the rest.
 func bindArgs(st *State, step *Step, params []Param, args []*syntax.Arg) diag.Diagnostics {
 	var ds diag.Diagnostics
-	first := map[string]*syntax.Arg{}
-	for _, a := range args {
+	for j, a := range args {
 		name := a.Name.Name
-		i := slices.IndexFunc(params, func(p Param) bool { return p.Name == name })
+		i := paramIndex(params, name)
 		switch {
 		case i < 0:
 			ds = append(ds, unknownArg(step, params, a))
-		case first[name] != nil:
+		case firstArg(args[:j], name) != nil:
+			first := firstArg(args[:j], name)
 			ds = append(ds, diag.Errorf(a.Sp, fmt.Sprintf("duplicate argument %q", name)).
-				WithDetail(fmt.Sprintf("%s is already given at %d:%d; keep one", name, first[name].Sp.Start.Line, first[name].Sp.Start.Column)))
+				WithDetail(fmt.Sprintf("%s is already given at %d:%d; keep one", name, first.Sp.Start.Line, first.Sp.Start.Column)))
 		default:
-			first[name] = a
 			step.Explicit[name] = true
 			ds = append(ds, bindValue(st, step.Args, &params[i], a.Value)...)
 		}
 	}
 	return append(ds, fillArgs(step, params)...)
+}
+
+// paramIndex is the index of the param named name, or -1.
+func paramIndex(params []Param, name string) int {
+	for i := range params {
+		if params[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// firstArg is the first of args named name, or nil (commands have a few
+// arguments: a scan beats a map).
+func firstArg(args []*syntax.Arg, name string) *syntax.Arg {
+	for _, a := range args {
+		if a.Name.Name == name {
+			return a
+		}
+	}
+	return nil
 }
 
 func fillArgs(step *Step, params []Param) diag.Diagnostics {
