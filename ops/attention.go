@@ -127,3 +127,52 @@ func ShiftedWindowMask(h, w, ws, shift int) *Tensor {
 	}
 	return mask
 }
+
+// AttentionParams describes multi-head self-attention on a fused qkv
+// projection: qkv (Batch, Tokens, 3, Heads, HeadDim) with C = Heads·HeadDim.
+type AttentionParams struct {
+	Batch, Tokens, Heads, HeadDim int
+	Scale                         float32
+}
+
+// QKVAttentionBackend is an optional Backend extension: attention read
+// straight from the qkv projection and written straight into (B, N, C), one
+// (batch entry, head) at a time, instead of permuting and slicing q, k and
+// v out, materialising the scaled scores and permuting the result back.
+type QKVAttentionBackend interface {
+	// QKVAttention computes out (B, N, C) = softmax(Scale·q·kᵀ)·v per batch
+	// entry and head; probs (B, Heads, N, N) receives the softmax when not
+	// nil (training).
+	QKVAttention(p AttentionParams, qkv, out, probs *Tensor) error
+	// QKVAttentionBackward computes dqkv = beta·dqkv + the gradient of
+	// QKVAttention's out with respect to qkv, given dout and its probs.
+	QKVAttentionBackward(p AttentionParams, qkv, probs, dout, dqkv *Tensor, beta float32) error
+}
+
+// qkvAttention is multi-head self-attention without bias or mask on qkv
+// (B, N, 3C), or nil when the backend lacks QKVAttentionBackend.
+func (c *Context) qkvAttention(x *Tensor, heads int, scale float32) *Tensor {
+	fb, ok := c.b.(QKVAttentionBackend)
+	if !ok {
+		return nil
+	}
+	b, n, ch := x.Shape[0], x.Shape[1], x.Shape[2]/3
+	p := AttentionParams{Batch: b, Tokens: n, Heads: heads, HeadDim: ch / heads, Scale: scale}
+	if p.Scale == 0 {
+		p.Scale = float32(1 / math.Sqrt(float64(p.HeadDim)))
+	}
+	y := c.empty([]int{b, n, ch})
+	var probs *Tensor
+	grad := c.needsGrad(x)
+	if grad {
+		probs = c.empty([]int{b, heads, n, n})
+	}
+	check("attention", fb.QKVAttention(p, x, y, probs), x)
+	if grad {
+		c.record(y, func(dy *Tensor) {
+			g, beta := c.gradDst(x)
+			check("attention backward", fb.QKVAttentionBackward(p, x, probs, dy, g, beta), x)
+		})
+	}
+	return y
+}

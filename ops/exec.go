@@ -200,6 +200,11 @@ func runAttention(e *exec, n *Node, in []*Tensor) *Tensor {
 		shapeErr("attention", fmt.Sprintf("want qkv (B, N, 3·C) with C divisible by %d heads", a.Heads), x)
 	}
 	b, tokens, ch := x.Shape[0], x.Shape[1], x.Shape[2]/3
+	if _, ok := n.Params["relative_position_bias_table"]; !ok && len(in) == 1 && a.ShiftSize <= 0 {
+		if y := c.qkvAttention(x, a.Heads, a.Scale); y != nil {
+			return y
+		}
+	}
 	qkv := c.Permute(c.Reshape(x, b, tokens, 3, a.Heads, ch/a.Heads), 2, 0, 3, 1, 4)
 	part := func(i int) *Tensor {
 		return c.Reshape(c.Slice(qkv, 0, i, i+1, 1), b, a.Heads, tokens, ch/a.Heads)

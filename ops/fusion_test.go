@@ -108,3 +108,81 @@ func TestConvReLUPoolFusionMatchesUnfused(t *testing.T) {
 		}
 	}
 }
+
+// plainBackend hides a backend's optional extensions, so the executor runs
+// the unfused composition of primitives.
+type plainBackend struct{ ops.Backend }
+
+// Attention on a fused qkv projection (QKVAttentionBackend) against the
+// permute/slice/matmul/softmax composition: outputs and every gradient,
+// input included, with an odd token count and head size.
+func TestQKVAttentionMatchesComposition(t *testing.T) {
+	const dim, heads, tokens = 12, 3, 7
+	b := ops.NewBuilder("attn", 1)
+	x := b.Input("x")
+	h := b.Linear("qkv", x, dim, 3*dim, true)
+	h = b.Attention("attn", h, ops.Attrs{Heads: heads})
+	h = b.Linear("proj", h, dim, dim, true)
+	h = b.Op(ops.OpFlatten, "flatten", ops.Attrs{Axis: 1}, h)
+	y := b.Linear("head", h, tokens*dim, 4, true)
+	m, err := b.Build(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	in := ops.New(5, tokens, dim)
+	for i := range in.Data {
+		in.Data[i] = float32(r.NormFloat64())
+	}
+	in.SetRequiresGrad(true)
+	labels := []int{0, 1, 2, 3, 1}
+	run := func(be ops.Backend) (out []float32, grads map[string][]float32) {
+		for _, p := range m.Trainable() {
+			p.Value.ZeroGrad()
+		}
+		in.ZeroGrad()
+		c := ops.NewContext(be, ops.Options{Train: true, Grad: true})
+		o, err := m.Forward1(c, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Backward(c.CrossEntropy(o, labels)); err != nil {
+			t.Fatal(err)
+		}
+		grads = map[string][]float32{"input": append([]float32(nil), in.Grad().Data...)}
+		for _, p := range m.Trainable() {
+			grads[p.Name] = append([]float32(nil), p.Value.Grad().Data...)
+		}
+		return append([]float32(nil), o.Data...), grads
+	}
+	be := cpu.New(cpu.Options{})
+	if _, ok := ops.Backend(be).(ops.QKVAttentionBackend); !ok {
+		t.Fatal("cpu backend lacks QKVAttentionBackend")
+	}
+	out1, g1 := run(be)
+	out2, g2 := run(plainBackend{be})
+	near := func(a, b float32) bool { d := a - b; return d < 2e-5 && d > -2e-5 }
+	for i := range out1 {
+		if !near(out1[i], out2[i]) {
+			t.Fatalf("output %d: fused %v, composed %v", i, out1[i], out2[i])
+		}
+	}
+	for name, g := range g2 {
+		for i := range g {
+			if !near(g1[name][i], g[i]) {
+				t.Fatalf("%s grad %d: fused %v, composed %v", name, i, g1[name][i], g[i])
+			}
+		}
+	}
+	// evaluation (no probabilities kept)
+	c := ops.NewContext(be, ops.Options{})
+	o, err := m.Forward1(c, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range out1 {
+		if !near(o.Data[i], out1[i]) {
+			t.Fatalf("eval output %d: %v, want %v", i, o.Data[i], out1[i])
+		}
+	}
+}
