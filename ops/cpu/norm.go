@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"math"
+	"sync"
 
 	"github.com/qpipe/qpipe/ops"
 )
@@ -150,6 +151,35 @@ func (b *Backend) LayerNormBackward(p ops.NormParams, x, mean, rstd, gamma, dy, 
 		})
 	}
 	if dgamma == nil && dbeta == nil {
+		return nil
+	}
+	if vec16 && d > 0 {
+		// Rows split over threads, each summing into its own row of
+		// partial dgamma, dbeta (AVX-512), added up at the end.
+		var mu sync.Mutex
+		b.w.For(p.Outer, max(1, grain/d), func(lo, hi int) {
+			part := make([]float32, 2*d)
+			var pg, pb *float32
+			if dgamma != nil {
+				pg = &part[0]
+			}
+			if dbeta != nil {
+				pb = &part[d]
+			}
+			for r := lo; r < hi; r++ {
+				lnParamGrad16(&x.Data[r*d], &dy.Data[r*d], pg, pb, d, mean.Data[r], rstd.Data[r])
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for i := range d {
+				if dgamma != nil {
+					dgamma.Data[i] += part[i]
+				}
+				if dbeta != nil {
+					dbeta.Data[i] += part[d+i]
+				}
+			}
+		})
 		return nil
 	}
 	b.w.For(d, 16, func(lo, hi int) {

@@ -48,3 +48,6 @@ func lnApply16(x, y, gamma, beta *float32, n int, m, is float32)
 
 //go:noescape
 func lnGrad16(x, dy, gamma, dx *float32, n int, m, is float32)
+
+//go:noescape
+func lnParamGrad16(x, dy, dgamma, dbeta *float32, n int, m, is float32)

@@ -858,3 +858,48 @@ lng_tail:
 lng_done:
 	VZEROUPPER
 	RET
+
+// func lnParamGrad16(x, dy, dgamma, dbeta *float32, n int, m, is float32)
+// dgamma += dy·(x-m)·is, dbeta += dy (dgamma or dbeta may be nil)
+TEXT ·lnParamGrad16(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ dy+8(FP), BX
+	MOVQ dgamma+16(FP), R8
+	MOVQ dbeta+24(FP), R9
+	MOVQ n+32(FP), CX
+	VBROADCASTSS m+40(FP), Z4
+	VBROADCASTSS is+44(FP), Z5
+	TAILMASK
+	XORQ R10, R10
+lnp_loop:
+	MOVQ CX, R11
+	SUBQ R10, R11
+	JLE lnp_done
+	CMPQ R11, $16
+	JGE lnp_full
+	KMOVW K1, K2
+	JMP lnp_body
+lnp_full:
+	KXNORW K2, K2, K2
+lnp_body:
+	VMOVUPS.Z (BX)(R10*4), K2, Z0
+	TESTQ R8, R8
+	JZ lnp_beta
+	VMOVUPS.Z (SI)(R10*4), K2, Z1
+	VSUBPS Z4, Z1, Z1
+	VMULPS Z5, Z1, Z1
+	VMOVUPS.Z (R8)(R10*4), K2, Z2
+	VFMADD231PS Z1, Z0, Z2
+	VMOVUPS Z2, K2, (R8)(R10*4)
+lnp_beta:
+	TESTQ R9, R9
+	JZ lnp_next
+	VMOVUPS.Z (R9)(R10*4), K2, Z3
+	VADDPS Z0, Z3, Z3
+	VMOVUPS Z3, K2, (R9)(R10*4)
+lnp_next:
+	ADDQ $16, R10
+	JMP lnp_loop
+lnp_done:
+	VZEROUPPER
+	RET

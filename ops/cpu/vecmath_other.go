@@ -20,3 +20,7 @@ func maskedCopy16(mask, x, y *float32, n int)                    { panic("cpu: n
 func lnStats16(x *float32, n int) (sum, sqdev float32)           { panic("cpu: no vector kernels") }
 func lnApply16(x, y, gamma, beta *float32, n int, m, is float32) { panic("cpu: no vector kernels") }
 func lnGrad16(x, dy, gamma, dx *float32, n int, m, is float32)   { panic("cpu: no vector kernels") }
+
+func lnParamGrad16(x, dy, dgamma, dbeta *float32, n int, m, is float32) {
+	panic("cpu: no vector kernels")
+}

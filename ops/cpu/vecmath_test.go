@@ -322,3 +322,31 @@ func TestVecLayerNormMatchesFloat64(t *testing.T) {
 		}
 	}
 }
+
+func TestVecLayerNormParamGrad(t *testing.T) {
+	if !vec16 {
+		t.Skip("no AVX-512")
+	}
+	r := rand.New(rand.NewPCG(13, 14))
+	for n := 1; n <= 70; n++ {
+		x, dy := vecInputs(n, r), vecInputs(n, r)
+		dg, db := vecInputs(n+1, r), vecInputs(n+1, r)
+		dg0, db0 := append([]float32(nil), dg...), append([]float32(nil), db...)
+		lnParamGrad16(&x[0], &dy[0], &dg[0], &db[0], n, 0.3, 1.7)
+		for i := range x {
+			wg := float64(dg0[i]) + float64(dy[i])*(float64(x[i])-0.3)*1.7
+			if math.Abs(float64(dg[i])-wg) > 1e-5*(1+math.Abs(wg)) || db[i] != db0[i]+dy[i] {
+				t.Fatalf("n=%d i=%d: (%v, %v), want (%v, %v)", n, i, dg[i], db[i], wg, db0[i]+dy[i])
+			}
+		}
+		if dg[n] != dg0[n] || db[n] != db0[n] {
+			t.Fatalf("n=%d: wrote past the end", n)
+		}
+		lnParamGrad16(&x[0], &dy[0], nil, &db[0], n, 0.3, 1.7) // dgamma not wanted
+		for i := range x {
+			if db[i] != db0[i]+dy[i]+dy[i] {
+				t.Fatalf("n=%d: dbeta alone %v", n, db[i])
+			}
+		}
+	}
+}
