@@ -39,19 +39,20 @@ func (b *Backend) heads(p ops.AttentionParams, n int, fn func(bi, h int, scratch
 func (b *Backend) QKVAttention(p ops.AttentionParams, qkv, out, probs *ops.Tensor) error {
 	N, d := p.Tokens, p.HeadDim
 	C := p.Heads * d
-	b.heads(p, N*N, func(bi, h int, scratch []float32) {
+	b.heads(p, N*N+d*N, func(bi, h int, scratch []float32) {
 		base := bi*N*3*C + h*d
 		q, k, v := qkv.Data[base:], qkv.Data[base+C:], qkv.Data[base+2*C:]
-		s := scratch[:N*N]
+		s, kt := scratch[:N*N], scratch[N*N:N*N+d*N]
 		if probs != nil {
 			s = probs.Data[(bi*p.Heads+h)*N*N:][:N*N]
 		}
-		gemm.SgemmSerial(false, true, N, N, d, p.Scale, q, 3*C, k, 3*C, 0, s, N)
+		transposeTo(kt, k, N, d, 3*C)
+		headGemm(false, N, N, d, p.Scale, q, 3*C, kt, N, 0, s, N)
 		for r := range N {
 			row := s[r*N : (r+1)*N]
 			scaleRow(row, 1/expShiftSum(row, row, maxRow(row)))
 		}
-		gemm.SgemmSerial(false, false, N, d, N, 1, s, N, v, 3*C, 0, out.Data[bi*N*C+h*d:], C)
+		headGemm(false, N, d, N, 1, s, N, v, 3*C, 0, out.Data[bi*N*C+h*d:], C)
 	})
 	return nil
 }
@@ -60,21 +61,51 @@ func (b *Backend) QKVAttention(p ops.AttentionParams, qkv, out, probs *ops.Tenso
 func (b *Backend) QKVAttentionBackward(p ops.AttentionParams, qkv, probs, dout, dqkv *ops.Tensor, beta float32) error {
 	N, d := p.Tokens, p.HeadDim
 	C := p.Heads * d
-	b.heads(p, 2*N*N, func(bi, h int, scratch []float32) {
+	b.heads(p, 2*N*N+d*N, func(bi, h int, scratch []float32) {
 		base := bi*N*3*C + h*d
 		q, k, v := qkv.Data[base:], qkv.Data[base+C:], qkv.Data[base+2*C:]
 		dq, dk, dv := dqkv.Data[base:], dqkv.Data[base+C:], dqkv.Data[base+2*C:]
 		P := probs.Data[(bi*p.Heads+h)*N*N:][:N*N]
 		do := dout.Data[bi*N*C+h*d:]
-		dP, dS := scratch[:N*N], scratch[N*N:2*N*N]
-		gemm.SgemmSerial(true, false, N, d, N, 1, P, N, do, C, beta, dv, 3*C)
-		gemm.SgemmSerial(false, true, N, N, d, 1, do, C, v, 3*C, 0, dP, N)
+		dP, dS, vt := scratch[:N*N], scratch[N*N:2*N*N], scratch[2*N*N:2*N*N+d*N]
+		headGemm(true, N, d, N, 1, P, N, do, C, beta, dv, 3*C)
+		transposeTo(vt, v, N, d, 3*C)
+		headGemm(false, N, N, d, 1, do, C, vt, N, 0, dP, N)
 		clear(dS)
 		for r := range N {
 			softmaxGradRow(P[r*N:(r+1)*N], dP[r*N:(r+1)*N], dS[r*N:(r+1)*N])
 		}
-		gemm.SgemmSerial(false, false, N, d, N, p.Scale, dS, N, k, 3*C, beta, dq, 3*C)
-		gemm.SgemmSerial(true, false, N, d, N, p.Scale, dS, N, q, 3*C, beta, dk, 3*C)
+		headGemm(false, N, d, N, p.Scale, dS, N, k, 3*C, beta, dq, 3*C)
+		headGemm(true, N, d, N, p.Scale, dS, N, q, 3*C, beta, dk, 3*C)
 	})
 	return nil
+}
+
+// transposeTo writes the (rows × cols, row stride ld) matrix src
+// transposed into dst (cols × rows, contiguous).
+func transposeTo(dst, src []float32, rows, cols, ld int) {
+	for i := range rows {
+		row := src[i*ld : i*ld+cols]
+		for j, v := range row {
+			dst[j*rows+i] = v
+		}
+	}
+}
+
+// headGemm computes C = alpha·op(A)·B + beta·C (op transposes A when
+// transA) for one head's small matrices, B row-major: with AVX-512 and at
+// most 64 columns one row of C at a time in registers (smallGemm16), with
+// none of a general GEMM's packing; otherwise gemm.SgemmSerial.
+func headGemm(transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if !vec16 || n > 64 || m == 0 || n == 0 || k == 0 {
+		gemm.SgemmSerial(transA, false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	sai, sat := lda, 1
+	if transA {
+		sai, sat = 1, lda
+	}
+	// bounds of the strided reads and writes (the kernel checks none)
+	_, _, _ = a[(m-1)*sai+(k-1)*sat], b[(k-1)*ldb+n-1], c[(m-1)*ldc+n-1]
+	smallGemm16(m, n, k, alpha, &a[0], sai, sat, &b[0], ldb, beta, &c[0], ldc)
 }

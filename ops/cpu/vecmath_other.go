@@ -24,3 +24,7 @@ func lnGrad16(x, dy, gamma, dx *float32, n int, m, is float32)   { panic("cpu: n
 func lnParamGrad16(x, dy, dgamma, dbeta *float32, n int, m, is float32) {
 	panic("cpu: no vector kernels")
 }
+
+func smallGemm16(m, n, k int, alpha float32, a *float32, sai, sat int, b *float32, ldb int, beta float32, c *float32, ldc int) {
+	panic("cpu: no vector kernels")
+}

@@ -350,3 +350,64 @@ func TestVecLayerNormParamGrad(t *testing.T) {
 		}
 	}
 }
+
+// smallGemm16 against a float64 triple loop: A read both ways (row-major
+// and transposed through its strides), widths 1..64 (one and four
+// vectors), strided B and C, beta 0 (C not read: NaN stays out) and not.
+func TestSmallGemm16(t *testing.T) {
+	if !vec16 {
+		t.Skip("no AVX-512")
+	}
+	r := rand.New(rand.NewPCG(15, 16))
+	for _, n := range []int{1, 5, 16, 17, 33, 50, 64} {
+		for _, k := range []int{1, 3, 16, 50} {
+			for _, trans := range []bool{false, true} {
+				for _, beta := range []float32{0, 0.5} {
+					m, lda, ldb, ldc := 11, k+3, n+5, n+2
+					sai, sat := lda, 1
+					if trans {
+						lda = m + 2
+						sai, sat = 1, lda
+					}
+					a := vecInputs(max(m, k)*lda, r)
+					b := vecInputs(k*ldb, r)
+					c := vecInputs(m*ldc, r)
+					if beta == 0 {
+						for i := range c {
+							c[i] = float32(math.NaN())
+						}
+					}
+					want := make([]float64, len(c))
+					for i := range m {
+						for j := range n {
+							var s float64
+							for q := range k {
+								s += float64(a[i*sai+q*sat]) * float64(b[q*ldb+j])
+							}
+							want[i*ldc+j] = 1.5 * s
+							if beta != 0 {
+								want[i*ldc+j] += float64(beta) * float64(c[i*ldc+j])
+							}
+						}
+					}
+					c0 := append([]float32(nil), c...)
+					smallGemm16(m, n, k, 1.5, &a[0], sai, sat, &b[0], ldb, beta, &c[0], ldc)
+					for i := range m {
+						for j := range ldc {
+							got := float64(c[i*ldc+j])
+							if j >= n {
+								if !(c[i*ldc+j] == c0[i*ldc+j] || math.IsNaN(got) && math.IsNaN(float64(c0[i*ldc+j]))) {
+									t.Fatalf("n=%d k=%d: wrote column %d", n, k, j)
+								}
+								continue
+							}
+							if w := want[i*ldc+j]; math.Abs(got-w) > 1e-4*(1+math.Abs(w)) {
+								t.Fatalf("n=%d k=%d trans=%v beta=%v: c[%d,%d] = %v, want %v", n, k, trans, beta, i, j, got, w)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
