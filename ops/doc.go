@@ -73,8 +73,10 @@
 //
 // Optional extensions let a backend fuse what the executor would otherwise
 // run as separate passes: ConvActBackend (conv2d with a ReLU fused into its
-// output and gradient, used by Context.Conv2dReLU) and ConvReLUPoolBackend
-// (conv2d, ReLU and a 2×2 max pool in one pass, inference only).
+// output and gradient, used by Context.Conv2dReLU), ConvReLUPoolBackend
+// (conv2d, ReLU and a 2×2 max pool in one pass, inference only) and
+// QKVAttentionBackend (attention nodes without relative-position bias or
+// mask read q, k, v straight from the qkv projection).
 // Model.Forward without an observing hook fuses a conv2d whose only reader
 // is a ReLU (and, without gradients, a following 2×2 stride-2 max pool);
 // a ForwardObserved hook sees every node, so nothing is fused there.

@@ -15,7 +15,9 @@
 // into the output pass and its gradient into the backward's copy of dy;
 // the forward's columns kept for the weight gradient) and
 // ops.ConvReLUPoolBackend (conv, ReLU and 2×2 max pooling in one pass for
-// inference).
+// inference) and ops.QKVAttentionBackend (attention.go: one thread per
+// batch entry and head, q, k, v read in place from the qkv projection,
+// small-matrix products in registers).
 //
 // Importing the package registers it as "cpu".
 package cpu
