@@ -88,6 +88,10 @@ func binRow(op ops.BinaryOp, y, a []float32, sa int, b []float32, sb int) {
 		a, b = a[:len(y)], b[:len(y)]
 		switch op {
 		case ops.BinaryAdd:
+			if vec16 && len(y) > 0 {
+				addRow16(&a[0], &b[0], &y[0], len(y))
+				return
+			}
 			for i := range y {
 				y[i] = a[i] + b[i]
 			}

@@ -1177,3 +1177,36 @@ sg_stw:
 sg_done:
 	VZEROUPPER
 	RET
+
+// func addRow16(a, b, y *float32, n int)
+// y = a + b
+TEXT ·addRow16(SB), NOSPLIT, $0-32
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), BX
+	MOVQ y+16(FP), DI
+	MOVQ n+24(FP), CX
+add_loop:
+	CMPQ CX, $16
+	JLT add_tail
+	VMOVUPS (SI), Z0
+	VADDPS (BX), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, BX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP add_loop
+add_tail:
+	TESTQ CX, CX
+	JZ add_done
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z (BX), K1, Z1
+	VADDPS Z1, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+add_done:
+	VZEROUPPER
+	RET

@@ -411,3 +411,30 @@ func TestSmallGemm16(t *testing.T) {
 		}
 	}
 }
+
+func TestVecAddRow(t *testing.T) {
+	if !vec16 {
+		t.Skip("no AVX-512")
+	}
+	r := rand.New(rand.NewPCG(17, 18))
+	for n := 1; n <= 70; n++ {
+		a, b := vecInputs(n, r), vecInputs(n, r)
+		y := make([]float32, n+1)
+		y[n] = 42
+		addRow16(&a[0], &b[0], &y[0], n)
+		for i := range a {
+			if y[i] != a[i]+b[i] {
+				t.Fatalf("n=%d: y[%d] = %v, want %v", n, i, y[i], a[i]+b[i])
+			}
+		}
+		if y[n] != 42 {
+			t.Fatalf("n=%d: wrote past the end", n)
+		}
+		addRow16(&a[0], &b[0], &a[0], n) // y may alias a
+		for i := range b {
+			if a[i] != y[i] {
+				t.Fatalf("n=%d: in place a[%d] = %v, want %v", n, i, a[i], y[i])
+			}
+		}
+	}
+}
