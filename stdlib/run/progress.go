@@ -26,7 +26,11 @@ type Progress struct {
 	bar      *progressbar.ProgressBar
 	barKey   string
 	lastLine time.Time
-	start    time.Time
+	// phase is the epoch (or verb) being counted, with the time and the
+	// count of its first tick, so rates cover that phase only.
+	phase      string
+	phaseStart time.Time
+	phaseDone  int
 }
 
 // NewProgress draws progress for a run of total steps on w.
@@ -49,7 +53,7 @@ func (p *Progress) label(s StepReport) string {
 func (p *Progress) Started(s StepReport) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.start, p.lastLine = time.Now(), time.Now()
+	p.lastLine, p.phase = time.Now(), ""
 	fmt.Fprintf(p.w, "%s\n", p.label(s))
 }
 
@@ -62,12 +66,24 @@ func (p *Progress) Progress(s StepReport, t Tick) {
 		p.drawBar(s, t, what)
 		return
 	}
+	if what != p.phase {
+		p.phase, p.phaseStart, p.phaseDone = what, time.Now(), t.Done
+	}
 	if time.Since(p.lastLine) < p.Every && t.Done != t.Total {
 		return
 	}
 	p.lastLine = time.Now()
-	rate := float64(t.Done) / time.Since(p.start).Seconds()
-	fmt.Fprintf(p.w, "  %s %d/%d %s%s (%.1f %s/s)\n", what, t.Done, t.Total, t.Unit, lossText(t), rate, t.Unit)
+	fmt.Fprintf(p.w, "  %s %d/%d %s%s%s\n", what, t.Done, t.Total, t.Unit, lossText(t), p.rateText(t))
+}
+
+// rateText is the phase's rate since its first tick, or "" before a
+// second tick has come.
+func (p *Progress) rateText(t Tick) string {
+	secs := time.Since(p.phaseStart).Seconds()
+	if t.Done <= p.phaseDone || secs <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%.1f %s/s)", float64(t.Done-p.phaseDone)/secs, t.Unit)
 }
 
 func tickLabel(s StepReport, t Tick) string {

@@ -11,14 +11,22 @@ func TestPlainProgressAndSummary(t *testing.T) {
 	p.Every = 0
 	s := StepReport{Index: 1, Verb: "train", Line: 4, Branch: "lr=0.1"}
 	p.Started(s)
+	p.Progress(s, Tick{Done: 1, Total: 10, Unit: "batches", Epoch: 1, Epochs: 2, Loss: 0.5})
 	p.Progress(s, Tick{Done: 5, Total: 10, Unit: "batches", Epoch: 1, Epochs: 2, Loss: 0.25})
+	p.Progress(s, Tick{Done: 1, Total: 10, Unit: "batches", Epoch: 2, Epochs: 2, Loss: 0.2})
+	p.Progress(s, Tick{Done: 4, Total: 10, Unit: "batches", Epoch: 2, Epochs: 2, Loss: 0.1})
 	s.Status, s.Seconds, s.Summary = StatusDone, 1.25, "train: ok"
 	p.Finished(s)
 	p.Close()
 	got := b.String()
-	want := "[2/3] line 4 train (lr=0.1)\n  epoch 1/2 5/10 batches loss 0.2500 ("
+	// A rate needs two ticks of the same epoch, and covers that epoch only:
+	// the first tick of epoch 2 shows none.
+	want := "[2/3] line 4 train (lr=0.1)\n  epoch 1/2 1/10 batches loss 0.5000\n  epoch 1/2 5/10 batches loss 0.2500 ("
 	if len(got) < len(want) || got[:len(want)] != want {
 		t.Errorf("progress:\n%s\nwant prefix:\n%s", got, want)
+	}
+	if !bytes.Contains(b.Bytes(), []byte("\n  epoch 2/2 1/10 batches loss 0.2000\n  epoch 2/2 4/10 batches loss 0.1000 (")) {
+		t.Errorf("epoch 2's first line has a rate, or its second none:\n%s", got)
 	}
 	if !bytes.HasSuffix(b.Bytes(), []byte(" batches/s)\n  done in 1.2s: train: ok\n")) {
 		t.Errorf("progress ends:\n%s", got)
