@@ -8,8 +8,9 @@ import (
 
 // Int8Options configure ConvertInt8.
 type Int8Options struct {
-	// InputScales maps a linear or conv2d node's name to the per-tensor
-	// scale of its input activation (from calibration).
+	// InputScales maps a linear, conv2d or attention node's name to the
+	// per-tensor scale of its input activation (from calibration; for
+	// attention, the fused qkv codes).
 	InputScales map[string]float32
 	// Span is the recipe statement doing the conversion.
 	Span source.Span
@@ -20,6 +21,7 @@ type Int8Report struct {
 	Converted   int // layers now running the int8 GEMM
 	FusedReLU   int // ReLUs folded into an integer epilogue
 	Int8Outputs int // layers that requantize straight into the next int8 layer
+	Attention   int // attention nodes on the integer kernel (qattention)
 	Skipped     []string
 }
 
@@ -27,7 +29,10 @@ type Int8Report struct {
 // qlinear/qconv2d. A ReLU that is a layer's only consumer is fused into the
 // epilogue and removed; a layer whose consumers are all int8 layers with
 // the same input scale requantizes into that scale, so int8 values flow
-// between them with no float step. Grouped convolutions stay float
+// between them with no float step. An attention node named in
+// o.InputScales whose consumers are all int8 layers with one input scale
+// becomes qattention (int8 qkv in, int8 out in that scale); otherwise it
+// stays float (listed in Skipped). Grouped convolutions stay float
 // (listed in Skipped).
 func (m *Model) ConvertInt8(o Int8Options) (Int8Report, error) {
 	var r Int8Report
@@ -38,7 +43,10 @@ func (m *Model) ConvertInt8(o Int8Options) (Int8Report, error) {
 	}
 	for _, n := range m.Nodes {
 		s, ok := o.InputScales[n.Name]
-		if !ok || (n.Kind != OpLinear && n.Kind != OpConv2d) {
+		if !ok || (n.Kind != OpLinear && n.Kind != OpConv2d && n.Kind != OpAttention) {
+			continue
+		}
+		if n.Kind == OpAttention {
 			continue
 		}
 		if len(n.Inputs) > 1 {
@@ -52,6 +60,7 @@ func (m *Model) ConvertInt8(o Int8Options) (Int8Report, error) {
 		n.Attrs.InScale, n.Span = s, o.Span
 		r.Converted++
 	}
+	m.convertAttention(o, &r)
 	for _, n := range m.FindKind(OpQLinear, OpQConv2d) {
 		if cs := m.Consumers(n); len(cs) == 1 && cs[0].Kind == OpReLU && !m.isOutput(n) {
 			n.Attrs.FusedReLU = true
@@ -89,10 +98,29 @@ func (m *Model) commonInt8Scale(n *Node) float32 {
 	}
 	s := float32(0)
 	for _, c := range cs {
-		if (c.Kind != OpQLinear && c.Kind != OpQConv2d) || c.Inputs[0] != n.ID || (s != 0 && c.Attrs.InScale != s) {
+		if !takesInt8(c.Kind) || c.Inputs[0] != n.ID || (s != 0 && c.Attrs.InScale != s) {
 			return 0
 		}
 		s = c.Attrs.InScale
 	}
 	return s
+}
+
+// convertAttention turns the attention nodes of o.InputScales whose
+// output feeds int8 layers only into qattention.
+func (m *Model) convertAttention(o Int8Options, r *Int8Report) {
+	for _, n := range m.FindKind(OpAttention) {
+		s, ok := o.InputScales[n.Name]
+		if !ok {
+			continue
+		}
+		out := m.commonInt8Scale(n)
+		if out == 0 {
+			r.Skipped = append(r.Skipped, n.Name)
+			continue
+		}
+		n.Kind, n.Span = OpQAttention, o.Span
+		n.Attrs.InScale, n.Attrs.OutScale = s, out
+		r.Attention++
+	}
 }

@@ -2,7 +2,6 @@ package cpu
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/cpu/gemm"
@@ -13,12 +12,7 @@ var _ ops.Int8Backend = (*Backend)(nil)
 // QuantizeInt8 writes q = clamp(roundHalfEven(x/scale), -128, 127).
 func (b *Backend) QuantizeInt8(x []float32, scale float32, q []int8) error {
 	inv := 1 / scale
-	b.w.For(len(x), grain, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			v := math.RoundToEven(float64(x[i] * inv))
-			q[i] = int8(min(max(v, -128), 127))
-		}
-	})
+	b.w.For(len(x), grain, func(lo, hi int) { quantS8(x[lo:hi], inv, q[lo:hi]) })
 	return nil
 }
 

@@ -20,14 +20,25 @@ type IntegerResult struct {
 // weight quantizer's scales; the fake-quant nodes go. ops.ConvertInt8 then
 // fuses a ReLU that is a layer's only consumer into its epilogue and lets
 // layers whose consumers are all int8 layers requantize straight into
-// them. Everything else (layer norm, attention, GELU, residual adds) runs
-// in float on dequantized values. A fake-quant node that is not an int8
+// them. An attention node with an int8 quantizer on its fused qkv input
+// becomes qattention (int8 Q·Kᵀ and P·V, float softmax) when its output
+// feeds int8 layers. Everything else (layer norm, GELU, residual adds)
+// runs in float on dequantized values. A fake-quant node that is not an int8
 // layer's input or weight quantizer is an error.
 func ToInteger(m *ops.Model, span source.Span) (IntegerResult, error) {
 	out := m.Clone()
 	scales := map[string]float32{}
 	for _, n := range out.FindKind(ops.OpLinear, ops.OpConv2d) {
 		s, ok, err := detachQuantizers(out, n)
+		if err != nil {
+			return IntegerResult{}, err
+		}
+		if ok {
+			scales[n.Name] = s
+		}
+	}
+	for _, n := range out.FindKind(ops.OpAttention) {
+		s, ok, err := detachInputQuantizer(out, n)
 		if err != nil {
 			return IntegerResult{}, err
 		}
@@ -71,6 +82,26 @@ func detachQuantizers(m *ops.Model, n *ops.Node) (scale float32, ok bool, err er
 		return 0, false, err
 	}
 	fq := siteQuantNode(m, in)
+	if err := m.Bypass(fq); err != nil {
+		return 0, false, err
+	}
+	return ip.Scale[0], true, m.RemoveParam(fq.Params["scale"])
+}
+
+// detachInputQuantizer removes an attention node's int8 input quantizer
+// and returns its scale; ok is false when it has none.
+func detachInputQuantizer(m *ops.Model, n *ops.Node) (scale float32, ok bool, err error) {
+	fq := siteQuantNode(m, Site{n, RoleInput})
+	if fq == nil {
+		return 0, false, nil
+	}
+	ip, err := exportFakeQuant(m, Site{n, RoleInput})
+	if err != nil {
+		return 0, false, err
+	}
+	if ip.QMin != -128 || ip.QMax != 127 || len(ip.Scale) != 1 {
+		return 0, false, fmt.Errorf("quantize: %s input is not int8 per tensor (codes [%d, %d], %d scales)", n.Name, ip.QMin, ip.QMax, len(ip.Scale))
+	}
 	if err := m.Bypass(fq); err != nil {
 		return 0, false, err
 	}

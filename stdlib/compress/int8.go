@@ -19,8 +19,12 @@ type Int8Options struct {
 	Batches          int         // calibration batches (default 32)
 	Batch            int         // images per batch (default 64)
 	Scope            string      // layers to quantize (default every linear/conv2d)
-	Data             *data.Dataset
-	Normalize        *data.Normalize
+	// FloatAttention leaves attention nodes unquantized (float on the
+	// integer engine); by default each attention node in Scope gets an
+	// input quantizer on its fused qkv and runs as qattention.
+	FloatAttention bool
+	Data           *data.Dataset
+	Normalize      *data.Normalize
 	// QAT training.
 	Epochs    int
 	LR        float64 // default 1e-5
@@ -34,6 +38,7 @@ type Int8Options struct {
 // Int8Result says what QuantizeInt8 did.
 type Int8Result struct {
 	Layers     int                // linear/conv2d layers quantized
+	Attention  int                // attention nodes with a qkv quantizer
 	Skipped    []string           // layers left float (grouped convolutions)
 	Calibrated int                // images seen by calibration
 	Epochs     []train.EpochStats // QAT epochs
@@ -88,9 +93,13 @@ func QuantizeInt8(ctx context.Context, m *ops.Model, o Int8Options) (Int8Result,
 	if err != nil {
 		return Int8Result{}, err
 	}
-	res := Int8Result{Layers: len(layers), Skipped: skipped}
-	acts := make(map[*ops.Node]Quantizer, len(layers))
-	for _, l := range layers {
+	var attns []*ops.Node
+	if !o.FloatAttention {
+		attns = attentionNodes(m, o.Scope)
+	}
+	res := Int8Result{Layers: len(layers), Attention: len(attns), Skipped: skipped}
+	acts := make(map[*ops.Node]Quantizer, len(layers)+len(attns))
+	for _, l := range append(append([]*ops.Node(nil), layers...), attns...) {
 		acts[l] = Int8Activation(o.Calibration.NewObserver())
 	}
 	if res.Calibrated, err = Calibrate(ctx, o.Backend, m, acts, o.Data, o.Batch, o.Batches, o.Normalize); err != nil {
@@ -101,6 +110,11 @@ func QuantizeInt8(ctx context.Context, m *ops.Model, o Int8Options) (Int8Result,
 			return res, err
 		}
 		if err := Int8Weight(!o.PerTensorWeights).Attach(m, Site{l, RoleWeight}); err != nil {
+			return res, err
+		}
+	}
+	for _, a := range attns {
+		if err := acts[a].Attach(m, Site{a, RoleInput}); err != nil {
 			return res, err
 		}
 	}
@@ -135,6 +149,26 @@ func quantLayers(m *ops.Model, scope string) (layers []*ops.Node, skipped []stri
 		return nil, nil, fmt.Errorf("quantize: scope %q holds no linear or conv2d layer", scope)
 	}
 	return layers, skipped, nil
+}
+
+// attentionNodes lists the attention nodes in scope; their fused qkv
+// input gets an int8 quantizer so the integer engine runs them as
+// qattention.
+func attentionNodes(m *ops.Model, scope string) []*ops.Node {
+	if scope == "" {
+		scope = "**"
+	}
+	nodes, err := ScopeNodes(m, scope)
+	if err != nil {
+		return nil
+	}
+	var out []*ops.Node
+	for _, n := range nodes {
+		if n.Kind == ops.OpAttention {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // Calibrate runs the float model over up to batches batches of ds and

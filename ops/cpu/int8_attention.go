@@ -1,0 +1,228 @@
+package cpu
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"unsafe"
+
+	"github.com/qpipe/qpipe/ops"
+)
+
+// Integer windowed attention.
+//
+// Int8Attention runs one attention node of the integer engine on int8 qkv
+// codes (B, N, 3C) with one scale, per (batch entry, head):
+//
+//	S = Q·Kᵀ                 int8 × int8 → int32 (VNNI: K is packed as
+//	                         u8 = k+128 and each row starts at -128·Σq)
+//	s = float(S)·α + T       α = InScale²·Scale, T = bias + mask (float)
+//	P = softmax(s)           float, then codes u = round(p·255) in [0, 255]
+//	O = P·V                  u8 × int8 → int32 (V packed in 4-row groups)
+//	o = sat8(round(O·f))     f = InScale/(255·OutScale), straight into the
+//	                         output projection's int8 input
+//
+// Everything between the two integer products stays in registers or in a
+// per-head scratch of N×16⌈N/16⌉ floats; nothing is permuted or sliced in
+// memory. The Go functions below (qkScoresGo, avRequantGo, quantS8Go,
+// quantU8Go) are the reference each assembly kernel matches exactly; the
+// head dimension must be a multiple of 16 for the kernels, and any other
+// shape, or a CPU without AVX-512 VNNI, runs the references.
+
+var _ ops.Int8AttentionBackend = (*Backend)(nil)
+
+// Int8Attention implements ops.Int8AttentionBackend.
+func (b *Backend) Int8Attention(p ops.Int8AttentionParams, qkv, out []int8) error {
+	n, c, h := p.Tokens, p.Channels, p.Heads
+	if h <= 0 || c%h != 0 || (c/h)%4 != 0 {
+		return fmt.Errorf("int8 attention: %d channels over %d heads must give a head size that is a multiple of 4", c, h)
+	}
+	if len(qkv) < p.Batch*n*3*c || len(out) < p.Batch*n*c {
+		return fmt.Errorf("int8 attention: buffers hold %d and %d codes, need %d and %d", len(qkv), len(out), p.Batch*n*3*c, p.Batch*n*c)
+	}
+	blocksN := (n + 15) / 16
+	if p.LDT != 16*blocksN || p.NT <= 0 || len(p.Table) < p.NT*h*n*p.LDT {
+		return fmt.Errorf("int8 attention: table (%d tables, row stride %d, %d values) does not fit %d heads × %d tokens", p.NT, p.LDT, len(p.Table), h, n)
+	}
+	g := newAttnGeometry(p)
+	b.w.For(p.Batch*h, 1, func(lo, hi int) {
+		s := g.scratch()
+		for u := lo; u < hi; u++ {
+			g.head(s, qkv, out, u/h, u%h)
+		}
+	})
+	return nil
+}
+
+// attnGeometry is one call's shapes and constants.
+type attnGeometry struct {
+	p                ops.Int8AttentionParams
+	d, ld            int // head size, qkv row length 3C
+	groupsK, blocksN int // Q·Kᵀ: 4-byte groups over d, 16-column blocks over N
+	groupsN, blocksD int // P·V: 4-byte groups over N, 16-column blocks over d
+	alpha, f         float32
+	fast             bool
+}
+
+func newAttnGeometry(p ops.Int8AttentionParams) *attnGeometry {
+	d := p.Channels / p.Heads
+	return &attnGeometry{p: p, d: d, ld: 3 * p.Channels, groupsK: d / 4, blocksN: (p.Tokens + 15) / 16,
+		groupsN: (p.Tokens + 3) / 4, blocksD: (d + 15) / 16,
+		alpha: p.InScale * p.InScale * p.Scale, f: p.InScale / (255 * p.OutScale), fast: vnni16 && d%16 == 0}
+}
+
+// attnScratch is one worker's buffers.
+type attnScratch struct {
+	kp     []uint8   // K packed: [groupsK][blocksN][16][4], u8 = k+128
+	vp     []int8    // V packed: [groupsN][blocksD][16][4]
+	corr   []int32   // -128·Σ_k q[i,k]
+	scores []float32 // N × 16·blocksN
+	probs  []uint8   // N × 4·groupsN (zero padded)
+}
+
+func (g *attnGeometry) scratch() *attnScratch {
+	n := g.p.Tokens
+	return &attnScratch{kp: make([]uint8, g.groupsK*g.blocksN*64), vp: make([]int8, g.groupsN*g.blocksD*64),
+		corr: make([]int32, n), scores: make([]float32, n*16*g.blocksN), probs: make([]uint8, n*4*g.groupsN)}
+}
+
+// head computes one (batch entry, head).
+func (g *attnGeometry) head(s *attnScratch, qkv, out []int8, bi, h int) {
+	p, n, d := g.p, g.p.Tokens, g.d
+	base := bi*n*g.ld + h*d
+	q, k, v := qkv[base:], qkv[base+p.Channels:], qkv[base+2*p.Channels:]
+	packK(s.kp, k, g.ld, n, d, g.blocksN)
+	packV(s.vp, v, g.ld, n, d, g.blocksD)
+	for i := range n {
+		var sum int32
+		for _, x := range q[i*g.ld : i*g.ld+d] {
+			sum += int32(x)
+		}
+		s.corr[i] = -128 * sum
+	}
+	table := p.Table[((bi%p.NT)*p.Heads+h)*n*p.LDT:]
+	ls, lp := 16*g.blocksN, 4*g.groupsN
+	if g.fast {
+		qkScoresVNNI(&q[0], g.ld, n, &s.kp[0], g.groupsK, g.blocksN, &s.corr[0], g.alpha, &table[0], p.LDT, &s.scores[0])
+	} else {
+		qkScoresGo(q, g.ld, n, s.kp, g.groupsK, g.blocksN, s.corr, g.alpha, table, p.LDT, s.scores)
+	}
+	for i := range n {
+		row := s.scores[i*ls : i*ls+n]
+		sum := expShiftSum(row, row, maxRow(row))
+		quantU8(row, 255/sum, s.probs[i*lp:i*lp+n])
+	}
+	o := out[bi*n*p.Channels+h*d:]
+	if g.fast {
+		avRequantVNNI(&s.probs[0], lp, n, &s.vp[0], g.groupsN, g.blocksD, g.f, &o[0], p.Channels)
+		return
+	}
+	avRequantGo(s.probs, lp, n, s.vp, g.groupsN, g.blocksD, d, g.f, o, p.Channels)
+}
+
+// packK writes kp[g][b][c] = the dword K[16b+c, 4g:4g+4] with each byte
+// plus 128 (the sign bit flipped), 0x80808080 past row n.
+func packK(kp []uint8, k []int8, ld, n, d, blocks int) {
+	w := 16 * blocks
+	dst := unsafe.Slice((*uint32)(unsafe.Pointer(&kp[0])), d/4*w)
+	for j := range n {
+		src := unsafe.Slice((*byte)(unsafe.Pointer(&k[j*ld])), d)
+		for g := range d / 4 {
+			dst[g*w+j] = binary.LittleEndian.Uint32(src[4*g:]) ^ 0x80808080
+		}
+	}
+	for g := range d / 4 {
+		for j := n; j < w; j++ {
+			dst[g*w+j] = 0x80808080
+		}
+	}
+}
+
+// packV writes vp[g][b][c][t] = V[4g+t, 16b+c] (0 past row n or column d).
+func packV(vp []int8, v []int8, ld, n, d, blocks int) {
+	dst := unsafe.Slice((*uint32)(unsafe.Pointer(&vp[0])), len(vp)/4)
+	for g := range (n + 3) / 4 {
+		var rows [4][]int8
+		for t := range rows {
+			if j := 4*g + t; j < n {
+				rows[t] = v[j*ld : j*ld+d]
+			}
+		}
+		out := dst[g*16*blocks:][:16*blocks]
+		for c := range d {
+			var x uint32
+			for t := 3; t >= 0; t-- {
+				x <<= 8
+				if rows[t] != nil {
+					x |= uint32(uint8(rows[t][c]))
+				}
+			}
+			out[c] = x
+		}
+	}
+}
+
+// qkScoresGo is qkScoresVNNI's reference.
+func qkScoresGo(q []int8, ldq, rows int, kp []uint8, groups, blocks int, corr []int32, alpha float32, table []float32, ldt int, out []float32) {
+	w := 16 * blocks
+	for i := range rows {
+		for j := range w {
+			acc := corr[i]
+			for g := range groups {
+				for t := range 4 {
+					acc += int32(q[i*ldq+4*g+t]) * int32(kp[(g*w+j)*4+t])
+				}
+			}
+			out[i*w+j] = float32(acc)*alpha + table[i*ldt+j]
+		}
+	}
+}
+
+// avRequantGo is avRequantVNNI's reference, writing the first d columns.
+func avRequantGo(p []uint8, ldp, rows int, vp []int8, groups, blocks, d int, f float32, out []int8, ldo int) {
+	for i := range rows {
+		for c := range d {
+			var acc int32
+			for g := range groups {
+				for t := range 4 {
+					acc += int32(p[i*ldp+4*g+t]) * int32(vp[((g*blocks+c/16)*16+c%16)*4+t])
+				}
+			}
+			out[i*ldo+c] = int8(roundClamp(float32(acc)*f, -128, 127))
+		}
+	}
+}
+
+func roundClamp(v, lo, hi float32) float32 {
+	return float32(math.RoundToEven(float64(min(max(v, lo), hi))))
+}
+
+// quantS8 writes q = sat8(roundEven(x·inv)).
+func quantS8(x []float32, inv float32, q []int8) {
+	if vec16 && len(x) > 0 {
+		quantS8Row(&x[0], len(x), inv, &q[:len(x)][0])
+		return
+	}
+	quantS8Go(x, inv, q)
+}
+
+func quantS8Go(x []float32, inv float32, q []int8) {
+	for i, v := range x {
+		q[i] = int8(roundClamp(v*inv, -128, 127))
+	}
+}
+
+// quantU8 writes q = satu8(roundEven(x·f)).
+func quantU8(x []float32, f float32, q []uint8) {
+	if vec16 && len(x) > 0 {
+		quantU8Row(&x[0], len(x), f, &q[:len(x)][0])
+		return
+	}
+	quantU8Go(x, f, q)
+}
+
+func quantU8Go(x []float32, f float32, q []uint8) {
+	for i, v := range x {
+		q[i] = uint8(roundClamp(v*f, 0, 255))
+	}
+}
