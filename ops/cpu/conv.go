@@ -22,7 +22,6 @@ package cpu
 // bias gradients are summed per thread and added at the end.
 
 import (
-	"sync"
 	"sync/atomic"
 
 	"github.com/qpipe/qpipe/ops"
@@ -69,6 +68,30 @@ func (b *Backend) tiles(n int, fn func(tile int, st *tileState), done func(st *t
 			}
 		}
 	})
+}
+
+// tilesInOrder is tiles for work that sums over tiles (the weight and bias
+// gradients): each thread takes one contiguous run of tiles and done sees
+// the threads' states in run order, after all have finished, so the sums
+// come out bit for bit the same from run to run (a shared counter hands
+// tiles out by timing, which reorders float additions).
+func (b *Backend) tilesInOrder(n int, fn func(tile int, st *tileState), done func(st *tileState)) {
+	threads := min(b.w.n, n)
+	states := make([]*tileState, threads)
+	b.w.For(threads, 1, func(lo, hi int) {
+		for th := lo; th < hi; th++ {
+			st := &tileState{}
+			for t := th * n / threads; t < (th+1)*n/threads; t++ {
+				fn(t, st)
+			}
+			states[th] = st
+		}
+	})
+	for _, st := range states {
+		if st != nil {
+			done(st)
+		}
+	}
 }
 
 // tileState is one thread's buffers and partial gradients.
@@ -207,8 +230,7 @@ func (b *Backend) Conv2dActBackward(p ops.ConvParams, x, w, y, dy, dx, dw, db *o
 	if relu {
 		mask = y.Data
 	}
-	var mu sync.Mutex
-	b.tiles(nt, func(ti int, st *tileState) {
+	b.tilesInOrder(nt, func(ti int, st *tileState) {
 		n0 := ti * nb
 		cnt := min(nb, p.N-n0)
 		cols := cnt * L
@@ -257,7 +279,6 @@ func (b *Backend) Conv2dActBackward(p ops.ConvParams, x, w, y, dy, dx, dw, db *o
 			col2im(p, dcol, dx.Data, n0, cnt)
 		}
 	}, func(st *tileState) {
-		mu.Lock()
 		if st.db != nil {
 			for r, v := range st.db {
 				db.Data[r] += v
@@ -274,7 +295,6 @@ func (b *Backend) Conv2dActBackward(p ops.ConvParams, x, w, y, dy, dx, dw, db *o
 				}
 			}
 		}
-		mu.Unlock()
 		for _, buf := range [][]float32{st.col, st.t, st.dcol, st.dwt} {
 			if buf != nil {
 				b.tmp.put(buf)
