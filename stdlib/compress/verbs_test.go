@@ -98,8 +98,8 @@ evaluate accuracy latency size runs=2
 		}
 	}
 	q := steps["quantize"]
-	if q["quantized_layers"] != 19 || q["fused_relu"] != 4 || q["int8_outputs"] < 4 {
-		t.Errorf("quantize metrics %v; want 19 layers, 4 fused ReLUs", q)
+	if q["quantized_layers"] != 19 || q["fused_relu"] != 4 || q["int8_outputs"] < 4 || q["quantized_attention"] != 4 || q["int8_attention"] != 4 {
+		t.Errorf("quantize metrics %v; want 19 layers, 4 fused ReLUs, 4 attention nodes on the integer kernel", q)
 	}
 	if fake, integer := q["fake_quant_accuracy"], steps["evaluate"]["accuracy"]; math.Abs(fake-integer) > 0.02 {
 		t.Errorf("integer engine accuracy %.4f vs fake-quant %.4f", integer, fake)

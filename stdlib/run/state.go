@@ -33,6 +33,10 @@ type State struct {
 	// Reported are the same measurements under report.json's names
 	// (size_bytes, latency_ms_b1, ...), for the report's final block.
 	Reported map[string]float64
+
+	// intCache is the last integer-engine conversion of a fake-quant
+	// model (State.integer); clones start without one.
+	intCache *integerCache
 }
 
 // ModelSpec is a zoo architecture to build once the input shape is known.

@@ -56,8 +56,15 @@ func runEvaluate(ctx context.Context, env *Env, st *State, step *check.Step) (*O
 // names in `only` are measured when it is non-empty (a snapshot's metric
 // an expect needs). It returns the values under the checker's names and
 // under report.json's names.
+//
+// A fake-quant int8 model (after quantize int8) is measured as it runs:
+// on its integer-engine conversion, with the size of int8 weights.
 func measure(ctx context.Context, env *Env, model *ops.Model, st *State, step *check.Step, only map[string]bool) (map[string]float64, map[string]float64, error) {
 	metrics, reported := map[string]float64{}, map[string]float64{}
+	model, err := st.inference(model)
+	if err != nil {
+		return nil, nil, err
+	}
 	batch := int(step.Args["batch"].Int)
 	for _, w := range evalWords(step) {
 		if len(only) > 0 && !wanted(w.Str, only) {
@@ -113,6 +120,9 @@ func measureAccuracy(ctx context.Context, env *Env, model *ops.Model, st *State,
 }
 
 func measureSize(model *ops.Model, m, r map[string]float64) error {
+	if len(model.FindKind(ops.OpQLinear, ops.OpQConv2d)) > 0 {
+		return measureInt8Size(model, m, r)
+	}
 	n, err := SizeBytes(model)
 	if err != nil {
 		return err

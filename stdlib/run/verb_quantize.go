@@ -2,10 +2,14 @@ package run
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
+	"math"
 
 	"github.com/qpipe/qpipe/lang/check"
 	"github.com/qpipe/qpipe/lang/source"
+	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/stdlib/compress"
 )
 
@@ -22,10 +26,11 @@ func quantizeUnsupported(step *check.Step) (string, source.Span, bool) {
 }
 
 // runQuantize quantizes the current model to int8 (compress.QuantizeInt8:
-// calibration, and QAT with mode=qat), measures the fake-quant model's
-// accuracy when a test split exists, then makes the integer-engine model
-// (compress.ToInteger) the current one, so evaluate runs it in integer
-// arithmetic.
+// calibration, and QAT with mode=qat) and makes the fake-quant model the
+// current one: export (ONNX QDQ), snapshot and checkpoints see it, while
+// evaluate and expect measure its integer-engine conversion
+// (compress.ToInteger, see State.inference). It reports the fake-quant
+// accuracy when a test split exists and what the conversion did.
 func runQuantize(ctx context.Context, env *Env, st *State, step *check.Step) (*Outcome, error) {
 	if err := needModel(st); err != nil {
 		return nil, err
@@ -42,7 +47,8 @@ func runQuantize(ctx context.Context, env *Env, st *State, step *check.Step) (*O
 	if err != nil {
 		return nil, err
 	}
-	metrics := map[string]float64{"quantized_layers": float64(res.Layers), "calibration_images": float64(res.Calibrated)}
+	metrics := map[string]float64{"quantized_layers": float64(res.Layers), "quantized_attention": float64(res.Attention),
+		"calibration_images": float64(res.Calibrated)}
 	if len(res.Epochs) > 0 {
 		metrics["train_loss"] = res.Epochs[len(res.Epochs)-1].TrainLoss
 	}
@@ -53,16 +59,74 @@ func runQuantize(ctx context.Context, env *Env, st *State, step *check.Step) (*O
 		}
 		metrics["fake_quant_accuracy"] = acc
 	}
-	ir, err := compress.ToInteger(fake, step.Span)
+	st.Model = fake
+	st.ModelChanged()
+	ir, err := st.integer(fake, step.Span)
 	if err != nil {
 		return nil, err
 	}
-	st.Model = ir.Model
-	st.ModelChanged()
 	metrics["fused_relu"], metrics["int8_outputs"] = float64(ir.FusedReLU), float64(ir.Int8Outputs)
+	metrics["int8_attention"] = float64(ir.Attention)
 	metrics["int8_size_bytes"] = float64(compress.Int8Bytes(ir.Model))
-	return &Outcome{Summary: fmt.Sprintf("quantize int8 (%s, weights %s, calibrate %s): %d layers on the integer engine, %d ReLUs fused into GEMM epilogues, %d layers requantize into the next",
-		modeWord(o.QAT), weightsWord(o.PerTensorWeights), o.Calibration, ir.Converted, ir.FusedReLU, ir.Int8Outputs), Metrics: metrics}, nil
+	return &Outcome{Summary: fmt.Sprintf("quantize int8 (%s, weights %s, calibrate %s): %d layers and %d attention nodes on the integer engine, %d ReLUs fused into GEMM epilogues, %d layers requantize into the next; the fake-quant model stays current (export writes QDQ), evaluate runs the integer engine",
+		modeWord(o.QAT), weightsWord(o.PerTensorWeights), o.Calibration, ir.Converted, ir.Attention, ir.FusedReLU, ir.Int8Outputs), Metrics: metrics}, nil
+}
+
+// integerCache is the integer-engine conversion of one fake-quant model
+// as it was when converted.
+type integerCache struct {
+	src         *ops.Model
+	fingerprint uint64
+	ir          compress.IntegerResult
+}
+
+// integer returns m's integer-engine conversion, reusing the last one
+// while m is the same model with the same graph and parameter values.
+func (s *State) integer(m *ops.Model, span source.Span) (compress.IntegerResult, error) {
+	fp := fingerprint(m)
+	if c := s.intCache; c != nil && c.src == m && c.fingerprint == fp {
+		return c.ir, nil
+	}
+	ir, err := compress.ToInteger(m, span)
+	if err != nil {
+		return ir, err
+	}
+	s.intCache = &integerCache{src: m, fingerprint: fp, ir: ir}
+	return ir, nil
+}
+
+// inference is the model evaluate and expect measure for m: the integer
+// engine's conversion when m is a fake-quant int8 model, m otherwise.
+func (s *State) inference(m *ops.Model) (*ops.Model, error) {
+	if len(m.FindKind(ops.OpFakeQuant)) == 0 {
+		return m, nil
+	}
+	ir, err := s.integer(m, source.Span{})
+	if err != nil {
+		return nil, err
+	}
+	return ir.Model, nil
+}
+
+// fingerprint hashes a model's nodes and parameter values (FNV-1a), so a
+// step that trains or rewrites the model invalidates its conversion.
+func fingerprint(m *ops.Model) uint64 {
+	h := fnv.New64a()
+	var b [8]byte
+	for _, n := range m.Nodes {
+		h.Write([]byte(n.Name))
+		h.Write([]byte(n.Kind))
+		binary.LittleEndian.PutUint64(b[:], uint64(len(n.Inputs)))
+		h.Write(b[:])
+	}
+	for _, p := range m.Params() {
+		h.Write([]byte(p.Name))
+		for _, v := range p.Value.Data {
+			binary.LittleEndian.PutUint32(b[:4], math.Float32bits(v))
+			h.Write(b[:4])
+		}
+	}
+	return h.Sum64()
 }
 
 // int8Options reads a `quantize int8` step's arguments.
@@ -108,4 +172,22 @@ func weightsWord(perTensor bool) string {
 		return "per tensor"
 	}
 	return "per channel"
+}
+
+// measureInt8Size reports an integer-engine model's storage: size_bytes =
+// int8 weights (one byte each) + float32 values (four bytes each: weight
+// scales, biases, norms, attention tables, layers left float), with the
+// two parts as size_int8_weight_bytes and size_float_bytes.
+func measureInt8Size(model *ops.Model, m, r map[string]float64) error {
+	total := compress.Int8Bytes(model)
+	var w int64
+	for _, n := range model.FindKind(ops.OpQLinear, ops.OpQConv2d) {
+		if p := model.Param(n.Params["weight"]); p != nil {
+			w += int64(p.Value.Numel())
+		}
+	}
+	m["size"], m["params"] = float64(total), float64(model.ParamCount())
+	r["size_bytes"], r["params"] = float64(total), float64(model.ParamCount())
+	r["size_int8_weight_bytes"], r["size_float_bytes"] = float64(w), float64(total-w)
+	return nil
 }
