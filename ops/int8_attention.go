@@ -32,7 +32,7 @@ func takesInt8(k OpKind) bool {
 //	out[i] = sat8(roundEven(float32(Σ_j u[i,j]·v[j])·InScale/(255·OutScale)))
 //
 // Table holds the relative-position bias plus the shifted-window mask,
-// (NT, Heads, Tokens, LDT) with LDT = 16·⌈Tokens/16⌉ (padding ignored).
+// (NT, Heads, Tokens, LDT) with LDT = 16·⌈Tokens/16⌉, padded with -Inf.
 type Int8AttentionParams struct {
 	Batch, Tokens, Channels, Heads int
 	InScale, OutScale, Scale       float32
@@ -109,7 +109,11 @@ func (e *exec) attentionTable(n *Node, in []*Tensor, tokens int) ([]float32, int
 		for w := range nt {
 			for h := range a.Heads {
 				for i := range tokens {
-					row := v[((w*a.Heads+h)*tokens+i)*ldt:][:tokens]
+					row := v[((w*a.Heads+h)*tokens+i)*ldt:][:ldt]
+					for j := tokens; j < ldt; j++ {
+						row[j] = float32(math.Inf(-1))
+					}
+					row = row[:tokens]
 					if bias != nil {
 						copy(row, bias[(h*tokens+i)*tokens:][:tokens])
 					}

@@ -44,6 +44,9 @@ func (b *Backend) Int8Attention(p ops.Int8AttentionParams, qkv, out []int8) erro
 	if p.LDT != 16*blocksN || p.NT <= 0 || len(p.Table) < p.NT*h*n*p.LDT {
 		return fmt.Errorf("int8 attention: table (%d tables, row stride %d, %d values) does not fit %d heads × %d tokens", p.NT, p.LDT, len(p.Table), h, n)
 	}
+	if p.LDT > n && !math.IsInf(float64(p.Table[n]), -1) {
+		return fmt.Errorf("int8 attention: the table's padding must be -Inf")
+	}
 	g := newAttnGeometry(p)
 	b.w.For(p.Batch*h, 1, func(lo, hi int) {
 		s := g.scratch()
@@ -77,13 +80,14 @@ type attnScratch struct {
 	vp     []int8    // V packed: [groupsN][blocksD][16][4]
 	corr   []int32   // -128·Σ_k q[i,k]
 	scores []float32 // N × 16·blocksN
-	probs  []uint8   // N × 4·groupsN (zero padded)
+	exps   []float32 // the same, exponentials
+	probs  []uint8   // N × 4·groupsN (zero padded), plus 64 bytes of slack
 }
 
 func (g *attnGeometry) scratch() *attnScratch {
 	n := g.p.Tokens
 	return &attnScratch{kp: make([]uint8, g.groupsK*g.blocksN*64), vp: make([]int8, g.groupsN*g.blocksD*64),
-		corr: make([]int32, n), scores: make([]float32, n*16*g.blocksN), probs: make([]uint8, n*4*g.groupsN)}
+		corr: make([]int32, n), scores: make([]float32, n*16*g.blocksN), exps: make([]float32, n*16*g.blocksN), probs: make([]uint8, n*4*g.groupsN+64)}
 }
 
 // head computes one (batch entry, head).
@@ -101,23 +105,86 @@ func (g *attnGeometry) head(s *attnScratch, qkv, out []int8, bi, h int) {
 		s.corr[i] = -128 * sum
 	}
 	table := p.Table[((bi%p.NT)*p.Heads+h)*n*p.LDT:]
-	ls, lp := 16*g.blocksN, 4*g.groupsN
+	lp := 4 * g.groupsN
 	if g.fast {
 		qkScoresVNNI(&q[0], g.ld, n, &s.kp[0], g.groupsK, g.blocksN, &s.corr[0], g.alpha, &table[0], p.LDT, &s.scores[0])
 	} else {
 		qkScoresGo(q, g.ld, n, s.kp, g.groupsK, g.blocksN, s.corr, g.alpha, table, p.LDT, s.scores)
 	}
-	for i := range n {
-		row := s.scores[i*ls : i*ls+n]
-		sum := expShiftSum(row, row, maxRow(row))
-		quantU8(row, 255/sum, s.probs[i*lp:i*lp+n])
-	}
+	g.softmax(s)
 	o := out[bi*n*p.Channels+h*d:]
 	if g.fast {
 		avRequantVNNI(&s.probs[0], lp, n, &s.vp[0], g.groupsN, g.blocksD, g.f, &o[0], p.Channels)
 		return
 	}
 	avRequantGo(s.probs, lp, n, s.vp, g.groupsN, g.blocksD, d, g.f, o, p.Channels)
+}
+
+// softmaxTiny is the smallest row sum of exponentials the one-shift
+// softmax accepts; a row below it is redone with its own maximum.
+const softmaxTiny = 1e-30
+
+// softmax turns the scores into probability codes. The kernel path shifts
+// the whole head by its largest score (the table's padding is -Inf, so
+// padded columns give e = 0) and quantizes each row with 255/Σe; a row
+// whose sum underflows under that shift is redone with its own maximum.
+func (g *attnGeometry) softmax(s *attnScratch) {
+	n, ls, lp := g.p.Tokens, 16*g.blocksN, 4*g.groupsN
+	if !g.fast {
+		for i := range n {
+			g.softmaxRow(s, i)
+		}
+		return
+	}
+	all := s.scores[:n*ls]
+	expShiftSum(all, s.exps, maxRow(all))
+	if rowsQuantU8(&s.exps[0], n, g.blocksN, softmaxTiny, &s.probs[0], lp) == 0 {
+		return
+	}
+	for i := range n {
+		if rowSum16(s.exps[i*ls:(i+1)*ls]) < softmaxTiny {
+			g.softmaxRow(s, i)
+		}
+	}
+}
+
+func (g *attnGeometry) softmaxRow(s *attnScratch, i int) {
+	n, ls, lp := g.p.Tokens, 16*g.blocksN, 4*g.groupsN
+	row, e := s.scores[i*ls:i*ls+n], s.exps[i*ls:i*ls+n]
+	sum := expShiftSum(row, e, maxRow(row))
+	quantU8(e, 255/sum, s.probs[i*lp:i*lp+n])
+}
+
+// rowSum16 sums x (a multiple of 16 long) in rowsQuantU8's order: 16
+// lane sums, then halves folded 8, 4, 2, 1.
+func rowSum16(x []float32) float32 {
+	var acc [16]float32
+	for b := 0; b < len(x); b += 16 {
+		for l := range acc {
+			acc[l] += x[b+l]
+		}
+	}
+	for w := 8; w >= 4; w /= 2 {
+		for l := range w {
+			acc[l] += acc[l+w]
+		}
+	}
+	return (acc[0] + acc[2]) + (acc[1] + acc[3])
+}
+
+// rowsQuantU8Go is rowsQuantU8's reference.
+func rowsQuantU8Go(e []float32, rows, blocks int, tiny float32, p []uint8, ldp int) (bad int) {
+	w := 16 * blocks
+	for i := range rows {
+		row := e[i*w : (i+1)*w]
+		sum := rowSum16(row)
+		if !(sum >= tiny) {
+			bad++
+			continue
+		}
+		quantU8Go(row, 255/sum, p[i*ldp:i*ldp+w])
+	}
+	return bad
 }
 
 // packK writes kp[g][b][c] = the dword K[16b+c, 4g:4g+4] with each byte

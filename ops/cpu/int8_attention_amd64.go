@@ -19,3 +19,6 @@ func qkScoresVNNI(q *int8, ldq, rows int, kp *uint8, groups, blocks int, corr *i
 
 //go:noescape
 func avRequantVNNI(p *uint8, ldp, rows int, vp *int8, groups, blocks int, f float32, out *int8, ldo int)
+
+//go:noescape
+func rowsQuantU8(e *float32, rows, blocks int, tiny float32, p *uint8, ldp int) (bad int)

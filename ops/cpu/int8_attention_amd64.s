@@ -193,3 +193,72 @@ av_group:
 av_done:
 	VZEROUPPER
 	RET
+
+// func rowsQuantU8(e *float32, rows, blocks int, tiny float32, p *uint8, ldp int) (bad int)
+//
+// Per row i of e (16·blocks floats, exponentials ≥ 0): s = Σ e[i,:]; if
+// s < tiny the row is skipped and counted, else p[i·ldp + j] =
+// satu8(roundEven(e[i,j]·(255/s))) for j < 16·blocks (writes may run
+// 16·blocks - ldp bytes into the next row, which that row overwrites).
+TEXT ·rowsQuantU8(SB), NOSPLIT, $0-56
+	MOVQ e+0(FP), SI
+	MOVQ rows+8(FP), R9
+	MOVQ blocks+16(FP), R12
+	VBROADCASTSS tiny+24(FP), X7
+	MOVQ p+32(FP), DI
+	MOVQ ldp+40(FP), R15
+	XORQ R10, R10 // bad rows
+	MOVL $0x437f0000, AX // 255.0
+	VPBROADCASTD AX, Z2
+	VMOVD AX, X6
+	VPXORD Z3, Z3, Z3
+	TESTQ R9, R9
+	JZ rq_done
+rq_row:
+	VPXORD Z0, Z0, Z0
+	MOVQ SI, DX
+	MOVQ R12, CX
+rq_sum:
+	VADDPS (DX), Z0, Z0
+	ADDQ $64, DX
+	DECQ CX
+	JNZ rq_sum
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VPSHUFD $1, X0, X1
+	VADDSS X1, X0, X0
+	VUCOMISS X7, X0
+	JCS rq_bad
+	VDIVSS X0, X6, X1
+	VBROADCASTSS X1, Z1
+	MOVQ SI, DX
+	MOVQ DI, AX
+	MOVQ R12, CX
+rq_quant:
+	VMULPS (DX), Z1, Z0
+	VMINPS Z2, Z0, Z0
+	VMAXPS Z3, Z0, Z0
+	VCVTPS2DQ Z0, Z0
+	VPMOVUSDB Z0, (AX)
+	ADDQ $64, DX
+	ADDQ $16, AX
+	DECQ CX
+	JNZ rq_quant
+	JMP rq_next
+rq_bad:
+	INCQ R10
+rq_next:
+	MOVQ R12, AX
+	SHLQ $6, AX
+	ADDQ AX, SI
+	ADDQ R15, DI
+	DECQ R9
+	JNZ rq_row
+rq_done:
+	MOVQ R10, bad+48(FP)
+	VZEROUPPER
+	RET

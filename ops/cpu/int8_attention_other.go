@@ -12,3 +12,7 @@ func qkScoresVNNI(q *int8, ldq, rows int, kp *uint8, groups, blocks int, corr *i
 func avRequantVNNI(p *uint8, ldp, rows int, vp *int8, groups, blocks int, f float32, out *int8, ldo int) {
 	panic("cpu: no vector kernels")
 }
+
+func rowsQuantU8(e *float32, rows, blocks int, tiny float32, p *uint8, ldp int) (bad int) {
+	panic("cpu: no vector kernels")
+}

@@ -57,6 +57,22 @@ func TestInt8AttentionKernelsMatchGo(t *testing.T) {
 			for i := range table {
 				table[i] = float32(r.NormFloat64())
 			}
+			e := make([]float32, len(s.scores))
+			for i := range e {
+				if r.IntN(5) > 0 {
+					e[i] = float32(r.ExpFloat64())
+				}
+			}
+			if n > 2 {
+				clear(e[16*g.blocksN : 2*16*g.blocksN]) // row 1 sums to 0: skipped
+			}
+			lp := 4 * g.groupsN
+			pa, pb := make([]uint8, n*lp+64), make([]uint8, n*lp+64)
+			ba := rowsQuantU8(&e[0], n, g.blocksN, softmaxTiny, &pa[0], lp)
+			bb := rowsQuantU8Go(e, n, g.blocksN, softmaxTiny, pb, lp)
+			if ba != bb || string(pa[:n*lp]) != string(pb[:n*lp]) {
+				t.Fatalf("d=%d n=%d rowsQuantU8: %d bad rows, codes %v; Go: %d bad rows, codes %v", d, n, ba, pa[:lp], bb, pb[:lp])
+			}
 			got, want := make([]float32, len(s.scores)), make([]float32, len(s.scores))
 			qkScoresVNNI(&qkv[0], ld, n, &s.kp[0], g.groupsK, g.blocksN, &s.corr[0], 0.013, &table[0], 16*g.blocksN, &got[0])
 			qkScoresGo(qkv, ld, n, s.kp, g.groupsK, g.blocksN, s.corr, 0.013, table, 16*g.blocksN, want)
@@ -97,6 +113,16 @@ func TestInt8AttentionNearFloat(t *testing.T) {
 		p.Table[i] = float32(r.NormFloat64())
 		if r.IntN(8) == 0 {
 			p.Table[i] = -100
+		}
+		if i%p.LDT >= N {
+			p.Table[i] = float32(math.Inf(-1))
+		}
+	}
+	// Row 3 of every table sits far below the others: under the head's
+	// shift its exponentials underflow and it takes the per-row path.
+	for t := range nt * H {
+		for j := range N {
+			p.Table[(t*N+3)*p.LDT+j] -= 200
 		}
 	}
 	qkv := randS8(r, B*N*3*C)
