@@ -3,6 +3,8 @@ package ops
 import (
 	"fmt"
 	"math"
+	"strconv"
+	"sync"
 )
 
 // Integer inference.
@@ -149,7 +151,7 @@ func (e *exec) prepareInt8(n *Node, in []*Tensor, op string) *int8Layer {
 		shapeErr(op, "in_scale must be positive (calibrate activations first)")
 	}
 	ib := e.c.int8Backend(op)
-	key := fmt.Sprintf("int8/%d/%s", n.ID, e.c.b.Name())
+	key := "int8/" + strconv.Itoa(n.ID) + "/" + e.c.b.Name() // no Sprintf: it runs every forward
 	return e.m.cached(key, func() any {
 		w, b := e.mustParam(n, in, "weight"), e.param(n, in, "bias")
 		var q []int8
@@ -191,6 +193,36 @@ func (e *exec) int8Gemm(n *Node, l *int8Layer, rows int, a []int8, shape []int) 
 	return y
 }
 
+// int8ScratchPool holds int8 buffers that live only inside one node's
+// run (a layer's quantized float input, im2col rows), so a forward does
+// not allocate them afresh for every layer.
+var int8ScratchPool sync.Pool
+
+// int8Scratch returns a pooled buffer of length n (contents undefined).
+func int8Scratch(n int) *[]int8 {
+	if p, ok := int8ScratchPool.Get().(*[]int8); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	b := make([]int8, n)
+	return &b
+}
+
+// quantizeInput returns x's int8 codes with scale: its own when it already
+// carries them, else x quantized into a pooled buffer that done returns.
+func (e *exec) quantizeInput(x *Tensor, scale float32, op string) (q []int8, done func()) {
+	if scale <= 0 || math.IsNaN(float64(scale)) {
+		shapeErr(op, fmt.Sprintf("scale %v must be positive", scale), x)
+	}
+	if q, s, ok := x.Int8(); ok && s == scale {
+		return q, func() {}
+	}
+	xf := e.c.Dequantize(x)
+	p := int8Scratch(xf.Numel())
+	check(op, e.c.int8Backend(op).QuantizeInt8(xf.Data, scale, *p), x)
+	return *p, func() { int8ScratchPool.Put(p) }
+}
+
 // runQLinear: in[0] (..., in) → (..., out) through the int8 GEMM.
 func runQLinear(e *exec, n *Node, in []*Tensor) *Tensor {
 	l := e.prepareInt8(n, in, "qlinear")
@@ -200,8 +232,8 @@ func runQLinear(e *exec, n *Node, in []*Tensor) *Tensor {
 	if x.Dims() < 1 || x.Dim(-1) != k {
 		shapeErr("qlinear", "want x (..., in) and weight (out, in)", x, w)
 	}
-	xq := e.c.QuantizeInt8(x, n.Attrs.InScale)
-	q, _, _ := xq.Int8()
+	q, done := e.quantizeInput(x, n.Attrs.InScale, "qlinear")
+	defer done()
 	shape := append(append([]int(nil), x.Shape[:x.Dims()-1]...), l.outC)
 	return e.int8Gemm(n, l, x.Numel()/k, q, shape)
 }
@@ -218,10 +250,12 @@ func runQConv2d(e *exec, n *Node, in []*Tensor) *Tensor {
 	if p.Groups != 1 {
 		shapeErr("qconv2d", "grouped convolution has no int8 path yet", in[0], w)
 	}
-	xq := e.c.QuantizeInt8(in[0], a.InScale)
-	q, _, _ := xq.Int8()
+	q, done := e.quantizeInput(in[0], a.InScale, "qconv2d")
+	defer done()
 	L := p.OutH * p.OutW
-	rows := make([]int8, p.N*L*p.C*p.KH*p.KW)
+	rp := int8Scratch(p.N * L * p.C * p.KH * p.KW)
+	defer int8ScratchPool.Put(rp)
+	rows := *rp
 	check("qconv2d", e.c.int8Backend("qconv2d").Im2ColInt8(p, q, rows), in[0])
 	flat := e.int8Gemm(n, l, p.N*L, rows, []int{p.N, L, p.OutC})
 	return e.nhwcToNCHW(flat, p)

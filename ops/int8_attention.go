@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 	"math"
+	"strconv"
 )
 
 // OpQAttention is an attention node of the integer engine: in[0] is the
@@ -89,7 +90,7 @@ func (e *exec) attentionTable(n *Node, in []*Tensor, tokens int) ([]float32, int
 		m := e.shiftMask(a)
 		mask, nt = m.Data, m.Shape[0]
 	}
-	t := e.m.cached(fmt.Sprintf("qattn/%d/%d", n.ID, tokens), func() any {
+	t := e.m.cached("qattn/"+strconv.Itoa(n.ID)+"/"+strconv.Itoa(tokens), func() any {
 		ldt := 16 * ((tokens + 15) / 16)
 		var bias []float32 // (heads, N, N)
 		if tb := e.param(n, in, "relative_position_bias_table"); tb != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"sync"
 	"unsafe"
 
 	"github.com/qpipe/qpipe/ops"
@@ -53,6 +54,7 @@ func (b *Backend) Int8Attention(p ops.Int8AttentionParams, qkv, out []int8) erro
 		for u := lo; u < hi; u++ {
 			g.head(s, qkv, out, u/h, u%h)
 		}
+		attnScratchPool.Put(s)
 	})
 	return nil
 }
@@ -84,8 +86,25 @@ type attnScratch struct {
 	probs  []uint8   // N × 4·groupsN (zero padded), plus 64 bytes of slack
 }
 
+// attnScratchPool recycles worker scratch between calls: at batch 1 the
+// allocations cost as much as the heads themselves.
+var attnScratchPool sync.Pool
+
+// scratch returns a worker's buffers, reused from the pool when they are
+// large enough. kp, corr and the scores are fully written before they are
+// read; vp and probs, whose padding the kernels may leave unwritten, are
+// zeroed as a fresh allocation would be.
 func (g *attnGeometry) scratch() *attnScratch {
 	n := g.p.Tokens
+	if s, ok := attnScratchPool.Get().(*attnScratch); ok && cap(s.kp) >= g.groupsK*g.blocksN*64 && cap(s.vp) >= g.groupsN*g.blocksD*64 &&
+		cap(s.corr) >= n && cap(s.scores) >= n*16*g.blocksN && cap(s.exps) >= n*16*g.blocksN && cap(s.probs) >= n*4*g.groupsN+64 {
+		s.kp, s.vp, s.corr = s.kp[:g.groupsK*g.blocksN*64], s.vp[:g.groupsN*g.blocksD*64], s.corr[:n]
+		s.scores, s.exps = s.scores[:n*16*g.blocksN], s.exps[:n*16*g.blocksN]
+		s.probs = s.probs[:n*4*g.groupsN+64]
+		clear(s.vp)
+		clear(s.probs)
+		return s
+	}
 	return &attnScratch{kp: make([]uint8, g.groupsK*g.blocksN*64), vp: make([]int8, g.groupsN*g.blocksD*64),
 		corr: make([]int32, n), scores: make([]float32, n*16*g.blocksN), exps: make([]float32, n*16*g.blocksN), probs: make([]uint8, n*4*g.groupsN+64)}
 }
