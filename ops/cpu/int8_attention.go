@@ -49,7 +49,11 @@ func (b *Backend) Int8Attention(p ops.Int8AttentionParams, qkv, out []int8) erro
 		return fmt.Errorf("int8 attention: the table's padding must be -Inf")
 	}
 	g := newAttnGeometry(p)
-	b.w.For(p.Batch*h, 1, func(lo, hi int) {
+	// A worker costs microseconds to wake: hand out (batch entry, head)
+	// units in grains of at least int8AttnMinWork multiply-adds, so a
+	// batch-1 call with a few small heads runs on the caller alone.
+	perUnit := max(2*n*n*(c/h), 1)
+	b.w.For(p.Batch*h, max(1, int8AttnMinWork/perUnit), func(lo, hi int) {
 		s := g.scratch()
 		for u := lo; u < hi; u++ {
 			g.head(s, qkv, out, u/h, u%h)
@@ -58,6 +62,9 @@ func (b *Backend) Int8Attention(p ops.Int8AttentionParams, qkv, out []int8) erro
 	})
 	return nil
 }
+
+// int8AttnMinWork is the least multiply-add count worth another worker.
+const int8AttnMinWork = 1 << 20
 
 // attnGeometry is one call's shapes and constants.
 type attnGeometry struct {
@@ -225,26 +232,51 @@ func packK(kp []uint8, k []int8, ld, n, d, blocks int) {
 }
 
 // packV writes vp[g][b][c][t] = V[4g+t, 16b+c] (0 past row n or column d).
+// Whole groups of four rows interleave without branches; a last partial
+// group goes through packVGo.
 func packV(vp []int8, v []int8, ld, n, d, blocks int) {
 	dst := unsafe.Slice((*uint32)(unsafe.Pointer(&vp[0])), len(vp)/4)
+	for g := range n / 4 {
+		out := dst[g*16*blocks:][:d]
+		r0 := v[4*g*ld:][:len(out)]
+		r1 := v[(4*g+1)*ld:][:len(out)]
+		r2 := v[(4*g+2)*ld:][:len(out)]
+		r3 := v[(4*g+3)*ld:][:len(out)]
+		for c := range out {
+			out[c] = uint32(uint8(r0[c])) | uint32(uint8(r1[c]))<<8 | uint32(uint8(r2[c]))<<16 | uint32(uint8(r3[c]))<<24
+		}
+	}
+	if g := n / 4; n%4 != 0 {
+		packVGroup(dst, v, ld, n, d, blocks, g)
+	}
+}
+
+// packVGo is packV's reference: every group through packVGroup.
+func packVGo(vp []int8, v []int8, ld, n, d, blocks int) {
+	dst := unsafe.Slice((*uint32)(unsafe.Pointer(&vp[0])), len(vp)/4)
 	for g := range (n + 3) / 4 {
-		var rows [4][]int8
-		for t := range rows {
-			if j := 4*g + t; j < n {
-				rows[t] = v[j*ld : j*ld+d]
+		packVGroup(dst, v, ld, n, d, blocks, g)
+	}
+}
+
+// packVGroup packs the group of rows 4g..4g+3, zero past row n.
+func packVGroup(dst []uint32, v []int8, ld, n, d, blocks, g int) {
+	var rows [4][]int8
+	for t := range rows {
+		if j := 4*g + t; j < n {
+			rows[t] = v[j*ld : j*ld+d]
+		}
+	}
+	out := dst[g*16*blocks:][:16*blocks]
+	for c := range d {
+		var x uint32
+		for t := 3; t >= 0; t-- {
+			x <<= 8
+			if rows[t] != nil {
+				x |= uint32(uint8(rows[t][c]))
 			}
 		}
-		out := dst[g*16*blocks:][:16*blocks]
-		for c := range d {
-			var x uint32
-			for t := 3; t >= 0; t-- {
-				x <<= 8
-				if rows[t] != nil {
-					x |= uint32(uint8(rows[t][c]))
-				}
-			}
-			out[c] = x
-		}
+		out[c] = x
 	}
 }
 
