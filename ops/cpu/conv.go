@@ -347,6 +347,13 @@ func validRange(iw0, stride, w, outW int) (lo, hi int) {
 func im2colTap(p ops.ConvParams, plane, row []float32, i, j int) {
 	iw0 := -p.PadW + j*p.DilW
 	lo, hi := validRange(iw0, p.StrideW, p.W, p.OutW)
+	if vec16 && p.StrideW == 1 && p.OutW <= 32 {
+		// one or two masked vectors per output row (the Go loop below
+		// spends more on its short copy and clear calls than on the data)
+		_ = row[p.OutH*p.OutW-1]
+		im2colTap32(&plane[0], p.H, p.W, &row[0], p.OutW, p.OutH, -p.PadH+i*p.DilH, lo, hi, iw0, p.StrideH)
+		return
+	}
 	for oh := range p.OutH {
 		ih := oh*p.StrideH - p.PadH + i*p.DilH
 		out := row[oh*p.OutW : (oh+1)*p.OutW]
@@ -386,6 +393,11 @@ func col2imTap(p ops.ConvParams, row, plane []float32, i, j int) {
 	iw0 := -p.PadW + j*p.DilW
 	lo, hi := validRange(iw0, p.StrideW, p.W, p.OutW)
 	if lo >= hi {
+		return
+	}
+	if vec16 && p.StrideW == 1 && p.OutW <= 32 {
+		_ = row[p.OutH*p.OutW-1]
+		col2imTap32(&plane[0], p.H, p.W, &row[0], p.OutW, p.OutH, -p.PadH+i*p.DilH, lo, hi, iw0, p.StrideH)
 		return
 	}
 	for oh := range p.OutH {

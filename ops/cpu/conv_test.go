@@ -137,3 +137,61 @@ func TestConvActMatchesDirect(t *testing.T) {
 		}
 	}
 }
+
+// The AVX-512 tap copies against their definition: every row offset and
+// column range of a small plane, one and two vectors per row.
+func TestIm2colTap32(t *testing.T) {
+	if !vec16 {
+		t.Skip("no AVX-512")
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{3, 14, 16, 17, 28, 32} {
+		h, w := 9, n+2
+		plane := make([]float32, h*w)
+		for i := range plane {
+			plane[i] = float32(r.NormFloat64())
+		}
+		for _, stride := range []int{1, 2} {
+			for ih0 := -2; ih0 <= 2; ih0++ {
+				for iw0 := -2; iw0 <= 2; iw0++ {
+					lo, hi := validRange(iw0, 1, w, n)
+					rows := 7
+					out := make([]float32, rows*n+1)
+					out[rows*n] = 42
+					for i := range out[:rows*n] {
+						out[i] = float32(math.NaN())
+					}
+					im2colTap32(&plane[0], h, w, &out[0], n, rows, ih0, lo, hi, iw0, stride)
+					back := append([]float32(nil), plane...)
+					src := make([]float32, rows*n)
+					for i := range src {
+						src[i] = float32(r.NormFloat64())
+					}
+					col2imTap32(&back[0], h, w, &src[0], n, rows, ih0, lo, hi, iw0, stride)
+					want := append([]float32(nil), plane...)
+					for oh := range rows {
+						ih := ih0 + oh*stride
+						for ow := range n {
+							v := float32(0)
+							if ih >= 0 && ih < h && ow >= lo && ow < hi {
+								v = plane[ih*w+iw0+ow]
+								want[ih*w+iw0+ow] += src[oh*n+ow]
+							}
+							if out[oh*n+ow] != v {
+								t.Fatalf("n=%d stride=%d ih0=%d iw0=%d: out[%d,%d] = %v, want %v", n, stride, ih0, iw0, oh, ow, out[oh*n+ow], v)
+							}
+						}
+					}
+					if out[rows*n] != 42 {
+						t.Fatalf("n=%d: im2col wrote past the end", n)
+					}
+					for i := range want {
+						if d := back[i] - want[i]; d > 1e-6 || d < -1e-6 {
+							t.Fatalf("n=%d stride=%d ih0=%d iw0=%d: col2im plane[%d] = %v, want %v", n, stride, ih0, iw0, i, back[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -57,3 +57,9 @@ func smallGemm16(m, n, k int, alpha float32, a *float32, sai, sat int, b *float3
 
 //go:noescape
 func addRow16(a, b, y *float32, n int)
+
+//go:noescape
+func im2colTap32(plane *float32, h, w int, out *float32, n, rows, ih0, lo, hi, iw0, strideH int)
+
+//go:noescape
+func col2imTap32(plane *float32, h, w int, src *float32, n, rows, ih0, lo, hi, iw0, strideH int)

@@ -2,6 +2,30 @@
 
 #include "textflag.h"
 
+// RANGEMASKS: K1|K2 = lanes [lo, hi) of a 32-lane row, K3|K4 = lanes
+// [0, n); from lo+56, hi+64, n+32 of the frame (im2col/col2im args).
+#define RANGEMASKS \
+	MOVQ hi+64(FP), CX \
+	MOVQ $1, AX \
+	SHLQ CX, AX \
+	DECQ AX \
+	MOVQ lo+56(FP), CX \
+	MOVQ $1, DX \
+	SHLQ CX, DX \
+	DECQ DX \
+	NOTQ DX \
+	ANDQ DX, AX \
+	KMOVW AX, K1 \
+	SHRQ $16, AX \
+	KMOVW AX, K2 \
+	MOVQ n+32(FP), CX \
+	MOVQ $1, AX \
+	SHLQ CX, AX \
+	DECQ AX \
+	KMOVW AX, K3 \
+	SHRQ $16, AX \
+	KMOVW AX, K4
+
 // AVX-512 loops for exp (softmax rows) and GELU. They follow exp32 and
 // erfExp in fastmath.go lane for lane: Cephes expf with the same
 // reduction and polynomial (2^n applied with vscalefps, which also gives
@@ -1208,5 +1232,94 @@ add_tail:
 	VADDPS Z1, Z0, Z0
 	VMOVUPS Z0, K1, (DI)
 add_done:
+	VZEROUPPER
+	RET
+
+// func im2colTap32(plane *float32, h, w int, out *float32, n, rows, ih0, lo, hi, iw0, strideH int)
+// For output rows oh < rows (n ≤ 32 columns each, stride 1 along the row):
+// out[oh·n + ow] = plane[ih·w + iw0 + ow] for ow in [lo, hi) when
+// ih = ih0 + oh·strideH lies in [0, h), 0 elsewhere.
+TEXT ·im2colTap32(SB), NOSPLIT, $0-88
+	RANGEMASKS
+	MOVQ plane+0(FP), SI
+	MOVQ h+8(FP), R8
+	MOVQ w+16(FP), R9
+	SHLQ $2, R9
+	MOVQ out+24(FP), DI
+	MOVQ n+32(FP), R10
+	SHLQ $2, R10
+	MOVQ rows+40(FP), R11
+	MOVQ ih0+48(FP), R12
+	MOVQ iw0+72(FP), R13
+	SHLQ $2, R13
+	MOVQ strideH+80(FP), R14
+i2c_loop:
+	TESTQ R11, R11
+	JZ i2c_done
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	CMPQ R12, $0
+	JLT i2c_store
+	CMPQ R12, R8
+	JGE i2c_store
+	MOVQ R12, AX
+	IMULQ R9, AX
+	ADDQ SI, AX
+	ADDQ R13, AX
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS.Z 64(AX), K2, Z1
+i2c_store:
+	VMOVUPS Z0, K3, (DI)
+	VMOVUPS Z1, K4, 64(DI)
+	ADDQ R10, DI
+	ADDQ R14, R12
+	DECQ R11
+	JMP i2c_loop
+i2c_done:
+	VZEROUPPER
+	RET
+
+// func col2imTap32(plane *float32, h, w int, src *float32, n, rows, ih0, lo, hi, iw0, strideH int)
+// The transpose of im2colTap32: plane[ih·w + iw0 + ow] += src[oh·n + ow]
+// for ow in [lo, hi) and valid ih.
+TEXT ·col2imTap32(SB), NOSPLIT, $0-88
+	RANGEMASKS
+	MOVQ plane+0(FP), SI
+	MOVQ h+8(FP), R8
+	MOVQ w+16(FP), R9
+	SHLQ $2, R9
+	MOVQ src+24(FP), DI
+	MOVQ n+32(FP), R10
+	SHLQ $2, R10
+	MOVQ rows+40(FP), R11
+	MOVQ ih0+48(FP), R12
+	MOVQ iw0+72(FP), R13
+	SHLQ $2, R13
+	MOVQ strideH+80(FP), R14
+c2i_loop:
+	TESTQ R11, R11
+	JZ c2i_done
+	CMPQ R12, $0
+	JLT c2i_next
+	CMPQ R12, R8
+	JGE c2i_next
+	MOVQ R12, AX
+	IMULQ R9, AX
+	ADDQ SI, AX
+	ADDQ R13, AX
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS.Z (DI), K1, Z2
+	VADDPS Z2, Z0, Z0
+	VMOVUPS Z0, K1, (AX)
+	VMOVUPS.Z 64(AX), K2, Z1
+	VMOVUPS.Z 64(DI), K2, Z3
+	VADDPS Z3, Z1, Z1
+	VMOVUPS Z1, K2, 64(AX)
+c2i_next:
+	ADDQ R10, DI
+	ADDQ R14, R12
+	DECQ R11
+	JMP c2i_loop
+c2i_done:
 	VZEROUPPER
 	RET

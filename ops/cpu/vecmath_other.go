@@ -30,3 +30,11 @@ func smallGemm16(m, n, k int, alpha float32, a *float32, sai, sat int, b *float3
 }
 
 func addRow16(a, b, y *float32, n int) { panic("cpu: no vector kernels") }
+
+func im2colTap32(plane *float32, h, w int, out *float32, n, rows, ih0, lo, hi, iw0, strideH int) {
+	panic("cpu: no vector kernels")
+}
+
+func col2imTap32(plane *float32, h, w int, src *float32, n, rows, ih0, lo, hi, iw0, strideH int) {
+	panic("cpu: no vector kernels")
+}
