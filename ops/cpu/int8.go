@@ -46,10 +46,13 @@ func (b *Backend) Int8Gemm(m int, a []int8, w ops.PackedInt8, ep ops.Int8Epilogu
 	return nil
 }
 
-// Im2ColInt8 writes patches as rows (N·L, C·KH·KW), parallel over images.
+// Im2ColInt8 writes patches as rows (N·L, C·KH·KW), parallel over output
+// rows when there are enough of them.
 func (b *Backend) Im2ColInt8(p ops.ConvParams, x []int8, rows []int8) error {
 	L, K := p.OutH*p.OutW, p.C*p.KH*p.KW
-	b.w.For(p.N*p.OutH, 1, func(lo, hi int) {
+	// Output rows in grains of at least 32 KiB of patches: waking a worker
+	// for a batch-1 image costs more than copying it.
+	b.w.For(p.N*p.OutH, max(1, (32<<10)/max(p.OutW*K, 1)), func(lo, hi int) {
 		for t := lo; t < hi; t++ {
 			img, oh := t/p.OutH, t%p.OutH
 			for ow := range p.OutW {
