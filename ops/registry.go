@@ -32,6 +32,15 @@ func RegisterBackend(name string, f Factory) {
 	registry.m[name] = f
 }
 
+// OrDefault returns b, or a new "cpu" backend when b is nil: the default
+// every options struct with an optional Backend falls back to.
+func OrDefault(b Backend) (Backend, error) {
+	if b != nil {
+		return b, nil
+	}
+	return NewBackend("cpu")
+}
+
 // NewBackend returns a new instance of the named backend. An unknown name
 // is an error listing the known ones; "cuda" in a binary built without it
 // says how to build it in.

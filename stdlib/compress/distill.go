@@ -104,14 +104,9 @@ func (o DistillOptions) withDefaults() (DistillOptions, error) {
 	if o.Alpha < 0 || o.Alpha > 1 || o.Temperature <= 0 {
 		return o, fmt.Errorf("distill: alpha %g must be in [0, 1] and temperature %g positive", o.Alpha, o.Temperature)
 	}
-	if o.Backend == nil {
-		be, err := ops.NewBackend("cpu")
-		if err != nil {
-			return o, err
-		}
-		o.Backend = be
-	}
-	return o, nil
+	var err error
+	o.Backend, err = ops.OrDefault(o.Backend)
+	return o, err
 }
 
 func orDefault(v, def float64) float64 {

@@ -64,14 +64,9 @@ func (o Int8Options) withDefaults() (Int8Options, error) {
 	if o.Optimizer == "" {
 		o.Optimizer = "sgd"
 	}
-	if o.Backend == nil {
-		be, err := ops.NewBackend("cpu")
-		if err != nil {
-			return o, err
-		}
-		o.Backend = be
-	}
-	return o, nil
+	var err error
+	o.Backend, err = ops.OrDefault(o.Backend)
+	return o, err
 }
 
 // QuantizeInt8 rewrites the float model m into its int8 fake-quant graph:

@@ -108,14 +108,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Epochs < 0 || o.LR < 0 || o.Warmup < 0 {
 		return o, fmt.Errorf("train: epochs %d, learning rate %g and warmup %d must not be negative", o.Epochs, o.LR, o.Warmup)
 	}
-	if o.Backend == nil {
-		be, err := ops.NewBackend("cpu")
-		if err != nil {
-			return o, err
-		}
-		o.Backend = be
-	}
-	return o, nil
+	var err error
+	o.Backend, err = ops.OrDefault(o.Backend)
+	return o, err
 }
 
 // stepSchedule decays by Gamma (default 0.1) every StepEvery epochs, or,
