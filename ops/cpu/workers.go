@@ -68,3 +68,14 @@ func (w *workers) For(n, grain int, fn func(lo, hi int)) {
 		panic(fmt.Sprintf("cpu kernel: %v", fault))
 	}
 }
+
+// sumRuns is how many contiguous runs a reduction over items (image tiles,
+// rows) is cut into: each run sums its items in order into its own
+// partial, and the partials are added in run order once every run has
+// finished. It is a constant, not the thread count, so the run boundaries,
+// and with them every float addition, are the same on any number of
+// workers and whichever worker finishes first.
+const sumRuns = 16
+
+// runSpan returns run r of cutting [0, n) into runs contiguous runs.
+func runSpan(n, runs, r int) (lo, hi int) { return n * r / runs, n * (r + 1) / runs }
