@@ -13,7 +13,7 @@ func constant(shape ...int) input            { return input{shape: shape, noGrad
 func allCases() []tcase {
 	var cs []tcase
 	for _, group := range [][]tcase{linalgCases(), convCases(), elementwiseCases(), unaryCases(),
-		reduceCases(), normCases(), softmaxCases(), layoutCases(), attentionCases(), quantCases()} {
+		reduceCases(), normCases(), softmaxCases(), layoutCases(), attentionCases(), quantCases(), bigCases()} {
 		cs = append(cs, group...)
 	}
 	return cs
