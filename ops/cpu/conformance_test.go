@@ -13,16 +13,20 @@ import (
 // cores, so chunks finish in varying order).
 var conformanceThreads = []int{1, 2, 8}
 
-// withThreads runs f with a backend of n workers and the GEMM kernels
-// limited to n threads.
+// withThreads runs f with a backend of n workers, the GEMM kernels
+// limited to n threads, and the workers' chunks delayed at random (jitter),
+// so the order in which they finish changes from run to run.
 func withThreads(n int, f func(b *Backend)) {
 	defer gemm.SetThreads(gemm.Threads())
 	gemm.SetThreads(n)
+	jitter.Store(true)
+	defer jitter.Store(false)
 	f(New(Options{Threads: n}))
 }
 
 // TestConformance runs the shared suite at each worker count; within each,
-// every case runs repeatedly and must give the same bits.
+// every case runs repeatedly, its chunks finishing in varying order, and
+// must give the same bits.
 func TestConformance(t *testing.T) {
 	for _, n := range conformanceThreads {
 		t.Run(fmt.Sprintf("threads=%d", n), func(t *testing.T) {

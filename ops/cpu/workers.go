@@ -2,8 +2,18 @@ package cpu
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"sync"
+	"sync/atomic"
+	"time"
 )
+
+// jitter, set by tests only, delays every chunk of a parallel loop by a
+// random few microseconds, so chunks finish in a different order from run
+// to run: a sum that depends on the order workers finish then changes its
+// bits between runs instead of repeating the order it happens to get on
+// an idle machine.
+var jitter atomic.Bool
 
 // workers is a fixed pool of long-lived goroutines that split loops into
 // contiguous chunks. A loop started from inside a chunk (nested) runs its
@@ -47,6 +57,9 @@ func (w *workers) For(n, grain int, fn func(lo, hi int)) {
 			}
 			wg.Done()
 		}()
+		if jitter.Load() {
+			time.Sleep(time.Duration(rand.IntN(64)) * time.Microsecond)
+		}
 		fn(lo, hi)
 	}
 	wg.Add(chunks)

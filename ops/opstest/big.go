@@ -43,6 +43,15 @@ func bigLinalgCases() []tcase {
 				return []arr{refMatMul(r, x[1], false, false), refMatMul(r, x[0], true, false), refReduce(r, []int{0}, false).reshaped(r.shape[1])}
 			},
 			fwdTol: Tolerance{Atol: 1e-4, Rtol: 1e-4}},
+		// a few rows against a transposed weight: the dot-product path,
+		// its columns split over threads
+		{name: "big_linear_few_rows", inputs: []input{in(3, 1024), in(2048, 1024), in(2048)},
+			run: func(c *ops.Context, x []*ops.Tensor) *ops.Tensor { return c.Linear(x[0], x[1], x[2]) },
+			ref: func(x []arr) arr { return refLinear(x[0], x[1], &x[2]) },
+			refGrad: func(x []arr, r arr) []arr {
+				return []arr{refMatMul(r, x[1], false, false), refMatMul(r, x[0], true, false), refReduce(r, []int{0}, false).reshaped(r.shape[1])}
+			},
+			fwdTol: Tolerance{Atol: 1e-4, Rtol: 1e-4}},
 		{name: "big_attention_qkv", inputs: []input{in(4, 16, 3*4*8)}, sample: bigSample,
 			run: func(c *ops.Context, x []*ops.Tensor) *ops.Tensor { return attentionNode(c, x[0], 4) },
 			ref: func(x []arr) arr { return refQKVAttention(x[0], 4) }},
