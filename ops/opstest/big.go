@@ -147,6 +147,14 @@ func bigRowCases() []tcase {
 			run:     func(c *ops.Context, x []*ops.Tensor) *ops.Tensor { return c.Permute(x[0], 2, 0, 1) },
 			ref:     func(x []arr) arr { return refPermute(x[0], []int{2, 0, 1}) },
 			refGrad: func(x []arr, r arr) []arr { return []arr{refPermute(r, []int{1, 2, 0})} }},
+		{name: "big_slice_step", inputs: []input{in(64, 256, 16)},
+			run:     func(c *ops.Context, x []*ops.Tensor) *ops.Tensor { return c.Slice(x[0], 1, 3, 250, 2) },
+			ref:     func(x []arr) arr { return refSlice(x[0], 1, 3, 2, 124) },
+			refGrad: func(x []arr, r arr) []arr { return []arr{refSliceGrad(x[0].shape, r, 1, 3, 2)} }},
+		{name: "big_roll", inputs: []input{in(64, 128, 16)},
+			run:     func(c *ops.Context, x []*ops.Tensor) *ops.Tensor { return c.Roll(x[0], []int{5}, []int{1}) },
+			ref:     func(x []arr) arr { return refRoll(x[0], 5, 1) },
+			refGrad: func(x []arr, r arr) []arr { return []arr{refRoll(r, -5, 1)} }},
 		{name: "big_fake_quant_int8", inputs: []input{in(256, 520), constant(1)},
 			run: func(c *ops.Context, x []*ops.Tensor) *ops.Tensor {
 				x[1].Data[0] = 0.02
@@ -182,6 +190,23 @@ func attentionNode(c *ops.Context, qkv *ops.Tensor, heads int) *ops.Tensor {
 // batched alike).
 func refMatMulGrads(a, b, r arr) []arr {
 	return []arr{refMatMul(r, b, false, true), refMatMul(a, r, true, false)}
+}
+
+// refSliceGrad scatters r, the gradient of refSlice's output, back into
+// zeros of the input's shape.
+func refSliceGrad(shape []int, r arr, axis, start, step int) arr {
+	out := newArr(shape...)
+	xs := strides(shape)
+	for i, v := range r.data {
+		idx := unravel(i, r.shape)
+		idx[axis] = start + idx[axis]*step
+		off := 0
+		for a, s := range xs {
+			off += idx[a] * s
+		}
+		out.data[off] += v
+	}
+	return out
 }
 
 // refAddRows adds the vector b to every row of a.
