@@ -33,25 +33,22 @@ func bigLinalgCases() []tcase {
 			refGrad: func(x []arr, r arr) []arr { return refMatMulGrads(x[0], x[1], r) },
 			fwdTol:  Tolerance{Atol: 1e-4, Rtol: 1e-4}}
 	}
+	linear := func(name string, rows, width, out int) tcase {
+		return tcase{name: name, inputs: []input{in(rows, width), in(out, width), in(out)},
+			run: func(c *ops.Context, x []*ops.Tensor) *ops.Tensor { return c.Linear(x[0], x[1], x[2]) },
+			ref: func(x []arr) arr { return refLinear(x[0], x[1], &x[2]) },
+			refGrad: func(x []arr, r arr) []arr {
+				return []arr{refMatMul(r, x[1], false, false), refMatMul(r, x[0], true, false), refReduce(r, []int{0}, false).reshaped(r.shape[1])}
+			},
+			fwdTol: Tolerance{Atol: 1e-4, Rtol: 1e-4}}
+	}
 	return []tcase{
 		mm("big_matmul_threads", []int{256, 256}, []int{256, 128}),
 		mm("big_matmul_batched_heads", []int{16, 32, 32}, []int{16, 32, 24}),
-		{name: "big_linear", inputs: []input{in(512, 128), in(256, 128), in(256)},
-			run: func(c *ops.Context, x []*ops.Tensor) *ops.Tensor { return c.Linear(x[0], x[1], x[2]) },
-			ref: func(x []arr) arr { return refLinear(x[0], x[1], &x[2]) },
-			refGrad: func(x []arr, r arr) []arr {
-				return []arr{refMatMul(r, x[1], false, false), refMatMul(r, x[0], true, false), refReduce(r, []int{0}, false).reshaped(r.shape[1])}
-			},
-			fwdTol: Tolerance{Atol: 1e-4, Rtol: 1e-4}},
+		linear("big_linear", 512, 128, 256),
 		// a few rows against a transposed weight: the dot-product path,
 		// its columns split over threads
-		{name: "big_linear_few_rows", inputs: []input{in(3, 1024), in(2048, 1024), in(2048)},
-			run: func(c *ops.Context, x []*ops.Tensor) *ops.Tensor { return c.Linear(x[0], x[1], x[2]) },
-			ref: func(x []arr) arr { return refLinear(x[0], x[1], &x[2]) },
-			refGrad: func(x []arr, r arr) []arr {
-				return []arr{refMatMul(r, x[1], false, false), refMatMul(r, x[0], true, false), refReduce(r, []int{0}, false).reshaped(r.shape[1])}
-			},
-			fwdTol: Tolerance{Atol: 1e-4, Rtol: 1e-4}},
+		linear("big_linear_few_rows", 3, 1024, 2048),
 		{name: "big_attention_qkv", inputs: []input{in(4, 16, 3*4*8)}, sample: bigSample,
 			run: func(c *ops.Context, x []*ops.Tensor) *ops.Tensor { return attentionNode(c, x[0], 4) },
 			ref: func(x []arr) arr { return refQKVAttention(x[0], 4) }},
@@ -71,18 +68,9 @@ func bigConvCases() []tcase {
 			gradTol: Tolerance{Atol: 1e-3, Rtol: 1e-3}}
 	}
 	pool := func(name string, isMax bool, o ops.PoolOptions) tcase {
-		g := poolGeom{kh: o.Kernel[0], kw: o.Kernel[1], sh: o.Stride[0], sw: o.Stride[1], ph: o.Padding[0], pw: o.Padding[1]}
-		if g.sh == 0 {
-			g.sh, g.sw = g.kh, g.kw
-		}
-		return tcase{name: name, inputs: []input{in(32, 16, 16, 16)}, sample: bigSample,
-			run: func(c *ops.Context, x []*ops.Tensor) *ops.Tensor {
-				if isMax {
-					return c.MaxPool2d(x[0], o)
-				}
-				return c.AvgPool2d(x[0], o)
-			},
-			ref: func(x []arr) arr { return refPool(x[0], g, isMax) }}
+		c := poolCase(name, []int{32, 16, 16, 16}, isMax, o)
+		c.sample = bigSample
+		return c
 	}
 	return []tcase{
 		// one image per tile, 20 tiles: more than the 16 runs, so some
