@@ -18,6 +18,9 @@ type edit struct{ old, new string }
 // workers, repeated, and the same bits across worker counts.
 const conformance = "TestConformance|TestSameBitsOnAnyThreadCount"
 
+// anyWorkers adds stdlib/train's trainings at 1, 2 and 8 workers.
+const anyWorkers = conformance + "|TestSameWeightsOnAnyWorkerCount"
+
 var mutations = []mutation{
 	{
 		name: "layernorm-one-partial",
@@ -41,7 +44,7 @@ var mutations = []mutation{
 			},
 			{"\tclear(part)\n", "\tclear(part)\n\tvar done sync.Mutex\n\tvar order []int\n"},
 		},
-		pkgs: []string{"./ops/cpu"}, run: conformance,
+		pkgs: []string{"./ops/cpu", "./stdlib/train"}, run: anyWorkers,
 	},
 	{
 		name: "layernorm-swap-scale",
@@ -81,7 +84,7 @@ var mutations = []mutation{
 			"\truns := min(sumRuns, n)\n\tsums := make([]tileSums, runs)",
 			"\truns := min(b.w.n, n)\n\tsums := make([]tileSums, runs)",
 		}},
-		pkgs: []string{"./ops/cpu"}, run: conformance,
+		pkgs: []string{"./ops/cpu", "./stdlib/train"}, run: anyWorkers,
 	},
 	{
 		name: "sum-drop-last-item",
