@@ -9,7 +9,16 @@
 //   - every input gradient of loss = Σ out·R (R random) with central finite
 //     differences of the float64 reference (h = 1e-4, so the reference
 //     gradient is accurate to ~1e-8), or, for piecewise-constant ops such as
-//     fake quantization, with the analytic straight-through reference.
+//     fake quantization, with the analytic straight-through reference. An
+//     input that needs a gradient fails the case when the output records
+//     no backward or the input receives none.
+//
+// Besides small shapes there are large ones (big.go) that a parallel
+// backend splits over its workers; their gradients come from analytic
+// float64 references (checked against finite differences in this
+// package's tests) or from finite differences at sampled elements. Every
+// case runs three times and must repeat its output and gradients bit for
+// bit; Fingerprints lets a backend compare configurations (thread counts).
 //
 // Inputs are drawn from a seeded stream and rounded to float32, so both
 // sides see identical values.
