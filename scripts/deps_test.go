@@ -15,7 +15,7 @@ import (
 // dep is one line of deps.sh's list.
 type dep struct{ kind, name, proof string }
 
-// depsList parses the list in deps.sh (the heredoc after `read -r -d ''
+// depsList parses the list in deps.sh (the heredoc after `read -r -d ”
 // DEPS`), so the tests follow the list instead of repeating it.
 func depsList(t *testing.T) []dep {
 	t.Helper()
