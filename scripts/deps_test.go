@@ -15,8 +15,8 @@ import (
 // dep is one line of deps.sh's list.
 type dep struct{ kind, name, proof string }
 
-// depsList parses the list in deps.sh (the heredoc after `read -r -d ”
-// DEPS`), so the tests follow the list instead of repeating it.
+// depsList parses the list in deps.sh (the heredoc read into
+// DEPS), so the tests follow the list instead of repeating it.
 func depsList(t *testing.T) []dep {
 	t.Helper()
 	b, err := os.ReadFile("deps.sh")
