@@ -341,3 +341,40 @@ func TestNoCgo(t *testing.T) {
 		t.Errorf("go list listed %d packages", n)
 	}
 }
+
+// TestExampleProgram runs examples/go-predict on the INT8 checkpoint: it
+// reports the checkpoint's format and the accuracy the API gives on the
+// same MNIST test images.
+func TestExampleProgram(t *testing.T) {
+	dir, _, test := fixture(t)
+	path := filepath.Join(dir, "out-train.qpipe", "int8.safetensors")
+	const n = 100
+	m, err := infer.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := test.C * test.H * test.W
+	pred, err := m.Classify(tensor.New(tensor.WithShape(n, test.C, test.H, test.W), tensor.WithBacking(append([]float32(nil), test.X[:n*per]...))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	correct := 0
+	for i, p := range pred {
+		if p == test.Y[i] {
+			correct++
+		}
+	}
+	out, err := exec.Command("go", "run", "../examples/go-predict", "-n", fmt.Sprint(n), "-runs", "3", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go-predict: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		fmt.Sprintf("loaded %s: int8, input [1 28 28], 10 classes\n", path),
+		fmt.Sprintf("accuracy %.2f%% on %d mnist test images", 100*float64(correct)/n, n),
+		"latency b1: median ",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("go-predict printed\n%s\nwant it to contain %q", out, want)
+		}
+	}
+}
