@@ -310,3 +310,36 @@ func TestDepsRejectsUnknownArgument(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 }
+
+// TestReadmeQuotesTheList: the lines the README shows under "What the
+// tests need" are lines of deps.sh's list, word for word.
+func TestReadmeQuotesTheList(t *testing.T) {
+	b, err := os.ReadFile("deps.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n") {
+		list[strings.Join(strings.Fields(line), " ")] = true
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "## What the tests need")
+	if !ok {
+		t.Fatal(`README.md has no "What the tests need" section`)
+	}
+	_, block, _ := strings.Cut(section, "```\n")
+	block, _, _ = strings.Cut(block, "```")
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(block), "\n") {
+		n++
+		if !list[strings.Join(strings.Fields(line), " ")] {
+			t.Errorf("README quotes %q, which is not a line of scripts/deps.sh's list", line)
+		}
+	}
+	if n < 2 {
+		t.Errorf("README's sample of the list has %d lines", n)
+	}
+}
