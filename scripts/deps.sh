@@ -124,6 +124,11 @@ fi
 
 if [ ${#missing_apt[@]} -gt 0 ]; then
 	apt_cmd="apt-get install -y -qq --no-install-recommends ${missing_apt[*]}"
+	if ! command -v apt-get >/dev/null 2>&1; then
+		echo "scripts/deps.sh: the tests need these Debian packages, and this machine has no apt-get: ${missing_apt[*]}" >&2
+		echo "Install their equivalents with your system's package manager, then run make test again." >&2
+		exit 1
+	fi
 	if [ "$(id -u)" = 0 ]; then
 		sudo=""
 	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then

@@ -304,6 +304,21 @@ func TestDepsWithSudoInstallsOnlyWhatIsMissingThenNothing(t *testing.T) {
 	}
 }
 
+func TestDepsWithoutAptGetSaysSo(t *testing.T) {
+	deps := depsList(t)
+	m := newFakeMachine(t, deps)
+	if err := os.Remove(filepath.Join(m.bin, "apt-get")); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := m.run()
+	if code != 1 || !strings.Contains(errOut, "this machine has no apt-get: "+strings.Join(names(deps, "apt", nil), " ")) {
+		t.Errorf("exit %d, stderr:\n%s", code, errOut)
+	}
+	if got := m.logged(); got != nil {
+		t.Errorf("ran %q", got)
+	}
+}
+
 func TestDepsRejectsUnknownArgument(t *testing.T) {
 	m := newFakeMachine(t, depsList(t))
 	if _, errOut, code := m.run("--yes"); code != 2 || !strings.Contains(errOut, "unknown argument --yes") {
