@@ -102,7 +102,7 @@ fi
 npm_command() { # FOLDER FLAGS
 	local flags=$2
 	[ "$flags" = - ] && flags=""
-	echo "(cd $1 && npm ci $flags --no-audit --no-fund)" | tr -s ' '
+	echo "(cd $1 && npm ci $flags --no-audit --no-fund --no-update-notifier)" | tr -s ' '
 }
 
 if [ -n "$dry" ]; then

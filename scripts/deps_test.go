@@ -219,8 +219,8 @@ func TestDepsDryRunOnBareMachineListsEverything(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	want := "apt: would install " + strings.Join(names(deps, "apt", nil), " ") + "\n" +
-		"npm: would run (cd editors/vscode && npm ci --no-audit --no-fund)\n" +
-		"npm: would run (cd scripts/ort && npm ci --ignore-scripts --no-audit --no-fund)\n"
+		"npm: would run (cd editors/vscode && npm ci --no-audit --no-fund --no-update-notifier)\n" +
+		"npm: would run (cd scripts/ort && npm ci --ignore-scripts --no-audit --no-fund --no-update-notifier)\n"
 	if out != want {
 		t.Errorf("dry run printed\n%s\nwant\n%s", out, want)
 	}
@@ -272,8 +272,8 @@ func TestDepsWithSudoInstallsOnlyWhatIsMissingThenNothing(t *testing.T) {
 	want := []string{
 		"apt-get update -qq",
 		"apt-get install -y -qq --no-install-recommends " + strings.Join(names(deps, "apt", present), " "),
-		"npm editors/vscode ci --no-audit --no-fund",
-		"npm scripts/ort ci --ignore-scripts --no-audit --no-fund",
+		"npm editors/vscode ci --no-audit --no-fund --no-update-notifier",
+		"npm scripts/ort ci --ignore-scripts --no-audit --no-fund --no-update-notifier",
 	}
 	if got := m.logged(); !slices.Equal(got, want) {
 		t.Fatalf("ran\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -299,7 +299,7 @@ func TestDepsWithSudoInstallsOnlyWhatIsMissingThenNothing(t *testing.T) {
 	if _, errOut, code = m.run(); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	if got := m.logged(); !slices.Equal(got[len(want):], []string{"npm scripts/ort ci --ignore-scripts --no-audit --no-fund"}) {
+	if got := m.logged(); !slices.Equal(got[len(want):], []string{"npm scripts/ort ci --ignore-scripts --no-audit --no-fund --no-update-notifier"}) {
 		t.Errorf("after the lock file changed it ran %q", got[len(want):])
 	}
 }
