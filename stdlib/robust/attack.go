@@ -43,11 +43,20 @@ type Options struct {
 	Batch     int // default 128
 }
 
-// Result is a perturbed dataset and how many of its images the attacked
-// model classifies as their label at the end.
+func (o Options) batch() int {
+	if o.Batch <= 0 {
+		return 128
+	}
+	return o.Batch
+}
+
+// Result is a perturbed dataset and, for a targeted or early-stopping
+// attack, which of its images the attacked model classifies as their
+// label at the end.
 type Result struct {
 	Data    *data.Dataset
 	Correct int
+	Right   []bool // per image; nil for an untargeted attack
 }
 
 // Start is the random start of image index: uniform in [-eps, eps] per
@@ -77,30 +86,33 @@ func Perturb(ctx context.Context, m *ops.Model, ds *data.Dataset, a Attack, o Op
 	for _, p := range frozen.Params() {
 		p.Trainable = false
 	}
-	batch := o.Batch
-	if batch <= 0 {
-		batch = 128
-	}
+	batch := o.batch()
 	out := &data.Dataset{Name: ds.Name + "+attack", C: ds.C, H: ds.H, W: ds.W, X: append([]float32(nil), ds.X...), Y: ds.Y, Classes: ds.Classes}
 	c := ops.NewContext(be, ops.Options{Grad: true})
 	res := Result{Data: out}
+	if a.Targeted || a.EarlyStop {
+		res.Right = make([]bool, ds.Len())
+	}
 	for lo := 0; lo < ds.Len(); lo += batch {
 		if err := ctx.Err(); err != nil {
 			return Result{}, context.Cause(ctx)
 		}
 		hi := min(lo+batch, ds.Len())
-		n, err := perturbBatch(c, frozen, ds, out, lo, hi, a, o.Normalize)
-		if err != nil {
+		if err := perturbBatch(c, frozen, ds, out, lo, hi, a, o.Normalize, res.Right); err != nil {
 			return Result{}, err
 		}
-		res.Correct += n
+	}
+	for _, r := range res.Right {
+		if r {
+			res.Correct++
+		}
 	}
 	return res, nil
 }
 
-// perturbBatch attacks images lo..hi of src, writing them into dst; it
-// returns how many are classified as their label at the end.
-func perturbBatch(c *ops.Context, m *ops.Model, src, dst *data.Dataset, lo, hi int, a Attack, norm *data.Normalize) (int, error) {
+// perturbBatch attacks images lo..hi of src, writing them into dst, and
+// when right is not nil, marks those classified as their label at the end.
+func perturbBatch(c *ops.Context, m *ops.Model, src, dst *data.Dataset, lo, hi int, a Attack, norm *data.Normalize, right []bool) error {
 	size := src.SampleSize()
 	x0 := src.X[lo*size : hi*size]
 	x := dst.X[lo*size : hi*size]
@@ -118,24 +130,50 @@ func perturbBatch(c *ops.Context, m *ops.Model, src, dst *data.Dataset, lo, hi i
 	for range a.Steps {
 		grad, preds, err := inputGrad(c, m, x, labels, src, norm)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		stepImages(x, x0, grad, preds, labels, done, size, a)
 	}
-	if !a.EarlyStop && !a.Targeted {
-		return 0, nil
+	if right == nil {
+		return nil
 	}
 	_, preds, err := inputGrad(c, m, x, labels, src, norm)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	right := 0
 	for i, p := range preds {
-		if p == labels[i] {
-			right++
-		}
+		right[lo+i] = p == labels[i]
 	}
-	return right, nil
+	return nil
+}
+
+// Predict returns m's predicted class for every image of ds.
+func Predict(ctx context.Context, m *ops.Model, ds *data.Dataset, o Options) ([]int, error) {
+	be, err := ops.OrDefault(o.Backend)
+	if err != nil {
+		return nil, err
+	}
+	l, err := data.NewLoader(ds, data.LoaderOptions{BatchSize: o.batch(), Normalize: o.Normalize})
+	if err != nil {
+		return nil, err
+	}
+	c := ops.NewContext(be, ops.Options{})
+	it := l.Epoch(ctx, 0)
+	defer it.Close()
+	var out []int
+	for b, ok := it.Next(); ok; b, ok = it.Next() {
+		x, err := ops.FromData(b.X, b.Shape[:]...)
+		if err != nil {
+			return nil, err
+		}
+		logits, err := m.Forward1(c, x)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ops.Argmax(logits)...)
+		c.Reset()
+	}
+	return out, it.Err()
 }
 
 // stepImages moves each image one signed step and projects it back.

@@ -112,11 +112,7 @@ func Evaluate(ctx context.Context, attack, deployed *ops.Model, s Spec) (Figures
 
 // accuracy is top-1 accuracy of m on ds.
 func accuracy(ctx context.Context, m *ops.Model, ds *data.Dataset, o Options) (float64, error) {
-	batch := o.Batch
-	if batch <= 0 {
-		batch = 128
-	}
-	l, err := data.NewLoader(ds, data.LoaderOptions{BatchSize: batch, Normalize: o.Normalize})
+	l, err := data.NewLoader(ds, data.LoaderOptions{BatchSize: o.batch(), Normalize: o.Normalize})
 	if err != nil {
 		return 0, err
 	}
