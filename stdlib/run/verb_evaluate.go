@@ -39,7 +39,7 @@ func runEvaluate(ctx context.Context, env *Env, st *State, step *check.Step) (*O
 	for k, v := range r {
 		st.Reported[k] = v
 	}
-	return &Outcome{Summary: "evaluate: " + describeMetrics(r), Metrics: r}, nil
+	return &Outcome{Summary: "evaluate: " + describeMetrics(headline(r)), Metrics: r}, nil
 }
 
 // measure evaluates model with an evaluate step's words and settings; only

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
+	"strings"
 
 	"github.com/qpipe/qpipe/lang/check"
 	"github.com/qpipe/qpipe/ops"
@@ -209,4 +210,18 @@ func baselineFigures(ctx context.Context, env *Env, st *State, step *check.Step,
 	}
 	snap.Reported["robustness_spec"] = key
 	return base, nil
+}
+
+// headline drops the per-corruption, per-severity and per-eps robustness
+// figures (and their ratios) from a summary: report.json keeps them all.
+func headline(r map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range r {
+		detail := strings.HasPrefix(k, "corruption_") && k != "corruption_accuracy" && k != "corruption_accuracy_ratio" ||
+			strings.Contains(k, "_eps") || k == "robustness_spec"
+		if !detail {
+			out[k] = v
+		}
+	}
+	return out
 }
