@@ -44,9 +44,11 @@ func (e *LayerError) Error() string {
 type follower struct {
 	layer *ops.Node
 	norms []*ops.Node // batch norms on the way
-	next  *ops.Node   // the conv2d or linear layer that reads the channels
-	group int         // input features of next per channel (flatten: H*W)
-	keep  []bool
+	// reshapes flatten to (-1, C*H*W) on the way; their sizes follow.
+	reshapes []*ops.Node
+	next     *ops.Node // the conv2d or linear layer that reads the channels
+	group    int       // input features of next per channel (flatten: H*W)
+	keep     []bool
 }
 
 // Structured removes the fraction ratio of output channels with the
@@ -127,6 +129,9 @@ func follow(m *ops.Model, layer *ops.Node) (*follower, string) {
 		case ops.IsActivation(c.Kind) || slices.Contains(channelThrough, c.Kind):
 		case c.Kind == ops.OpFlatten && c.Attrs.Axis <= 1:
 			flat = true
+		case c.Kind == ops.OpReshape && flattens(c, outChannels(m, layer)):
+			flat = true
+			f.reshapes = append(f.reshapes, c)
 		case c.Kind == ops.OpConv2d && !flat && c.Attrs.Groups <= 1 && len(c.Inputs) == 1:
 			f.next = c
 			return f, ""
@@ -158,6 +163,13 @@ func (f *follower) linearGroup(m *ops.Model, flat bool) string {
 	}
 	f.group = in / out
 	return ""
+}
+
+// flattens reports a reshape to (batch, -1) or (-1, C*H*W), as exported
+// models flatten.
+func flattens(n *ops.Node, channels int) bool {
+	s := n.Attrs.Shape
+	return len(s) == 2 && (s[1] == -1 && s[0] <= 1 || s[0] == -1 && s[1] > 0 && s[1]%channels == 0)
 }
 
 func names(ns []*ops.Node) string {
@@ -270,6 +282,11 @@ func (f *follower) apply(m *ops.Model) error {
 			if err := slice(m, name, 0, 1, f.keep); err != nil {
 				return err
 			}
+		}
+	}
+	for _, r := range f.reshapes {
+		if r.Attrs.Shape[1] > 0 {
+			r.Attrs.Shape[1] = r.Attrs.Shape[1] / len(f.keep) * count(f.keep)
 		}
 	}
 	return slice(m, f.next.Params["weight"], 1, f.group, f.keep)
