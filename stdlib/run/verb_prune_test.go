@@ -16,10 +16,12 @@ import (
 const pruneRecipe = `model mlp
 data mnist subset=1000
 train epochs=1 lr=1e-3
+snapshot trained
 repeat 2 {
   prune magnitude ratio=0.5
   finetune epochs=1 lr=1e-3
 }
+distill from=trained epochs=1 lr=1e-3
 export onnx "pruned.onnx"
 quantize int8 batches=4
 finetune epochs=1 lr=1e-4
@@ -56,7 +58,7 @@ func TestPruneMasksPersistThroughTrainingQuantizationExportAndResume(t *testing.
 		t.Fatalf("the failing expect: %v", err)
 	}
 	rep, _ := ReadReport(out)
-	p1, p2 := rep.Steps[3].Metrics, rep.Steps[5].Metrics
+	p1, p2 := rep.Steps[4].Metrics, rep.Steps[6].Metrics
 	if math.Abs(p1["sparsity"]-0.5) > 1e-3 || math.Abs(p2["sparsity"]-0.75) > 1e-3 {
 		t.Fatalf("sparsity %v then %v, want 0.5 then the compound 0.75", p1["sparsity"], p2["sparsity"])
 	}
@@ -67,7 +69,7 @@ func TestPruneMasksPersistThroughTrainingQuantizationExportAndResume(t *testing.
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := zeroOK(t, "checkpoint after quantize int8 and finetune", m); math.Abs(s-0.75) > 1e-3 {
+	if s := zeroOK(t, "checkpoint after distill, quantize int8 and finetune", m); math.Abs(s-0.75) > 1e-3 {
 		t.Errorf("checkpoint sparsity %v, want 0.75", s)
 	}
 	im, err := onnx.Import(filepath.Join(out, "pruned.onnx"), onnx.ImportOptions{})
@@ -84,8 +86,8 @@ func TestPruneMasksPersistThroughTrainingQuantizationExportAndResume(t *testing.
 		t.Fatal(err)
 	}
 	rep, _ = ReadReport(out)
-	if rep.Steps[11].Status != StatusRestored {
-		t.Fatalf("step 11 %s, want restored", rep.Steps[11].Status)
+	if rep.Steps[13].Status != StatusRestored {
+		t.Fatalf("step 13 %s, want restored", rep.Steps[13].Status)
 	}
 	m, _, err = modelio.Load(filepath.Join(out, "resumed.safetensors"))
 	if err != nil {
