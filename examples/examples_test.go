@@ -36,7 +36,7 @@ func TestExamplesCheckCleanAndPlan(t *testing.T) {
 // TestDocumentedRecipesCheckClean keeps the ```qpipe blocks of the README
 // and the language reference valid recipes.
 func TestDocumentedRecipesCheckClean(t *testing.T) {
-	for _, doc := range []string{"../README.md", "../docs/language.md"} {
+	for _, doc := range []string{"../README.md", "../docs/language.md", "../docs/robustness.md"} {
 		text, err := os.ReadFile(doc)
 		if err != nil {
 			t.Fatal(err)

@@ -131,6 +131,8 @@ type Param struct {
 	Name      string
 	Value     *Tensor
 	Trainable bool
+
+	mask []bool // pruning mask (see mask.go); nil: every element free
 }
 
 // Grad returns the parameter's accumulated gradient (nil before the first
@@ -229,6 +231,7 @@ func (m *Model) SetParam(name string, value *Tensor) error {
 		return fmt.Errorf("ops: parameter %q has shape %v, got %v", name, p.Value.Shape, value.Shape)
 	}
 	copy(p.Value.Data, value.Data)
+	p.ApplyMask()
 	m.invalidate()
 	return nil
 }
@@ -509,7 +512,8 @@ func (m *Model) Clone() *Model {
 		out.Nodes = append(out.Nodes, n.clone())
 	}
 	for _, p := range m.params {
-		out.AddParam(p.Name, p.Value.Clone(), p.Trainable)
+		c, _ := out.AddParam(p.Name, p.Value.Clone(), p.Trainable)
+		c.mask = p.mask // masks are never modified in place: SetMask copies
 	}
 	return out
 }

@@ -14,11 +14,21 @@ type modelJSON struct {
 	Outputs []int        `json:"outputs"`
 	Nodes   []*Node      `json:"nodes"`
 	Params  []ParamShape `json:"params"`
+	// Masks are the pruning masks of masked parameters, bit-packed and
+	// base64-encoded (see mask.go).
+	Masks map[string]string `json:"masks,omitempty"`
 }
 
 // MarshalJSON writes the model's structure.
 func (m *Model) MarshalJSON() ([]byte, error) {
-	return json.Marshal(modelJSON{Name: m.Name, Inputs: m.Inputs, Outputs: m.Outputs, Nodes: m.Nodes, Params: m.ParamShapes()})
+	j := modelJSON{Name: m.Name, Inputs: m.Inputs, Outputs: m.Outputs, Nodes: m.Nodes, Params: m.ParamShapes()}
+	for _, p := range m.Masked() {
+		if j.Masks == nil {
+			j.Masks = map[string]string{}
+		}
+		j.Masks[p.Name] = packMask(p.mask)
+	}
+	return json.Marshal(j)
 }
 
 // UnmarshalJSON reads a structure written by MarshalJSON. Parameters are
@@ -42,6 +52,17 @@ func (m *Model) UnmarshalJSON(data []byte) error {
 		if _, err := m.AddParam(p.Name, New(p.Shape...), p.Trainable); err != nil {
 			return err
 		}
+	}
+	for name, packed := range j.Masks {
+		p := m.byName[name]
+		if p == nil {
+			return fmt.Errorf("ops: model %s: mask for unknown parameter %q", j.Name, name)
+		}
+		keep, err := unpackMask(packed, p.Value.Numel())
+		if err != nil {
+			return fmt.Errorf("ops: model %s: mask of parameter %q: %w", j.Name, name, err)
+		}
+		p.mask = keep
 	}
 	return m.Validate()
 }

@@ -121,6 +121,9 @@ func (b *builder) command(s *check.Step, parent *Node, st *state) error {
 	n.Args = b.args(s, st)
 	n.Reads, n.Writes = eff.Reads, eff.Writes
 	n.Note = b.overrideNote(s)
+	if sp := sparsityNote(s, st); sp != "" && n.Note == "" {
+		n.Note = sp
+	}
 	if err := b.add(n, parent); err != nil {
 		return err
 	}

@@ -58,7 +58,7 @@ func TestEveryParamIsDocumented(t *testing.T) {
 // The examples help prints must check clean after a prelude that gives
 // them a model, data, a teacher snapshot, a corrected set and metrics.
 func TestExamplesCheckClean(t *testing.T) {
-	prelude := "model resnet20\ndata mnist\nsnapshot teacher\nsnapshot trained\ncorrect\nevaluate accuracy latency size\n"
+	prelude := "model resnet20\ndata mnist\ntrain epochs=1\nsnapshot teacher\nsnapshot trained\ncorrect\nevaluate accuracy latency size\n"
 	for _, sig := range Signatures() {
 		examples := slices.Clone(sig.Examples)
 		for _, v := range sig.Variants {

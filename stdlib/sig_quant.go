@@ -125,10 +125,14 @@ func pruneSig() *check.Signature {
 	return &check.Signature{
 		Verb:    "prune",
 		Summary: "remove the smallest weights",
-		Doc: "Magnitude pruning: zeroes the fraction `ratio` of weights with the smallest |w|, ranked " +
-			"over the whole model (scope=global) or within each layer (scope=layer); structured=true " +
-			"removes whole output channels by their L2 norm instead. Finetune or distill afterwards to " +
-			"recover accuracy.",
+		Doc: "Magnitude pruning: masks the fraction `ratio` of the convolution and linear weights still " +
+			"unpruned, those of smallest |w|, ranked over the whole model (scope=global) or within each " +
+			"layer (scope=layer); repeated prunes compound (4 x 0.5 leave 6.25%). Masked weights stay " +
+			"exactly zero through later training, quantization, snapshots, checkpoints, --resume and " +
+			"exports. structured=true removes whole output channels by their L2 norm instead and " +
+			"rebuilds the network smaller (a batch norm after the layer and the next layer's inputs " +
+			"follow); a layer whose channels reach a residual add or the output keeps them, and the " +
+			"step says why. Finetune or distill afterwards to recover accuracy.",
 		VariantNoun:    "pruning method",
 		DefaultVariant: "magnitude",
 		Variants: []check.Variant{{Name: "magnitude", Doc: "Rank weights (or channels) by magnitude.",

@@ -173,7 +173,8 @@ func Assign(m *ops.Model, f *File) error {
 	for _, p := range m.Params() {
 		copy(p.Value.Data, f.Tensors[p.Name].Data)
 	}
-	m.Invalidate()
+	m.ApplyMasks() // a pruned model's zeros win over the file's values
+
 	return nil
 }
 

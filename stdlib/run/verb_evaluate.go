@@ -6,12 +6,11 @@ import (
 	"strings"
 
 	"github.com/qpipe/qpipe/lang/check"
-	"github.com/qpipe/qpipe/lang/source"
 	"github.com/qpipe/qpipe/ops"
 )
 
 func init() {
-	Register("evaluate", Verb{Run: runEvaluate, Unsupported: evaluateUnsupported})
+	Register("evaluate", Verb{Run: runEvaluate})
 }
 
 // evalWords are the words of an evaluate step (accuracy when none).
@@ -24,15 +23,6 @@ func evalWords(step *check.Step) []check.Value {
 		return []check.Value{{Kind: check.VIdent, Str: "accuracy"}}
 	}
 	return []check.Value{w}
-}
-
-func evaluateUnsupported(step *check.Step) (string, source.Span, bool) {
-	for _, w := range evalWords(step) {
-		if w.Str == "robustness" {
-			return "evaluate robustness", w.Span, true
-		}
-	}
-	return "", source.Span{}, false
 }
 
 func runEvaluate(ctx context.Context, env *Env, st *State, step *check.Step) (*Outcome, error) {
@@ -49,7 +39,7 @@ func runEvaluate(ctx context.Context, env *Env, st *State, step *check.Step) (*O
 	for k, v := range r {
 		st.Reported[k] = v
 	}
-	return &Outcome{Summary: "evaluate: " + describeMetrics(r), Metrics: r}, nil
+	return &Outcome{Summary: "evaluate: " + describeMetrics(headline(r)), Metrics: r}, nil
 }
 
 // measure evaluates model with an evaluate step's words and settings; only
@@ -61,6 +51,7 @@ func runEvaluate(ctx context.Context, env *Env, st *State, step *check.Step) (*O
 // on its integer-engine conversion, with the size of int8 weights.
 func measure(ctx context.Context, env *Env, model *ops.Model, st *State, step *check.Step, only map[string]bool) (map[string]float64, map[string]float64, error) {
 	metrics, reported := map[string]float64{}, map[string]float64{}
+	attacked := model
 	model, err := st.inference(model)
 	if err != nil {
 		return nil, nil, err
@@ -78,6 +69,8 @@ func measure(ctx context.Context, env *Env, model *ops.Model, st *State, step *c
 			err = measureSize(model, metrics, reported)
 		case "latency":
 			err = measureLatency(ctx, env, model, st, batch, int(step.Args["runs"].Int), metrics, reported)
+		case "robustness":
+			err = measureRobustness(ctx, env, attacked, model, st, step, metrics, reported)
 		default:
 			err = &NotExecutableError{What: "evaluate " + w.Str, Span: w.Span}
 		}
@@ -90,7 +83,8 @@ func measure(ctx context.Context, env *Env, model *ops.Model, st *State, step *c
 
 // wanted tells whether an evaluate word measures one of the metrics.
 func wanted(word string, only map[string]bool) bool {
-	by := map[string][]string{"accuracy": {"accuracy", "loss"}, "size": {"size", "params"}, "latency": {"latency", "throughput"}}
+	by := map[string][]string{"accuracy": {"accuracy", "loss"}, "size": {"size", "params"}, "latency": {"latency", "throughput"},
+		"robustness": robustnessMetrics}
 	for _, m := range by[word] {
 		if only[m] {
 			return true
