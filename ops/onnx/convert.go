@@ -264,6 +264,9 @@ func convReshape(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, erro
 	}
 	s := in[0].shape()
 	shape := target.ints()
+	if in[0].k == nil {
+		shape = im.rebatchTarget(s, shape)
+	}
 	infer := -1
 	for i, d := range shape {
 		switch {
@@ -330,6 +333,11 @@ func convConcat(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error
 	if err != nil {
 		return nil, err
 	}
+	if axis > 0 {
+		if in, err = im.batchConstants(n, in); err != nil {
+			return nil, err
+		}
+	}
 	return one(im.emit(n, ops.OpConcat, ops.Attrs{Axis: axis}, nil, in...))
 }
 
@@ -394,7 +402,7 @@ func slice1(im *importer, n *onnxpb.NodeProto, v *value, axis, start, end, step 
 	return im.emit(n, ops.OpSlice, ops.Attrs{Axis: axis, Start: start, End: end, Step: step}, nil, v)
 }
 
-func convExpand(_ *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
+func convExpand(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
 	shape, err := constInput(in, 1, "shape")
 	if err != nil {
 		return nil, err
@@ -406,6 +414,9 @@ func convExpand(_ *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error)
 	if err != nil {
 		return nil, err
 	}
+	src := in[0].k.shape
+	k.perBatch = len(k.shape) > 0 && im.batchOf > 0 && k.shape[0] == im.batchOf &&
+		(len(src) < len(k.shape) || src[0] == 1)
 	return kv(k), nil
 }
 

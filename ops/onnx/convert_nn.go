@@ -145,12 +145,20 @@ func convConv(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) 
 	if ap := attrString(n, "auto_pad", "NOTSET"); ap != "NOTSET" && ap != "" {
 		return nil, fmt.Errorf("auto_pad %s is not supported (export with explicit padding)", ap)
 	}
-	pads, _ := attrInts(n, "pads")
-	pads, err = addPending(pads, in[0].pad)
+	own, _ := attrInts(n, "pads")
+	pads, err := addPending(own, in[0].pad)
 	if err != nil {
 		return nil, err
 	}
 	sym, err := symmetricPads(pads)
+	if err != nil && in[0].pad != nil {
+		v, merr := im.materializePad(n, in[0])
+		if merr != nil {
+			return nil, merr
+		}
+		in = append([]*value{v}, in[1:]...)
+		sym, err = symmetricPads(own)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -377,7 +385,7 @@ func absorbsPad(n *onnxpb.NodeProto) bool {
 
 // convPad records zero padding of the two spatial axes as pending, for
 // the following Conv or AveragePool to absorb; all-zero pads vanish.
-func convPad(_ *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
+func convPad(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
 	if m := attrString(n, "mode", "constant"); m != "constant" {
 		return nil, fmt.Errorf("pad mode %q is not supported", m)
 	}
@@ -390,15 +398,47 @@ func convPad(_ *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
 		if err != nil {
 			return nil, err
 		}
-		if v.numel() > 0 && v.data[0] != 0 {
-			return nil, fmt.Errorf("padding with %v is not supported (zero only)", v.data[0])
-		}
+		_ = v
 	}
 	if !anyNonZero(pads) {
 		return []*value{in[0]}, nil
 	}
-	if in[0].k != nil || len(pads) != 8 || pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0 || in[0].pad != nil {
-		return nil, fmt.Errorf("pads %v: only zero padding of the spatial axes of a computed NCHW tensor is supported", pads)
+	return padValue(im, n, in, pads)
+}
+
+// padValue pads a computed tensor: zero padding of an NCHW tensor's
+// spatial axes is left pending for a following Conv or AveragePool to
+// absorb (materializePad otherwise), any other constant padding becomes a
+// pad node.
+func padValue(im *importer, n *onnxpb.NodeProto, in []*value, pads []int) ([]*value, error) {
+	for _, p := range pads {
+		if p < 0 {
+			return nil, fmt.Errorf("pads %v: negative pads (cropping) are not supported", pads)
+		}
 	}
-	return []*value{{node: in[0].node, t: in[0].t, pad: []int{pads[2], pads[3], pads[6], pads[7]}}}, nil
+	if in[0].k != nil {
+		return nil, fmt.Errorf("padding a constant is not supported")
+	}
+	var fill float32
+	if len(in) > 2 && in[2] != nil && in[2].k.numel() > 0 {
+		fill = float32(in[2].k.data[0])
+	}
+	if fill == 0 && len(pads) == 8 && pads[0] == 0 && pads[1] == 0 && pads[4] == 0 && pads[5] == 0 && in[0].pad == nil {
+		return []*value{{node: in[0].node, t: in[0].t, pad: []int{pads[2], pads[3], pads[6], pads[7]}}}, nil
+	}
+	v, err := im.dyn(in[0], n.GetName())
+	if err != nil {
+		return nil, err
+	}
+	if len(pads) != 2*len(v.shape()) {
+		return nil, fmt.Errorf("pads %v for a rank-%d tensor", pads, len(v.shape()))
+	}
+	return one(im.emit(n, ops.OpPad, ops.Attrs{Pads: pads, PadValue: fill}, nil, v))
+}
+
+// materializePad turns a pending zero padding into a pad node, for a
+// reader that cannot absorb it.
+func (im *importer) materializePad(n *onnxpb.NodeProto, v *value) (*value, error) {
+	p := v.pad
+	return im.emit(n, ops.OpPad, ops.Attrs{Pads: []int{0, 0, p[0], p[1], 0, 0, p[2], p[3]}}, nil, &value{node: v.node, t: v.t})
 }

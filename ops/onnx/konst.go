@@ -17,6 +17,10 @@ type konst struct {
 	shape []int
 	data  []float64
 	isInt bool
+	// perBatch marks a constant that Expand broadcast along a leading
+	// dimension equal to the probe batch (a class token expanded to the
+	// batch): it becomes expand_batch where it meets computed tensors.
+	perBatch bool
 }
 
 func scalarKonst(v float64, isInt bool) *konst {
