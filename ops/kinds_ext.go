@@ -280,3 +280,21 @@ func (c *Context) Erf(x *Tensor) *Tensor {
 	return c.mapUnary(x, func(v float32) float32 { return float32(math.Erf(float64(v))) },
 		func(v, _ float32) float32 { return float32(2 / math.SqrtPi * math.Exp(-float64(v)*float64(v))) })
 }
+
+// OpExpand broadcasts in[0] to the numpy broadcast of its shape and Shape
+// (ONNX Expand: a 1 in Shape keeps the input's dimension, so a batch that
+// the input carries stays dynamic).
+const OpExpand OpKind = "expand"
+
+func init() {
+	kindSpecs[OpExpand] = kindSpec{run: func(e *exec, n *Node, in []*Tensor) *Tensor {
+		shape, ok := BroadcastShape(in[0].Shape, n.Attrs.Shape)
+		if !ok {
+			shapeErr("expand", fmt.Sprintf("cannot broadcast to %v", n.Attrs.Shape), in[0])
+		}
+		if SameShape(shape, in[0].Shape) {
+			return in[0]
+		}
+		return e.c.BroadcastTo(in[0], shape...)
+	}}
+}

@@ -121,6 +121,9 @@ def build(arch, size):
                 if m.affine:
                     m.weight.copy_(1 + 0.1 * torch.randn(c, generator=g))
                     m.bias.copy_(0.1 * torch.randn(c, generator=g))
+            # vit's head starts at zero (all logits 0): nothing to compare.
+            if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d)) and not m.weight.any():
+                m.weight.copy_(0.02 * torch.randn(m.weight.shape, generator=g))
     return model.eval()
 
 
@@ -137,20 +140,21 @@ def export(key, out):
     batch = 1 if mode == "static" else 2
     dyn = None if mode == "static" else {"x": {0: "batch"}, "logits": {0: "batch"}}
     path = os.path.join(d, "model.onnx")
+    tmp = f"{path}.{os.getpid()}.tmp"  # two generators may race on one key
     t0 = time.time()
     # Not under torch.no_grad(): nn.MultiheadAttention (vit) would take its
     # fused inference path, which the exporter cannot write.
-    torch.onnx.export(model, x[:batch], path + ".tmp", opset_version=opset, input_names=["x"],
+    torch.onnx.export(model, x[:batch], tmp, opset_version=opset, input_names=["x"],
                       output_names=["logits"], dynamic_axes=dyn, do_constant_folding=(mode != "nofold"))
     secs = time.time() - t0
-    ops = collections.Counter(n.op_type for n in onnx.load(path + ".tmp", load_external_data=False).graph.node)
+    ops = collections.Counter(n.op_type for n in onnx.load(tmp, load_external_data=False).graph.node)
     np.save(os.path.join(d, "x.npy"), x.numpy().astype(np.float32))
     np.save(os.path.join(d, "logits.npy"), logits.numpy().astype(np.float32))
     gelus = sum(1 for m in model.modules() if isinstance(m, torch.nn.GELU))
     meta = {"arch": arch, "size": size, "opset": opset, "mode": mode, "export_batch": batch,
             "torch": torch.__version__, "torchvision": torchvision.__version__, "export_seconds": round(secs, 1),
             "gelu_modules": gelus, "params": sum(p.numel() for p in model.parameters()), "ops": dict(sorted(ops.items()))}
-    os.replace(path + ".tmp", path)
+    os.replace(tmp, path)
     with open(os.path.join(d, "meta.json"), "w") as f:
         json.dump(meta, f, indent=1)
     print(f"{key}: {secs:.1f}s export, {len(ops)} op types", file=sys.stderr)

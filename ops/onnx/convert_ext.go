@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/onnx/onnxpb"
@@ -18,7 +19,7 @@ import (
 // and mask computations); on a computed tensor they are an error.
 var foldOnly = map[string]bool{
 	"Shape": true, "Cast": true, "ConstantOfShape": true, "Range": true, "Equal": true, "Where": true,
-	"Expand": true, "Mod": true, "Not": true, "ScatterND": true, "Constant": true, "Floor": true, "Ceil": true,
+	"Mod": true, "Not": true, "ScatterND": true, "Constant": true, "Floor": true, "Ceil": true,
 	"Sign": true, "Less": true, "Greater": true, "And": true, "Or": true,
 }
 
@@ -412,4 +413,88 @@ func stripCeil(n *onnxpb.NodeProto) *onnxpb.NodeProto {
 		}
 	}
 	return cp
+}
+
+func init() {
+	converters["ReduceL2"] = convReduceL2
+	converters["Einsum"] = convEinsum
+	converters["Expand"] = convExpandAny
+}
+
+// convExpandAny folds Expand of a constant and emits an expand node for a
+// computed tensor, with 1 wherever the target repeats the input's own
+// dimension (so a batch the input carries stays symbolic).
+func convExpandAny(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
+	if in[0].k != nil {
+		return convExpand(im, n, in)
+	}
+	shape, err := constInput(in, 1, "shape")
+	if err != nil {
+		return nil, err
+	}
+	target := shape.ints()
+	s := in[0].shape()
+	for i := range target {
+		j := i - (len(target) - len(s))
+		if j >= 0 && target[i] == s[j] {
+			target[i] = 1
+		}
+	}
+	if _, ok := ops.BroadcastShape(s, target); !ok {
+		return nil, fmt.Errorf("cannot expand %v to %v", s, shape.ints())
+	}
+	return one(im.emit(n, ops.OpExpand, ops.Attrs{Shape: target}, nil, in[0]))
+}
+
+// convReduceL2 is sqrt(sum(x²)) over the axes (F.normalize's norm).
+func convReduceL2(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
+	if in[0].k != nil {
+		return nil, fmt.Errorf("ReduceL2 of a constant is not folded")
+	}
+	sq, err := im.emit(n, ops.OpMul, ops.Attrs{}, nil, in[0], in[0])
+	if err != nil {
+		return nil, err
+	}
+	sum, err := convReduce(ops.OpSum)(im, n, []*value{sq})
+	if err != nil {
+		return nil, err
+	}
+	return one(im.emit(n, ops.OpSqrt, ops.Attrs{}, nil, sum[0]))
+}
+
+// convEinsum takes the batched matrix products einsum writes ("bhid,bhjd->bhij",
+// "bhij,bhjd->bhid" and transposed forms): two operands with the same
+// leading letters and one contracted letter among the last two.
+func convEinsum(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
+	eq := strings.ReplaceAll(attrString(n, "equation", ""), " ", "")
+	lhs, out, ok := strings.Cut(eq, "->")
+	terms := strings.Split(lhs, ",")
+	if !ok || len(terms) != 2 || len(in) != 2 {
+		return nil, fmt.Errorf("einsum %q: only two-operand equations with an explicit output are supported", eq)
+	}
+	a, b := terms[0], terms[1]
+	if len(a) < 2 || len(a) != len(b) || len(out) != len(a) || strings.Contains(eq, ".") {
+		return nil, fmt.Errorf("einsum %q: only batched matrix products are supported", eq)
+	}
+	p := len(a) - 2
+	if a[:p] != b[:p] || out[:p] != a[:p] {
+		return nil, fmt.Errorf("einsum %q: only batched matrix products are supported", eq)
+	}
+	ai, aj, bi, bj, oi, oj := a[p], a[p+1], b[p], b[p+1], out[p], out[p+1]
+	var transA, transB bool
+	switch {
+	case ai == oi && bj == oj && aj == bi:
+	case ai == oi && bi == oj && aj == bj:
+		transB = true
+	case aj == oi && bj == oj && ai == bi:
+		transA = true
+	case aj == oi && bi == oj && ai == bj:
+		transA, transB = true, true
+	default:
+		return nil, fmt.Errorf("einsum %q: only batched matrix products are supported", eq)
+	}
+	if oi == oj || strings.IndexByte(a[:p], oi) >= 0 || strings.IndexByte(a[:p], oj) >= 0 {
+		return nil, fmt.Errorf("einsum %q: only batched matrix products are supported", eq)
+	}
+	return one(im.emit(n, ops.OpMatMul, ops.Attrs{TransA: transA, TransB: transB}, nil, in[0], in[1]))
 }

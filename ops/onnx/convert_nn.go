@@ -203,6 +203,9 @@ func (im *importer) linear(n *onnxpb.NodeProto, x *value, w, b *konst) (*value, 
 	if s := x.shape(); len(s) == 0 || s[len(s)-1] != w.shape[1] {
 		return nil, fmt.Errorf("input %v does not match weight (out, in) %v", s, w.shape)
 	}
+	if x.k != nil { // a constant table through a layer (swin_v2's position MLP)
+		return linearK(x.k, w, b)
+	}
 	prefix := paramPrefix(n)
 	params := map[string]string{"weight": im.bindParam(w, prefix+".weight", true)}
 	if b != nil {
@@ -238,7 +241,11 @@ func convGemm(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) 
 func convMatMul(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
 	a, b := in[0], in[1]
 	if a.k != nil && b.k != nil {
-		return nil, fmt.Errorf("MatMul of two constants is not folded")
+		k, err := matmulK(a.k, b.k)
+		if err != nil {
+			return nil, err
+		}
+		return kv(k), nil
 	}
 	if b.k != nil && len(b.k.shape) == 2 && a.k == nil {
 		return one(im.linear(n, a, transposeK(b.k, []int{1, 0}), nil))
