@@ -119,6 +119,7 @@ type Attrs struct {
 	Beta     float32 `json:"beta,omitempty"`      // hardsigmoid offset
 	Pads     []int   `json:"pads,omitempty"`      // pad: begins of every axis, then ends
 	PadValue float32 `json:"pad_value,omitempty"` // pad fill value
+	PadMode  string  `json:"pad_mode,omitempty"`  // pad: "" or "constant", "edge", "reflect"
 }
 
 // Node is one operation of a model graph.

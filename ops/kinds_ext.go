@@ -24,8 +24,8 @@ const (
 	// reduce_max/reduce_min over Axes (all when empty), KeepDims.
 	OpReduceMax OpKind = "reduce_max"
 	OpReduceMin OpKind = "reduce_min"
-	// pad: constant padding by Pads (ONNX order: the begins of every axis,
-	// then the ends; non-negative) with PadValue.
+	// pad: padding by Pads (ONNX order: the begins of every axis, then the
+	// ends; non-negative) with PadValue, or PadMode "edge"/"reflect".
 	OpPad OpKind = "pad"
 )
 
@@ -44,7 +44,9 @@ func init() {
 	kindSpecs[OpReduceMin] = kindSpec{run: func(e *exec, n *Node, in []*Tensor) *Tensor {
 		return e.c.ReduceMin(in[0], n.Attrs.Axes, n.Attrs.KeepDims)
 	}}
-	kindSpecs[OpPad] = kindSpec{run: func(e *exec, n *Node, in []*Tensor) *Tensor { return e.c.Pad(in[0], n.Attrs.Pads, n.Attrs.PadValue) }}
+	kindSpecs[OpPad] = kindSpec{run: func(e *exec, n *Node, in []*Tensor) *Tensor {
+		return e.c.PadMode(in[0], n.Attrs.Pads, n.Attrs.PadValue, n.Attrs.PadMode)
+	}}
 }
 
 // mapUnary computes y = f(x) elementwise; the gradient is dy·df(x, y).
@@ -221,6 +223,12 @@ func contiguousStrides(shape []int) []int {
 // Pad returns x padded with value by pads (the begins of every axis, then
 // the ends, as ONNX Pad; non-negative).
 func (c *Context) Pad(x *Tensor, pads []int, value float32) *Tensor {
+	return c.PadMode(x, pads, value, "constant")
+}
+
+// PadMode is Pad with ONNX's modes: "constant" (value), "edge" (repeat
+// the border) or "reflect" (mirror without repeating the border).
+func (c *Context) PadMode(x *Tensor, pads []int, value float32, mode string) *Tensor {
 	r := x.Dims()
 	if len(pads) != 2*r {
 		shapeErr("pad", fmt.Sprintf("pads %v for a rank-%d tensor", pads, r), x)
@@ -230,27 +238,51 @@ func (c *Context) Pad(x *Tensor, pads []int, value float32) *Tensor {
 		if pads[d] < 0 || pads[d+r] < 0 {
 			shapeErr("pad", fmt.Sprintf("negative pads %v", pads), x)
 		}
+		if mode == "reflect" && (pads[d] >= x.Shape[d] || pads[d+r] >= x.Shape[d]) {
+			shapeErr("pad", fmt.Sprintf("reflect pads %v need larger dimensions", pads), x)
+		}
 		shape[d] = x.Shape[d] + pads[d] + pads[d+r]
 	}
-	y := c.empty(shape)
-	for i := range y.Data {
-		y.Data[i] = value
+	if mode != "constant" && mode != "edge" && mode != "reflect" && mode != "" {
+		shapeErr("pad", fmt.Sprintf("unknown mode %q", mode), x)
 	}
+	y := c.empty(shape)
 	xs, ys := contiguousStrides(x.Shape), contiguousStrides(shape)
-	at := make([]int, len(x.Data))
-	for i := range x.Data {
-		o := 0
+	src := make([]int, len(y.Data)) // input index of each output, -1 for the fill value
+	for o := range y.Data {
+		i := 0
 		for d := range r {
-			o += (i/xs[d]%x.Shape[d] + pads[d]) * ys[d]
+			k := o/ys[d]%shape[d] - pads[d]
+			switch {
+			case k >= 0 && k < x.Shape[d]:
+			case mode == "edge":
+				k = min(max(k, 0), x.Shape[d]-1)
+			case mode == "reflect" && k < 0:
+				k = -k
+			case mode == "reflect":
+				k = 2*(x.Shape[d]-1) - k
+			default:
+				i = -1
+			}
+			if i < 0 {
+				break
+			}
+			i += k * xs[d]
 		}
-		at[i] = o
-		y.Data[o] = x.Data[i]
+		src[o] = i
+		if i < 0 {
+			y.Data[o] = value
+		} else {
+			y.Data[o] = x.Data[i]
+		}
 	}
 	if c.needsGrad(x) {
 		c.record(y, func(dy *Tensor) {
 			g := c.gradFor(x)
-			for i, o := range at {
-				g.Data[i] += dy.Data[o]
+			for o, i := range src {
+				if i >= 0 {
+					g.Data[i] += dy.Data[o]
+				}
 			}
 		})
 	}
@@ -297,4 +329,44 @@ func init() {
 		}
 		return e.c.BroadcastTo(in[0], shape...)
 	}}
+}
+
+// OpPow raises in[0] to the power in[1], elementwise with broadcasting.
+const OpPow OpKind = "pow"
+
+func init() {
+	kindSpecs[OpPow] = kindSpec{run: func(e *exec, n *Node, in []*Tensor) *Tensor { return e.c.Pow(in[0], in[1]) }}
+}
+
+// Pow returns a^b elementwise with broadcasting.
+func (c *Context) Pow(a, b *Tensor) *Tensor {
+	shape, ok := BroadcastShape(a.Shape, b.Shape)
+	if !ok {
+		shapeErr("pow", "shapes do not broadcast", a, b)
+	}
+	if !SameShape(a.Shape, shape) {
+		a = c.BroadcastTo(a, shape...)
+	}
+	if !SameShape(b.Shape, shape) {
+		b = c.BroadcastTo(b, shape...)
+	}
+	y := c.empty(shape)
+	for i := range y.Data {
+		y.Data[i] = float32(math.Pow(float64(a.Data[i]), float64(b.Data[i])))
+	}
+	if c.needsGrad(a, b) {
+		c.record(y, func(dy *Tensor) {
+			ga, gb := c.gradFor(a), c.gradFor(b)
+			for i := range dy.Data {
+				x, p := float64(a.Data[i]), float64(b.Data[i])
+				if ga != nil {
+					ga.Data[i] += dy.Data[i] * float32(p*math.Pow(x, p-1))
+				}
+				if gb != nil && x > 0 {
+					gb.Data[i] += dy.Data[i] * float32(math.Log(x)) * y.Data[i]
+				}
+			}
+		})
+	}
+	return y
 }

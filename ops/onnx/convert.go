@@ -18,7 +18,7 @@ var converters map[string]convFunc
 
 func init() {
 	converters = map[string]convFunc{
-		"Constant": convConstant, "Identity": convIdentity, "Dropout": convIdentity, "Cast": convCast,
+		"Constant": convConstant, "Identity": convIdentity, "Dropout": convDropout, "Cast": convCast,
 		"Shape": convShape, "Gather": convGather, "Unsqueeze": convUnsqueeze, "Squeeze": convSqueeze,
 		"Concat": convConcat, "Slice": convSlice, "Reshape": convReshape, "Transpose": convTranspose,
 		"Flatten": convFlatten, "Expand": convExpand, "ConstantOfShape": convConstantOfShape,
@@ -161,7 +161,7 @@ func convGather(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error
 		return nil, err
 	}
 	if ind.numel() != 1 {
-		return nil, fmt.Errorf("gathering %d indices from a computed tensor is not supported (one index only)", ind.numel())
+		return gatherMany(im, n, in[0], ind, axis)
 	}
 	i := int(ind.data[0])
 	if i < 0 {
@@ -390,8 +390,17 @@ func slice1(im *importer, n *onnxpb.NodeProto, v *value, axis, start, end, step 
 	if v.k != nil {
 		return &value{k: sliceK(v.k, axis, start, end, step)}, nil
 	}
-	if step < 0 {
-		return nil, fmt.Errorf("negative slice steps on a computed tensor are not supported")
+	if step < 0 { // a reversed gather of the indices
+		ind := &konst{isInt: true}
+		for i := start; i > end; i += step {
+			ind.data = append(ind.data, float64(i))
+		}
+		ind.shape = []int{len(ind.data)}
+		out, err := gatherMany(im, n, v, ind, axis)
+		if err != nil {
+			return nil, err
+		}
+		return out[0], nil
 	}
 	if start >= end {
 		return nil, fmt.Errorf("empty slice [%d:%d] of axis %d", start, end, axis)
@@ -492,4 +501,66 @@ func convWhere(_ *importer, _ *onnxpb.NodeProto, in []*value) ([]*value, error) 
 		}
 	}
 	return kv(ab), nil
+}
+
+// gatherMany gathers several constant indices along axis of a computed
+// tensor: one slice per index, concatenated, reshaped to the indices'
+// shape.
+func gatherMany(im *importer, n *onnxpb.NodeProto, x *value, ind *konst, axis int) ([]*value, error) {
+	shape := x.shape()
+	var parts []*value
+	for _, f := range ind.data {
+		i := int(f)
+		if i < 0 {
+			i += shape[axis]
+		}
+		if i < 0 || i >= shape[axis] {
+			return nil, fmt.Errorf("index %d out of range for axis of size %d", int(f), shape[axis])
+		}
+		v, err := im.emit(n, ops.OpSlice, ops.Attrs{Axis: axis, Start: i, End: i + 1}, nil, x)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, v)
+	}
+	if len(parts) == 0 {
+		return nil, fmt.Errorf("gathering no indices (an empty tensor) is not supported")
+	}
+	cat := parts[0]
+	if len(parts) > 1 {
+		var err error
+		if cat, err = im.emit(n, ops.OpConcat, ops.Attrs{Axis: axis}, nil, parts...); err != nil {
+			return nil, err
+		}
+	}
+	out := append(append(append([]int{}, shape[:axis]...), ind.shape...), shape[axis+1:]...)
+	return reshapeTo(im, n, cat, out)
+}
+
+// convDropout is the identity at inference (and at ratio 0); its optional
+// mask output is all true. Training-mode dropout with a ratio is random
+// and not imported.
+func convDropout(_ *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
+	ratio := float64(attrFloat(n, "ratio", 0.5))
+	if len(in) > 1 && in[1] != nil && in[1].k != nil && in[1].k.numel() == 1 {
+		ratio = in[1].k.data[0]
+	}
+	training := attrInt(n, "is_test", 1) == 0
+	if len(in) > 2 && in[2] != nil {
+		if in[2].k == nil {
+			return nil, fmt.Errorf("training_mode must be a constant")
+		}
+		training = in[2].k.data[0] != 0
+	}
+	if len(in) > 1 && in[1] != nil && in[1].k == nil {
+		return nil, fmt.Errorf("ratio must be a constant")
+	}
+	if training && ratio != 0 {
+		return nil, fmt.Errorf("training-mode Dropout (ratio %g) is random: export the model in eval mode", ratio)
+	}
+	mask := &konst{shape: in[0].shape(), isInt: true, data: make([]float64, ops.Numel(in[0].shape()))}
+	for i := range mask.data {
+		mask.data[i] = 1
+	}
+	return []*value{in[0], {k: mask}}, nil
 }

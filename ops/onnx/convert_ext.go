@@ -308,8 +308,12 @@ func convScatterND(_ *importer, n *onnxpb.NodeProto, in []*value) ([]*value, err
 	if !allConst(in) {
 		return nil, fmt.Errorf("ScatterND of computed tensors is not supported (mask computations only)")
 	}
-	if r := attrString(n, "reduction", "none"); r != "none" {
-		return nil, fmt.Errorf("reduction %q is not supported", r)
+	combine := map[string]func(a, b float64) float64{
+		"none": func(_, b float64) float64 { return b }, "add": func(a, b float64) float64 { return a + b },
+		"mul": func(a, b float64) float64 { return a * b }, "max": math.Max, "min": math.Min,
+	}[attrString(n, "reduction", "none")]
+	if combine == nil {
+		return nil, fmt.Errorf("reduction %q is not supported", attrString(n, "reduction", "none"))
 	}
 	data, idx, upd := in[0].k, in[1].k, in[2].k
 	q := len(idx.shape)
@@ -338,7 +342,9 @@ func convScatterND(_ *importer, n *onnxpb.NodeProto, in []*value) ([]*value, err
 		if (i+1)*slab > upd.numel() {
 			return nil, fmt.Errorf("updates %v too small for indices %v", upd.shape, idx.shape)
 		}
-		copy(out.data[off:off+slab], upd.data[i*slab:(i+1)*slab])
+		for j, u := range upd.data[i*slab : (i+1)*slab] {
+			out.data[off+j] = combine(out.data[off+j], u)
+		}
 	}
 	return kv(out), nil
 }

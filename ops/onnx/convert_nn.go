@@ -69,21 +69,25 @@ func unary(kind ops.OpKind, f func(float64) float64) convFunc {
 }
 
 func convPow(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
-	e, err := constInput(in, 1, "exponent")
-	if err != nil {
-		return nil, err
-	}
-	if in[0].k != nil {
-		k, err := broadcastK(in[0].k, e, math.Pow)
+	if allConst(in) {
+		k, err := broadcastK(in[0].k, in[1].k, math.Pow)
 		if err != nil {
 			return nil, err
 		}
+		k.isInt = in[0].k.isInt
 		return kv(k), nil
 	}
-	if e.numel() == 1 && e.data[0] == 2 {
+	e := in[1]
+	if e.k != nil && e.k.numel() == 1 && e.k.data[0] == 2 && len(e.k.shape) <= len(in[0].shape()) {
 		return one(im.emit(n, ops.OpMul, ops.Attrs{}, nil, in[0], in[0]))
 	}
-	return nil, fmt.Errorf("Pow of a computed tensor supports exponent 2 only (outside GELU/LayerNorm patterns)")
+	if e.k != nil && e.k.isInt { // an integer exponent is data here
+		e = &value{k: &konst{shape: e.k.shape, data: e.k.data}}
+	}
+	if in[0].k != nil && in[0].k.isInt {
+		in = []*value{{k: &konst{shape: in[0].k.shape, data: in[0].k.data}}, in[1]}
+	}
+	return one(im.emit(n, ops.OpPow, ops.Attrs{}, nil, in[0], e))
 }
 
 func softmax(kind ops.OpKind) convFunc {
@@ -219,23 +223,48 @@ func (im *importer) linear(n *onnxpb.NodeProto, x *value, w, b *konst) (*value, 
 }
 
 func convGemm(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
-	if attrInt(n, "transA", 0) != 0 || attrFloat(n, "alpha", 1) != 1 || attrFloat(n, "beta", 1) != 1 {
-		return nil, fmt.Errorf("only Gemm with transA=0, alpha=1, beta=1 is supported")
+	alpha, beta := float64(attrFloat(n, "alpha", 1)), float64(attrFloat(n, "beta", 1))
+	a := in[0]
+	if attrInt(n, "transA", 0) != 0 {
+		t, err := convTranspose(im, n, []*value{a})
+		if err != nil {
+			return nil, err
+		}
+		a = t[0]
 	}
-	w, err := constInput(in, 1, "B")
-	if err != nil {
-		return nil, err
+	var c *konst
+	if len(in) > 2 && in[2] != nil {
+		var err error
+		if c, err = constInput(in, 2, "C"); err != nil {
+			return nil, err
+		}
+		c = mapK(c, func(x float64) float64 { return beta * x })
 	}
+	if in[1].k == nil {
+		return nil, fmt.Errorf("B must be a constant (an initializer or a folded shape computation)")
+	}
+	w := in[1].k
 	if attrInt(n, "transB", 0) == 0 {
 		w = transposeK(w, []int{1, 0})
 	}
-	var b *konst
-	if len(in) > 2 && in[2] != nil {
-		if b, err = constInput(in, 2, "C"); err != nil {
-			return nil, err
-		}
+	if alpha != 1 {
+		w = mapK(w, func(x float64) float64 { return alpha * x })
 	}
-	return one(im.linear(n, in[0], w, b))
+	if c == nil || c.numel() == w.shape[0] && (len(c.shape) <= 1 || c.shape[0] == 1) {
+		if c != nil {
+			c = &konst{shape: []int{c.numel()}, data: c.data}
+		}
+		return one(im.linear(n, a, w, c))
+	}
+	if c.numel() == 1 {
+		c, _ = expandK(c, []int{w.shape[0]})
+		return one(im.linear(n, a, w, c))
+	}
+	y, err := im.linear(n, a, w, nil)
+	if err != nil {
+		return nil, err
+	}
+	return binaryOp(ops.OpAdd)(im, n, []*value{y, {k: c}})
 }
 
 func convMatMul(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
@@ -282,7 +311,7 @@ func convFusedAct(kind ops.OpKind) convFunc {
 func convLayerNorm(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
 	s := in[0].shape()
 	if axis := attrInt(n, "axis", -1); axis != -1 && axis != len(s)-1 {
-		return nil, fmt.Errorf("normalising from axis %d is not supported (last axis only)", axis)
+		return layerNormFrom(im, n, in, axis)
 	}
 	c := s[len(s)-1]
 	prefix := paramPrefix(n)
@@ -301,7 +330,44 @@ func convLayerNorm(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, er
 		params[role] = im.bindParam(&konst{shape: []int{c}, data: k.data}, prefix+"."+role, true)
 	}
 	eps := attrFloat(n, "epsilon", 1e-5)
-	return one(im.emit(n, ops.OpLayerNorm, ops.Attrs{Eps: eps}, params, in[0]))
+	y, err := im.emit(n, ops.OpLayerNorm, ops.Attrs{Eps: eps}, params, in[0])
+	if err != nil || len(n.GetOutput()) < 2 {
+		return one(y, err)
+	}
+	stats, err := layerNormStats(im, n, in[0], eps)
+	return append([]*value{y}, stats...), err
+}
+
+// layerNormStats computes LayerNormalization's optional outputs Mean and
+// InvStdDev over the last axis (keeping it as size 1).
+func layerNormStats(im *importer, n *onnxpb.NodeProto, x *value, eps float32) ([]*value, error) {
+	last := []int{len(x.shape()) - 1}
+	mean, err := im.emit(n, ops.OpMean, ops.Attrs{Axes: last, KeepDims: true}, nil, x)
+	if err != nil {
+		return nil, err
+	}
+	d, err := im.emit(n, ops.OpSub, ops.Attrs{}, nil, x, mean)
+	if err != nil {
+		return nil, err
+	}
+	sq, err := im.emit(n, ops.OpMul, ops.Attrs{}, nil, d, d)
+	if err != nil {
+		return nil, err
+	}
+	v, err := im.emit(n, ops.OpMean, ops.Attrs{Axes: last, KeepDims: true}, nil, sq)
+	if err != nil {
+		return nil, err
+	}
+	ve, err := binaryOp(ops.OpAdd)(im, n, []*value{v, {k: scalarKonst(float64(eps), false)}})
+	if err != nil {
+		return nil, err
+	}
+	sd, err := im.emit(n, ops.OpSqrt, ops.Attrs{}, nil, ve[0])
+	if err != nil {
+		return nil, err
+	}
+	inv, err := im.emit(n, ops.OpReciprocal, ops.Attrs{}, nil, sd)
+	return []*value{mean, inv}, err
 }
 
 func convBatchNorm(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
@@ -393,8 +459,9 @@ func absorbsPad(n *onnxpb.NodeProto) bool {
 // convPad records zero padding of the two spatial axes as pending, for
 // the following Conv or AveragePool to absorb; all-zero pads vanish.
 func convPad(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
-	if m := attrString(n, "mode", "constant"); m != "constant" {
-		return nil, fmt.Errorf("pad mode %q is not supported", m)
+	mode := attrString(n, "mode", "constant")
+	if mode != "constant" && mode != "edge" && mode != "reflect" {
+		return nil, fmt.Errorf("pad mode %q is not supported", mode)
 	}
 	pads, err := optConstInts(in, 1, "pads")
 	if err != nil {
@@ -409,6 +476,29 @@ func convPad(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
 	}
 	if !anyNonZero(pads) {
 		return []*value{in[0]}, nil
+	}
+	if in[0].k != nil { // fold with the pad kernel (integers ≤ 2^24 stay exact)
+		var fill float32
+		if len(in) > 2 && in[2] != nil && in[2].k != nil && in[2].k.numel() > 0 {
+			fill = float32(in[2].k.data[0])
+		}
+		var k *konst
+		err := ops.Guard(func() error {
+			k = konstFromTensor(im.c.PadMode(in[0].k.tensor(), pads, fill, mode))
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		k.isInt = in[0].k.isInt
+		return kv(k), nil
+	}
+	if mode != "constant" {
+		v, err := im.dyn(in[0], n.GetName())
+		if err != nil {
+			return nil, err
+		}
+		return one(im.emit(n, ops.OpPad, ops.Attrs{Pads: pads, PadMode: mode}, nil, v))
 	}
 	return padValue(im, n, in, pads)
 }
@@ -448,4 +538,56 @@ func padValue(im *importer, n *onnxpb.NodeProto, in []*value, pads []int) ([]*va
 func (im *importer) materializePad(n *onnxpb.NodeProto, v *value) (*value, error) {
 	p := v.pad
 	return im.emit(n, ops.OpPad, ops.Attrs{Pads: []int{0, 0, p[0], p[1], 0, 0, p[2], p[3]}}, nil, &value{node: v.node, t: v.t})
+}
+
+// layerNormFrom normalises over the axes from axis on: a reshape merging
+// them into one, layernorm over it, and a reshape back.
+func layerNormFrom(im *importer, n *onnxpb.NodeProto, in []*value, axis int) ([]*value, error) {
+	s := in[0].shape()
+	axis, err := normAxis(axis, len(s))
+	if err != nil {
+		return nil, err
+	}
+	flat, err := reshapeTo(im, n, in[0], append(append([]int{}, s[:axis]...), ops.Numel(s[axis:])))
+	if err != nil {
+		return nil, err
+	}
+	ins := append([]*value{flat[0]}, in[1:]...)
+	for i := 1; i < len(ins); i++ {
+		if ins[i] != nil && ins[i].k != nil {
+			k := ins[i].k
+			if len(k.shape) > 0 && ops.Numel(k.shape) != ops.Numel(s[axis:]) { // broadcast a trailing-axes weight
+				if k, err = expandK(k, s[axis:]); err != nil {
+					return nil, err
+				}
+			}
+			ins[i] = &value{k: &konst{shape: []int{k.numel()}, data: k.data}}
+		}
+	}
+	cp := &onnxpb.NodeProto{Name: n.Name, OpType: n.OpType, Domain: n.Domain, Input: n.Input, Output: n.Output}
+	for _, a := range n.GetAttribute() {
+		if a.GetName() != "axis" {
+			cp.Attribute = append(cp.Attribute, a)
+		}
+	}
+	v, err := convLayerNorm(im, cp, ins)
+	if err != nil {
+		return nil, err
+	}
+	y, err := reshapeTo(im, n, v[0], s)
+	if err != nil {
+		return nil, err
+	}
+	stat := append([]int{}, s...)
+	for i := axis; i < len(s); i++ {
+		stat[i] = 1
+	}
+	for _, st := range v[1:] {
+		r, err := reshapeTo(im, n, st, stat)
+		if err != nil {
+			return nil, err
+		}
+		y = append(y, r[0])
+	}
+	return y, nil
 }

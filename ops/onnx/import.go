@@ -172,6 +172,16 @@ func graphInputs(g *onnxpb.GraphProto) []*onnxpb.ValueInfoProto {
 // importPass converts the graph once, probing with the given batch size
 // (rebatch: a static-batch graph probed at another batch than its own).
 func importPass(mp *onnxpb.ModelProto, dir, name string, shapes [][]int, batch int, dynBatch, rebatch bool) (*ops.Model, error) {
+	im, err := convertGraph(mp, dir, name, shapes, batch, dynBatch, rebatch)
+	if err != nil {
+		return nil, err
+	}
+	return im.finish()
+}
+
+// convertGraph runs every node's converter; the graph outputs' values are
+// then in im.vals (constants where the graph folds).
+func convertGraph(mp *onnxpb.ModelProto, dir, name string, shapes [][]int, batch int, dynBatch, rebatch bool) (*importer, error) {
 	be, err := ops.NewBackend("cpu")
 	if err != nil {
 		return nil, err
@@ -212,7 +222,7 @@ func importPass(mp *onnxpb.ModelProto, dir, name string, shapes [][]int, batch i
 			return nil, err
 		}
 	}
-	return im.finish()
+	return im, nil
 }
 
 // probeInput is a deterministic, non-constant input for shape probing.
