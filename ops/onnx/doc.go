@@ -149,10 +149,10 @@ func CanHold(s QuantScheme) (Holding, string) {
 
 // ExportableKinds lists the node kinds Export writes.
 func ExportableKinds() []ops.OpKind {
-	return []ops.OpKind{ops.OpInput, ops.OpParam, ops.OpLinear, ops.OpConv2d, ops.OpMatMul, ops.OpBatchNorm, ops.OpLayerNorm,
+	return append([]ops.OpKind{ops.OpInput, ops.OpParam, ops.OpLinear, ops.OpConv2d, ops.OpMatMul, ops.OpBatchNorm, ops.OpLayerNorm,
 		ops.OpReLU, ops.OpGELU, ops.OpGELUTanh, ops.OpSiLU, ops.OpHardswish, ops.OpTanh, ops.OpSigmoid, ops.OpIdentity,
 		ops.OpDropout, ops.OpMaxPool2d, ops.OpAvgPool2d, ops.OpGlobalAvgPool, ops.OpAdd, ops.OpSub, ops.OpMul, ops.OpDiv,
 		ops.OpScale, ops.OpSum, ops.OpMean, ops.OpSoftmax, ops.OpLogSoftmax, ops.OpReshape, ops.OpFlatten, ops.OpPermute,
 		ops.OpConcat, ops.OpSlice, ops.OpRoll, ops.OpAttention, ops.OpWindowPartition, ops.OpWindowReverse, ops.OpExpandBatch,
-		ops.OpFakeQuant}
+		ops.OpFakeQuant}, extKinds...)
 }
