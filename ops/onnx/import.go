@@ -339,6 +339,9 @@ func (im *importer) finish() (*ops.Model, error) {
 		im.m.Outputs = append(im.m.Outputs, v.node.ID)
 	}
 	foldRolls(im.m, im.shapes)
+	if err := foldBatchNorms(im.m); err != nil {
+		return nil, err
+	}
 	pruneDead(im.m)
 	return im.m, im.m.Validate()
 }
