@@ -48,14 +48,15 @@ const probeA, probeB = 2, 3
 // batch dimension symbolic; a static graph that resists is imported at
 // its own batch.
 func importBatched(mp *onnxpb.ModelProto, dir, name string, shapes [][]int, dynBatch bool, fixed bool) (*ops.Model, BatchMode, error) {
+	inits := initCache{}
 	if !dynBatch && (fixed || !batched(shapes)) {
-		m, err := importPass(mp, dir, name, shapes, 0, false, false)
+		m, err := importPass(mp, dir, name, shapes, 0, false, false, inits)
 		return m, BatchFixed, err
 	}
-	first, err := importPass(mp, dir, name, shapes, probeA, dynBatch, !dynBatch)
+	first, err := importPass(mp, dir, name, shapes, probeA, dynBatch, !dynBatch, inits)
 	if err == nil {
 		var second *ops.Model
-		if second, err = importPass(mp, dir, name, shapes, probeB, dynBatch, !dynBatch); err == nil {
+		if second, err = importPass(mp, dir, name, shapes, probeB, dynBatch, !dynBatch, inits); err == nil {
 			err = dynamicBatch(first, second, probeA, probeB)
 		}
 	}
@@ -67,7 +68,7 @@ func importBatched(mp *onnxpb.ModelProto, dir, name string, shapes [][]int, dynB
 	case dynBatch:
 		return nil, 0, err
 	}
-	m, ferr := importPass(mp, dir, name, shapes, 0, false, false)
+	m, ferr := importPass(mp, dir, name, shapes, 0, false, false, inits)
 	if ferr != nil {
 		return nil, 0, ferr
 	}

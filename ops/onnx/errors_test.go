@@ -59,8 +59,8 @@ func TestImportErrorsNameNodeAndOp(t *testing.T) {
 	}{
 		{"unsupported op", []*onnxpb.NodeProto{node("/head/nms", "NonMaxSuppression", []string{"x"}, "y")},
 			[]string{`node "/head/nms" (NonMaxSuppression)`, "unsupported op"}},
-		{"sqrt outside a pattern", []*onnxpb.NodeProto{node("/blk/Sqrt", "Sqrt", []string{"x"}, "y")},
-			[]string{`node "/blk/Sqrt" (Sqrt)`, "only inside a GELU or LayerNorm pattern"}},
+		{"fold-only op on a computed tensor", []*onnxpb.NodeProto{node("/blk/Mod", "Mod", []string{"x", "x"}, "y")},
+			[]string{`node "/blk/Mod" (Mod)`, "Mod of a computed tensor is not supported"}},
 		{"missing input", []*onnxpb.NodeProto{node("/r", "Relu", []string{"nope"}, "y")},
 			[]string{`node "/r" (Relu)`, `input "nope"`}},
 	}

@@ -171,8 +171,8 @@ func graphInputs(g *onnxpb.GraphProto) []*onnxpb.ValueInfoProto {
 
 // importPass converts the graph once, probing with the given batch size
 // (rebatch: a static-batch graph probed at another batch than its own).
-func importPass(mp *onnxpb.ModelProto, dir, name string, shapes [][]int, batch int, dynBatch, rebatch bool) (*ops.Model, error) {
-	im, err := convertGraph(mp, dir, name, shapes, batch, dynBatch, rebatch)
+func importPass(mp *onnxpb.ModelProto, dir, name string, shapes [][]int, batch int, dynBatch, rebatch bool, inits initCache) (*ops.Model, error) {
+	im, err := convertGraph(mp, dir, name, shapes, batch, dynBatch, rebatch, inits)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +181,7 @@ func importPass(mp *onnxpb.ModelProto, dir, name string, shapes [][]int, batch i
 
 // convertGraph runs every node's converter; the graph outputs' values are
 // then in im.vals (constants where the graph folds).
-func convertGraph(mp *onnxpb.ModelProto, dir, name string, shapes [][]int, batch int, dynBatch, rebatch bool) (*importer, error) {
+func convertGraph(mp *onnxpb.ModelProto, dir, name string, shapes [][]int, batch int, dynBatch, rebatch bool, inits initCache) (*importer, error) {
 	be, err := ops.NewBackend("cpu")
 	if err != nil {
 		return nil, err
@@ -190,7 +190,7 @@ func convertGraph(mp *onnxpb.ModelProto, dir, name string, shapes [][]int, batch
 	im := &importer{graph: g, dir: dir, opset: opsetOf(mp), m: ops.NewModel(name), c: ops.NewContext(be, ops.Options{}),
 		vals: map[string]*value{}, names: map[string]bool{}, params: map[*konst]*ops.Node{},
 		inits: map[string]bool{}, shapes: map[int][]int{}, pnames: map[*konst]string{}, batchOf: batch}
-	if err := im.loadInitializers(); err != nil {
+	if err := im.loadInitializers(inits); err != nil {
 		return nil, err
 	}
 	for i, in := range graphInputs(g) {
@@ -234,11 +234,22 @@ func probeInput(shape []int) *ops.Tensor {
 	return t
 }
 
-func (im *importer) loadInitializers() error {
+// initCache holds the decoded initializers across the passes of one
+// import (each is decoded once; the file's bytes are dropped after).
+type initCache map[string]*konst
+
+func (im *importer) loadInitializers(cache initCache) error {
 	for _, t := range im.graph.GetInitializer() {
-		k, err := tensorData(t, im.dir)
-		if err != nil {
-			return err
+		k := cache[t.GetName()]
+		if k == nil {
+			var err error
+			if k, err = tensorData(t, im.dir); err != nil {
+				return err
+			}
+			if cache != nil {
+				cache[t.GetName()] = k
+				t.RawData, t.FloatData = nil, nil // decoded: free the file's copy
+			}
 		}
 		im.vals[t.GetName()] = &value{k: k}
 		im.inits[t.GetName()] = true
