@@ -318,6 +318,9 @@ func convTranspose(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, er
 
 func convConcat(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
 	axis := attrInt(n, "axis", 0)
+	if im.opset < 4 && attr(n, "axis") == nil {
+		axis = 1
+	}
 	if allConst(in) {
 		ks := make([]*konst, len(in))
 		for i, v := range in {
@@ -342,6 +345,11 @@ func convConcat(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error
 }
 
 func convSlice(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
+	if s, ok := attrInts(n, "starts"); ok { // opset < 10: attributes
+		ends, _ := attrInts(n, "ends")
+		axes, _ := attrInts(n, "axes")
+		return sliceAll(im, n, in[0], s, ends, axes, nil)
+	}
 	starts, err := optConstInts(in, 1, "starts")
 	if err != nil {
 		return nil, err
@@ -358,10 +366,14 @@ func convSlice(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error)
 	if err != nil {
 		return nil, err
 	}
+	return sliceAll(im, n, in[0], starts, ends, axes, steps)
+}
+
+func sliceAll(im *importer, n *onnxpb.NodeProto, v *value, starts, ends, axes, steps []int) ([]*value, error) {
+	var err error
 	if len(starts) != len(ends) {
 		return nil, fmt.Errorf("%d starts but %d ends", len(starts), len(ends))
 	}
-	v := in[0]
 	for i := range starts {
 		axis, step := i, 1
 		if axes != nil {

@@ -356,6 +356,26 @@ func convScatterND(_ *importer, n *onnxpb.NodeProto, in []*value) ([]*value, err
 func convPoolCeil(kind ops.OpKind) convFunc {
 	plain := convPool(kind)
 	return func(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
+		if len(n.GetOutput()) > 1 && n.GetOutput()[1] != "" {
+			return nil, fmt.Errorf("MaxPool's Indices output is not supported")
+		}
+		if explicit, err := explicitPads(n, in[0].shape()); err != nil || explicit != n {
+			if err != nil {
+				return nil, err
+			}
+			return convPoolCeil(kind)(im, explicit, in)
+		}
+		if in[0].k != nil { // pooling a constant: bind it as a parameter
+			k := in[0].k
+			if k.isInt { // small integers are exact in float32
+				k = &konst{shape: k.shape, data: k.data}
+			}
+			v, err := im.dyn(&value{k: k}, n.GetName())
+			if err != nil {
+				return nil, err
+			}
+			in = []*value{v}
+		}
 		pads, _ := attrInts(n, "pads")
 		kernel, _ := attrInts(n, "kernel_shape")
 		s := in[0].shape()
@@ -382,14 +402,11 @@ func convPoolCeil(kind ops.OpKind) convFunc {
 			}
 			full[6+d] += max((out-1)*stride[d]+kernel[d]-(s[2+d]+pads[d]+pads[d+2]), 0)
 		}
-		if _, err := symmetricPads([]int{full[2], full[3], full[6], full[7]}); err == nil {
+		if _, err := symmetricPads([]int{full[2], full[3], full[6], full[7]}); err == nil && 2*full[2] <= kernel[0] && 2*full[3] <= kernel[1] {
 			return plain(im, stripCeil(n), in) // ceil_mode adds nothing here
 		}
-		if kind == ops.OpAvgPool2d && attrInt(n, "count_include_pad", 0) == 0 {
-			return nil, fmt.Errorf("AveragePool with ceil_mode or asymmetric pads is supported with count_include_pad=1 only")
-		}
-		if kind == ops.OpAvgPool2d && attrInt(n, "ceil_mode", 0) != 0 {
-			return nil, fmt.Errorf("AveragePool with ceil_mode=1 is not supported")
+		if kind == ops.OpAvgPool2d && attrInt(n, "count_include_pad", 0) != 0 && attrInt(n, "ceil_mode", 0) != 0 {
+			return nil, fmt.Errorf("AveragePool with ceil_mode=1 and count_include_pad=1 is not supported")
 		}
 		if d, ok := attrInts(n, "dilations"); ok && (d[0] != 1 || d[len(d)-1] != 1) {
 			return nil, fmt.Errorf("dilated pooling is not supported")
@@ -403,7 +420,26 @@ func convPoolCeil(kind ops.OpKind) convFunc {
 			return nil, err
 		}
 		a := ops.Attrs{Kernel: kernel, Stride: stride, CountPad: true}
-		return one(im.emit(n, kind, a, nil, padded))
+		pooled, err := im.emit(n, kind, a, nil, padded)
+		if err != nil || kind != ops.OpAvgPool2d || attrInt(n, "count_include_pad", 0) != 0 {
+			return one(pooled, err)
+		}
+		// count_include_pad=0: rescale each window's mean over the whole
+		// window to the mean over its input elements (a constant map).
+		frac := ops.New(1, 1, s[2], s[3])
+		for i := range frac.Data {
+			frac.Data[i] = 1
+		}
+		var scale *konst
+		err = ops.Guard(func() error {
+			f := im.c.AvgPool2d(im.c.Pad(frac, full, 0), ops.PoolOptions{Kernel: [2]int{kernel[0], kernel[1]}, Stride: [2]int{stride[0], stride[1]}, CountIncludePad: true})
+			scale = mapK(konstFromTensor(f), func(x float64) float64 { return 1 / x })
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return binaryOp(ops.OpMul)(im, n, []*value{pooled, {k: scale}})
 	}
 }
 
@@ -475,16 +511,29 @@ func convEinsum(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error
 	eq := strings.ReplaceAll(attrString(n, "equation", ""), " ", "")
 	lhs, out, ok := strings.Cut(eq, "->")
 	terms := strings.Split(lhs, ",")
+	if !ok && !strings.Contains(eq, ".") { // implicit output: the letters used once, sorted
+		out, ok = implicitOutput(terms), true
+	}
+	if ok && len(terms) == 1 && len(in) == 1 && !strings.Contains(eq, ".") {
+		return einsumOne(im, n, in[0], terms[0], out)
+	}
+	if ok && len(terms) == 2 && len(in) == 2 && terms[0] == terms[1] && out == "" && !strings.Contains(eq, ".") {
+		p, err := im.emit(n, ops.OpMul, ops.Attrs{}, nil, in[0], in[1]) // an inner product
+		if err != nil {
+			return nil, err
+		}
+		return one(im.emit(n, ops.OpSum, ops.Attrs{}, nil, p))
+	}
 	if !ok || len(terms) != 2 || len(in) != 2 {
-		return nil, fmt.Errorf("einsum %q: only two-operand equations with an explicit output are supported", eq)
+		return nil, fmt.Errorf("einsum %q is not supported (batched matrix products, one-operand sums and transposes, inner products)", eq)
 	}
 	a, b := terms[0], terms[1]
 	if len(a) < 2 || len(a) != len(b) || len(out) != len(a) || strings.Contains(eq, ".") {
-		return nil, fmt.Errorf("einsum %q: only batched matrix products are supported", eq)
+		return nil, fmt.Errorf("einsum %q is not supported (batched matrix products, one-operand sums and transposes, inner products)", eq)
 	}
 	p := len(a) - 2
 	if a[:p] != b[:p] || out[:p] != a[:p] {
-		return nil, fmt.Errorf("einsum %q: only batched matrix products are supported", eq)
+		return nil, fmt.Errorf("einsum %q is not supported (batched matrix products, one-operand sums and transposes, inner products)", eq)
 	}
 	ai, aj, bi, bj, oi, oj := a[p], a[p+1], b[p], b[p+1], out[p], out[p+1]
 	var transA, transB bool
@@ -497,10 +546,122 @@ func convEinsum(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error
 	case aj == oi && bi == oj && ai == bj:
 		transA, transB = true, true
 	default:
-		return nil, fmt.Errorf("einsum %q: only batched matrix products are supported", eq)
+		return nil, fmt.Errorf("einsum %q is not supported (batched matrix products, one-operand sums and transposes, inner products)", eq)
 	}
 	if oi == oj || strings.IndexByte(a[:p], oi) >= 0 || strings.IndexByte(a[:p], oj) >= 0 {
-		return nil, fmt.Errorf("einsum %q: only batched matrix products are supported", eq)
+		return nil, fmt.Errorf("einsum %q is not supported (batched matrix products, one-operand sums and transposes, inner products)", eq)
 	}
 	return one(im.emit(n, ops.OpMatMul, ops.Attrs{TransA: transA, TransB: transB}, nil, in[0], in[1]))
+}
+
+// explicitPads returns n with auto_pad SAME_UPPER/SAME_LOWER/VALID
+// replaced by the explicit pads ONNX defines for the input's spatial
+// size (n itself when it has no auto_pad).
+func explicitPads(n *onnxpb.NodeProto, shape []int) (*onnxpb.NodeProto, error) {
+	ap := attrString(n, "auto_pad", "NOTSET")
+	if ap == "NOTSET" || ap == "" {
+		return n, nil
+	}
+	kernel, ok := attrInts(n, "kernel_shape")
+	if !ok || len(shape) != len(kernel)+2 {
+		return nil, fmt.Errorf("auto_pad %s needs kernel_shape for a %d-D input", ap, len(shape))
+	}
+	sp := len(kernel)
+	stride, dil := ones(sp), ones(sp)
+	if v, ok := attrInts(n, "strides"); ok {
+		stride = v
+	}
+	if v, ok := attrInts(n, "dilations"); ok {
+		dil = v
+	}
+	pads := make([]int, 2*sp)
+	for d := range sp {
+		if ap == "VALID" {
+			continue
+		}
+		in := shape[2+d]
+		out := (in + stride[d] - 1) / stride[d]
+		total := max((out-1)*stride[d]+(kernel[d]-1)*dil[d]+1-in, 0)
+		switch ap {
+		case "SAME_UPPER":
+			pads[d], pads[d+sp] = total/2, total-total/2
+		case "SAME_LOWER":
+			pads[d], pads[d+sp] = total-total/2, total/2
+		default:
+			return nil, fmt.Errorf("auto_pad %q is not supported", ap)
+		}
+	}
+	cp := &onnxpb.NodeProto{Name: n.Name, OpType: n.OpType, Domain: n.Domain, Input: n.Input, Output: n.Output}
+	for _, a := range n.GetAttribute() {
+		if a.GetName() != "auto_pad" && a.GetName() != "pads" {
+			cp.Attribute = append(cp.Attribute, a)
+		}
+	}
+	cp.Attribute = append(cp.Attribute, attrIs("pads", pads))
+	return cp, nil
+}
+
+func ones(n int) []int {
+	v := make([]int, n)
+	for i := range v {
+		v[i] = 1
+	}
+	return v
+}
+
+func implicitOutput(terms []string) string {
+	count := map[rune]int{}
+	for _, t := range terms {
+		for _, r := range t {
+			count[r]++
+		}
+	}
+	var out []rune
+	for r, c := range count {
+		if c == 1 {
+			out = append(out, r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return string(out)
+}
+
+// einsumOne takes one-operand equations with distinct letters: a sum
+// over the letters the output drops, then a permutation ("ij->ji", "ij->i").
+func einsumOne(im *importer, n *onnxpb.NodeProto, x *value, term, out string) ([]*value, error) {
+	if len(term) != len(x.shape()) {
+		return nil, fmt.Errorf("einsum %q for a rank-%d tensor", term+"->"+out, len(x.shape()))
+	}
+	var axes []int
+	kept := ""
+	for i, r := range term {
+		if strings.Count(term, string(r)) != 1 || strings.Count(out, string(r)) > 1 {
+			return nil, fmt.Errorf("einsum %q: repeated letters (diagonals) are not supported", term+"->"+out)
+		}
+		if !strings.ContainsRune(out, r) {
+			axes = append(axes, i)
+		} else {
+			kept += string(r)
+		}
+	}
+	if len(kept) != len(out) {
+		return nil, fmt.Errorf("einsum %q: output letters missing from the input are not supported", term+"->"+out)
+	}
+	v, err := im.dyn(x, n.GetName())
+	if err != nil {
+		return nil, err
+	}
+	if len(axes) > 0 {
+		if v, err = im.emit(n, ops.OpSum, ops.Attrs{Axes: axes}, nil, v); err != nil {
+			return nil, err
+		}
+	}
+	if kept == out {
+		return []*value{v}, nil
+	}
+	perm := make([]int, len(out))
+	for i, r := range out {
+		perm[i] = strings.IndexRune(kept, r)
+	}
+	return one(im.emit(n, ops.OpPermute, ops.Attrs{Perm: perm}, nil, v))
 }

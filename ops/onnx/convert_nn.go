@@ -13,6 +13,12 @@ import (
 func binaryOp(kind ops.OpKind) convFunc {
 	return func(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
 		a, b := in[0], in[1]
+		if attrInt(n, "broadcast", 0) == 1 && attr(n, "axis") != nil { // opset < 7: b aligned at axis
+			var err error
+			if b, err = legacyBroadcast(a, b, attrInt(n, "axis", 0)); err != nil {
+				return nil, err
+			}
+		}
 		if a.k != nil && b.k != nil {
 			k, err := broadcastK(a.k, b.k, foldBinary(kind, a.k.isInt && b.k.isInt))
 			if err != nil {
@@ -92,7 +98,26 @@ func convPow(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
 
 func softmax(kind ops.OpKind) convFunc {
 	return func(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
-		axis, err := normAxis(attrInt(n, "axis", -1), len(in[0].shape()))
+		s := in[0].shape()
+		if im.opset < 13 { // the input is coerced to 2-D at axis (default 1)
+			axis, err := normAxis(attrInt(n, "axis", 1), len(s))
+			if err != nil {
+				return nil, err
+			}
+			if axis == len(s)-1 {
+				return one(im.emit(n, kind, ops.Attrs{Axis: axis}, nil, in[0]))
+			}
+			flat, err := reshapeTo(im, n, in[0], []int{ops.Numel(s[:axis]), ops.Numel(s[axis:])})
+			if err != nil {
+				return nil, err
+			}
+			y, err := im.emit(n, kind, ops.Attrs{Axis: 1}, nil, flat[0])
+			if err != nil {
+				return nil, err
+			}
+			return reshapeTo(im, n, y, s)
+		}
+		axis, err := normAxis(attrInt(n, "axis", -1), len(s))
 		if err != nil {
 			return nil, err
 		}
@@ -146,8 +171,21 @@ func convConv(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) 
 	if len(w.shape) != 4 {
 		return nil, fmt.Errorf("only 2-D convolutions are supported (weight %v)", w.shape)
 	}
-	if ap := attrString(n, "auto_pad", "NOTSET"); ap != "NOTSET" && ap != "" {
-		return nil, fmt.Errorf("auto_pad %s is not supported (export with explicit padding)", ap)
+	if attr(n, "kernel_shape") == nil {
+		n = withAttr(n, attrIs("kernel_shape", []int{w.shape[2], w.shape[3]}))
+	}
+	if e, err := explicitPads(n, in[0].shape()); err != nil || e != n {
+		if err != nil {
+			return nil, err
+		}
+		return convConv(im, e, in)
+	}
+	if own, _ := attrInts(n, "pads"); in[0].pad == nil && len(own) == 4 && (own[0] != own[2] || own[1] != own[3]) {
+		v, err := padValue(im, n, []*value{in[0]}, []int{0, 0, own[0], own[1], 0, 0, own[2], own[3]})
+		if err != nil { // asymmetric pads: a pending pad the conv absorbs as far as it can
+			return nil, err
+		}
+		return convConv(im, withAttr(n, attrIs("pads", []int{0, 0, 0, 0})), append([]*value{v[0]}, in[1:]...))
 	}
 	own, _ := attrInts(n, "pads")
 	pads, err := addPending(own, in[0].pad)
@@ -233,12 +271,21 @@ func convGemm(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) 
 		a = t[0]
 	}
 	var c *konst
-	if len(in) > 2 && in[2] != nil {
-		var err error
-		if c, err = constInput(in, 2, "C"); err != nil {
+	if len(in) > 2 && in[2] != nil && in[2].k == nil { // a computed C: linear, then add β·C
+		y, err := convGemm(im, n, in[:2])
+		if err != nil {
 			return nil, err
 		}
-		c = mapK(c, func(x float64) float64 { return beta * x })
+		cv := in[2]
+		if beta != 1 {
+			if cv, err = im.emit(n, ops.OpScale, ops.Attrs{Scale: float32(beta)}, nil, cv); err != nil {
+				return nil, err
+			}
+		}
+		return one(im.emit(n, ops.OpAdd, ops.Attrs{}, nil, y[0], cv))
+	}
+	if len(in) > 2 && in[2] != nil {
+		c = mapK(in[2].k, func(x float64) float64 { return beta * x })
 	}
 	if in[1].k == nil {
 		return nil, fmt.Errorf("B must be a constant (an initializer or a folded shape computation)")
@@ -467,12 +514,14 @@ func convPad(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
 	if err != nil {
 		return nil, err
 	}
+	if p, ok := attrInts(n, "pads"); ok { // opset < 11: attributes
+		pads = p
+		in = []*value{in[0], nil, {k: scalarKonst(float64(attrFloat(n, "value", 0)), false)}}
+	}
 	if len(in) > 2 && in[2] != nil {
-		v, err := constInput(in, 2, "constant_value")
-		if err != nil {
+		if _, err := constInput(in, 2, "constant_value"); err != nil {
 			return nil, err
 		}
-		_ = v
 	}
 	if !anyNonZero(pads) {
 		return []*value{in[0]}, nil
@@ -590,4 +639,35 @@ func layerNormFrom(im *importer, n *onnxpb.NodeProto, in []*value, axis int) ([]
 		y = append(y, r[0])
 	}
 	return y, nil
+}
+
+// legacyBroadcast reshapes a constant b that opset-6 broadcasting aligns
+// with a's dimensions from axis on, to numpy's trailing alignment.
+func legacyBroadcast(a, b *value, axis int) (*value, error) {
+	ra := len(a.shape())
+	if axis < 0 {
+		axis += ra
+	}
+	bs := b.shape()
+	if b.k == nil || axis < 0 || axis+len(bs) > ra {
+		return nil, fmt.Errorf("legacy broadcast of %v at axis %d onto %v is not supported", bs, axis, a.shape())
+	}
+	shape := append([]int{}, bs...)
+	for range ra - axis - len(bs) {
+		shape = append(shape, 1)
+	}
+	return &value{k: &konst{shape: shape, data: b.k.data, isInt: b.k.isInt}}, nil
+}
+
+// withAttr returns a copy of n with attribute a set (replacing one of the
+// same name).
+func withAttr(n *onnxpb.NodeProto, a *onnxpb.AttributeProto) *onnxpb.NodeProto {
+	cp := &onnxpb.NodeProto{Name: n.Name, OpType: n.OpType, Domain: n.Domain, Input: n.Input, Output: n.Output}
+	for _, b := range n.GetAttribute() {
+		if b.GetName() != a.GetName() {
+			cp.Attribute = append(cp.Attribute, b)
+		}
+	}
+	cp.Attribute = append(cp.Attribute, a)
+	return cp
 }

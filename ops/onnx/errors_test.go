@@ -81,8 +81,10 @@ func TestImportRejectsBadFilesAndOpsets(t *testing.T) {
 	_, err = Import(filepath.Join(dir, "missing.onnx"), ImportOptions{})
 	wantErr(t, err, "missing.onnx")
 	relu := []*onnxpb.NodeProto{node("/r", "Relu", []string{"x"}, "y")}
-	_, err = Import(writeModel(t, dir, tinyModel(11, relu)), ImportOptions{})
-	wantErr(t, err, "opset 11", "13-17")
+	_, err = Import(writeModel(t, dir, tinyModel(5, relu)), ImportOptions{})
+	wantErr(t, err, "opset 5", "6-17")
+	_, err = Import(writeModel(t, dir, tinyModel(18, relu)), ImportOptions{})
+	wantErr(t, err, "opset 18", "6-17")
 	m, err := Import(writeModel(t, dir, tinyModel(13, relu)), ImportOptions{})
 	if err != nil || m.KindCounts()[ops.OpReLU] != 1 {
 		t.Fatalf("tiny relu model: %v", err)

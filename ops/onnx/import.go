@@ -347,6 +347,13 @@ func (im *importer) finish() (*ops.Model, error) {
 			}
 			v = n
 		}
+		if v.pad != nil { // a Pad that no Conv absorbed
+			p, err := im.materializePad(&onnxpb.NodeProto{Name: ptr(o.GetName() + "/Pad")}, v)
+			if err != nil {
+				return nil, err
+			}
+			v = p
+		}
 		im.m.Outputs = append(im.m.Outputs, v.node.ID)
 	}
 	foldRolls(im.m, im.shapes)
