@@ -60,13 +60,14 @@ type importer struct {
 	baked   int // a static-batch graph's own batch, when probed at another (0: not rebatching)
 }
 
-// Import reads an ONNX model (opsets 13-17, as torch.onnx.export writes
+// Import reads an ONNX model (opsets 6-17, as torch.onnx.export writes
 // them) into a qpipe model. Shape subgraphs are folded for the input
 // shape; decomposed GELU (erf and tanh forms) and LayerNorm become gelu,
 // gelu_tanh and layernorm nodes, MatMul/Gemm with constant weights linear
 // nodes. A symbolic batch dimension stays dynamic: the graph is traced at
 // two batch sizes and reshapes whose target depends on the batch get -1
-// there. Errors name the ONNX node and its op type.
+// there; a static batch is made symbolic where the graph allows (see
+// ImportReport). Errors name the ONNX node and its op type.
 func Import(path string, o ImportOptions) (*ops.Model, error) {
 	m, _, err := ImportReport(path, o)
 	return m, err
