@@ -10,6 +10,9 @@ import (
 	"github.com/qpipe/qpipe/ops/onnx/onnxpb"
 )
 
+// More converters are registered in convert_ext.go (the ops torchvision's
+// classifiers and the ONNX backend suite need beyond the zoo's own).
+
 // convFunc converts one ONNX node: constant inputs fold into constant
 // outputs where the op allows it, otherwise it emits qpipe nodes.
 type convFunc func(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error)
@@ -21,17 +24,16 @@ func init() {
 		"Constant": convConstant, "Identity": convIdentity, "Dropout": convDropout, "Cast": convCast,
 		"Shape": convShape, "Gather": convGather, "Unsqueeze": convUnsqueeze, "Squeeze": convSqueeze,
 		"Concat": convConcat, "Slice": convSlice, "Reshape": convReshape, "Transpose": convTranspose,
-		"Flatten": convFlatten, "Expand": convExpand, "ConstantOfShape": convConstantOfShape,
+		"Flatten": convFlatten, "ConstantOfShape": convConstantOfShape,
 		"Range": convRange, "Equal": convEqual, "Where": convWhere,
 		"Add": binaryOp(ops.OpAdd), "Sub": binaryOp(ops.OpSub), "Mul": binaryOp(ops.OpMul), "Div": binaryOp(ops.OpDiv),
-		"Pow": convPow, "Sqrt": unary("", math.Sqrt), "Erf": unary("", math.Erf), "Neg": unary("", func(x float64) float64 { return -x }),
+		"Pow":  convPow,
 		"Tanh": unary(ops.OpTanh, math.Tanh), "Relu": unary(ops.OpReLU, func(x float64) float64 { return max(x, 0) }),
 		"Sigmoid": unary(ops.OpSigmoid, func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }),
 		"Softmax": softmax(ops.OpSoftmax), "LogSoftmax": softmax(ops.OpLogSoftmax),
 		"ReduceMean": convReduce(ops.OpMean), "ReduceSum": convReduce(ops.OpSum),
 		"Conv": convConv, "Gemm": convGemm, "MatMul": convMatMul,
 		"LayerNormalization": convLayerNorm, "BatchNormalization": convBatchNorm,
-		"MaxPool": convPool(ops.OpMaxPool2d), "AveragePool": convPool(ops.OpAvgPool2d),
 		"GlobalAveragePool": convGlobalAvgPool, "Pad": convPad,
 		fusedDomain + ".Gelu": convFusedAct(ops.OpGELU), fusedDomain + ".GeluTanh": convFusedAct(ops.OpGELUTanh),
 		fusedDomain + ".LayerNorm": convLayerNorm, fusedDomain + ".Linear": convFusedLinear,
