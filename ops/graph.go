@@ -112,6 +112,14 @@ type Attrs struct {
 	InScale    float32 `json:"in_scale,omitempty"`   // qlinear/qconv2d: activation scale
 	OutScale   float32 `json:"out_scale,omitempty"`  // qlinear/qconv2d: requantize scale (0: float output)
 	Tag        string  `json:"tag,omitempty"`        // free-form note a verb leaves (e.g. "weight", "input")
+
+	Lo       float32 `json:"lo,omitempty"`        // clip lower bound
+	Hi       float32 `json:"hi,omitempty"`        // clip upper bound
+	Alpha    float32 `json:"alpha,omitempty"`     // hardsigmoid slope
+	Beta     float32 `json:"beta,omitempty"`      // hardsigmoid offset
+	Pads     []int   `json:"pads,omitempty"`      // pad: begins of every axis, then ends
+	PadValue float32 `json:"pad_value,omitempty"` // pad fill value
+	PadMode  string  `json:"pad_mode,omitempty"`  // pad: "" or "constant", "edge", "reflect"
 }
 
 // Node is one operation of a model graph.

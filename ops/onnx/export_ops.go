@@ -110,6 +110,9 @@ func (e *exporter) write(n *ops.Node, in []string) (string, error) {
 	case ops.OpExpandBatch:
 		return e.expandBatch(n, in)
 	}
+	if out, ok := e.writeExt(n, in, hint); ok {
+		return out, nil
+	}
 	return "", fmt.Errorf("kind %s has no ONNX export (supported: linear, conv2d, matmul, norms, activations, pooling, elementwise, reductions, softmax, reshape/permute/concat/slice/roll, attention, window partition/reverse, expand_batch, fake_quant)", n.Kind)
 }
 

@@ -17,7 +17,7 @@ import (
 
 // Supported default-domain opset range on import.
 const (
-	MinImportOpset = 13
+	MinImportOpset = 6
 	MaxImportOpset = 17
 )
 
