@@ -146,7 +146,7 @@ func (t ticks) Ticks(lo, hi float64) []plot.Tick {
 			if ts[i].Label == "" {
 				continue
 			}
-			ts[i].Label = strconv.FormatFloat(ts[i].Value*sc, 'g', digits, 64)
+			ts[i].Label = number(ts[i].Value*sc, digits)
 			ok = ok && !seen[ts[i].Label]
 			seen[ts[i].Label] = true
 		}
@@ -194,4 +194,14 @@ func plural(n int, one, many string) string {
 		return fmt.Sprintf("%d %s", n, one)
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// number writes v with digits significant digits, without an exponent
+// between 1e-4 and 1e6.
+func number(v float64, digits int) string {
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', digits, 64), 64)
+	if a := math.Abs(r); a == 0 || (a >= 1e-4 && a < 1e6) {
+		return strconv.FormatFloat(r, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(r, 'g', digits, 64)
 }

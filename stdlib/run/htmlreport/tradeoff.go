@@ -8,6 +8,7 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/qpipe/qpipe/stdlib/run"
 )
@@ -41,10 +42,10 @@ func modelStates(steps []run.StepReport) []state {
 		}
 		switch {
 		case !keepsModel[s.Verb]:
-			cur[s.Branch], after[s.Branch] = -1, label(s)
+			cur[s.Branch], after[s.Branch] = -1, fmt.Sprintf("after %s (l. %d)", s.Verb, s.Line)
 		case s.Verb == "evaluate" && measures(s.Metrics):
 			if i < 0 {
-				out = append(out, state{Label: "after " + after[s.Branch], Branch: s.Branch, Accuracy: math.NaN(), Size: math.NaN(), LatencyMS: math.NaN()})
+				out = append(out, state{Label: after[s.Branch], Branch: s.Branch, Accuracy: math.NaN(), Size: math.NaN(), LatencyMS: math.NaN()})
 				i = len(out) - 1
 				cur[s.Branch] = i
 			}
@@ -123,7 +124,7 @@ func gates(steps []run.StepReport) []gate {
 	for _, s := range steps {
 		if s.Series != nil && s.Series.Gate != nil {
 			g := s.Series.Gate
-			out = append(out, gate{Gate: *g, Label: fmt.Sprintf("expect %s %s %s (line %d)", g.Metric, g.Op, gateValue(*g), s.Line)})
+			out = append(out, gate{Gate: *g, Label: fmt.Sprintf("l. %d: %s %s %s", s.Line, g.Metric, g.Op, gateValue(*g))})
 		}
 	}
 	return out
@@ -225,7 +226,15 @@ func tradeoffPlot(title, metric string, states []state, x, y []float64, front []
 		}
 	}
 	fitFraction(&p.Y, ys)
-	return p, gateLines(p, metric, scale, gs, x, y)
+	x0, x1 := span(x, scale)
+	for _, g := range gs {
+		if g.Metric == metric {
+			x0, x1 = min(x0, g.Value/scale), max(x1, g.Value/scale)
+		}
+	}
+	// The legend sits in the empty band right of the data.
+	p.X.Min, p.X.Max = x0, x1+0.6*(x1-x0)
+	return p, gateLines(p, metric, scale, gs, x0, p.X.Max, p.Y.Min, p.Y.Max)
 }
 
 func branchName(b string) string {
@@ -266,6 +275,7 @@ func scatter(p *plot.Plot, xy plotter.XYs, names []string, legend string, ci int
 		return err
 	}
 	for i := range l.TextStyle {
+		l.TextStyle[i].Font = plot.DefaultFont
 		l.TextStyle[i].Font.Size = vg.Points(7)
 		l.TextStyle[i].Color = colorAt(ci)
 	}
@@ -280,16 +290,19 @@ func frontLine(p *plot.Plot, xy plotter.XYs) error {
 		return err
 	}
 	l.Color, l.Width, l.StepStyle = paretoColor, vg.Points(1), plotter.PostStep
-	p.Add(l)
-	p.Legend.Add("Pareto front", l)
+	rings, err := plotter.NewScatter(xy)
+	if err != nil {
+		return err
+	}
+	rings.Color, rings.Radius, rings.Shape = paretoColor, vg.Points(6), draw.RingGlyph{}
+	p.Add(l, rings)
+	p.Legend.Add("Pareto front", l, rings)
 	return nil
 }
 
-// gateLines draws accuracy gates across and the plotted metric's gates
-// upright, spanning the data's range widened to include the gate.
-func gateLines(p *plot.Plot, metric string, scale float64, gs []gate, x, y []float64) error {
-	x0, x1 := span(x, scale)
-	y0, y1 := span(y, 1)
+// gateLines draws accuracy gates across [x0, x1] and the plotted
+// metric's gates upright over [y0, y1].
+func gateLines(p *plot.Plot, metric string, scale float64, gs []gate, x0, x1, y0, y1 float64) error {
 	for _, g := range gs {
 		var xy plotter.XYs
 		switch g.Metric {
