@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/qpipe/qpipe/ops"
@@ -118,5 +119,25 @@ func TestFailedExpectKeepsItsGate(t *testing.T) {
 	s := rep.Steps[3]
 	if s.Status != StatusFailed || s.Series == nil || *s.Series.Gate != (Gate{Metric: "size_bytes", Op: "<", Value: 1000}) {
 		t.Errorf("failed expect entry %+v", s)
+	}
+}
+
+func TestRenderHookSeesEveryRewrite(t *testing.T) {
+	var seen []int
+	text := "model mlp\ndata mnist subset=300\nevaluate accuracy\n"
+	_, err := runRecipe(t, context.Background(), t.TempDir(), text, func(o *Options) {
+		o.Render = func(dir string, r *Report) {
+			if dir != o.OutDir {
+				t.Errorf("rendered into %s, want %s", dir, o.OutDir)
+			}
+			seen = append(seen, len(r.Steps))
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Once before the first step, after each of the three, and at the end.
+	if want := []int{0, 1, 2, 3, 3}; !slices.Equal(seen, want) {
+		t.Errorf("report lengths at each render %v, want %v", seen, want)
 	}
 }

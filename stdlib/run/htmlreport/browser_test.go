@@ -23,23 +23,11 @@ import (
 	"github.com/qpipe/qpipe/stdlib/run"
 )
 
-// browserRecipe is a small real run: an MLP on the digits, a sweep of
-// two QAT learning rates, gates on accuracy and size. (No robustness
-// step: this build does not execute `evaluate robustness` yet; its plots
-// are covered by the structure test.)
-const browserRecipe = `model mlp
-data digits
-train epochs=3 lr=1e-3 optimizer=adamw
-evaluate accuracy size latency runs=3
-snapshot float
-expect accuracy >= 60%
-for lr in [1e-5, 1e-4] {
-  quantize int8 mode=qat epochs=2 lr=lr
-  evaluate accuracy size latency runs=3
-  expect accuracy >= float.accuracy - 5%
-  expect size < 1MB
-}
-`
+// sweepRecipe is a small real run (examples/qat_sweep.qpipe): an MLP
+// on the digits, a sweep of two QAT learning rates, gates on accuracy and
+// size. It has no robustness step: this build does not execute `evaluate
+// robustness` yet; those plots are covered by the structure test.
+const sweepRecipe = "../../../examples/qat_sweep.qpipe"
 
 // chromium finds Debian's chromium (or $QPIPE_CHROMIUM).
 func chromium(t *testing.T) string {
@@ -55,15 +43,15 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// runForPage executes text into dir/out with the page written after
+// runForPage executes the recipe at path into dir/out with the page written after
 // every step, as qpipe run does.
-func runForPage(t *testing.T, dir, text string) string {
+func runForPage(t *testing.T, dir, path string) string {
 	t.Helper()
-	path := filepath.Join(dir, "sweep.qpipe")
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+	text, err := os.ReadFile(path)
+	if err != nil {
 		t.Fatal(err)
 	}
-	rec, ds := check.CheckSource(path, []byte(text), stdlib.Env(), check.Options{})
+	rec, ds := check.CheckSource(path, text, stdlib.Env(), check.Options{})
 	if ds.HasErrors() {
 		t.Fatalf("recipe does not check:\n%v", ds)
 	}
@@ -74,7 +62,7 @@ func runForPage(t *testing.T, dir, text string) string {
 	out := filepath.Join(dir, "out")
 	var renderErr error
 	o := run.Options{Recipe: rec, Path: path, Seed: 1, OutDir: out, Render: func(d string, r *run.Report) {
-		if err := Write(d, Page{Report: r, Source: []byte(text), Plan: plan}); err != nil && renderErr == nil {
+		if err := Write(d, Page{Report: r, Source: text, Plan: plan}); err != nil && renderErr == nil {
 			renderErr = err
 		}
 	}}
@@ -130,7 +118,7 @@ func TestReportPageInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a small model; skipped with -short")
 	}
-	out := runForPage(t, t.TempDir(), browserRecipe)
+	out := runForPage(t, t.TempDir(), sweepRecipe)
 	info, shot, problems := openInChromium(t, bin, filepath.Join(out, File))
 	if len(problems) > 0 {
 		t.Errorf("console errors and exceptions:\n%s", strings.Join(problems, "\n"))

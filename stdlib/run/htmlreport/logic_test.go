@@ -175,3 +175,22 @@ func TestHighlightUsesTheEditorClasses(t *testing.T) {
 		t.Errorf("recipe text not escaped: %s", got)
 	}
 }
+
+func TestStatusOfRunningFailedAndInterruptedRuns(t *testing.T) {
+	r := &run.Report{Steps: []run.StepReport{entry(0, "model", "", nil), entry(1, "quantize", "bits=2", nil)}}
+	full := planOfReport(&run.Report{Steps: append(slices.Clone(r.Steps), entry(2, "evaluate", "bits=2", nil))})
+	if s := status(r, full); s != "running" {
+		t.Errorf("2 of 3 planned steps: %s, want running", s)
+	}
+	if s := status(r, nil); s != "done" {
+		t.Errorf("without a plan: %s, want done", s)
+	}
+	r.Steps[1].Status, r.Steps[1].Error = run.StatusFailed, "interrupted"
+	if s := status(r, full); s != "interrupted" {
+		t.Errorf("%s, want interrupted", s)
+	}
+	r.Steps[1].Error = "recipe:2:1: quantize: boom"
+	if s := status(r, full); s != "failed" {
+		t.Errorf("%s, want failed", s)
+	}
+}
