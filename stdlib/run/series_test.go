@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -139,5 +140,28 @@ func TestRenderHookSeesEveryRewrite(t *testing.T) {
 	// Once before the first step, after each of the three, and at the end.
 	if want := []int{0, 1, 2, 3, 3}; !slices.Equal(seen, want) {
 		t.Errorf("report lengths at each render %v, want %v", seen, want)
+	}
+}
+
+func TestDistillSeriesHasOnePointPerRound(t *testing.T) {
+	text := "model mlp\ndata mnist subset=600\ntrain epochs=1\nsnapshot t\ndistill from=t iterations=2 epochs=1\n"
+	rep, err := runRecipe(t, context.Background(), t.TempDir(), text, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := rep.Steps[4]
+	if s.Series == nil || len(s.Series.Epochs) != 2 {
+		t.Fatalf("distill series %+v", s.Series)
+	}
+	for i, e := range s.Series.Epochs {
+		r := i + 1
+		if e.Round != r || e.Epoch != r || e.ValAccuracy == nil || *e.ValAccuracy != s.Metrics[fmt.Sprintf("accuracy_round_%d", r)] ||
+			e.TrainLoss != s.Metrics[fmt.Sprintf("distill_loss_round_%d", r)] {
+			t.Errorf("round %d point %+v, metrics %v", r, e, s.Metrics)
+		}
+	}
+	// Two rounds of 10 steps, counted over the whole verb.
+	if n := len(s.Series.Steps); n != 20 || s.Series.Steps[n-1].Step != 20 {
+		t.Errorf("distill loss samples %+v", s.Series.Steps)
 	}
 }

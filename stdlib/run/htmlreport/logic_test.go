@@ -62,11 +62,12 @@ func TestModelStatesOnePointPerMeasuredState(t *testing.T) {
 	}
 }
 
-func TestGatesAreLabelledWithTheirLine(t *testing.T) {
+func TestGatesAreLabelledWithTheirLineOnce(t *testing.T) {
 	steps := []run.StepReport{
 		{Index: 0, Verb: "expect", Line: 7, Series: &run.Series{Gate: &run.Gate{Metric: "accuracy", Op: ">=", Value: 0.985}}},
 		{Index: 1, Verb: "expect", Line: 8, Series: &run.Series{Gate: &run.Gate{Metric: "size_bytes", Op: "<", Value: 2e6}}},
 		{Index: 2, Verb: "train", Line: 9, Series: &run.Series{}},
+		{Index: 3, Verb: "expect", Line: 7, Branch: "b=2", Series: &run.Series{Gate: &run.Gate{Metric: "accuracy", Op: ">=", Value: 0.985}}},
 	}
 	gs := gates(steps)
 	if len(gs) != 2 || gs[0].Label != "l. 7: accuracy >= 98.50%" || gs[1].Label != "l. 8: size_bytes < 2 MB" {

@@ -119,12 +119,19 @@ type gate struct {
 	Label string
 }
 
+// gates are the expect thresholds of the steps, once each: the same
+// line with the same threshold in several branches is one gate.
 func gates(steps []run.StepReport) []gate {
 	var out []gate
+	seen := map[string]bool{}
 	for _, s := range steps {
 		if s.Series != nil && s.Series.Gate != nil {
 			g := s.Series.Gate
-			out = append(out, gate{Gate: *g, Label: fmt.Sprintf("l. %d: %s %s %s", s.Line, g.Metric, g.Op, gateValue(*g))})
+			l := fmt.Sprintf("l. %d: %s %s %s", s.Line, g.Metric, g.Op, gateValue(*g))
+			if !seen[l] {
+				seen[l] = true
+				out = append(out, gate{Gate: *g, Label: l})
+			}
 		}
 	}
 	return out
