@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -163,5 +164,21 @@ func TestDistillSeriesHasOnePointPerRound(t *testing.T) {
 	// Two rounds of 10 steps, counted over the whole verb.
 	if n := len(s.Series.Steps); n != 20 || s.Series.Steps[n-1].Step != 20 {
 		t.Errorf("distill loss samples %+v", s.Series.Steps)
+	}
+}
+
+func TestDivergedTrainingKeepsItsCurve(t *testing.T) {
+	rec := "model mlp\ndata mnist subset=500\ntrain epochs=1 lr=1e-3\ntrain epochs=1 lr=1e12 optimizer=sgd\n"
+	rep, err := runRecipe(t, context.Background(), t.TempDir(), rec, nil)
+	if !errors.Is(err, ErrNonFinite) {
+		t.Fatalf("err = %v", err)
+	}
+	s := rep.Steps[3]
+	if s.Status != StatusFailed || s.Series == nil || len(s.Series.Steps) == 0 || len(s.Series.Epochs) != 0 {
+		t.Fatalf("failed train entry %+v, want its loss samples up to the divergence", s)
+	}
+	last := s.Series.Steps[len(s.Series.Steps)-1]
+	if math.IsNaN(last.Loss) || math.IsInf(last.Loss, 0) || last.Step != len(s.Series.Steps) {
+		t.Errorf("samples %+v: want one finite point per step before the NaN", s.Series.Steps)
 	}
 }
