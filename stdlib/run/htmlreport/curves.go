@@ -27,7 +27,11 @@ func trainingFigures(r *run.Report) ([]figure, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		figs = append(figs, figure{ID: fmt.Sprintf("training-%d", s.Index), Caption: label(s) + trainingNote(s.Series), SVG: svg})
+		caption := label(s) + trainingNote(s.Series)
+		if s.Status == run.StatusFailed {
+			caption += "; failed: " + s.Error
+		}
+		figs = append(figs, figure{ID: fmt.Sprintf("training-%d", s.Index), Caption: caption, SVG: svg})
 	}
 	if len(figs) == 0 {
 		return nil, "No step trained in this run (train, finetune, distill and quantize mode=qat draw curves here).", nil

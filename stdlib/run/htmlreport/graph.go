@@ -59,9 +59,7 @@ func matches(p *planner.Plan, r *run.Report) bool {
 // planGraph draws the plan (or, without one that matches the report,
 // the report's steps grouped by branch) as inline SVG.
 func planGraph(r *run.Report, p *planner.Plan) (template.HTML, error) {
-	if p == nil || !matches(p, r) {
-		p = planOfReport(r)
-	}
+	p = drawnPlan(r, p)
 	g := &graph{p: p, entries: map[int]run.StepReport{}}
 	for i, n := range leaves(p) {
 		if i < len(r.Steps) {
@@ -76,6 +74,15 @@ func planGraph(r *run.Report, p *planner.Plan) (template.HTML, error) {
 	g.seq(top, pad, pad, w)
 	g.b.WriteString("</svg>")
 	return template.HTML(g.b.String()), nil
+}
+
+// drawnPlan is p when it matches the report, else the plan of the
+// report's steps.
+func drawnPlan(r *run.Report, p *planner.Plan) *planner.Plan {
+	if p == nil || !matches(p, r) {
+		return planOfReport(r)
+	}
+	return p
 }
 
 func topLevel(p *planner.Plan) []int {

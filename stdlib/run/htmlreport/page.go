@@ -111,7 +111,7 @@ func build(p Page) (*view, error) {
 		}
 		v.Figures[s.id], v.Notes[s.id] = figs, note
 	}
-	v.Steps = stepRows(r)
+	v.Steps = stepRows(r, drawnPlan(r, p.Plan))
 	return v, nil
 }
 
@@ -203,10 +203,12 @@ type stepRow struct {
 	Error                    string
 }
 
-func stepRows(r *run.Report) []stepRow {
+// stepRows are the table's rows, each with the label of its plan node.
+func stepRows(r *run.Report, p *planner.Plan) []stepRow {
 	rows := make([]stepRow, len(r.Steps))
+	nodes := leaves(p)
 	for i, s := range r.Steps {
-		row := stepRow{Index: s.Index, Verb: s.Verb, Branch: s.Branch, Line: s.Line, Round: s.Round, Status: s.Status,
+		row := stepRow{Index: s.Index, Node: nodes[i].Label, Verb: s.Verb, Branch: s.Branch, Line: s.Line, Round: s.Round, Status: s.Status,
 			Seconds: fmt.Sprintf("%.1f", s.Seconds), Summary: s.Summary, Error: s.Error}
 		for _, k := range run.SortedKeys(s.Metrics) {
 			row.Metrics = append(row.Metrics, kv{k, run.FormatMetric(k, s.Metrics[k])})
