@@ -18,6 +18,7 @@ import (
 	"github.com/qpipe/qpipe/project"
 	"github.com/qpipe/qpipe/repl"
 	"github.com/qpipe/qpipe/stdlib/run"
+	"github.com/qpipe/qpipe/stdlib/run/htmlreport"
 )
 
 func init() {
@@ -175,7 +176,7 @@ func mergeSets(project, flags map[string]string) map[string]string {
 func execute(ctx context.Context, sys *IO, l *loaded, j *job, resume bool) error {
 	files := diag.FileMap{l.src.Name: l.src}
 	o := run.Options{Recipe: l.recipe, Path: j.recipe, Device: j.device, Seed: j.seed, OutDir: j.out,
-		Resume: resume, Model: j.model, Data: j.data}
+		Resume: resume, Model: j.model, Data: j.data, Render: pageWriter(sys, l, j)}
 	r, err := run.New(o)
 	if err != nil {
 		return failf(exitFailure, "%v", err)
@@ -190,6 +191,7 @@ func execute(ctx context.Context, sys *IO, l *loaded, j *job, resume bool) error
 	obs.Close()
 	if rep != nil && len(rep.Steps) > 0 {
 		run.WriteSummary(sys.Stdout, rep)
+		fmt.Fprintln(sys.Stdout, pageLink(filepath.Join(j.out, htmlreport.File)))
 	}
 	return runFailure(sys, files, j, err)
 }

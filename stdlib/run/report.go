@@ -46,6 +46,8 @@ type StepReport struct {
 	// Checkpoint is the state file written after the step, relative to
 	// the output directory.
 	Checkpoint string `json:"checkpoint,omitempty"`
+	// Series are the step's curves and tables for report.html.
+	Series *Series `json:"series,omitempty"`
 }
 
 // Final holds the final model's accuracy, exported size and latency, when

@@ -37,6 +37,9 @@ type Options struct {
 	DataOptions data.Options
 	// Observer sees steps start, progress and finish; nil for none.
 	Observer Observer
+	// Render, when set, is called after every rewrite of report.json
+	// with the report as it stands (report.html; stdlib/run/htmlreport).
+	Render func(outDir string, r *Report)
 }
 
 // Observer is told about the run as it goes, to draw progress.
@@ -130,7 +133,15 @@ func (r *Runner) Run(ctx context.Context) (*Report, error) {
 	return r.report, err
 }
 
-func (r *Runner) writeReport() error { return WriteReport(r.opts.OutDir, r.report) }
+func (r *Runner) writeReport() error {
+	if err := WriteReport(r.opts.OutDir, r.report); err != nil {
+		return err
+	}
+	if r.opts.Render != nil {
+		r.opts.Render(r.opts.OutDir, r.report)
+	}
+	return nil
+}
 
 // skipRest reports the steps after a failure as skipped.
 func (r *Runner) skipRest(from int) {
@@ -321,6 +332,7 @@ func (w *walker) run(ctx context.Context, p planned) error {
 	}
 	e.Status, e.Seconds, e.Summary = StatusDone, time.Since(start).Seconds(), out.Summary
 	maps.Copy(e.Metrics, out.Metrics)
+	e.Series = out.Series
 	ck, err := saveCheckpoint(r.opts.OutDir, p, w.cur)
 	if err != nil {
 		return w.failed(p, start, fmt.Errorf("cannot write the checkpoint: %w", err))
@@ -365,6 +377,10 @@ func (w *walker) failed(p planned, start time.Time, err error) error {
 	e.Status, e.Seconds = StatusFailed, time.Since(start).Seconds()
 	se := &StepError{Step: p.Step, Err: err}
 	e.Error = se.Error()
+	var withS SeriesError
+	if errors.As(err, &withS) {
+		e.Series = withS.StepSeries()
+	}
 	if errors.Is(err, ErrInterrupted) {
 		e.Error = "interrupted"
 	} else if last := w.lastCheckpoint(); last != "" && errors.Is(err, ErrNonFinite) {

@@ -33,14 +33,19 @@ func runDistill(ctx context.Context, env *Env, st *State, step *check.Step) (*Ou
 	}
 	o := distillOptions(env, st, step)
 	o.Teacher = snap.Model
+	samples := newSampler()
+	o.Progress = samples.then(o.Progress)
 	rounds, err := compress.Distill(ctx, st.Model, o)
 	if len(rounds) > 0 {
 		st.ModelChanged()
 	}
+	series := &Series{Epochs: roundPoints(rounds, o), Steps: samples.Points()}
 	if err != nil {
-		return nil, err
+		return nil, withSeries(err, series)
 	}
-	return distillOutcome(st, from, o, rounds), nil
+	out := distillOutcome(st, from, o, rounds)
+	out.Series = series
+	return out, nil
 }
 
 // distillOptions reads a distill step's arguments; batch falls back to the
@@ -104,4 +109,18 @@ func distillOutcome(st *State, from string, o compress.DistillOptions, rounds []
 		st.Record("loss", last.ValLoss, "loss", last.ValLoss)
 	}
 	return &Outcome{Summary: fmt.Sprintf("distill from %s (teacher=%s): %s", from, o.TeacherMode, strings.Join(parts, "; ")), Metrics: metrics}
+}
+
+// roundPoints are the rounds as epoch points: one per round, at the
+// round's last epoch, with the evaluation on o.Val when there is one.
+func roundPoints(rounds []compress.Round, o compress.DistillOptions) []EpochPoint {
+	out := make([]EpochPoint, len(rounds))
+	for i, r := range rounds {
+		out[i] = EpochPoint{Epoch: r.Iteration * max(o.Epochs, 1), Round: r.Iteration, Stage: r.Stage,
+			TrainLoss: r.Loss, TrainAccuracy: r.TrainAccuracy, LR: o.LR, Seconds: r.Seconds}
+		if o.Val != nil {
+			out[i].ValLoss, out[i].ValAccuracy = ptr(r.ValLoss), ptr(r.Accuracy)
+		}
+	}
+	return out
 }

@@ -43,10 +43,16 @@ func runQuantize(ctx context.Context, env *Env, st *State, step *check.Step) (*O
 		return nil, err
 	}
 	fake := st.Model.Clone()
-	res, err := compress.QuantizeInt8(ctx, fake, o)
-	if err != nil {
-		return nil, err
+	samples := newSampler()
+	if o.QAT {
+		o.Progress = samples.then(o.Progress)
 	}
+	res, err := compress.QuantizeInt8(ctx, fake, o)
+	series := &Series{Epochs: epochPoints(res.Epochs), Steps: samples.Points()}
+	if err != nil {
+		return nil, withSeries(err, series)
+	}
+	series.Layers = LayerStats(fake)
 	metrics := map[string]float64{"quantized_layers": float64(res.Layers), "quantized_attention": float64(res.Attention),
 		"calibration_images": float64(res.Calibrated)}
 	if len(res.Epochs) > 0 {
@@ -69,7 +75,7 @@ func runQuantize(ctx context.Context, env *Env, st *State, step *check.Step) (*O
 	metrics["int8_attention"] = float64(ir.Attention)
 	metrics["int8_size_bytes"] = float64(compress.Int8Bytes(ir.Model))
 	return &Outcome{Summary: fmt.Sprintf("quantize int8 (%s, weights %s, calibrate %s): %d layers and %d attention nodes on the integer engine, %d ReLUs fused into GEMM epilogues, %d layers requantize into the next; the fake-quant model stays current (export writes QDQ), evaluate runs the integer engine",
-		modeWord(o.QAT), weightsWord(o.PerTensorWeights), o.Calibration, ir.Converted, ir.Attention, ir.FusedReLU, ir.Int8Outputs), Metrics: metrics}, nil
+		modeWord(o.QAT), weightsWord(o.PerTensorWeights), o.Calibration, ir.Converted, ir.Attention, ir.FusedReLU, ir.Int8Outputs), Metrics: metrics, Series: series}, nil
 }
 
 // integerCache is the integer-engine conversion of one fake-quant model
