@@ -18,11 +18,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"strings"
 
+	"github.com/qpipe/qpipe/internal/bounded"
 	"github.com/qpipe/qpipe/ops"
 )
 
@@ -93,7 +95,7 @@ func Load(weights string) (*ops.Model, Meta, error) {
 	if err != nil {
 		return nil, Meta{}, err
 	}
-	b, err := os.ReadFile(weights)
+	b, err := bounded.ReadFile(weights)
 	if err != nil {
 		return nil, Meta{}, fmt.Errorf("modelio: %w", err)
 	}
@@ -113,7 +115,10 @@ func Load(weights string) (*ops.Model, Meta, error) {
 }
 
 func readArch(path string) (*archFile, *ops.Model, error) {
-	b, err := os.ReadFile(path)
+	b, err := bounded.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("modelio: a .safetensors file holds weights only; qpipe reads the architecture from %s beside it, which is missing (keep the .json that `export checkpoint` wrote next to the weights, or export the model to ONNX)", path)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("modelio: architecture file: %w", err)
 	}

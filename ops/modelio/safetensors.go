@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/qpipe/qpipe/internal/bounded"
 	"github.com/qpipe/qpipe/ops"
 )
 
@@ -101,7 +102,7 @@ type File struct {
 
 // ReadSafetensors reads and checks a whole safetensors file.
 func ReadSafetensors(path string) (*File, error) {
-	b, err := os.ReadFile(path)
+	b, err := bounded.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("modelio: %w", err)
 	}
@@ -189,16 +190,13 @@ func checkEntry(name string, e headerEntry) error {
 	if e.DType != "F32" {
 		return fmt.Errorf("dtype mismatch: tensor %q is %q, qpipe reads F32 only", name, e.DType)
 	}
-	n := 1
-	for _, d := range e.Shape {
-		if d < 0 || (d > 0 && n > math.MaxInt32/d) {
-			return fmt.Errorf("bad header: tensor %q has bad shape %v", name, e.Shape)
-		}
-		n *= d
+	n, err := bounded.Numel(e.Shape)
+	if err != nil {
+		return fmt.Errorf("bad header: tensor %q has bad shape %v: %v", name, e.Shape, err)
 	}
-	if e.Offsets[0] < 0 || e.Offsets[1]-e.Offsets[0] != 4*n {
+	if need := bounded.Bytes(n, 4); e.Offsets[0] < 0 || int64(e.Offsets[1]-e.Offsets[0]) != need {
 		return fmt.Errorf("bad header: tensor %q of shape %v needs %d bytes, its offsets %v span %d",
-			name, e.Shape, 4*n, e.Offsets, e.Offsets[1]-e.Offsets[0])
+			name, e.Shape, need, e.Offsets, e.Offsets[1]-e.Offsets[0])
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/qpipe/qpipe/internal/bounded"
 	"github.com/qpipe/qpipe/ops"
 	_ "github.com/qpipe/qpipe/ops/cpu" // import evaluates nodes on the CPU to learn shapes
 	"github.com/qpipe/qpipe/ops/onnx/onnxpb"
@@ -118,7 +119,21 @@ func inputShape(g *onnxpb.GraphProto, given []int) ([]int, bool, error) {
 			return nil, false, fmt.Errorf("input %q dimension %d is symbolic (%q): give ImportOptions.InputShape", ins[0].GetName(), i, d.GetDimParam())
 		}
 	}
+	if err := checkProbe(ins[0].GetName(), shape); err != nil {
+		return nil, false, err
+	}
 	return shape, dyn, nil
+}
+
+// checkProbe refuses an input shape whose probe tensor (batch 3 when the
+// batch is symbolic) overflows or exceeds the memory budget.
+func checkProbe(name string, shape []int) error {
+	probe := append([]int{}, shape...)
+	if len(probe) > 0 {
+		probe[0] = max(probe[0], 3)
+	}
+	_, err := bounded.Elems(fmt.Sprintf("input %q", name), probe, 4)
+	return err
 }
 
 // graphInputs lists the graph inputs that are not initializers (older
