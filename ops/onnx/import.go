@@ -105,6 +105,9 @@ func inputShape(g *onnxpb.GraphProto, given []int) ([]int, bool, error) {
 		return nil, false, fmt.Errorf("input %q is not float32", ins[0].GetName())
 	}
 	dims := tt.GetShape().GetDim()
+	if len(dims) == 0 && len(given) == 0 {
+		return nil, false, fmt.Errorf("input %q has no shape; import needs (batch, ...) (export with a sample input of the real shape)", ins[0].GetName())
+	}
 	dyn := len(dims) > 0 && dims[0].GetDimParam() != "" || len(dims) > 0 && dims[0].GetDimValue() <= 0
 	if len(given) > 0 {
 		if len(given) != len(dims) && len(dims) > 0 {
