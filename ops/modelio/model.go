@@ -54,27 +54,37 @@ func ArchPath(weights string) string {
 	return strings.TrimSuffix(weights, filepath.Ext(weights)) + ".json"
 }
 
-// Save writes m's parameters to weights (conventionally *.safetensors)
-// and its architecture and meta to ArchPath(weights).
-func Save(weights string, m *ops.Model, meta Meta) error {
+// Encode returns the two files Save writes: the weights (safetensors)
+// and the architecture JSON that names them as weights.
+func Encode(weights string, m *ops.Model, meta Meta) (weightBytes, archBytes []byte, err error) {
 	b, err := EncodeSafetensors(ModelTensors(m), map[string]string{"format": "pt", "qpipe_model": m.Name})
 	if err != nil {
-		return fmt.Errorf("modelio: %s: %w", weights, err)
+		return nil, nil, fmt.Errorf("modelio: %s: %w", weights, err)
 	}
 	graph, err := json.Marshal(m)
 	if err != nil {
-		return fmt.Errorf("modelio: encoding the graph of %s: %w", m.Name, err)
+		return nil, nil, fmt.Errorf("modelio: encoding the graph of %s: %w", m.Name, err)
 	}
 	sum := sha256.Sum256(b)
 	arch := archFile{Format: FormatVersion, Meta: meta, Weights: filepath.Base(weights), WeightsSHA256: hex.EncodeToString(sum[:]), Model: graph}
 	aj, err := json.MarshalIndent(arch, "", " ")
 	if err != nil {
-		return fmt.Errorf("modelio: %w", err)
+		return nil, nil, fmt.Errorf("modelio: %w", err)
+	}
+	return b, append(aj, '\n'), nil
+}
+
+// Save writes m's parameters to weights (conventionally *.safetensors)
+// and its architecture and meta to ArchPath(weights).
+func Save(weights string, m *ops.Model, meta Meta) error {
+	b, aj, err := Encode(weights, m, meta)
+	if err != nil {
+		return err
 	}
 	if err := writeAtomic(weights, b); err != nil {
 		return err
 	}
-	return writeAtomic(ArchPath(weights), append(aj, '\n'))
+	return writeAtomic(ArchPath(weights), aj)
 }
 
 // ModelTensors lists m's parameters and buffers in Params order (sharing

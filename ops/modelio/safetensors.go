@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"sort"
 
 	"github.com/qpipe/qpipe/internal/bounded"
 	"github.com/qpipe/qpipe/ops"
+
+	"github.com/qpipe/qpipe/internal/outfile"
 )
 
 // The safetensors layout (https://github.com/huggingface/safetensors):
@@ -212,29 +212,8 @@ func decodeF32(b []byte) []float32 {
 // writeAtomic writes b to a temporary file beside path, syncs it and
 // renames it over path, so readers see the old file or the new one.
 func writeAtomic(path string, b []byte) error {
-	dir, base := splitPath(path)
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("modelio: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("modelio: writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("modelio: writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("modelio: writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := outfile.Write(path, b); err != nil {
 		return fmt.Errorf("modelio: %w", err)
 	}
 	return nil
-}
-
-func splitPath(path string) (dir, base string) {
-	return filepath.Dir(path), filepath.Base(path)
 }
