@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -81,7 +80,7 @@ func runRun(sys *IO, o *runOptions, args []string) error {
 	if l.ds.HasErrors() {
 		return failf(exitFailure, "%s in %s; nothing run", tally(l.ds), j.recipe)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := interruptContext(context.Background(), sys.Stderr, os.Exit)
 	defer stop()
 	return execute(ctx, sys, l, j, o.resume)
 }
@@ -190,6 +189,9 @@ func execute(ctx context.Context, sys *IO, l *loaded, j *job, resume bool) error
 	obs.Close()
 	if rep != nil && len(rep.Steps) > 0 {
 		run.WriteSummary(sys.Stdout, rep)
+	}
+	if errors.Is(err, run.ErrInterrupted) {
+		return failf(interruptedExit(ctx), "interrupted (%v); report and last checkpoint in %s; continue with --resume", err, j.out)
 	}
 	return runFailure(sys, files, j, err)
 }

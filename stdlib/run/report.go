@@ -14,7 +14,10 @@ const (
 	StatusDone     = "done"
 	StatusRestored = "restored"
 	StatusFailed   = "failed"
-	StatusSkipped  = "skipped"
+	// StatusInterrupted is a step stopped by a signal (the run's context
+	// was cancelled) before it finished.
+	StatusInterrupted = "interrupted"
+	StatusSkipped     = "skipped"
 )
 
 // Report is report.json (CONTRACTS.md): the recipe, the device, the seed,
