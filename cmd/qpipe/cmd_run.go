@@ -44,7 +44,8 @@ func runFlags(fs *flag.FlagSet) func(*IO, []string) error {
 	o.bindings.register(fs, true)
 	fs.StringVar(&o.device, "device", "", "backend to run on: cpu or cuda (default: $QPIPE_DEVICE, else cpu)")
 	fs.StringVar(&o.out, "out", "", "output `DIR` for report.json, checkpoints/ and exports (default out/RECIPE)")
-	fs.Uint64Var(&o.seed, "seed", 1, "run `seed`: initial weights, shuffling, augmentation")
+	o.seed = 1
+	fs.Var(seedFlag{&o.seed}, "seed", "run `seed`: initial weights, shuffling, augmentation")
 	fs.BoolVar(&o.resume, "resume", false, "continue the run in --out after its last finished step")
 	fs.StringVar(&o.projectFile, "project", project.DefaultFile, "project `file` that defines named runs")
 	return func(sys *IO, args []string) error {
@@ -181,6 +182,9 @@ func execute(ctx context.Context, sys *IO, l *loaded, j *job, resume bool) error
 	}
 	if ds := r.Preflight(); ds.HasErrors() {
 		return runFailure(sys, files, j, ds)
+	}
+	if err := checkOutDir(j.out); err != nil {
+		return failf(exitFailure, "%v", err)
 	}
 	obs := run.NewProgress(sys.Stderr, isTerminal(sys.Stderr), r.Steps())
 	r.SetObserver(obs)
