@@ -22,7 +22,7 @@ import (
 func init() {
 	register(&command{
 		Name:    "run",
-		Args:    "[--model M] [--data D] [--device cpu|cuda] [--set k=v]... [--out DIR] [--seed N] [--resume] [--project FILE] FILE.qpipe|RUN",
+		Args:    "[--model M] [--data D] [--device cpu|cuda] [--set k=v]... [--out DIR] [--seed N] [--resume] [--project FILE] [--max-memory SIZE] FILE.qpipe|RUN",
 		Summary: "execute a recipe (or a run of qpipe.hcl): progress, report.json, checkpoints, exports",
 		Flags:   runFlags,
 	})
@@ -48,6 +48,7 @@ func runFlags(fs *flag.FlagSet) func(*IO, []string) error {
 	fs.Var(seedFlag{&o.seed}, "seed", "run `seed`: initial weights, shuffling, augmentation")
 	fs.BoolVar(&o.resume, "resume", false, "continue the run in --out after its last finished step")
 	fs.StringVar(&o.projectFile, "project", project.DefaultFile, "project `file` that defines named runs")
+	registerMaxMemory(fs)
 	return func(sys *IO, args []string) error {
 		o.set = map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
