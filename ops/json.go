@@ -3,6 +3,8 @@ package ops
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/qpipe/qpipe/internal/bounded"
 )
 
 // modelJSON is the serialised structure of a model. Parameter values are
@@ -45,10 +47,10 @@ func (m *Model) UnmarshalJSON(data []byte) error {
 		}
 		m.nextID = max(m.nextID, n.ID+1)
 	}
+	if err := checkParamSizes(j.Name, j.Params); err != nil {
+		return err
+	}
 	for _, p := range j.Params {
-		if !validShape(p.Shape) {
-			return fmt.Errorf("ops: parameter %q has bad shape %v", p.Name, p.Shape)
-		}
 		if _, err := m.AddParam(p.Name, New(p.Shape...), p.Trainable); err != nil {
 			return err
 		}
@@ -65,4 +67,21 @@ func (m *Model) UnmarshalJSON(data []byte) error {
 		p.mask = keep
 	}
 	return m.Validate()
+}
+
+// checkParamSizes refuses bad shapes and parameters whose total size
+// overflows or exceeds the memory budget, before any is allocated.
+func checkParamSizes(model string, params []ParamShape) error {
+	var total int64
+	for _, p := range params {
+		if !validShape(p.Shape) {
+			return fmt.Errorf("ops: parameter %q has bad shape %v", p.Name, p.Shape)
+		}
+		n, err := bounded.Elems(fmt.Sprintf("ops: parameter %q", p.Name), p.Shape, 4)
+		if err != nil {
+			return err
+		}
+		total += int64(n) * 4
+	}
+	return bounded.Check(fmt.Sprintf("ops: the parameters of model %s", model), total)
 }

@@ -23,6 +23,7 @@ func Build(rec *check.Recipe, opts Options) (*Plan, error) {
 		src:  rec.File.Source,
 		plan: &Plan{Recipe: rec.File.Name, Nodes: []*Node{}, Edges: []Edge{}},
 	}
+	b.limit = written(rec.Steps) + opts.maxNodes()
 	st := newState(rec.Lets, opts)
 	b.bind(rec.Steps, st)
 	if err := b.steps(rec.Steps, nil, st); err != nil {
@@ -33,9 +34,20 @@ func Build(rec *check.Recipe, opts Options) (*Plan, error) {
 }
 
 type builder struct {
-	opts Options
-	src  *source.File
-	plan *Plan
+	opts  Options
+	limit int // nodes allowed: the statements written plus Options.MaxNodes
+	src   *source.File
+	plan  *Plan
+}
+
+// written counts the steps as the recipe writes them, blocks' bodies
+// once: the plan of a long recipe without repeats is never refused.
+func written(steps []*check.Step) int {
+	n := 0
+	for _, s := range steps {
+		n += 1 + written(s.Body)
+	}
+	return n
 }
 
 // errTooLarge stops the walk when unrolling outgrows Options.MaxNodes.
@@ -43,9 +55,9 @@ var errTooLarge = errors.New("too large")
 
 // add numbers n under parent (nil for top level) and appends it.
 func (b *builder) add(n *Node, parent *Node) error {
-	if len(b.plan.Nodes) >= b.opts.maxNodes() {
-		return fmt.Errorf("planner: the plan has more than %d nodes after unrolling repeat blocks: %w",
-			b.opts.maxNodes(), errTooLarge)
+	if len(b.plan.Nodes) >= b.limit {
+		return fmt.Errorf("planner: unrolling repeat blocks adds more than %d nodes to the %d statements written: %w",
+			b.opts.maxNodes(), b.limit-b.opts.maxNodes(), errTooLarge)
 	}
 	n.ID = len(b.plan.Nodes)
 	n.Parent = -1

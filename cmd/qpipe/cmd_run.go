@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -24,7 +23,7 @@ import (
 func init() {
 	register(&command{
 		Name:    "run",
-		Args:    "[--model M] [--data D] [--device cpu|cuda] [--set k=v]... [--out DIR] [--seed N] [--resume] [--project FILE] FILE.qpipe|RUN",
+		Args:    "[--model M] [--data D] [--device cpu|cuda] [--set k=v]... [--out DIR] [--seed N] [--resume] [--project FILE] [--max-memory SIZE] FILE.qpipe|RUN",
 		Summary: "execute a recipe (or a run of qpipe.hcl): progress, report.json, checkpoints, exports",
 		Flags:   runFlags,
 	})
@@ -46,9 +45,11 @@ func runFlags(fs *flag.FlagSet) func(*IO, []string) error {
 	o.bindings.register(fs, true)
 	fs.StringVar(&o.device, "device", "", "backend to run on: cpu or cuda (default: $QPIPE_DEVICE, else cpu)")
 	fs.StringVar(&o.out, "out", "", "output `DIR` for report.json, checkpoints/ and exports (default out/RECIPE)")
-	fs.Uint64Var(&o.seed, "seed", 1, "run `seed`: initial weights, shuffling, augmentation")
+	o.seed = 1
+	fs.Var(seedFlag{&o.seed}, "seed", "run `seed`: initial weights, shuffling, augmentation")
 	fs.BoolVar(&o.resume, "resume", false, "continue the run in --out after its last finished step")
 	fs.StringVar(&o.projectFile, "project", project.DefaultFile, "project `file` that defines named runs")
+	registerMaxMemory(fs)
 	return func(sys *IO, args []string) error {
 		o.set = map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
@@ -82,7 +83,7 @@ func runRun(sys *IO, o *runOptions, args []string) error {
 	if l.ds.HasErrors() {
 		return failf(exitFailure, "%s in %s; nothing run", tally(l.ds), j.recipe)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := interruptContext(context.Background(), sys.Stderr, os.Exit)
 	defer stop()
 	return execute(ctx, sys, l, j, o.resume)
 }
@@ -184,6 +185,9 @@ func execute(ctx context.Context, sys *IO, l *loaded, j *job, resume bool) error
 	if ds := r.Preflight(); ds.HasErrors() {
 		return runFailure(sys, files, j, ds)
 	}
+	if err := checkOutDir(j.out); err != nil {
+		return failf(exitFailure, "%v", err)
+	}
 	obs := run.NewProgress(sys.Stderr, isTerminal(sys.Stderr), r.Steps())
 	r.SetObserver(obs)
 	fmt.Fprintf(sys.Stderr, "running %s: %d steps on %s, seed %d, output in %s\n", j.recipe, r.Steps(), j.device, j.seed, j.out)
@@ -192,6 +196,9 @@ func execute(ctx context.Context, sys *IO, l *loaded, j *job, resume bool) error
 	if rep != nil && len(rep.Steps) > 0 {
 		run.WriteSummary(sys.Stdout, rep)
 		fmt.Fprintln(sys.Stdout, pageLink(filepath.Join(j.out, htmlreport.File)))
+	}
+	if errors.Is(err, run.ErrInterrupted) {
+		return failf(interruptedExit(ctx), "interrupted (%v); report and last checkpoint in %s; continue with --resume", err, j.out)
 	}
 	return runFailure(sys, files, j, err)
 }

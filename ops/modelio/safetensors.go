@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"sort"
 
+	"github.com/qpipe/qpipe/internal/bounded"
 	"github.com/qpipe/qpipe/ops"
+
+	"github.com/qpipe/qpipe/internal/outfile"
 )
 
 // The safetensors layout (https://github.com/huggingface/safetensors):
@@ -101,7 +102,7 @@ type File struct {
 
 // ReadSafetensors reads and checks a whole safetensors file.
 func ReadSafetensors(path string) (*File, error) {
-	b, err := os.ReadFile(path)
+	b, err := bounded.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("modelio: %w", err)
 	}
@@ -189,16 +190,13 @@ func checkEntry(name string, e headerEntry) error {
 	if e.DType != "F32" {
 		return fmt.Errorf("dtype mismatch: tensor %q is %q, qpipe reads F32 only", name, e.DType)
 	}
-	n := 1
-	for _, d := range e.Shape {
-		if d < 0 || (d > 0 && n > math.MaxInt32/d) {
-			return fmt.Errorf("bad header: tensor %q has bad shape %v", name, e.Shape)
-		}
-		n *= d
+	n, err := bounded.Numel(e.Shape)
+	if err != nil {
+		return fmt.Errorf("bad header: tensor %q has bad shape %v: %v", name, e.Shape, err)
 	}
-	if e.Offsets[0] < 0 || e.Offsets[1]-e.Offsets[0] != 4*n {
+	if need := bounded.Bytes(n, 4); e.Offsets[0] < 0 || int64(e.Offsets[1]-e.Offsets[0]) != need {
 		return fmt.Errorf("bad header: tensor %q of shape %v needs %d bytes, its offsets %v span %d",
-			name, e.Shape, 4*n, e.Offsets, e.Offsets[1]-e.Offsets[0])
+			name, e.Shape, need, e.Offsets, e.Offsets[1]-e.Offsets[0])
 	}
 	return nil
 }
@@ -214,29 +212,8 @@ func decodeF32(b []byte) []float32 {
 // writeAtomic writes b to a temporary file beside path, syncs it and
 // renames it over path, so readers see the old file or the new one.
 func writeAtomic(path string, b []byte) error {
-	dir, base := splitPath(path)
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("modelio: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("modelio: writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("modelio: writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("modelio: writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := outfile.Write(path, b); err != nil {
 		return fmt.Errorf("modelio: %w", err)
 	}
 	return nil
-}
-
-func splitPath(path string) (dir, base string) {
-	return filepath.Dir(path), filepath.Base(path)
 }

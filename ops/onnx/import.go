@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/qpipe/qpipe/internal/bounded"
 	"github.com/qpipe/qpipe/ops"
 	_ "github.com/qpipe/qpipe/ops/cpu" // import evaluates nodes on the CPU to learn shapes
 	"github.com/qpipe/qpipe/ops/onnx/onnxpb"
@@ -137,6 +138,9 @@ func oneInputShape(in *onnxpb.ValueInfoProto, given []int) ([]int, bool, error) 
 		return nil, false, fmt.Errorf("input %q is %s; qpipe computes in float32", in.GetName(), onnxpb.TensorProto_DataType(tt.GetElemType()))
 	}
 	dims := tt.GetShape().GetDim()
+	if len(dims) == 0 && len(given) == 0 {
+		return nil, false, fmt.Errorf("input %q has no shape; import needs (batch, ...) (export with a sample input of the real shape)", ins[0].GetName())
+	}
 	dyn := len(dims) > 0 && dims[0].GetDimParam() != "" || len(dims) > 0 && dims[0].GetDimValue() <= 0
 	if len(given) > 0 {
 		if len(given) != len(dims) && len(dims) > 0 {
@@ -151,7 +155,21 @@ func oneInputShape(in *onnxpb.ValueInfoProto, given []int) ([]int, bool, error) 
 			return nil, false, fmt.Errorf("input %q dimension %d is symbolic (%q): give ImportOptions.InputShape", in.GetName(), i, d.GetDimParam())
 		}
 	}
+	if err := checkProbe(ins[0].GetName(), shape); err != nil {
+		return nil, false, err
+	}
 	return shape, dyn, nil
+}
+
+// checkProbe refuses an input shape whose probe tensor (batch 3 when the
+// batch is symbolic) overflows or exceeds the memory budget.
+func checkProbe(name string, shape []int) error {
+	probe := append([]int{}, shape...)
+	if len(probe) > 0 {
+		probe[0] = max(probe[0], 3)
+	}
+	_, err := bounded.Elems(fmt.Sprintf("input %q", name), probe, 4)
+	return err
 }
 
 // graphInputs lists the graph inputs that are not initializers (older

@@ -10,6 +10,8 @@ import (
 
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/modelio"
+
+	"github.com/qpipe/qpipe/internal/bounded"
 )
 
 // Checkpoints live in OUT/checkpoints: one state file per finished step
@@ -110,7 +112,7 @@ func saveModel(dir string, m *ops.Model, meta modelio.Meta) (modelRef, error) {
 // loadCheckpoint reads the state after step i, reopening its dataset.
 func loadCheckpoint(env *Env, out string, i int) (*State, string, error) {
 	path := filepath.Join(out, checkpointName(i))
-	b, err := os.ReadFile(path)
+	b, err := bounded.ReadFile(path)
 	if err != nil {
 		return nil, "", fmt.Errorf("cannot resume: %v", err)
 	}

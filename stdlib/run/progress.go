@@ -132,6 +132,8 @@ func (p *Progress) Finished(s StepReport) {
 	switch s.Status {
 	case StatusFailed:
 		fmt.Fprintf(p.w, "%s failed after %.1fs\n", p.label(s), s.Seconds)
+	case StatusInterrupted:
+		fmt.Fprintf(p.w, "%s interrupted after %.1fs\n", p.label(s), s.Seconds)
 	case StatusRestored:
 		fmt.Fprintf(p.w, "%s restored from the checkpoint\n", p.label(s))
 	default:

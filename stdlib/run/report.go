@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/qpipe/qpipe/internal/outfile"
 )
 
 // Step statuses in report.json.
@@ -12,7 +14,10 @@ const (
 	StatusDone     = "done"
 	StatusRestored = "restored"
 	StatusFailed   = "failed"
-	StatusSkipped  = "skipped"
+	// StatusInterrupted is a step stopped by a signal (the run's context
+	// was cancelled) before it finished.
+	StatusInterrupted = "interrupted"
+	StatusSkipped     = "skipped"
 )
 
 // Report is report.json (docs/contracts.md): the recipe, the device, the seed,
@@ -105,29 +110,10 @@ func ReadReport(dir string) (*Report, error) {
 }
 
 // writeAtomic writes b to path through a temporary file in the same
-// directory, synced and renamed over path.
+// directory, synced and renamed over path (package outfile).
 func writeAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
+	return outfile.Write(path, b)
 }

@@ -382,7 +382,7 @@ func (w *walker) failed(p planned, start time.Time, err error) error {
 		e.Series = withS.StepSeries()
 	}
 	if errors.Is(err, ErrInterrupted) {
-		e.Error = "interrupted"
+		e.Status, e.Error = StatusInterrupted, "interrupted"
 	} else if last := w.lastCheckpoint(); last != "" && errors.Is(err, ErrNonFinite) {
 		se.Err = fmt.Errorf("%w; the last good checkpoint is %s", err, last)
 		e.Error = se.Error()

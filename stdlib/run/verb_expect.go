@@ -36,7 +36,8 @@ func (e *ExpectError) StepSeries() *Series {
 }
 
 func (e *ExpectError) Error() string {
-	return fmt.Sprintf("expect failed: %s is false (%s; %s)", e.Cond, e.Left, e.Right)
+	// The runner and the CLI add "expect failed:" / "expect:" before it.
+	return fmt.Sprintf("%s is false (%s; %s)", e.Cond, e.Left, e.Right)
 }
 
 func runExpect(ctx context.Context, env *Env, st *State, step *check.Step) (*Outcome, error) {
