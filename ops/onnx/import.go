@@ -139,7 +139,7 @@ func oneInputShape(in *onnxpb.ValueInfoProto, given []int) ([]int, bool, error) 
 	}
 	dims := tt.GetShape().GetDim()
 	if len(dims) == 0 && len(given) == 0 {
-		return nil, false, fmt.Errorf("input %q has no shape; import needs (batch, ...) (export with a sample input of the real shape)", ins[0].GetName())
+		return nil, false, fmt.Errorf("input %q has no shape; import needs (batch, ...) (export with a sample input of the real shape)", in.GetName())
 	}
 	dyn := len(dims) > 0 && dims[0].GetDimParam() != "" || len(dims) > 0 && dims[0].GetDimValue() <= 0
 	if len(given) > 0 {
@@ -155,7 +155,7 @@ func oneInputShape(in *onnxpb.ValueInfoProto, given []int) ([]int, bool, error) 
 			return nil, false, fmt.Errorf("input %q dimension %d is symbolic (%q): give ImportOptions.InputShape", in.GetName(), i, d.GetDimParam())
 		}
 	}
-	if err := checkProbe(ins[0].GetName(), shape); err != nil {
+	if err := checkProbe(in.GetName(), shape); err != nil {
 		return nil, false, err
 	}
 	return shape, dyn, nil
