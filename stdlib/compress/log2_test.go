@@ -4,9 +4,12 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
+	"github.com/qpipe/qpipe/lang/source"
 	"github.com/qpipe/qpipe/ops"
+	cpub "github.com/qpipe/qpipe/ops/cpu"
 	"github.com/qpipe/qpipe/ops/data"
 	"github.com/qpipe/qpipe/stdlib/train"
 )
@@ -180,5 +183,52 @@ func TestLowBitUniformCodesAndBadInput(t *testing.T) {
 		if _, err := QuantizeLowBit(context.Background(), tinyCNN(t, ops.OpReLU, 1), o); err == nil {
 			t.Fatalf("%+v accepted", o)
 		}
+	}
+}
+
+func TestLowBitIntegerEngineAgreesWithFakeQuant(t *testing.T) {
+	for _, o := range []LowBitOptions{
+		{Method: MethodLog2, Bits: 3, Ratio: 0.5, RatioSet: true},
+		{Method: MethodLog2, Bits: 4, ActivationBits: 4},
+		{Method: MethodMinMax, Bits: 3},
+	} {
+		t.Run(o.Method, func(t *testing.T) {
+			m, ds := trained(t, ops.OpReLU)
+			o.Data, o.Batch, o.Batches = ds, 32, 4
+			lowbit(t, m, o)
+			fake := logits(t, m, ds, 512)
+			ir, err := ToInteger(m, source.Span{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ir.Converted != 3 || len(ir.Model.FindKind(ops.OpLog2Quant, ops.OpFakeQuant)) != 0 {
+				t.Fatalf("converted %d layers", ir.Converted)
+			}
+			fc1 := ir.Model.NodeByName("stages.1.fc1")
+			if fc1.Attrs.QMin != 0 || fc1.Attrs.QMax != float32(int(1)<<max(o.ActivationBits, o.Bits)-1) || fc1.Attrs.Bits != o.Bits {
+				t.Fatalf("fc1 attrs %+v", fc1.Attrs)
+			}
+			integer := logits(t, ir.Model, ds, 512)
+			// The shift-add reference engine gives the same bits.
+			x, _ := ops.FromData(append([]float32(nil), ds.X[:512*ds.SampleSize()]...), 512, ds.C, ds.H, ds.W)
+			ref, err := ir.Model.Forward1(ops.NewContext(cpub.NewShiftAdd(cpub.New(cpub.Options{})), ops.Options{}), x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(ref.Data, integer.Data) {
+				t.Fatal("shift-add reference and int8 fast path disagree")
+			}
+			if top1, rel := agreement(fake, integer); top1 < 0.995 || rel > 0.05 {
+				t.Fatalf("integer vs fake-quant: top-1 %.4f, max rel error %.4f", top1, rel)
+			}
+			// Packed size: fc1's 16384 weights at Bits bits, the 8-bit edges at one byte.
+			total, codes := PackedBytes(ir.Model)
+			if want := int64(32*8*64*o.Bits/8 + 8*9 + 4*32); codes != want {
+				t.Fatalf("packed codes %d bytes; want %d", codes, want)
+			}
+			if total-codes != 4*int64(8+8+32+32+4+4) {
+				t.Fatalf("float part %d bytes", total-codes)
+			}
+		})
 	}
 }
