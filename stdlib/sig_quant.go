@@ -93,17 +93,25 @@ func log2Variant() check.Variant {
 
 // quantizeRules records the quantizer and checks argument combinations.
 func quantizeRules(st *check.State, step *check.Step) diag.Diagnostics {
-	var ds diag.Diagnostics
+	if _, ok := step.Args["activation_bits"]; !ok && step.Variant != "int8" {
+		step.Args["activation_bits"] = step.Args["bits"]
+	}
+	ds := variantRules(step)
+	if ds.HasErrors() {
+		return ds // the step does not run: the model stays as it was
+	}
+	beginCompression(st, step)
 	if q := st.Flag("quantized"); q != nil {
+		if step.Variant != "int8" || q.Variant != "int8" {
+			return errs(diag.Errorf(step.Span, fmt.Sprintf("the model is already quantized (quantize %s at line %d)", q.Variant, q.Line())).
+				WithDetail("a low-bit quantizer cannot re-quantize fake-quantized weights; quantize once, from the float model (a `for` loop over quantizers branches from it)"))
+		}
 		ds = append(ds, warning(step.Span, fmt.Sprintf("the model is already quantized (line %d)", q.Line()),
 			"quantizing again re-quantizes the fake-quantized weights; quantize once, from the float model"))
 	}
 	st.SetFlag("quantized", step)
 	st.SetFlag("quantized:"+step.Variant, step)
-	if _, ok := step.Args["activation_bits"]; !ok && step.Variant != "int8" {
-		step.Args["activation_bits"] = step.Args["bits"]
-	}
-	return append(ds, variantRules(step)...)
+	return ds
 }
 
 func variantRules(step *check.Step) diag.Diagnostics {
@@ -114,6 +122,9 @@ func variantRules(step *check.Step) diag.Diagnostics {
 		return errs(diag.Errorf(argSpan(step, "epochs"), "mode=qat needs epochs of at least 1").WithDetail("write epochs=1 or more"))
 	case step.Variant == "uniform" && ident(step.Args["method"]) == "lsq" && step.Args["epochs"].Int == 0:
 		return errs(diag.Errorf(argSpan(step, "epochs"), "method=lsq learns its step sizes and needs epochs of at least 1").WithDetail("write epochs=1 or more, or method=minmax"))
+	case step.Variant == "log2" && step.Explicit["ratio"] && step.Args["ratio"].Number() >= 1:
+		return errs(diag.Errorf(argSpan(step, "ratio"), "ratio=1 would prune every weight").
+			WithDetail("ratio is the fraction of weights to prune: write a value below 1, e.g. ratio=0.5"))
 	case step.Variant == "log2" && step.Explicit["ratio"] && step.Explicit["beta"]:
 		return errs(diag.Errorf(step.Args["beta"].Span, "give ratio or beta, not both").
 			WithDetail("ratio is a target sparsity, beta the threshold in standard deviations; ratio maps to beta"))
@@ -141,6 +152,7 @@ func pruneSig() *check.Signature {
 		Effects:  check.Effects{NeedsModel: true, ChangesModel: true},
 		Metrics:  []check.Metric{{Name: "sparsity", Outcome: true, Type: check.TFraction, Doc: "Fraction of weights that are zero after pruning."}},
 		Rules: func(st *check.State, step *check.Step) diag.Diagnostics {
+			beginCompression(st, step)
 			st.SetFlag("pruned", step)
 			return nil
 		},

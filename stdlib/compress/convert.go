@@ -73,12 +73,12 @@ func detachQuantizers(m *ops.Model, n *ops.Node) (scale float32, ok bool, err er
 	if err != nil {
 		return 0, false, err
 	}
-	wp, err := exportFakeQuant(m, wq)
+	wp, _, err := weightCodes(m, wq)
 	if err != nil {
 		return 0, false, err
 	}
 	if ip.QMin < -128 || ip.QMax > 127 || len(ip.Scale) != 1 || wp.QMax > 127 || wp.QMin < -128 {
-		return 0, false, fmt.Errorf("quantize: layer %s does not fit the int8 engine (input codes [%d, %d], weight codes [%d, %d])", n.Name, ip.QMin, ip.QMax, wp.QMin, wp.QMax)
+		return 0, false, fmt.Errorf("quantize: layer %s (input codes [%d, %d], weight codes [%d, %d]): %w", n.Name, ip.QMin, ip.QMax, wp.QMin, wp.QMax, ErrWideCodes)
 	}
 	if err := lowBitWeights(m, n, wp); err != nil {
 		return 0, false, err
@@ -213,10 +213,20 @@ func Int8Bytes(m *ops.Model) int64 {
 }
 
 // PackedBytes is Int8Bytes and, of it, the bytes of packed weight codes.
+// On a fake-quant model (one whose codes are too wide for the integer
+// engine) it counts the same: quantized weights at their bits, log2 masks
+// not at all (the zero codes carry them), scales and alphas as floats.
 func PackedBytes(m *ops.Model) (total, codes int64) {
 	bits := map[string]int{}
 	for _, n := range m.FindKind(ops.OpQLinear, ops.OpQConv2d) {
 		bits[n.Params["weight"]] = orDefaultInt(n.Attrs.Bits, 8)
+	}
+	for _, l := range quantizedLayers(m) {
+		fq := siteQuantNode(m, Site{l, RoleWeight})
+		bits[m.Node(fq.Inputs[0]).Params["value"]] = fq.Attrs.Bits
+		if mk := fq.Params["mask"]; mk != "" {
+			bits[mk] = 0
+		}
 	}
 	for _, p := range m.Params() {
 		if b, ok := bits[p.Name]; ok {

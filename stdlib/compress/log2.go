@@ -50,8 +50,8 @@ func (l *Log2) Attach(m *ops.Model, s Site) error {
 	if s.Role != RoleWeight {
 		return fmt.Errorf("quantize: log2 codes are for weights, not %s %s", s.Layer.Name, s.Role)
 	}
-	if l.Bits < 2 || l.Bits > 4 {
-		return fmt.Errorf("quantize: log2 bits=%d: want 2 to 4", l.Bits)
+	if l.Bits < 2 || l.Bits > 8 {
+		return fmt.Errorf("quantize: log2 bits=%d: want 2 to 8", l.Bits)
 	}
 	w := m.Param(s.Layer.Params["weight"])
 	if w == nil {

@@ -2,9 +2,9 @@ package compress
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/qpipe/qpipe/lang/source"
 	"github.com/qpipe/qpipe/ops"
@@ -86,12 +86,12 @@ func (o LowBitOptions) withDefaults() (LowBitOptions, error) {
 	}
 	switch o.Method {
 	case MethodLog2:
-		if o.Bits < 2 || o.Bits > 4 {
-			return o, fmt.Errorf("quantize log2: bits=%d: want 2 to 4 (a sign and at least one power-of-two level; the integer engine carries up to 4 bits)", o.Bits)
+		if o.Bits < 2 || o.Bits > 8 {
+			return o, fmt.Errorf("quantize log2: bits=%d: want 2 to 8 (a sign and at least one power-of-two level)", o.Bits)
 		}
 	case MethodMinMax, MethodLSQ:
-		if o.Bits < 2 || o.Bits > 8 {
-			return o, fmt.Errorf("quantize uniform: bits=%d: want 2 to 8", o.Bits)
+		if o.Bits < 2 || o.Bits > 16 {
+			return o, fmt.Errorf("quantize uniform: bits=%d: want 2 to 16 (a signed code needs a nonzero level)", o.Bits)
 		}
 	default:
 		return o, fmt.Errorf("quantize: unknown low-bit method %q", o.Method)
@@ -108,8 +108,8 @@ func (o LowBitOptions) withDefaults() (LowBitOptions, error) {
 	}
 	o.ActivationBits = orDefaultInt(o.ActivationBits, o.Bits)
 	o.FirstLastBits = orDefaultInt(o.FirstLastBits, 8)
-	if o.ActivationBits < 2 || o.ActivationBits > 8 || o.FirstLastBits < 2 || o.FirstLastBits > 8 {
-		return o, fmt.Errorf("quantize: activation_bits=%d first_last_bits=%d: the integer engine takes 2 to 8 bits", o.ActivationBits, o.FirstLastBits)
+	if o.ActivationBits < 2 || o.ActivationBits > 16 || o.FirstLastBits < 2 || o.FirstLastBits > 16 {
+		return o, fmt.Errorf("quantize: activation_bits=%d first_last_bits=%d: want 2 to 16", o.ActivationBits, o.FirstLastBits)
 	}
 	o.Alpha = orDefault(o.Alpha, 3)
 	o.EMA = orDefault(o.EMA, 0.9)
@@ -268,24 +268,74 @@ func weightCodes(m *ops.Model, s Site) (IntParams, []int8, error) {
 			return IntParams{}, nil, err
 		}
 		K := ops.Log2MaxShift(c.Bits)
-		return IntParams{Bits: c.Bits, QMin: -(1 << K), QMax: 1 << K, Scale: []float32{c.Scale}}, c.Values(), nil
+		ip := IntParams{Bits: c.Bits, QMin: -(1 << min(K, 30)), QMax: 1 << min(K, 30), Scale: []float32{c.Scale}}
+		if K > 6 {
+			return ip, nil, fmt.Errorf("quantize: %s: %d-bit log2 codes reach ±2^%d: %w", fq.Name, c.Bits, K, ErrWideCodes)
+		}
+		return ip, c.Values(), nil
 	}
 	ip, err := exportFakeQuant(m, Site{s.Layer, RoleWeight})
 	if err != nil {
 		return ip, nil, err
 	}
 	if ip.QMin < -128 || ip.QMax > 127 {
-		return ip, nil, fmt.Errorf("quantize: %s: codes [%d, %d] do not fit int8", fq.Name, ip.QMin, ip.QMax)
+		return ip, nil, fmt.Errorf("quantize: %s: codes [%d, %d]: %w", fq.Name, ip.QMin, ip.QMax, ErrWideCodes)
 	}
+	codes := make([]int8, w.Numel())
+	for i, c := range uniformCodes(w, ip) {
+		codes[i] = int8(c)
+	}
+	return ip, codes, nil
+}
+
+// ErrWideCodes says a layer's codes do not fit int8, so the integer
+// engine cannot carry it (log2 above 4 bits, uniform above 8): such models
+// are evaluated as fake-quant graphs.
+var ErrWideCodes = errors.New("the codes do not fit the int8 engine (log2 up to 4 bits, uniform up to 8)")
+
+// uniformCodes are clamp(roundHalfEven(w/s_c), QMin, QMax) per output
+// channel, as the fake_quant forward computes them.
+func uniformCodes(w *ops.Tensor, ip IntParams) []int32 {
 	n := w.Shape[0]
 	k := w.Numel() / max(n, 1)
-	codes := make([]int8, w.Numel())
+	codes := make([]int32, w.Numel())
 	for i, v := range w.Data {
 		sc := ip.Scale[min(i/max(k, 1), len(ip.Scale)-1)]
 		q := math.RoundToEven(float64(v / sc))
-		codes[i] = int8(min(max(q, float64(ip.QMin)), float64(ip.QMax)))
+		codes[i] = int32(min(max(q, float64(ip.QMin)), float64(ip.QMax)))
 	}
-	return ip, codes, nil
+	return codes
+}
+
+// zeroCodes counts a weight quantizer's zero codes.
+func zeroCodes(m *ops.Model, l *ops.Node) (zeros, total int, err error) {
+	fq := siteQuantNode(m, Site{l, RoleWeight})
+	w, err := quantInputValue(m, fq)
+	if err != nil {
+		return 0, 0, err
+	}
+	if fq.Kind == ops.OpLog2Quant {
+		c, err := log2Codes(m, fq, w)
+		if err != nil {
+			return 0, 0, err
+		}
+		for _, s := range c.Sign {
+			if s == 0 {
+				zeros++
+			}
+		}
+		return zeros, len(c.Sign), nil
+	}
+	ip, err := exportFakeQuant(m, Site{l, RoleWeight})
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, c := range uniformCodes(w, ip) {
+		if c == 0 {
+			zeros++
+		}
+	}
+	return zeros, w.Numel(), nil
 }
 
 // quantizedLayers lists the linear/conv2d layers with a weight quantizer.
@@ -305,13 +355,12 @@ func Sparsity(m *ops.Model) ([]LayerSparsity, float64, error) {
 	var per []LayerSparsity
 	zeros, total := 0, 0
 	for _, l := range quantizedLayers(m) {
-		_, codes, err := weightCodes(m, Site{l, RoleWeight})
+		z, n, err := zeroCodes(m, l)
 		if err != nil {
 			return nil, 0, err
 		}
-		z := len(codes) - len(slices.DeleteFunc(slices.Clone(codes), func(c int8) bool { return c == 0 }))
-		per = append(per, LayerSparsity{Layer: l.Name, Zeros: z, Weights: len(codes), Sparsity: float64(z) / float64(max(len(codes), 1))})
-		zeros, total = zeros+z, total+len(codes)
+		per = append(per, LayerSparsity{Layer: l.Name, Zeros: z, Weights: n, Sparsity: float64(z) / float64(max(n, 1))})
+		zeros, total = zeros+z, total+n
 	}
 	return per, float64(zeros) / float64(max(total, 1)), nil
 }

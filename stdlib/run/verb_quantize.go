@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -14,30 +15,32 @@ import (
 )
 
 func init() {
-	Register("quantize", Verb{Run: runQuantize, Unsupported: quantizeUnsupported})
+	Register("quantize", Verb{Run: runQuantize})
 }
 
-// quantizeUnsupported: only the int8 quantizer executes in this build.
-func quantizeUnsupported(step *check.Step) (string, source.Span, bool) {
-	if step.Variant != "int8" {
-		return "quantize " + step.Variant, step.Span, true
-	}
-	return "", source.Span{}, false
-}
-
-// runQuantize quantizes the current model to int8 (compress.QuantizeInt8:
-// calibration, and QAT with mode=qat) and makes the fake-quant model the
-// current one: export (ONNX QDQ), snapshot and checkpoints see it, while
-// evaluate and expect measure its integer-engine conversion
-// (compress.ToInteger, see State.inference). It reports the fake-quant
-// accuracy when a test split exists and what the conversion did.
+// runQuantize dispatches on the quantizer: int8 here, uniform and log2 in
+// verb_lowbit.go. Either way it calls BeginCompression first, so the
+// float model stays the branch's baseline.
 func runQuantize(ctx context.Context, env *Env, st *State, step *check.Step) (*Outcome, error) {
 	if err := needModel(st); err != nil {
 		return nil, err
 	}
 	if st.Data == nil {
-		return nil, fmt.Errorf("quantize int8 calibrates on data, and no dataset is bound")
+		return nil, fmt.Errorf("quantize %s calibrates on data, and no dataset is bound", step.Variant)
 	}
+	if step.Variant != "int8" {
+		return runLowBit(ctx, env, st, step)
+	}
+	return runInt8(ctx, env, st, step)
+}
+
+// runInt8 quantizes the current model to int8 (compress.QuantizeInt8:
+// calibration, and QAT with mode=qat) and makes the fake-quant model the
+// current one: export (ONNX QDQ), snapshot and checkpoints see it, while
+// evaluate and expect measure its integer-engine conversion
+// (compress.ToInteger, see State.inference). It reports the fake-quant
+// accuracy when a test split exists and what the conversion did.
+func runInt8(ctx context.Context, env *Env, st *State, step *check.Step) (*Outcome, error) {
 	o, err := int8Options(env, st, step)
 	if err != nil {
 		return nil, err
@@ -59,6 +62,7 @@ func runQuantize(ctx context.Context, env *Env, st *State, step *check.Step) (*O
 		}
 		metrics["fake_quant_accuracy"] = acc
 	}
+	st.BeginCompression()
 	st.Model = fake
 	st.ModelChanged()
 	ir, err := st.integer(fake, step.Span)
@@ -96,12 +100,16 @@ func (s *State) integer(m *ops.Model, span source.Span) (compress.IntegerResult,
 }
 
 // inference is the model evaluate and expect measure for m: the integer
-// engine's conversion when m is a fake-quant int8 model, m otherwise.
+// engine's conversion when m is a fake-quant model (int8, uniform or
+// log2), m otherwise.
 func (s *State) inference(m *ops.Model) (*ops.Model, error) {
-	if len(m.FindKind(ops.OpFakeQuant)) == 0 {
+	if len(m.FindKind(ops.OpFakeQuant, ops.OpLog2Quant)) == 0 {
 		return m, nil
 	}
 	ir, err := s.integer(m, source.Span{})
+	if errors.Is(err, compress.ErrWideCodes) {
+		return m, nil // log2 above 4 bits, uniform above 8: measured as the fake-quant graph
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -175,17 +183,14 @@ func weightsWord(perTensor bool) string {
 }
 
 // measureInt8Size reports an integer-engine model's storage: size_bytes =
-// int8 weights (one byte each) + float32 values (four bytes each: weight
-// scales, biases, norms, attention tables, layers left float), with the
-// two parts as size_int8_weight_bytes and size_float_bytes.
+// packed weight codes (Bits bits per weight: one byte for int8, 3/8 for a
+// 3-bit log2 or uniform layer, zeros included) + float32 values (four
+// bytes each: weight scales, biases, norms, attention tables, layers left
+// float), with the two parts as size_int8_weight_bytes (the packed codes)
+// and size_float_bytes.
 func measureInt8Size(model *ops.Model, m, r map[string]float64) error {
-	total := compress.Int8Bytes(model)
-	var w int64
-	for _, n := range model.FindKind(ops.OpQLinear, ops.OpQConv2d) {
-		if p := model.Param(n.Params["weight"]); p != nil {
-			w += int64(p.Value.Numel())
-		}
-	}
+	// (a fake-quant model with codes too wide for the engine counts the same way)
+	total, w := compress.PackedBytes(model)
 	m["size"], m["params"] = float64(total), float64(model.ParamCount())
 	r["size_bytes"], r["params"] = float64(total), float64(model.ParamCount())
 	r["size_int8_weight_bytes"], r["size_float_bytes"] = float64(w), float64(total-w)
