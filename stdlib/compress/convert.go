@@ -111,22 +111,11 @@ func lowBitWeights(m *ops.Model, n *ops.Node, wp IntParams) error {
 	if fq.Kind != ops.OpLog2Quant && wp.Bits >= 8 {
 		return nil
 	}
-	_, codes, err := weightCodes(m, Site{n, RoleWeight})
-	if err != nil {
-		return err
-	}
-	w, err := quantInputValue(m, fq)
-	if err != nil {
-		return err
-	}
-	per := len(codes) / len(wp.Scale)
-	for i, c := range codes {
-		w.Data[i] = float32(c) * wp.Scale[i/per]
-	}
 	if fq.Kind == ops.OpLog2Quant {
 		n.Attrs.Tag = "log2"
 	}
-	return nil
+	_, err := materialise(m, Site{n, RoleWeight})
+	return err
 }
 
 // detachInputQuantizer removes an attention node's int8 input quantizer
