@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/qpipe/qpipe/lang/source"
 	"github.com/qpipe/qpipe/ops"
@@ -74,10 +75,12 @@ type LowBitResult struct {
 	Calibrated int
 	Epochs     []train.EpochStats
 	Masked     int // weights fixed at zero by FreezeLog2Masks
-	// Sparsity is the fraction of zero weight codes over all quantized
-	// layers, PerLayer the same per layer.
-	Sparsity float64
-	PerLayer []LayerSparsity
+	// Sparsity is the fraction of zero weight codes over the inner layers
+	// (those at Bits, where ratio/beta prune), SparsityAll over every
+	// quantized layer, PerLayer the same per layer.
+	Sparsity    float64
+	SparsityAll float64
+	PerLayer    []LayerSparsity
 }
 
 func (o LowBitOptions) withDefaults() (LowBitOptions, error) {
@@ -188,7 +191,14 @@ func QuantizeLowBit(ctx context.Context, m *ops.Model, o LowBitOptions) (LowBitR
 	if res.Masked, err = FreezeLog2Masks(m); err != nil {
 		return res, err
 	}
-	res.PerLayer, res.Sparsity, err = Sparsity(m)
+	res.PerLayer, res.SparsityAll, err = Sparsity(m)
+	zeros, total := 0, 0
+	for _, l := range res.PerLayer {
+		if !slices.Contains(res.FirstLast, l.Layer) {
+			zeros, total = zeros+l.Zeros, total+l.Weights
+		}
+	}
+	res.Sparsity = float64(zeros) / float64(max(total, 1))
 	return res, err
 }
 

@@ -14,7 +14,8 @@ import (
 // masks frozen. Like quantize int8 it keeps the fake-quant model current
 // (export, snapshots and checkpoints hold it) and evaluate measures its
 // integer-engine conversion; the step reports the fake-quant accuracy, the
-// achieved sparsity (overall as `sparsity`, per layer as
+// achieved sparsity (as `sparsity` over the inner low-bit layers where
+// ratio prunes, sparsity_all over every quantized layer, per layer as
 // sparsity_<layer>), the packed size and which nodes stay float.
 func runLowBit(ctx context.Context, env *Env, st *State, step *check.Step) (*Outcome, error) {
 	o, err := lowBitOptions(env, st, step)
@@ -27,7 +28,7 @@ func runLowBit(ctx context.Context, env *Env, st *State, step *check.Step) (*Out
 		return nil, err
 	}
 	metrics := map[string]float64{"quantized_layers": float64(res.Layers), "calibration_images": float64(res.Calibrated),
-		"sparsity": res.Sparsity, "masked_weights": float64(res.Masked)}
+		"sparsity": res.Sparsity, "sparsity_all": res.SparsityAll, "masked_weights": float64(res.Masked)}
 	if o.Method == compress.MethodLog2 {
 		metrics["beta"] = res.Beta
 	}
@@ -74,7 +75,7 @@ func lowBitSummary(o compress.LowBitOptions, res compress.LowBitResult, ic *inte
 			fmt.Fprintf(&b, " (ratio %.3g)", o.Ratio)
 		}
 	}
-	fmt.Fprintf(&b, "; sparsity %.1f%%; packed %d bytes", 100*res.Sparsity, packed)
+	fmt.Fprintf(&b, "; sparsity %.1f%% (inner layers; %.1f%% of all quantized weights); packed %d bytes", 100*res.Sparsity, 100*res.SparsityAll, packed)
 	if integer && ic != nil {
 		fmt.Fprintf(&b, "; integer engine: %d layers, %d ReLUs fused", ic.ir.Converted, ic.ir.FusedReLU)
 	} else {
