@@ -374,3 +374,28 @@ func Sparsity(m *ops.Model) ([]LayerSparsity, float64, error) {
 	}
 	return per, float64(zeros) / float64(max(total, 1)), nil
 }
+
+// WeightSparsity is the fraction of exactly-zero weights over the
+// linear/conv layers of a model as it runs: the quantized values of a
+// fake-quant model's weights (zero codes), the stored weights otherwise
+// (an integer-engine model holds its codes' values).
+func WeightSparsity(m *ops.Model) float64 {
+	zeros, total := 0, 0
+	for _, l := range m.FindKind(ops.OpLinear, ops.OpConv2d, ops.OpQLinear, ops.OpQConv2d) {
+		if siteQuantNode(m, Site{l, RoleWeight}) != nil {
+			if z, n, err := zeroCodes(m, l); err == nil {
+				zeros, total = zeros+z, total+n
+			}
+			continue
+		}
+		if p := m.Param(l.Params["weight"]); p != nil {
+			for _, v := range p.Value.Data {
+				if v == 0 {
+					zeros++
+				}
+			}
+			total += p.Value.Numel()
+		}
+	}
+	return float64(zeros) / float64(max(total, 1))
+}

@@ -53,7 +53,7 @@ func runExport(ctx context.Context, env *Env, st *State, step *check.Step) (*Out
 	case "onnx":
 		err = exportONNX(st, path, step.Args["representation"].Str)
 	case "safetensors":
-		err = modelio.WriteSafetensors(path, modelio.ModelTensors(st.Model), map[string]string{"format": "pt", "qpipe_model": st.Model.Name})
+		err = exportSafetensors(st, path)
 	default:
 		return nil, &NotExecutableError{What: "export " + step.Variant, Span: step.Span}
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/qpipe/qpipe/lang/check"
+	"github.com/qpipe/qpipe/ops"
+	"github.com/qpipe/qpipe/ops/modelio"
 	"github.com/qpipe/qpipe/stdlib/compress"
 )
 
@@ -113,4 +115,18 @@ func lowBitOptions(env *Env, st *State, step *check.Step) (compress.LowBitOption
 		o.Progress = distillTicks(env.Tick, o.Data.Len(), max(o.Batch, 1))
 	}
 	return o, nil
+}
+
+// exportSafetensors writes the current model's weights as safetensors: F32
+// for a float model; for a quantized one, the packed codes (Bits bits per
+// weight) and scales of compress.PackedTensors.
+func exportSafetensors(st *State, path string) error {
+	if len(st.Model.FindKind(ops.OpFakeQuant, ops.OpLog2Quant)) == 0 {
+		return modelio.WriteSafetensors(path, modelio.ModelTensors(st.Model), map[string]string{"format": "pt", "qpipe_model": st.Model.Name})
+	}
+	tensors, meta, err := compress.PackedTensors(st.Model)
+	if err != nil {
+		return err
+	}
+	return modelio.WriteSafetensors(path, tensors, meta)
 }

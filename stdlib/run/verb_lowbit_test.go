@@ -26,6 +26,7 @@ evaluate accuracy size
 quantize log2 bits=3 ratio=0.5 epochs=1 lr=1e-3
 evaluate accuracy size latency runs=2
 export checkpoint "q.safetensors"
+export safetensors "packed.safetensors"
 train epochs=1 lr=0.01
 export checkpoint "t.safetensors"
 `, nil)
@@ -53,6 +54,14 @@ export checkpoint "t.safetensors"
 	}
 	if !strings.Contains(rep.Steps[4].Summary, "first/last") || !strings.Contains(rep.Steps[4].Summary, "integer engine") {
 		t.Errorf("summary %q", rep.Steps[4].Summary)
+	}
+	// The packed export is the packed size plus the header and its names.
+	info, err := os.Stat(filepath.Join(dir, "out", "packed.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := float64(info.Size()); n < ev["size_bytes"] || n > ev["size_bytes"]+4096 {
+		t.Errorf("packed safetensors %v bytes; packed size %v", n, ev["size_bytes"])
 	}
 	m1, _, err := modelio.Load(filepath.Join(dir, "out", "q.safetensors"))
 	if err != nil {
