@@ -4,6 +4,8 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
+	"strings"
 	"slices"
 	"testing"
 
@@ -11,6 +13,8 @@ import (
 	"github.com/qpipe/qpipe/ops"
 	cpub "github.com/qpipe/qpipe/ops/cpu"
 	"github.com/qpipe/qpipe/ops/data"
+	"github.com/qpipe/qpipe/ops/onnx"
+	"github.com/qpipe/qpipe/stdlib/zoo"
 	"github.com/qpipe/qpipe/stdlib/train"
 )
 
@@ -228,6 +232,52 @@ func TestLowBitIntegerEngineAgreesWithFakeQuant(t *testing.T) {
 			}
 			if total-codes != 4*int64(8+8+32+32+4+4) {
 				t.Fatalf("float part %d bytes", total-codes)
+			}
+		})
+	}
+}
+
+// quantize log2 runs on every zoo model and on imported ONNX models: the
+// layers convert to the integer engine, attention and norms stay float and
+// are listed, and the integer model's outputs are finite and close to the
+// fake-quant model's.
+func TestLog2OnZooAndImportedModels(t *testing.T) {
+	ds := fashionLike(32)
+	for _, name := range []string{"cnn", "resnet20", "vit-tiny", "swin-micro", "cnn_opset17.onnx", "swin_opset17.onnx"} {
+		t.Run(name, func(t *testing.T) {
+			var m *ops.Model
+			var err error
+			if filepath.Ext(name) == ".onnx" {
+				m, err = onnx.Import(filepath.Join("..", "..", "ops", "onnx", "testdata", name), onnx.ImportOptions{})
+			} else {
+				m, err = zoo.Build(name, zoo.Shape{C: 1, H: 28, W: 28}, 10, 1)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := lowbit(t, m, LowBitOptions{Method: MethodLog2, Bits: 3, Data: ds, Batch: 16, Batches: 1})
+			transformer := strings.Contains(name, "swin") || strings.Contains(name, "vit")
+			if transformer != (len(res.Float) > 0) {
+				t.Fatalf("float nodes %v", res.Float)
+			}
+			if res.Layers < 3 || len(m.FindKind(ops.OpLog2Quant)) != res.Layers-2 {
+				t.Fatalf("%d layers, %d log2", res.Layers, len(m.FindKind(ops.OpLog2Quant)))
+			}
+			ir, err := ToInteger(m, source.Span{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ir.Converted != res.Layers {
+				t.Fatalf("converted %d of %d layers", ir.Converted, res.Layers)
+			}
+			fake, integer := logits(t, m, ds, 16), logits(t, ir.Model, ds, 16)
+			for _, v := range integer.Data {
+				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+					t.Fatal("integer engine output is not finite")
+				}
+			}
+			if _, rel := agreement(fake, integer); rel > 0.25 {
+				t.Fatalf("integer vs fake-quant: max relative error %.3f", rel)
 			}
 		})
 	}
