@@ -5,8 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
-	"strings"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/qpipe/qpipe/lang/source"
@@ -14,8 +14,8 @@ import (
 	cpub "github.com/qpipe/qpipe/ops/cpu"
 	"github.com/qpipe/qpipe/ops/data"
 	"github.com/qpipe/qpipe/ops/onnx"
-	"github.com/qpipe/qpipe/stdlib/zoo"
 	"github.com/qpipe/qpipe/stdlib/train"
+	"github.com/qpipe/qpipe/stdlib/zoo"
 )
 
 // ratio → beta through the normal quantile, and the sparsity it achieves
