@@ -226,16 +226,7 @@ func (o LowBitOptions) weight(edge bool) Quantizer {
 }
 
 func (o LowBitOptions) qat(ctx context.Context, m *ops.Model) ([]train.EpochStats, error) {
-	l, err := data.NewLoader(o.Data, data.LoaderOptions{BatchSize: o.Batch, Shuffle: true, Seed: o.Seed, Normalize: o.Normalize})
-	if err != nil {
-		return nil, err
-	}
-	h, err := train.Fit(ctx, m, l, nil, train.Options{Epochs: o.Epochs, LR: o.LR, Optimizer: o.Optimizer,
-		NoDecay: true, Seed: o.Seed, Backend: o.Backend, Progress: o.Progress})
-	if err != nil {
-		return h.Epochs, fmt.Errorf("quantize: qat: %w", err)
-	}
-	return h.Epochs, nil
+	return fitQAT(ctx, m, qatRun{o.Data, o.Normalize, o.Batch, o.Epochs, o.LR, o.Optimizer, o.Seed, o.Backend, o.Progress})
 }
 
 // floatNodes lists the nodes in scope that take no low-bit input: the

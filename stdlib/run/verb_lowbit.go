@@ -37,15 +37,8 @@ func runLowBit(ctx context.Context, env *Env, st *State, step *check.Step) (*Out
 	for _, l := range res.PerLayer {
 		metrics["sparsity_"+l.Layer] = l.Sparsity
 	}
-	if len(res.Epochs) > 0 {
-		metrics["train_loss"] = res.Epochs[len(res.Epochs)-1].TrainLoss
-	}
-	if test := st.Data.Splits.Test; test != nil {
-		acc, _, err := Accuracy(ctx, env.Backend, fake, test, o.Batch, o.Normalize, env.Tick)
-		if err != nil {
-			return nil, err
-		}
-		metrics["fake_quant_accuracy"] = acc
+	if err := fakeQuantMetrics(ctx, env, st, fake, res.Epochs, o.Batch, metrics); err != nil {
+		return nil, err
 	}
 	engine, err := st.inference(fake)
 	if err != nil {

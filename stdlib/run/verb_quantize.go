@@ -12,6 +12,7 @@ import (
 	"github.com/qpipe/qpipe/lang/source"
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/stdlib/compress"
+	"github.com/qpipe/qpipe/stdlib/train"
 )
 
 func init() {
@@ -52,15 +53,8 @@ func runInt8(ctx context.Context, env *Env, st *State, step *check.Step) (*Outco
 	}
 	metrics := map[string]float64{"quantized_layers": float64(res.Layers), "quantized_attention": float64(res.Attention),
 		"calibration_images": float64(res.Calibrated)}
-	if len(res.Epochs) > 0 {
-		metrics["train_loss"] = res.Epochs[len(res.Epochs)-1].TrainLoss
-	}
-	if test := st.Data.Splits.Test; test != nil {
-		acc, _, err := Accuracy(ctx, env.Backend, fake, test, o.Batch, o.Normalize, env.Tick)
-		if err != nil {
-			return nil, err
-		}
-		metrics["fake_quant_accuracy"] = acc
+	if err := fakeQuantMetrics(ctx, env, st, fake, res.Epochs, o.Batch, metrics); err != nil {
+		return nil, err
 	}
 	st.BeginCompression()
 	st.Model = fake
@@ -74,6 +68,22 @@ func runInt8(ctx context.Context, env *Env, st *State, step *check.Step) (*Outco
 	metrics["int8_size_bytes"] = float64(compress.Int8Bytes(ir.Model))
 	return &Outcome{Summary: fmt.Sprintf("quantize int8 (%s, weights %s, calibrate %s): %d layers and %d attention nodes on the integer engine, %d ReLUs fused into GEMM epilogues, %d layers requantize into the next; the fake-quant model stays current (export writes QDQ), evaluate runs the integer engine",
 		modeWord(o.QAT), weightsWord(o.PerTensorWeights), o.Calibration, ir.Converted, ir.Attention, ir.FusedReLU, ir.Int8Outputs), Metrics: metrics}, nil
+}
+
+// fakeQuantMetrics adds a quantize step's last QAT training loss (when it
+// trained) and the fake-quant model's test accuracy (when there is a test
+// split) to metrics.
+func fakeQuantMetrics(ctx context.Context, env *Env, st *State, fake *ops.Model, epochs []train.EpochStats, batch int, metrics map[string]float64) error {
+	if len(epochs) > 0 {
+		metrics["train_loss"] = epochs[len(epochs)-1].TrainLoss
+	}
+	test := st.Data.Splits.Test
+	if test == nil {
+		return nil
+	}
+	acc, _, err := Accuracy(ctx, env.Backend, fake, test, batch, st.Data.Spec.Normalize, env.Tick)
+	metrics["fake_quant_accuracy"] = acc
+	return err
 }
 
 // integerCache is the integer-engine conversion of one fake-quant model
