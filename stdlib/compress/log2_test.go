@@ -200,8 +200,11 @@ func TestLowBitIntegerEngineAgreesWithFakeQuant(t *testing.T) {
 			m, ds := trained(t, ops.OpReLU)
 			o.Data, o.Batch, o.Batches = ds, 32, 4
 			lowbit(t, m, o)
+			if f, want := FormatOf(m), map[string]Format{MethodLog2: FormatLog2, MethodMinMax: FormatUniform}[o.Method]; f != want {
+				t.Fatalf("format %s, want %s", f, want)
+			}
 			fake := logits(t, m, ds, 512)
-			ir, err := ToInteger(m, source.Span{})
+			ir, err := Deploy(m, source.Span{})
 			if err != nil {
 				t.Fatal(err)
 			}

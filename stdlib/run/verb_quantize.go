@@ -3,7 +3,6 @@ package run
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -101,7 +100,7 @@ func (s *State) integer(m *ops.Model, span source.Span) (compress.IntegerResult,
 	if c := s.intCache; c != nil && c.src == m && c.fingerprint == fp {
 		return c.ir, nil
 	}
-	ir, err := compress.ToInteger(m, span)
+	ir, err := compress.Deploy(m, span)
 	if err != nil {
 		return ir, err
 	}
@@ -113,13 +112,10 @@ func (s *State) integer(m *ops.Model, span source.Span) (compress.IntegerResult,
 // engine's conversion when m is a fake-quant model (int8, uniform or
 // log2), m otherwise.
 func (s *State) inference(m *ops.Model) (*ops.Model, error) {
-	if len(m.FindKind(ops.OpFakeQuant, ops.OpLog2Quant)) == 0 {
-		return m, nil
+	if compress.FormatOf(m) == compress.Float32 {
+		return m, nil // nothing to convert, nothing to cache
 	}
 	ir, err := s.integer(m, source.Span{})
-	if errors.Is(err, compress.ErrWideCodes) {
-		return m, nil // log2 above 4 bits, uniform above 8: measured as the fake-quant graph
-	}
 	if err != nil {
 		return nil, err
 	}
