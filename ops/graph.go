@@ -56,6 +56,7 @@ const (
 	OpExpandBatch     OpKind = "expand_batch"
 	OpDropout         OpKind = "dropout"
 	OpFakeQuant       OpKind = "fake_quant"
+	OpLog2Quant       OpKind = "log2_quant"
 	OpQLinear         OpKind = "qlinear"
 	OpQConv2d         OpKind = "qconv2d"
 )
@@ -109,6 +110,7 @@ type Attrs struct {
 	Bits       int     `json:"bits,omitempty"`       // informational: code width
 	LSQ        bool    `json:"lsq,omitempty"`        // fake-quant: learnable scale
 	GradScale  float32 `json:"grad_scale,omitempty"` // fake-quant LSQ gradient scale (0: LSQ default)
+	Beta       float32 `json:"beta,omitempty"`       // log2_quant: prune |w| < Beta·std(W); hardsigmoid: offset
 	InScale    float32 `json:"in_scale,omitempty"`   // qlinear/qconv2d: activation scale
 	OutScale   float32 `json:"out_scale,omitempty"`  // qlinear/qconv2d: requantize scale (0: float output)
 	Tag        string  `json:"tag,omitempty"`        // free-form note a verb leaves (e.g. "weight", "input")
@@ -116,7 +118,6 @@ type Attrs struct {
 	Lo       float32 `json:"lo,omitempty"`        // clip lower bound
 	Hi       float32 `json:"hi,omitempty"`        // clip upper bound
 	Alpha    float32 `json:"alpha,omitempty"`     // hardsigmoid slope
-	Beta     float32 `json:"beta,omitempty"`      // hardsigmoid offset
 	Pads     []int   `json:"pads,omitempty"`      // pad: begins of every axis, then ends
 	PadValue float32 `json:"pad_value,omitempty"` // pad fill value
 	PadMode  string  `json:"pad_mode,omitempty"`  // pad: "" or "constant", "edge", "reflect"

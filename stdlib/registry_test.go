@@ -67,13 +67,21 @@ func TestExamplesCheckClean(t *testing.T) {
 		if len(examples) == 0 {
 			t.Errorf("%s has no example", sig.Verb)
 		}
-		text := prelude + strings.Join(examples, "\n")
-		if sig.Verb == "model" {
-			text = strings.Join(examples[:1], "\n")
+		texts := []string{prelude + strings.Join(examples, "\n")}
+		switch sig.Verb {
+		case "model":
+			texts = examples[:1]
+		case "quantize": // alternatives: quantizing twice is an error
+			texts = texts[:0]
+			for _, ex := range examples {
+				texts = append(texts, prelude+ex)
+			}
 		}
-		_, ds := check.CheckSource(sig.Verb+".qpipe", []byte(text), Env(), check.Options{})
-		if ds.HasErrors() {
-			t.Errorf("%s examples:\n%v", sig.Verb, ds)
+		for _, text := range texts {
+			_, ds := check.CheckSource(sig.Verb+".qpipe", []byte(text), Env(), check.Options{})
+			if ds.HasErrors() {
+				t.Errorf("%s examples:\n%v", sig.Verb, ds)
+			}
 		}
 	}
 }

@@ -170,6 +170,9 @@ func Assign(m *ops.Model, f *File) error {
 			missing = append(missing, p.Name)
 			continue
 		}
+		if t.U8 != nil {
+			return fmt.Errorf("modelio: %s: tensor %q holds packed integer codes (U8), not weights; load the checkpoint (export checkpoint) instead of the packed export", f.Path, p.Name)
+		}
 		if !ops.SameShape(t.Shape, p.Value.Shape) {
 			return fmt.Errorf("modelio: %s: tensor %q has shape %v, model %s expects %v", f.Path, p.Name, t.Shape, m.Name, p.Value.Shape)
 		}

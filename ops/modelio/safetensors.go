@@ -21,17 +21,27 @@ import (
 //	the rest   the byte buffer; offsets are relative to its start
 //
 // Tensors are row-major, little-endian. qpipe writes F32 only, in the
-// order given, packed without gaps, and pads the header with spaces to a
+// order given (U8 for packed integer codes), packed without gaps, and pads the header with spaces to a
 // multiple of 8 bytes as the reference writer does.
 
 // maxHeader bounds the JSON header, as the reference reader does (100 MB).
 const maxHeader = 100 << 20
 
-// Tensor is a named tensor to write or one that was read.
+// Tensor is a named tensor to write or one that was read: F32 values in
+// Data, or, for packed integer codes (dtype U8), bytes in U8.
 type Tensor struct {
 	Name  string
 	Shape []int
 	Data  []float32
+	U8    []byte
+}
+
+// dtype and byte size of a tensor to write.
+func (t Tensor) dtype() (string, int, int) {
+	if t.U8 != nil {
+		return "U8", len(t.U8), len(t.U8)
+	}
+	return "F32", len(t.Data), 4 * len(t.Data)
 }
 
 type headerEntry struct {
@@ -52,15 +62,16 @@ func EncodeSafetensors(tensors []Tensor, metadata map[string]string) ([]byte, er
 		if _, dup := header[t.Name]; dup || t.Name == "__metadata__" || t.Name == "" {
 			return nil, fmt.Errorf("tensor name %q is empty, reserved or repeated", t.Name)
 		}
-		if ops.Numel(t.Shape) != len(t.Data) {
-			return nil, fmt.Errorf("tensor %q: %d values for shape %v", t.Name, len(t.Data), t.Shape)
+		dt, n, size := t.dtype()
+		if ops.Numel(t.Shape) != n {
+			return nil, fmt.Errorf("tensor %q: %d values for shape %v", t.Name, n, t.Shape)
 		}
 		shape := t.Shape
 		if shape == nil {
 			shape = []int{}
 		}
-		header[t.Name] = headerEntry{DType: "F32", Shape: shape, Offsets: [2]int{off, off + 4*len(t.Data)}}
-		off += 4 * len(t.Data)
+		header[t.Name] = headerEntry{DType: dt, Shape: shape, Offsets: [2]int{off, off + size}}
+		off += size
 	}
 	hj, err := json.Marshal(header)
 	if err != nil {
@@ -74,6 +85,7 @@ func EncodeSafetensors(tensors []Tensor, metadata map[string]string) ([]byte, er
 	copy(out[8:], hj)
 	p := out[8+len(hj):]
 	for _, t := range tensors {
+		p = p[copy(p, t.U8):]
 		for _, v := range t.Data {
 			binary.LittleEndian.PutUint32(p, math.Float32bits(v))
 			p = p[4:]
@@ -144,7 +156,12 @@ func DecodeSafetensors(b []byte) (*File, error) {
 	}
 	for _, e := range entries {
 		f.Order = append(f.Order, e.name)
-		f.Tensors[e.name] = Tensor{Name: e.name, Shape: e.Shape, Data: decodeF32(buf[e.Offsets[0]:e.Offsets[1]])}
+		raw := buf[e.Offsets[0]:e.Offsets[1]]
+		if e.DType == "U8" {
+			f.Tensors[e.name] = Tensor{Name: e.name, Shape: e.Shape, U8: append([]byte{}, raw...)}
+			continue
+		}
+		f.Tensors[e.name] = Tensor{Name: e.name, Shape: e.Shape, Data: decodeF32(raw)}
 	}
 	return f, nil
 }
@@ -187,14 +204,15 @@ func parseEntries(raw map[string]json.RawMessage, size int) ([]namedEntry, error
 }
 
 func checkEntry(name string, e headerEntry) error {
-	if e.DType != "F32" {
-		return fmt.Errorf("dtype mismatch: tensor %q is %q, qpipe reads F32 only", name, e.DType)
+	width := map[string]int{"F32": 4, "U8": 1}[e.DType]
+	if width == 0 {
+		return fmt.Errorf("dtype mismatch: tensor %q is %q, qpipe reads F32 (and U8 packed codes) only", name, e.DType)
 	}
 	n, err := bounded.Numel(e.Shape)
 	if err != nil {
 		return fmt.Errorf("bad header: tensor %q has bad shape %v: %v", name, e.Shape, err)
 	}
-	if need := bounded.Bytes(n, 4); e.Offsets[0] < 0 || int64(e.Offsets[1]-e.Offsets[0]) != need {
+	if need := bounded.Bytes(n, width); e.Offsets[0] < 0 || int64(e.Offsets[1]-e.Offsets[0]) != need {
 		return fmt.Errorf("bad header: tensor %q of shape %v needs %d bytes, its offsets %v span %d",
 			name, e.Shape, need, e.Offsets, e.Offsets[1]-e.Offsets[0])
 	}

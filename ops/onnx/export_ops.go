@@ -226,6 +226,9 @@ func (e *exporter) conv(n *ops.Node, in []string) (string, error) {
 	}
 	a := n.Attrs
 	p, s, d := pair(a.Padding, 0), pair(a.Stride, 1), pair(a.Dilation, 1)
+	for i := range 2 { // 0 means the default, 1 (ops.Builder leaves zeros)
+		s[i], d[i] = max(s[i], 1), max(d[i], 1)
+	}
 	args := []string{in[0], w}
 	if b != "" {
 		args = append(args, b)

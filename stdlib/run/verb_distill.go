@@ -26,11 +26,11 @@ func runDistill(ctx context.Context, env *Env, st *State, step *check.Step) (*Ou
 	if st.Data == nil {
 		return nil, fmt.Errorf("distill needs data, and no dataset is bound")
 	}
-	from := step.Args["from"].Str
-	snap := st.Snapshots[from]
+	from, snap := teacherSnapshot(st, step.Args["from"].Str)
 	if snap == nil {
 		return nil, fmt.Errorf("no snapshot named %s", from)
 	}
+	st.BeginCompression()
 	o := distillOptions(env, st, step)
 	o.Teacher = snap.Model
 	samples := newSampler()
@@ -46,6 +46,20 @@ func runDistill(ctx context.Context, env *Env, st *State, step *check.Step) (*Ou
 	out := distillOutcome(st, from, o, rounds)
 	out.Series = series
 	return out, nil
+}
+
+// teacherSnapshot resolves distill's from=: "baseline" (the default) is
+// the model before the first compression step of the branch, or the
+// original model when none ran yet (State.Baseline); any other name is
+// that snapshot. It returns the name the teacher goes by.
+func teacherSnapshot(st *State, from string) (string, *Snapshot) {
+	if from != BaselineSnapshot {
+		return from, st.Snapshots[from]
+	}
+	if b, ok := st.Snapshots[BaselineSnapshot]; ok {
+		return BaselineSnapshot, b
+	}
+	return "original", st.Snapshots["original"]
 }
 
 // distillOptions reads a distill step's arguments; batch falls back to the

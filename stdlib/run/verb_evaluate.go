@@ -7,6 +7,7 @@ import (
 
 	"github.com/qpipe/qpipe/lang/check"
 	"github.com/qpipe/qpipe/ops"
+	"github.com/qpipe/qpipe/stdlib/compress"
 )
 
 func init() {
@@ -114,7 +115,8 @@ func measureAccuracy(ctx context.Context, env *Env, model *ops.Model, st *State,
 }
 
 func measureSize(model *ops.Model, m, r map[string]float64) error {
-	if len(model.FindKind(ops.OpQLinear, ops.OpQConv2d)) > 0 {
+	r["sparsity"] = compress.WeightSparsity(model)
+	if len(model.FindKind(ops.OpQLinear, ops.OpQConv2d)) > 0 || len(model.FindKind(ops.OpFakeQuant, ops.OpLog2Quant)) > 0 {
 		return measureInt8Size(model, m, r)
 	}
 	n, err := SizeBytes(model)

@@ -79,9 +79,9 @@ func writeFormat(st *State, step *check.Step, path string) error {
 	case "checkpoint":
 		return modelio.Save(path, st.Model, st.Meta)
 	case "onnx":
-		return exportONNX(st, path)
+		return exportONNX(st, path, step.Args["representation"].Str)
 	case "safetensors":
-		return modelio.WriteSafetensors(path, modelio.ModelTensors(st.Model), map[string]string{"format": "pt", "qpipe_model": st.Model.Name})
+		return exportSafetensors(st, path)
 	}
 	return &NotExecutableError{What: "export " + step.Variant, Span: step.Span}
 }
