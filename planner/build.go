@@ -36,6 +36,7 @@ func Build(rec *check.Recipe, opts Options) (*Plan, error) {
 type builder struct {
 	opts  Options
 	limit int // nodes allowed: the statements written plus Options.MaxNodes
+	tops  int // top-level nodes so far (counted, not rescanned: plans of 100,000 lines)
 	src   *source.File
 	plan  *Plan
 }
@@ -74,7 +75,8 @@ func (b *builder) add(n *Node, parent *Node) error {
 		n.Children = []int{}
 	}
 	if parent == nil {
-		n.Label = strconv.Itoa(b.topLevel() + 1)
+		b.tops++
+		n.Label = strconv.Itoa(b.tops)
 	} else {
 		n.Parent = parent.ID
 		n.Label = parent.Label + "." + strconv.Itoa(len(parent.Children)+1)
@@ -82,16 +84,6 @@ func (b *builder) add(n *Node, parent *Node) error {
 	}
 	b.plan.Nodes = append(b.plan.Nodes, n)
 	return nil
-}
-
-func (b *builder) topLevel() int {
-	n := 0
-	for _, x := range b.plan.Nodes {
-		if x.Parent < 0 {
-			n++
-		}
-	}
-	return n
 }
 
 func (b *builder) steps(steps []*check.Step, parent *Node, st *state) error {

@@ -71,6 +71,19 @@ func Section(what, path string, off, length int64) ([]byte, error) {
 	return b, nil
 }
 
+// ShortError is a stream that ended before the bytes its header promised;
+// it wraps io.ErrUnexpectedEOF.
+type ShortError struct {
+	What      string
+	Want, Got int64
+}
+
+func (e *ShortError) Error() string {
+	return fmt.Sprintf("%s: %v: %d bytes promised, %d present", e.What, io.ErrUnexpectedEOF, e.Want, e.Got)
+}
+
+func (e *ShortError) Unwrap() error { return io.ErrUnexpectedEOF }
+
 // ReadN reads exactly n bytes from a stream whose length is unknown (a
 // gzip stream, a pipe). It checks n against the budget, then grows its
 // buffer only as data arrives, so a header promising more than the stream
@@ -84,7 +97,7 @@ func ReadN(what string, r io.Reader, n int64) ([]byte, error) {
 	buf.Grow(int(min(n, 1<<20)))
 	got, err := io.CopyN(&buf, r, n)
 	if err == io.EOF {
-		return nil, fmt.Errorf("%s: %w: %d bytes promised, %d present", what, io.ErrUnexpectedEOF, n, got)
+		return nil, &ShortError{What: what, Want: n, Got: got}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)

@@ -103,8 +103,9 @@ func ReadIDX(r io.Reader, ndim int) (*IDXArray, error) {
 		return nil, err
 	}
 	data, err := bounded.ReadN(fmt.Sprintf("IDX data %v", dims), r, int64(n))
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, fmt.Errorf("truncated: header %v promises %d bytes of data: %v", dims, n, err)
+	var short *bounded.ShortError
+	if errors.As(err, &short) {
+		return nil, fmt.Errorf("truncated: header %v promises %d bytes of data, found %d", dims, n, short.Got)
 	}
 	if err != nil {
 		return nil, err

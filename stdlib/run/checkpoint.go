@@ -12,6 +12,8 @@ import (
 	"github.com/qpipe/qpipe/ops/modelio"
 
 	"github.com/qpipe/qpipe/internal/bounded"
+
+	"github.com/qpipe/qpipe/internal/outfile"
 )
 
 // Checkpoints live in OUT/checkpoints: one state file per finished step
@@ -56,6 +58,11 @@ func checkpointName(i int) string {
 // saveCheckpoint writes st as the state after step p.
 func saveCheckpoint(out string, p planned, st *State) (string, error) {
 	dir := filepath.Join(out, CheckpointDir)
+	// checkpoints/ (or checkpoints/models/) made a link out of --out would
+	// write outside it: refuse, as exports do.
+	if err := outfile.Inside(out, filepath.Join(dir, "models")); err != nil {
+		return "", err
+	}
 	sf := stateFile{Index: p.Index, Hash: p.Hash, Pending: st.Pending, Snapshots: map[string]snapshotFile{},
 		Metrics: st.Metrics, Reported: st.Reported}
 	if st.Data != nil {

@@ -182,7 +182,7 @@ func TestInterruptStopsWithinTheStep(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	rep, _ := ReadReport(filepath.Join(dir, "out"))
-	if got := statuses(rep); got != "done done failed skipped skipped skipped" || rep.Steps[2].Error != "interrupted" {
+	if got := statuses(rep); got != "done done interrupted skipped skipped skipped" || rep.Steps[2].Error != "interrupted" {
 		t.Fatalf("statuses %s, error %q", got, rep.Steps[2].Error)
 	}
 	rep2, err := runRecipe(t, context.Background(), dir, tiny, func(o *Options) { o.Resume = true })
