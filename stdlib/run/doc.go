@@ -3,12 +3,14 @@
 // implementations registered by name (Register), the Runner that walks a
 // recipe — repeat bodies in sequence, each for branch from a copy of the
 // state before the loop — and what a run leaves behind: report.json
-// (CONTRACTS.md), rewritten atomically after every step, and a checkpoint
-// per finished step so --resume continues after the last one.
+// (docs/contracts.md), rewritten atomically after every step, and a
+// checkpoint per finished step so --resume continues after the last one.
 //
 // A run starts with Preflight: every step whose verb, variant or word has
-// no engine yet ("distill" is not yet executable) and every export path
-// outside the output directory is reported, located, before anything runs.
+// no engine in this build (verbs without a registered Verb, such as prune
+// and adcorda, and variants a Verb's Unsupported rejects, such as quantize
+// log2 and evaluate robustness) and every export path outside the output
+// directory is reported, located, before anything runs.
 // A failing step is reported against its recipe line (StepError); a
 // non-finite loss stops training (ErrNonFinite) and the last good
 // checkpoint stays on disk; a cancelled context stops within the current
