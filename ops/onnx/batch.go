@@ -86,11 +86,13 @@ func batched(shapes [][]int) bool {
 }
 
 // rebatchTarget scales the leading dimension of a literal Reshape target
-// from the graph's baked batch to the probe batch, when the input carries
-// the probe batch in front and the target, as written, keeps the baked
-// batch there: (1, -1) → (b, -1), (nW, 49, C) → (b·nW, 49, C).
+// from the graph's baked batch to the probe batch, when the target, as
+// written, keeps the baked batch there: with a -1, when the input carries
+// the probe batch in front ((1, -1) → (b, -1)); without, when the sizes
+// differ by exactly the batch factor ((nW, 49, C) → (b·nW, 49, C),
+// (1, 3, 3, 7, 7, C) from (b·9, 49, C) → (b, 3, 3, 7, 7, C)).
 func (im *importer) rebatchTarget(in []int, target []int) []int {
-	if im.baked <= 0 || im.batchOf == im.baked || len(in) == 0 || in[0] != im.batchOf || len(target) == 0 {
+	if im.baked <= 0 || im.batchOf == im.baked || len(in) == 0 || len(target) == 0 {
 		return target
 	}
 	t0 := target[0]
@@ -101,7 +103,12 @@ func (im *importer) rebatchTarget(in []int, target []int) []int {
 	for _, d := range target {
 		infer = infer || d == -1
 	}
-	if !infer && ops.Numel(target) == ops.Numel(in) {
+	switch {
+	case infer && in[0] != im.batchOf: // -1 would absorb the batch: only with the batch in front
+		return target
+	case !infer && ops.Numel(target)*im.batchOf != ops.Numel(in)*im.baked:
+		// the sizes differ by other than the batch factor (or not at all):
+		// the windows of swin's (B·nW, N, C) → (B, H/w, W/w, w, w, C) differ by it
 		return target
 	}
 	out := append([]int{}, target...)

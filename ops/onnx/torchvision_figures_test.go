@@ -24,6 +24,10 @@ func TestTorchvisionImportTimes(t *testing.T) {
 	keys := []string{zooKey("resnet18", 224, 17, "dyn"), zooKey("swin_t", 224, 17, "dyn"), zooKey("vit_b_16", 224, 17, "dyn")}
 	dir := zooExports(t, keys...)
 	for _, key := range keys {
+		if _, err := os.Stat(dir + "/" + key + "/meta.json"); err != nil && os.Getenv("QPIPE_ZOO_CACHED_ONLY") != "" {
+			t.Logf("%s: not exported yet", key)
+			continue
+		}
 		r := checkZoo(t, dir, key)
 		if r.err != nil {
 			t.Fatalf("%s: %v", key, r.err)

@@ -289,6 +289,9 @@ func TestTorchvisionZooLong(t *testing.T) {
 		case r.err != nil:
 			cell = "✗ " + shortErr(r.err)
 			failures = append(failures, key+": "+r.err.Error())
+		case r.meta.Mode == "static" && r.batch != BatchRebatched:
+			cell = "✗ batch " + r.batch.String()
+			failures = append(failures, fmt.Sprintf("%s: batch %s, want it made symbolic", key, r.batch))
 		case r.relErr > zooTol:
 			cell = fmt.Sprintf("✗ %.1e", r.relErr)
 			failures = append(failures, fmt.Sprintf("%s: relative logit error %.3g", key, r.relErr))
