@@ -30,7 +30,7 @@ func runEvaluate(ctx context.Context, env *Env, st *State, step *check.Step) (*O
 	if err := needModel(st); err != nil {
 		return nil, err
 	}
-	m, r, err := measure(ctx, env, st.Model, st, step, nil)
+	m, r, pts, err := measure(ctx, env, st.Model, st, step, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -40,22 +40,28 @@ func runEvaluate(ctx context.Context, env *Env, st *State, step *check.Step) (*O
 	for k, v := range r {
 		st.Reported[k] = v
 	}
-	return &Outcome{Summary: "evaluate: " + describeMetrics(headline(r)), Metrics: r}, nil
+	out := &Outcome{Summary: "evaluate: " + describeMetrics(headline(r)), Metrics: r}
+	if len(pts) > 0 {
+		out.Series = &Series{Robustness: pts}
+	}
+	return out, nil
 }
 
 // measure evaluates model with an evaluate step's words and settings; only
 // names in `only` are measured when it is non-empty (a snapshot's metric
 // an expect needs). It returns the values under the checker's names and
-// under report.json's names.
+// under report.json's names, and the robustness series points when it
+// measured robustness.
 //
 // A fake-quant int8 model (after quantize int8) is measured as it runs:
 // on its integer-engine conversion, with the size of int8 weights.
-func measure(ctx context.Context, env *Env, model *ops.Model, st *State, step *check.Step, only map[string]bool) (map[string]float64, map[string]float64, error) {
+func measure(ctx context.Context, env *Env, model *ops.Model, st *State, step *check.Step, only map[string]bool) (map[string]float64, map[string]float64, []RobustPoint, error) {
 	metrics, reported := map[string]float64{}, map[string]float64{}
+	var points []RobustPoint
 	attacked := model
 	model, err := st.inference(model)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	batch := int(step.Args["batch"].Int)
 	for _, w := range evalWords(step) {
@@ -71,15 +77,15 @@ func measure(ctx context.Context, env *Env, model *ops.Model, st *State, step *c
 		case "latency":
 			err = measureLatency(ctx, env, model, st, batch, int(step.Args["runs"].Int), metrics, reported)
 		case "robustness":
-			err = measureRobustness(ctx, env, attacked, model, st, step, metrics, reported)
+			points, err = measureRobustness(ctx, env, attacked, model, st, step, metrics, reported)
 		default:
 			err = &NotExecutableError{What: "evaluate " + w.Str, Span: w.Span}
 		}
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
-	return metrics, reported, nil
+	return metrics, reported, points, nil
 }
 
 // wanted tells whether an evaluate word measures one of the metrics.

@@ -75,7 +75,7 @@ func lazyRefs(ctx context.Context, env *Env, st *State, step *check.Step) error 
 		if _, ok := snap.Metrics[ref.Metric]; ok || ref.Source == nil {
 			continue
 		}
-		m, r, err := measure(ctx, env, snap.Model, st, ref.Source, map[string]bool{ref.Metric: true})
+		m, r, _, err := measure(ctx, env, snap.Model, st, ref.Source, map[string]bool{ref.Metric: true})
 		if err != nil {
 			return fmt.Errorf("measuring %s.%s: %w", ref.Snapshot, ref.Metric, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -27,20 +28,21 @@ func corruptionName(word string) string {
 // measureRobustness runs robust.Evaluate on the current model (attacks
 // differentiate attacked, accuracy is deployed's) and on the uncompressed
 // baseline, and records every figure, its ratio to the baseline's, and the
-// means the checker knows.
-func measureRobustness(ctx context.Context, env *Env, attacked, deployed *ops.Model, st *State, step *check.Step, m, r map[string]float64) error {
+// means the checker knows. It returns the current model's figures as the
+// report's series points.
+func measureRobustness(ctx context.Context, env *Env, attacked, deployed *ops.Model, st *State, step *check.Step, m, r map[string]float64) ([]RobustPoint, error) {
 	spec, key, err := robustSpec(env, st, step)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fig, err := robust.Evaluate(ctx, attacked, deployed, spec)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cur := robustFigures(fig, spec)
 	base, err := baselineFigures(ctx, env, st, step, spec, key, cur)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for k, v := range cur {
 		r[k] = v
@@ -63,7 +65,40 @@ func measureRobustness(ctx context.Context, env *Env, attacked, deployed *ops.Mo
 	if mean, ok := robust.Mean(ratios); ok {
 		m["robustness_ratio"], r["robustness_ratio"] = mean, mean
 	}
-	return nil
+	return robustPoints(fig, spec, step.Args["shift"].Str), nil
+}
+
+// robustPoints are a measurement's figures as report.json's series
+// (docs/report.md): clean, shift, each corruption at each severity, each
+// attack at each eps, in that order, corruptions by name and severity;
+// shift is the shifted dataset's name.
+func robustPoints(f robust.Figures, s robust.Spec, shift string) []RobustPoint {
+	pts := []RobustPoint{{Group: "clean", Accuracy: f.Clean}}
+	if f.HasShift {
+		pts = append(pts, RobustPoint{Group: "shift", Name: shift, Accuracy: f.Shift})
+	}
+	names := make([]string, 0, len(f.Corruption))
+	for name := range f.Corruption {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		sevs := make([]int, 0, len(f.Corruption[name]))
+		for sev := range f.Corruption[name] {
+			sevs = append(sevs, sev)
+		}
+		sort.Ints(sevs)
+		for _, sev := range sevs {
+			pts = append(pts, RobustPoint{Group: "corruption", Name: name, Level: float64(sev), Accuracy: f.Corruption[name][sev]})
+		}
+	}
+	for i, e := range s.FGSM {
+		pts = append(pts, RobustPoint{Group: "fgsm", Level: e, Accuracy: f.FGSMAcc[i]})
+	}
+	for i, e := range s.PGD {
+		pts = append(pts, RobustPoint{Group: "pgd", Level: e, Accuracy: f.PGDAcc[i]})
+	}
+	return pts
 }
 
 // robustSpec reads an evaluate step's robustness arguments; key

@@ -49,6 +49,32 @@ expect robustness_ratio < 2
 			t.Errorf("%s_ratio %v, want %v / %v", k, comp[k+"_ratio"], comp[k], base[k])
 		}
 	}
+	checkRobustSeries(t, rep.Steps[3], base)
+	checkRobustSeries(t, rep.Steps[6], comp)
+}
+
+// checkRobustSeries checks a robustness step's series points
+// (docs/report.md) against its metrics, one point per measured figure.
+func checkRobustSeries(t *testing.T, s StepReport, m map[string]float64) {
+	t.Helper()
+	want := []struct {
+		group, name string
+		level       float64
+		metric      string
+	}{{"clean", "", 0, "clean_accuracy"}, {"shift", "digits", 0, "shift_accuracy"},
+		{"corruption", "gaussian_noise", 1, "corruption_gaussian_noise_s1_accuracy"}, {"corruption", "gaussian_noise", 5, "corruption_gaussian_noise_s5_accuracy"},
+		{"corruption", "rotate", 1, "corruption_rotate_s1_accuracy"}, {"corruption", "rotate", 5, "corruption_rotate_s5_accuracy"},
+		{"fgsm", "", 0.02, "fgsm_eps0.02_accuracy"}, {"fgsm", "", 0.1, "fgsm_eps0.1_accuracy"},
+		{"pgd", "", 0.02, "pgd_eps0.02_accuracy"}, {"pgd", "", 0.1, "pgd_eps0.1_accuracy"}}
+	if s.Series == nil || len(s.Series.Robustness) != len(want) {
+		t.Fatalf("line %d: robustness series %+v, want %d points", s.Line, s.Series, len(want))
+	}
+	for i, w := range want {
+		p := s.Series.Robustness[i]
+		if p.Group != w.group || p.Name != w.name || p.Level != w.level || p.Accuracy != m[w.metric] {
+			t.Errorf("line %d point %d = %+v, want %s %s level %v accuracy %v (%s)", s.Line, i, p, w.group, w.name, w.level, m[w.metric], w.metric)
+		}
+	}
 }
 
 func TestRobustnessRefusesAShiftWithOtherClasses(t *testing.T) {
