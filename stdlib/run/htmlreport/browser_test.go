@@ -24,9 +24,9 @@ import (
 )
 
 // sweepRecipe is a small real run (examples/qat_sweep.qpipe): an MLP
-// on the digits, a sweep of two QAT learning rates, gates on accuracy and
-// size. It has no robustness step: this build does not execute `evaluate
-// robustness` yet; those plots are covered by the structure test.
+// on the digits, a sweep of two QAT learning rates, each branch's
+// robustness (noise at two severities, FGSM and PGD at two eps), gates on
+// accuracy and size.
 const sweepRecipe = "../../../examples/qat_sweep.qpipe"
 
 // chromium finds Debian's chromium (or $QPIPE_CHROMIUM).
@@ -86,6 +86,8 @@ type plotInfo struct {
 	Height float64 `json:"height"`
 	Paths  int     `json:"paths"`
 	Texts  int     `json:"texts"`
+	// Labels are the figure's texts: title, ticks, legend.
+	Labels []string `json:"labels"`
 }
 
 // pageInfo is what the browser measured of the page.
@@ -103,7 +105,7 @@ const measureJS = `(() => ({
   plots: [...document.querySelectorAll('figure.plot')].map(f => {
     const s = f.querySelector('svg'); const r = s ? s.getBoundingClientRect() : {width: 0, height: 0};
     return {id: f.id, width: r.width, height: r.height, paths: s ? s.querySelectorAll('path').length : 0,
-      texts: s ? s.querySelectorAll('text').length : 0};
+      texts: s ? s.querySelectorAll('text').length : 0, labels: s ? [...s.querySelectorAll('text')].map(t => t.textContent) : []};
   }),
   planNodes: [...document.querySelectorAll('svg.plan g.node')].map(g => g.getAttribute('class')),
   resources: [...document.querySelectorAll('[src], [href], [data]')].filter(e => e.tagName !== 'A')
@@ -133,24 +135,45 @@ func TestReportPageInChromium(t *testing.T) {
 			t.Errorf("plot %s is empty or tiny: %+v", p.ID, p)
 		}
 	}
+	checkRobustnessPlots(t, info.Plots)
 	sort.Strings(ids)
-	want := []string{"layers-6", "layers-10", "tradeoff-latency", "tradeoff-size", "training-2", "training-6", "training-10"}
+	want := []string{"layers-6", "layers-11", "robustness-bars", "robustness-eps", "robustness-severity",
+		"tradeoff-latency", "tradeoff-size", "training-2", "training-6", "training-11"}
 	sort.Strings(want)
 	if !slices.Equal(ids, want) {
 		t.Errorf("plots %v, want %v", ids, want)
 	}
-	if len(info.PlanNodes) != 14 || strings.Count(strings.Join(info.PlanNodes, " "), "n-done") != 14 {
-		t.Errorf("plan nodes %v, want 14 done", info.PlanNodes)
+	if len(info.PlanNodes) != 16 || strings.Count(strings.Join(info.PlanNodes, " "), "n-done") != 16 {
+		t.Errorf("plan nodes %v, want 16 done", info.PlanNodes)
 	}
 	if info.Resources != 0 {
 		t.Errorf("the page refers to %d outside resources; it must be self-contained", info.Resources)
 	}
-	if info.Recipe != 7 {
-		t.Errorf("%d verbs highlighted in the recipe, want 7 (expect is a keyword)", info.Recipe)
+	if info.Recipe != 8 {
+		t.Errorf("%d verbs highlighted in the recipe, want 8 (expect is a keyword)", info.Recipe)
 	}
 	checkNotBlank(t, shot)
 	if dir := os.Getenv("QPIPE_REPORT_SHOTS"); dir != "" {
 		os.WriteFile(filepath.Join(dir, "report-sweep.png"), shot, 0o644)
+	}
+}
+
+// checkRobustnessPlots checks the robustness figures draw both arms of
+// the sweep, the bars every measured group and the eps curves both
+// attacks: each arm's robustness series reached the page.
+func checkRobustnessPlots(t *testing.T, plots []plotInfo) {
+	t.Helper()
+	want := map[string][]string{
+		"robustness-bars":     {"clean", "corruption", "fgsm", "pgd", "lr=1e-05", "lr=0.0001"},
+		"robustness-severity": {"severity", "lr=1e-05", "lr=0.0001"},
+		"robustness-eps":      {"eps", "lr=1e-05 fgsm", "lr=1e-05 pgd", "lr=0.0001 fgsm", "lr=0.0001 pgd"},
+	}
+	for _, p := range plots {
+		for _, label := range want[p.ID] {
+			if !slices.Contains(p.Labels, label) {
+				t.Errorf("plot %s has no label %q: %q", p.ID, label, p.Labels)
+			}
+		}
 	}
 }
 
