@@ -116,8 +116,8 @@ func (o LowBitOptions) withDefaults() (LowBitOptions, error) {
 	}
 	o.Alpha = orDefault(o.Alpha, 3)
 	o.EMA = orDefault(o.EMA, 0.9)
-	if !(o.EMA > 0 && o.EMA <= 1) {
-		return o, fmt.Errorf("quantize log2: ema=%g: want a momentum in (0, 1] (the weight of the running sigma_A)", o.EMA)
+	if !(o.EMA > 0 && o.EMA < 1) {
+		return o, fmt.Errorf("quantize log2: ema=%g: want a momentum in (0, 1) (the weight of the running sigma_A)", o.EMA)
 	}
 	if o.Calibration.Method == "" {
 		o.Calibration.Method = "minmax"

@@ -54,8 +54,8 @@ func newSigmaEMA(m *ops.Model, momentum float64) (*sigmaEMA, error) {
 	if len(t.sigma) == 0 {
 		return nil, nil
 	}
-	if !(momentum >= 0 && momentum <= 1) {
-		return nil, fmt.Errorf("quantize: ema=%g: want a momentum in [0, 1]", momentum)
+	if !(momentum >= 0 && momentum < 1) {
+		return nil, fmt.Errorf("quantize: ema=%g: want a momentum in [0, 1)", momentum)
 	}
 	t.std, t.seen = make([]float64, len(t.sigma)), make([]bool, len(t.sigma))
 	return t, nil
