@@ -97,7 +97,7 @@ func detachQuantizers(m *ops.Model, n *ops.Node) (scale float32, ok bool, err er
 	if err := m.Bypass(fq); err != nil {
 		return 0, false, err
 	}
-	return ip.Scale[0], true, m.RemoveParam(fq.Params["scale"])
+	return ip.Scale[0], true, removeNodeParams(m, fq)
 }
 
 // lowBitWeights replaces a low-bit layer's weight (narrower than int8, or
@@ -135,7 +135,7 @@ func detachInputQuantizer(m *ops.Model, n *ops.Node) (scale float32, ok bool, er
 	if err := m.Bypass(fq); err != nil {
 		return 0, false, err
 	}
-	return ip.Scale[0], true, m.RemoveParam(fq.Params["scale"])
+	return ip.Scale[0], true, removeNodeParams(m, fq)
 }
 
 // setWeightScale binds the per-channel weight scales (a per-tensor scale

@@ -208,7 +208,7 @@ func Calibrate(ctx context.Context, be ops.Backend, m *ops.Model, q map[*ops.Nod
 // rounding; the scales stay fixed), then refreshes the weight scales from
 // the trained weights.
 func qat(ctx context.Context, m *ops.Model, o Int8Options) ([]train.EpochStats, error) {
-	ep, err := fitQAT(ctx, m, qatRun{o.Data, o.Normalize, o.Batch, o.Epochs, o.LR, o.Optimizer, o.Seed, o.Backend, o.Progress})
+	ep, err := fitQAT(ctx, m, qatRun{o.Data, o.Normalize, o.Batch, o.Epochs, o.LR, o.Optimizer, o.Seed, o.Backend, o.Progress, 0})
 	if err != nil {
 		return ep, err
 	}
@@ -226,16 +226,31 @@ type qatRun struct {
 	seed      uint64
 	backend   ops.Backend
 	progress  func(train.Progress)
+	// ema is the momentum of the std-based activation thresholds' sigma_A,
+	// which keeps moving through the training steps (sigmaEMA).
+	ema float64
 }
 
-// fitQAT trains a fake-quant graph with cross-entropy, no weight decay.
+// fitQAT trains a fake-quant graph with cross-entropy, no weight decay;
+// std-based activation thresholds follow each training batch (sigmaEMA).
 func fitQAT(ctx context.Context, m *ops.Model, r qatRun) ([]train.EpochStats, error) {
 	l, err := data.NewLoader(r.data, data.LoaderOptions{BatchSize: r.batch, Shuffle: true, Seed: r.seed, Normalize: r.normalize})
 	if err != nil {
 		return nil, err
 	}
-	h, err := train.Fit(ctx, m, l, nil, train.Options{Epochs: r.epochs, LR: r.lr, Optimizer: r.optimizer,
-		NoDecay: true, Seed: r.seed, Backend: r.backend, Progress: r.progress})
+	ema, err := newSigmaEMA(m, r.ema)
+	if err != nil {
+		return nil, err
+	}
+	o := train.Options{Epochs: r.epochs, LR: r.lr, Optimizer: r.optimizer,
+		NoDecay: true, Seed: r.seed, Backend: r.backend, Progress: r.progress}
+	if ema != nil {
+		o.Forward = ema.forward
+	}
+	h, err := train.Fit(ctx, m, l, nil, o)
+	if ema != nil {
+		ema.apply() // the last step's batch
+	}
 	if err != nil {
 		return h.Epochs, fmt.Errorf("quantize: qat: %w", err)
 	}

@@ -116,6 +116,9 @@ func (o LowBitOptions) withDefaults() (LowBitOptions, error) {
 	}
 	o.Alpha = orDefault(o.Alpha, 3)
 	o.EMA = orDefault(o.EMA, 0.9)
+	if !(o.EMA > 0 && o.EMA < 1) {
+		return o, fmt.Errorf("quantize log2: ema=%g: want a momentum in (0, 1) (the weight of the running sigma_A)", o.EMA)
+	}
 	if o.Calibration.Method == "" {
 		o.Calibration.Method = "minmax"
 	}
@@ -226,7 +229,7 @@ func (o LowBitOptions) weight(edge bool) Quantizer {
 }
 
 func (o LowBitOptions) qat(ctx context.Context, m *ops.Model) ([]train.EpochStats, error) {
-	return fitQAT(ctx, m, qatRun{o.Data, o.Normalize, o.Batch, o.Epochs, o.LR, o.Optimizer, o.Seed, o.Backend, o.Progress})
+	return fitQAT(ctx, m, qatRun{o.Data, o.Normalize, o.Batch, o.Epochs, o.LR, o.Optimizer, o.Seed, o.Backend, o.Progress, o.EMA})
 }
 
 // floatNodes lists the nodes in scope that take no low-bit input: the

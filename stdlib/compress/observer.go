@@ -135,7 +135,9 @@ func (o *HistogramObserver) mseThreshold(bits int) float32 {
 // StdObserver is the std-based activation rule: sigma_A is an exponential
 // moving average of each batch's standard deviation (the first batch sets
 // it; then sigma = Momentum·sigma + (1-Momentum)·std(batch)), and the
-// clipping threshold is Alpha·sigma_A.
+// clipping threshold is Alpha·sigma_A. Uniform.Attach stores sigma_A in
+// the model (the fake_quant node's "sigma" parameter), where QAT keeps
+// the average moving (see sigmaEMA) and evaluation leaves it alone.
 type StdObserver struct {
 	Alpha    float64
 	Momentum float64
@@ -151,8 +153,12 @@ func (o *StdObserver) Observe(x []float32) {
 		o.sigma, o.seen = s, true
 		return
 	}
-	o.sigma = o.Momentum*o.sigma + (1-o.Momentum)*s
+	o.sigma = emaStep(o.sigma, s, o.Momentum)
 }
+
+// emaStep is one step of an exponential moving average with the given
+// momentum: momentum·avg + (1-momentum)·x.
+func emaStep(avg, x, momentum float64) float64 { return momentum*avg + (1-momentum)*x }
 
 // Sigma is the current EMA of the standard deviation.
 func (o *StdObserver) Sigma() float64 { return o.sigma }

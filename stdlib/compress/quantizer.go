@@ -183,6 +183,15 @@ func (u *Uniform) Attach(m *ops.Model, s Site) error {
 	fq := &ops.Node{Kind: ops.OpFakeQuant, Name: s.Layer.Name + "." + s.Role + "_quant", Span: s.Layer.Span,
 		Attrs:  ops.Attrs{QMin: qmin, QMax: qmax, Bits: u.Bits, LSQ: u.Learn, Tag: s.Role},
 		Params: map[string]string{"scale": s.scaleName()}}
+	if so, ok := u.Observer.(*StdObserver); ok && s.Role == RoleInput {
+		// sigma_A lives in the model, beside the scale it sets, so QAT
+		// can keep averaging it (sigmaEMA).
+		name := fq.Name + ".sigma"
+		if _, err := m.AddParam(name, ops.MustFromData([]float32{float32(so.Sigma())}, 1), false); err != nil {
+			return err
+		}
+		fq.Params["sigma"] = name
+	}
 	switch s.Role {
 	case RoleInput:
 		m.InsertBefore(s.Layer, 0, fq)
