@@ -3,6 +3,7 @@ package planner
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 
@@ -29,6 +30,7 @@ func Build(rec *check.Recipe, opts Options) (*Plan, error) {
 		return nil, err
 	}
 	b.plan.Total = total(b.plan.Nodes, opts.ModelInfo != nil)
+	setKeys(b.plan, b.src, opts.Keys)
 	return b.plan, nil
 }
 
@@ -36,6 +38,20 @@ type builder struct {
 	opts Options
 	src  *source.File
 	plan *Plan
+	// work counts the work nodes added so far.
+	work int
+}
+
+// chain makes n, just added, the next work node of its branch: it starts
+// from the state the branch's previous work node left, and the nodes
+// after it start from its own.
+func (b *builder) chain(n *Node, s *check.Step, st *state) {
+	n.Step, n.Scope, n.Index = s, maps.Clone(st.vars), b.work
+	b.work++
+	if st.prev >= 0 {
+		n.Inputs = []int{st.prev}
+	}
+	st.prev = n.ID
 }
 
 // errTooLarge stops the walk when unrolling outgrows Options.MaxNodes.
@@ -61,6 +77,7 @@ func (b *builder) add(n *Node, parent *Node) error {
 	if n.Children == nil {
 		n.Children = []int{}
 	}
+	n.Index, n.Inputs = -1, []int{}
 	if parent == nil {
 		n.Label = strconv.Itoa(b.topLevel() + 1)
 	} else {
@@ -124,6 +141,7 @@ func (b *builder) command(s *check.Step, parent *Node, st *state) error {
 	if err := b.add(n, parent); err != nil {
 		return err
 	}
+	b.chain(n, s, st)
 	b.flow(n, st)
 	if s.Sig != nil && s.Sig.Effects.LoadsData && len(eff.Writes) > 0 {
 		st.data = eff.Writes[0]
@@ -195,7 +213,11 @@ func (b *builder) let(s *check.Step, parent *Node, st *state) error {
 	if s.Expr != nil && shown != spanText(b.src, s.Expr.Span()) {
 		n.Note = "set on the command line; the recipe says " + spanText(b.src, s.Expr.Span())
 	}
-	return b.add(n, parent)
+	if err := b.add(n, parent); err != nil {
+		return err
+	}
+	b.chain(n, s, st)
+	return nil
 }
 
 // letValue shows a let's value as the recipe wrote it, unless --set
@@ -233,6 +255,7 @@ func (b *builder) expect(s *check.Step, parent *Node, st *state) error {
 	if err := b.add(n, parent); err != nil {
 		return err
 	}
+	b.chain(n, s, st)
 	b.flow(n, st)
 	return nil
 }

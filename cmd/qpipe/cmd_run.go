@@ -23,8 +23,8 @@ import (
 func init() {
 	register(&command{
 		Name:    "run",
-		Args:    "[--model M] [--data D] [--device cpu|cuda] [--set k=v]... [--out DIR] [--seed N] [--resume] [--project FILE] FILE.qpipe|RUN",
-		Summary: "execute a recipe (or a run of qpipe.hcl): progress, report.json, checkpoints, exports",
+		Args:    "[--model M] [--data D] [--device cpu|cuda] [--set k=v]... [--out DIR] [--seed N] [--jobs N] [--no-cache] [--resume] [--project FILE] FILE.qpipe|RUN",
+		Summary: "execute a recipe's plan (or a run of qpipe.hcl), reusing finished steps from the step store: progress, report.json, exports",
 		Flags:   runFlags,
 	})
 }
@@ -36,7 +36,8 @@ type runOptions struct {
 	bindings
 	device, out, projectFile string
 	seed                     uint64
-	resume                   bool
+	jobs                     int
+	resume, noCache          bool
 	set                      map[string]bool // flags given on the command line
 }
 
@@ -46,7 +47,9 @@ func runFlags(fs *flag.FlagSet) func(*IO, []string) error {
 	fs.StringVar(&o.device, "device", "", "backend to run on: cpu or cuda (default: $QPIPE_DEVICE, else cpu)")
 	fs.StringVar(&o.out, "out", "", "output `DIR` for report.json, checkpoints/ and exports (default out/RECIPE)")
 	fs.Uint64Var(&o.seed, "seed", 1, "run `seed`: initial weights, shuffling, augmentation")
-	fs.BoolVar(&o.resume, "resume", false, "continue the run in --out after its last finished step")
+	fs.BoolVar(&o.resume, "resume", false, "reuse the finished steps of an earlier run (every run does: steps in the step store are not run again)")
+	fs.BoolVar(&o.noCache, "no-cache", false, "execute every step even when the step store has its result")
+	fs.IntVar(&o.jobs, "jobs", 1, "run up to `N` independent branches at once (each step already uses every core)")
 	fs.StringVar(&o.projectFile, "project", project.DefaultFile, "project `file` that defines named runs")
 	return func(sys *IO, args []string) error {
 		o.set = map[string]bool{}
@@ -83,7 +86,10 @@ func runRun(sys *IO, o *runOptions, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	return execute(ctx, sys, l, j, o.resume)
+	if o.jobs < 1 {
+		return usagef("--jobs takes a number of at least 1, not %d", o.jobs)
+	}
+	return execute(ctx, sys, l, j, o)
 }
 
 // resolveJob reads a recipe path, or a run of the project file, with the
@@ -172,10 +178,11 @@ func mergeSets(project, flags map[string]string) map[string]string {
 }
 
 // execute runs a checked recipe and prints its summary table.
-func execute(ctx context.Context, sys *IO, l *loaded, j *job, resume bool) error {
+func execute(ctx context.Context, sys *IO, l *loaded, j *job, ro *runOptions) error {
 	files := diag.FileMap{l.src.Name: l.src}
 	o := run.Options{Recipe: l.recipe, Path: j.recipe, Device: j.device, Seed: j.seed, OutDir: j.out,
-		Resume: resume, Model: j.model, Data: j.data}
+		Resume: ro.resume, NoCache: ro.noCache, Jobs: ro.jobs, Model: j.model, Data: j.data,
+		Warn: func(s string) { fmt.Fprintf(sys.Stderr, "note: %s\n", s) }}
 	r, err := run.New(o)
 	if err != nil {
 		return failf(exitFailure, "%v", err)

@@ -17,12 +17,12 @@ import (
 func (r *Runner) Preflight() diag.Diagnostics {
 	var ds diag.Diagnostics
 	seen := map[int]bool{} // a for body's statements are checked once per branch
-	for _, p := range r.plan {
-		if seen[p.Step.Span.Start.Offset] {
+	for _, n := range r.plan.Work() {
+		if n.Step == nil || seen[n.Step.Span.Start.Offset] {
 			continue
 		}
-		seen[p.Step.Span.Start.Offset] = true
-		if d := r.preflightStep(p.Step); d != nil {
+		seen[n.Step.Span.Start.Offset] = true
+		if d := r.preflightStep(n.Step); d != nil {
 			ds = append(ds, d)
 		}
 	}

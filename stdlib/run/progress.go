@@ -39,7 +39,7 @@ func NewProgress(w io.Writer, terminal bool, total int) *Progress {
 }
 
 func (p *Progress) label(s StepReport) string {
-	l := fmt.Sprintf("[%d/%d] line %d %s", s.Index+1, p.total, s.Line, s.Verb)
+	l := fmt.Sprintf("[%d/%d] %s line %d %s", s.Index+1, p.total, s.Node, s.Line, s.Verb)
 	if s.Branch != "" {
 		l += " (" + s.Branch + ")"
 	}
@@ -130,10 +130,12 @@ func (p *Progress) Finished(s StepReport) {
 	defer p.mu.Unlock()
 	p.finishBar()
 	switch s.Status {
-	case StatusFailed:
-		fmt.Fprintf(p.w, "%s failed after %.1fs\n", p.label(s), s.Seconds)
-	case StatusRestored:
-		fmt.Fprintf(p.w, "%s restored from the checkpoint\n", p.label(s))
+	case StatusFailed, StatusInterrupted:
+		fmt.Fprintf(p.w, "%s %s after %.1fs\n", p.label(s), s.Status, s.Seconds)
+	case StatusCached, StatusRestored:
+		fmt.Fprintf(p.w, "%s cached: %s\n", p.label(s), s.Summary)
+	case StatusSkipped:
+		fmt.Fprintf(p.w, "%s skipped\n", p.label(s))
 	default:
 		fmt.Fprintf(p.w, "  done in %.1fs: %s\n", s.Seconds, s.Summary)
 	}

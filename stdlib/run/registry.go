@@ -22,6 +22,9 @@ type Verb struct {
 	// Prepare, when set, validates a step against the run's options before
 	// anything runs (export paths inside the output directory).
 	Prepare func(env *Env, step *check.Step) error
+	// Version names the version of Run's code; change it when a change
+	// makes the results the step store kept for the verb wrong.
+	Version string
 }
 
 // Outcome is what one executed step reports.

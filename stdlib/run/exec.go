@@ -1,0 +1,404 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/qpipe/qpipe/planner"
+)
+
+// Executing a plan
+//
+// The plan's work nodes (steps, lets, expects) are executed in Index
+// order, each from the state its input node left (planner.Node.Inputs):
+// the previous node of its branch, so every branch of a for loop starts
+// from the state at the loop's entry and the statements after the loop
+// from that same state. A node whose chained key is in the step store is
+// not executed: its entry is reported (status "cached") and its state is
+// loaded only if a node after it must execute. Nodes that measure
+// nondeterministic metrics (latency, throughput) and nodes that write
+// files outside the store (export) always execute.
+//
+// Up to Jobs nodes run at once; nodes only wait for their input, so
+// independent branches overlap while each branch stays sequential. A
+// failure stops new nodes from starting; those already running finish,
+// and the rest are reported as skipped.
+
+// Executor executes a plan, storing and reusing finished nodes in store
+// and telling obs about every node (started, progress, finished with
+// status done, cached, failed, interrupted or skipped).
+type Executor interface {
+	Execute(ctx context.Context, p *planner.Plan, store *Store, obs Observer) error
+}
+
+// Local executes plans in this process.
+type Local struct {
+	// Env is the base environment of every node: backend, seed, folders,
+	// command-line bindings.
+	Env Env
+	// Jobs bounds the nodes running at once; 0 means 1.
+	Jobs int
+	// NoCache executes every node (their results are still stored).
+	NoCache bool
+	// Recipe names the recipe in store entries.
+	Recipe string
+	// Warn receives store problems (a damaged entry); nil drops them.
+	Warn func(string)
+}
+
+// Execute implements Executor.
+func (l *Local) Execute(ctx context.Context, p *planner.Plan, store *Store, obs Observer) error {
+	x := newExecution(l, p, store, obs)
+	x.decide()
+	return x.run(ctx)
+}
+
+// execution is one Execute call.
+type execution struct {
+	l     *Local
+	p     *planner.Plan
+	store *Store
+	obs   *lockedObserver
+	work  []*planner.Node
+	// pred is the Index of each node's input, -1 for the empty state.
+	pred   []int
+	cached []*Entry
+	// states holds output states still wanted by nodes to execute; uses
+	// counts those nodes.
+	states map[int]*State
+	uses   []int
+	// fresh are the nondeterministic metrics measured in this run that
+	// hold for the state after each node (see overlay).
+	fresh []values
+	// lastCheckpoint is the newest entry written.
+	lastCheckpoint string
+}
+
+// values are nondeterministic metrics under checker and report names.
+type values struct{ metrics, reported map[string]float64 }
+
+type result struct {
+	i     int
+	st    *State
+	entry StepReport
+	err   error
+}
+
+func newExecution(l *Local, p *planner.Plan, store *Store, obs Observer) *execution {
+	work := p.Work()
+	x := &execution{l: l, p: p, store: store, obs: &lockedObserver{o: obs}, work: work,
+		pred: make([]int, len(work)), cached: make([]*Entry, len(work)), states: map[int]*State{},
+		uses: make([]int, len(work)), fresh: make([]values, len(work))}
+	for i, n := range work {
+		x.pred[i] = -1
+		if len(n.Inputs) > 0 {
+			x.pred[i] = p.Nodes[n.Inputs[0]].Index
+		}
+	}
+	return x
+}
+
+// decide looks every reusable node up in the store, then loads the
+// states that nodes to execute start from; a damaged entry is reported
+// and its node executed instead.
+func (x *execution) decide() {
+	for i, n := range x.work {
+		if x.l.NoCache || x.store == nil || !reusable(n) {
+			continue
+		}
+		e, err := x.store.Get(n.Key)
+		if err != nil {
+			x.warn(err)
+			continue
+		}
+		x.cached[i] = e
+	}
+	for {
+		for i := range x.uses {
+			x.uses[i] = 0
+		}
+		for i := range x.work {
+			if x.cached[i] == nil && x.pred[i] >= 0 {
+				x.uses[x.pred[i]]++
+			}
+		}
+		if x.loadCached() {
+			return
+		}
+	}
+}
+
+// loadCached loads the cached states that executing nodes need; false
+// when one was damaged (and is now to be executed).
+func (x *execution) loadCached() bool {
+	for i, e := range x.cached {
+		if e == nil || x.uses[i] == 0 || x.states[i] != nil {
+			continue
+		}
+		st, err := x.store.Load(&x.l.Env, e)
+		if err != nil {
+			x.warn(&CorruptError{Key: e.Key, Path: x.store.Path(e.Key), Err: err})
+			x.store.corrupt(e.Key, err)
+			x.cached[i] = nil
+			return false
+		}
+		x.states[i] = st
+	}
+	return true
+}
+
+func (x *execution) warn(err error) {
+	if x.l.Warn != nil {
+		x.l.Warn(err.Error())
+	}
+}
+
+// run schedules the nodes and waits for them.
+func (x *execution) run(ctx context.Context) error {
+	jobs := max(x.l.Jobs, 1)
+	n := len(x.work)
+	started, done := make([]bool, n), make([]bool, n)
+	results := make(chan result)
+	running := 0
+	var failure error
+	for {
+		for progressed := true; progressed; {
+			progressed = false
+			for i := 0; i < n; i++ {
+				if started[i] || (x.pred[i] >= 0 && !done[x.pred[i]]) {
+					continue
+				}
+				if x.cached[i] != nil {
+					started[i], done[i], progressed = true, true, true
+					x.reuse(i)
+					continue
+				}
+				if failure != nil || running >= jobs {
+					continue
+				}
+				if ctx.Err() != nil {
+					started[i], done[i] = true, true
+					failure = x.failed(x.work[i], x.entry(x.work[i]), ErrInterrupted)
+					continue
+				}
+				started[i], running = true, running+1
+				st := x.take(x.pred[i])
+				go func(i int, st *State) { results <- x.execute(ctx, i, st) }(i, st)
+			}
+		}
+		if running == 0 {
+			break
+		}
+		r := <-results
+		running--
+		done[r.i] = true
+		if err := x.finish(r); err != nil && failure == nil {
+			failure = err
+		}
+	}
+	x.skipRest(started)
+	return failure
+}
+
+// take hands out the output state of node j to a node about to execute:
+// the state itself to its last user, a copy to the others.
+func (x *execution) take(j int) *State {
+	if j < 0 {
+		return NewState()
+	}
+	st := x.states[j]
+	x.uses[j]--
+	if x.uses[j] == 0 {
+		delete(x.states, j)
+		return st
+	}
+	return st.Clone()
+}
+
+// reuse reports a cached node.
+func (x *execution) reuse(i int) {
+	n, e := x.work[i], x.cached[i]
+	if x.pred[i] >= 0 {
+		x.fresh[i] = x.fresh[x.pred[i]].within(e.State)
+	}
+	if st := x.states[i]; st != nil {
+		x.fresh[i].apply(st)
+	}
+	entry := x.entry(n)
+	entry.Status, entry.Summary, entry.Checkpoint = StatusCached, e.Summary, x.store.Path(e.Key)
+	maps.Copy(entry.Metrics, e.Metrics)
+	if !x.inBranch(n) {
+		rep := maps.Clone(orEmpty(e.State.Reported))
+		maps.Copy(rep, x.fresh[i].reported)
+		f := finalOf(rep)
+		entry.final = &f
+	}
+	x.obs.Finished(entry)
+}
+
+// execute runs node i on st, in its own goroutine.
+func (x *execution) execute(ctx context.Context, i int, st *State) result {
+	n := x.work[i]
+	e, start := x.entry(n), time.Now()
+	x.obs.Started(e)
+	env := x.l.Env
+	env.Index, env.Scope = n.Index, n.Scope
+	env.Tick = func(t Tick) { x.obs.Progress(e, t) }
+	var out *Outcome
+	var err error
+	if n.Step == nil {
+		out, err = bindFlag(&env, st, x.p, n)
+	} else {
+		out, err = execStep(ctx, &env, st, n.Step)
+	}
+	e.Seconds = time.Since(start).Seconds()
+	if err != nil {
+		return result{i: i, entry: e, err: err}
+	}
+	e.Status, e.Summary = StatusDone, out.Summary
+	maps.Copy(e.Metrics, out.Metrics)
+	return result{i: i, st: st, entry: e}
+}
+
+// finish records an executed node: its state into the store and to the
+// nodes waiting for it, its entry to the observer.
+func (x *execution) finish(r result) error {
+	n, e := x.work[r.i], r.entry
+	if r.err != nil {
+		return x.failed(n, e, r.err)
+	}
+	x.fresh[r.i] = nondeterministic(r.st)
+	if x.store != nil {
+		se := &Entry{Key: n.Key, Node: n.Label, Verb: n.Verb, Recipe: x.l.Recipe, Seconds: e.Seconds, Summary: e.Summary, Metrics: e.Metrics}
+		if err := x.store.Put(se, r.st); err != nil {
+			x.warn(fmt.Errorf("step %s was not stored: %w", n.Label, err))
+		} else {
+			e.Checkpoint = x.store.Path(n.Key)
+			x.lastCheckpoint = e.Checkpoint
+		}
+	}
+	if !x.inBranch(n) {
+		f := finalOf(r.st.Reported)
+		e.final = &f
+	}
+	if x.uses[r.i] > 0 {
+		x.states[r.i] = r.st
+	}
+	x.obs.Finished(e)
+	return nil
+}
+
+// failed reports a node that failed and returns the run's error.
+func (x *execution) failed(n *planner.Node, e StepReport, err error) error {
+	e.Status = StatusFailed
+	if errors.Is(err, ErrInterrupted) {
+		e.Status, e.Error = StatusInterrupted, "interrupted"
+		x.obs.Finished(e)
+		if n.Step == nil {
+			return ErrInterrupted
+		}
+		return &StepError{Step: n.Step, Err: err}
+	}
+	if n.Step == nil {
+		e.Error = err.Error()
+		x.obs.Finished(e)
+		return err
+	}
+	se := &StepError{Step: n.Step, Err: err}
+	if x.lastCheckpoint != "" && errors.Is(err, ErrNonFinite) {
+		se.Err = fmt.Errorf("%w; the last good checkpoint is %s", err, x.lastCheckpoint)
+	}
+	e.Error = se.Error()
+	x.obs.Finished(e)
+	return se
+}
+
+// skipRest reports the nodes that never started.
+func (x *execution) skipRest(started []bool) {
+	for i, n := range x.work {
+		if started[i] {
+			continue
+		}
+		e := x.entry(n)
+		e.Status = StatusSkipped
+		x.obs.Finished(e)
+	}
+}
+
+// entry is a node's report entry before it runs.
+func (x *execution) entry(n *planner.Node) StepReport {
+	e := StepReport{Index: n.Index, Verb: n.Verb, Line: n.Line, Column: n.Column, Node: n.Label, Key: n.Key,
+		Metrics: map[string]float64{}}
+	e.Branch, e.Round = x.where(n)
+	return e
+}
+
+// where is the for-loop bindings (outer first) and the innermost repeat
+// round of a node.
+func (x *execution) where(n *planner.Node) (string, int) {
+	var binds []string
+	round := 0
+	for p := n.Parent; p >= 0; p = x.p.Nodes[p].Parent {
+		g := x.p.Nodes[p]
+		switch g.Kind {
+		case planner.KindBranch:
+			binds = append([]string{g.Bind}, binds...)
+		case planner.KindRound:
+			if round == 0 {
+				round = roundNumber(g.Label)
+			}
+		}
+	}
+	return strings.Join(binds, ","), round
+}
+
+// roundNumber is the last part of a round's label ("4.2" is round 2).
+func roundNumber(label string) int {
+	k, _ := strconv.Atoi(label[strings.LastIndexByte(label, '.')+1:])
+	return k
+}
+
+func (x *execution) inBranch(n *planner.Node) bool {
+	for p := n.Parent; p >= 0; p = x.p.Nodes[p].Parent {
+		if x.p.Nodes[p].Kind == planner.KindBranch {
+			return true
+		}
+	}
+	return false
+}
+
+// lockedObserver serializes the observer's calls from parallel nodes.
+type lockedObserver struct {
+	mu sync.Mutex
+	o  Observer
+}
+
+func (l *lockedObserver) Started(s StepReport) {
+	if l.o != nil {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.o.Started(s)
+	}
+}
+
+func (l *lockedObserver) Progress(s StepReport, t Tick) {
+	if l.o != nil {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.o.Progress(s, t)
+	}
+}
+
+func (l *lockedObserver) Finished(s StepReport) {
+	if l.o != nil {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.o.Finished(s)
+	}
+}
