@@ -124,6 +124,9 @@ func joinValues(vs []check.Value) string {
 
 // spanText is the recipe text under a span.
 func spanText(src *source.File, sp source.Span) string {
+	if src == nil {
+		return ""
+	}
 	start, end := sp.Start.Offset, sp.End.Offset
 	if start < 0 || end > len(src.Text) || start > end {
 		return ""

@@ -54,9 +54,40 @@ type Local struct {
 
 // Execute implements Executor.
 func (l *Local) Execute(ctx context.Context, p *planner.Plan, store *Store, obs Observer) error {
+	_, err := l.ExecuteFrom(ctx, NewState(), p, store, obs)
+	return err
+}
+
+// ExecuteFrom executes p starting from initial (which it may change) and
+// returns the state after its last top-level node: the state the plan
+// leaves, as the REPL continues from it.
+func (l *Local) ExecuteFrom(ctx context.Context, initial *State, p *planner.Plan, store *Store, obs Observer) (*State, error) {
 	x := newExecution(l, p, store, obs)
+	x.initial = initial
+	x.keepLast()
 	x.decide()
-	return x.run(ctx)
+	if err := x.run(ctx); err != nil {
+		return nil, err
+	}
+	if x.last < 0 {
+		return x.initial, nil
+	}
+	st := x.states[x.last]
+	if st == nil && x.cached[x.last] != nil {
+		return x.store.Load(&x.l.Env, x.cached[x.last])
+	}
+	return st, nil
+}
+
+// keepLast marks the last top-level node, whose state the execution
+// returns.
+func (x *execution) keepLast() {
+	x.last = -1
+	for i, n := range x.work {
+		if !x.inBranch(n) {
+			x.last = i
+		}
+	}
 }
 
 // execution is one Execute call.
@@ -78,6 +109,12 @@ type execution struct {
 	fresh []values
 	// lastCheckpoint is the newest entry written.
 	lastCheckpoint string
+	// initial is the state before the first node; initialUses counts the
+	// nodes that start from it (and the caller, when no top-level node
+	// follows). last is the last top-level node, whose state is kept.
+	initial     *State
+	initialUses int
+	last        int
 }
 
 // values are nondeterministic metrics under checker and report names.
@@ -92,7 +129,7 @@ type result struct {
 
 func newExecution(l *Local, p *planner.Plan, store *Store, obs Observer) *execution {
 	work := p.Work()
-	x := &execution{l: l, p: p, store: store, obs: &lockedObserver{o: obs}, work: work,
+	x := &execution{l: l, p: p, store: store, obs: &lockedObserver{o: obs}, work: work, initial: NewState(), last: -1,
 		pred: make([]int, len(work)), cached: make([]*Entry, len(work)), states: map[int]*State{},
 		uses: make([]int, len(work)), fresh: make([]values, len(work))}
 	for i, n := range work {
@@ -123,9 +160,19 @@ func (x *execution) decide() {
 		for i := range x.uses {
 			x.uses[i] = 0
 		}
+		x.initialUses = 0
+		if x.last < 0 {
+			x.initialUses = 1
+		} else {
+			x.uses[x.last]++
+		}
 		for i := range x.work {
-			if x.cached[i] == nil && x.pred[i] >= 0 {
+			switch {
+			case x.cached[i] != nil:
+			case x.pred[i] >= 0:
 				x.uses[x.pred[i]]++
+			default:
+				x.initialUses++
 			}
 		}
 		if x.loadCached() {
@@ -210,7 +257,11 @@ func (x *execution) run(ctx context.Context) error {
 // the state itself to its last user, a copy to the others.
 func (x *execution) take(j int) *State {
 	if j < 0 {
-		return NewState()
+		x.initialUses--
+		if x.initialUses == 0 {
+			return x.initial
+		}
+		return x.initial.Clone()
 	}
 	st := x.states[j]
 	x.uses[j]--
@@ -248,7 +299,7 @@ func (x *execution) execute(ctx context.Context, i int, st *State) result {
 	e, start := x.entry(n), time.Now()
 	x.obs.Started(e)
 	env := x.l.Env
-	env.Index, env.Scope = n.Index, n.Scope
+	env.Index, env.Scope = env.IndexBase+n.Index, n.Scope
 	env.Tick = func(t Tick) { x.obs.Progress(e, t) }
 	var out *Outcome
 	var err error

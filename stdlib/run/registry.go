@@ -44,6 +44,9 @@ type Env struct {
 	Seed uint64
 	// Index is the executed step's index in the run (report order).
 	Index int
+	// IndexBase is added to each node's Index (a REPL session counts its
+	// steps across inputs).
+	IndexBase int
 	// OutDir receives exports; RecipeDir anchors the recipe's input paths.
 	OutDir, RecipeDir string
 	// Data are the base options every dataset opens with (cache, offline).
