@@ -50,6 +50,9 @@ type Local struct {
 	Recipe string
 	// Warn receives store problems (a damaged entry); nil drops them.
 	Warn func(string)
+	// RunNode executes one node on its state; nil runs the node's verb
+	// (or the --model/--data binding it stands for).
+	RunNode func(ctx context.Context, env *Env, st *State, n *planner.Node) (*Outcome, error)
 }
 
 // Execute implements Executor.
@@ -301,13 +304,11 @@ func (x *execution) execute(ctx context.Context, i int, st *State) result {
 	env := x.l.Env
 	env.Index, env.Scope = env.IndexBase+n.Index, n.Scope
 	env.Tick = func(t Tick) { x.obs.Progress(e, t) }
-	var out *Outcome
-	var err error
-	if n.Step == nil {
-		out, err = bindFlag(&env, st, x.p, n)
-	} else {
-		out, err = execStep(ctx, &env, st, n.Step)
+	run := x.l.RunNode
+	if run == nil {
+		run = x.runNode
 	}
+	out, err := run(ctx, &env, st, n)
 	e.Seconds = time.Since(start).Seconds()
 	if err != nil {
 		return result{i: i, entry: e, err: err}
@@ -315,6 +316,14 @@ func (x *execution) execute(ctx context.Context, i int, st *State) result {
 	e.Status, e.Summary = StatusDone, out.Summary
 	maps.Copy(e.Metrics, out.Metrics)
 	return result{i: i, st: st, entry: e}
+}
+
+// runNode runs a node's verb, or the binding it stands for.
+func (x *execution) runNode(ctx context.Context, env *Env, st *State, n *planner.Node) (*Outcome, error) {
+	if n.Step == nil {
+		return bindFlag(env, st, x.p, n)
+	}
+	return execStep(ctx, env, st, n.Step)
 }
 
 // finish records an executed node: its state into the store and to the
