@@ -23,7 +23,7 @@ import (
 func init() {
 	register(&command{
 		Name:    "run",
-		Args:    "[--model M] [--data D] [--device cpu|cuda] [--set k=v]... [--out DIR] [--seed N] [--jobs N] [--no-cache] [--resume] [--project FILE] FILE.qpipe|RUN",
+		Args:    "[--model M] [--data D] [--device cpu|cuda] [--set k=v]... [--out DIR] [--seed N] [--jobs N] [--no-cache] [--resume] [--project FILE] FILE.qpipe|RUN | --manifest FILE",
 		Summary: "execute a recipe's plan (or a run of qpipe.hcl), reusing finished steps from the step store: progress, report.json, exports",
 		Flags:   runFlags,
 	})
@@ -35,6 +35,7 @@ const exitInterrupted = 130
 type runOptions struct {
 	bindings
 	device, out, projectFile string
+	manifest                 string
 	seed                     uint64
 	jobs                     int
 	resume, noCache          bool
@@ -49,6 +50,7 @@ func runFlags(fs *flag.FlagSet) func(*IO, []string) error {
 	fs.Uint64Var(&o.seed, "seed", 1, "run `seed`: initial weights, shuffling, augmentation")
 	fs.BoolVar(&o.resume, "resume", false, "reuse the finished steps of an earlier run (every run does: steps in the step store are not run again)")
 	fs.BoolVar(&o.noCache, "no-cache", false, "execute every step even when the step store has its result")
+	fs.StringVar(&o.manifest, "manifest", "", "re-run the plan recorded in manifest.json `FILE` (without the step store) and say where a result differs")
 	fs.IntVar(&o.jobs, "jobs", 1, "run up to `N` independent branches at once (each step already uses every core)")
 	fs.StringVar(&o.projectFile, "project", project.DefaultFile, "project `file` that defines named runs")
 	return func(sys *IO, args []string) error {
@@ -69,6 +71,9 @@ type job struct {
 
 // runRun resolves the recipe or the named run, checks it, and executes it.
 func runRun(sys *IO, o *runOptions, args []string) error {
+	if o.manifest != "" {
+		return runManifest(sys, o, args)
+	}
 	if len(args) != 1 {
 		return usagef("run takes exactly one FILE or RUN name, got %d", len(args))
 	}
@@ -84,12 +89,13 @@ func runRun(sys *IO, o *runOptions, args []string) error {
 	if l.ds.HasErrors() {
 		return failf(exitFailure, "%s in %s; nothing run", tally(l.ds), j.recipe)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	if o.jobs < 1 {
 		return usagef("--jobs takes a number of at least 1, not %d", o.jobs)
 	}
-	return execute(ctx, sys, l, j, o)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	_, err = execute(ctx, sys, l, j, o)
+	return err
 }
 
 // resolveJob reads a recipe path, or a run of the project file, with the
@@ -177,18 +183,19 @@ func mergeSets(project, flags map[string]string) map[string]string {
 	return out
 }
 
-// execute runs a checked recipe and prints its summary table.
-func execute(ctx context.Context, sys *IO, l *loaded, j *job, ro *runOptions) error {
+// execute runs a checked recipe and prints its summary table; the runner
+// is nil when the run could not start.
+func execute(ctx context.Context, sys *IO, l *loaded, j *job, ro *runOptions) (*run.Runner, error) {
 	files := diag.FileMap{l.src.Name: l.src}
 	o := run.Options{Recipe: l.recipe, Path: j.recipe, Device: j.device, Seed: j.seed, OutDir: j.out,
-		Resume: ro.resume, NoCache: ro.noCache, Jobs: ro.jobs, Model: j.model, Data: j.data,
+		Resume: ro.resume, NoCache: ro.noCache, Jobs: ro.jobs, Model: j.model, Data: j.data, Sets: j.sets,
 		Warn: func(s string) { fmt.Fprintf(sys.Stderr, "note: %s\n", s) }}
 	r, err := run.New(o)
 	if err != nil {
-		return failf(exitFailure, "%v", err)
+		return nil, failf(exitFailure, "%v", err)
 	}
 	if ds := r.Preflight(); ds.HasErrors() {
-		return runFailure(sys, files, j, ds)
+		return nil, runFailure(sys, files, j, ds)
 	}
 	obs := run.NewProgress(sys.Stderr, isTerminal(sys.Stderr), r.Steps())
 	r.SetObserver(obs)
@@ -198,7 +205,7 @@ func execute(ctx context.Context, sys *IO, l *loaded, j *job, ro *runOptions) er
 	if rep != nil && len(rep.Steps) > 0 {
 		run.WriteSummary(sys.Stdout, rep)
 	}
-	return runFailure(sys, files, j, err)
+	return r, runFailure(sys, files, j, err)
 }
 
 // runFailure prints why a run stopped, located on its recipe line.

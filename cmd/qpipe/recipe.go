@@ -29,6 +29,11 @@ func loadRecipe(name string, opts check.Options) *loaded {
 		d := &diag.Diagnostic{Severity: diag.Error, Summary: fmt.Sprintf("cannot read %s: %v", name, unwrapPath(err))}
 		return &loaded{ds: diag.Diagnostics{d}}
 	}
+	return loadText(name, text, opts)
+}
+
+// loadText parses and checks recipe text under a file name.
+func loadText(name string, text []byte, opts check.Options) *loaded {
 	f, ds := syntax.Parse(name, text)
 	l := &loaded{src: f.Source, ds: ds}
 	if ds.HasErrors() {

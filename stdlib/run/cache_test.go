@@ -222,3 +222,37 @@ func TestGCBoundsTheStoreAndRemovesLeftovers(t *testing.T) {
 		t.Errorf("gc to 0: %+v %v, %d entries and %d bytes left", r, err, len(after), size)
 	}
 }
+
+func TestManifestSaysWhereARerunDiffers(t *testing.T) {
+	dir := t.TempDir()
+	writeNpyData(t, dir, 0)
+	mustRun(t, dir, sweep, nil)
+	m, err := ReadManifest(filepath.Join(dir, "out", ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Plan) != 8 || m.Seed != 1 || m.RecipeText != sweep || len(m.Inputs) != 2 || m.Build.Go == "" {
+		t.Fatalf("manifest: %d nodes, seed %d, %d inputs, build %+v", len(m.Plan), m.Seed, len(m.Inputs), m.Build)
+	}
+	if d := m.Differences(m); len(d) != 0 {
+		t.Errorf("a manifest differs from itself: %q", d)
+	}
+	again := *m
+	again.Plan = append([]ManifestNode(nil), m.Plan...)
+	again.Plan[6].Metrics = map[string]float64{"accuracy": 0.25, "loss": m.Plan[6].Metrics["loss"]}
+	again.Plan[2].Key = "0123456789abcdef"
+	again.Inputs = append([]ManifestInput(nil), m.Inputs...)
+	again.Inputs[1].Fingerprint = "changed"
+	want := []string{"node 2 (data): its input changed: changed, was ",
+		"node 3 (train, line 3): key 0123456789ab, the manifest has " + m.Plan[2].Key[:12],
+		"node 4.2.2 (evaluate, line 6): accuracy = 25.00%, the manifest has "}
+	got := m.Differences(&again)
+	if len(got) != len(want) {
+		t.Fatalf("differences %q", got)
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("difference %d = %q, want prefix %q", i, got[i], want[i])
+		}
+	}
+}

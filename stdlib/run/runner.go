@@ -41,6 +41,9 @@ type Options struct {
 	// Warn receives notes about the store (damaged entries); nil drops
 	// them.
 	Warn func(string)
+	// Sets are the --set overrides the recipe was checked with, recorded
+	// in manifest.json.
+	Sets map[string]string
 	// Model and Data override the recipe's model and data lines (and bind
 	// them when the recipe has none).
 	Model string
@@ -164,7 +167,15 @@ func (r *Runner) Run(ctx context.Context) (*Report, error) {
 	if err == nil && rw.Err != nil {
 		err = rw.Err
 	}
+	if merr := WriteManifest(r.opts.OutDir, r.Manifest()); merr != nil && err == nil {
+		err = merr
+	}
 	return r.report, err
+}
+
+// Manifest describes the run as it stands (manifest.json).
+func (r *Runner) Manifest() *Manifest {
+	return NewManifest(r.opts.Path, r.opts.Recipe.File.Source.Text, r.opts.Sets, &r.env, r.plan, r.report)
 }
 
 func (r *Runner) openStore() (*Store, error) {
