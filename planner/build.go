@@ -224,7 +224,7 @@ func (b *builder) let(s *check.Step, parent *Node, st *state) error {
 // replaced it (the checker keeps the recipe's expression on the new value).
 func (b *builder) letValue(s *check.Step, v check.Value) string {
 	if s.Expr == nil || !sameLiteral(s.Expr, v) {
-		return FormatValue(v)
+		return v.String()
 	}
 	return spanText(b.src, s.Expr.Span())
 }
@@ -304,7 +304,7 @@ func (b *builder) forLoop(s *check.Step, parent *Node, st *state) error {
 	for i, v := range s.Over {
 		br := located(KindBranch, s)
 		br.Verb = ""
-		br.Bind = s.Name + "=" + FormatValue(v)
+		br.Bind = s.Name + "=" + v.String()
 		br.Text = "branch " + br.Bind
 		if err := b.add(br, g); err != nil {
 			return err
@@ -323,7 +323,7 @@ func (b *builder) overText(s *check.Step) string {
 	if f, ok := s.Node.(*syntax.For); ok {
 		return spanText(b.src, f.Over.Span())
 	}
-	return FormatValue(check.Value{Kind: check.VList, List: s.Over})
+	return check.Value{Kind: check.VList, List: s.Over}.String()
 }
 
 // branchBody is the body the checker typed for the i-th loop value, with

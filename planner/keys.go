@@ -91,7 +91,7 @@ func canonical(n *Node, src *source.File) []string {
 	out = append(out, canonicalMap("arg", s.Args, sc)...)
 	switch s.Kind {
 	case check.KLet:
-		out = append(out, "let "+s.Name+"="+FormatValue(n.Scope[s.Name]))
+		out = append(out, "let "+s.Name+"="+n.Scope[s.Name].String())
 	case check.KExpect:
 		if s.Expr != nil && src != nil {
 			out = append(out, "expect "+spanText(src, s.Expr.Span()))
@@ -124,14 +124,14 @@ func canonicalValue(v check.Value, sc scope) string {
 		}
 		return fmt.Sprintf("%d(%s|%s)", v.Kind, v.Str, strings.Join(parts, ","))
 	}
-	return fmt.Sprintf("%d:%s", v.Kind, FormatValue(v))
+	return fmt.Sprintf("%d:%s", v.Kind, v.String())
 }
 
 // scopeText lists the bound names: an expect's condition may read any.
 func scopeText(sc map[string]check.Value) []string {
 	var out []string
 	for k, v := range sc {
-		out = append(out, k+"="+FormatValue(v))
+		out = append(out, k+"="+v.String())
 	}
 	sort.Strings(out)
 	return out

@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/qpipe/qpipe/lang/diag"
 	"github.com/qpipe/qpipe/lang/syntax"
@@ -237,11 +238,26 @@ func fillArgs(step *Step, params []Param) diag.Diagnostics {
 				WithDetail(fmt.Sprintf("%s: %s; usage: %s", p.Name, typeNoun(p), step.Sig.Usage(step.Variant))))
 			continue
 		}
-		if p.Default != nil {
+		if p.Default != nil && applies(step, p) {
 			step.Args[p.Name] = DefaultValue(p)
 		}
 	}
 	return ds
+}
+
+// applies reports whether one of p.When is among the step's words.
+func applies(step *Step, p *Param) bool {
+	if len(p.When) == 0 {
+		return true
+	}
+	for _, w := range step.Words {
+		for _, x := range append([]Value{w}, w.List...) {
+			if x.Kind == VIdent && slices.Contains(p.When, x.Str) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func unknownArg(step *Step, params []Param, a *syntax.Arg) *diag.Diagnostic {

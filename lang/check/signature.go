@@ -74,6 +74,11 @@ type Param struct {
 	Optional bool
 	// MaxOpen makes Max exclusive (prune ratio < 1).
 	MaxOpen bool
+	// When names the words (of any slot) the argument is about: its
+	// default is filled in only when the statement has one of them
+	// (evaluate's eps only with robustness), so plans and keys list only
+	// the arguments that apply. Empty: always.
+	When []string
 	// Noun names what the values are in messages ("activation" gives
 	// `unknown activation "gleu"` and "known activations: ..."); empty
 	// means `unknown value "x" for NAME`.

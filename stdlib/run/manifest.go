@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/qpipe/qpipe/lang/check"
 	"math"
 	"os"
 	"path/filepath"
@@ -191,7 +192,7 @@ func metricDifferences(n, o ManifestNode) []string {
 		v, ok := n.Metrics[k]
 		if !ok || (v != o.Metrics[k] && !(math.IsNaN(v) && math.IsNaN(o.Metrics[k]))) {
 			out = append(out, fmt.Sprintf("node %s (%s, line %d): %s = %s, the manifest has %s", n.Node, n.Verb, n.Line, k,
-				FormatMetric(k, v), FormatMetric(k, o.Metrics[k])))
+				check.FormatMetric(k, v), check.FormatMetric(k, o.Metrics[k])))
 		}
 	}
 	return out

@@ -2,6 +2,7 @@ package run
 
 import (
 	"fmt"
+	"github.com/qpipe/qpipe/lang/check"
 	"io"
 	"strings"
 	"sync"
@@ -170,7 +171,7 @@ func keyText(m map[string]float64) string {
 	var parts []string
 	for _, k := range keyMetrics {
 		if v, ok := m[k]; ok {
-			parts = append(parts, k+"="+FormatMetric(k, v))
+			parts = append(parts, k+"="+check.FormatMetric(k, v))
 		}
 	}
 	return strings.Join(parts, " ")

@@ -170,19 +170,7 @@ func inputShape(st *State) ([3]int, error) {
 func describeMetrics(m map[string]float64) string {
 	var parts []string
 	for _, k := range SortedKeys(m) {
-		parts = append(parts, fmt.Sprintf("%s=%s", k, FormatMetric(k, m[k])))
+		parts = append(parts, fmt.Sprintf("%s=%s", k, check.FormatMetric(k, m[k])))
 	}
 	return strings.Join(parts, " ")
-}
-
-// FormatMetric prints a metric for people: accuracies as percents with
-// two decimals, sizes and counts as integers, the rest with 4 digits.
-func FormatMetric(name string, v float64) string {
-	switch {
-	case strings.HasSuffix(name, "accuracy"):
-		return fmt.Sprintf("%.2f%%", v*100)
-	case name == "size_bytes" || name == "file_bytes" || name == "params" || strings.HasSuffix(name, "_samples"):
-		return fmt.Sprintf("%.0f", v)
-	}
-	return fmt.Sprintf("%.4g", v)
 }

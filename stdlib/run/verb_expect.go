@@ -3,7 +3,6 @@ package run
 import (
 	"context"
 	"fmt"
-	"github.com/qpipe/qpipe/planner"
 	"math"
 	"sort"
 
@@ -17,7 +16,7 @@ func init() {
 }
 
 func runLet(ctx context.Context, env *Env, st *State, step *check.Step) (*Outcome, error) {
-	return &Outcome{Summary: fmt.Sprintf("let %s = %s", step.Name, planner.FormatValue(step.Value))}, nil
+	return &Outcome{Summary: fmt.Sprintf("let %s = %s", step.Name, step.Value.String())}, nil
 }
 
 // ExpectError is a condition that did not hold, with both sides' values.
