@@ -35,3 +35,28 @@ func TestArgumentsApplyToTheChosenWords(t *testing.T) {
 		t.Error("budget does not apply to latency")
 	}
 }
+
+// The data line's batch= is the default of the training verbs after it,
+// resolved by the checker (so plan and run agree); evaluate keeps its own.
+func TestDataLineBatchIsTheTrainingDefault(t *testing.T) {
+	for _, c := range []struct {
+		src  string
+		want int64
+	}{
+		{"data mnist batch=128\ntrain", 128},
+		{"data mnist batch=128\ntrain batch=32", 32},
+		{"data mnist\ntrain", 64},
+		{"data mnist batch=128\nquantize int8 mode=qat epochs=1", 128},
+		{"data mnist batch=128\nsnapshot t\nreplace gelu with relu\ndistill from=t", 128},
+		{"data mnist batch=128\nevaluate accuracy", 64},
+	} {
+		rec, ds := check.CheckSource("r.qpipe", []byte("model cnn\n"+c.src+"\n"), Env(), check.Options{})
+		if ds.HasErrors() {
+			t.Fatalf("%s: %v", c.src, ds)
+		}
+		last := rec.Steps[len(rec.Steps)-1]
+		if got := last.Args["batch"].Int; got != c.want {
+			t.Errorf("%s: batch %d, want %d", c.src, got, c.want)
+		}
+	}
+}

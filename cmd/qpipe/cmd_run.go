@@ -84,7 +84,7 @@ func runRun(sys *IO, o *runOptions, args []string) error {
 	if err := checkDevice(j.device); err != nil {
 		return err
 	}
-	l := loadRecipe(j.recipe, check.Options{ModelBound: j.model != "", DataBound: j.data != nil, Sets: j.sets})
+	l := loadRecipe(j.recipe, check.Options{ModelBound: j.model != "", DataBound: j.data != nil, Sets: j.sets, RequireExecutable: true})
 	printDiagnostics(sys.Stderr, []*loaded{l})
 	if l.ds.HasErrors() {
 		return failf(exitFailure, "%s in %s; nothing run", tally(l.ds), j.recipe)

@@ -202,7 +202,7 @@ func bindArgs(st *State, step *Step, params []Param, args []*syntax.Arg) diag.Di
 			ds = append(ds, bindValue(st, step.Args, &params[i], a.Value)...)
 		}
 	}
-	return append(ds, fillArgs(step, params)...)
+	return append(ds, fillArgs(st, step, params)...)
 }
 
 // paramIndex is the index of the param named name, or -1.
@@ -226,7 +226,7 @@ func firstArg(args []*syntax.Arg, name string) *syntax.Arg {
 	return nil
 }
 
-func fillArgs(step *Step, params []Param) diag.Diagnostics {
+func fillArgs(st *State, step *Step, params []Param) diag.Diagnostics {
 	var ds diag.Diagnostics
 	for i := range params {
 		p := &params[i]
@@ -236,6 +236,10 @@ func fillArgs(step *Step, params []Param) diag.Diagnostics {
 		if p.Required {
 			ds = append(ds, diag.Errorf(step.Span, fmt.Sprintf("%s needs %s=", step.title(), p.Name)).
 				WithDetail(fmt.Sprintf("%s: %s; usage: %s", p.Name, typeNoun(p), step.Sig.Usage(step.Variant))))
+			continue
+		}
+		if v, ok := st.DataArgs[p.Inherit]; ok && p.Inherit != "" {
+			step.Args[p.Name] = v
 			continue
 		}
 		if p.Default != nil && applies(step, p) {

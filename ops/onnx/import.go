@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/qpipe/qpipe/ops"
-	_ "github.com/qpipe/qpipe/ops/cpu" // import evaluates nodes on the CPU to learn shapes
 	"github.com/qpipe/qpipe/ops/onnx/onnxpb"
 )
 
@@ -19,6 +18,8 @@ type ImportOptions struct {
 	// shape the file declares; a symbolic batch dimension stays dynamic
 	// either way, other symbolic dimensions must be given here.
 	InputShape []int
+	// Backend evaluates nodes to learn shapes; nil means ops.OrDefault's.
+	Backend ops.Backend
 }
 
 // value is an ONNX tensor during import: a constant (k) or the output of
@@ -75,14 +76,18 @@ func Import(path string, o ImportOptions) (*ops.Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("onnx: %s: %w", path, err)
 	}
-	first, err := importPass(mp, filepath.Dir(path), o.Name, shape, 2, dynBatch)
+	be, err := ops.OrDefault(o.Backend)
+	if err != nil {
+		return nil, err
+	}
+	first, err := importPass(be, mp, filepath.Dir(path), o.Name, shape, 2, dynBatch)
 	if err != nil {
 		return nil, fmt.Errorf("onnx: %s: %w", path, err)
 	}
 	if !dynBatch {
 		return first, nil
 	}
-	second, err := importPass(mp, filepath.Dir(path), o.Name, shape, 3, dynBatch)
+	second, err := importPass(be, mp, filepath.Dir(path), o.Name, shape, 3, dynBatch)
 	if err != nil {
 		return nil, fmt.Errorf("onnx: %s: %w", path, err)
 	}
@@ -138,11 +143,7 @@ func graphInputs(g *onnxpb.GraphProto) []*onnxpb.ValueInfoProto {
 }
 
 // importPass converts the graph once, probing with the given batch size.
-func importPass(mp *onnxpb.ModelProto, dir, name string, shape []int, batch int, dynBatch bool) (*ops.Model, error) {
-	be, err := ops.NewBackend("cpu")
-	if err != nil {
-		return nil, err
-	}
+func importPass(be ops.Backend, mp *onnxpb.ModelProto, dir, name string, shape []int, batch int, dynBatch bool) (*ops.Model, error) {
 	g := mp.GetGraph()
 	im := &importer{graph: g, dir: dir, opset: opsetOf(mp), m: ops.NewModel(name), c: ops.NewContext(be, ops.Options{}),
 		vals: map[string]*value{}, names: map[string]bool{}, params: map[*konst]*ops.Node{},

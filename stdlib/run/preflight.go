@@ -30,19 +30,10 @@ func (r *Runner) Preflight() diag.Diagnostics {
 }
 
 func (r *Runner) preflightStep(s *check.Step) *diag.Diagnostic {
-	v, ok := lookup(s.Verb)
-	if !ok {
-		return notExecutable(s.Verb, verbSpan(s))
+	if what, at, not := notExecutableStep(s); not {
+		return notExecutable(what, at)
 	}
-	if v.Unsupported != nil {
-		if what, at, bad := v.Unsupported(s); bad {
-			if !at.IsValid() {
-				at = verbSpan(s)
-			}
-			return notExecutable(what, at)
-		}
-	}
-	if v.Prepare != nil {
+	if v, _ := lookup(s.Verb); v.Prepare != nil {
 		if err := v.Prepare(&r.env, s); err != nil {
 			return diag.Errorf(pathSpan(s), err.Error())
 		}

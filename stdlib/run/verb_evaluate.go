@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"fmt"
+	"github.com/qpipe/qpipe/stdlib/eval"
 	"strings"
 
 	"github.com/qpipe/qpipe/lang/check"
@@ -65,7 +66,10 @@ func measure(ctx context.Context, env *Env, model *ops.Model, st *State, step *c
 	if err != nil {
 		return nil, nil, err
 	}
-	batch := int(step.Args["batch"].Int)
+	var a evalArgs
+	if err := step.Decode(&a); err != nil {
+		return nil, nil, err
+	}
 	for _, w := range evalWords(step) {
 		if len(only) > 0 && !wanted(w.Str, only) {
 			continue
@@ -73,11 +77,11 @@ func measure(ctx context.Context, env *Env, model *ops.Model, st *State, step *c
 		var err error
 		switch w.Str {
 		case "accuracy":
-			err = measureAccuracy(ctx, env, model, st, batch, metrics, reported)
+			err = measureAccuracy(ctx, env, model, st, a.Batch, metrics, reported)
 		case "size":
 			err = measureSize(model, metrics, reported)
 		case "latency":
-			err = measureLatency(ctx, env, model, st, batch, int(step.Args["runs"].Int), metrics, reported)
+			err = measureLatency(ctx, env, model, st, a.Batch, a.Runs, metrics, reported)
 		default:
 			err = &NotExecutableError{What: "evaluate " + w.Str, Span: w.Span}
 		}
@@ -86,6 +90,12 @@ func measure(ctx context.Context, env *Env, model *ops.Model, st *State, step *c
 		}
 	}
 	return metrics, reported, nil
+}
+
+// evalArgs are an evaluate step's settings of accuracy and latency.
+type evalArgs struct {
+	Batch int `arg:"batch"`
+	Runs  int `arg:"runs"`
 }
 
 // wanted tells whether an evaluate word measures one of the metrics.
@@ -123,7 +133,7 @@ func measureSize(model *ops.Model, m, r map[string]float64) error {
 	if len(model.FindKind(ops.OpQLinear, ops.OpQConv2d)) > 0 {
 		return measureInt8Size(model, m, r)
 	}
-	n, err := SizeBytes(model)
+	n, err := eval.SizeBytes(model)
 	if err != nil {
 		return err
 	}
@@ -140,7 +150,7 @@ func measureLatency(ctx context.Context, env *Env, model *ops.Model, st *State, 
 		return err
 	}
 	for _, n := range []int{1, batch} {
-		d, err := Latency(ctx, env.Backend, model, shape, n, runs)
+		d, err := eval.Latency(ctx, env.Backend, model, []int{n, shape[0], shape[1], shape[2]}, eval.LatencyOptions{Runs: runs})
 		if err != nil {
 			return err
 		}

@@ -51,7 +51,7 @@ func runExport(ctx context.Context, env *Env, st *State, step *check.Step) (*Out
 	case "checkpoint":
 		err = modelio.Save(path, st.Model, st.Meta)
 	case "onnx":
-		err = exportONNX(st, path)
+		err = exportONNX(env, st, path)
 	case "safetensors":
 		err = modelio.WriteSafetensors(path, modelio.ModelTensors(st.Model), map[string]string{"format": "pt", "qpipe_model": st.Model.Name})
 	default:

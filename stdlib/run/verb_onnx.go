@@ -18,7 +18,7 @@ func loadONNX(env *Env, st *State, path string) (*Outcome, error) {
 	if len(shape) != 4 {
 		return nil, fmt.Errorf("%s: input shape %v is not an image batch (N, C, H, W)", path, shape)
 	}
-	m, err := onnx.Import(path, onnx.ImportOptions{})
+	m, err := onnx.Import(path, onnx.ImportOptions{Backend: env.Backend})
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +48,7 @@ func outputWidth(env *Env, m *ops.Model, shape []int) (int, error) {
 
 // exportONNX writes the current model as ONNX: FP32, or QDQ where the
 // model holds fake-quant nodes.
-func exportONNX(st *State, path string) error {
+func exportONNX(env *Env, st *State, path string) error {
 	in := st.Meta.Input
-	return onnx.Export(st.Model, path, onnx.ExportOptions{InputShape: []int{1, in[0], in[1], in[2]}})
+	return onnx.Export(st.Model, path, onnx.ExportOptions{InputShape: []int{1, in[0], in[1], in[2]}, Backend: env.Backend})
 }
