@@ -2,9 +2,12 @@
 
 GO        ?= go
 TESTFLAGS ?= -timeout 10m
+PKGS      ?= ./...
 FUZZTIME  ?= 30s
+# DEPSFLAGS=--dry-run lists what scripts/deps.sh would install instead.
+DEPSFLAGS ?=
 
-.PHONY: all build test lint fuzz bench
+.PHONY: all build deps test lint fuzz bench
 
 all: lint test
 
@@ -13,9 +16,13 @@ build:
 	$(GO) build ./...
 	$(GO) build -o bin/qpipe ./cmd/qpipe
 
-## test: run every test (unit, golden, testscript)
-test:
-	$(GO) test $(TESTFLAGS) ./...
+## deps: install what the tests need and is missing (scripts/deps.sh)
+deps:
+	./scripts/deps.sh $(DEPSFLAGS)
+
+## test: install what is missing, then run every test (unit, golden, testscript)
+test: deps
+	$(GO) test $(TESTFLAGS) $(PKGS)
 
 ## lint: gofmt must have nothing to say, and go vet must pass
 lint:

@@ -2,6 +2,7 @@ package editors_test
 
 import (
 	"archive/zip"
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -168,7 +169,7 @@ func TestVSCodeGrammar(t *testing.T) {
 
 func TestVSCodePackage(t *testing.T) {
 	vsix := filepath.Join(t.TempDir(), "qpipe.vsix")
-	npx(t, "vsce", "package", "--skip-license", "-o", vsix)
+	npx(t, "vsce", "package", "-o", vsix)
 	z, err := zip.OpenReader(vsix)
 	if err != nil {
 		t.Fatal(err)
@@ -180,12 +181,19 @@ func TestVSCodePackage(t *testing.T) {
 	}
 	for _, want := range []string{"extension/package.json", "extension/extension.js",
 		"extension/language-configuration.json", "extension/syntaxes/qpipe.tmLanguage.json",
-		"extension/node_modules/vscode-languageclient/package.json"} {
+		"extension/node_modules/vscode-languageclient/package.json", "extension/LICENSE.txt"} {
 		if !have[want] {
 			t.Errorf("%s lacks %s", vsix, want)
 		}
 	}
 	if have["extension/test/sample.qpipe"] {
 		t.Error("the package includes the grammar tests")
+	}
+	root, err := os.ReadFile("../LICENSE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ext, err := os.ReadFile("vscode/LICENSE"); err != nil || !bytes.Equal(ext, root) {
+		t.Errorf("editors/vscode/LICENSE must be a copy of the repository's LICENSE (%v)", err)
 	}
 }

@@ -6,9 +6,9 @@
 //
 // # Tensors
 //
-// *Tensor is a dense row-major float32 array (Shape, Data). Dense and
-// FromDense convert to and from gorgonia's *tensor.Dense without copying
-// float32 data.
+// *Tensor is a dense row-major float32 array (Shape, Data). The public Go
+// API for serving models (package infer) takes and returns gorgonia's
+// *tensor.Dense and converts at its edge.
 //
 // # Models
 //

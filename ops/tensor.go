@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-
-	"gorgonia.org/tensor"
 )
 
 // Tensor is a dense, row-major float32 array: the value every primitive
@@ -154,47 +152,6 @@ func SameShape(a, b []int) bool {
 		}
 	}
 	return true
-}
-
-// Dense returns a gorgonia tensor sharing t's backing slice (no copy).
-func (t *Tensor) Dense() *tensor.Dense {
-	shape := t.Shape
-	if len(shape) == 0 {
-		shape = []int{1}
-	}
-	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(t.Data))
-}
-
-// FromDense converts a gorgonia tensor. Float32 data is shared, float64 and
-// integer data are converted into a new float32 slice.
-func FromDense(d *tensor.Dense) (*Tensor, error) {
-	shape := append([]int(nil), d.Shape()...)
-	switch data := d.Data().(type) {
-	case []float32:
-		return FromData(data, shape...)
-	case []float64:
-		return FromData(convert(data), shape...)
-	case []int64:
-		return FromData(convert(data), shape...)
-	case []int32:
-		return FromData(convert(data), shape...)
-	case []int:
-		return FromData(convert(data), shape...)
-	case float32:
-		return Scalar(data), nil
-	case float64:
-		return Scalar(float32(data)), nil
-	default:
-		return nil, fmt.Errorf("ops: cannot convert tensor of dtype %v", d.Dtype())
-	}
-}
-
-func convert[T float64 | int64 | int32 | int](src []T) []float32 {
-	out := make([]float32, len(src))
-	for i, v := range src {
-		out[i] = float32(v)
-	}
-	return out
 }
 
 // String prints the shape and the first few values.

@@ -7,10 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"gorgonia.org/tensor"
-
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/cpu"
+	"github.com/qpipe/qpipe/ops/data"
 )
 
 // The files under testdata/torchref come from scripts/torch_ref_ops.py:
@@ -26,18 +25,17 @@ type tol struct{ atol, rtol float64 }
 
 func loadNpy(t *testing.T, path string) *ops.Tensor {
 	t.Helper()
-	f, err := os.Open(path)
+	a, err := data.ReadNpyFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	d := new(tensor.Dense)
-	if err := d.ReadNpy(f); err != nil {
+	v := make([]float32, len(a.Data))
+	for i, x := range a.Data {
+		v[i] = float32(x)
+	}
+	out, err := ops.FromData(v, a.Shape...)
+	if err != nil {
 		t.Fatalf("%s: %v", path, err)
-	}
-	out, err := ops.FromDense(d)
-	if err != nil {
-		t.Fatal(err)
 	}
 	return out
 }

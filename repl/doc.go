@@ -11,9 +11,12 @@
 // and of the Executor when there is one), so :undo steps back exactly one
 // statement.
 //
-// Execution plugs in through the Executor interface. There is no engine
-// yet, so today the executor is nil and the session says so for each
-// step; the checked state (snapshots, metrics, parameters) is still kept.
+// Execution plugs in through the Executor interface: `qpipe repl` gives
+// the session one backed by a live stdlib/run Session, so each accepted
+// statement runs on the model (train, evaluate, quantize...) and :undo
+// restores the executor's clone too. With --check-only, or a nil
+// Executor, statements are checked but not run; the checked state
+// (snapshots, metrics, parameters) is kept either way.
 //
 // The terminal side (terminal.go) is thin: line editing, history and tab
 // completion come from github.com/chzyer/readline; the loop joins lines

@@ -11,7 +11,7 @@ import (
 	"github.com/qpipe/qpipe/lang/check"
 )
 
-// Exit codes shared by every subcommand (CONTRACTS.md).
+// Exit codes shared by every subcommand (docs/contracts.md).
 const (
 	exitOK      = 0
 	exitFailure = 1

@@ -3,8 +3,6 @@ package data
 import (
 	"fmt"
 	"math"
-
-	"gorgonia.org/tensor"
 )
 
 // Dataset is N images of shape C×H×W held as one flat float32 slice
@@ -108,20 +106,6 @@ func (d *Dataset) ClassCounts() []int {
 		c[l]++
 	}
 	return c
-}
-
-// Tensor is the images as an (N, C, H, W) tensor sharing X's memory.
-func (d *Dataset) Tensor() *tensor.Dense {
-	return tensor.New(tensor.WithShape(d.Len(), d.C, d.H, d.W), tensor.WithBacking(d.X))
-}
-
-// LabelTensor is the labels as an (N,) int32 tensor (a copy).
-func (d *Dataset) LabelTensor() *tensor.Dense {
-	y := make([]int32, len(d.Y))
-	for i, l := range d.Y {
-		y[i] = int32(l)
-	}
-	return tensor.New(tensor.WithShape(len(y)), tensor.WithBacking(y))
 }
 
 // Concat joins datasets of the same shape and classes, in order.

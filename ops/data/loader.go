@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
-
-	"gorgonia.org/tensor"
 )
 
 // Batch is a mini-batch: N samples as one flat (N, C, H, W) float32 slice
@@ -16,16 +14,6 @@ type Batch struct {
 	N     int
 	Shape [4]int // (N, C, H, W)
 	Index []int  // each sample's index in the dataset
-}
-
-// Tensor is X as an (N, C, H, W) tensor sharing the batch's memory.
-func (b *Batch) Tensor() *tensor.Dense {
-	return tensor.New(tensor.WithShape(b.Shape[:]...), tensor.WithBacking(b.X))
-}
-
-// Labels is Y as an (N,) int32 tensor sharing the batch's memory.
-func (b *Batch) Labels() *tensor.Dense {
-	return tensor.New(tensor.WithShape(b.N), tensor.WithBacking(b.Y))
 }
 
 // LoaderOptions configure a Loader.

@@ -2,30 +2,30 @@ package onnx
 
 import (
 	"math"
-	"os"
 	"testing"
-
-	"gorgonia.org/tensor"
 
 	"github.com/qpipe/qpipe/ops"
 	_ "github.com/qpipe/qpipe/ops/cpu"
+	"github.com/qpipe/qpipe/ops/data"
 )
 
 // readNpy loads a float32 .npy file as a qpipe tensor.
 func readNpy(t *testing.T, path string) *ops.Tensor {
 	t.Helper()
-	f, err := os.Open(path)
+	a, err := data.ReadNpyFile(path)
 	if err != nil {
 		t.Fatalf("%v (regenerate with /usr/bin/python3 scripts/onnx_gen.py)", err)
 	}
-	defer f.Close()
-	d := tensor.New(tensor.Of(tensor.Float32))
-	if err := d.ReadNpy(f); err != nil {
-		t.Fatalf("%s: %v", path, err)
+	if a.Descr != "<f4" {
+		t.Fatalf("%s holds %s, want float32 (<f4)", path, a.Descr)
 	}
-	x, err := ops.FromDense(d)
+	v := make([]float32, len(a.Data))
+	for i, x := range a.Data {
+		v[i] = float32(x)
+	}
+	x, err := ops.FromData(v, a.Shape...)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", path, err)
 	}
 	return x
 }

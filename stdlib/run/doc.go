@@ -5,13 +5,15 @@
 // left, independent branches up to Jobs at once — with the step Store that
 // keeps every finished node under its chained key (a rerun takes the
 // unchanged nodes from it), and what a run leaves behind: report.json
-// (CONTRACTS.md), rewritten atomically after every node by a ReportWriter
+// (docs/contracts.md), rewritten atomically after every node by a ReportWriter
 // observer, and manifest.json. docs/run.md describes keys, the store and
 // --manifest.
 //
 // A run starts with Preflight: every step whose verb, variant or word has
-// no engine yet ("distill" is not yet executable) and every export path
-// outside the output directory is reported, located, before anything runs.
+// no engine in this build (verbs without a registered Verb, such as prune
+// and adcorda, and variants a Verb's Unsupported rejects, such as quantize
+// log2 and evaluate robustness) and every export path outside the output
+// directory is reported, located, before anything runs.
 // A failing step is reported against its recipe line (StepError); a
 // non-finite loss stops training (ErrNonFinite) and the last good
 // checkpoint stays on disk; a cancelled context stops within the current

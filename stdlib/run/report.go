@@ -19,7 +19,7 @@ const (
 	StatusSkipped     = "skipped"
 )
 
-// Report is report.json (CONTRACTS.md): the recipe, the device, the seed,
+// Report is report.json (docs/contracts.md): the recipe, the device, the seed,
 // one entry per executed step and the final model's headline figures.
 type Report struct {
 	Recipe string       `json:"recipe"`

@@ -87,7 +87,7 @@ func (s *State) integer(m *ops.Model, span source.Span) (compress.IntegerResult,
 	if c := s.intCache; c != nil && c.src == m && c.fingerprint == fp {
 		return c.ir, nil
 	}
-	ir, err := compress.ToInteger(m, span)
+	ir, err := compress.Deploy(m, span)
 	if err != nil {
 		return ir, err
 	}
@@ -98,8 +98,8 @@ func (s *State) integer(m *ops.Model, span source.Span) (compress.IntegerResult,
 // inference is the model evaluate and expect measure for m: the integer
 // engine's conversion when m is a fake-quant int8 model, m otherwise.
 func (s *State) inference(m *ops.Model) (*ops.Model, error) {
-	if len(m.FindKind(ops.OpFakeQuant)) == 0 {
-		return m, nil
+	if compress.FormatOf(m) == compress.Float32 {
+		return m, nil // nothing to convert, nothing to cache
 	}
 	ir, err := s.integer(m, source.Span{})
 	if err != nil {
