@@ -25,7 +25,7 @@ evaluate accuracy
 
 // writeNpyData writes a 64+32 image two-class dataset of 8x8 images into
 // dir/ds; shift changes every pixel of the training images.
-func writeNpyData(t *testing.T, dir string, shift byte) {
+func writeNpyData(t testing.TB, dir string, shift byte) {
 	t.Helper()
 	ds := filepath.Join(dir, "ds")
 	os.MkdirAll(ds, 0o755)
@@ -56,7 +56,7 @@ func shiftBack(x []byte, shift byte) {
 }
 
 // writeNpy writes an array in .npy version 1 format.
-func writeNpy(t *testing.T, path, descr string, shape []int, data any) {
+func writeNpy(t testing.TB, path, descr string, shape []int, data any) {
 	t.Helper()
 	dims := make([]string, len(shape))
 	for i, d := range shape {

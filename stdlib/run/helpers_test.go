@@ -12,7 +12,7 @@ import (
 )
 
 // checked parses and checks recipe text written to dir/name.
-func checked(t *testing.T, dir, name, text string, sets map[string]string) (*check.Recipe, string) {
+func checked(t testing.TB, dir, name, text string, sets map[string]string) (*check.Recipe, string) {
 	t.Helper()
 	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
