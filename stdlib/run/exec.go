@@ -103,6 +103,9 @@ type execution struct {
 	// pred is the Index of each node's input, -1 for the empty state.
 	pred   []int
 	cached []*Entry
+	// refresh are stored entries of nodes that only re-measure their
+	// nondeterministic metrics (Verb.Remeasure) from the stored state.
+	refresh []*Entry
 	// states holds output states still wanted by nodes to execute; uses
 	// counts those nodes.
 	states map[int]*State
@@ -128,12 +131,14 @@ type result struct {
 	st    *State
 	entry StepReport
 	err   error
+	// refreshed: the node re-measured a stored result, nothing to store.
+	refreshed bool
 }
 
 func newExecution(l *Local, p *planner.Plan, store *Store, obs Observer) *execution {
 	work := p.Work()
 	x := &execution{l: l, p: p, store: store, obs: &lockedObserver{o: obs}, work: work, initial: NewState(), last: -1,
-		pred: make([]int, len(work)), cached: make([]*Entry, len(work)), states: map[int]*State{},
+		pred: make([]int, len(work)), cached: make([]*Entry, len(work)), refresh: make([]*Entry, len(work)), states: map[int]*State{},
 		uses: make([]int, len(work)), fresh: make([]values, len(work))}
 	for i, n := range work {
 		x.pred[i] = -1
@@ -149,7 +154,7 @@ func newExecution(l *Local, p *planner.Plan, store *Store, obs Observer) *execut
 // and its node executed instead.
 func (x *execution) decide() {
 	for i, n := range x.work {
-		if x.l.NoCache || x.store == nil || !reusable(n) {
+		if x.l.NoCache || x.store == nil || (!reusable(n) && !remeasurable(n)) {
 			continue
 		}
 		e, err := x.store.Get(n.Key)
@@ -157,7 +162,11 @@ func (x *execution) decide() {
 			x.warn(err)
 			continue
 		}
-		x.cached[i] = e
+		if reusable(n) {
+			x.cached[i] = e
+		} else {
+			x.refresh[i] = e
+		}
 	}
 	for {
 		for i := range x.uses {
@@ -171,7 +180,7 @@ func (x *execution) decide() {
 		}
 		for i := range x.work {
 			switch {
-			case x.cached[i] != nil:
+			case x.cached[i] != nil, x.refresh[i] != nil:
 			case x.pred[i] >= 0:
 				x.uses[x.pred[i]]++
 			default:
@@ -238,6 +247,10 @@ func (x *execution) run(ctx context.Context) error {
 					continue
 				}
 				started[i], running = true, running+1
+				if x.refresh[i] != nil {
+					go func(i int) { results <- x.remeasure(ctx, i) }(i)
+					continue
+				}
 				st := x.take(x.pred[i])
 				go func(i int, st *State) { results <- x.execute(ctx, i, st) }(i, st)
 			}
@@ -318,6 +331,32 @@ func (x *execution) execute(ctx context.Context, i int, st *State) result {
 	return result{i: i, st: st, entry: e}
 }
 
+// remeasure loads node i's stored state and re-measures its
+// nondeterministic metrics, in its own goroutine; the rest of its entry
+// comes from the store (status cached).
+func (x *execution) remeasure(ctx context.Context, i int) result {
+	n, stored := x.work[i], x.refresh[i]
+	e, start := x.entry(n), time.Now()
+	x.obs.Started(e)
+	st, err := x.store.Load(&x.l.Env, stored)
+	var out *Outcome
+	if err == nil {
+		env := x.l.Env
+		env.Index, env.Scope = env.IndexBase+n.Index, n.Scope
+		env.Tick = func(t Tick) { x.obs.Progress(e, t) }
+		v, _ := lookup(n.Verb)
+		out, err = v.Remeasure(ctx, &env, st, n.Step)
+	}
+	e.Seconds = time.Since(start).Seconds()
+	if err != nil {
+		return result{i: i, entry: e, err: err}
+	}
+	e.Status, e.Summary = StatusCached, stored.Summary+" (latency re-measured)"
+	maps.Copy(e.Metrics, stored.Metrics)
+	maps.Copy(e.Metrics, out.Metrics)
+	return result{i: i, st: st, entry: e, refreshed: true}
+}
+
 // runNode runs a node's verb, or the binding it stands for.
 func (x *execution) runNode(ctx context.Context, env *Env, st *State, n *planner.Node) (*Outcome, error) {
 	if n.Step == nil {
@@ -334,7 +373,9 @@ func (x *execution) finish(r result) error {
 		return x.failed(n, e, r.err)
 	}
 	x.fresh[r.i] = nondeterministic(r.st)
-	if x.store != nil {
+	if r.refreshed {
+		e.Checkpoint = x.store.Path(n.Key)
+	} else if x.store != nil {
 		se := &Entry{Key: n.Key, Node: n.Label, Verb: n.Verb, Recipe: x.l.Recipe, Seconds: e.Seconds, Summary: e.Summary, Metrics: e.Metrics}
 		if err := x.store.Put(se, r.st); err != nil {
 			x.warn(fmt.Errorf("step %s was not stored: %w", n.Label, err))

@@ -25,6 +25,12 @@ type Verb struct {
 	// Version names the version of Run's code; change it when a change
 	// makes the results the step store kept for the verb wrong.
 	Version string
+	// Remeasure, when set, re-measures only the nondeterministic metrics
+	// (latency, throughput) of a step whose result the step store holds:
+	// st is the stored state after the step, and Remeasure records the
+	// new values in it and returns them. Without it such a step runs in
+	// full on every run.
+	Remeasure func(ctx context.Context, env *Env, st *State, step *check.Step) (*Outcome, error)
 }
 
 // Outcome is what one executed step reports.

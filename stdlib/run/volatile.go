@@ -46,6 +46,17 @@ func reusable(n *planner.Node) bool {
 	return true
 }
 
+// remeasurable reports whether a node that measures time can take the
+// rest of its result from the store and re-measure only the time
+// (Verb.Remeasure).
+func remeasurable(n *planner.Node) bool {
+	if n.Step == nil || (n.Step.Sig != nil && n.Step.Effects().Writes) {
+		return false
+	}
+	v, ok := lookup(n.Verb)
+	return ok && v.Remeasure != nil
+}
+
 // nondeterministic picks the time measurements of a state.
 func nondeterministic(st *State) values {
 	return values{metrics: pick(st.Metrics), reported: pick(st.Reported)}
