@@ -46,7 +46,7 @@ func runFlags(fs *flag.FlagSet) func(*IO, []string) error {
 	var o runOptions
 	o.bindings.register(fs, true)
 	fs.StringVar(&o.device, "device", "", "backend to run on: cpu or cuda (default: $QPIPE_DEVICE, else cpu)")
-	fs.StringVar(&o.out, "out", "", "output `DIR` for report.json, checkpoints/ and exports (default out/RECIPE)")
+	fs.StringVar(&o.out, "out", "", "output `DIR` for report.json, manifest.json and exports (default out/RECIPE)")
 	fs.Uint64Var(&o.seed, "seed", 1, "run `seed`: initial weights, shuffling, augmentation")
 	fs.BoolVar(&o.resume, "resume", false, "reuse the finished steps of an earlier run (every run does: steps in the step store are not run again)")
 	fs.BoolVar(&o.noCache, "no-cache", false, "execute every step even when the step store has its result")

@@ -23,7 +23,7 @@ type Options struct {
 	// Seed seeds weights (unless a model line sets seed=), shuffling and
 	// augmentation.
 	Seed uint64
-	// OutDir receives report.json, checkpoints/ and exports.
+	// OutDir receives report.json, manifest.json and exports.
 	OutDir string
 	// Resume is what every run does now: nodes found in the step store
 	// are not executed again. It is kept for the --resume flag, and
