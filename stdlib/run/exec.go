@@ -348,7 +348,7 @@ func (x *execution) remeasure(ctx context.Context, i int) result {
 	if err != nil {
 		return result{i: i, entry: e, err: err}
 	}
-	e.Status, e.Summary = StatusCached, stored.Summary+" (latency re-measured)"
+	e.Status, e.Summary = StatusCached, out.Summary+" (latency re-measured; the rest from the step store)"
 	maps.Copy(e.Metrics, stored.Metrics)
 	maps.Copy(e.Metrics, out.Metrics)
 	return result{i: i, st: st, entry: e, refreshed: true}

@@ -87,7 +87,7 @@ func TestResumeRestoresFinishedSteps(t *testing.T) {
 		t.Fatalf("statuses after resume %s", got)
 	}
 	ev := rep2.Steps[3]
-	if ev.Metrics["accuracy"] != first || *rep2.Final.Accuracy != first || !strings.HasSuffix(ev.Summary, "(latency re-measured)") {
+	if ev.Metrics["accuracy"] != first || *rep2.Final.Accuracy != first || !strings.HasSuffix(ev.Summary, "(latency re-measured; the rest from the step store)") || !strings.Contains(ev.Summary, "latency_ms_b1=") {
 		t.Errorf("evaluate after resume %+v, final %v, want accuracy %v", ev, *rep2.Final.Accuracy, first)
 	}
 	if l := ev.Metrics["latency_ms_b1"]; l <= 0 || l == firstLatency || rep2.Final.LatencyMS["b1"] != l {
