@@ -30,9 +30,14 @@ lint:
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-## fuzz: a bounded run of the parse → check → format fuzzer
+## fuzz: a bounded run of each fuzzer (parser, parser at depth, every file loader)
 fuzz:
 	$(GO) test ./lang/format -run='^$$' -fuzz=FuzzParseCheckFormat -fuzztime=$(FUZZTIME)
+	$(GO) test ./lang/syntax -run='^$$' -fuzz=FuzzParseDeep -fuzztime=$(FUZZTIME)
+	$(GO) test ./ops/onnx -run='^$$' -fuzz=FuzzImport -fuzztime=$(FUZZTIME)
+	$(GO) test ./ops/modelio -run='^$$' -fuzz=FuzzDecodeSafetensors -fuzztime=$(FUZZTIME)
+	$(GO) test ./ops/data -run='^$$' -fuzz=FuzzNpy -fuzztime=$(FUZZTIME)
+	$(GO) test ./ops/data -run='^$$' -fuzz=FuzzIDX -fuzztime=$(FUZZTIME)
 
 ## bench: the Go benchmarks, without running the tests
 bench:

@@ -12,6 +12,7 @@ import (
 
 	"github.com/qpipe/qpipe/lang/check"
 	"github.com/qpipe/qpipe/lang/diag"
+	"github.com/qpipe/qpipe/lang/format"
 	"github.com/qpipe/qpipe/lang/syntax"
 	"github.com/qpipe/qpipe/planner"
 	"github.com/qpipe/qpipe/stdlib"
@@ -33,10 +34,31 @@ func TestExamplesCheckCleanAndPlan(t *testing.T) {
 	}
 }
 
+// TestExamplesAreCanonical is `qpipe fmt --check examples/*.qpipe`: every
+// example is in the layout qpipe fmt prints, so users who copy one and run
+// fmt see no diff.
+func TestExamplesAreCanonical(t *testing.T) {
+	files, _ := filepath.Glob("*.qpipe")
+	for _, name := range files {
+		text, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, ds := format.Bytes(name, text)
+		if ds.HasErrors() {
+			t.Errorf("%s: %v", name, ds)
+			continue
+		}
+		if !bytes.Equal(out, text) {
+			t.Errorf("%s is not in canonical layout; run: qpipe fmt -w examples/%s", name, name)
+		}
+	}
+}
+
 // TestDocumentedRecipesCheckClean keeps the ```qpipe blocks of the README
 // and the language reference valid recipes.
 func TestDocumentedRecipesCheckClean(t *testing.T) {
-	for _, doc := range []string{"../README.md", "../docs/language.md"} {
+	for _, doc := range []string{"../README.md", "../docs/language.md", "../docs/robustness.md"} {
 		text, err := os.ReadFile(doc)
 		if err != nil {
 			t.Fatal(err)

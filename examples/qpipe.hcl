@@ -26,12 +26,14 @@ dataset "mnist" {
   normalize = [0.1307, 0.3081]
 }
 
-# A minute-long smoke run of the quickstart recipe on a small model.
+# A minute-long smoke run of the quickstart recipe on a small model: an
+# MLP on 2000 images for one epoch reaches about 70% (measured: 70.10%), so its
+# expect asks for 60%, not the full quickstart's 98.5%.
 run "quick" {
   recipe = "quickstart.qpipe"
   model  = model.tiny
   data   = dataset.mnist_small
-  set    = { epochs = 1 }
+  set    = { epochs = 1, target = "60%" }
   out    = "../out/quick"
   seed   = 1
 }

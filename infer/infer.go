@@ -80,7 +80,8 @@ func Load(path string) (*Model, error) {
 // Path is the file the model was loaded from.
 func (m *Model) Path() string { return m.path }
 
-// Format is "float32" or "int8": which engine Predict runs on.
+// Format is "float32", "int8", "log2" or "uniform": which engine Predict
+// runs on (the low-bit formats on the integer engine, see compress.Deploy).
 func (m *Model) Format() Format { return m.format }
 
 // Input is the per-image shape (C, H, W) the model was built for; zeros

@@ -288,8 +288,8 @@ func TestBadFilesNameTheFile(t *testing.T) {
 	cases := []struct {
 		name, path, names, says string
 	}{
-		{"missing", filepath.Join(bad, "nope.safetensors"), "nope.json", "no such file"},
-		{"no architecture file", put("alone.safetensors", weights), "alone.json", "no such file"},
+		{"missing", filepath.Join(bad, "nope.safetensors"), "nope.json", "which is missing"},
+		{"no architecture file", put("alone.safetensors", weights), "alone.json", "which is missing"},
 		{"truncated weights", func() string {
 			put("cut.json", arch)
 			return put("cut.safetensors", weights[:len(weights)/2])

@@ -24,6 +24,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+
+	"github.com/qpipe/qpipe/internal/bounded"
 )
 
 // Options configures a Context.
@@ -256,6 +258,9 @@ func (a *arena) get(n int) []float32 {
 		buf = l[len(l)-1]
 		a.free[n] = l[:len(l)-1]
 	} else {
+		if err := bounded.Check("tensor buffer", bounded.Bytes(n, 4)); err != nil {
+			panic(err)
+		}
 		buf = make([]float32, n)
 	}
 	a.used[&buf[0]] = buf

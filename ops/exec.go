@@ -180,6 +180,11 @@ func init() {
 			o := FakeQuantOptions{QMin: a.QMin, QMax: a.QMax, Axis: a.Axis, LSQ: a.LSQ, GradScale: a.GradScale}
 			return e.c.FakeQuant(in[0], e.mustParam(n, in, "scale"), e.param(n, in, "zero_point"), o)
 		}},
+		// log2_quant: in[0] a weight; params alpha (scalar), optional mask; Bits, Beta, GradScale.
+		OpLog2Quant: {run: func(e *exec, n *Node, in []*Tensor) *Tensor {
+			a := n.Attrs
+			return e.c.Log2Quant(in[0], e.mustParam(n, in, "alpha"), e.param(n, in, "mask"), Log2QuantOptions{Bits: a.Bits, Beta: a.Beta, GradScale: a.GradScale})
+		}},
 		OpQLinear: {run: runQLinear},
 		OpQConv2d: {run: runQConv2d},
 	}

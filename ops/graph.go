@@ -56,6 +56,7 @@ const (
 	OpExpandBatch     OpKind = "expand_batch"
 	OpDropout         OpKind = "dropout"
 	OpFakeQuant       OpKind = "fake_quant"
+	OpLog2Quant       OpKind = "log2_quant"
 	OpQLinear         OpKind = "qlinear"
 	OpQConv2d         OpKind = "qconv2d"
 )
@@ -109,9 +110,17 @@ type Attrs struct {
 	Bits       int     `json:"bits,omitempty"`       // informational: code width
 	LSQ        bool    `json:"lsq,omitempty"`        // fake-quant: learnable scale
 	GradScale  float32 `json:"grad_scale,omitempty"` // fake-quant LSQ gradient scale (0: LSQ default)
+	Beta       float32 `json:"beta,omitempty"`       // log2_quant: prune |w| < Beta·std(W); hardsigmoid: offset
 	InScale    float32 `json:"in_scale,omitempty"`   // qlinear/qconv2d: activation scale
 	OutScale   float32 `json:"out_scale,omitempty"`  // qlinear/qconv2d: requantize scale (0: float output)
 	Tag        string  `json:"tag,omitempty"`        // free-form note a verb leaves (e.g. "weight", "input")
+
+	Lo       float32 `json:"lo,omitempty"`        // clip lower bound
+	Hi       float32 `json:"hi,omitempty"`        // clip upper bound
+	Alpha    float32 `json:"alpha,omitempty"`     // hardsigmoid slope
+	Pads     []int   `json:"pads,omitempty"`      // pad: begins of every axis, then ends
+	PadValue float32 `json:"pad_value,omitempty"` // pad fill value
+	PadMode  string  `json:"pad_mode,omitempty"`  // pad: "" or "constant", "edge", "reflect"
 }
 
 // Node is one operation of a model graph.
@@ -131,6 +140,8 @@ type Param struct {
 	Name      string
 	Value     *Tensor
 	Trainable bool
+
+	mask []bool // pruning mask (see mask.go); nil: every element free
 }
 
 // Grad returns the parameter's accumulated gradient (nil before the first
@@ -229,6 +240,7 @@ func (m *Model) SetParam(name string, value *Tensor) error {
 		return fmt.Errorf("ops: parameter %q has shape %v, got %v", name, p.Value.Shape, value.Shape)
 	}
 	copy(p.Value.Data, value.Data)
+	p.ApplyMask()
 	m.invalidate()
 	return nil
 }
@@ -509,7 +521,8 @@ func (m *Model) Clone() *Model {
 		out.Nodes = append(out.Nodes, n.clone())
 	}
 	for _, p := range m.params {
-		out.AddParam(p.Name, p.Value.Clone(), p.Trainable)
+		c, _ := out.AddParam(p.Name, p.Value.Clone(), p.Trainable)
+		c.mask = p.mask // masks are never modified in place: SetMask copies
 	}
 	return out
 }

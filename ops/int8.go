@@ -210,17 +210,51 @@ func int8Scratch(n int) *[]int8 {
 
 // quantizeInput returns x's int8 codes with scale: its own when it already
 // carries them, else x quantized into a pooled buffer that done returns.
-func (e *exec) quantizeInput(x *Tensor, scale float32, op string) (q []int8, done func()) {
+// A node with a code range narrower than int8 (Attrs.QMin/QMax, set for
+// low-bit layers) gets its codes clamped to it, in a copy when x owns them.
+func (e *exec) quantizeInput(x *Tensor, n *Node, op string) (q []int8, done func()) {
+	scale := n.Attrs.InScale
 	if scale <= 0 || math.IsNaN(float64(scale)) {
 		shapeErr(op, fmt.Sprintf("scale %v must be positive", scale), x)
 	}
+	lo, hi := int8(-128), int8(127)
+	if n.Attrs.QMin != 0 || n.Attrs.QMax != 0 {
+		lo, hi = int8(n.Attrs.QMin), int8(n.Attrs.QMax)
+	}
 	if q, s, ok := x.Int8(); ok && s == scale {
-		return q, func() {}
+		if !outside(q, lo, hi) {
+			return q, func() {}
+		}
+		p := int8Scratch(len(q))
+		clampInt8(q, *p, lo, hi)
+		return *p, func() { int8ScratchPool.Put(p) }
 	}
 	xf := e.c.Dequantize(x)
 	p := int8Scratch(xf.Numel())
 	check(op, e.c.int8Backend(op).QuantizeInt8(xf.Data, scale, *p), x)
+	if lo != -128 || hi != 127 {
+		clampInt8(*p, *p, lo, hi)
+	}
 	return *p, func() { int8ScratchPool.Put(p) }
+}
+
+func outside(q []int8, lo, hi int8) bool {
+	if lo == -128 && hi == 127 {
+		return false
+	}
+	for _, v := range q {
+		if v < lo || v > hi {
+			return true
+		}
+	}
+	return false
+}
+
+// clampInt8 writes clamp(src, lo, hi) to dst (which may be src).
+func clampInt8(src, dst []int8, lo, hi int8) {
+	for i, v := range src {
+		dst[i] = min(max(v, lo), hi)
+	}
 }
 
 // runQLinear: in[0] (..., in) → (..., out) through the int8 GEMM.
@@ -232,7 +266,7 @@ func runQLinear(e *exec, n *Node, in []*Tensor) *Tensor {
 	if x.Dims() < 1 || x.Dim(-1) != k {
 		shapeErr("qlinear", "want x (..., in) and weight (out, in)", x, w)
 	}
-	q, done := e.quantizeInput(x, n.Attrs.InScale, "qlinear")
+	q, done := e.quantizeInput(x, n, "qlinear")
 	defer done()
 	shape := append(append([]int(nil), x.Shape[:x.Dims()-1]...), l.outC)
 	return e.int8Gemm(n, l, x.Numel()/k, q, shape)
@@ -250,7 +284,7 @@ func runQConv2d(e *exec, n *Node, in []*Tensor) *Tensor {
 	if p.Groups != 1 {
 		shapeErr("qconv2d", "grouped convolution has no int8 path yet", in[0], w)
 	}
-	q, done := e.quantizeInput(in[0], a.InScale, "qconv2d")
+	q, done := e.quantizeInput(in[0], n, "qconv2d")
 	defer done()
 	L := p.OutH * p.OutW
 	rp := int8Scratch(p.N * L * p.C * p.KH * p.KW)

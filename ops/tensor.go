@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/qpipe/qpipe/internal/bounded"
 )
 
 // Tensor is a dense, row-major float32 array: the value every primitive
@@ -27,9 +29,21 @@ type Tensor struct {
 	qscale float32 // its scale
 }
 
-// New returns a zero tensor of the given shape.
+// New returns a zero tensor of the given shape. A shape whose size
+// overflows or exceeds the memory budget (package internal/bounded) panics
+// with a *bounded.TooLargeError, which Guard turns into that error.
 func New(shape ...int) *Tensor {
-	return &Tensor{Shape: append([]int(nil), shape...), Data: make([]float32, Numel(shape)), leaf: true}
+	return &Tensor{Shape: append([]int(nil), shape...), Data: make([]float32, mustElems(shape)), leaf: true}
+}
+
+// mustElems is the element count of shape, checked against overflow and
+// the memory budget; it panics with the error (see Guard) when refused.
+func mustElems(shape []int) int {
+	n, err := bounded.Elems("tensor", shape, 4)
+	if err != nil {
+		panic(err)
+	}
+	return n
 }
 
 // Scalar returns a 0-d tensor holding v.

@@ -180,6 +180,16 @@ func TestUnrollingIsBounded(t *testing.T) {
 	}
 }
 
+// A long recipe without repeat blocks always plans: the bound is on what
+// unrolling adds, not on the statements written (qpipe run executes them).
+func TestLongRecipeWithoutRepeatPlans(t *testing.T) {
+	f := "model cnn; data mnist\n" + strings.Repeat("evaluate accuracy\n", 200)
+	p, err := Build(checked(t, f, newTestEnv()), Options{MaxNodes: 40})
+	if err != nil || len(p.Nodes) != 202 {
+		t.Fatalf("200 statements with MaxNodes 40: %v", err)
+	}
+}
+
 func TestNoRecipeIsAnError(t *testing.T) {
 	if _, err := Build(nil, Options{}); err == nil {
 		t.Error("Build(nil) succeeded")

@@ -24,6 +24,7 @@ func Build(rec *check.Recipe, opts Options) (*Plan, error) {
 		src:  rec.File.Source,
 		plan: &Plan{Recipe: rec.File.Name, Nodes: []*Node{}, Edges: []Edge{}},
 	}
+	b.limit = written(rec.Steps) + opts.maxNodes()
 	st := newState(rec.Lets, opts)
 	b.bind(rec.Steps, st)
 	if err := b.steps(rec.Steps, nil, st); err != nil {
@@ -35,11 +36,23 @@ func Build(rec *check.Recipe, opts Options) (*Plan, error) {
 }
 
 type builder struct {
-	opts Options
-	src  *source.File
-	plan *Plan
+	opts  Options
+	limit int // nodes allowed: the statements written plus Options.MaxNodes
+	tops  int // top-level nodes so far (counted, not rescanned: plans of 100,000 lines)
+	src   *source.File
+	plan  *Plan
 	// work counts the work nodes added so far.
 	work int
+}
+
+// written counts the steps as the recipe writes them, blocks' bodies
+// once: the plan of a long recipe without repeats is never refused.
+func written(steps []*check.Step) int {
+	n := 0
+	for _, s := range steps {
+		n += 1 + written(s.Body)
+	}
+	return n
 }
 
 // chain makes n, just added, the next work node of its branch: it starts
@@ -59,9 +72,9 @@ var errTooLarge = errors.New("too large")
 
 // add numbers n under parent (nil for top level) and appends it.
 func (b *builder) add(n *Node, parent *Node) error {
-	if len(b.plan.Nodes) >= b.opts.maxNodes() {
-		return fmt.Errorf("planner: the plan has more than %d nodes after unrolling repeat blocks: %w",
-			b.opts.maxNodes(), errTooLarge)
+	if len(b.plan.Nodes) >= b.limit {
+		return fmt.Errorf("planner: unrolling repeat blocks adds more than %d nodes to the %d statements written: %w",
+			b.opts.maxNodes(), b.limit-b.opts.maxNodes(), errTooLarge)
 	}
 	n.ID = len(b.plan.Nodes)
 	n.Parent = -1
@@ -79,7 +92,8 @@ func (b *builder) add(n *Node, parent *Node) error {
 	}
 	n.Index, n.Inputs = -1, []int{}
 	if parent == nil {
-		n.Label = strconv.Itoa(b.topLevel() + 1)
+		b.tops++
+		n.Label = strconv.Itoa(b.tops)
 	} else {
 		n.Parent = parent.ID
 		n.Label = parent.Label + "." + strconv.Itoa(len(parent.Children)+1)
@@ -87,16 +101,6 @@ func (b *builder) add(n *Node, parent *Node) error {
 	}
 	b.plan.Nodes = append(b.plan.Nodes, n)
 	return nil
-}
-
-func (b *builder) topLevel() int {
-	n := 0
-	for _, x := range b.plan.Nodes {
-		if x.Parent < 0 {
-			n++
-		}
-	}
-	return n
 }
 
 func (b *builder) steps(steps []*check.Step, parent *Node, st *state) error {
@@ -138,6 +142,9 @@ func (b *builder) command(s *check.Step, parent *Node, st *state) error {
 	n.Args = b.args(s, st)
 	n.Reads, n.Writes = eff.Reads, eff.Writes
 	n.Note = b.overrideNote(s)
+	if sp := sparsityNote(s, st); sp != "" && n.Note == "" {
+		n.Note = sp
+	}
 	if err := b.add(n, parent); err != nil {
 		return err
 	}

@@ -189,7 +189,9 @@ type Options struct {
 	DataInfo  DataInfo
 	// Effects refines the generic reads, writes and costs of a step.
 	Effects EffectsFunc
-	// MaxNodes bounds the plan's size after unrolling; 0 means 10000.
+	// MaxNodes bounds how many nodes unrolling repeat blocks may add
+	// beyond the statements written (which are always planned); 0 means
+	// 10000.
 	MaxNodes int
 	// Keys are what the chained keys mix in besides the plan itself.
 	Keys KeyOptions

@@ -13,6 +13,7 @@ type state struct {
 	writers map[string]int
 	data    string // resource of the current dataset, "" before one
 	bits    int
+	density float64 // fraction of prunable weights unpruned (sparsity.go)
 	vars    scope
 	// model and dataset names bound on the command line, "" if none.
 	modelBinding, dataBinding string
@@ -27,6 +28,7 @@ func newState(lets map[string]check.Value, opts Options) *state {
 		writers:      map[string]int{},
 		bits:         32,
 		prev:         -1,
+		density:      1,
 		vars:         vars,
 		modelBinding: opts.Model,
 		dataBinding:  opts.Data,

@@ -26,6 +26,9 @@ func Text(w io.Writer, p *Plan) error {
 type textWriter struct {
 	p *Plan
 	b strings.Builder
+	// into lists the edges into each node, built once: scanning every
+	// edge for every node made a 100,000-line plan quadratic.
+	into map[int][]Edge
 }
 
 func (t *textWriter) line(format string, args ...any) {
@@ -120,11 +123,15 @@ func labels(rs []string) []string {
 
 // reads names each resource with the label of the node it comes from.
 func (t *textWriter) reads(n *Node) []string {
-	from := map[string]int{}
-	for _, e := range t.p.Edges {
-		if e.To == n.ID {
-			from[e.Resource] = e.From
+	if t.into == nil {
+		t.into = map[int][]Edge{}
+		for _, e := range t.p.Edges {
+			t.into[e.To] = append(t.into[e.To], e)
 		}
+	}
+	from := map[string]int{}
+	for _, e := range t.into[n.ID] {
+		from[e.Resource] = e.From
 	}
 	parts := make([]string, len(n.Reads))
 	for i, r := range n.Reads {

@@ -26,6 +26,8 @@ import (
 
 	"github.com/qpipe/qpipe/lang/diag"
 	"github.com/qpipe/qpipe/lang/source"
+
+	"github.com/qpipe/qpipe/internal/bounded"
 )
 
 // DefaultFile is the project file `qpipe run NAME` reads.
@@ -86,7 +88,7 @@ type Run struct {
 
 // Load reads and decodes a project file.
 func Load(path string) (*Project, diag.Diagnostics) {
-	b, err := os.ReadFile(path)
+	b, err := bounded.ReadFile(path)
 	if err != nil {
 		return nil, diag.Diagnostics{{Severity: diag.Error, Summary: fmt.Sprintf("cannot read project file %s: %v", path, unwrap(err))}}
 	}
@@ -98,6 +100,9 @@ func Load(path string) (*Project, diag.Diagnostics) {
 func Parse(name string, text []byte) (*Project, diag.Diagnostics) {
 	p := &Project{Source: source.NewFile(name, text), Dir: filepath.Dir(name),
 		Models: map[string]*Model{}, Datasets: map[string]*Dataset{}, Runs: map[string]*Run{}}
+	if hds := checkDepth(name, text); hds.HasErrors() {
+		return p, p.diags(hds)
+	}
 	f, hds := hclsyntax.ParseConfig(text, name, hcl.InitialPos)
 	if hds.HasErrors() {
 		return p, p.diags(hds)

@@ -200,7 +200,7 @@ func (s *Session) save(_ context.Context, path string) {
 		s.say("cannot save: %v", err)
 		return
 	}
-	s.say("saved %d statements to %s", len(s.entries), path)
+	s.say("saved %s to %s", statementCount(len(s.entries)), path)
 }
 
 func (s *Session) load(ctx context.Context, path string) {
@@ -215,6 +215,14 @@ func (s *Session) load(ctx context.Context, path string) {
 	}
 	n := len(s.entries)
 	if s.statements(ctx, path, text) {
-		s.say("loaded %d statements from %s", len(s.entries)-n, path)
+		s.say("loaded %s from %s", statementCount(len(s.entries)-n), path)
 	}
+}
+
+// statementCount is "1 statement" or "N statements".
+func statementCount(n int) string {
+	if n == 1 {
+		return "1 statement"
+	}
+	return fmt.Sprintf("%d statements", n)
 }

@@ -186,6 +186,11 @@ func (s *Session) run(ctx context.Context, n int) {
 		}
 		s.undo[i].exec = s.exec.Clone()
 		res, err := s.exec.Exec(ctx, e.step)
+		if err != nil && ctx.Err() != nil {
+			s.note("line %d: %s interrupted; the state is back to before it and the session goes on", e.step.Line(), e.step.Verb)
+			s.rollback(i)
+			return
+		}
 		if err != nil {
 			s.note("line %d: %s failed: %v; the state is back to before it", e.step.Line(), e.step.Verb, err)
 			s.rollback(i)

@@ -201,3 +201,12 @@ func TestExecutorRunsStepsAndUndoRestoresIt(t *testing.T) {
 		t.Errorf(":metrics = %q", got)
 	}
 }
+
+func TestSaveCountsStatementsInEnglish(t *testing.T) {
+	s, out := session(t, nil)
+	feed(s, out, "model lenet")
+	path := filepath.Join(t.TempDir(), "one.qpipe")
+	if got := feed(s, out, ":save "+path); !strings.Contains(got, "saved 1 statement to ") {
+		t.Errorf(":save of one statement: %q", got)
+	}
+}

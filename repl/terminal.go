@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 
@@ -79,7 +80,10 @@ func (t *Terminal) Run(ctx context.Context, s *Session) error {
 		return err
 	}
 	defer rl.Close()
-	s.SetOutput(rl.Stdout())
+	// Statements print straight to the terminal: readline's own writer
+	// redraws the prompt after each write, so results showed up after a
+	// fresh "qpipe> " instead of before it.
+	s.SetOutput(t.Out)
 	s.say("qpipe repl — statements are checked as you type them; :help lists commands, :quit leaves")
 	return t.loop(ctx, s, rl)
 }
@@ -138,9 +142,19 @@ func (t *Terminal) loop(ctx context.Context, s *Session, rl *readline.Instance) 
 		if h := HistoryLine(input); h != "" {
 			_ = rl.SaveHistory(h)
 		}
-		s.Eval(ctx, input)
+		evalInterruptible(ctx, s, input)
 	}
 	return nil
+}
+
+// evalInterruptible evaluates one input with Ctrl-C (SIGINT) cancelling
+// only it: the statement running stops at its next safe point, the state
+// goes back to before it, and the session continues. (At the prompt the
+// terminal is in raw mode and readline reads Ctrl-C as a key.)
+func evalInterruptible(ctx context.Context, s *Session, input string) {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	s.Eval(ctx, input)
 }
 
 // runPlain evaluates lines from a non-terminal, without prompts.

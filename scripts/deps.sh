@@ -47,8 +47,13 @@ apt nodejs                node                                                  
 apt npm                   npm                                                            the npm ci steps below
 apt python3-onnx          /usr/lib/python3/dist-packages/onnx/__init__.py                ops/onnx: onnx.checker on exported models
 apt python3-torch         /usr/lib/python3/dist-packages/torch/__init__.py               stdlib/zoo/torch_test.go, ops: PyTorch reference outputs
+apt python3-torchvision   /usr/lib/python3/dist-packages/torchvision/__init__.py         ops/onnx/torchvision_test.go: exports torchvision's classifiers (random weights)
+apt libonnx-testdata      /usr/share/libonnx-testdata/data/node                          ops/onnx/conformance_test.go: the ONNX backend test suite
 apt python3-sklearn       /usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz   ops/data: the UCI digits dataset
 apt dataset-fashion-mnist /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz    ops/data, stdlib/run: the real Fashion-MNIST
+apt python3-torchvision   /usr/lib/python3/dist-packages/torchvision/__init__.py         ops/onnx/torchvision_test.go: exports torchvision classifiers (random weights)
+apt libonnx-testdata      /usr/share/libonnx-testdata/data/node                          ops/onnx/conformance_test.go: the ONNX backend test suite
+apt chromium              chromium                                                       stdlib/run/htmlreport/browser_test.go: report.html in headless chromium
 npm editors/vscode        -                                                              editors: VS Code grammar test, vsce package
 npm scripts/ort           --ignore-scripts                                               ops/onnx/ort_test.go: onnxruntime-node (its install script only fetches GPU add-ons)
 EOF

@@ -58,7 +58,7 @@ func TestEveryParamIsDocumented(t *testing.T) {
 // The examples help prints must check clean after a prelude that gives
 // them a model, data, a teacher snapshot, a corrected set and metrics.
 func TestExamplesCheckClean(t *testing.T) {
-	prelude := "model resnet20\ndata mnist\nsnapshot teacher\nsnapshot trained\ncorrect\nevaluate accuracy latency size\n"
+	prelude := "model resnet20\ndata mnist\ntrain epochs=1\nsnapshot teacher\nsnapshot trained\ncorrect\nevaluate accuracy latency size\n"
 	for _, sig := range Signatures() {
 		examples := slices.Clone(sig.Examples)
 		for _, v := range sig.Variants {
@@ -67,13 +67,21 @@ func TestExamplesCheckClean(t *testing.T) {
 		if len(examples) == 0 {
 			t.Errorf("%s has no example", sig.Verb)
 		}
-		text := prelude + strings.Join(examples, "\n")
-		if sig.Verb == "model" {
-			text = strings.Join(examples[:1], "\n")
+		texts := []string{prelude + strings.Join(examples, "\n")}
+		switch sig.Verb {
+		case "model":
+			texts = examples[:1]
+		case "quantize": // alternatives: quantizing twice is an error
+			texts = texts[:0]
+			for _, ex := range examples {
+				texts = append(texts, prelude+ex)
+			}
 		}
-		_, ds := check.CheckSource(sig.Verb+".qpipe", []byte(text), Env(), check.Options{})
-		if ds.HasErrors() {
-			t.Errorf("%s examples:\n%v", sig.Verb, ds)
+		for _, text := range texts {
+			_, ds := check.CheckSource(sig.Verb+".qpipe", []byte(text), Env(), check.Options{})
+			if ds.HasErrors() {
+				t.Errorf("%s examples:\n%v", sig.Verb, ds)
+			}
 		}
 	}
 }

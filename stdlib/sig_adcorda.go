@@ -40,10 +40,7 @@ func adcordaSig() *check.Signature {
 		Examples: []string{"adcorda steps=10 eps=0.03 lambda=1 epochs=5"},
 		Effects:  check.Effects{NeedsModel: true, NeedsData: true, Trains: true, ChangesModel: true, ChangesData: true},
 		Metrics:  correctMetrics,
-		Rules: func(st *check.State, step *check.Step) diag.Diagnostics {
-			st.SetFlag("corrected", step)
-			return nil
-		},
+		Rules:    correctRules,
 	}
 }
 
@@ -59,10 +56,7 @@ func correctSig() *check.Signature {
 		Examples: []string{"correct steps=20 eps=0.03 keep_uncorrected=false"},
 		Effects:  check.Effects{NeedsModel: true, NeedsData: true, ChangesData: true},
 		Metrics:  correctMetrics,
-		Rules: func(st *check.State, step *check.Step) diag.Diagnostics {
-			st.SetFlag("corrected", step)
-			return nil
-		},
+		Rules:    correctRules,
 	}
 }
 
@@ -86,4 +80,14 @@ func adaptSig() *check.Signature {
 			return nil
 		},
 	}
+}
+
+// correctRules: stage 1 attacks the samples a trained model gets wrong.
+func correctRules(st *check.State, step *check.Step) diag.Diagnostics {
+	st.SetFlag("corrected", step)
+	if zooModel(st) && st.Flag("trained") == nil {
+		return errs(diag.Errorf(step.Span, step.Verb+" needs a trained model, and this one has its initial random weights").
+			WithDetail("AdCorDA refines a trained classifier: add `train epochs=N` above this line"))
+	}
+	return nil
 }

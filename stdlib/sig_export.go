@@ -31,7 +31,7 @@ func exportSig() *check.Signature {
 		Params: []check.Param{
 			{Name: "max_size", Type: check.TBytes, Min: fp(0), MinOpen: true, Unit: "size", Doc: "Fail the export when the file would be larger."},
 		},
-		Examples: []string{`export onnx "out/model.onnx"`, `export onnx "out/log2.onnx" representation=dequantized`, `export checkpoint "out/final.qpt"`},
+		Examples: []string{`export onnx "model.onnx"`, `export onnx "log2.onnx" representation=dequantized`, `export checkpoint "final.safetensors"`, `export onnx "small.onnx" max_size=2MB`},
 		Effects:  check.Effects{NeedsModel: true, Writes: true},
 		Rules:    exportRules,
 	}

@@ -63,6 +63,7 @@ func replaceRules(st *check.State, step *check.Step) diag.Diagnostics {
 			WithDetail(fmt.Sprintf("quantized at line %d; replace activations first, then quantize (calibration depends on them)", q.Line())),
 			note(q.Span, "the model is quantized here"))
 	}
+	beginCompression(st, step)
 	st.SetFlag("replaced", step)
 	if from.Str == to.Str {
 		return errs(warning(to.Span, fmt.Sprintf("replacing %s with %s changes nothing", from.Str, to.Str), ""))

@@ -20,7 +20,15 @@ func quantizeSig() *check.Signature {
 			"weights (s = max|W_c|/127) and per-tensor activations from calibration, post-training by " +
 			"default or mode=qat. uniform: b-bit uniform levels, min/max or learned (LSQ) step sizes. " +
 			"log2: the standard-deviation-based quantizer with power-of-two weight levels that prunes " +
-			"as it quantizes (Ardakani et al. 2022). `quantize bits=4` means `quantize uniform bits=4`.",
+			"as it quantizes (Ardakani et al. 2022). `quantize bits=4` means `quantize uniform bits=4`. " +
+			"uniform and log2 keep the first and last linear/conv layers at first_last_bits (uniform), " +
+			"take unsigned activation codes where a layer's input is never negative (after ReLU), " +
+			"leave attention, norms and softmax in float (the step lists them) and report the zero " +
+			"weight codes as sparsity (inner layers; sparsity_all and sparsity_LAYER too). The " +
+			"quantized model stays current: evaluate runs it on the integer engine (log2 up to 4 " +
+			"bits and uniform up to 8 ride the int8 kernels exactly; wider codes evaluate the " +
+			"fake-quant graph), evaluate size and export safetensors count packed codes (bits per " +
+			"weight plus scales), export checkpoint round-trips it exactly.",
 		VariantNoun:    "quantizer",
 		DefaultVariant: "uniform",
 		Variants:       []check.Variant{int8Variant(), uniformVariant(), log2Variant()},
@@ -79,8 +87,8 @@ func log2Variant() check.Variant {
 			"on [0, alpha_A*sigma_A] with sigma_A an EMA. Multiplies become shifts.",
 		Params: append([]check.Param{
 			{Name: "bits", Type: check.TInt, Required: true, Min: fp(2), Max: fp(8), Unit: "bits", Doc: "Bits per weight: a sign and 2^(bits-1)-1 power-of-two magnitudes."},
-			posFloat("alpha", 3.0, "std", "Initial clipping threshold in standard deviations (learned)."),
-			fraction("ratio", nil, "Target pruning ratio; maps to beta through the normal quantile."),
+			posFloat("alpha", 3.0, "std", "Initial clipping threshold in standard deviations, of weights (tau_W = alpha*std(W), alpha learned) and activations (tau_A = alpha*sigma_A)."),
+			fraction("ratio", nil, "Target pruning ratio in [0, 1); beta = sqrt(2)*erfinv(ratio), the normal quantile (the achieved sparsity is reported: weights that are not normal, and levels below tau*2^-(2^(bits-1)-2), make it differ)."),
 			nonNegFloat("beta", nil, "std", "Prune |w| < beta*std(W) (instead of ratio)."),
 			{Name: "activation_bits", Type: check.TInt, Min: fp(1), Max: fp(16), Unit: "bits", Doc: "Bits per activation (default: bits)."},
 			intArg("first_last_bits", 8, 2, 16, "bits", "Bits of the first and last layers."),
@@ -93,17 +101,25 @@ func log2Variant() check.Variant {
 
 // quantizeRules records the quantizer and checks argument combinations.
 func quantizeRules(st *check.State, step *check.Step) diag.Diagnostics {
-	var ds diag.Diagnostics
+	if _, ok := step.Args["activation_bits"]; !ok && step.Variant != "int8" {
+		step.Args["activation_bits"] = step.Args["bits"]
+	}
+	ds := variantRules(step)
+	if ds.HasErrors() {
+		return ds // the step does not run: the model stays as it was
+	}
+	beginCompression(st, step)
 	if q := st.Flag("quantized"); q != nil {
+		if step.Variant != "int8" || q.Variant != "int8" {
+			return errs(diag.Errorf(step.Span, fmt.Sprintf("the model is already quantized (quantize %s at line %d)", q.Variant, q.Line())).
+				WithDetail("a low-bit quantizer cannot re-quantize fake-quantized weights; quantize once, from the float model (a `for` loop over quantizers branches from it)"))
+		}
 		ds = append(ds, warning(step.Span, fmt.Sprintf("the model is already quantized (line %d)", q.Line()),
 			"quantizing again re-quantizes the fake-quantized weights; quantize once, from the float model"))
 	}
 	st.SetFlag("quantized", step)
 	st.SetFlag("quantized:"+step.Variant, step)
-	if _, ok := step.Args["activation_bits"]; !ok && step.Variant != "int8" {
-		step.Args["activation_bits"] = step.Args["bits"]
-	}
-	return append(ds, variantRules(step)...)
+	return ds
 }
 
 func variantRules(step *check.Step) diag.Diagnostics {
@@ -114,6 +130,9 @@ func variantRules(step *check.Step) diag.Diagnostics {
 		return errs(diag.Errorf(argSpan(step, "epochs"), "mode=qat needs epochs of at least 1").WithDetail("write epochs=1 or more"))
 	case step.Variant == "uniform" && ident(step.Args["method"]) == "lsq" && step.Args["epochs"].Int == 0:
 		return errs(diag.Errorf(argSpan(step, "epochs"), "method=lsq learns its step sizes and needs epochs of at least 1").WithDetail("write epochs=1 or more, or method=minmax"))
+	case step.Variant == "log2" && step.Explicit["ratio"] && step.Args["ratio"].Number() >= 1:
+		return errs(diag.Errorf(argSpan(step, "ratio"), "ratio=1 would prune every weight").
+			WithDetail("ratio is the fraction of weights to prune: write a value below 1, e.g. ratio=0.5"))
 	case step.Variant == "log2" && step.Explicit["ratio"] && step.Explicit["beta"]:
 		return errs(diag.Errorf(step.Args["beta"].Span, "give ratio or beta, not both").
 			WithDetail("ratio is a target sparsity, beta the threshold in standard deviations; ratio maps to beta"))
@@ -125,10 +144,14 @@ func pruneSig() *check.Signature {
 	return &check.Signature{
 		Verb:    "prune",
 		Summary: "remove the smallest weights",
-		Doc: "Magnitude pruning: zeroes the fraction `ratio` of weights with the smallest |w|, ranked " +
-			"over the whole model (scope=global) or within each layer (scope=layer); structured=true " +
-			"removes whole output channels by their L2 norm instead. Finetune or distill afterwards to " +
-			"recover accuracy.",
+		Doc: "Magnitude pruning: masks the fraction `ratio` of the convolution and linear weights still " +
+			"unpruned, those of smallest |w|, ranked over the whole model (scope=global) or within each " +
+			"layer (scope=layer); repeated prunes compound (4 x 0.5 leave 6.25%). Masked weights stay " +
+			"exactly zero through later training, quantization, snapshots, checkpoints, --resume and " +
+			"exports. structured=true removes whole output channels by their L2 norm instead and " +
+			"rebuilds the network smaller (a batch norm after the layer and the next layer's inputs " +
+			"follow); a layer whose channels reach a residual add or the output keeps them, and the " +
+			"step says why. Finetune or distill afterwards to recover accuracy.",
 		VariantNoun:    "pruning method",
 		DefaultVariant: "magnitude",
 		Variants: []check.Variant{{Name: "magnitude", Doc: "Rank weights (or channels) by magnitude.",
@@ -141,6 +164,7 @@ func pruneSig() *check.Signature {
 		Effects:  check.Effects{NeedsModel: true, ChangesModel: true},
 		Metrics:  []check.Metric{{Name: "sparsity", Outcome: true, Type: check.TFraction, Doc: "Fraction of weights that are zero after pruning."}},
 		Rules: func(st *check.State, step *check.Step) diag.Diagnostics {
+			beginCompression(st, step)
 			st.SetFlag("pruned", step)
 			return nil
 		},

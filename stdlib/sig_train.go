@@ -57,7 +57,7 @@ func distillSig() *check.Signature {
 			"every round, with teacher=previous each round's student teaches the next. " +
 			"progressive=stage distills one stage at a time after a staged replace.",
 		Params: []check.Param{
-			{Name: "from", Type: check.TSnapshot, Default: "original", Noun: "snapshot", Doc: "The teacher snapshot (default: the model as loaded)."},
+			{Name: "from", Type: check.TSnapshot, Default: BaselineSnapshot, Noun: "snapshot", Doc: "The teacher snapshot (default: baseline, the model just before the first compression step of the branch — replace, prune, quantize — or the model as loaded when nothing was compressed yet)."},
 			intArg("iterations", 1, 1, 100, "rounds", "Rounds of distillation."),
 			intArg("epochs", 1, 1, 10000, "epochs", "Epochs per round."),
 			posFloat("temperature", 4.0, "", "Softmax temperature T of the soft targets."),
@@ -76,14 +76,21 @@ func distillSig() *check.Signature {
 	}
 }
 
-// distillRules: a teacher must exist and be worth learning from.
+// distillRules: a teacher must exist and be worth learning from. With no
+// from=, the teacher is the baseline (the model before the first
+// compression step), or the original model when nothing was compressed
+// before this distill.
 func distillRules(st *check.State, step *check.Step) diag.Diagnostics {
+	defer beginCompression(st, step)
 	st.SetFlag("distilled", step)
 	from := ident(step.Args["from"])
+	if _, ok := st.Snapshots[BaselineSnapshot]; !ok && !step.Explicit["from"] {
+		from = "original"
+	}
 	trained := st.Flag("trained")
-	if !step.Explicit["from"] && trained != nil && zooModel(st) {
+	if !step.Explicit["from"] && from == "original" && trained != nil && zooModel(st) {
 		return errs(diag.Errorf(step.Span, "distill has no teacher: the original model is untrained").
-			WithDetail(fmt.Sprintf("the model was trained from scratch at line %d; name it with `snapshot teacher` after training and write distill from=teacher", trained.Line())))
+			WithDetail(fmt.Sprintf("the model was trained from scratch at line %d and nothing compressed it since; compress it first (replace, prune, quantize: distill then learns from the model before that step), or name it with `snapshot teacher` after training and write distill from=teacher", trained.Line())))
 	}
 	if snap := st.Snapshots[from]; snap != nil && st.SnapVersion[from] == st.Version {
 		return errs(warning(argSpan(step, "from"), fmt.Sprintf("distilling from %s, which is the current model itself", from),

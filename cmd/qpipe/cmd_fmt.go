@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/qpipe/qpipe/lang/diag"
 	"github.com/qpipe/qpipe/lang/format"
 	"github.com/qpipe/qpipe/lang/source"
+
+	"github.com/qpipe/qpipe/internal/outfile"
 )
 
 func init() {
@@ -131,29 +132,10 @@ func fmtStdin(sys *IO, o fmtOptions) error {
 }
 
 // writeFileAtomic replaces name's content through a temporary file in the
-// same directory, keeping the file's permissions.
+// same directory, keeping the file's permissions; a symbolic link is
+// followed and stays a link (package outfile).
 func writeFileAtomic(name string, data []byte) error {
-	st, err := os.Stat(name)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(st.Mode().Perm()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
+	return outfile.Replace(name, data)
 }
 
 // countErrors renders "1 error" / "3 errors".

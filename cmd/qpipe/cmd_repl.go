@@ -15,7 +15,7 @@ import (
 func init() {
 	register(&command{
 		Name:    "repl",
-		Args:    "[--model M] [--data D] [--check-only]",
+		Args:    "[--model M] [--data D] [--check-only] [--max-memory SIZE]",
 		Summary: "type recipe statements one at a time against a live, checked state",
 		Flags:   replFlags,
 	})
@@ -25,6 +25,7 @@ func replFlags(fs *flag.FlagSet) func(*IO, []string) error {
 	var b bindings
 	b.register(fs, false)
 	checkOnly := fs.Bool("check-only", false, "check and plan statements without executing them")
+	registerMaxMemory(fs)
 	return func(sys *IO, args []string) error {
 		if len(args) > 0 {
 			return usagef("repl takes no file arguments; use :load FILE inside it")

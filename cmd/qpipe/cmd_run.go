@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,13 +17,14 @@ import (
 	"github.com/qpipe/qpipe/project"
 	"github.com/qpipe/qpipe/repl"
 	"github.com/qpipe/qpipe/stdlib/run"
+	"github.com/qpipe/qpipe/stdlib/run/htmlreport"
 )
 
 func init() {
 	register(&command{
 		Name:    "run",
-		Args:    "[--model M] [--data D] [--device cpu|cuda] [--set k=v]... [--out DIR] [--seed N] [--jobs N] [--no-cache] [--resume] [--project FILE] FILE.qpipe|RUN | --manifest FILE",
-		Summary: "execute a recipe's plan (or a run of qpipe.hcl), reusing finished steps from the step store: progress, report.json, exports",
+		Args:    "[--model M] [--data D] [--device cpu|cuda] [--set k=v]... [--out DIR] [--seed N] [--jobs N] [--no-cache] [--resume] [--project FILE] [--max-memory SIZE] FILE.qpipe|RUN | --manifest FILE",
+		Summary: "execute a recipe's plan (or a run of qpipe.hcl), reusing finished steps from the step store: progress, report.json, report.html, exports",
 		Flags:   runFlags,
 	})
 }
@@ -47,12 +47,14 @@ func runFlags(fs *flag.FlagSet) func(*IO, []string) error {
 	o.bindings.register(fs, true)
 	fs.StringVar(&o.device, "device", "", "backend to run on: cpu or cuda (default: $QPIPE_DEVICE, else cpu)")
 	fs.StringVar(&o.out, "out", "", "output `DIR` for report.json, manifest.json and exports (default out/RECIPE)")
-	fs.Uint64Var(&o.seed, "seed", 1, "run `seed`: initial weights, shuffling, augmentation")
+	o.seed = 1
+	fs.Var(seedFlag{&o.seed}, "seed", "run `seed`: initial weights, shuffling, augmentation")
 	fs.BoolVar(&o.resume, "resume", false, "reuse the finished steps of an earlier run (every run does: steps in the step store are not run again)")
 	fs.BoolVar(&o.noCache, "no-cache", false, "execute every step even when the step store has its result")
 	fs.StringVar(&o.manifest, "manifest", "", "re-run the plan recorded in manifest.json `FILE` (without the step store) and say where a result differs")
 	fs.IntVar(&o.jobs, "jobs", 1, "run up to `N` independent branches at once (each step already uses every core)")
 	fs.StringVar(&o.projectFile, "project", project.DefaultFile, "project `file` that defines named runs")
+	registerMaxMemory(fs)
 	return func(sys *IO, args []string) error {
 		o.set = map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
@@ -92,7 +94,7 @@ func runRun(sys *IO, o *runOptions, args []string) error {
 	if o.jobs < 1 {
 		return usagef("--jobs takes a number of at least 1, not %d", o.jobs)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := interruptContext(context.Background(), sys.Stderr, os.Exit)
 	defer stop()
 	_, err = execute(ctx, sys, l, j, o)
 	return err
@@ -189,13 +191,16 @@ func execute(ctx context.Context, sys *IO, l *loaded, j *job, ro *runOptions) (*
 	files := diag.FileMap{l.src.Name: l.src}
 	o := run.Options{Recipe: l.recipe, Path: j.recipe, Device: j.device, Seed: j.seed, OutDir: j.out,
 		Resume: ro.resume, NoCache: ro.noCache, Jobs: ro.jobs, Model: j.model, Data: j.data, Sets: j.sets,
-		Warn: func(s string) { fmt.Fprintf(sys.Stderr, "note: %s\n", s) }}
+		Warn: func(s string) { fmt.Fprintf(sys.Stderr, "note: %s\n", s) }, Render: pageWriter(sys, l, j)}
 	r, err := run.New(o)
 	if err != nil {
 		return nil, failf(exitFailure, "%v", err)
 	}
 	if ds := r.Preflight(); ds.HasErrors() {
 		return nil, runFailure(sys, files, j, ds)
+	}
+	if err := checkOutDir(j.out); err != nil {
+		return nil, failf(exitFailure, "%v", err)
 	}
 	obs := run.NewProgress(sys.Stderr, isTerminal(sys.Stderr), r.Steps())
 	r.SetObserver(obs)
@@ -204,6 +209,10 @@ func execute(ctx context.Context, sys *IO, l *loaded, j *job, ro *runOptions) (*
 	obs.Close()
 	if rep != nil && len(rep.Steps) > 0 {
 		run.WriteSummary(sys.Stdout, rep)
+		fmt.Fprintln(sys.Stdout, pageLink(filepath.Join(j.out, htmlreport.File)))
+	}
+	if errors.Is(err, run.ErrInterrupted) {
+		return r, failf(interruptedExit(ctx), "interrupted (%v); report in %s; finished steps are in the step store, so running again continues from there", err, j.out)
 	}
 	return r, runFailure(sys, files, j, err)
 }
@@ -220,7 +229,7 @@ func runFailure(sys *IO, files diag.FileMap, j *job, err error) error {
 		diag.NewPrinter(sys.Stderr, files).Fprint(sys.Stderr, ds)
 		return failf(exitFailure, "%s in %s; nothing run", tally(ds), j.recipe)
 	case errors.Is(err, run.ErrInterrupted):
-		return failf(exitInterrupted, "interrupted (%v); report and last checkpoint in %s; continue with --resume", err, j.out)
+		return failf(exitInterrupted, "interrupted (%v); report in %s; finished steps are in the step store, so running again continues from there", err, j.out)
 	case errors.As(err, &se):
 		d := diag.Errorf(se.Step.Span, fmt.Sprintf("%s failed: %v", se.Step.Verb, se.Err))
 		diag.NewPrinter(sys.Stderr, files).Fprint(sys.Stderr, diag.Diagnostics{d})

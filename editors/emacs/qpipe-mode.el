@@ -32,14 +32,15 @@
   "Words of the language itself.")
 
 (defconst qpipe-arguments
-  '("activation_bits" "activations" "alpha" "attacks" "augment" "batch"
-    "batches" "beta" "bits" "budget" "calibrate" "classes" "corruptions"
-    "ema" "epochs" "eps" "first_last_bits" "from" "iterations"
-    "keep_uncorrected" "lambda" "lr" "max_size" "method" "mode"
-    "momentum" "normalize" "opset" "optimizer" "pgd_steps" "progressive"
-    "ratio" "representation" "runs" "schedule" "scope" "seed" "severity"
-    "shift" "step_size" "steps" "structured" "subset" "teacher"
-    "temperature" "val_split" "warmup" "weight_decay" "weights")
+  '("activation_bits" "activations" "alpha" "attacks" "augment"
+    "baseline" "batch" "batches" "beta" "bits" "budget" "calibrate"
+    "classes" "corruptions" "ema" "epochs" "eps" "first_last_bits"
+    "from" "iterations" "keep_uncorrected" "lambda" "lr" "max_size"
+    "method" "mode" "momentum" "normalize" "opset" "optimizer"
+    "pgd_steps" "progressive" "ratio" "representation" "runs" "samples"
+    "schedule" "scope" "seed" "severity" "shift" "step_size" "steps"
+    "structured" "subset" "teacher" "temperature" "val_split" "warmup"
+    "weight_decay" "weights")
   "Argument names, highlighted before their `='.")
 
 (defconst qpipe-words

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"text/template"
+
+	"github.com/qpipe/qpipe/editors/vocab"
 )
 
 //go:embed templates/*.tmpl
@@ -116,18 +118,18 @@ func textMate(v Vocab) ([]byte, error) {
 	g := grammar{
 		Comment: regenerate, Name: "qpipe", ScopeName: "source.qpipe", FileTypes: []string{"qpipe"},
 		Patterns: []rule{
-			{Name: "comment.line.number-sign.qpipe", Match: `#.*$`},
-			{Name: "string.quoted.double.qpipe", Begin: `"`, End: `"|$`,
+			{Name: vocab.Scope[vocab.Comment], Match: `#.*$`},
+			{Name: vocab.Scope[vocab.String], Begin: `"`, End: `"|$`,
 				Patterns: []rule{{Name: "constant.character.escape.qpipe", Match: `\\.`}}},
-			{Name: "keyword.control.qpipe", Match: before + "(?:" + alt(v.Keywords) + ")" + after},
+			{Name: vocab.Scope[vocab.Keyword], Match: before + "(?:" + alt(v.Keywords) + ")" + after},
 			{Match: `(?:^|(?<=[;{]))\s*(` + alt(v.Verbs) + ")" + after,
-				Captures: map[string]rule{"1": {Name: "support.function.verb.qpipe"}}},
+				Captures: map[string]rule{"1": {Name: vocab.Scope[vocab.Verb]}}},
 			{Match: before + "(" + alt(v.Args) + ")(=)(?!=)",
-				Captures: map[string]rule{"1": {Name: "variable.parameter.qpipe"}, "2": {Name: "keyword.operator.assignment.qpipe"}}},
-			{Name: "constant.language.qpipe", Match: before + "(?:" + alt(v.Words) + ")" + after},
-			{Name: "constant.numeric.percent.qpipe", Match: `(?<![A-Za-z0-9_])[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?%`},
-			{Name: "constant.numeric.qpipe", Match: `(?<![A-Za-z0-9_])[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?(?:[A-DF-Za-df-z][A-Za-z]*)?`},
-			{Name: "keyword.operator.qpipe", Match: `==|!=|<=|>=|\.\.|[-+*/<>=]`},
+				Captures: map[string]rule{"1": {Name: vocab.Scope[vocab.Arg]}, "2": {Name: vocab.Scope[vocab.Assign]}}},
+			{Name: vocab.Scope[vocab.Word], Match: before + "(?:" + alt(v.Words) + ")" + after},
+			{Name: vocab.Scope[vocab.Percent], Match: `(?<![A-Za-z0-9_])[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?%`},
+			{Name: vocab.Scope[vocab.Number], Match: `(?<![A-Za-z0-9_])[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?(?:[A-DF-Za-df-z][A-Za-z]*)?`},
+			{Name: vocab.Scope[vocab.Operator], Match: `==|!=|<=|>=|\.\.|[-+*/<>=]`},
 		},
 	}
 	b, err := json.MarshalIndent(g, "", "  ")

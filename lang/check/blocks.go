@@ -27,10 +27,15 @@ func (c *Checker) let(st *State, s *syntax.Let) (*Step, diag.Diagnostics) {
 	}
 	if text, ok := c.opts.Sets[s.Name.Name]; ok {
 		c.setUsed[s.Name.Name] = true
-		v, d = setValue(s, v, text)
+		sv, d := setValue(s, v, text)
 		if d != nil {
+			// Keep the recipe's value bound, so later uses of the name
+			// do not add a spurious "undefined parameter".
+			step.Value = v
+			st.bind(s.Name.Name, step, v)
 			return step, diag.Diagnostics{d}
 		}
+		v = sv
 	}
 	step.Value = v
 	st.bind(s.Name.Name, step, v)

@@ -185,13 +185,14 @@ func TestSets(t *testing.T) {
 
 func TestSetErrors(t *testing.T) {
 	cases := []struct{ key, val, want string }{
-		{"nn", "3", `0:0-0:0 error: --set nn: the recipe has no ` + "`let nn`" + ` [did you mean "n"? known parameters: n, t]`},
+		{"nn", "3", `0:0-0:0 error: --set nn: the recipe has no ` + "`let nn`" + ` [did you mean "n"? known parameters: m, n, t, u]`},
 		{"n", "2.5", `2:5-2:6 error: --set n=2.5: n is an integer [the let at line 2 gives 2; --set must give a value of the same kind]`},
 		{"t", "5MB", `3:5-3:6 error: --set t=5MB: t is a time [the let at line 3 gives 5ms; --set must give a value of the same kind]`},
 		{"n", "teacher.acc", `2:5-2:6 error: --set n=teacher.acc: n is an integer [the let at line 2 gives 2; --set must give a value of the same kind]`},
 	}
 	for _, c := range cases {
-		_, ds := checkText(t, prelude+"let n = 2\nlet t = 5ms", Options{Sets: map[string]string{c.key: c.val}})
+		// the later uses of n and t add no "undefined parameter"
+		_, ds := checkText(t, prelude+"let n = 2\nlet t = 5ms\nlet m = n + 1\nlet u = t", Options{Sets: map[string]string{c.key: c.val}})
 		if got := strings.TrimSpace(render(ds)); got != c.want {
 			t.Errorf("--set %s=%s:\ngot  %s\nwant %s", c.key, c.val, got, c.want)
 		}

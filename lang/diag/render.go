@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/fatih/color"
 	"github.com/mattn/go-isatty"
@@ -66,10 +65,10 @@ func (p *Printer) Render(d *Diagnostic) string {
 	p.header(&b, d)
 	p.excerpt(&b, d)
 	if d.Detail != "" {
-		fmt.Fprintf(&b, "  %s\n", d.Detail)
+		fmt.Fprintf(&b, "  %s\n", visible(d.Detail))
 	}
 	for _, s := range d.Suggestions {
-		fmt.Fprintf(&b, "  %s\n", p.paint(color.FgCyan, s))
+		fmt.Fprintf(&b, "  %s\n", p.paint(color.FgCyan, visible(s)))
 	}
 	return b.String()
 }
@@ -80,7 +79,7 @@ func (p *Printer) header(b *strings.Builder, d *Diagnostic) {
 	}
 	sev := d.Severity.String() + ":"
 	b.WriteString(p.paint(severityColor(d.Severity), sev))
-	b.WriteString(" " + p.paint(color.Bold, d.Summary) + "\n")
+	b.WriteString(" " + p.paint(color.Bold, visible(d.Summary)) + "\n")
 }
 
 func severityColor(s Severity) color.Attribute {
@@ -104,32 +103,16 @@ func (p *Printer) excerpt(b *strings.Builder, d *Diagnostic) {
 	}
 	line := f.Line(d.Span.Start.Line)
 	start := d.Span.Start.Column - 1
-	if start > len(line) {
-		start = len(line)
-	}
 	end := start + 1
 	if d.Span.End.Line == d.Span.Start.Line {
 		end = d.Span.End.Column - 1
 	} else {
 		end = len(line)
 	}
-	if end <= start {
-		end = start + 1
-	}
-	fmt.Fprintf(b, "  %s\n", expandTabs(line))
-	pad := padFor(line[:start])
-	carets := strings.Repeat("^", end-start)
-	fmt.Fprintf(b, "  %s%s\n", pad, p.paint(severityColor(d.Severity), carets))
-}
-
-// expandTabs keeps columns aligned: tabs print as one space each so carets
-// line up with the byte columns.
-func expandTabs(s string) string { return strings.ReplaceAll(s, "\t", " ") }
-
-// padFor returns blanks as wide as prefix, one per rune, so carets sit
-// under the right characters of non-ASCII lines too.
-func padFor(prefix string) string {
-	return strings.Repeat(" ", utf8.RuneCountInString(prefix))
+	shown, carets := excerptLine(line, start, end)
+	fmt.Fprintf(b, "  %s\n", shown)
+	pad := strings.TrimRight(carets, "^")
+	fmt.Fprintf(b, "  %s%s\n", pad, p.paint(severityColor(d.Severity), carets[len(pad):]))
 }
 
 func (p *Printer) paint(a color.Attribute, s string) string {
@@ -143,10 +126,21 @@ func (p *Printer) paint(a color.Attribute, s string) string {
 
 // WriteJSON writes ds as a JSON array (an empty array when there are none).
 func WriteJSON(w io.Writer, ds Diagnostics) error {
-	if ds == nil {
-		ds = Diagnostics{}
+	out := make([]jsonDiagnostic, len(ds))
+	for i, d := range ds {
+		out[i] = jsonDiagnostic{Diagnostic: d, Suggestions: d.Suggestions}
+		if out[i].Suggestions == nil {
+			out[i].Suggestions = []string{}
+		}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(ds)
+	return enc.Encode(out)
+}
+
+// jsonDiagnostic always carries "suggestions" (an empty array when there
+// are none), as tools reading the JSON expect every documented field.
+type jsonDiagnostic struct {
+	*Diagnostic
+	Suggestions []string `json:"suggestions"`
 }

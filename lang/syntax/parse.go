@@ -44,15 +44,19 @@ func parse(name string, text []byte, fast bool) (*File, diag.Diagnostics) {
 // tokens (0: none; tests use small chunks).
 func parseChunked(name string, text []byte, chunk int) (*File, diag.Diagnostics) {
 	src := source.NewFile(name, text)
-	if chunk > 0 {
+	// Nesting deeper than MaxDepth is reported and blanked before either
+	// path below recurses into it.
+	work, ds := guardDepth(src, text)
+	if chunk > 0 && ds == nil {
 		if f, ds, ok := parseValid(src, chunk); ok {
 			return f, ds
 		}
 	}
 	// The fast path gives no syntax errors: read the file again with the
 	// grammar alone, for participle's exact messages.
-	work := append([]byte(nil), text...)
-	var ds diag.Diagnostics
+	if ds == nil {
+		work = append([]byte(nil), text...)
+	}
 	for range maxRecoveries {
 		g, err := exactParser.ParseBytes(name, work)
 		if err == nil {

@@ -19,6 +19,13 @@
 // batch entry and head, q, k, v read in place from the qkv projection,
 // small-matrix products in registers).
 //
+// Work is split so that results have the same bits on any number of
+// workers: each output element is computed by one worker in a fixed
+// order, and sums over items (convolution weight gradients over tiles,
+// layer norm's dgamma and dbeta over rows) are cut into a fixed number of
+// runs (sumRuns), summed per run and added in run order
+// (docs/determinism.md).
+//
 // Importing the package registers it as "cpu".
 package cpu
 

@@ -19,7 +19,8 @@ package cpu
 // is still in cache when the GEMM packs it) and each thread takes whole
 // tiles from a shared counter and runs them alone: im2col, a serial GEMM
 // and the copy back, with no synchronisation between the steps. Weight and
-// bias gradients are summed per thread and added at the end.
+// bias gradients are summed per run of tiles (a fixed cut, not one per
+// thread) and the runs added in order at the end (tilesInOrder).
 
 import (
 	"sync/atomic"
@@ -71,35 +72,53 @@ func (b *Backend) tiles(n int, fn func(tile int, st *tileState), done func(st *t
 }
 
 // tilesInOrder is tiles for work that sums over tiles (the weight and bias
-// gradients): each thread takes one contiguous run of tiles and done sees
-// the threads' states in run order, after all have finished, so the sums
-// come out bit for bit the same from run to run (a shared counter hands
-// tiles out by timing, which reorders float additions).
-func (b *Backend) tilesInOrder(n int, fn func(tile int, st *tileState), done func(st *tileState)) {
-	threads := min(b.w.n, n)
-	states := make([]*tileState, threads)
-	b.w.For(threads, 1, func(lo, hi int) {
-		for th := lo; th < hi; th++ {
-			st := &tileState{}
-			for t := th * n / threads; t < (th+1)*n/threads; t++ {
-				fn(t, st)
+// gradients): the tiles are cut into sumRuns contiguous runs, each run
+// summing its tiles in order into its own tileSums, the runs spread over
+// the workers; add then sees the runs' sums in run order, after all have
+// finished. Run boundaries depend on n alone, so the sums come out bit for
+// bit the same from run to run and on any number of workers (a shared
+// counter hands tiles out by timing, which reorders float additions).
+func (b *Backend) tilesInOrder(n int, fn func(tile int, st *tileState, sums *tileSums), add func(sums *tileSums)) {
+	runs := min(sumRuns, n)
+	sums := make([]tileSums, runs)
+	for i := range sums {
+		sums[i].run = i
+	}
+	b.w.For(runs, 1, func(lo, hi int) {
+		st := &tileState{}
+		for run := lo; run < hi; run++ {
+			t0, t1 := runSpan(n, runs, run)
+			for t := t0; t < t1; t++ {
+				fn(t, st, &sums[run])
 			}
-			states[th] = st
 		}
+		b.putBufs(st.col, st.t, st.dcol)
 	})
-	for _, st := range states {
-		if st != nil {
-			done(st)
-		}
+	for i := range sums {
+		add(&sums[i])
 	}
 }
 
-// tileState is one thread's buffers and partial gradients.
+// tileState is one thread's buffers.
 type tileState struct {
 	col, t, dcol []float32
-	dwt, db      []float32
 	arg          []int32 // pooling indices (discarded)
-	any          bool    // dwt holds a product (beta 1 from then on)
+}
+
+// tileSums is one run's partial weight (transposed) and bias gradients.
+type tileSums struct {
+	run     int // index among the runs
+	dwt, db []float32
+	any     bool // dwt holds a product (beta 1 from then on)
+}
+
+// putBufs returns the non-nil buffers to the scratch pool.
+func (b *Backend) putBufs(bufs ...[]float32) {
+	for _, buf := range bufs {
+		if buf != nil {
+			b.tmp.put(buf)
+		}
+	}
 }
 
 // Conv2d computes y = conv(x, w) + b.
@@ -230,7 +249,12 @@ func (b *Backend) Conv2dActBackward(p ops.ConvParams, x, w, y, dy, dx, dw, db *o
 	if relu {
 		mask = y.Data
 	}
-	b.tilesInOrder(nt, func(ti int, st *tileState) {
+	var dwts []float32 // every run's transposed weight gradient
+	if dw != nil {
+		dwts = b.tmp.get(min(sumRuns, nt) * g * kg * ocg)
+		defer b.tmp.put(dwts)
+	}
+	b.tilesInOrder(nt, func(ti int, st *tileState, sums *tileSums) {
 		n0 := ti * nb
 		cnt := min(nb, p.N-n0)
 		cols := cnt * L
@@ -240,11 +264,11 @@ func (b *Backend) Conv2dActBackward(p ops.ConvParams, x, w, y, dy, dx, dw, db *o
 		dyt := st.t[:p.OutC*cols]
 		toChannelMajor(p, dy.Data, mask, dyt, n0, cnt)
 		if db != nil {
-			if st.db == nil {
-				st.db = make([]float32, p.OutC)
+			if sums.db == nil {
+				sums.db = make([]float32, p.OutC)
 			}
 			for r := range p.OutC {
-				st.db[r] += float32(sum32(dyt[r*cols : (r+1)*cols]))
+				sums.db[r] += float32(sum32(dyt[r*cols : (r+1)*cols]))
 			}
 		}
 		if dw != nil {
@@ -258,16 +282,16 @@ func (b *Backend) Conv2dActBackward(p ops.ConvParams, x, w, y, dy, dx, dw, db *o
 				col = st.col[:K*cols]
 				im2col(p, x.Data, n0, cnt, col)
 			}
-			if st.dwt == nil {
-				st.dwt = b.tmp.get(g * kg * ocg)
+			if sums.dwt == nil {
+				sums.dwt = dwts[sums.run*g*kg*ocg:][:g*kg*ocg]
 			}
 			beta := float32(0)
-			if st.any {
+			if sums.any {
 				beta = 1
 			}
-			st.any = true
+			sums.any = true
 			for gi := range g {
-				gemm.SgemmSerial(false, true, kg, ocg, cols, 1, col[gi*kg*cols:], cols, dyt[gi*ocg*cols:], cols, beta, st.dwt[gi*kg*ocg:], ocg)
+				gemm.SgemmSerial(false, true, kg, ocg, cols, 1, col[gi*kg*cols:], cols, dyt[gi*ocg*cols:], cols, beta, sums.dwt[gi*kg*ocg:], ocg)
 			}
 		}
 		if dx != nil {
@@ -278,26 +302,19 @@ func (b *Backend) Conv2dActBackward(p ops.ConvParams, x, w, y, dy, dx, dw, db *o
 			groupGemm(p, true, w.Data, dyt, dcol, cols)
 			col2im(p, dcol, dx.Data, n0, cnt)
 		}
-	}, func(st *tileState) {
-		if st.db != nil {
-			for r, v := range st.db {
-				db.Data[r] += v
-			}
+	}, func(sums *tileSums) {
+		for r, v := range sums.db {
+			db.Data[r] += v
 		}
-		if st.any {
+		if sums.any {
 			for gi := range g {
-				t, d := st.dwt[gi*kg*ocg:][:kg*ocg], dw.Data[gi*ocg*kg:][:ocg*kg]
+				t, d := sums.dwt[gi*kg*ocg:][:kg*ocg], dw.Data[gi*ocg*kg:][:ocg*kg]
 				for o := range ocg {
 					row := d[o*kg:][:kg]
 					for k := range row {
 						row[k] += t[k*ocg+o]
 					}
 				}
-			}
-		}
-		for _, buf := range [][]float32{st.col, st.t, st.dcol, st.dwt} {
-			if buf != nil {
-				b.tmp.put(buf)
 			}
 		}
 	})

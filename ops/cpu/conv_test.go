@@ -141,9 +141,7 @@ func TestConvActMatchesDirect(t *testing.T) {
 // The AVX-512 tap copies against their definition: every row offset and
 // column range of a small plane, one and two vectors per row.
 func TestIm2colTap32(t *testing.T) {
-	if !vec16 {
-		t.Skip("no AVX-512")
-	}
+	requireVec16(t)
 	r := rand.New(rand.NewPCG(7, 8))
 	for _, n := range []int{3, 14, 16, 17, 28, 32} {
 		h, w := 9, n+2

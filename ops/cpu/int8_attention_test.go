@@ -20,9 +20,7 @@ func randS8(r *rand.Rand, n int) []int8 {
 // references bit for bit: quantize rows (any length), Q·Kᵀ scores and
 // P·V requantized rows over window sizes 1-70 and head sizes 16 and 32.
 func TestInt8AttentionKernelsMatchGo(t *testing.T) {
-	if !vnni16 {
-		t.Skip("no AVX-512 VNNI")
-	}
+	requireVNNI16(t)
 	r := rand.New(rand.NewPCG(1, 2))
 	for n := 1; n <= 70; n++ {
 		x := make([]float32, n)

@@ -2,7 +2,6 @@ package cpu
 
 import (
 	"math"
-	"sync"
 
 	"github.com/qpipe/qpipe/ops"
 )
@@ -140,7 +139,7 @@ func (b *Backend) LayerNorm(p ops.NormParams, x, gamma, beta, y, mean, rstd *ops
 }
 
 // LayerNormBackward accumulates dx (per row, in parallel) and dgamma, dbeta
-// (per column, in parallel).
+// (in a fixed order: per column without AVX-512, per run of rows with it).
 func (b *Backend) LayerNormBackward(p ops.NormParams, x, mean, rstd, gamma, dy, dx, dgamma, dbeta *ops.Tensor) error {
 	d := p.C
 	if dx != nil {
@@ -154,32 +153,7 @@ func (b *Backend) LayerNormBackward(p ops.NormParams, x, mean, rstd, gamma, dy, 
 		return nil
 	}
 	if vec16 && d > 0 {
-		// Rows split over threads, each summing into its own row of
-		// partial dgamma, dbeta (AVX-512), added up at the end.
-		var mu sync.Mutex
-		b.w.For(p.Outer, max(1, grain/d), func(lo, hi int) {
-			part := make([]float32, 2*d)
-			var pg, pb *float32
-			if dgamma != nil {
-				pg = &part[0]
-			}
-			if dbeta != nil {
-				pb = &part[d]
-			}
-			for r := lo; r < hi; r++ {
-				lnParamGrad16(&x.Data[r*d], &dy.Data[r*d], pg, pb, d, mean.Data[r], rstd.Data[r])
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			for i := range d {
-				if dgamma != nil {
-					dgamma.Data[i] += part[i]
-				}
-				if dbeta != nil {
-					dbeta.Data[i] += part[d+i]
-				}
-			}
-		})
+		b.layerNormParamGrad16(p, x, mean, rstd, dy, dgamma, dbeta)
 		return nil
 	}
 	b.w.For(d, 16, func(lo, hi int) {
@@ -197,6 +171,47 @@ func (b *Backend) LayerNormBackward(p ops.NormParams, x, mean, rstd, gamma, dy, 
 		}
 	})
 	return nil
+}
+
+// layerNormParamGrad16 accumulates dgamma and dbeta with AVX-512: the rows
+// are cut into sumRuns runs, each summed in row order into its own partial
+// (runs spread over the workers), and the partials are added in run order,
+// so the result has the same bits on any number of workers.
+func (b *Backend) layerNormParamGrad16(p ops.NormParams, x, mean, rstd, dy, dgamma, dbeta *ops.Tensor) {
+	d := p.C
+	runs := min(sumRuns, p.Outer)
+	part := b.tmp.get(runs * 2 * d)
+	defer b.tmp.put(part)
+	clear(part)
+	perRun := max(1, p.Outer/max(runs, 1))
+	b.w.For(runs, max(1, grain/(d*perRun)), func(lo, hi int) {
+		for run := lo; run < hi; run++ {
+			var pg, pb *float32
+			if dgamma != nil {
+				pg = &part[run*2*d]
+			}
+			if dbeta != nil {
+				pb = &part[run*2*d+d]
+			}
+			r0, r1 := runSpan(p.Outer, runs, run)
+			for r := r0; r < r1; r++ {
+				lnParamGrad16(&x.Data[r*d], &dy.Data[r*d], pg, pb, d, mean.Data[r], rstd.Data[r])
+			}
+		}
+	})
+	for run := range runs {
+		pg, pb := part[run*2*d:][:d], part[run*2*d+d:][:d]
+		if dgamma != nil {
+			for i, v := range pg {
+				dgamma.Data[i] += v
+			}
+		}
+		if dbeta != nil {
+			for i, v := range pb {
+				dbeta.Data[i] += v
+			}
+		}
+	}
 }
 
 // layerNormRowGrad: dx = rstd·(g - mean(g) - x̂·mean(g·x̂)), g = dy·gamma.

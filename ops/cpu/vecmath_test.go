@@ -4,10 +4,33 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/qpipe/qpipe/internal/cpufeature"
 )
 
 // The vector loops against the scalar functions they replace, at every
 // length up to a few vectors (tails), over a wide range and the edges.
+
+// requireVec16 skips a test of the AVX-512 loops on a CPU without them
+// (where it would compare the scalar code with itself), or fails it when
+// CI requires them.
+func requireVec16(t *testing.T) {
+	t.Helper()
+	cpufeature.Require(t, vec16, "AVX-512F and AVX-512VL")
+}
+
+// requireVNNI16 is requireVec16 for the int8 kernels.
+func requireVNNI16(t *testing.T) {
+	t.Helper()
+	cpufeature.Require(t, vnni16, "AVX-512BW and AVX-512 VNNI")
+}
+
+// TestFastPathsPresent fails where CI requires the fast paths and this CPU
+// cannot run them, and otherwise says which tests will skip.
+func TestFastPathsPresent(t *testing.T) {
+	requireVec16(t)
+	requireVNNI16(t)
+}
 
 func vecInputs(n int, r *rand.Rand) []float32 {
 	x := make([]float32, n)
@@ -29,6 +52,7 @@ func relClose(got, want, rel, abs float32) bool {
 }
 
 func TestVecExpSoftmaxMatchesScalar(t *testing.T) {
+	requireVec16(t)
 	r := rand.New(rand.NewPCG(1, 2))
 	for n := 0; n <= 70; n++ {
 		x := vecInputs(n, r)
@@ -84,6 +108,7 @@ func TestVecExpEdges(t *testing.T) {
 }
 
 func TestVecGELUMatchesScalar(t *testing.T) {
+	requireVec16(t)
 	r := rand.New(rand.NewPCG(3, 4))
 	for n := 0; n <= 70; n++ {
 		x := vecInputs(n, r)
@@ -166,6 +191,7 @@ func BenchmarkVecGELU(b *testing.B) {
 }
 
 func TestVecSoftmaxGradMatchesScalar(t *testing.T) {
+	requireVec16(t)
 	r := rand.New(rand.NewPCG(5, 6))
 	for n := 0; n <= 70; n++ {
 		x := vecInputs(n, r)
@@ -193,6 +219,7 @@ func TestVecSoftmaxGradMatchesScalar(t *testing.T) {
 }
 
 func TestVecReLUMatchesScalar(t *testing.T) {
+	requireVec16(t)
 	r := rand.New(rand.NewPCG(7, 8))
 	for n := 0; n <= 70; n++ {
 		x := vecInputs(n, r)
@@ -225,6 +252,7 @@ func TestVecReLUMatchesScalar(t *testing.T) {
 }
 
 func TestVecBiasReLUAndMaskedCopy(t *testing.T) {
+	requireVec16(t)
 	r := rand.New(rand.NewPCG(9, 10))
 	for n := 0; n <= 70; n++ {
 		x := vecInputs(n, r)
@@ -268,9 +296,7 @@ func TestVecBiasReLUAndMaskedCopy(t *testing.T) {
 }
 
 func TestVecLayerNormMatchesFloat64(t *testing.T) {
-	if !vec16 {
-		t.Skip("no AVX-512")
-	}
+	requireVec16(t)
 	r := rand.New(rand.NewPCG(11, 12))
 	for n := 1; n <= 70; n++ {
 		x, gamma, beta, dy := vecInputs(n, r), vecInputs(n, r), vecInputs(n, r), vecInputs(n, r)
@@ -324,9 +350,7 @@ func TestVecLayerNormMatchesFloat64(t *testing.T) {
 }
 
 func TestVecLayerNormParamGrad(t *testing.T) {
-	if !vec16 {
-		t.Skip("no AVX-512")
-	}
+	requireVec16(t)
 	r := rand.New(rand.NewPCG(13, 14))
 	for n := 1; n <= 70; n++ {
 		x, dy := vecInputs(n, r), vecInputs(n, r)
@@ -355,9 +379,7 @@ func TestVecLayerNormParamGrad(t *testing.T) {
 // and transposed through its strides), widths 1..64 (one and four
 // vectors), strided B and C, beta 0 (C not read: NaN stays out) and not.
 func TestSmallGemm16(t *testing.T) {
-	if !vec16 {
-		t.Skip("no AVX-512")
-	}
+	requireVec16(t)
 	r := rand.New(rand.NewPCG(15, 16))
 	for _, n := range []int{1, 5, 16, 17, 33, 50, 64} {
 		for _, k := range []int{1, 3, 16, 50} {
@@ -413,9 +435,7 @@ func TestSmallGemm16(t *testing.T) {
 }
 
 func TestVecAddRow(t *testing.T) {
-	if !vec16 {
-		t.Skip("no AVX-512")
-	}
+	requireVec16(t)
 	r := rand.New(rand.NewPCG(17, 18))
 	for n := 1; n <= 70; n++ {
 		a, b := vecInputs(n, r), vecInputs(n, r)

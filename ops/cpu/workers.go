@@ -2,8 +2,18 @@ package cpu
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"sync"
+	"sync/atomic"
+	"time"
 )
+
+// jitter, set by tests only, delays every chunk of a parallel loop by a
+// random few microseconds, so chunks finish in a different order from run
+// to run: a sum that depends on the order workers finish then changes its
+// bits between runs instead of repeating the order it happens to get on
+// an idle machine.
+var jitter atomic.Bool
 
 // workers is a fixed pool of long-lived goroutines that split loops into
 // contiguous chunks. A loop started from inside a chunk (nested) runs its
@@ -47,6 +57,9 @@ func (w *workers) For(n, grain int, fn func(lo, hi int)) {
 			}
 			wg.Done()
 		}()
+		if jitter.Load() {
+			time.Sleep(time.Duration(rand.IntN(64)) * time.Microsecond)
+		}
 		fn(lo, hi)
 	}
 	wg.Add(chunks)
@@ -68,3 +81,14 @@ func (w *workers) For(n, grain int, fn func(lo, hi int)) {
 		panic(fmt.Sprintf("cpu kernel: %v", fault))
 	}
 }
+
+// sumRuns is how many contiguous runs a reduction over items (image tiles,
+// rows) is cut into: each run sums its items in order into its own
+// partial, and the partials are added in run order once every run has
+// finished. It is a constant, not the thread count, so the run boundaries,
+// and with them every float addition, are the same on any number of
+// workers and whichever worker finishes first.
+const sumRuns = 16
+
+// runSpan returns run r of cutting [0, n) into runs contiguous runs.
+func runSpan(n, runs, r int) (lo, hi int) { return n * r / runs, n * (r + 1) / runs }

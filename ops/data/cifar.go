@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/qpipe/qpipe/internal/bounded"
 )
 
 // CIFAR binary batches (https://www.cs.toronto.edu/~kriz/cifar.html): fixed
@@ -151,7 +153,7 @@ func loadCIFARSplits(name string, rec cifarRecord, trainFiles []string, testFile
 
 // readCIFARFile decodes one binary batch file.
 func readCIFARFile(name, path string, rec cifarRecord) (*Dataset, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := bounded.ReadFile(path)
 	if err != nil {
 		if os.IsNotExist(err) {
 			return nil, fileErr(path, cifarHint, ErrNotFound, "no such file")
@@ -163,6 +165,9 @@ func readCIFARFile(name, path string, rec cifarRecord) (*Dataset, error) {
 			"size %d bytes is not a whole number of %d-byte records", len(raw), rec.size())
 	}
 	n := len(raw) / rec.size()
+	if err := bounded.Check(fmt.Sprintf("CIFAR batch of %d images", n), bounded.Bytes(n, 4*cifarPixels+8)); err != nil {
+		return nil, fileErr(path, "", err, "cannot load")
+	}
 	ds := &Dataset{Name: name, C: 3, H: cifarSide, W: cifarSide, Classes: rec.classes,
 		X: make([]float32, n*cifarPixels), Y: make([]int, n)}
 	for i := 0; i < n; i++ {

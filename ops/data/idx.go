@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/qpipe/qpipe/internal/bounded"
 )
 
 // The IDX format (LeCun's MNIST files): a 4-byte magic 0x0000TTDD, TT the
@@ -100,9 +102,13 @@ func ReadIDX(r io.Reader, ndim int) (*IDXArray, error) {
 	if err != nil {
 		return nil, err
 	}
-	data := make([]byte, n)
-	if got, err := io.ReadFull(r, data); err != nil {
-		return nil, fmt.Errorf("truncated: header %v promises %d bytes of data, found %d", dims, n, got)
+	data, err := bounded.ReadN(fmt.Sprintf("IDX data %v", dims), r, int64(n))
+	var short *bounded.ShortError
+	if errors.As(err, &short) {
+		return nil, fmt.Errorf("truncated: header %v promises %d bytes of data, found %d", dims, n, short.Got)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if extra, _ := io.Copy(io.Discard, io.LimitReader(r, 1)); extra > 0 {
 		return nil, fmt.Errorf("trailing bytes after the %d bytes of data that header %v promises", n, dims)

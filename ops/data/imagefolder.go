@@ -6,12 +6,15 @@ import (
 	"image/color"
 	_ "image/jpeg" // register decoders for image.Decode
 	_ "image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/qpipe/qpipe/internal/bounded"
 )
 
 // ImageFolderOptions says what every image of a folder becomes.
@@ -60,7 +63,11 @@ func LoadImageFolder(name, dir string, opts ImageFolderOptions) (*Dataset, error
 		}
 	}
 	ds := &Dataset{Name: name, C: opts.Channels, H: opts.Height, W: opts.Width, Classes: classes, Y: labels}
-	ds.X = make([]float32, len(files)*ds.SampleSize())
+	n, err := bounded.Elems(fmt.Sprintf("image folder %s: %d images of", dir, len(files)), []int{len(files), ds.C, ds.H, ds.W}, 4)
+	if err != nil {
+		return nil, err
+	}
+	ds.X = make([]float32, n)
 	if err := decodeAll(ds, files, opts.Workers); err != nil {
 		return nil, err
 	}
@@ -163,6 +170,9 @@ func decodeInto(dst []float32, path string, c, h, w int) error {
 		return notFoundErr(path, err)
 	}
 	defer f.Close()
+	if err := checkImageSize(f, path, c); err != nil {
+		return err
+	}
 	img, _, err := image.Decode(f)
 	if err != nil {
 		return fileErr(path, "the file is damaged or not a PNG/JPEG; replace or delete it", err, "cannot decode")
@@ -170,6 +180,25 @@ func decodeInto(dst []float32, path string, c, h, w int) error {
 	b := img.Bounds()
 	chw := imageToCHW(img, c)
 	copy(dst, resizeCHW(chw, c, b.Dy(), b.Dx(), h, w))
+	return nil
+}
+
+// checkImageSize reads the image header and refuses an image whose
+// decoded pixels (up to 8 bytes each, plus c float32 planes) exceed the
+// memory budget: decoders allocate the declared size before reading the
+// pixels, and a few compressed bytes can declare 100000×100000. It leaves
+// f at its start.
+func checkImageSize(f *os.File, path string, c int) error {
+	cfg, _, err := image.DecodeConfig(f)
+	if err != nil {
+		return fileErr(path, "the file is damaged or not a PNG/JPEG; replace or delete it", err, "cannot decode")
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fileErr(path, "", err, "cannot read")
+	}
+	if _, err := bounded.Elems("image", []int{cfg.Height, cfg.Width}, 8+4*c); err != nil {
+		return fileErr(path, "resize it, or raise the budget", err, "declares %dx%d pixels", cfg.Width, cfg.Height)
+	}
 	return nil
 }
 

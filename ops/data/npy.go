@@ -5,10 +5,11 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/qpipe/qpipe/internal/bounded"
 )
 
 // The .npy format (numpy's NEP 1): the magic "\x93NUMPY", a major and minor
@@ -56,7 +57,7 @@ func npyDecoder(kind byte, size int) (func([]byte) float64, bool) {
 
 // ReadNpyFile reads a .npy file of floats or integers.
 func ReadNpyFile(path string) (*NpyArray, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := bounded.ReadFile(path)
 	if err != nil {
 		return nil, notFoundErr(path, err)
 	}
@@ -90,12 +91,15 @@ func decodeNpy(raw []byte) (*NpyArray, error) {
 	if !ok {
 		return nil, fmt.Errorf("dtype %q is not supported (use float32, float64, uint8 or an integer type)", descr)
 	}
-	n := 1
-	for _, d := range shape {
-		n *= d
+	n, err := bounded.Numel(shape)
+	if err != nil {
+		return nil, fmt.Errorf("shape %v: %w", shape, err)
 	}
-	if len(body) != n*size {
-		return nil, fmt.Errorf("shape %v of %s needs %d data bytes, file has %d (truncated?)", shape, descr, n*size, len(body))
+	if need := bounded.Bytes(n, size); int64(len(body)) != need {
+		return nil, fmt.Errorf("shape %v of %s needs %d data bytes, file has %d (truncated?)", shape, descr, need, len(body))
+	}
+	if err := bounded.Check(fmt.Sprintf("array %v", shape), bounded.Bytes(n, 8)); err != nil {
+		return nil, err
 	}
 	data := make([]float64, n)
 	for i := range data {
@@ -213,6 +217,9 @@ func npyImages(name, path string, x *NpyArray, channelsLast bool) (*Dataset, err
 		}
 	default:
 		return nil, fileErr(path, "images must be (N,H,W) or (N,C,H,W)", nil, "has shape %v", x.Shape)
+	}
+	if ds.C*ds.H*ds.W == 0 {
+		return nil, fileErr(path, "images must have at least one pixel", nil, "has shape %v", x.Shape)
 	}
 	scale := 1.0
 	if x.Descr[1:] == "u1" {

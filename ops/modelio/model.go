@@ -18,11 +18,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"strings"
 
+	"github.com/qpipe/qpipe/internal/bounded"
 	"github.com/qpipe/qpipe/ops"
 )
 
@@ -52,27 +54,37 @@ func ArchPath(weights string) string {
 	return strings.TrimSuffix(weights, filepath.Ext(weights)) + ".json"
 }
 
-// Save writes m's parameters to weights (conventionally *.safetensors)
-// and its architecture and meta to ArchPath(weights).
-func Save(weights string, m *ops.Model, meta Meta) error {
+// Encode returns the two files Save writes: the weights (safetensors)
+// and the architecture JSON that names them as weights.
+func Encode(weights string, m *ops.Model, meta Meta) (weightBytes, archBytes []byte, err error) {
 	b, err := EncodeSafetensors(ModelTensors(m), map[string]string{"format": "pt", "qpipe_model": m.Name})
 	if err != nil {
-		return fmt.Errorf("modelio: %s: %w", weights, err)
+		return nil, nil, fmt.Errorf("modelio: %s: %w", weights, err)
 	}
 	graph, err := json.Marshal(m)
 	if err != nil {
-		return fmt.Errorf("modelio: encoding the graph of %s: %w", m.Name, err)
+		return nil, nil, fmt.Errorf("modelio: encoding the graph of %s: %w", m.Name, err)
 	}
 	sum := sha256.Sum256(b)
 	arch := archFile{Format: FormatVersion, Meta: meta, Weights: filepath.Base(weights), WeightsSHA256: hex.EncodeToString(sum[:]), Model: graph}
 	aj, err := json.MarshalIndent(arch, "", " ")
 	if err != nil {
-		return fmt.Errorf("modelio: %w", err)
+		return nil, nil, fmt.Errorf("modelio: %w", err)
+	}
+	return b, append(aj, '\n'), nil
+}
+
+// Save writes m's parameters to weights (conventionally *.safetensors)
+// and its architecture and meta to ArchPath(weights).
+func Save(weights string, m *ops.Model, meta Meta) error {
+	b, aj, err := Encode(weights, m, meta)
+	if err != nil {
+		return err
 	}
 	if err := writeAtomic(weights, b); err != nil {
 		return err
 	}
-	return writeAtomic(ArchPath(weights), append(aj, '\n'))
+	return writeAtomic(ArchPath(weights), aj)
 }
 
 // ModelTensors lists m's parameters and buffers in Params order (sharing
@@ -93,7 +105,7 @@ func Load(weights string) (*ops.Model, Meta, error) {
 	if err != nil {
 		return nil, Meta{}, err
 	}
-	b, err := os.ReadFile(weights)
+	b, err := bounded.ReadFile(weights)
 	if err != nil {
 		return nil, Meta{}, fmt.Errorf("modelio: %w", err)
 	}
@@ -113,7 +125,10 @@ func Load(weights string) (*ops.Model, Meta, error) {
 }
 
 func readArch(path string) (*archFile, *ops.Model, error) {
-	b, err := os.ReadFile(path)
+	b, err := bounded.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("modelio: a .safetensors file holds weights only; qpipe reads the architecture from %s beside it, which is missing (keep the .json that `export checkpoint` wrote next to the weights, or export the model to ONNX)", path)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("modelio: architecture file: %w", err)
 	}
@@ -155,6 +170,9 @@ func Assign(m *ops.Model, f *File) error {
 			missing = append(missing, p.Name)
 			continue
 		}
+		if t.U8 != nil {
+			return fmt.Errorf("modelio: %s: tensor %q holds packed integer codes (U8), not weights; load the checkpoint (export checkpoint) instead of the packed export", f.Path, p.Name)
+		}
 		if !ops.SameShape(t.Shape, p.Value.Shape) {
 			return fmt.Errorf("modelio: %s: tensor %q has shape %v, model %s expects %v", f.Path, p.Name, t.Shape, m.Name, p.Value.Shape)
 		}
@@ -173,7 +191,8 @@ func Assign(m *ops.Model, f *File) error {
 	for _, p := range m.Params() {
 		copy(p.Value.Data, f.Tensors[p.Name].Data)
 	}
-	m.Invalidate()
+	m.ApplyMasks() // a pruned model's zeros win over the file's values
+
 	return nil
 }
 

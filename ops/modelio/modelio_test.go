@@ -308,11 +308,24 @@ func TestAtomicWriteLeavesNoTemporaries(t *testing.T) {
 	}
 }
 
+// FuzzDecodeSafetensors feeds arbitrary bytes to the safetensors decoder:
+// it returns a file or an error, never panics, and a file it returns holds
+// exactly the values its shapes declare.
 func FuzzDecodeSafetensors(f *testing.F) {
 	b, _ := EncodeSafetensors([]Tensor{{Name: "a", Shape: []int{2, 1}, Data: []float32{1, 2}}}, map[string]string{"x": "y"})
 	f.Add(b)
 	f.Add([]byte("\x10\x00\x00\x00\x00\x00\x00\x00{}              "))
+	f.Add(craftedFile(`{"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,16]}}`, 16))
+	f.Add(craftedFile(`{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,1099511627776]}}`, 16))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		DecodeSafetensors(b) // must not panic
+		file, err := DecodeSafetensors(b)
+		if err != nil {
+			return
+		}
+		for _, name := range file.Order {
+			if tn := file.Tensors[name]; ops.Numel(tn.Shape) != len(tn.Data) {
+				t.Fatalf("tensor %q: shape %v with %d values", name, tn.Shape, len(tn.Data))
+			}
+		}
 	})
 }

@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"sort"
 
+	"github.com/qpipe/qpipe/internal/bounded"
 	"github.com/qpipe/qpipe/ops"
+
+	"github.com/qpipe/qpipe/internal/outfile"
 )
 
 // The safetensors layout (https://github.com/huggingface/safetensors):
@@ -20,17 +21,27 @@ import (
 //	the rest   the byte buffer; offsets are relative to its start
 //
 // Tensors are row-major, little-endian. qpipe writes F32 only, in the
-// order given, packed without gaps, and pads the header with spaces to a
+// order given (U8 for packed integer codes), packed without gaps, and pads the header with spaces to a
 // multiple of 8 bytes as the reference writer does.
 
 // maxHeader bounds the JSON header, as the reference reader does (100 MB).
 const maxHeader = 100 << 20
 
-// Tensor is a named tensor to write or one that was read.
+// Tensor is a named tensor to write or one that was read: F32 values in
+// Data, or, for packed integer codes (dtype U8), bytes in U8.
 type Tensor struct {
 	Name  string
 	Shape []int
 	Data  []float32
+	U8    []byte
+}
+
+// dtype and byte size of a tensor to write.
+func (t Tensor) dtype() (string, int, int) {
+	if t.U8 != nil {
+		return "U8", len(t.U8), len(t.U8)
+	}
+	return "F32", len(t.Data), 4 * len(t.Data)
 }
 
 type headerEntry struct {
@@ -51,15 +62,16 @@ func EncodeSafetensors(tensors []Tensor, metadata map[string]string) ([]byte, er
 		if _, dup := header[t.Name]; dup || t.Name == "__metadata__" || t.Name == "" {
 			return nil, fmt.Errorf("tensor name %q is empty, reserved or repeated", t.Name)
 		}
-		if ops.Numel(t.Shape) != len(t.Data) {
-			return nil, fmt.Errorf("tensor %q: %d values for shape %v", t.Name, len(t.Data), t.Shape)
+		dt, n, size := t.dtype()
+		if ops.Numel(t.Shape) != n {
+			return nil, fmt.Errorf("tensor %q: %d values for shape %v", t.Name, n, t.Shape)
 		}
 		shape := t.Shape
 		if shape == nil {
 			shape = []int{}
 		}
-		header[t.Name] = headerEntry{DType: "F32", Shape: shape, Offsets: [2]int{off, off + 4*len(t.Data)}}
-		off += 4 * len(t.Data)
+		header[t.Name] = headerEntry{DType: dt, Shape: shape, Offsets: [2]int{off, off + size}}
+		off += size
 	}
 	hj, err := json.Marshal(header)
 	if err != nil {
@@ -73,6 +85,7 @@ func EncodeSafetensors(tensors []Tensor, metadata map[string]string) ([]byte, er
 	copy(out[8:], hj)
 	p := out[8+len(hj):]
 	for _, t := range tensors {
+		p = p[copy(p, t.U8):]
 		for _, v := range t.Data {
 			binary.LittleEndian.PutUint32(p, math.Float32bits(v))
 			p = p[4:]
@@ -101,7 +114,7 @@ type File struct {
 
 // ReadSafetensors reads and checks a whole safetensors file.
 func ReadSafetensors(path string) (*File, error) {
-	b, err := os.ReadFile(path)
+	b, err := bounded.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("modelio: %w", err)
 	}
@@ -143,7 +156,12 @@ func DecodeSafetensors(b []byte) (*File, error) {
 	}
 	for _, e := range entries {
 		f.Order = append(f.Order, e.name)
-		f.Tensors[e.name] = Tensor{Name: e.name, Shape: e.Shape, Data: decodeF32(buf[e.Offsets[0]:e.Offsets[1]])}
+		raw := buf[e.Offsets[0]:e.Offsets[1]]
+		if e.DType == "U8" {
+			f.Tensors[e.name] = Tensor{Name: e.name, Shape: e.Shape, U8: append([]byte{}, raw...)}
+			continue
+		}
+		f.Tensors[e.name] = Tensor{Name: e.name, Shape: e.Shape, Data: decodeF32(raw)}
 	}
 	return f, nil
 }
@@ -186,19 +204,17 @@ func parseEntries(raw map[string]json.RawMessage, size int) ([]namedEntry, error
 }
 
 func checkEntry(name string, e headerEntry) error {
-	if e.DType != "F32" {
-		return fmt.Errorf("dtype mismatch: tensor %q is %q, qpipe reads F32 only", name, e.DType)
+	width := map[string]int{"F32": 4, "U8": 1}[e.DType]
+	if width == 0 {
+		return fmt.Errorf("dtype mismatch: tensor %q is %q, qpipe reads F32 (and U8 packed codes) only", name, e.DType)
 	}
-	n := 1
-	for _, d := range e.Shape {
-		if d < 0 || (d > 0 && n > math.MaxInt32/d) {
-			return fmt.Errorf("bad header: tensor %q has bad shape %v", name, e.Shape)
-		}
-		n *= d
+	n, err := bounded.Numel(e.Shape)
+	if err != nil {
+		return fmt.Errorf("bad header: tensor %q has bad shape %v: %v", name, e.Shape, err)
 	}
-	if e.Offsets[0] < 0 || e.Offsets[1]-e.Offsets[0] != 4*n {
+	if need := bounded.Bytes(n, width); e.Offsets[0] < 0 || int64(e.Offsets[1]-e.Offsets[0]) != need {
 		return fmt.Errorf("bad header: tensor %q of shape %v needs %d bytes, its offsets %v span %d",
-			name, e.Shape, 4*n, e.Offsets, e.Offsets[1]-e.Offsets[0])
+			name, e.Shape, need, e.Offsets, e.Offsets[1]-e.Offsets[0])
 	}
 	return nil
 }
@@ -214,29 +230,8 @@ func decodeF32(b []byte) []float32 {
 // writeAtomic writes b to a temporary file beside path, syncs it and
 // renames it over path, so readers see the old file or the new one.
 func writeAtomic(path string, b []byte) error {
-	dir, base := splitPath(path)
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("modelio: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("modelio: writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("modelio: writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("modelio: writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := outfile.Write(path, b); err != nil {
 		return fmt.Errorf("modelio: %w", err)
 	}
 	return nil
-}
-
-func splitPath(path string) (dir, base string) {
-	return filepath.Dir(path), filepath.Base(path)
 }

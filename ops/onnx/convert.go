@@ -10,6 +10,9 @@ import (
 	"github.com/qpipe/qpipe/ops/onnx/onnxpb"
 )
 
+// More converters are registered in convert_ext.go (the ops torchvision's
+// classifiers and the ONNX backend suite need beyond the zoo's own).
+
 // convFunc converts one ONNX node: constant inputs fold into constant
 // outputs where the op allows it, otherwise it emits qpipe nodes.
 type convFunc func(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error)
@@ -18,20 +21,19 @@ var converters map[string]convFunc
 
 func init() {
 	converters = map[string]convFunc{
-		"Constant": convConstant, "Identity": convIdentity, "Dropout": convIdentity, "Cast": convCast,
+		"Constant": convConstant, "Identity": convIdentity, "Dropout": convDropout, "Cast": convCast,
 		"Shape": convShape, "Gather": convGather, "Unsqueeze": convUnsqueeze, "Squeeze": convSqueeze,
 		"Concat": convConcat, "Slice": convSlice, "Reshape": convReshape, "Transpose": convTranspose,
-		"Flatten": convFlatten, "Expand": convExpand, "ConstantOfShape": convConstantOfShape,
+		"Flatten": convFlatten, "ConstantOfShape": convConstantOfShape,
 		"Range": convRange, "Equal": convEqual, "Where": convWhere,
 		"Add": binaryOp(ops.OpAdd), "Sub": binaryOp(ops.OpSub), "Mul": binaryOp(ops.OpMul), "Div": binaryOp(ops.OpDiv),
-		"Pow": convPow, "Sqrt": unary("", math.Sqrt), "Erf": unary("", math.Erf), "Neg": unary("", func(x float64) float64 { return -x }),
+		"Pow":  convPow,
 		"Tanh": unary(ops.OpTanh, math.Tanh), "Relu": unary(ops.OpReLU, func(x float64) float64 { return max(x, 0) }),
 		"Sigmoid": unary(ops.OpSigmoid, func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }),
 		"Softmax": softmax(ops.OpSoftmax), "LogSoftmax": softmax(ops.OpLogSoftmax),
 		"ReduceMean": convReduce(ops.OpMean), "ReduceSum": convReduce(ops.OpSum),
 		"Conv": convConv, "Gemm": convGemm, "MatMul": convMatMul,
 		"LayerNormalization": convLayerNorm, "BatchNormalization": convBatchNorm,
-		"MaxPool": convPool(ops.OpMaxPool2d), "AveragePool": convPool(ops.OpAvgPool2d),
 		"GlobalAveragePool": convGlobalAvgPool, "Pad": convPad,
 		fusedDomain + ".Gelu": convFusedAct(ops.OpGELU), fusedDomain + ".GeluTanh": convFusedAct(ops.OpGELUTanh),
 		fusedDomain + ".LayerNorm": convLayerNorm, fusedDomain + ".Linear": convFusedLinear,
@@ -161,7 +163,7 @@ func convGather(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error
 		return nil, err
 	}
 	if ind.numel() != 1 {
-		return nil, fmt.Errorf("gathering %d indices from a computed tensor is not supported (one index only)", ind.numel())
+		return gatherMany(im, n, in[0], ind, axis)
 	}
 	i := int(ind.data[0])
 	if i < 0 {
@@ -264,6 +266,9 @@ func convReshape(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, erro
 	}
 	s := in[0].shape()
 	shape := target.ints()
+	if in[0].k == nil {
+		shape = im.rebatchTarget(s, shape)
+	}
 	infer := -1
 	for i, d := range shape {
 		switch {
@@ -315,6 +320,9 @@ func convTranspose(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, er
 
 func convConcat(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
 	axis := attrInt(n, "axis", 0)
+	if im.opset < 4 && attr(n, "axis") == nil {
+		axis = 1
+	}
 	if allConst(in) {
 		ks := make([]*konst, len(in))
 		for i, v := range in {
@@ -330,10 +338,20 @@ func convConcat(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error
 	if err != nil {
 		return nil, err
 	}
+	if axis > 0 {
+		if in, err = im.batchConstants(n, in); err != nil {
+			return nil, err
+		}
+	}
 	return one(im.emit(n, ops.OpConcat, ops.Attrs{Axis: axis}, nil, in...))
 }
 
 func convSlice(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
+	if s, ok := attrInts(n, "starts"); ok { // opset < 10: attributes
+		ends, _ := attrInts(n, "ends")
+		axes, _ := attrInts(n, "axes")
+		return sliceAll(im, n, in[0], s, ends, axes, nil)
+	}
 	starts, err := optConstInts(in, 1, "starts")
 	if err != nil {
 		return nil, err
@@ -350,10 +368,14 @@ func convSlice(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error)
 	if err != nil {
 		return nil, err
 	}
+	return sliceAll(im, n, in[0], starts, ends, axes, steps)
+}
+
+func sliceAll(im *importer, n *onnxpb.NodeProto, v *value, starts, ends, axes, steps []int) ([]*value, error) {
+	var err error
 	if len(starts) != len(ends) {
 		return nil, fmt.Errorf("%d starts but %d ends", len(starts), len(ends))
 	}
-	v := in[0]
 	for i := range starts {
 		axis, step := i, 1
 		if axes != nil {
@@ -382,8 +404,17 @@ func slice1(im *importer, n *onnxpb.NodeProto, v *value, axis, start, end, step 
 	if v.k != nil {
 		return &value{k: sliceK(v.k, axis, start, end, step)}, nil
 	}
-	if step < 0 {
-		return nil, fmt.Errorf("negative slice steps on a computed tensor are not supported")
+	if step < 0 { // a reversed gather of the indices
+		ind := &konst{isInt: true}
+		for i := start; i > end; i += step {
+			ind.data = append(ind.data, float64(i))
+		}
+		ind.shape = []int{len(ind.data)}
+		out, err := gatherMany(im, n, v, ind, axis)
+		if err != nil {
+			return nil, err
+		}
+		return out[0], nil
 	}
 	if start >= end {
 		return nil, fmt.Errorf("empty slice [%d:%d] of axis %d", start, end, axis)
@@ -394,7 +425,7 @@ func slice1(im *importer, n *onnxpb.NodeProto, v *value, axis, start, end, step 
 	return im.emit(n, ops.OpSlice, ops.Attrs{Axis: axis, Start: start, End: end, Step: step}, nil, v)
 }
 
-func convExpand(_ *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
+func convExpand(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
 	shape, err := constInput(in, 1, "shape")
 	if err != nil {
 		return nil, err
@@ -406,6 +437,9 @@ func convExpand(_ *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error)
 	if err != nil {
 		return nil, err
 	}
+	src := in[0].k.shape
+	k.perBatch = len(k.shape) > 0 && im.batchOf > 0 && k.shape[0] == im.batchOf &&
+		(len(src) < len(k.shape) || src[0] == 1)
 	return kv(k), nil
 }
 
@@ -481,4 +515,66 @@ func convWhere(_ *importer, _ *onnxpb.NodeProto, in []*value) ([]*value, error) 
 		}
 	}
 	return kv(ab), nil
+}
+
+// gatherMany gathers several constant indices along axis of a computed
+// tensor: one slice per index, concatenated, reshaped to the indices'
+// shape.
+func gatherMany(im *importer, n *onnxpb.NodeProto, x *value, ind *konst, axis int) ([]*value, error) {
+	shape := x.shape()
+	var parts []*value
+	for _, f := range ind.data {
+		i := int(f)
+		if i < 0 {
+			i += shape[axis]
+		}
+		if i < 0 || i >= shape[axis] {
+			return nil, fmt.Errorf("index %d out of range for axis of size %d", int(f), shape[axis])
+		}
+		v, err := im.emit(n, ops.OpSlice, ops.Attrs{Axis: axis, Start: i, End: i + 1}, nil, x)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, v)
+	}
+	if len(parts) == 0 {
+		return nil, fmt.Errorf("gathering no indices (an empty tensor) is not supported")
+	}
+	cat := parts[0]
+	if len(parts) > 1 {
+		var err error
+		if cat, err = im.emit(n, ops.OpConcat, ops.Attrs{Axis: axis}, nil, parts...); err != nil {
+			return nil, err
+		}
+	}
+	out := append(append(append([]int{}, shape[:axis]...), ind.shape...), shape[axis+1:]...)
+	return reshapeTo(im, n, cat, out)
+}
+
+// convDropout is the identity at inference (and at ratio 0); its optional
+// mask output is all true. Training-mode dropout with a ratio is random
+// and not imported.
+func convDropout(_ *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
+	ratio := float64(attrFloat(n, "ratio", 0.5))
+	if len(in) > 1 && in[1] != nil && in[1].k != nil && in[1].k.numel() == 1 {
+		ratio = in[1].k.data[0]
+	}
+	training := attrInt(n, "is_test", 1) == 0
+	if len(in) > 2 && in[2] != nil {
+		if in[2].k == nil {
+			return nil, fmt.Errorf("training_mode must be a constant")
+		}
+		training = in[2].k.data[0] != 0
+	}
+	if len(in) > 1 && in[1] != nil && in[1].k == nil {
+		return nil, fmt.Errorf("ratio must be a constant")
+	}
+	if training && ratio != 0 {
+		return nil, fmt.Errorf("training-mode Dropout (ratio %g) is random: export the model in eval mode", ratio)
+	}
+	mask := &konst{shape: in[0].shape(), isInt: true, data: make([]float64, ops.Numel(in[0].shape()))}
+	for i := range mask.data {
+		mask.data[i] = 1
+	}
+	return []*value{in[0], {k: mask}}, nil
 }

@@ -3,25 +3,38 @@
 //
 // # Import
 //
-// Import reads what torch.onnx.export writes at opsets 13-17 (see
-// supportedList for the ops). It converts node by node: a node whose
-// inputs are all constants is folded (the Shape/Gather/Unsqueeze/Concat
-// chains in front of Reshape, a relative-position-bias lookup), any other
-// becomes a qpipe node, evaluated once on a probe input to learn its
-// shape. Before that, fusePatterns (patterns.go) turns PyTorch's
-// decompositions back into qpipe ops — GELU (erf and tanh forms) into
-// gelu/gelu_tanh, the opset-13 LayerNorm chain into layernorm,
-// MatMul + Add with constant weights into linear — so recipe verbs such as
-// `replace gelu with relu` find them; afterwards torch.roll's Slice+Concat
-// becomes roll and a zero Pad folds into the following Conv/AveragePool.
-// A symbolic batch dimension stays dynamic: the graph is traced at batch
-// 2 and 3, and the reshape dimensions that follow the batch become -1.
+// Import reads what torch.onnx.export writes at opsets 6-17 (see
+// SupportedOps for the ops; docs/onnx-coverage.md for what is checked:
+// every torchvision 0.14 classifier family and the ONNX backend suite).
+// It converts node by node: a node whose inputs are all constants is
+// folded (the Shape/Gather/Unsqueeze/Concat chains in front of Reshape,
+// swin's Mod/ScatterND/Where mask construction, a relative-position-bias
+// lookup, swin_v2's position MLP), any other becomes qpipe nodes,
+// evaluated once on a probe input to learn its shape. Ops listed as
+// "fold" in SupportedOps exist only in that constant form. Before that,
+// fusePatterns (patterns.go) turns PyTorch's decompositions back into
+// qpipe ops — GELU (erf and tanh forms) into gelu/gelu_tanh, the opset-13
+// LayerNorm chain into layernorm, MatMul + Add with constant weights into
+// linear — so recipe verbs such as `replace gelu with relu` find them;
+// afterwards torch.roll's Slice+Concat becomes roll, a zero Pad folds
+// into the following Conv/AveragePool, and a batch norm read only from a
+// convolution folds into its weight and bias.
+//
+// The batch dimension (batch.go): a symbolic batch stays dynamic: the
+// graph is traced at batch 2 and 3, and the reshape dimensions that
+// follow the batch become -1. A static batch (the export's default,
+// usually 1) is made symbolic the same way, rescaling literal Reshape
+// targets and expanding batch-broadcast constants; ImportReport says
+// which happened (BatchMode), and a graph that resists runs at its baked
+// batch (BatchFixed; PadBatch pads a short last batch).
+//
 // Node names are PyTorch module paths ("blocks.1.mlp.act"); parameters
 // keep PyTorch's names where the file has them ("blocks.1.mlp.fc1.weight").
 // Initializers used as layer weights are trainable; constants computed at
 // import (a gathered relative-position bias, an attention mask) are
-// frozen parameters. Errors name the ONNX node and its op type; external
-// data must lie inside the model's folder.
+// frozen parameters. Errors name the ONNX node and its op type; an op or
+// form Import does not take is such an error ("unsupported op", "... is
+// not supported"); external data must lie inside the model's folder.
 //
 // # Export
 //
@@ -149,10 +162,10 @@ func CanHold(s QuantScheme) (Holding, string) {
 
 // ExportableKinds lists the node kinds Export writes.
 func ExportableKinds() []ops.OpKind {
-	return []ops.OpKind{ops.OpInput, ops.OpParam, ops.OpLinear, ops.OpConv2d, ops.OpMatMul, ops.OpBatchNorm, ops.OpLayerNorm,
+	return append([]ops.OpKind{ops.OpInput, ops.OpParam, ops.OpLinear, ops.OpConv2d, ops.OpMatMul, ops.OpBatchNorm, ops.OpLayerNorm,
 		ops.OpReLU, ops.OpGELU, ops.OpGELUTanh, ops.OpSiLU, ops.OpHardswish, ops.OpTanh, ops.OpSigmoid, ops.OpIdentity,
 		ops.OpDropout, ops.OpMaxPool2d, ops.OpAvgPool2d, ops.OpGlobalAvgPool, ops.OpAdd, ops.OpSub, ops.OpMul, ops.OpDiv,
 		ops.OpScale, ops.OpSum, ops.OpMean, ops.OpSoftmax, ops.OpLogSoftmax, ops.OpReshape, ops.OpFlatten, ops.OpPermute,
 		ops.OpConcat, ops.OpSlice, ops.OpRoll, ops.OpAttention, ops.OpWindowPartition, ops.OpWindowReverse, ops.OpExpandBatch,
-		ops.OpFakeQuant}
+		ops.OpFakeQuant}, extKinds...)
 }

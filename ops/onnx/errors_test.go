@@ -59,8 +59,8 @@ func TestImportErrorsNameNodeAndOp(t *testing.T) {
 	}{
 		{"unsupported op", []*onnxpb.NodeProto{node("/head/nms", "NonMaxSuppression", []string{"x"}, "y")},
 			[]string{`node "/head/nms" (NonMaxSuppression)`, "unsupported op"}},
-		{"sqrt outside a pattern", []*onnxpb.NodeProto{node("/blk/Sqrt", "Sqrt", []string{"x"}, "y")},
-			[]string{`node "/blk/Sqrt" (Sqrt)`, "only inside a GELU or LayerNorm pattern"}},
+		{"fold-only op on a computed tensor", []*onnxpb.NodeProto{node("/blk/Mod", "Mod", []string{"x", "x"}, "y")},
+			[]string{`node "/blk/Mod" (Mod)`, "Mod of a computed tensor is not supported"}},
 		{"missing input", []*onnxpb.NodeProto{node("/r", "Relu", []string{"nope"}, "y")},
 			[]string{`node "/r" (Relu)`, `input "nope"`}},
 	}
@@ -81,8 +81,10 @@ func TestImportRejectsBadFilesAndOpsets(t *testing.T) {
 	_, err = Import(filepath.Join(dir, "missing.onnx"), ImportOptions{})
 	wantErr(t, err, "missing.onnx")
 	relu := []*onnxpb.NodeProto{node("/r", "Relu", []string{"x"}, "y")}
-	_, err = Import(writeModel(t, dir, tinyModel(11, relu)), ImportOptions{})
-	wantErr(t, err, "opset 11", "13-17")
+	_, err = Import(writeModel(t, dir, tinyModel(5, relu)), ImportOptions{})
+	wantErr(t, err, "opset 5", "6-17")
+	_, err = Import(writeModel(t, dir, tinyModel(18, relu)), ImportOptions{})
+	wantErr(t, err, "opset 18", "6-17")
 	m, err := Import(writeModel(t, dir, tinyModel(13, relu)), ImportOptions{})
 	if err != nil || m.KindCounts()[ops.OpReLU] != 1 {
 		t.Fatalf("tiny relu model: %v", err)

@@ -4,13 +4,13 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/onnx/onnxpb"
+
+	"github.com/qpipe/qpipe/internal/outfile"
 )
 
 // ExportOpset is the default-domain opset Export writes (LayerNormalization
@@ -48,27 +48,27 @@ type exporter struct {
 // nodes as QuantizeLinear/DequantizeLinear pairs (see the package doc).
 // A node kind with no ONNX form is an error naming the node.
 func Export(m *ops.Model, path string, o ExportOptions) error {
-	mp, err := ExportProto(m, o)
+	b, err := Marshal(m, o)
 	if err != nil {
 		return err
 	}
+	if err := outfile.Write(path, b); err != nil {
+		return fmt.Errorf("onnx: export: %w", err)
+	}
+	return nil
+}
+
+// Marshal returns the bytes Export writes.
+func Marshal(m *ops.Model, o ExportOptions) ([]byte, error) {
+	mp, err := ExportProto(m, o)
+	if err != nil {
+		return nil, err
+	}
 	b, err := proto.Marshal(mp)
 	if err != nil {
-		return fmt.Errorf("onnx: export %s: %w", m.Name, err)
+		return nil, fmt.Errorf("onnx: export %s: %w", m.Name, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".export-*.onnx")
-	if err != nil {
-		return fmt.Errorf("onnx: export: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("onnx: export: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("onnx: export: %w", err)
-	}
-	return os.Rename(tmp.Name(), path)
+	return b, nil
 }
 
 // ExportProto builds the ONNX model proto of m without writing it.

@@ -110,6 +110,9 @@ func (e *exporter) write(n *ops.Node, in []string) (string, error) {
 	case ops.OpExpandBatch:
 		return e.expandBatch(n, in)
 	}
+	if out, ok := e.writeExt(n, in, hint); ok {
+		return out, nil
+	}
 	return "", fmt.Errorf("kind %s has no ONNX export (supported: linear, conv2d, matmul, norms, activations, pooling, elementwise, reductions, softmax, reshape/permute/concat/slice/roll, attention, window partition/reverse, expand_batch, fake_quant)", n.Kind)
 }
 
@@ -223,6 +226,9 @@ func (e *exporter) conv(n *ops.Node, in []string) (string, error) {
 	}
 	a := n.Attrs
 	p, s, d := pair(a.Padding, 0), pair(a.Stride, 1), pair(a.Dilation, 1)
+	for i := range 2 { // 0 means the default, 1 (ops.Builder leaves zeros)
+		s[i], d[i] = max(s[i], 1), max(d[i], 1)
+	}
 	args := []string{in[0], w}
 	if b != "" {
 		args = append(args, b)

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/qpipe/qpipe/internal/bounded"
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/onnx/onnxpb"
 )
@@ -20,6 +21,9 @@ type ImportOptions struct {
 	InputShape []int
 	// Backend evaluates nodes to learn shapes; nil means ops.OrDefault's.
 	Backend ops.Backend
+	// FixedBatch keeps a static batch as the file declares it instead of
+	// making it symbolic (see BatchMode).
+	FixedBatch bool
 }
 
 // value is an ONNX tensor during import: a constant (k) or the output of
@@ -55,64 +59,93 @@ type importer struct {
 	consts  map[string]*konst    // Constant node outputs, for pattern matching
 	shapes  map[int][]int        // node ID → probe output shape
 	batchOf int
+	baked   int // a static-batch graph's own batch, when probed at another (0: not rebatching)
 }
 
-// Import reads an ONNX model (opsets 13-17, as torch.onnx.export writes
+// Import reads an ONNX model (opsets 6-17, as torch.onnx.export writes
 // them) into a qpipe model. Shape subgraphs are folded for the input
 // shape; decomposed GELU (erf and tanh forms) and LayerNorm become gelu,
 // gelu_tanh and layernorm nodes, MatMul/Gemm with constant weights linear
 // nodes. A symbolic batch dimension stays dynamic: the graph is traced at
 // two batch sizes and reshapes whose target depends on the batch get -1
-// there. Errors name the ONNX node and its op type.
+// there; a static batch is made symbolic where the graph allows (see
+// ImportReport). Errors name the ONNX node and its op type.
 func Import(path string, o ImportOptions) (*ops.Model, error) {
+	m, _, err := ImportReport(path, o)
+	return m, err
+}
+
+// ImportReport is Import that also says how the batch dimension was
+// handled (see BatchMode).
+func ImportReport(path string, o ImportOptions) (*ops.Model, BatchMode, error) {
 	mp, err := readModel(path)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if o.Name == "" {
 		o.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	}
-	shape, dynBatch, err := inputShape(mp.GetGraph(), o.InputShape)
+	shapes, dynBatch, err := inputShapes(mp.GetGraph(), o.InputShape)
 	if err != nil {
-		return nil, fmt.Errorf("onnx: %s: %w", path, err)
+		return nil, 0, fmt.Errorf("onnx: %s: %w", path, err)
 	}
-	be, err := ops.OrDefault(o.Backend)
+	m, mode, err := importBatched(o.Backend, mp, filepath.Dir(path), o.Name, shapes, dynBatch, o.FixedBatch)
 	if err != nil {
-		return nil, err
+		return nil, 0, fmt.Errorf("onnx: %s: %w", path, err)
 	}
-	first, err := importPass(be, mp, filepath.Dir(path), o.Name, shape, 2, dynBatch)
-	if err != nil {
-		return nil, fmt.Errorf("onnx: %s: %w", path, err)
-	}
-	if !dynBatch {
-		return first, nil
-	}
-	second, err := importPass(be, mp, filepath.Dir(path), o.Name, shape, 3, dynBatch)
-	if err != nil {
-		return nil, fmt.Errorf("onnx: %s: %w", path, err)
-	}
-	if err := dynamicBatch(first, second, 2, 3); err != nil {
-		return nil, fmt.Errorf("onnx: %s: %w", path, err)
-	}
-	return first, nil
+	return m, mode, nil
 }
 
-// inputShape returns the single graph input's shape, whether its batch
-// dimension is symbolic, and checks that the graph has one float input.
+// inputShape returns the single graph input's shape and whether its batch
+// dimension is symbolic.
 func inputShape(g *onnxpb.GraphProto, given []int) ([]int, bool, error) {
-	ins := graphInputs(g)
-	if len(ins) != 1 {
-		return nil, false, fmt.Errorf("the graph has %d inputs; import supports models with one input", len(ins))
+	shapes, dyn, err := inputShapes(g, given)
+	if err != nil {
+		return nil, false, err
 	}
-	tt := ins[0].GetType().GetTensorType()
+	if len(shapes) != 1 {
+		return nil, false, fmt.Errorf("the graph has %d inputs; a classifier has one", len(shapes))
+	}
+	return shapes[0], dyn, nil
+}
+
+// inputShapes returns the graph inputs' shapes, whether their batch
+// dimension is symbolic (any of them), and checks that they are float.
+// given fixes the shape of a single input.
+func inputShapes(g *onnxpb.GraphProto, given []int) ([][]int, bool, error) {
+	ins := graphInputs(g)
+	if len(ins) == 0 {
+		return nil, false, fmt.Errorf("the graph has no inputs")
+	}
+	if len(given) > 0 && len(ins) != 1 {
+		return nil, false, fmt.Errorf("InputShape given for a graph with %d inputs", len(ins))
+	}
+	var shapes [][]int
+	anyDyn := false
+	for _, in := range ins {
+		shape, dyn, err := oneInputShape(in, given)
+		if err != nil {
+			return nil, false, err
+		}
+		shapes = append(shapes, shape)
+		anyDyn = anyDyn || dyn
+	}
+	return shapes, anyDyn, nil
+}
+
+func oneInputShape(in *onnxpb.ValueInfoProto, given []int) ([]int, bool, error) {
+	tt := in.GetType().GetTensorType()
 	if tt.GetElemType() != int32(onnxpb.TensorProto_FLOAT) {
-		return nil, false, fmt.Errorf("input %q is not float32", ins[0].GetName())
+		return nil, false, fmt.Errorf("input %q is %s; qpipe computes in float32", in.GetName(), onnxpb.TensorProto_DataType(tt.GetElemType()))
 	}
 	dims := tt.GetShape().GetDim()
+	if len(dims) == 0 && len(given) == 0 {
+		return nil, false, fmt.Errorf("input %q has no shape; import needs (batch, ...) (export with a sample input of the real shape)", in.GetName())
+	}
 	dyn := len(dims) > 0 && dims[0].GetDimParam() != "" || len(dims) > 0 && dims[0].GetDimValue() <= 0
 	if len(given) > 0 {
 		if len(given) != len(dims) && len(dims) > 0 {
-			return nil, false, fmt.Errorf("input %q has rank %d, InputShape %v", ins[0].GetName(), len(dims), given)
+			return nil, false, fmt.Errorf("input %q has rank %d, InputShape %v", in.GetName(), len(dims), given)
 		}
 		return given, dyn, nil
 	}
@@ -120,10 +153,24 @@ func inputShape(g *onnxpb.GraphProto, given []int) ([]int, bool, error) {
 	for i, d := range dims {
 		shape[i] = int(d.GetDimValue())
 		if i > 0 && shape[i] <= 0 {
-			return nil, false, fmt.Errorf("input %q dimension %d is symbolic (%q): give ImportOptions.InputShape", ins[0].GetName(), i, d.GetDimParam())
+			return nil, false, fmt.Errorf("input %q dimension %d is symbolic (%q): give ImportOptions.InputShape", in.GetName(), i, d.GetDimParam())
 		}
 	}
+	if err := checkProbe(in.GetName(), shape); err != nil {
+		return nil, false, err
+	}
 	return shape, dyn, nil
+}
+
+// checkProbe refuses an input shape whose probe tensor (batch 3 when the
+// batch is symbolic) overflows or exceeds the memory budget.
+func checkProbe(name string, shape []int) error {
+	probe := append([]int{}, shape...)
+	if len(probe) > 0 {
+		probe[0] = max(probe[0], 3)
+	}
+	_, err := bounded.Elems(fmt.Sprintf("input %q", name), probe, 4)
+	return err
 }
 
 // graphInputs lists the graph inputs that are not initializers (older
@@ -142,24 +189,43 @@ func graphInputs(g *onnxpb.GraphProto) []*onnxpb.ValueInfoProto {
 	return out
 }
 
-// importPass converts the graph once, probing with the given batch size.
-func importPass(be ops.Backend, mp *onnxpb.ModelProto, dir, name string, shape []int, batch int, dynBatch bool) (*ops.Model, error) {
+// importPass converts the graph once, probing with the given batch size
+// (rebatch: a static-batch graph probed at another batch than its own).
+func importPass(be ops.Backend, mp *onnxpb.ModelProto, dir, name string, shapes [][]int, batch int, dynBatch, rebatch bool, inits initCache) (*ops.Model, error) {
+	im, err := convertGraph(be, mp, dir, name, shapes, batch, dynBatch, rebatch, inits)
+	if err != nil {
+		return nil, err
+	}
+	return im.finish()
+}
+
+// convertGraph runs every node's converter; the graph outputs' values are
+// then in im.vals (constants where the graph folds).
+func convertGraph(be ops.Backend, mp *onnxpb.ModelProto, dir, name string, shapes [][]int, batch int, dynBatch, rebatch bool, inits initCache) (*importer, error) {
+	be, err := ops.OrDefault(be)
+	if err != nil {
+		return nil, err
+	}
 	g := mp.GetGraph()
 	im := &importer{graph: g, dir: dir, opset: opsetOf(mp), m: ops.NewModel(name), c: ops.NewContext(be, ops.Options{}),
 		vals: map[string]*value{}, names: map[string]bool{}, params: map[*konst]*ops.Node{},
 		inits: map[string]bool{}, shapes: map[int][]int{}, pnames: map[*konst]string{}, batchOf: batch}
-	if err := im.loadInitializers(); err != nil {
+	if err := im.loadInitializers(inits); err != nil {
 		return nil, err
 	}
-	probe := append([]int{}, shape...)
-	if dynBatch || probe[0] <= 0 {
-		probe[0] = batch
+	for i, in := range graphInputs(g) {
+		probe := append([]int{}, shapes[i]...)
+		if rebatch && len(probe) > 0 {
+			im.baked = probe[0]
+		}
+		if len(probe) > 0 && (dynBatch || rebatch || probe[0] <= 0) {
+			probe[0] = batch
+		}
+		node := im.m.AddNode(&ops.Node{Kind: ops.OpInput, Name: in.GetName()})
+		im.m.Inputs = append(im.m.Inputs, node.ID)
+		im.shapes[node.ID] = probe
+		im.vals[in.GetName()] = &value{node: node, t: probeInput(probe)}
 	}
-	in := graphInputs(g)[0]
-	node := im.m.AddNode(&ops.Node{Kind: ops.OpInput, Name: in.GetName()})
-	im.m.Inputs = []int{node.ID}
-	im.shapes[node.ID] = probe
-	im.vals[in.GetName()] = &value{node: node, t: probeInput(probe)}
 	var outs []string
 	for _, o := range g.GetOutput() {
 		outs = append(outs, o.GetName())
@@ -176,7 +242,7 @@ func importPass(be ops.Backend, mp *onnxpb.ModelProto, dir, name string, shape [
 			return nil, err
 		}
 	}
-	return im.finish()
+	return im, nil
 }
 
 // probeInput is a deterministic, non-constant input for shape probing.
@@ -188,11 +254,22 @@ func probeInput(shape []int) *ops.Tensor {
 	return t
 }
 
-func (im *importer) loadInitializers() error {
+// initCache holds the decoded initializers across the passes of one
+// import (each is decoded once; the file's bytes are dropped after).
+type initCache map[string]*konst
+
+func (im *importer) loadInitializers(cache initCache) error {
 	for _, t := range im.graph.GetInitializer() {
-		k, err := tensorData(t, im.dir)
-		if err != nil {
-			return err
+		k := cache[t.GetName()]
+		if k == nil {
+			var err error
+			if k, err = tensorData(t, im.dir); err != nil {
+				return err
+			}
+			if cache != nil {
+				cache[t.GetName()] = k
+				t.RawData, t.FloatData = nil, nil // decoded: free the file's copy
+			}
 		}
 		im.vals[t.GetName()] = &value{k: k}
 		im.inits[t.GetName()] = true
@@ -237,7 +314,11 @@ func (im *importer) convert(n *onnxpb.NodeProto) error {
 			return nodeErr(n, fmt.Errorf("input %q is not produced by an earlier node", name))
 		}
 		if in[i].pad != nil && !absorbsPad(n) {
-			return nodeErr(n, fmt.Errorf("reads a padded tensor; a Pad on a computed tensor is supported only right before Conv or AveragePool"))
+			v, err := im.materializePad(n, in[i])
+			if err != nil {
+				return nodeErr(n, err)
+			}
+			in[i] = v
 		}
 	}
 	conv, ok := converters[convKey(n)]
@@ -286,9 +367,19 @@ func (im *importer) finish() (*ops.Model, error) {
 			}
 			v = n
 		}
+		if v.pad != nil { // a Pad that no Conv absorbed
+			p, err := im.materializePad(&onnxpb.NodeProto{Name: ptr(o.GetName() + "/Pad")}, v)
+			if err != nil {
+				return nil, err
+			}
+			v = p
+		}
 		im.m.Outputs = append(im.m.Outputs, v.node.ID)
 	}
 	foldRolls(im.m, im.shapes)
+	if err := foldBatchNorms(im.m); err != nil {
+		return nil, err
+	}
 	pruneDead(im.m)
 	return im.m, im.m.Validate()
 }

@@ -17,6 +17,10 @@ type konst struct {
 	shape []int
 	data  []float64
 	isInt bool
+	// perBatch marks a constant that Expand broadcast along a leading
+	// dimension equal to the probe batch (a class token expanded to the
+	// batch): it becomes expand_batch where it meets computed tensors.
+	perBatch bool
 }
 
 func scalarKonst(v float64, isInt bool) *konst {
@@ -89,8 +93,12 @@ func broadcastK(a, b *konst, f func(x, y float64) float64) (*konst, error) {
 	}
 	out := &konst{shape: shape, data: make([]float64, ops.Numel(shape)), isInt: a.isInt && b.isInt}
 	os := strides(shape)
+	sa, sb := strides(a.shape), strides(b.shape)
 	idx := func(k *konst, flat int) int {
-		ks := strides(k.shape)
+		ks := sb
+		if k == a {
+			ks = sa
+		}
 		off := len(shape) - len(k.shape)
 		j := 0
 		for d := range k.shape {
@@ -183,6 +191,16 @@ func sliceK(x *konst, axis, start, end, step int) *konst {
 
 // transposeK permutes axes.
 func transposeK(x *konst, perm []int) *konst {
+	if len(perm) == 2 && perm[0] == 1 && perm[1] == 0 {
+		r, c := x.shape[0], x.shape[1]
+		out := &konst{shape: []int{c, r}, data: make([]float64, len(x.data)), isInt: x.isInt}
+		for i := range r {
+			for j, v := range x.data[i*c : (i+1)*c] {
+				out.data[j*r+i] = v
+			}
+		}
+		return out
+	}
 	shape := make([]int, len(perm))
 	for i, p := range perm {
 		shape[i] = x.shape[p]
@@ -223,4 +241,52 @@ func sliceBounds(start, end, step, dim int) (int, int) {
 		end = min(max(end, -1), dim-1)
 	}
 	return start, end
+}
+
+// matmulK multiplies constants as numpy.matmul does for ranks ≥ 2 with
+// equal leading (batch) dimensions or one side 2-D.
+func matmulK(a, b *konst) (*konst, error) {
+	ra, rb := len(a.shape), len(b.shape)
+	if ra < 2 || rb < 2 || a.shape[ra-1] != b.shape[rb-2] {
+		return nil, fmt.Errorf("MatMul of constants %v and %v is not supported", a.shape, b.shape)
+	}
+	m, k, n := a.shape[ra-2], a.shape[ra-1], b.shape[rb-1]
+	ba, bb := ops.Numel(a.shape[:ra-2]), ops.Numel(b.shape[:rb-2])
+	lead := a.shape[:ra-2]
+	if bb > ba {
+		lead = b.shape[:rb-2]
+	}
+	if ba != bb && ba != 1 && bb != 1 {
+		return nil, fmt.Errorf("MatMul of constants %v and %v: batch dimensions differ", a.shape, b.shape)
+	}
+	batch := max(ba, bb)
+	out := &konst{shape: append(append([]int{}, lead...), m, n), data: make([]float64, batch*m*n)}
+	for z := range batch {
+		ao, bo := (z%ba)*m*k, (z%bb)*k*n
+		for i := range m {
+			for p := range k {
+				av := a.data[ao+i*k+p]
+				row := b.data[bo+p*n : bo+(p+1)*n]
+				dst := out.data[(z*m+i)*n : (z*m+i+1)*n]
+				for j, bv := range row {
+					dst[j] += av * bv
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// linearK computes x·wᵀ + b on constants (w given as (out, in)).
+func linearK(x, w, b *konst) (*value, error) {
+	k, err := matmulK(x, transposeK(w, []int{1, 0}))
+	if err != nil {
+		return nil, err
+	}
+	if b != nil {
+		if k, err = broadcastK(k, &konst{shape: []int{b.numel()}, data: b.data}, func(p, q float64) float64 { return p + q }); err != nil {
+			return nil, err
+		}
+	}
+	return &value{k: k}, nil
 }

@@ -3,27 +3,26 @@ package onnx
 import (
 	"encoding/binary"
 	"fmt"
-	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/qpipe/qpipe/internal/bounded"
 	"github.com/qpipe/qpipe/ops/onnx/onnxpb"
 )
 
 // Supported default-domain opset range on import.
 const (
-	MinImportOpset = 13
+	MinImportOpset = 6
 	MaxImportOpset = 17
 )
 
 // readModel parses an .onnx file and checks its default-domain opset.
 func readModel(path string) (*onnxpb.ModelProto, error) {
-	b, err := os.ReadFile(path)
+	b, err := bounded.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("onnx: %w", err)
 	}
@@ -53,46 +52,92 @@ func opsetOf(mp *onnxpb.ModelProto) int {
 }
 
 // tensorData decodes an initializer or Constant tensor into a konst. dir
-// is the model's folder: external data must lie inside it.
+// is the model's folder: external data must lie inside it. The declared
+// dims are checked (no overflow, within the memory budget) and the data's
+// byte count against them before anything is allocated.
 func tensorData(t *onnxpb.TensorProto, dir string) (*konst, error) {
+	what := fmt.Sprintf("tensor %q", t.GetName())
+	n, err := bounded.Numel(t.GetDims())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
 	shape := make([]int, len(t.GetDims()))
 	for i, d := range t.GetDims() {
-		if d < 0 {
-			return nil, fmt.Errorf("tensor %q has negative dimension %d", t.GetName(), d)
-		}
 		shape[i] = int(d)
 	}
-	n := 1
-	for _, d := range shape {
-		n *= d
+	dt := onnxpb.TensorProto_DataType(t.GetDataType())
+	size := elemSize(dt)
+	if size == 0 {
+		return nil, fmt.Errorf("%s: unsupported data type %s", what, dt)
 	}
 	raw := t.GetRawData()
 	if t.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
-		var err error
-		if raw, err = externalData(t, dir); err != nil {
+		if raw, err = externalData(t, dir, bounded.Bytes(n, size)); err != nil {
 			return nil, err
 		}
 	}
+	if err := checkCount(t, raw, n, size); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if err := bounded.Check(fmt.Sprintf("%s %v", what, t.GetDims()), bounded.Bytes(n, 8)); err != nil {
+		return nil, err // konst holds float64
+	}
 	k := &konst{shape: shape, data: make([]float64, n)}
 	if err := decodeData(t, raw, k); err != nil {
-		return nil, fmt.Errorf("tensor %q: %w", t.GetName(), err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return k, nil
+}
+
+// elemSize is the byte size of the data types import reads (0: unsupported).
+func elemSize(dt onnxpb.TensorProto_DataType) int {
+	switch dt {
+	case onnxpb.TensorProto_FLOAT, onnxpb.TensorProto_INT32:
+		return 4
+	case onnxpb.TensorProto_DOUBLE, onnxpb.TensorProto_INT64:
+		return 8
+	case onnxpb.TensorProto_INT8, onnxpb.TensorProto_UINT8, onnxpb.TensorProto_BOOL:
+		return 1
+	}
+	return 0
+}
+
+// checkCount compares the data present (raw bytes or typed values) with
+// the n elements the dims declare, before the konst is allocated.
+func checkCount(t *onnxpb.TensorProto, raw []byte, n, size int) error {
+	if raw != nil || t.RawData != nil || t.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
+		if int64(len(raw)) != bounded.Bytes(n, size) {
+			return fmt.Errorf("has %d bytes of data, its dims %v need %d (truncated or crafted file; export the model again)", len(raw), t.GetDims(), bounded.Bytes(n, size))
+		}
+		return nil
+	}
+	have := 0
+	switch onnxpb.TensorProto_DataType(t.GetDataType()) {
+	case onnxpb.TensorProto_FLOAT:
+		have = len(t.GetFloatData())
+	case onnxpb.TensorProto_DOUBLE:
+		have = len(t.GetDoubleData())
+	case onnxpb.TensorProto_INT64:
+		have = len(t.GetInt64Data())
+	default:
+		have = len(t.GetInt32Data())
+	}
+	if have != n {
+		return fmt.Errorf("has %d values, its dims %v need %d", have, t.GetDims(), n)
+	}
+	return nil
 }
 
 // decodeData fills k from raw bytes (little-endian) or the typed fields.
 func decodeData(t *onnxpb.TensorProto, raw []byte, k *konst) error {
 	n := len(k.data)
 	dt := onnxpb.TensorProto_DataType(t.GetDataType())
-	size := map[onnxpb.TensorProto_DataType]int{
-		onnxpb.TensorProto_FLOAT: 4, onnxpb.TensorProto_DOUBLE: 8, onnxpb.TensorProto_INT64: 8,
-		onnxpb.TensorProto_INT32: 4, onnxpb.TensorProto_INT8: 1, onnxpb.TensorProto_UINT8: 1, onnxpb.TensorProto_BOOL: 1,
-	}[dt]
+	size := elemSize(dt)
 	if size == 0 {
 		return fmt.Errorf("unsupported data type %s", dt)
 	}
 	k.isInt = dt != onnxpb.TensorProto_FLOAT && dt != onnxpb.TensorProto_DOUBLE
-	if raw != nil || t.RawData != nil {
+	if raw != nil || t.RawData != nil || t.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
 		if len(raw) != n*size {
 			return fmt.Errorf("has %d bytes of data, want %d", len(raw), n*size)
 		}
@@ -142,9 +187,11 @@ func rawValue(dt onnxpb.TensorProto_DataType, b []byte) float64 {
 	}
 }
 
-// externalData reads a tensor stored beside the model. The location must
-// resolve (symbolic links included) to a file inside the model's folder.
-func externalData(t *onnxpb.TensorProto, dir string) ([]byte, error) {
+// externalData reads a tensor stored beside the model: want bytes (what
+// the dims need; -1 if that overflows). The location must resolve
+// (symbolic links included) to a file inside the model's folder, and the
+// offset and length must lie inside that file before a byte is allocated.
+func externalData(t *onnxpb.TensorProto, dir string, want int64) ([]byte, error) {
 	var loc string
 	var off, length int64 = 0, -1
 	for _, e := range t.GetExternalData() {
@@ -164,26 +211,17 @@ func externalData(t *onnxpb.TensorProto, dir string) ([]byte, error) {
 			return nil, fmt.Errorf("tensor %q: external data %s: %v", t.GetName(), e.GetKey(), err)
 		}
 	}
+	if length < 0 {
+		length = want
+	}
+	if length != want {
+		return nil, fmt.Errorf("tensor %q: external data length %d, its dims %v need %d bytes", t.GetName(), length, t.GetDims(), want)
+	}
 	path, err := insideDir(dir, loc)
 	if err != nil {
 		return nil, fmt.Errorf("tensor %q: %w", t.GetName(), err)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("tensor %q: external data: %w", t.GetName(), err)
-	}
-	defer f.Close()
-	if _, err := f.Seek(off, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("tensor %q: external data: %w", t.GetName(), err)
-	}
-	if length < 0 {
-		return io.ReadAll(f)
-	}
-	buf := make([]byte, length)
-	if _, err := io.ReadFull(f, buf); err != nil {
-		return nil, fmt.Errorf("tensor %q: external data %s: %w", t.GetName(), loc, err)
-	}
-	return buf, nil
+	return bounded.Section(fmt.Sprintf("tensor %q: external data", t.GetName()), path, off, length)
 }
 
 // insideDir resolves loc relative to dir and refuses anything outside dir

@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/qpipe/qpipe/ops"
 )
@@ -121,4 +122,95 @@ func batchDim(n *ops.Node, other []int, ba, bb int) error {
 		s[found] = -1
 	}
 	return nil
+}
+
+// foldBatchNorms folds each batchnorm whose input is a conv2d read by it
+// alone into the convolution's weight and bias (the running statistics
+// of an eval-mode export are constants), as the zoo's conv+BN pairs run;
+// the batchnorm node becomes an identity.
+func foldBatchNorms(m *ops.Model) error {
+	readers := map[int]int{}
+	for _, n := range m.Nodes {
+		for _, in := range n.Inputs {
+			readers[in]++
+		}
+	}
+	for _, id := range m.Outputs {
+		readers[id]++
+	}
+	for _, bn := range m.Nodes {
+		if bn.Kind != ops.OpBatchNorm || len(bn.Inputs) != 1 {
+			continue
+		}
+		conv := m.Node(bn.Inputs[0])
+		if conv == nil || conv.Kind != ops.OpConv2d || readers[conv.ID] != 1 || len(conv.Inputs) != 1 {
+			continue
+		}
+		if err := foldInto(m, conv, bn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func foldInto(m *ops.Model, conv, bn *ops.Node) error {
+	get := func(role string) *ops.Tensor {
+		if p := m.Param(bn.Params[role]); p != nil {
+			return p.Value
+		}
+		return nil
+	}
+	mean, variance, gamma, beta := get("running_mean"), get("running_var"), get("weight"), get("bias")
+	w := m.Param(conv.Params["weight"])
+	if mean == nil || variance == nil || w == nil {
+		return nil
+	}
+	out := w.Value.Shape[0]
+	if len(mean.Data) != out || len(variance.Data) != out {
+		return fmt.Errorf("node %s: batch norm over %d channels after a conv with %d", bn.Name, len(mean.Data), out)
+	}
+	eps := float64(bn.Attrs.Eps)
+	if eps == 0 {
+		eps = 1e-5
+	}
+	nw := w.Value.Clone()
+	nb := ops.New(out)
+	per := len(nw.Data) / out
+	for c := range out {
+		g := 1 / math.Sqrt(float64(variance.Data[c])+eps)
+		if gamma != nil {
+			g *= float64(gamma.Data[c])
+		}
+		for i := range per {
+			nw.Data[c*per+i] = float32(float64(nw.Data[c*per+i]) * g)
+		}
+		b := 0.0
+		if p := m.Param(conv.Params["bias"]); p != nil {
+			b = float64(p.Value.Data[c])
+		}
+		b = (b - float64(mean.Data[c])) * g
+		if beta != nil {
+			b += float64(beta.Data[c])
+		}
+		nb.Data[c] = float32(b)
+	}
+	wname, bname := freeParam(m, conv.Params["weight"]+"_bnfold"), freeParam(m, conv.Name+".bias_bnfold")
+	if _, err := m.AddParam(wname, nw, true); err != nil {
+		return err
+	}
+	if _, err := m.AddParam(bname, nb, true); err != nil {
+		return err
+	}
+	conv.Params = map[string]string{"weight": wname, "bias": bname}
+	bn.Kind, bn.Params, bn.Attrs = ops.OpIdentity, nil, ops.Attrs{}
+	return nil
+}
+
+func freeParam(m *ops.Model, name string) string {
+	base, i := name, 1
+	for m.Param(name) != nil {
+		name = fmt.Sprintf("%s_%d", base, i)
+		i++
+	}
+	return name
 }

@@ -13,7 +13,7 @@ func constant(shape ...int) input            { return input{shape: shape, noGrad
 func allCases() []tcase {
 	var cs []tcase
 	for _, group := range [][]tcase{linalgCases(), convCases(), elementwiseCases(), unaryCases(),
-		reduceCases(), normCases(), softmaxCases(), layoutCases(), attentionCases(), quantCases()} {
+		reduceCases(), normCases(), softmaxCases(), layoutCases(), attentionCases(), quantCases(), bigCases()} {
 		cs = append(cs, group...)
 	}
 	return cs
@@ -69,18 +69,7 @@ func convCases() []tcase {
 			}}
 	}
 	pool := func(name string, isMax bool, o ops.PoolOptions) tcase {
-		g := poolGeom{kh: o.Kernel[0], kw: o.Kernel[1], sh: o.Stride[0], sw: o.Stride[1], ph: o.Padding[0], pw: o.Padding[1], countPad: o.CountIncludePad}
-		if g.sh == 0 {
-			g.sh, g.sw = g.kh, g.kw
-		}
-		return tcase{name: name, inputs: []input{in(2, 3, 6, 5)},
-			run: func(c *ops.Context, x []*ops.Tensor) *ops.Tensor {
-				if isMax {
-					return c.MaxPool2d(x[0], o)
-				}
-				return c.AvgPool2d(x[0], o)
-			},
-			ref: func(x []arr) arr { return refPool(x[0], g, isMax) }}
+		return poolCase(name, []int{2, 3, 6, 5}, isMax, o)
 	}
 	return []tcase{
 		conv("conv2d_pad1", []int{2, 3, 7, 6}, []int{4, 3, 3, 3}, ops.Conv2dOptions{Padding: [2]int{1, 1}}, true),
@@ -99,6 +88,22 @@ func convCases() []tcase {
 			run: func(c *ops.Context, x []*ops.Tensor) *ops.Tensor { return c.GlobalAvgPool(x[0]) },
 			ref: func(x []arr) arr { return refReshape(refReduce(x[0], []int{2, 3}, true), 2, 3) }},
 	}
+}
+
+// poolCase checks max or average pooling of an input of the given shape.
+func poolCase(name string, shape []int, isMax bool, o ops.PoolOptions) tcase {
+	g := poolGeom{kh: o.Kernel[0], kw: o.Kernel[1], sh: o.Stride[0], sw: o.Stride[1], ph: o.Padding[0], pw: o.Padding[1], countPad: o.CountIncludePad}
+	if g.sh == 0 {
+		g.sh, g.sw = g.kh, g.kw
+	}
+	return tcase{name: name, inputs: []input{in(shape...)},
+		run: func(c *ops.Context, x []*ops.Tensor) *ops.Tensor {
+			if isMax {
+				return c.MaxPool2d(x[0], o)
+			}
+			return c.AvgPool2d(x[0], o)
+		},
+		ref: func(x []arr) arr { return refPool(x[0], g, isMax) }}
 }
 
 func elementwiseCases() []tcase {

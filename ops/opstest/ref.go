@@ -151,21 +151,52 @@ func refLinear(x, w arr, b *arr) arr {
 type convGeom struct{ sh, sw, ph, pw, dh, dw, groups int }
 
 func refConv2d(x, w arr, b *arr, g convGeom) arr {
+	out := newArr(convOutShape(x, w, g)...)
+	inner := len(out.data) / (out.shape[0] * out.shape[1])
+	for i := range out.data {
+		if b != nil {
+			out.data[i] = b.data[(i/inner)%out.shape[1]]
+		}
+	}
+	convTaps(x, w, g, func(o, xi, wi int) { out.data[o] += x.data[xi] * w.data[wi] })
+	return out
+}
+
+// refConv2dGrads returns the gradients of Σ conv(x, w, b)·r with respect
+// to x, w and (when hasBias) b: each product x·w of the forward sends r
+// back to both factors.
+func refConv2dGrads(x, w arr, hasBias bool, g convGeom, r arr) []arr {
+	dx, dw := newArr(x.shape...), newArr(w.shape...)
+	convTaps(x, w, g, func(o, xi, wi int) {
+		dx.data[xi] += r.data[o] * w.data[wi]
+		dw.data[wi] += r.data[o] * x.data[xi]
+	})
+	if !hasBias {
+		return []arr{dx, dw}
+	}
+	return []arr{dx, dw, refReduce(r, []int{0, 2, 3}, false).reshaped(w.shape[0])}
+}
+
+func convOutShape(x, w arr, g convGeom) []int {
+	h, wd := x.shape[2], x.shape[3]
+	kh, kw := w.shape[2], w.shape[3]
+	return []int{x.shape[0], w.shape[0], (h+2*g.ph-g.dh*(kh-1)-1)/g.sh + 1, (wd+2*g.pw-g.dw*(kw-1)-1)/g.sw + 1}
+}
+
+// convTaps calls f(output, input, weight) with the flat indices of every
+// product of a grouped, strided, dilated, padded convolution.
+func convTaps(x, w arr, g convGeom, f func(o, xi, wi int)) {
 	n, c, h, wd := x.shape[0], x.shape[1], x.shape[2], x.shape[3]
 	oc, cg, kh, kw := w.shape[0], w.shape[1], w.shape[2], w.shape[3]
-	oh := (h+2*g.ph-g.dh*(kh-1)-1)/g.sh + 1
-	ow := (wd+2*g.pw-g.dw*(kw-1)-1)/g.sw + 1
-	out := newArr(n, oc, oh, ow)
+	os := convOutShape(x, w, g)
+	oh, ow := os[2], os[3]
 	ocg := oc / g.groups
 	for ni := range n {
 		for o := range oc {
 			grp := o / ocg
 			for y := range oh {
 				for xo := range ow {
-					var s float64
-					if b != nil {
-						s = b.data[o]
-					}
+					at := ((ni*oc+o)*oh+y)*ow + xo
 					for ci := range cg {
 						cin := grp*cg + ci
 						for i := range kh {
@@ -174,17 +205,18 @@ func refConv2d(x, w arr, b *arr, g convGeom) arr {
 								if ih < 0 || ih >= h || iw < 0 || iw >= wd {
 									continue
 								}
-								s += x.data[((ni*c+cin)*h+ih)*wd+iw] * w.data[((o*cg+ci)*kh+i)*kw+j]
+								f(at, ((ni*c+cin)*h+ih)*wd+iw, ((o*cg+ci)*kh+i)*kw+j)
 							}
 						}
 					}
-					out.data[((ni*oc+o)*oh+y)*ow+xo] = s
 				}
 			}
 		}
 	}
-	return out
 }
+
+// reshaped returns a with a new shape of the same size.
+func (a arr) reshaped(shape ...int) arr { return arr{shape: shape, data: a.data} }
 
 type poolGeom struct {
 	kh, kw, sh, sw, ph, pw int

@@ -72,6 +72,7 @@ func (a *AdamW) Step() {
 		for _, p := range g.Params {
 			if grad := p.Grad(); grad != nil {
 				a.update(p, grad.Data, lr, g.WeightDecay)
+				p.ApplyMask() // pruned weights stay exactly zero
 			}
 		}
 	}

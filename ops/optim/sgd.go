@@ -56,6 +56,7 @@ func (s *SGD) Step() {
 		for _, p := range g.Params {
 			if grad := p.Grad(); grad != nil {
 				s.update(p, grad.Data, lr, wd)
+				p.ApplyMask() // pruned weights stay exactly zero
 			}
 		}
 	}

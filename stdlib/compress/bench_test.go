@@ -7,6 +7,8 @@ import (
 
 	"github.com/qpipe/qpipe/lang/source"
 	"github.com/qpipe/qpipe/ops"
+	cpub "github.com/qpipe/qpipe/ops/cpu"
+	"github.com/qpipe/qpipe/stdlib/zoo"
 )
 
 // BenchmarkSwinForward times one inference forward of swin-micro (random
@@ -48,6 +50,58 @@ func BenchmarkSwinForward(b *testing.B) {
 					}
 				})
 			}
+		}
+	}
+}
+
+// BenchmarkLowBitForward times one inference forward of the zoo cnn
+// (random weights, 28×28 inputs) in fp32, on the int8 engine after
+// quantize int8, and on the same engine after quantize log2 bits=3 (the
+// fast path: power-of-two codes on the int8 kernels) and the shift-add
+// reference backend, at batch 1 and 64, in one process:
+//
+//	go test ./stdlib/compress -run '^$' -bench LowBitForward -benchtime 50x
+func BenchmarkLowBitForward(b *testing.B) {
+	t := &testing.T{}
+	m, err := zoo.Build("cnn", zoo.Shape{C: 1, H: 28, W: 28}, 10, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ds := fashionLike(256)
+	i8, l2 := m.Clone(), m.Clone()
+	if _, err := QuantizeInt8(context.Background(), i8, Int8Options{Data: ds, Batches: 2}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := QuantizeLowBit(context.Background(), l2, LowBitOptions{Method: MethodLog2, Bits: 3, Ratio: 0.5, RatioSet: true, Data: ds, Batches: 2}); err != nil {
+		b.Fatal(err)
+	}
+	ri8, err := ToInteger(i8, source.Span{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rl2, err := ToInteger(l2, source.Span{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cpuBe := cpu(t)
+	shift := cpub.NewShiftAdd(cpub.New(cpub.Options{}))
+	for _, v := range []struct {
+		name string
+		m    *ops.Model
+		be   ops.Backend
+	}{{"fp32", m, cpuBe}, {"int8", ri8.Model, cpuBe}, {"log2", rl2.Model, cpuBe}, {"log2-shiftadd", rl2.Model, shift}} {
+		for _, n := range []int{1, 64} {
+			b.Run(fmt.Sprintf("%s/b%d", v.name, n), func(b *testing.B) {
+				x := ops.New(n, 1, 28, 28)
+				copy(x.Data, ds.X)
+				c := ops.NewContext(v.be, ops.Options{})
+				for b.Loop() {
+					if _, err := v.m.Forward(c, x); err != nil {
+						b.Fatal(err)
+					}
+					c.Reset()
+				}
+			})
 		}
 	}
 }

@@ -2,6 +2,8 @@ package compress
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/qpipe/qpipe/lang/source"
 	"github.com/qpipe/qpipe/ops"
@@ -13,7 +15,10 @@ type IntegerResult struct {
 	Model *ops.Model
 }
 
-// ToInteger returns the integer-engine version of a fake-quant model
+// ToInteger returns the integer-engine version of a fake-quant model (int8,
+// or low-bit from QuantizeLowBit: codes narrower than int8 ride the int8
+// kernels, with each layer's input codes clamped to its range and log2
+// weights as the exact small integers ±2^(K-k))
 // (m is left as it is): each linear/conv2d layer with an int8 input and
 // weight quantizer becomes a qlinear/qconv2d node whose input scale is the
 // activation quantizer's and whose "weight_scale" parameter holds the
@@ -46,7 +51,7 @@ func ToInteger(m *ops.Model, span source.Span) (IntegerResult, error) {
 			scales[n.Name] = s
 		}
 	}
-	if left := out.FindKind(ops.OpFakeQuant); len(left) > 0 {
+	if left := out.FindKind(ops.OpFakeQuant, ops.OpLog2Quant); len(left) > 0 {
 		return IntegerResult{}, fmt.Errorf("quantize: %s is not an int8 layer's input or weight quantizer; the integer engine cannot run it", left[0].Name)
 	}
 	if len(scales) == 0 {
@@ -68,12 +73,15 @@ func detachQuantizers(m *ops.Model, n *ops.Node) (scale float32, ok bool, err er
 	if err != nil {
 		return 0, false, err
 	}
-	wp, err := exportFakeQuant(m, wq)
+	wp, _, err := weightCodes(m, wq)
 	if err != nil {
 		return 0, false, err
 	}
-	if ip.QMin != -128 || ip.QMax != 127 || len(ip.Scale) != 1 || wp.QMax != 127 || wp.QMin < -128 {
-		return 0, false, fmt.Errorf("quantize: layer %s is not int8 (input codes [%d, %d], weight codes [%d, %d])", n.Name, ip.QMin, ip.QMax, wp.QMin, wp.QMax)
+	if ip.QMin < -128 || ip.QMax > 127 || len(ip.Scale) != 1 || wp.QMax > 127 || wp.QMin < -128 {
+		return 0, false, fmt.Errorf("quantize: layer %s (input codes [%d, %d], weight codes [%d, %d]): %w", n.Name, ip.QMin, ip.QMax, wp.QMin, wp.QMax, ErrWideCodes)
+	}
+	if err := lowBitWeights(m, n, wp); err != nil {
+		return 0, false, err
 	}
 	if err := setWeightScale(m, n, wp.Scale); err != nil {
 		return 0, false, err
@@ -81,11 +89,33 @@ func detachQuantizers(m *ops.Model, n *ops.Node) (scale float32, ok bool, err er
 	if err := removeWeightPath(m, n); err != nil {
 		return 0, false, err
 	}
+	n.Attrs.Bits = wp.Bits
+	if ip.QMin != -128 || ip.QMax != 127 {
+		n.Attrs.QMin, n.Attrs.QMax = float32(ip.QMin), float32(ip.QMax)
+	}
 	fq := siteQuantNode(m, in)
 	if err := m.Bypass(fq); err != nil {
 		return 0, false, err
 	}
 	return ip.Scale[0], true, m.RemoveParam(fq.Params["scale"])
+}
+
+// lowBitWeights replaces a low-bit layer's weight (narrower than int8, or
+// log2) by its quantized values code·scale, so the integer engine's
+// round(W/scale) reads back exactly the quantizer's codes (clipping and
+// pruning included) and wp.Scale holds one scale per channel or tensor.
+// Int8 weights stay as they are (the engine quantizes them with the
+// trained scales over the full int8 range).
+func lowBitWeights(m *ops.Model, n *ops.Node, wp IntParams) error {
+	fq := siteQuantNode(m, Site{n, RoleWeight})
+	if fq.Kind != ops.OpLog2Quant && wp.Bits >= 8 {
+		return nil
+	}
+	if fq.Kind == ops.OpLog2Quant {
+		n.Attrs.Tag = "log2"
+	}
+	_, err := materialise(m, Site{n, RoleWeight})
+	return err
 }
 
 // detachInputQuantizer removes an attention node's int8 input quantizer
@@ -153,24 +183,47 @@ func removeWeightPath(m *ops.Model, n *ops.Node) error {
 	}
 	m.Nodes = keep
 	m.Invalidate()
-	return m.RemoveParam(fq.Params["scale"])
+	for _, role := range slices.Sorted(maps.Keys(fq.Params)) { // scale; log2: alpha and mask
+		if err := m.RemoveParam(fq.Params[role]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// Int8Bytes is the storage of an integer-engine model: one byte per
-// weight of a qlinear/qconv2d layer, four per other parameter value
-// (biases, scales, norms, float layers).
+// Int8Bytes is the storage of an integer-engine model with its weight
+// codes packed: Bits bits per weight of a qlinear/qconv2d layer (8 for an
+// int8 layer; 3 for a 3-bit log2 or uniform layer, zeros included),
+// rounded up to whole bytes per layer, and four bytes per other parameter
+// value (biases, weight scales, norms, float layers).
 func Int8Bytes(m *ops.Model) int64 {
-	int8W := map[string]bool{}
-	for _, n := range m.FindKind(ops.OpQLinear, ops.OpQConv2d) {
-		int8W[n.Params["weight"]] = true
-	}
-	var total int64
-	for _, p := range m.Params() {
-		per := int64(4)
-		if int8W[p.Name] {
-			per = 1
-		}
-		total += per * int64(p.Value.Numel())
-	}
+	total, _ := PackedBytes(m)
 	return total
+}
+
+// PackedBytes is Int8Bytes and, of it, the bytes of packed weight codes.
+// On a fake-quant model (one whose codes are too wide for the integer
+// engine) it counts the same: quantized weights at their bits, log2 masks
+// not at all (the zero codes carry them), scales and alphas as floats.
+func PackedBytes(m *ops.Model) (total, codes int64) {
+	bits := map[string]int{}
+	for _, n := range m.FindKind(ops.OpQLinear, ops.OpQConv2d) {
+		bits[n.Params["weight"]] = orDefaultInt(n.Attrs.Bits, 8)
+	}
+	for _, l := range quantizedLayers(m) {
+		fq := siteQuantNode(m, Site{l, RoleWeight})
+		bits[m.Node(fq.Inputs[0]).Params["value"]] = fq.Attrs.Bits
+		if mk := fq.Params["mask"]; mk != "" {
+			bits[mk] = 0
+		}
+	}
+	for _, p := range m.Params() {
+		if b, ok := bits[p.Name]; ok {
+			c := (int64(p.Value.Numel())*int64(b) + 7) / 8
+			total, codes = total+c, codes+c
+			continue
+		}
+		total += 4 * int64(p.Value.Numel())
+	}
+	return total, codes
 }

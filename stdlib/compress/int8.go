@@ -208,16 +208,38 @@ func Calibrate(ctx context.Context, be ops.Backend, m *ops.Model, q map[*ops.Nod
 // rounding; the scales stay fixed), then refreshes the weight scales from
 // the trained weights.
 func qat(ctx context.Context, m *ops.Model, o Int8Options) ([]train.EpochStats, error) {
-	l, err := data.NewLoader(o.Data, data.LoaderOptions{BatchSize: o.Batch, Shuffle: true, Seed: o.Seed, Normalize: o.Normalize})
+	ep, err := fitQAT(ctx, m, qatRun{o.Data, o.Normalize, o.Batch, o.Epochs, o.LR, o.Optimizer, o.Seed, o.Backend, o.Progress})
+	if err != nil {
+		return ep, err
+	}
+	return ep, RefreshWeightScales(m)
+}
+
+// qatRun is what quantization-aware training needs of a quantizer's options.
+type qatRun struct {
+	data      *data.Dataset
+	normalize *data.Normalize
+	batch     int
+	epochs    int
+	lr        float64
+	optimizer string
+	seed      uint64
+	backend   ops.Backend
+	progress  func(train.Progress)
+}
+
+// fitQAT trains a fake-quant graph with cross-entropy, no weight decay.
+func fitQAT(ctx context.Context, m *ops.Model, r qatRun) ([]train.EpochStats, error) {
+	l, err := data.NewLoader(r.data, data.LoaderOptions{BatchSize: r.batch, Shuffle: true, Seed: r.seed, Normalize: r.normalize})
 	if err != nil {
 		return nil, err
 	}
-	h, err := train.Fit(ctx, m, l, nil, train.Options{Epochs: o.Epochs, LR: o.LR, Optimizer: o.Optimizer,
-		NoDecay: true, Seed: o.Seed, Backend: o.Backend, Progress: o.Progress})
+	h, err := train.Fit(ctx, m, l, nil, train.Options{Epochs: r.epochs, LR: r.lr, Optimizer: r.optimizer,
+		NoDecay: true, Seed: r.seed, Backend: r.backend, Progress: r.progress})
 	if err != nil {
 		return h.Epochs, fmt.Errorf("quantize: qat: %w", err)
 	}
-	return h.Epochs, RefreshWeightScales(m)
+	return h.Epochs, nil
 }
 
 // RefreshWeightScales recomputes every weight quantizer's per-channel (or

@@ -1,6 +1,10 @@
 package compress
 
-import "math"
+import (
+	"math"
+
+	"github.com/qpipe/qpipe/ops"
+)
 
 // Observer gathers an activation's statistics over calibration batches
 // and chooses the clipping threshold t of its symmetric range [-t, t].
@@ -127,3 +131,31 @@ func (o *HistogramObserver) mseThreshold(bits int) float32 {
 	}
 	return best
 }
+
+// StdObserver is the std-based activation rule: sigma_A is an exponential
+// moving average of each batch's standard deviation (the first batch sets
+// it; then sigma = Momentum·sigma + (1-Momentum)·std(batch)), and the
+// clipping threshold is Alpha·sigma_A.
+type StdObserver struct {
+	Alpha    float64
+	Momentum float64
+
+	sigma float64
+	seen  bool
+}
+
+// Observe implements Observer.
+func (o *StdObserver) Observe(x []float32) {
+	s := float64(ops.Std(x))
+	if !o.seen {
+		o.sigma, o.seen = s, true
+		return
+	}
+	o.sigma = o.Momentum*o.sigma + (1-o.Momentum)*s
+}
+
+// Sigma is the current EMA of the standard deviation.
+func (o *StdObserver) Sigma() float64 { return o.sigma }
+
+// Threshold implements Observer.
+func (o *StdObserver) Threshold(int) float32 { return float32(o.Alpha * o.sigma) }

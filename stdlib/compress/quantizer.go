@@ -87,8 +87,13 @@ type Uniform struct {
 	Observer   Observer
 	// Learn makes the scale trainable with the LSQ gradient.
 	Learn bool
+	// AutoSign (activations) takes unsigned codes [0, 2^Bits-1] when
+	// calibration saw no negative value and Bits < 8 (so the codes still
+	// fit int8): a post-ReLU input spends no code on negatives.
+	AutoSign bool
 
 	thresholds []float32
+	negative   bool // a negative value was observed
 }
 
 // Int8Activation is the int8 engine's activation rule: per tensor,
@@ -101,10 +106,23 @@ func Int8Weight(perChannel bool) *Uniform {
 	return &Uniform{Bits: 8, Narrow: true, PerChannel: perChannel}
 }
 
-func (u *Uniform) qrange() (float32, float32) { return ops.QuantRange(u.Bits, true, u.Narrow) }
+func (u *Uniform) qrange() (float32, float32) {
+	return ops.QuantRange(u.Bits, !u.unsigned(), u.Narrow && !u.unsigned())
+}
+
+// unsigned reports whether the codes are unsigned (see AutoSign).
+func (u *Uniform) unsigned() bool { return u.AutoSign && !u.negative && u.Bits < 8 }
 
 // Observe implements Quantizer.
 func (u *Uniform) Observe(x *ops.Tensor) {
+	if u.AutoSign && !u.negative {
+		for _, v := range x.Data {
+			if v < 0 {
+				u.negative = true
+				break
+			}
+		}
+	}
 	switch {
 	case u.PerChannel:
 		u.thresholds = channelMaxAbs(x)
@@ -191,6 +209,10 @@ func exportFakeQuant(m *ops.Model, s Site) (IntParams, error) {
 	if fq == nil {
 		return IntParams{}, fmt.Errorf("quantize: layer %s has no %s quantizer", s.Layer.Name, s.Role)
 	}
+	if fq.Kind == ops.OpLog2Quant {
+		ip, _, err := weightCodes(m, s)
+		return ip, err
+	}
 	p := m.Param(fq.Params["scale"])
 	if p == nil {
 		return IntParams{}, fmt.Errorf("quantize: %s has no scale parameter", fq.Name)
@@ -213,7 +235,7 @@ func siteQuantNode(m *ops.Model, s Site) *ops.Node {
 		return nil
 	}
 	n := m.Node(s.Layer.Inputs[slot])
-	if n == nil || n.Kind != ops.OpFakeQuant || n.Attrs.Tag != s.Role {
+	if n == nil || (n.Kind != ops.OpFakeQuant && n.Kind != ops.OpLog2Quant) || n.Attrs.Tag != s.Role {
 		return nil
 	}
 	return n

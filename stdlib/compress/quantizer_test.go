@@ -42,8 +42,13 @@ func TestLearnedScalePlugsIntoTheSameSites(t *testing.T) {
 			t.Fatalf("%s export %+v, %v; want 4-bit codes up to 7", role, ip, err)
 		}
 	}
-	if _, err := ToInteger(m, fc1.Span); err == nil {
-		t.Fatal("ToInteger of a 4-bit layer: want an error (the integer engine is int8)")
+	// 4-bit codes ride the int8 kernels: the layer clamps its input to [-8, 7].
+	ir, err := ToInteger(m, fc1.Span)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := ir.Model.NodeByName("stages.1.fc1"); q.Kind != ops.OpQLinear || q.Attrs.Bits != 4 || q.Attrs.QMin != -8 || q.Attrs.QMax != 7 {
+		t.Fatalf("fc1 on the integer engine: %s %+v", q.Kind, q.Attrs)
 	}
 }
 

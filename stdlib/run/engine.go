@@ -37,6 +37,8 @@ type FitResult struct {
 	ValAccuracy float64
 	HasVal      bool
 	Steps       int
+	// Series are the epochs and loss samples for the report.
+	Series *Series
 }
 
 // Tick is one progress report of a long step.
@@ -69,16 +71,20 @@ func Fit(ctx context.Context, be ops.Backend, m *ops.Model, ds, val *data.Datase
 		}
 	}
 	perEpoch := loader.Batches()
-	h, err := train.Fit(ctx, m, loader, valLoader, trainOptions(be, o, perEpoch, tick))
+	topts, samples := trainOptions(be, o, perEpoch, tick), newSampler()
+	topts.Progress = samples.then(topts.Progress)
+	h, err := train.Fit(ctx, m, loader, valLoader, topts)
+	series := &Series{Epochs: epochPoints(h.Epochs), Steps: samples.Points()}
 	var div *train.DivergedError
 	if errors.As(err, &div) {
-		return FitResult{Loss: div.Loss}, fmt.Errorf("%w: %v at epoch %d, batch %d of %d", ErrNonFinite, div.Loss, div.Epoch, div.Step, perEpoch)
+		err = fmt.Errorf("%w: %v at epoch %d, batch %d of %d", ErrNonFinite, div.Loss, div.Epoch, div.Step, perEpoch)
+		return FitResult{Loss: div.Loss, Series: series}, withSeries(err, series)
 	}
 	if err != nil {
 		return FitResult{}, err
 	}
 	last := h.Last()
-	return FitResult{Loss: last.TrainLoss, Accuracy: last.TrainAcc, ValAccuracy: last.ValAcc, HasVal: last.HasVal, Steps: h.Steps}, nil
+	return FitResult{Loss: last.TrainLoss, Accuracy: last.TrainAcc, ValAccuracy: last.ValAcc, HasVal: last.HasVal, Steps: h.Steps, Series: series}, nil
 }
 
 // trainOptions maps a verb's arguments onto stdlib/train's.

@@ -295,7 +295,7 @@ func (x *execution) reuse(i int) {
 		x.fresh[i].apply(st)
 	}
 	entry := x.entry(n)
-	entry.Status, entry.Summary, entry.Checkpoint = StatusCached, e.Summary, x.store.Path(e.Key)
+	entry.Status, entry.Summary, entry.Checkpoint, entry.Series = StatusCached, e.Summary, x.store.Path(e.Key), e.Series
 	maps.Copy(entry.Metrics, e.Metrics)
 	if !x.inBranch(n) {
 		rep := maps.Clone(orEmpty(e.State.Reported))
@@ -323,7 +323,7 @@ func (x *execution) execute(ctx context.Context, i int, st *State) result {
 	if err != nil {
 		return result{i: i, entry: e, err: err}
 	}
-	e.Status, e.Summary = StatusDone, out.Summary
+	e.Status, e.Summary, e.Series = StatusDone, out.Summary, out.Series
 	maps.Copy(e.Metrics, out.Metrics)
 	return result{i: i, st: st, entry: e}
 }
@@ -348,7 +348,7 @@ func (x *execution) remeasure(ctx context.Context, i int) result {
 	if err != nil {
 		return result{i: i, entry: e, err: err}
 	}
-	e.Status, e.Summary = StatusCached, out.Summary+" (latency re-measured; the rest from the step store)"
+	e.Status, e.Summary, e.Series = StatusCached, out.Summary+" (latency re-measured; the rest from the step store)", stored.Series
 	maps.Copy(e.Metrics, stored.Metrics)
 	maps.Copy(e.Metrics, out.Metrics)
 	return result{i: i, st: st, entry: e, refreshed: true}
@@ -373,7 +373,7 @@ func (x *execution) finish(r result) error {
 	if r.refreshed {
 		e.Checkpoint = x.store.Path(n.Key)
 	} else if x.store != nil {
-		se := &Entry{Key: n.Key, Node: n.Label, Verb: n.Verb, Recipe: x.l.Recipe, Seconds: e.Seconds, Summary: e.Summary, Metrics: e.Metrics}
+		se := &Entry{Key: n.Key, Node: n.Label, Verb: n.Verb, Recipe: x.l.Recipe, Seconds: e.Seconds, Summary: e.Summary, Metrics: e.Metrics, Series: e.Series}
 		if err := x.store.Put(se, r.st); err != nil {
 			x.warn(fmt.Errorf("step %s was not stored: %w", n.Label, err))
 		} else {
@@ -395,6 +395,10 @@ func (x *execution) finish(r result) error {
 // failed reports a node that failed and returns the run's error.
 func (x *execution) failed(n *planner.Node, e StepReport, err error) error {
 	e.Status = StatusFailed
+	var withS SeriesError
+	if errors.As(err, &withS) {
+		e.Series = withS.StepSeries()
+	}
 	if errors.Is(err, ErrInterrupted) {
 		e.Status, e.Error = StatusInterrupted, "interrupted"
 		x.obs.Finished(e)

@@ -5,9 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/qpipe/qpipe/lang/check"
 	"math"
-	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -16,6 +14,9 @@ import (
 
 	"golang.org/x/sys/cpu"
 
+	"github.com/qpipe/qpipe/internal/bounded"
+
+	"github.com/qpipe/qpipe/lang/check"
 	"github.com/qpipe/qpipe/planner"
 )
 
@@ -136,7 +137,7 @@ func WriteManifest(dir string, m *Manifest) error {
 
 // ReadManifest reads a manifest file.
 func ReadManifest(path string) (*Manifest, error) {
-	b, err := os.ReadFile(path)
+	b, err := bounded.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}

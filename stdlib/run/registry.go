@@ -39,6 +39,9 @@ type Outcome struct {
 	Summary string
 	// Metrics are the measured values under report.json's names.
 	Metrics map[string]float64
+	// Series, when set, are the step's curves and tables for report.html
+	// (series.go).
+	Series *Series
 }
 
 // Env is what a verb may use besides the state: the backend, the run's

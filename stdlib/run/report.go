@@ -6,15 +6,19 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/qpipe/qpipe/internal/outfile"
 )
 
 // Step statuses in report.json. "restored", the status --resume gave
 // before the step store, is what "cached" was called.
 const (
-	StatusDone        = "done"
-	StatusCached      = "cached"
-	StatusRestored    = "restored"
-	StatusFailed      = "failed"
+	StatusDone     = "done"
+	StatusCached   = "cached"
+	StatusRestored = "restored"
+	StatusFailed   = "failed"
+	// StatusInterrupted is a step stopped by a signal (the run's context
+	// was cancelled) before it finished.
 	StatusInterrupted = "interrupted"
 	StatusSkipped     = "skipped"
 )
@@ -52,6 +56,8 @@ type StepReport struct {
 	// Checkpoint is the step store's entry holding the state after the
 	// step.
 	Checkpoint string `json:"checkpoint,omitempty"`
+	// Series are the step's curves and tables for report.html.
+	Series *Series `json:"series,omitempty"`
 
 	// final is the headline of the state after a top-level step.
 	final *Final
@@ -112,31 +118,12 @@ func ReadReport(dir string) (*Report, error) {
 }
 
 // writeAtomic writes b to path through a temporary file in the same
-// directory, synced and renamed over path.
+// directory, synced and renamed over path (package outfile).
 func writeAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
+	return outfile.Write(path, b)
 }
 
 // ReportWriter is the Observer that keeps report.json: it records every
@@ -145,6 +132,9 @@ func writeAtomic(path string, b []byte) error {
 type ReportWriter struct {
 	Dir    string
 	Report *Report
+	// Render, when set, is called after every rewrite of report.json
+	// (Options.Render: report.html).
+	Render func(dir string, r *Report)
 	// Err is the first write error.
 	Err error
 }
@@ -170,8 +160,14 @@ func (w *ReportWriter) Finished(s StepReport) {
 	if s.final != nil {
 		w.Report.Final = *s.final
 	}
-	if err := WriteReport(w.Dir, w.Report); err != nil && w.Err == nil {
-		w.Err = err
+	if err := WriteReport(w.Dir, w.Report); err != nil {
+		if w.Err == nil {
+			w.Err = err
+		}
+		return
+	}
+	if w.Render != nil {
+		w.Render(w.Dir, w.Report)
 	}
 }
 

@@ -66,7 +66,7 @@ func TestResumeRestoresFinishedSteps(t *testing.T) {
 	failing := strings.Replace(tiny, "expect accuracy >= 0.5", "expect accuracy >= 0.999", 1)
 	_, err := runRecipe(t, context.Background(), dir, failing, nil)
 	var ee *ExpectError
-	if !errors.As(err, &ee) || !strings.Contains(err.Error(), "recipe.qpipe:5:1: expect: expect failed: accuracy >= 0.999 is false (accuracy = 0.") {
+	if !errors.As(err, &ee) || !strings.Contains(err.Error(), "recipe.qpipe:5:1: expect: accuracy >= 0.999 is false (accuracy = 0.") {
 		t.Fatalf("failing expect: %v", err)
 	}
 	rep, _ := ReadReport(filepath.Join(dir, "out"))
@@ -241,7 +241,6 @@ func TestPreflightAndPaths(t *testing.T) {
 		got = append(got, d.Span.String()+": "+d.Summary)
 	}
 	want := []string{
-		path + `:4:3: "quantize log2" is not yet executable`,
 		path + `:7:19: export path "/abs.safetensors" is absolute; export paths are relative to the output directory ` + filepath.Join(dir, "o"),
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {

@@ -52,6 +52,9 @@ type Options struct {
 	DataOptions data.Options
 	// Observer sees steps start, progress and finish; nil for none.
 	Observer Observer
+	// Render, when set, is called after every rewrite of report.json
+	// with the report as it stands (report.html; stdlib/run/htmlreport).
+	Render func(outDir string, r *Report)
 }
 
 // Observer is told about the run as it goes, to draw progress.
@@ -156,7 +159,8 @@ func (r *Runner) Run(ctx context.Context) (*Report, error) {
 	if err := WriteReport(r.opts.OutDir, r.report); err != nil {
 		return r.report, fmt.Errorf("output directory %s is not writable: %w", r.opts.OutDir, unwrapPath(err))
 	}
-	rw := &ReportWriter{Dir: r.opts.OutDir, Report: r.report}
+	r.render()
+	rw := &ReportWriter{Dir: r.opts.OutDir, Report: r.report, Render: r.opts.Render}
 	obs := Observers{rw}
 	if r.opts.Observer != nil {
 		obs = append(obs, r.opts.Observer)
@@ -170,7 +174,17 @@ func (r *Runner) Run(ctx context.Context) (*Report, error) {
 	if merr := WriteManifest(r.opts.OutDir, r.Manifest()); merr != nil && err == nil {
 		err = merr
 	}
+	r.render()
 	return r.report, err
+}
+
+// render calls Options.Render, when set, with the report as it stands:
+// before the first node and once the run is over (the ReportWriter calls
+// it after every node).
+func (r *Runner) render() {
+	if r.opts.Render != nil {
+		r.opts.Render(r.opts.OutDir, r.report)
+	}
 }
 
 // Manifest describes the run as it stands (manifest.json).

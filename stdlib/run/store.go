@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/qpipe/qpipe/internal/bounded"
 )
 
 // The step store keeps what a finished plan node left behind under the
@@ -80,7 +82,9 @@ type Entry struct {
 	Seconds float64            `json:"seconds"`
 	Summary string             `json:"summary,omitempty"`
 	Metrics map[string]float64 `json:"metrics"`
-	State   stateFile          `json:"state"`
+	// Series are the node's curves and tables (report.html).
+	Series *Series   `json:"series,omitempty"`
+	State  stateFile `json:"state"`
 	// Files maps each blob the state names (relative to the store) to
 	// its SHA-256.
 	Files map[string]string `json:"files"`
@@ -105,7 +109,7 @@ func (s *Store) entryPath(key string) string {
 // entry) when it is damaged.
 func (s *Store) Get(key string) (*Entry, error) {
 	path := s.entryPath(key)
-	b, err := os.ReadFile(path)
+	b, err := bounded.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -238,7 +242,7 @@ func (s *Store) describe(path string) (EntryInfo, []string) {
 	if fi, err := os.Stat(path); err == nil {
 		info.Bytes, info.ModTime = fi.Size(), fi.ModTime()
 	}
-	b, err := os.ReadFile(path)
+	b, err := bounded.ReadFile(path)
 	var e Entry
 	if err != nil || json.Unmarshal(b, &e) != nil {
 		return info, nil

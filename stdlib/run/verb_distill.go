@@ -26,24 +26,43 @@ func runDistill(ctx context.Context, env *Env, st *State, step *check.Step) (*Ou
 	if st.Data == nil {
 		return nil, fmt.Errorf("distill needs data, and no dataset is bound")
 	}
-	from := step.Args["from"].Str
-	snap := st.Snapshots[from]
+	from, snap := teacherSnapshot(st, step.Args["from"].Str)
 	if snap == nil {
 		return nil, fmt.Errorf("no snapshot named %s", from)
 	}
+	st.BeginCompression()
 	o, err := distillOptions(env, st, step)
 	if err != nil {
 		return nil, err
 	}
 	o.Teacher = snap.Model
+	samples := newSampler()
+	o.Progress = samples.then(o.Progress)
 	rounds, err := compress.Distill(ctx, st.Model, o)
 	if len(rounds) > 0 {
 		st.ModelChanged()
 	}
+	series := &Series{Epochs: roundPoints(rounds, o), Steps: samples.Points()}
 	if err != nil {
-		return nil, err
+		return nil, withSeries(err, series)
 	}
-	return distillOutcome(st, from, o, rounds), nil
+	out := distillOutcome(st, from, o, rounds)
+	out.Series = series
+	return out, nil
+}
+
+// teacherSnapshot resolves distill's from=: "baseline" (the default) is
+// the model before the first compression step of the branch, or the
+// original model when none ran yet (State.Baseline); any other name is
+// that snapshot. It returns the name the teacher goes by.
+func teacherSnapshot(st *State, from string) (string, *Snapshot) {
+	if from != BaselineSnapshot {
+		return from, st.Snapshots[from]
+	}
+	if b, ok := st.Snapshots[BaselineSnapshot]; ok {
+		return BaselineSnapshot, b
+	}
+	return "original", st.Snapshots["original"]
 }
 
 // distillArgs are a distill step's arguments.
@@ -123,4 +142,18 @@ func distillOutcome(st *State, from string, o compress.DistillOptions, rounds []
 		st.Record("loss", last.ValLoss, "loss", last.ValLoss)
 	}
 	return &Outcome{Summary: fmt.Sprintf("distill from %s (teacher=%s): %s", from, o.TeacherMode, strings.Join(parts, "; ")), Metrics: metrics}
+}
+
+// roundPoints are the rounds as epoch points: one per round, at the
+// round's last epoch, with the evaluation on o.Val when there is one.
+func roundPoints(rounds []compress.Round, o compress.DistillOptions) []EpochPoint {
+	out := make([]EpochPoint, len(rounds))
+	for i, r := range rounds {
+		out[i] = EpochPoint{Epoch: r.Iteration * max(o.Epochs, 1), Round: r.Iteration, Stage: r.Stage,
+			TrainLoss: r.Loss, TrainAccuracy: r.TrainAccuracy, LR: o.LR, Seconds: r.Seconds}
+		if o.Val != nil {
+			out[i].ValLoss, out[i].ValAccuracy = ptr(r.ValLoss), ptr(r.Accuracy)
+		}
+	}
+	return out
 }

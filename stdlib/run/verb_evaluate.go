@@ -3,17 +3,17 @@ package run
 import (
 	"context"
 	"fmt"
-	"github.com/qpipe/qpipe/stdlib/eval"
 	"maps"
 	"strings"
 
 	"github.com/qpipe/qpipe/lang/check"
-	"github.com/qpipe/qpipe/lang/source"
 	"github.com/qpipe/qpipe/ops"
+	"github.com/qpipe/qpipe/stdlib/compress"
+	"github.com/qpipe/qpipe/stdlib/eval"
 )
 
 func init() {
-	Register("evaluate", Verb{Run: runEvaluate, Unsupported: evaluateUnsupported, Remeasure: remeasureEvaluate})
+	Register("evaluate", Verb{Run: runEvaluate, Remeasure: remeasureEvaluate})
 }
 
 // evalWords are the words of an evaluate step (accuracy when none).
@@ -26,15 +26,6 @@ func evalWords(step *check.Step) []check.Value {
 		return []check.Value{{Kind: check.VIdent, Str: "accuracy"}}
 	}
 	return []check.Value{w}
-}
-
-func evaluateUnsupported(step *check.Step) (string, source.Span, bool) {
-	for _, w := range evalWords(step) {
-		if w.Str == "robustness" {
-			return "evaluate robustness", w.Span, true
-		}
-	}
-	return "", source.Span{}, false
 }
 
 func runEvaluate(ctx context.Context, env *Env, st *State, step *check.Step) (*Outcome, error) {
@@ -51,7 +42,7 @@ func runEvaluate(ctx context.Context, env *Env, st *State, step *check.Step) (*O
 	for k, v := range r {
 		st.Reported[k] = v
 	}
-	return &Outcome{Summary: "evaluate: " + describeMetrics(r), Metrics: r}, nil
+	return &Outcome{Summary: "evaluate: " + describeMetrics(headline(r)), Metrics: r}, nil
 }
 
 // remeasureEvaluate times the model again; accuracy and size stay as
@@ -78,6 +69,7 @@ func remeasureEvaluate(ctx context.Context, env *Env, st *State, step *check.Ste
 // on its integer-engine conversion, with the size of int8 weights.
 func measure(ctx context.Context, env *Env, model *ops.Model, st *State, step *check.Step, only map[string]bool) (map[string]float64, map[string]float64, error) {
 	metrics, reported := map[string]float64{}, map[string]float64{}
+	attacked := model
 	model, err := st.inference(model)
 	if err != nil {
 		return nil, nil, err
@@ -98,6 +90,8 @@ func measure(ctx context.Context, env *Env, model *ops.Model, st *State, step *c
 			err = measureSize(model, metrics, reported)
 		case "latency":
 			err = measureLatency(ctx, env, model, st, a.Batch, a.Runs, metrics, reported)
+		case "robustness":
+			err = measureRobustness(ctx, env, attacked, model, st, step, metrics, reported)
 		default:
 			err = &NotExecutableError{What: "evaluate " + w.Str, Span: w.Span}
 		}
@@ -116,7 +110,8 @@ type evalArgs struct {
 
 // wanted tells whether an evaluate word measures one of the metrics.
 func wanted(word string, only map[string]bool) bool {
-	by := map[string][]string{"accuracy": {"accuracy", "loss"}, "size": {"size", "params"}, "latency": {"latency", "throughput"}}
+	by := map[string][]string{"accuracy": {"accuracy", "loss"}, "size": {"size", "params"}, "latency": {"latency", "throughput"},
+		"robustness": robustnessMetrics}
 	for _, m := range by[word] {
 		if only[m] {
 			return true
@@ -146,7 +141,8 @@ func measureAccuracy(ctx context.Context, env *Env, model *ops.Model, st *State,
 }
 
 func measureSize(model *ops.Model, m, r map[string]float64) error {
-	if len(model.FindKind(ops.OpQLinear, ops.OpQConv2d)) > 0 {
+	r["sparsity"] = compress.WeightSparsity(model)
+	if len(model.FindKind(ops.OpQLinear, ops.OpQConv2d)) > 0 || len(model.FindKind(ops.OpFakeQuant, ops.OpLog2Quant)) > 0 {
 		return measureInt8Size(model, m, r)
 	}
 	n, err := eval.SizeBytes(model)

@@ -23,10 +23,21 @@ func runLet(ctx context.Context, env *Env, st *State, step *check.Step) (*Outcom
 type ExpectError struct {
 	Cond        string
 	Left, Right string // "accuracy = 0.9712"
+	// Gate is the condition as a threshold on one metric, when it is one.
+	Gate *Gate
+}
+
+// StepSeries keeps the failed gate on the report entry (SeriesError).
+func (e *ExpectError) StepSeries() *Series {
+	if e.Gate == nil {
+		return nil
+	}
+	return &Series{Gate: e.Gate}
 }
 
 func (e *ExpectError) Error() string {
-	return fmt.Sprintf("expect failed: %s is false (%s; %s)", e.Cond, e.Left, e.Right)
+	// The runner and the CLI add "expect failed:" / "expect:" before it.
+	return fmt.Sprintf("%s is false (%s; %s)", e.Cond, e.Left, e.Right)
 }
 
 func runExpect(ctx context.Context, env *Env, st *State, step *check.Step) (*Outcome, error) {
@@ -39,12 +50,17 @@ func runExpect(ctx context.Context, env *Env, st *State, step *check.Step) (*Out
 		return nil, err
 	}
 	cond := ev.text(step.Expr)
+	gate := ev.gate(step.Expr, v != 0)
 	if v == 0 {
 		l, r := ev.sides(step.Expr)
-		return nil, &ExpectError{Cond: cond, Left: l, Right: r}
+		return nil, &ExpectError{Cond: cond, Left: l, Right: r, Gate: gate}
 	}
 	l, r := ev.sides(step.Expr)
-	return &Outcome{Summary: fmt.Sprintf("expect %s holds (%s; %s)", cond, l, r)}, nil
+	out := &Outcome{Summary: fmt.Sprintf("expect %s holds (%s; %s)", cond, l, r)}
+	if gate != nil {
+		out.Series = &Series{Gate: gate}
+	}
+	return out, nil
 }
 
 // lazyRefs measures the snapshot metrics no step evaluated on the

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
+	"github.com/qpipe/qpipe/internal/bounded"
+	"github.com/qpipe/qpipe/internal/outfile"
 	"github.com/qpipe/qpipe/lang/check"
 	"github.com/qpipe/qpipe/ops/modelio"
 )
@@ -15,8 +16,10 @@ func init() {
 	Register("export", Verb{Run: runExport, Prepare: prepareExport})
 }
 
-// ExportPath resolves an export path inside the output directory: it must
-// be relative and must not climb out of it with "..".
+// ExportPath resolves an export path inside the output directory by what
+// it points to: it must be relative, must not climb out with "..", and no
+// symbolic link in an existing directory on the way may lead out
+// (outfile.Confine).
 func ExportPath(out, p string) (string, error) {
 	if p == "" {
 		return "", fmt.Errorf("export needs a file name")
@@ -24,11 +27,11 @@ func ExportPath(out, p string) (string, error) {
 	if filepath.IsAbs(p) || filepath.VolumeName(p) != "" {
 		return "", fmt.Errorf("export path %q is absolute; export paths are relative to the output directory %s", p, out)
 	}
-	clean := filepath.Clean(p)
-	if clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
-		return "", fmt.Errorf("export path %q is outside the output directory %s; write a path inside it", p, out)
+	path, err := outfile.Confine(out, p)
+	if err != nil {
+		return "", fmt.Errorf("export %w", err)
 	}
-	return filepath.Join(out, clean), nil
+	return path, nil
 }
 
 func prepareExport(env *Env, step *check.Step) error {
@@ -44,28 +47,84 @@ func runExport(ctx context.Context, env *Env, st *State, step *check.Step) (*Out
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
 	}
-	switch step.Variant {
-	case "checkpoint":
-		err = modelio.Save(path, st.Model, st.Meta)
-	case "onnx":
-		err = exportONNX(env, st, path)
-	case "safetensors":
-		err = modelio.WriteSafetensors(path, modelio.ModelTensors(st.Model), map[string]string{"format": "pt", "qpipe_model": st.Model.Name})
-	default:
-		return nil, &NotExecutableError{What: "export " + step.Variant, Span: step.Span}
-	}
-	if err != nil {
+	// Check again once the directories exist: a link made since the plan
+	// was checked must not lead the files out either.
+	if err := outfile.Inside(env.OutDir, dir); err != nil {
 		return nil, fmt.Errorf("cannot write %s: %w", path, err)
 	}
-	info, err := os.Stat(path)
+	stage, err := os.MkdirTemp(dir, ".qpipe-export-*")
+	if err != nil {
+		return nil, fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
+	}
+	defer os.RemoveAll(stage)
+	if err := writeFormat(env, st, step, filepath.Join(stage, filepath.Base(path))); err != nil {
+		return nil, fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	total, err := publish(step, stage, dir)
 	if err != nil {
 		return nil, err
 	}
-	return &Outcome{Summary: fmt.Sprintf("export %s: wrote %s (%d bytes)", step.Variant, path, info.Size()),
-		Metrics: map[string]float64{"file_bytes": float64(info.Size())}}, nil
+	return &Outcome{Summary: fmt.Sprintf("export %s: wrote %s (%d bytes)", step.Variant, path, total),
+		Metrics: map[string]float64{"file_bytes": float64(total)}}, nil
+}
+
+// writeFormat writes the step's format to path (a checkpoint writes the
+// weights there and the architecture beside them).
+func writeFormat(env *Env, st *State, step *check.Step, path string) error {
+	switch step.Variant {
+	case "checkpoint":
+		return modelio.Save(path, st.Model, st.Meta)
+	case "onnx":
+		return exportONNX(env, st, path, step.Args["representation"].Str)
+	case "safetensors":
+		return exportSafetensors(st, path)
+	}
+	return &NotExecutableError{What: "export " + step.Variant, Span: step.Span}
+}
+
+// publish measures the files written to the staging folder, refuses them
+// when they exceed max_size, and otherwise renames each into dir (atomic
+// per file: a reader sees the old file or the new one).
+func publish(step *check.Step, stage, dir string) (int64, error) {
+	entries, err := os.ReadDir(stage)
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil {
+			return 0, err
+		}
+		total += info.Size()
+	}
+	if err := checkMaxSize(step, total); err != nil {
+		return 0, err
+	}
+	for _, e := range entries {
+		if err := os.Rename(filepath.Join(stage, e.Name()), filepath.Join(dir, e.Name())); err != nil {
+			return 0, fmt.Errorf("cannot write %s: %w", filepath.Join(dir, e.Name()), err)
+		}
+	}
+	return total, nil
+}
+
+// checkMaxSize refuses an export larger than its max_size, before any
+// file is written.
+func checkMaxSize(step *check.Step, total int64) error {
+	v, ok := step.Args["max_size"]
+	if !ok || !step.Explicit["max_size"] {
+		return nil
+	}
+	if limit := int64(v.Number()); total > limit {
+		return fmt.Errorf("export %s at line %d would write %s (%d bytes), more than max_size %s (%d bytes); nothing was written (compress the model further or raise max_size)",
+			step.Variant, step.Line(), bounded.FormatSize(total), total, bounded.FormatSize(limit), limit)
+	}
+	return nil
 }
 
 // unwrapPath drops the path an *os.PathError repeats.

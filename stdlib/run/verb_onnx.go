@@ -6,6 +6,7 @@ import (
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/modelio"
 	"github.com/qpipe/qpipe/ops/onnx"
+	"github.com/qpipe/qpipe/stdlib/compress"
 )
 
 // loadONNX imports a PyTorch-exported ONNX file as the current model. The
@@ -47,8 +48,17 @@ func outputWidth(env *Env, m *ops.Model, shape []int) (int, error) {
 }
 
 // exportONNX writes the current model as ONNX: FP32, or QDQ where the
-// model holds fake-quant nodes.
-func exportONNX(env *Env, st *State, path string) error {
+// model holds fake-quant nodes, with quantized weights in the form
+// representation asks for (compress.ONNXForm: log2 weights dequantized by
+// default, or int8 QDQ).
+func exportONNX(env *Env, st *State, path, representation string) error {
 	in := st.Meta.Input
-	return onnx.Export(st.Model, path, onnx.ExportOptions{InputShape: []int{1, in[0], in[1], in[2]}, Backend: env.Backend})
+	m := st.Model
+	if len(m.FindKind(ops.OpFakeQuant, ops.OpLog2Quant)) > 0 {
+		var err error
+		if m, _, err = compress.ONNXForm(m, representation); err != nil {
+			return err
+		}
+	}
+	return onnx.Export(m, path, onnx.ExportOptions{InputShape: []int{1, in[0], in[1], in[2]}, Backend: env.Backend})
 }

@@ -11,54 +11,57 @@ import (
 	"github.com/qpipe/qpipe/lang/source"
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/stdlib/compress"
+	"github.com/qpipe/qpipe/stdlib/train"
 )
 
 func init() {
-	Register("quantize", Verb{Run: runQuantize, Unsupported: quantizeUnsupported})
+	Register("quantize", Verb{Run: runQuantize})
 }
 
-// quantizeUnsupported: only the int8 quantizer executes in this build.
-func quantizeUnsupported(step *check.Step) (string, source.Span, bool) {
-	if step.Variant != "int8" {
-		return "quantize " + step.Variant, step.Span, true
-	}
-	return "", source.Span{}, false
-}
-
-// runQuantize quantizes the current model to int8 (compress.QuantizeInt8:
-// calibration, and QAT with mode=qat) and makes the fake-quant model the
-// current one: export (ONNX QDQ), snapshot and checkpoints see it, while
-// evaluate and expect measure its integer-engine conversion
-// (compress.ToInteger, see State.inference). It reports the fake-quant
-// accuracy when a test split exists and what the conversion did.
+// runQuantize dispatches on the quantizer: int8 here, uniform and log2 in
+// verb_lowbit.go. Either way it calls BeginCompression first, so the
+// float model stays the branch's baseline.
 func runQuantize(ctx context.Context, env *Env, st *State, step *check.Step) (*Outcome, error) {
 	if err := needModel(st); err != nil {
 		return nil, err
 	}
 	if st.Data == nil {
-		return nil, fmt.Errorf("quantize int8 calibrates on data, and no dataset is bound")
+		return nil, fmt.Errorf("quantize %s calibrates on data, and no dataset is bound", step.Variant)
 	}
+	if step.Variant != "int8" {
+		return runLowBit(ctx, env, st, step)
+	}
+	return runInt8(ctx, env, st, step)
+}
+
+// runInt8 quantizes the current model to int8 (compress.QuantizeInt8:
+// calibration, and QAT with mode=qat) and makes the fake-quant model the
+// current one: export (ONNX QDQ), snapshot and checkpoints see it, while
+// evaluate and expect measure its integer-engine conversion
+// (compress.ToInteger, see State.inference). It reports the fake-quant
+// accuracy when a test split exists and what the conversion did.
+func runInt8(ctx context.Context, env *Env, st *State, step *check.Step) (*Outcome, error) {
 	o, err := int8Options(env, st, step)
 	if err != nil {
 		return nil, err
 	}
 	fake := st.Model.Clone()
-	res, err := compress.QuantizeInt8(ctx, fake, o)
-	if err != nil {
-		return nil, err
+	samples := newSampler()
+	if o.QAT {
+		o.Progress = samples.then(o.Progress)
 	}
+	res, err := compress.QuantizeInt8(ctx, fake, o)
+	series := &Series{Epochs: epochPoints(res.Epochs), Steps: samples.Points()}
+	if err != nil {
+		return nil, withSeries(err, series)
+	}
+	series.Layers = LayerStats(fake)
 	metrics := map[string]float64{"quantized_layers": float64(res.Layers), "quantized_attention": float64(res.Attention),
 		"calibration_images": float64(res.Calibrated)}
-	if len(res.Epochs) > 0 {
-		metrics["train_loss"] = res.Epochs[len(res.Epochs)-1].TrainLoss
+	if err := fakeQuantMetrics(ctx, env, st, fake, res.Epochs, o.Batch, metrics); err != nil {
+		return nil, err
 	}
-	if test := st.Data.Splits.Test; test != nil {
-		acc, _, err := Accuracy(ctx, env.Backend, fake, test, o.Batch, o.Normalize, env.Tick)
-		if err != nil {
-			return nil, err
-		}
-		metrics["fake_quant_accuracy"] = acc
-	}
+	st.BeginCompression()
 	st.Model = fake
 	st.ModelChanged()
 	ir, err := st.integer(fake, step.Span)
@@ -69,7 +72,23 @@ func runQuantize(ctx context.Context, env *Env, st *State, step *check.Step) (*O
 	metrics["int8_attention"] = float64(ir.Attention)
 	metrics["int8_size_bytes"] = float64(compress.Int8Bytes(ir.Model))
 	return &Outcome{Summary: fmt.Sprintf("quantize int8 (%s, weights %s, calibrate %s): %d layers and %d attention nodes on the integer engine, %d ReLUs fused into GEMM epilogues, %d layers requantize into the next; the fake-quant model stays current (export writes QDQ), evaluate runs the integer engine",
-		modeWord(o.QAT), weightsWord(o.PerTensorWeights), o.Calibration, ir.Converted, ir.Attention, ir.FusedReLU, ir.Int8Outputs), Metrics: metrics}, nil
+		modeWord(o.QAT), weightsWord(o.PerTensorWeights), o.Calibration, ir.Converted, ir.Attention, ir.FusedReLU, ir.Int8Outputs), Metrics: metrics, Series: series}, nil
+}
+
+// fakeQuantMetrics adds a quantize step's last QAT training loss (when it
+// trained) and the fake-quant model's test accuracy (when there is a test
+// split) to metrics.
+func fakeQuantMetrics(ctx context.Context, env *Env, st *State, fake *ops.Model, epochs []train.EpochStats, batch int, metrics map[string]float64) error {
+	if len(epochs) > 0 {
+		metrics["train_loss"] = epochs[len(epochs)-1].TrainLoss
+	}
+	test := st.Data.Splits.Test
+	if test == nil {
+		return nil
+	}
+	acc, _, err := Accuracy(ctx, env.Backend, fake, test, batch, st.Data.Spec.Normalize, env.Tick)
+	metrics["fake_quant_accuracy"] = acc
+	return err
 }
 
 // integerCache is the integer-engine conversion of one fake-quant model
@@ -96,7 +115,8 @@ func (s *State) integer(m *ops.Model, span source.Span) (compress.IntegerResult,
 }
 
 // inference is the model evaluate and expect measure for m: the integer
-// engine's conversion when m is a fake-quant int8 model, m otherwise.
+// engine's conversion when m is a fake-quant model (int8, uniform or
+// log2), m otherwise.
 func (s *State) inference(m *ops.Model) (*ops.Model, error) {
 	if compress.FormatOf(m) == compress.Float32 {
 		return m, nil // nothing to convert, nothing to cache
@@ -175,17 +195,14 @@ func weightsWord(perTensor bool) string {
 }
 
 // measureInt8Size reports an integer-engine model's storage: size_bytes =
-// int8 weights (one byte each) + float32 values (four bytes each: weight
-// scales, biases, norms, attention tables, layers left float), with the
-// two parts as size_int8_weight_bytes and size_float_bytes.
+// packed weight codes (Bits bits per weight: one byte for int8, 3/8 for a
+// 3-bit log2 or uniform layer, zeros included) + float32 values (four
+// bytes each: weight scales, biases, norms, attention tables, layers left
+// float), with the two parts as size_int8_weight_bytes (the packed codes)
+// and size_float_bytes.
 func measureInt8Size(model *ops.Model, m, r map[string]float64) error {
-	total := compress.Int8Bytes(model)
-	var w int64
-	for _, n := range model.FindKind(ops.OpQLinear, ops.OpQConv2d) {
-		if p := model.Param(n.Params["weight"]); p != nil {
-			w += int64(p.Value.Numel())
-		}
-	}
+	// (a fake-quant model with codes too wide for the engine counts the same way)
+	total, w := compress.PackedBytes(model)
 	m["size"], m["params"] = float64(total), float64(model.ParamCount())
 	r["size_bytes"], r["params"] = float64(total), float64(model.ParamCount())
 	r["size_int8_weight_bytes"], r["size_float_bytes"] = float64(w), float64(total-w)

@@ -40,6 +40,7 @@ func runReplace(ctx context.Context, env *Env, st *State, step *check.Step) (*Ou
 	from, _ := activationKind(step.Words["from"].Str)
 	to, _ := activationKind(step.Words["to"].Str)
 	scope := step.Args["scope"].Str
+	st.BeginCompression()
 	n, err := compress.Replace(st.Model, from, to, scope, step.Span)
 	if err != nil {
 		return nil, err

@@ -49,6 +49,7 @@ func runTrain(ctx context.Context, env *Env, st *State, step *check.Step) (*Outc
 	out := &Outcome{
 		Summary: fmt.Sprintf("%s: %d epochs, %d steps, last epoch loss %.4f, train accuracy %.2f%%", step.Verb, o.Epochs, res.Steps, res.Loss, 100*res.Accuracy),
 		Metrics: map[string]float64{"train_loss": res.Loss, "train_accuracy": res.Accuracy},
+		Series:  res.Series,
 	}
 	if res.HasVal {
 		out.Metrics["val_accuracy"] = res.ValAccuracy

@@ -40,14 +40,6 @@ func notExecutableStep(s *check.Step) (string, source.Span, bool) {
 // signature neither executable nor listed here fails
 // TestEverySignatureExecutesOrIsMarked.
 var CheckedOnly = map[string]string{
-	"adapt":               "AdCorDA (issue #12)",
-	"adcorda":             "AdCorDA (issue #12)",
-	"correct":             "AdCorDA (issue #12)",
-	"prune":               "pruning (issue #12)",
-	"prune magnitude":     "pruning (issue #12)",
-	"quantize log2":       "log2 quantization (issue #11)",
-	"quantize uniform":    "uniform quantization (issue #11)",
-	"evaluate robustness": "robustness (issue #12)",
 	// ops has no kernel for these activations yet.
 	"replace with activation leaky_relu": "an ops kernel for leaky_relu",
 	"replace with activation relu6":      "an ops kernel for relu6",

@@ -59,9 +59,9 @@ func TestEverySignatureExecutesOrIsMarked(t *testing.T) {
 }
 
 func TestCheckSaysWhatIsNotExecutable(t *testing.T) {
-	text := "model cnn\ndata mnist\nfor b in [2, 3] {\n  quantize log2 bits=b\n}\nquantize int8\n"
+	text := "model cnn\ndata mnist\nfor b in [2, 3] {\n  replace relu with relu6\n}\nquantize int8\n"
 	_, ds := check.CheckSource("r.qpipe", []byte(text), Vocabulary(stdlib.Env()), check.Options{})
-	if len(ds) != 1 || ds.HasErrors() || ds[0].Summary != `checked, not executable in this build: "quantize log2"` || ds[0].Span.Start.Line != 4 {
+	if len(ds) != 1 || ds.HasErrors() || ds[0].Summary != `checked, not executable in this build: "replace with activation relu6"` || ds[0].Span.Start.Line != 4 {
 		t.Fatalf("diagnostics %v", ds)
 	}
 	if _, ds := check.CheckSource("r.qpipe", []byte(text), stdlib.Env(), check.Options{}); len(ds) != 0 {

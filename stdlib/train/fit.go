@@ -161,7 +161,12 @@ func (f *fitter) trainStep(b *data.Batch, epoch, step int) (float64, int, error)
 	if err != nil {
 		return 0, 0, err
 	}
-	logits, err := f.m.Forward1(f.c, tb.X)
+	var logits *ops.Tensor
+	if f.o.Forward != nil {
+		logits, err = f.o.Forward(f.c, f.m, tb.X)
+	} else {
+		logits, err = f.m.Forward1(f.c, tb.X)
+	}
 	if err != nil {
 		return 0, 0, err
 	}

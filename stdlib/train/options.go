@@ -69,6 +69,9 @@ type Options struct {
 	Seed          uint64  // dropout stream
 	Backend       ops.Backend
 	Loss          Loss
+	// Forward, when set, runs the model in place of m.Forward1 (a loss
+	// that needs intermediate features captures them here).
+	Forward func(c *ops.Context, m *ops.Model, x *ops.Tensor) (*ops.Tensor, error)
 	// Progress, when set, is called after every step.
 	Progress func(Progress)
 	// OnEpoch, when set, is called after every epoch (after validation); a
