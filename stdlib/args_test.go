@@ -15,7 +15,7 @@ func TestArgumentsApplyToTheChosenWords(t *testing.T) {
 	for _, c := range []struct{ src, want string }{
 		{"evaluate accuracy", "batch"},
 		{"evaluate latency", "batch runs"},
-		{"evaluate robustness", "attacks batch corruptions eps pgd_steps seed severity"},
+		{"evaluate robustness", "attacks batch corruptions eps pgd_steps samples seed severity"},
 		{"evaluate accuracy latency eps=[0.1]", "batch eps runs"},
 	} {
 		rec, ds := check.CheckSource("r.qpipe", []byte("model cnn\ndata mnist\n"+c.src+"\n"), Env(), check.Options{})

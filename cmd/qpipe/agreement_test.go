@@ -68,7 +68,11 @@ func TestPlanAndRunAgree(t *testing.T) {
 		if err := json.Unmarshal(out.Bytes(), &printed); err != nil {
 			t.Fatalf("%s: %v", file, err)
 		}
-		r, err := run.New(run.Options{Recipe: l.recipe, Path: file, Seed: 1, Device: "cpu", OutDir: t.TempDir()})
+		store, err := run.OpenStore(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := run.New(run.Options{Recipe: l.recipe, Path: file, Seed: 1, Device: "cpu", OutDir: t.TempDir(), Store: store})
 		if err != nil {
 			t.Fatalf("%s: %v", file, err)
 		}
