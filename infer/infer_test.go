@@ -91,7 +91,11 @@ func runRecipe(t *testing.T, dir, name, text string) *run.Report {
 	if ds.HasErrors() {
 		t.Fatalf("%s does not check:\n%v", name, ds)
 	}
-	r, err := run.New(run.Options{Recipe: rec, Path: path, Seed: 1, OutDir: filepath.Join(dir, "out-"+name)})
+	store, err := run.OpenStore(filepath.Join(dir, "cache-"+name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := run.New(run.Options{Recipe: rec, Path: path, Seed: 1, OutDir: filepath.Join(dir, "out-"+name), Store: store})
 	if err != nil {
 		t.Fatal(err)
 	}

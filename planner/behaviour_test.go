@@ -214,24 +214,3 @@ func TestSetOverridesALetAndSaysSo(t *testing.T) {
 		t.Errorf("let node without --set = %q (%s)", let.Text, let.Note)
 	}
 }
-
-func TestFormatValueRendersKindsAsARecipeWould(t *testing.T) {
-	for _, c := range []struct {
-		v    check.Value
-		want string
-	}{
-		{check.Value{Kind: check.VInt, Int: 3}, "3"},
-		{check.Value{Kind: check.VFloat, Float: 0.005, Unit: "%"}, "0.5%"},
-		{check.Value{Kind: check.VFloat, Float: 0.005, Unit: "ms"}, "0.005s"},
-		{check.Value{Kind: check.VFloat, Float: 120, Unit: "min"}, "120s"},
-		{check.Value{Kind: check.VFloat, Float: 2e6, Unit: "MB"}, "2e+06B"},
-		{check.Value{Kind: check.VString, Str: "out/m.onnx"}, `"out/m.onnx"`},
-		{check.Value{Kind: check.VCall, Str: "percentile", List: []check.Value{{Kind: check.VFloat, Float: 99.9}}}, "percentile(99.9)"},
-		{check.Value{Kind: check.VList, List: []check.Value{{Kind: check.VIdent, Str: "fgsm"}, {Kind: check.VIdent, Str: "pgd"}}}, "[fgsm, pgd]"},
-		{check.Value{Kind: check.VBool, Bool: true}, "true"},
-	} {
-		if got := FormatValue(c.v); got != c.want {
-			t.Errorf("FormatValue(%+v) = %q, want %q", c.v, got, c.want)
-		}
-	}
-}

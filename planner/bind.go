@@ -38,6 +38,7 @@ func (b *builder) synthetic(verb, name string, writes []string, st *state) {
 		Note: "bound by --" + verb}
 	// At most two nodes exist here, far below any size bound.
 	_ = b.add(n, nil)
+	b.chain(n, nil, st)
 	b.flow(n, st)
 }
 

@@ -3,6 +3,7 @@ package planner
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 
@@ -30,6 +31,7 @@ func Build(rec *check.Recipe, opts Options) (*Plan, error) {
 		return nil, err
 	}
 	b.plan.Total = total(b.plan.Nodes, opts.ModelInfo != nil)
+	setKeys(b.plan, b.src, opts.Keys)
 	return b.plan, nil
 }
 
@@ -39,6 +41,8 @@ type builder struct {
 	tops  int // top-level nodes so far (counted, not rescanned: plans of 100,000 lines)
 	src   *source.File
 	plan  *Plan
+	// work counts the work nodes added so far.
+	work int
 }
 
 // written counts the steps as the recipe writes them, blocks' bodies
@@ -49,6 +53,18 @@ func written(steps []*check.Step) int {
 		n += 1 + written(s.Body)
 	}
 	return n
+}
+
+// chain makes n, just added, the next work node of its branch: it starts
+// from the state the branch's previous work node left, and the nodes
+// after it start from its own.
+func (b *builder) chain(n *Node, s *check.Step, st *state) {
+	n.Step, n.Scope, n.Index = s, maps.Clone(st.vars), b.work
+	b.work++
+	if st.prev >= 0 {
+		n.Inputs = []int{st.prev}
+	}
+	st.prev = n.ID
 }
 
 // errTooLarge stops the walk when unrolling outgrows Options.MaxNodes.
@@ -74,6 +90,7 @@ func (b *builder) add(n *Node, parent *Node) error {
 	if n.Children == nil {
 		n.Children = []int{}
 	}
+	n.Index, n.Inputs = -1, []int{}
 	if parent == nil {
 		b.tops++
 		n.Label = strconv.Itoa(b.tops)
@@ -131,6 +148,7 @@ func (b *builder) command(s *check.Step, parent *Node, st *state) error {
 	if err := b.add(n, parent); err != nil {
 		return err
 	}
+	b.chain(n, s, st)
 	b.flow(n, st)
 	if s.Sig != nil && s.Sig.Effects.LoadsData && len(eff.Writes) > 0 {
 		st.data = eff.Writes[0]
@@ -202,14 +220,18 @@ func (b *builder) let(s *check.Step, parent *Node, st *state) error {
 	if s.Expr != nil && shown != spanText(b.src, s.Expr.Span()) {
 		n.Note = "set on the command line; the recipe says " + spanText(b.src, s.Expr.Span())
 	}
-	return b.add(n, parent)
+	if err := b.add(n, parent); err != nil {
+		return err
+	}
+	b.chain(n, s, st)
+	return nil
 }
 
 // letValue shows a let's value as the recipe wrote it, unless --set
 // replaced it (the checker keeps the recipe's expression on the new value).
 func (b *builder) letValue(s *check.Step, v check.Value) string {
 	if s.Expr == nil || !sameLiteral(s.Expr, v) {
-		return FormatValue(v)
+		return v.String()
 	}
 	return spanText(b.src, s.Expr.Span())
 }
@@ -240,6 +262,7 @@ func (b *builder) expect(s *check.Step, parent *Node, st *state) error {
 	if err := b.add(n, parent); err != nil {
 		return err
 	}
+	b.chain(n, s, st)
 	b.flow(n, st)
 	return nil
 }
@@ -288,7 +311,7 @@ func (b *builder) forLoop(s *check.Step, parent *Node, st *state) error {
 	for i, v := range s.Over {
 		br := located(KindBranch, s)
 		br.Verb = ""
-		br.Bind = s.Name + "=" + FormatValue(v)
+		br.Bind = s.Name + "=" + v.String()
 		br.Text = "branch " + br.Bind
 		if err := b.add(br, g); err != nil {
 			return err
@@ -307,7 +330,7 @@ func (b *builder) overText(s *check.Step) string {
 	if f, ok := s.Node.(*syntax.For); ok {
 		return spanText(b.src, f.Over.Span())
 	}
-	return FormatValue(check.Value{Kind: check.VList, List: s.Over})
+	return check.Value{Kind: check.VList, List: s.Over}.String()
 }
 
 // branchBody is the body the checker typed for the i-th loop value, with

@@ -76,6 +76,40 @@ type Node struct {
 	Cost   Cost     `json:"cost"`
 	// Children are the IDs of a group's members.
 	Children []int `json:"children"`
+
+	// Index numbers the nodes that do work (steps, lets, expects) in
+	// execution order: their place in report.json and the seed stream
+	// of the step. Groups have -1.
+	Index int `json:"index"`
+	// Inputs are the nodes whose output state this node starts from: the
+	// work node before it on its branch, none for the first.
+	Inputs []int `json:"inputs"`
+	// Key is the chained key of a work node (see keys.go): equal keys
+	// mean equal results, so a step store can hand back the node's state.
+	Key string `json:"key"`
+	// Step is the checked statement the node executes; nil for groups
+	// and for bindings made on the command line.
+	Step *check.Step `json:"-"`
+	// Scope holds the lets (after --set) and loop variables bound where
+	// the node runs.
+	Scope map[string]check.Value `json:"-"`
+}
+
+// Works reports whether n does work when the plan executes: a step, a let
+// or an expect (not a group).
+func (n *Node) Works() bool {
+	return n.Kind == KindStep || n.Kind == KindLet || n.Kind == KindExpect
+}
+
+// Work lists the plan's work nodes in execution order.
+func (p *Plan) Work() []*Node {
+	var out []*Node
+	for _, n := range p.Nodes {
+		if n.Works() {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // Arg is one resolved argument.
@@ -159,6 +193,8 @@ type Options struct {
 	// beyond the statements written (which are always planned); 0 means
 	// 10000.
 	MaxNodes int
+	// Keys are what the chained keys mix in besides the plan itself.
+	Keys KeyOptions
 }
 
 func (o Options) maxNodes() int {

@@ -17,6 +17,8 @@ type state struct {
 	vars    scope
 	// model and dataset names bound on the command line, "" if none.
 	modelBinding, dataBinding string
+	// prev is the last work node of the branch, -1 before the first.
+	prev int
 }
 
 func newState(lets map[string]check.Value, opts Options) *state {
@@ -25,6 +27,7 @@ func newState(lets map[string]check.Value, opts Options) *state {
 	return &state{
 		writers:      map[string]int{},
 		bits:         32,
+		prev:         -1,
 		density:      1,
 		vars:         vars,
 		modelBinding: opts.Model,

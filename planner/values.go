@@ -1,10 +1,6 @@
 package planner
 
 import (
-	"slices"
-	"strconv"
-	"strings"
-
 	"github.com/qpipe/qpipe/lang/check"
 	"github.com/qpipe/qpipe/lang/source"
 	"github.com/qpipe/qpipe/lang/syntax"
@@ -20,20 +16,20 @@ type scope map[string]check.Value
 // branch bits=3 shows `3`); a default is rendered from its kind.
 func (s scope) show(src *source.File, v check.Value) string {
 	if v.Expr == nil {
-		return FormatValue(v)
+		return v.String()
 	}
 	if s.mentions(v.Expr) {
 		if b, ok := s.bound(v.Expr); ok {
-			return FormatValue(b)
+			return b.String()
 		}
 		if v.Kind != check.VExpr && v.Kind != check.VNone {
-			return FormatValue(v)
+			return v.String()
 		}
 	}
 	if src != nil && v.Expr.Span().IsValid() {
 		return spanText(src, v.Expr.Span())
 	}
-	return FormatValue(v)
+	return v.String()
 }
 
 // mentions reports whether e refers to a bound name.
@@ -74,56 +70,11 @@ func (s scope) resolve(v check.Value) check.Value {
 	return v
 }
 
-// formatValue renders a value from its kind alone.
-func FormatValue(v check.Value) string {
-	switch v.Kind {
-	case check.VInt:
-		return strconv.FormatInt(v.Int, 10) + v.Unit
-	case check.VFloat:
-		return formatFloat(v)
-	case check.VString:
-		return strconv.Quote(v.Str)
-	case check.VIdent:
-		return v.Str
-	case check.VBool:
-		return strconv.FormatBool(v.Bool)
-	case check.VList:
-		return "[" + joinValues(v.List) + "]"
-	case check.VCall:
-		return v.Str + "(" + joinValues(v.List) + ")"
-	}
-	return "none"
-}
-
-// timeUnits are the checker's time units; it stores times in seconds and
-// sizes (units ending in B) in bytes.
-var timeUnits = []string{"ns", "us", "ms", "s", "min", "h"}
-
-// formatFloat prints percents as written and other quantities in their
-// family's base unit.
-func formatFloat(v check.Value) string {
-	num := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
-	switch {
-	case v.Unit == "%":
-		return num(v.Float*100) + "%"
-	case slices.Contains(timeUnits, v.Unit):
-		return num(v.Float) + "s"
-	case strings.HasSuffix(v.Unit, "B"):
-		return num(v.Float) + "B"
-	}
-	return num(v.Float)
-}
-
-func joinValues(vs []check.Value) string {
-	parts := make([]string, len(vs))
-	for i, x := range vs {
-		parts[i] = FormatValue(x)
-	}
-	return strings.Join(parts, ", ")
-}
-
 // spanText is the recipe text under a span.
 func spanText(src *source.File, sp source.Span) string {
+	if src == nil {
+		return ""
+	}
 	start, end := sp.Start.Offset, sp.End.Offset
 	if start < 0 || end > len(src.Text) || start > end {
 		return ""
@@ -137,5 +88,5 @@ func plainName(v check.Value) string {
 	case check.VIdent, check.VString:
 		return v.Str
 	}
-	return FormatValue(v)
+	return v.String()
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/qpipe/qpipe/lang/check"
-	"github.com/qpipe/qpipe/planner"
 	"github.com/qpipe/qpipe/repl/assist"
 )
 
@@ -97,11 +96,11 @@ func valueString(v check.Value) string {
 	if v.Kind == check.VList && v.Expr == nil {
 		parts := make([]string, len(v.List))
 		for i, x := range v.List {
-			parts[i] = planner.FormatValue(x)
+			parts[i] = x.String()
 		}
 		return strings.Join(parts, " ")
 	}
-	return planner.FormatValue(v)
+	return v.String()
 }
 
 func sortedKeys[V any](m map[string]V) []string {

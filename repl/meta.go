@@ -178,7 +178,7 @@ func (s *Session) metrics(_ context.Context, _ string) {
 		v, ok := measured[n]
 		value := "not measured (execution is not available yet)"
 		if ok {
-			value = fmt.Sprintf("%g", v)
+			value = check.FormatMetric(n, v)
 		} else if s.exec != nil {
 			value = "not measured yet"
 		}

@@ -209,7 +209,7 @@ func (s *Session) report(res Result) {
 		s.say("%s", res.Summary)
 	}
 	for _, k := range sortedKeys(res.Metrics) {
-		s.say("  %s = %g", k, res.Metrics[k])
+		s.say("  %s = %s", k, check.FormatMetric(k, res.Metrics[k]))
 	}
 }
 

@@ -197,7 +197,7 @@ func TestExecutorRunsStepsAndUndoRestoresIt(t *testing.T) {
 	if got := feed(s, out, ":state"); !strings.Contains(got, "steps run: model,snapshot\n") {
 		t.Errorf(":undo did not restore the executor: %q", got)
 	}
-	if got := feed(s, out, "evaluate accuracy", ":metrics"); !strings.Contains(got, "accuracy     0.5") {
+	if got := feed(s, out, "evaluate accuracy", ":metrics"); !strings.Contains(got, "accuracy     50.00%") {
 		t.Errorf(":metrics = %q", got)
 	}
 }

@@ -50,6 +50,14 @@ func pathSlot(doc string) check.Param {
 	return check.Param{Name: "path", Type: check.TPath, Noun: "path", Doc: doc}
 }
 
+// batchArg is a training verb's mini-batch size: the data line's batch=
+// when it wrote one, else 64.
+func batchArg() check.Param {
+	p := intArg("batch", 64, 1, 65536, "images", "Mini-batch size (default: the data line's batch=, else 64).")
+	p.Inherit = "batch"
+	return p
+}
+
 // trainingArgs are the optimiser arguments every training verb shares,
 // with that verb's own defaults.
 func trainingArgs(epochs int, lr float64, optimizer string, momentum, wd float64) []check.Param {
@@ -59,7 +67,7 @@ func trainingArgs(epochs int, lr float64, optimizer string, momentum, wd float64
 		enumArg("optimizer", optimizer, []string{"sgd", "adamw"}, "sgd (with momentum) or adamw."),
 		{Name: "momentum", Type: check.TFloat, Default: momentum, Min: fp(0), Max: fp(1), MaxOpen: true, Doc: "SGD momentum (ignored by adamw)."},
 		nonNegFloat("weight_decay", wd, "", "Decoupled weight decay (adamw) or L2 penalty (sgd)."),
-		intArg("batch", 64, 1, 65536, "images", "Mini-batch size."),
+		batchArg(),
 		enumArg("schedule", "cosine", []string{"cosine", "step", "constant"}, "Learning-rate schedule over the run: cosine decay to 0, step (x0.1 at 50% and 75%), or constant."),
 		intArg("warmup", 0, 0, 10000, "epochs", "Epochs of linear warm-up from 0 to lr before the schedule."),
 	}
@@ -70,6 +78,6 @@ func qatArgs(epochs int, lr float64) []check.Param {
 	return []check.Param{
 		intArg("epochs", epochs, 0, 10000, "epochs", "Quantization-aware training epochs with straight-through rounding (0: no training)."),
 		posFloat("lr", lr, "", "Learning rate of quantization-aware training."),
-		intArg("batch", 64, 1, 65536, "images", "Mini-batch size."),
+		batchArg(),
 	}
 }

@@ -9,6 +9,18 @@ import (
 
 var evalWhat = []string{"accuracy", "latency", "size", "robustness"}
 
+// The words some of evaluate's arguments are about (check.Param.When).
+var (
+	robustnessOnly = []string{"robustness"}
+	latencyOnly    = []string{"latency"}
+)
+
+// when makes p apply to statements with one of words only.
+func when(words []string, p check.Param) check.Param {
+	p.When = words
+	return p
+}
+
 func evaluateSig() *check.Signature {
 	return &check.Signature{
 		Verb:    "evaluate",
@@ -26,17 +38,17 @@ func evaluateSig() *check.Signature {
 			Noun: "metric", Doc: "What to measure: accuracy, latency, size, robustness."}},
 		Params: []check.Param{
 			intArg("batch", 64, 1, 65536, "images", "Batch size of accuracy and latency runs."),
-			intArg("runs", 20, 1, 100000, "runs", "Timed runs of latency (after 3 warm-up runs)."),
-			{Name: "budget", Type: check.TDuration, Min: fp(0), MinOpen: true, Unit: "time", Doc: "latency: a warning in the report when the median exceeds it."},
-			{Name: "shift", Type: check.TEnum, Values: datasets, Noun: "dataset", Doc: "robustness: a dataset with the same classes to measure domain shift on (mnist -> digits)."},
-			{Name: "corruptions", Type: check.TList, Elem: check.TEnum, Values: corruptions, Noun: "corruption", Default: []string{}, Doc: "robustness: corruptions to apply to the test set."},
-			{Name: "severity", Type: check.TList, Elem: check.TInt, Min: fp(1), Max: fp(5), Default: []int{3}, Doc: "robustness: corruption severities 1..5."},
-			{Name: "attacks", Type: check.TList, Elem: check.TEnum, Values: attacks, Noun: "attack", Default: []string{"fgsm", "pgd"}, Doc: "robustness: adversarial attacks."},
-			{Name: "eps", Type: check.TList, Elem: check.TFloat, Min: fp(0), MinOpen: true, Default: []float64{2.0 / 255, 8.0 / 255}, Doc: "robustness: L-infinity attack radii (pixels in [0, 1])."},
-			intArg("pgd_steps", 10, 1, 1000, "steps", "robustness: PGD iterations."),
-			intArg("seed", 1, 0, 0, "", "robustness: seed of corruptions and random starts."),
-			intArg("samples", 1000, 0, 0, "images", "robustness: test images the corruptions and attacks use, the first ones of the test set (0: all)."),
-			{Name: "baseline", Type: check.TSnapshot, Noun: "snapshot", Doc: "robustness: the uncompressed model the ratios divide by (default: the model before the first compression step of this branch; the current model when nothing was compressed yet)."},
+			when(latencyOnly, intArg("runs", 20, 1, 100000, "runs", "Timed runs of latency (after 3 warm-up runs).")),
+			{When: latencyOnly, Name: "budget", Type: check.TDuration, Min: fp(0), MinOpen: true, Unit: "time", Doc: "latency: a warning in the report when the median exceeds it."},
+			{When: robustnessOnly, Name: "shift", Type: check.TEnum, Values: datasets, Noun: "dataset", Doc: "robustness: a dataset with the same classes to measure domain shift on (mnist -> digits)."},
+			{When: robustnessOnly, Name: "corruptions", Type: check.TList, Elem: check.TEnum, Values: corruptions, Noun: "corruption", Default: []string{}, Doc: "robustness: corruptions to apply to the test set."},
+			{When: robustnessOnly, Name: "severity", Type: check.TList, Elem: check.TInt, Min: fp(1), Max: fp(5), Default: []int{3}, Doc: "robustness: corruption severities 1..5."},
+			{When: robustnessOnly, Name: "attacks", Type: check.TList, Elem: check.TEnum, Values: attacks, Noun: "attack", Default: []string{"fgsm", "pgd"}, Doc: "robustness: adversarial attacks."},
+			{When: robustnessOnly, Name: "eps", Type: check.TList, Elem: check.TFloat, Min: fp(0), MinOpen: true, Default: []float64{2.0 / 255, 8.0 / 255}, Doc: "robustness: L-infinity attack radii (pixels in [0, 1])."},
+			when(robustnessOnly, intArg("pgd_steps", 10, 1, 1000, "steps", "robustness: PGD iterations.")),
+			when(robustnessOnly, intArg("seed", 1, 0, 0, "", "robustness: seed of corruptions and random starts.")),
+			when(robustnessOnly, intArg("samples", 1000, 0, 0, "images", "robustness: test images the corruptions and attacks use, the first ones of the test set (0: all).")),
+			{When: robustnessOnly, Name: "baseline", Type: check.TSnapshot, Noun: "snapshot", Doc: "robustness: the uncompressed model the ratios divide by (default: the model before the first compression step of this branch; the current model when nothing was compressed yet)."},
 		},
 		Examples: []string{"evaluate accuracy latency size",
 			"evaluate robustness shift=digits corruptions=[gaussian_noise, fog] severity=1..5 eps=[0.01, 0.03]"},

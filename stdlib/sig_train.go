@@ -64,7 +64,7 @@ func distillSig() *check.Signature {
 			fraction("alpha", 0.9, "Weight of the distillation term (1-alpha weighs the label loss)."),
 			posFloat("lr", 1e-4, "", "Learning rate."),
 			enumArg("optimizer", "adamw", []string{"sgd", "adamw"}, "sgd (with momentum) or adamw."),
-			intArg("batch", 64, 1, 65536, "images", "Mini-batch size."),
+			batchArg(),
 			enumArg("teacher", "original", []string{"original", "previous"}, "original: the from snapshot teaches every round; previous: each round's student teaches the next."),
 			enumArg("progressive", "none", []string{"none", "stage"}, "stage: distill one stage (block group) at a time; none: the whole model at once."),
 		},

@@ -13,6 +13,7 @@ import (
 type bindings struct {
 	model, data string
 	sets        setFlag
+	seed        uint64
 }
 
 func (b *bindings) register(fs *flag.FlagSet, withSet bool) {

@@ -7,7 +7,6 @@ import (
 	"runtime/debug"
 
 	"github.com/qpipe/qpipe/lsp"
-	"github.com/qpipe/qpipe/stdlib"
 )
 
 func init() {
@@ -25,7 +24,7 @@ func runLSP(sys *IO, args []string) error {
 	if len(args) > 0 {
 		return usagef("lsp takes no arguments; editors start it as `qpipe lsp`")
 	}
-	opts := lsp.Options{Env: stdlib.Env(), Version: lspVersion()}
+	opts := lsp.Options{Env: vocabulary(), Version: lspVersion()}
 	return lsp.NewServer(opts).Serve(context.Background(), stdio{in: sys.Stdin, out: sys.Stdout})
 }
 

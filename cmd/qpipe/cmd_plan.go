@@ -2,15 +2,17 @@ package main
 
 import (
 	"flag"
+	"path/filepath"
 
 	"github.com/qpipe/qpipe/planner"
+	"github.com/qpipe/qpipe/stdlib/run"
 )
 
 func init() {
 	register(&command{
 		Name:    "plan",
-		Args:    "[--format text|dot|json] [--model M] [--data D] [--set k=v]... FILE",
-		Summary: "show the checked plan: steps, resolved arguments, dataflow, costs",
+		Args:    "[--format text|dot|json] [--model M] [--data D] [--set k=v]... [--seed N] FILE",
+		Summary: "show the checked plan that qpipe run executes: node ids, resolved arguments, dataflow, costs, keys",
 		Flags:   planFlags,
 	})
 }
@@ -19,6 +21,7 @@ func planFlags(fs *flag.FlagSet) func(*IO, []string) error {
 	format := fs.String("format", "text", "output `format`: text (a numbered tree), dot (Graphviz) or json")
 	var b bindings
 	b.register(fs, true)
+	fs.Uint64Var(&b.seed, "seed", 1, "run `seed` the step keys are computed for (as qpipe run --seed)")
 	return func(sys *IO, files []string) error { return runPlan(sys, *format, &b, files) }
 }
 
@@ -50,10 +53,15 @@ func planRecipe(sys *IO, name string, b *bindings) (*planner.Plan, error) {
 	if l.ds.HasErrors() {
 		return nil, failf(exitFailure, "%s in %s; nothing planned", tally(l.ds), name)
 	}
-	return planRecipeChecked(l, b)
+	return planRecipeChecked(sys, l, b)
 }
 
-// planRecipeChecked plans a recipe that checked without errors.
-func planRecipeChecked(l *loaded, b *bindings) (*planner.Plan, error) {
-	return planner.Build(l.recipe, planner.Options{Model: b.model, Data: b.data})
+// planRecipeChecked plans a recipe that checked without errors, with the
+// options `qpipe run` plans it with, so the node keys are the run's.
+func planRecipeChecked(sys *IO, l *loaded, b *bindings) (*planner.Plan, error) {
+	env := &run.Env{Seed: b.seed, Device: chooseDevice("", sys.Getenv), RecipeDir: filepath.Dir(l.src.Name), Model: b.model}
+	if b.data != "" {
+		env.DataBind = &run.DataSpec{Name: b.data}
+	}
+	return planner.Build(l.recipe, run.PlanOptions(env))
 }

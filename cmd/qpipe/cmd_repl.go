@@ -10,7 +10,6 @@ import (
 
 	"github.com/qpipe/qpipe/lang/diag"
 	"github.com/qpipe/qpipe/repl"
-	"github.com/qpipe/qpipe/stdlib"
 )
 
 func init() {
@@ -42,7 +41,7 @@ func runRepl(sys *IO, b bindings, checkOnly bool) error {
 	in, out := sys.Stdin, sys.Stdout
 	interactive := isTerminal(in) && isTerminal(out)
 	opts := repl.Options{
-		Env: stdlib.Env(), Check: b.checkOptions(), Model: b.model, Data: b.data,
+		Env: vocabulary(), Check: b.checkOptions(), Model: b.model, Data: b.data,
 		Out: out, Color: interactive && diag.UseColor(out),
 	}
 	if !checkOnly {

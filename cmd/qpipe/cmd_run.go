@@ -23,8 +23,8 @@ import (
 func init() {
 	register(&command{
 		Name:    "run",
-		Args:    "[--model M] [--data D] [--device cpu|cuda] [--set k=v]... [--out DIR] [--seed N] [--resume] [--project FILE] [--max-memory SIZE] FILE.qpipe|RUN",
-		Summary: "execute a recipe (or a run of qpipe.hcl): progress, report.json, checkpoints, exports",
+		Args:    "[--model M] [--data D] [--device cpu|cuda] [--set k=v]... [--out DIR] [--seed N] [--jobs N] [--no-cache] [--resume] [--project FILE] [--max-memory SIZE] FILE.qpipe|RUN | --manifest FILE",
+		Summary: "execute a recipe's plan (or a run of qpipe.hcl), reusing finished steps from the step store: progress, report.json, report.html, exports",
 		Flags:   runFlags,
 	})
 }
@@ -35,8 +35,10 @@ const exitInterrupted = 130
 type runOptions struct {
 	bindings
 	device, out, projectFile string
+	manifest                 string
 	seed                     uint64
-	resume                   bool
+	jobs                     int
+	resume, noCache          bool
 	set                      map[string]bool // flags given on the command line
 }
 
@@ -44,10 +46,13 @@ func runFlags(fs *flag.FlagSet) func(*IO, []string) error {
 	var o runOptions
 	o.bindings.register(fs, true)
 	fs.StringVar(&o.device, "device", "", "backend to run on: cpu or cuda (default: $QPIPE_DEVICE, else cpu)")
-	fs.StringVar(&o.out, "out", "", "output `DIR` for report.json, checkpoints/ and exports (default out/RECIPE)")
+	fs.StringVar(&o.out, "out", "", "output `DIR` for report.json, manifest.json and exports (default out/RECIPE)")
 	o.seed = 1
 	fs.Var(seedFlag{&o.seed}, "seed", "run `seed`: initial weights, shuffling, augmentation")
-	fs.BoolVar(&o.resume, "resume", false, "continue the run in --out after its last finished step")
+	fs.BoolVar(&o.resume, "resume", false, "reuse the finished steps of an earlier run (every run does: steps in the step store are not run again)")
+	fs.BoolVar(&o.noCache, "no-cache", false, "execute every step even when the step store has its result")
+	fs.StringVar(&o.manifest, "manifest", "", "re-run the plan recorded in manifest.json `FILE` (without the step store) and say where a result differs")
+	fs.IntVar(&o.jobs, "jobs", 1, "run up to `N` independent branches at once (each step already uses every core)")
 	fs.StringVar(&o.projectFile, "project", project.DefaultFile, "project `file` that defines named runs")
 	registerMaxMemory(fs)
 	return func(sys *IO, args []string) error {
@@ -68,6 +73,9 @@ type job struct {
 
 // runRun resolves the recipe or the named run, checks it, and executes it.
 func runRun(sys *IO, o *runOptions, args []string) error {
+	if o.manifest != "" {
+		return runManifest(sys, o, args)
+	}
 	if len(args) != 1 {
 		return usagef("run takes exactly one FILE or RUN name, got %d", len(args))
 	}
@@ -78,14 +86,18 @@ func runRun(sys *IO, o *runOptions, args []string) error {
 	if err := checkDevice(j.device); err != nil {
 		return err
 	}
-	l := loadRecipe(j.recipe, check.Options{ModelBound: j.model != "", DataBound: j.data != nil, Sets: j.sets})
+	l := loadRecipe(j.recipe, check.Options{ModelBound: j.model != "", DataBound: j.data != nil, Sets: j.sets, RequireExecutable: true})
 	printDiagnostics(sys.Stderr, []*loaded{l})
 	if l.ds.HasErrors() {
 		return failf(exitFailure, "%s in %s; nothing run", tally(l.ds), j.recipe)
 	}
+	if o.jobs < 1 {
+		return usagef("--jobs takes a number of at least 1, not %d", o.jobs)
+	}
 	ctx, stop := interruptContext(context.Background(), sys.Stderr, os.Exit)
 	defer stop()
-	return execute(ctx, sys, l, j, o.resume)
+	_, err = execute(ctx, sys, l, j, o)
+	return err
 }
 
 // resolveJob reads a recipe path, or a run of the project file, with the
@@ -173,20 +185,22 @@ func mergeSets(project, flags map[string]string) map[string]string {
 	return out
 }
 
-// execute runs a checked recipe and prints its summary table.
-func execute(ctx context.Context, sys *IO, l *loaded, j *job, resume bool) error {
+// execute runs a checked recipe and prints its summary table; the runner
+// is nil when the run could not start.
+func execute(ctx context.Context, sys *IO, l *loaded, j *job, ro *runOptions) (*run.Runner, error) {
 	files := diag.FileMap{l.src.Name: l.src}
 	o := run.Options{Recipe: l.recipe, Path: j.recipe, Device: j.device, Seed: j.seed, OutDir: j.out,
-		Resume: resume, Model: j.model, Data: j.data, Render: pageWriter(sys, l, j)}
+		Resume: ro.resume, NoCache: ro.noCache, Jobs: ro.jobs, Model: j.model, Data: j.data, Sets: j.sets,
+		Warn: func(s string) { fmt.Fprintf(sys.Stderr, "note: %s\n", s) }, Render: pageWriter(sys, l, j)}
 	r, err := run.New(o)
 	if err != nil {
-		return failf(exitFailure, "%v", err)
+		return nil, failf(exitFailure, "%v", err)
 	}
 	if ds := r.Preflight(); ds.HasErrors() {
-		return runFailure(sys, files, j, ds)
+		return nil, runFailure(sys, files, j, ds)
 	}
 	if err := checkOutDir(j.out); err != nil {
-		return failf(exitFailure, "%v", err)
+		return nil, failf(exitFailure, "%v", err)
 	}
 	obs := run.NewProgress(sys.Stderr, isTerminal(sys.Stderr), r.Steps())
 	r.SetObserver(obs)
@@ -198,9 +212,9 @@ func execute(ctx context.Context, sys *IO, l *loaded, j *job, resume bool) error
 		fmt.Fprintln(sys.Stdout, pageLink(filepath.Join(j.out, htmlreport.File)))
 	}
 	if errors.Is(err, run.ErrInterrupted) {
-		return failf(interruptedExit(ctx), "interrupted (%v); report and last checkpoint in %s; continue with --resume", err, j.out)
+		return r, failf(interruptedExit(ctx), "interrupted (%v); report in %s; finished steps are in the step store, so running again continues from there", err, j.out)
 	}
-	return runFailure(sys, files, j, err)
+	return r, runFailure(sys, files, j, err)
 }
 
 // runFailure prints why a run stopped, located on its recipe line.
@@ -215,7 +229,7 @@ func runFailure(sys *IO, files diag.FileMap, j *job, err error) error {
 		diag.NewPrinter(sys.Stderr, files).Fprint(sys.Stderr, ds)
 		return failf(exitFailure, "%s in %s; nothing run", tally(ds), j.recipe)
 	case errors.Is(err, run.ErrInterrupted):
-		return failf(exitInterrupted, "interrupted (%v); report and last checkpoint in %s; continue with --resume", err, j.out)
+		return failf(exitInterrupted, "interrupted (%v); report in %s; finished steps are in the step store, so running again continues from there", err, j.out)
 	case errors.As(err, &se):
 		d := diag.Errorf(se.Step.Span, fmt.Sprintf("%s failed: %v", se.Step.Verb, se.Err))
 		diag.NewPrinter(sys.Stderr, files).Fprint(sys.Stderr, diag.Diagnostics{d})

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/qpipe/qpipe/lang/check"
-	"github.com/qpipe/qpipe/planner"
 )
 
 // helpWidth is the column prose is wrapped at.
@@ -108,7 +107,7 @@ func paramFacts(p *check.Param, word bool) string {
 		facts += ", one or more"
 	}
 	if p.Default != nil {
-		facts += ", default " + planner.FormatValue(check.DefaultValue(p))
+		facts += ", default " + check.DefaultValue(p).String()
 	} else if (word && p.Optional) || (!word && !p.Required) {
 		facts += ", optional"
 	}

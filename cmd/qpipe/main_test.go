@@ -5,8 +5,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -28,17 +30,19 @@ func TestScripts(t *testing.T) {
 		Dir:           "testdata/script",
 		UpdateScripts: *update,
 		Setup:         setupScript,
-		Cmds:          map[string]func(*testscript.TestScript, bool, []string){"exits": cmdExits},
+		Cmds:          map[string]func(*testscript.TestScript, bool, []string){"exits": cmdExits, "waitgrep": cmdWaitGrep},
 	})
 }
 
-// setupScript gives scripts $EXAMPLES, the repository's examples/.
+// setupScript gives scripts $EXAMPLES, the repository's examples/, and
+// a step store of their own in $QPIPE_CACHE.
 func setupScript(env *testscript.Env) error {
 	dir, err := filepath.Abs(filepath.Join("..", "..", "examples"))
 	if err != nil {
 		return err
 	}
 	env.Setenv("EXAMPLES", dir)
+	env.Setenv("QPIPE_CACHE", filepath.Join(env.WorkDir, ".qpipe-cache"))
 	return nil
 }
 
@@ -62,4 +66,24 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("exit status %d, want %d", got, want)
 	}
+}
+
+// cmdWaitGrep is `waitgrep REGEXP FILE SECONDS`: wait until FILE matches
+// REGEXP (a background command writes it), failing after SECONDS.
+func cmdWaitGrep(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: waitgrep REGEXP FILE SECONDS")
+	}
+	re, err := regexp.Compile(args[0])
+	ts.Check(err)
+	secs, err := strconv.Atoi(args[2])
+	ts.Check(err)
+	deadline := time.Now().Add(time.Duration(secs) * time.Second)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(ts.MkAbs(args[1])); err == nil && re.Match(b) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ts.Fatalf("waitgrep: %s did not match %q within %ds", args[1], args[0], secs)
 }

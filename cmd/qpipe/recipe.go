@@ -10,6 +10,7 @@ import (
 	"github.com/qpipe/qpipe/lang/source"
 	"github.com/qpipe/qpipe/lang/syntax"
 	"github.com/qpipe/qpipe/stdlib"
+	"github.com/qpipe/qpipe/stdlib/run"
 )
 
 // loaded is one recipe read, parsed and checked.
@@ -29,12 +30,17 @@ func loadRecipe(name string, opts check.Options) *loaded {
 		d := &diag.Diagnostic{Severity: diag.Error, Summary: fmt.Sprintf("cannot read %s: %v", name, unwrapPath(err))}
 		return &loaded{ds: diag.Diagnostics{d}}
 	}
+	return loadText(name, text, opts)
+}
+
+// loadText parses and checks recipe text under a file name.
+func loadText(name string, text []byte, opts check.Options) *loaded {
 	f, ds := syntax.Parse(name, text)
 	l := &loaded{src: f.Source, ds: ds}
 	if ds.HasErrors() {
 		return l
 	}
-	rec, cds := check.Check(f, stdlib.Env(), opts)
+	rec, cds := check.Check(f, vocabulary(), opts)
 	l.recipe, l.ds = rec, append(l.ds, cds...)
 	return l
 }
@@ -77,3 +83,7 @@ func plural(n int, what string) string {
 	}
 	return fmt.Sprintf("%d %ss", n, what)
 }
+
+// vocabulary is the checker's Env of this binary: the standard library's
+// signatures, and which steps its engine executes.
+func vocabulary() check.Env { return run.Vocabulary(stdlib.Env()) }

@@ -64,3 +64,19 @@ func BenchmarkCheck10k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParseCheck1k times Parse plus Check of 1,000 statements, what
+// an LSP keystroke on a large recipe costs (budget: 20 ms).
+func BenchmarkParseCheck1k(b *testing.B) {
+	lines := strings.SplitAfter(string(recipe10k()), "\n")
+	text := []byte(strings.Join(lines[:len(lines)/10], ""))
+	for b.Loop() {
+		f, ds := syntax.Parse("bench.qpipe", text)
+		if len(ds) > 0 {
+			b.Fatal(ds)
+		}
+		if _, ds := Check(f, env, Options{}); len(ds) > 0 {
+			b.Fatal(ds)
+		}
+	}
+}

@@ -19,6 +19,10 @@ type Options struct {
 	// Sets are --set overrides of `let` values, parsed as values of the
 	// let's type; a key no let defines is an error.
 	Sets map[string]string
+	// RequireExecutable makes a step the Env cannot execute (see
+	// Executability) an error instead of a warning: qpipe run refuses
+	// the recipe before anything runs.
+	RequireExecutable bool
 }
 
 // Checker checks statements one at a time against a simulated pipeline

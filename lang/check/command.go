@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/qpipe/qpipe/lang/diag"
 	"github.com/qpipe/qpipe/lang/syntax"
@@ -201,7 +202,7 @@ func bindArgs(st *State, step *Step, params []Param, args []*syntax.Arg) diag.Di
 			ds = append(ds, bindValue(st, step.Args, &params[i], a.Value)...)
 		}
 	}
-	return append(ds, fillArgs(step, params)...)
+	return append(ds, fillArgs(st, step, params)...)
 }
 
 // paramIndex is the index of the param named name, or -1.
@@ -225,7 +226,7 @@ func firstArg(args []*syntax.Arg, name string) *syntax.Arg {
 	return nil
 }
 
-func fillArgs(step *Step, params []Param) diag.Diagnostics {
+func fillArgs(st *State, step *Step, params []Param) diag.Diagnostics {
 	var ds diag.Diagnostics
 	for i := range params {
 		p := &params[i]
@@ -237,11 +238,30 @@ func fillArgs(step *Step, params []Param) diag.Diagnostics {
 				WithDetail(fmt.Sprintf("%s: %s; usage: %s", p.Name, typeNoun(p), step.Sig.Usage(step.Variant))))
 			continue
 		}
-		if p.Default != nil {
+		if v, ok := st.DataArgs[p.Inherit]; ok && p.Inherit != "" {
+			step.Args[p.Name] = v
+			continue
+		}
+		if p.Default != nil && applies(step, p) {
 			step.Args[p.Name] = DefaultValue(p)
 		}
 	}
 	return ds
+}
+
+// applies reports whether one of p.When is among the step's words.
+func applies(step *Step, p *Param) bool {
+	if len(p.When) == 0 {
+		return true
+	}
+	for _, w := range step.Words {
+		for _, x := range append([]Value{w}, w.List...) {
+			if x.Kind == VIdent && slices.Contains(p.When, x.Str) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func unknownArg(step *Step, params []Param, a *syntax.Arg) *diag.Diagnostic {

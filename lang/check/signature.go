@@ -2,6 +2,7 @@ package check
 
 import (
 	"github.com/qpipe/qpipe/lang/diag"
+	"github.com/qpipe/qpipe/lang/source"
 )
 
 // Env is how the checker learns the vocabulary. The standard library
@@ -11,6 +12,15 @@ type Env interface {
 	Lookup(verb string) (*Signature, bool)
 	// Verbs lists every verb name, for suggestions.
 	Verbs() []string
+}
+
+// Executability is what an Env implements when it knows which steps this
+// build can execute: NotExecutable names the verb, variant or word that
+// has no engine yet and where the step writes it. The checker then warns
+// about such steps, so check, plan, the LSP and the REPL say so before a
+// run starts.
+type Executability interface {
+	NotExecutable(step *Step) (what string, at source.Span, not bool)
 }
 
 // Type is the type of a word slot or an argument value.
@@ -74,6 +84,15 @@ type Param struct {
 	Optional bool
 	// MaxOpen makes Max exclusive (prune ratio < 1).
 	MaxOpen bool
+	// Inherit names an argument of the data line: when this argument is
+	// left out and the data line wrote that one, its value is the default
+	// (train's batch takes `data mnist batch=128`'s).
+	Inherit string
+	// When names the words (of any slot) the argument is about: its
+	// default is filled in only when the statement has one of them
+	// (evaluate's eps only with robustness), so plans and keys list only
+	// the arguments that apply. Empty: always.
+	When []string
 	// Noun names what the values are in messages ("activation" gives
 	// `unknown activation "gleu"` and "known activations: ..."); empty
 	// means `unknown value "x" for NAME`.
@@ -186,6 +205,8 @@ type State struct {
 	ModelLoaded bool
 	// DataLoaded is true once a dataset is bound.
 	DataLoaded bool
+	// DataArgs are the arguments the data line wrote (Param.Inherit).
+	DataArgs map[string]Value
 	// Snapshots maps a snapshot name to the statement that defined it;
 	// "original" exists once a model is loaded.
 	Snapshots map[string]*Step

@@ -37,8 +37,33 @@ func (c *Checker) commandStmt(st *State, cmd *syntax.Command) (*Step, diag.Diagn
 	if typedClean && step.Sig.Rules != nil {
 		ds = append(ds, step.Sig.Rules(st, step)...)
 	}
+	if typedClean {
+		ds = append(ds, c.executable(step)...)
+	}
 	c.effects(st, step)
 	return step, ds
+}
+
+// executable warns, once per statement, about a step the Env says this
+// build checks and plans but cannot execute.
+func (c *Checker) executable(step *Step) diag.Diagnostics {
+	x, ok := c.env.(Executability)
+	if !ok {
+		return nil
+	}
+	what, at, not := x.NotExecutable(step)
+	if !not || !c.first(fmt.Sprintf("exec@%d", step.Span.Start.Offset)) {
+		return nil
+	}
+	if !at.IsValid() {
+		at = step.Span
+	}
+	d := &diag.Diagnostic{Severity: diag.Warning, Span: at, Summary: fmt.Sprintf("checked, not executable in this build: %q", what),
+		Detail: "qpipe check and qpipe plan accept it and show what it would do; qpipe run refuses the recipe until its engine exists"}
+	if c.opts.RequireExecutable {
+		d.Severity, d.Detail = diag.Error, "its engine is not written yet, so nothing runs; `qpipe plan` shows what it would do"
+	}
+	return diag.Diagnostics{d}
 }
 
 // needs enforces Effects.NeedsModel and NeedsData. In a file, each is
@@ -78,6 +103,10 @@ func (c *Checker) effects(st *State, step *Step) {
 	}
 	if e.LoadsData {
 		st.DataLoaded = true
+		st.DataArgs = map[string]Value{}
+		for name := range step.Explicit {
+			st.DataArgs[name] = step.Args[name]
+		}
 	}
 	if e.ChangesModel {
 		st.ChangeModel(step)

@@ -65,3 +65,31 @@ func BenchmarkParseRecipe(b *testing.B) {
 		}
 	}
 }
+
+// recipe1k is the first tenth of recipe10k's lines: about 1,000
+// statements, a large recipe a language server reparses on a keystroke.
+func recipe1k() []byte {
+	lines := strings.SplitAfter(string(recipe10k()), "\n")
+	return []byte(strings.Join(lines[:len(lines)/10], ""))
+}
+
+// BenchmarkParse1k and BenchmarkParse1kGrammarOnly decide whether the
+// fast path may go: the grammar alone must parse (and lang/check's
+// BenchmarkParseCheck1k check) 1,000 statements within 20 ms.
+func BenchmarkParse1k(b *testing.B) {
+	text := recipe1k()
+	for b.Loop() {
+		if _, ds := parse("bench.qpipe", text, true); ds != nil {
+			b.Fatal(ds)
+		}
+	}
+}
+
+func BenchmarkParse1kGrammarOnly(b *testing.B) {
+	text := recipe1k()
+	for b.Loop() {
+		if _, ds := parse("bench.qpipe", text, false); ds != nil {
+			b.Fatal(ds)
+		}
+	}
+}

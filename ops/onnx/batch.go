@@ -47,16 +47,16 @@ const probeA, probeB = 2, 3
 // importBatched converts the graph at two probe batches and makes the
 // batch dimension symbolic; a static graph that resists is imported at
 // its own batch.
-func importBatched(mp *onnxpb.ModelProto, dir, name string, shapes [][]int, dynBatch bool, fixed bool) (*ops.Model, BatchMode, error) {
+func importBatched(be ops.Backend, mp *onnxpb.ModelProto, dir, name string, shapes [][]int, dynBatch bool, fixed bool) (*ops.Model, BatchMode, error) {
 	inits := initCache{}
 	if !dynBatch && (fixed || !batched(shapes)) {
-		m, err := importPass(mp, dir, name, shapes, 0, false, false, inits)
+		m, err := importPass(be, mp, dir, name, shapes, 0, false, false, inits)
 		return m, BatchFixed, err
 	}
-	first, err := importPass(mp, dir, name, shapes, probeA, dynBatch, !dynBatch, inits)
+	first, err := importPass(be, mp, dir, name, shapes, probeA, dynBatch, !dynBatch, inits)
 	if err == nil {
 		var second *ops.Model
-		if second, err = importPass(mp, dir, name, shapes, probeB, dynBatch, !dynBatch, inits); err == nil {
+		if second, err = importPass(be, mp, dir, name, shapes, probeB, dynBatch, !dynBatch, inits); err == nil {
 			err = dynamicBatch(first, second, probeA, probeB)
 		}
 	}
@@ -68,7 +68,7 @@ func importBatched(mp *onnxpb.ModelProto, dir, name string, shapes [][]int, dynB
 	case dynBatch:
 		return nil, 0, err
 	}
-	m, ferr := importPass(mp, dir, name, shapes, 0, false, false, inits)
+	m, ferr := importPass(be, mp, dir, name, shapes, 0, false, false, inits)
 	if ferr != nil {
 		return nil, 0, ferr
 	}

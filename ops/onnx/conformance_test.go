@@ -251,7 +251,7 @@ func evalSuiteModel(mp *onnxpb.ModelProto, dir string, shapes [][]int, feeds []*
 			err = fmt.Errorf("panic: %v", r)
 		}
 	}()
-	im, err := convertGraph(mp, dir, "suite", shapes, 0, false, false, nil)
+	im, err := convertGraph(nil, mp, dir, "suite", shapes, 0, false, false, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,8 @@ type ExportOptions struct {
 	FixedBatch bool
 	// ProducerVersion is recorded in the file (default "qpipe").
 	ProducerVersion string
+	// Backend runs the shape trace; nil means ops.OrDefault's.
+	Backend ops.Backend
 }
 
 // exporter builds one GraphProto.
@@ -77,7 +79,7 @@ func ExportProto(m *ops.Model, o ExportOptions) (*onnxpb.ModelProto, error) {
 	if len(o.InputShape) == 0 {
 		return nil, fmt.Errorf("onnx: export %s: ExportOptions.InputShape is required", m.Name)
 	}
-	shapes, err := traceShapes(m, o.InputShape)
+	shapes, err := traceShapes(o.Backend, m, o.InputShape)
 	if err != nil {
 		return nil, fmt.Errorf("onnx: export %s: tracing shapes: %w", m.Name, err)
 	}
@@ -101,8 +103,8 @@ func ExportProto(m *ops.Model, o ExportOptions) (*onnxpb.ModelProto, error) {
 
 // traceShapes runs m once on zeros of the input shape and records every
 // node's output shape.
-func traceShapes(m *ops.Model, shape []int) (map[int][]int, error) {
-	be, err := ops.NewBackend("cpu")
+func traceShapes(be ops.Backend, m *ops.Model, shape []int) (map[int][]int, error) {
+	be, err := ops.OrDefault(be)
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/qpipe/qpipe/internal/bounded"
 	"github.com/qpipe/qpipe/ops"
-	_ "github.com/qpipe/qpipe/ops/cpu" // import evaluates nodes on the CPU to learn shapes
 	"github.com/qpipe/qpipe/ops/onnx/onnxpb"
 )
 
@@ -20,6 +19,8 @@ type ImportOptions struct {
 	// shape the file declares; a symbolic batch dimension stays dynamic
 	// either way, other symbolic dimensions must be given here.
 	InputShape []int
+	// Backend evaluates nodes to learn shapes; nil means ops.OrDefault's.
+	Backend ops.Backend
 	// FixedBatch keeps a static batch as the file declares it instead of
 	// making it symbolic (see BatchMode).
 	FixedBatch bool
@@ -88,7 +89,7 @@ func ImportReport(path string, o ImportOptions) (*ops.Model, BatchMode, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("onnx: %s: %w", path, err)
 	}
-	m, mode, err := importBatched(mp, filepath.Dir(path), o.Name, shapes, dynBatch, o.FixedBatch)
+	m, mode, err := importBatched(o.Backend, mp, filepath.Dir(path), o.Name, shapes, dynBatch, o.FixedBatch)
 	if err != nil {
 		return nil, 0, fmt.Errorf("onnx: %s: %w", path, err)
 	}
@@ -190,8 +191,8 @@ func graphInputs(g *onnxpb.GraphProto) []*onnxpb.ValueInfoProto {
 
 // importPass converts the graph once, probing with the given batch size
 // (rebatch: a static-batch graph probed at another batch than its own).
-func importPass(mp *onnxpb.ModelProto, dir, name string, shapes [][]int, batch int, dynBatch, rebatch bool, inits initCache) (*ops.Model, error) {
-	im, err := convertGraph(mp, dir, name, shapes, batch, dynBatch, rebatch, inits)
+func importPass(be ops.Backend, mp *onnxpb.ModelProto, dir, name string, shapes [][]int, batch int, dynBatch, rebatch bool, inits initCache) (*ops.Model, error) {
+	im, err := convertGraph(be, mp, dir, name, shapes, batch, dynBatch, rebatch, inits)
 	if err != nil {
 		return nil, err
 	}
@@ -200,8 +201,8 @@ func importPass(mp *onnxpb.ModelProto, dir, name string, shapes [][]int, batch i
 
 // convertGraph runs every node's converter; the graph outputs' values are
 // then in im.vals (constants where the graph folds).
-func convertGraph(mp *onnxpb.ModelProto, dir, name string, shapes [][]int, batch int, dynBatch, rebatch bool, inits initCache) (*importer, error) {
-	be, err := ops.NewBackend("cpu")
+func convertGraph(be ops.Backend, mp *onnxpb.ModelProto, dir, name string, shapes [][]int, batch int, dynBatch, rebatch bool, inits initCache) (*importer, error) {
+	be, err := ops.OrDefault(be)
 	if err != nil {
 		return nil, err
 	}

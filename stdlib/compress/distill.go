@@ -3,6 +3,7 @@ package compress
 import (
 	"context"
 	"fmt"
+	"github.com/qpipe/qpipe/stdlib/eval"
 	"time"
 
 	"github.com/qpipe/qpipe/lang/source"
@@ -193,21 +194,12 @@ func (d *distiller) round(ctx context.Context) (Round, error) {
 	last := h.Last()
 	r := Round{Iteration: d.iterDone, Loss: last.TrainLoss, TrainAccuracy: last.TrainAcc}
 	if o.Val != nil {
-		if r.Accuracy, r.ValLoss, err = Evaluate(ctx, o.Backend, d.student, o.Val, o.Batch, o.Normalize); err != nil {
+		if r.Accuracy, r.ValLoss, err = eval.AccuracyOn(ctx, o.Backend, d.student, o.Val, o.Batch, o.Normalize, nil); err != nil {
 			return r, err
 		}
 	}
 	r.Seconds = time.Since(start).Seconds()
 	return r, nil
-}
-
-// Evaluate is top-1 accuracy and mean cross-entropy of m on ds.
-func Evaluate(ctx context.Context, be ops.Backend, m *ops.Model, ds *data.Dataset, batch int, norm *data.Normalize) (acc, loss float64, err error) {
-	l, err := data.NewLoader(ds, data.LoaderOptions{BatchSize: batch, Normalize: norm})
-	if err != nil {
-		return 0, 0, err
-	}
-	return train.EvaluateWith(ctx, be, m, l)
 }
 
 // stageNode is one activation progressive distillation re-applies.

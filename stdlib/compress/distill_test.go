@@ -2,6 +2,7 @@ package compress
 
 import (
 	"context"
+	"github.com/qpipe/qpipe/stdlib/eval"
 	"math"
 	"testing"
 
@@ -54,7 +55,7 @@ func TestKDLossMatchesTheFormula(t *testing.T) {
 
 func TestDistillRecoversAReplacedModel(t *testing.T) {
 	teacher, ds := trained(t, ops.OpGELU)
-	tAcc, _, err := Evaluate(context.Background(), cpu(t), teacher, ds, 64, nil)
+	tAcc, _, err := eval.AccuracyOn(context.Background(), cpu(t), teacher, ds, 64, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	measure "github.com/qpipe/qpipe/stdlib/eval"
 	"os"
 	"strconv"
 	"strings"
@@ -79,7 +80,7 @@ func TestSwinReLUInt8Long(t *testing.T) {
 	figure(t, "setup", map[string]any{"train": trainSet.Len(), "test": testSet.Len(), "loadavg": loadavg()})
 	eval := func(name string, m *ops.Model) float64 {
 		t0 := time.Now()
-		acc, loss, err := Evaluate(ctx, be, m, testSet, 128, nil)
+		acc, loss, err := measure.AccuracyOn(ctx, be, m, testSet, 128, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,22 +120,22 @@ func TestSwinReLUInt8Long(t *testing.T) {
 	figure(t, "accuracy_drop", map[string]any{"teacher": tAcc, "int8_relu": final, "drop_points": 100 * (tAcc - final)})
 
 	runs := envInt("QPIPE_SWIN_RUNS", 30)
-	lat := map[string][]train.Latency{}
+	lat := map[string][]time.Duration{}
 	for _, c := range []struct {
 		name string
 		m    *ops.Model
 	}{{"fp32_gelu", teacher}, {"fp32_relu", student}, {"int8_gelu", gelu8}, {"int8_relu", relu8}} {
-		l, err := train.MeasureLatency(c.m, []int{1, 28, 28}, train.LatencyOptions{Batches: []int{1, 64}, Runs: runs, Backend: be})
-		if err != nil {
-			t.Fatal(err)
-		}
-		lat[c.name] = l
-		for _, x := range l {
-			figure(t, "latency_"+c.name, map[string]any{"batch": x.Batch, "median_ms": float64(x.Median.Microseconds()) / 1000, "images_per_sec": x.ImagesPerSec, "runs": runs, "loadavg": loadavg()})
+		for _, b := range []int{1, 64} {
+			d, err := measure.Latency(ctx, be, c.m, []int{b, 1, 28, 28}, measure.LatencyOptions{Runs: runs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			lat[c.name] = append(lat[c.name], d)
+			figure(t, "latency_"+c.name, map[string]any{"batch": b, "median_ms": float64(d.Microseconds()) / 1000, "images_per_sec": float64(b) / d.Seconds(), "runs": runs, "loadavg": loadavg()})
 		}
 	}
 	for i, b := range []int{1, 64} {
-		ms := func(k string) float64 { return lat[k][i].Median.Seconds() }
+		ms := func(k string) float64 { return lat[k][i].Seconds() }
 		figure(t, "speedup", map[string]any{"batch": b,
 			"int8_relu_vs_int8_gelu_faster_pct": 100 * (ms("int8_gelu")/ms("int8_relu") - 1),
 			"int8_relu_vs_fp32_relu_x":          ms("fp32_relu") / ms("int8_relu"),
@@ -212,7 +213,7 @@ func int8Model(t *testing.T, ctx context.Context, m *ops.Model, calib, test *dat
 	if err != nil {
 		t.Fatal(err)
 	}
-	fakeAcc, _, err := Evaluate(ctx, be, m, test, 128, nil)
+	fakeAcc, _, err := measure.AccuracyOn(ctx, be, m, test, 128, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +221,7 @@ func int8Model(t *testing.T, ctx context.Context, m *ops.Model, calib, test *dat
 	if err != nil {
 		t.Fatal(err)
 	}
-	intAcc, _, err := Evaluate(ctx, be, ir.Model, test, 128, nil)
+	intAcc, _, err := measure.AccuracyOn(ctx, be, ir.Model, test, 128, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +248,7 @@ func controlArm(t *testing.T, ctx context.Context, teacher *ops.Model, trainSet,
 			NoDecay: true, Seed: 11 + uint64(e), Progress: progress("control")}); err != nil {
 			t.Fatal(err)
 		}
-		acc, loss, err := Evaluate(ctx, cpu(t), m, testSet, 128, nil)
+		acc, loss, err := measure.AccuracyOn(ctx, cpu(t), m, testSet, 128, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -60,7 +60,11 @@ func runRecipe(t *testing.T, text string) (*run.Report, error) {
 	if ds.HasErrors() {
 		t.Fatalf("recipe does not check:\n%v", ds)
 	}
-	r, err := run.New(run.Options{Recipe: rec, Path: path, Seed: 1, OutDir: filepath.Join(dir, "out")})
+	store, err := run.OpenStore(filepath.Join(dir, "cache"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := run.New(run.Options{Recipe: rec, Path: path, Seed: 1, OutDir: filepath.Join(dir, "out"), Store: store})
 	if err != nil {
 		t.Fatal(err)
 	}

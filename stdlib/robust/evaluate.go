@@ -6,7 +6,7 @@ import (
 
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/data"
-	"github.com/qpipe/qpipe/stdlib/train"
+	"github.com/qpipe/qpipe/stdlib/eval"
 )
 
 // Spec is what Evaluate measures.
@@ -112,15 +112,11 @@ func Evaluate(ctx context.Context, attack, deployed *ops.Model, s Spec) (Figures
 
 // accuracy is top-1 accuracy of m on ds.
 func accuracy(ctx context.Context, m *ops.Model, ds *data.Dataset, o Options) (float64, error) {
-	l, err := data.NewLoader(ds, data.LoaderOptions{BatchSize: o.batch(), Normalize: o.Normalize})
-	if err != nil {
-		return 0, err
-	}
 	be, err := ops.OrDefault(o.Backend)
 	if err != nil {
 		return 0, err
 	}
-	a, _, err := train.EvaluateWith(ctx, be, m, l)
+	a, _, err := eval.AccuracyOn(ctx, be, m, ds, o.batch(), o.Normalize, nil)
 	return a, err
 }
 

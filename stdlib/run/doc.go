@@ -1,10 +1,13 @@
-// Package run executes checked recipes: the pipeline State passed through
-// steps (current model, named snapshots, bound dataset, metrics), the verb
-// implementations registered by name (Register), the Runner that walks a
-// recipe — repeat bodies in sequence, each for branch from a copy of the
-// state before the loop — and what a run leaves behind: report.json
-// (docs/contracts.md), rewritten atomically after every step, and a
-// checkpoint per finished step so --resume continues after the last one.
+// Package run executes plans: the pipeline State passed through steps
+// (current model, named snapshots, bound dataset, metrics), the verb
+// implementations registered by name (Register), the Local executor that
+// runs a planner.Plan node by node — each from the state its input node
+// left, independent branches up to Jobs at once — with the step Store that
+// keeps every finished node under its chained key (a rerun takes the
+// unchanged nodes from it), and what a run leaves behind: report.json
+// (docs/contracts.md), rewritten atomically after every node by a ReportWriter
+// observer, and manifest.json. docs/run.md describes keys, the store and
+// --manifest.
 //
 // A run starts with Preflight: every step whose verb, variant or word has
 // no engine in this build (verbs without a registered Verb, such as prune

@@ -4,29 +4,27 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
-	"time"
+	"github.com/qpipe/qpipe/stdlib/eval"
 
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/data"
-	"github.com/qpipe/qpipe/ops/modelio"
 	"github.com/qpipe/qpipe/stdlib/train"
 )
 
 // This file connects the verbs to the engine: training runs stdlib/train's
-// loop; test-set accuracy (with progress), latency at a batch size and the
-// exported size are measured here.
+// loop; accuracy, latency and size are measured by stdlib/eval.
 
 // FitOptions are a training verb's resolved arguments.
+// The tagged fields are decoded from the step (check.Step.Decode).
 type FitOptions struct {
-	Epochs      int
-	LR          float64
-	Optimizer   string // "sgd" or "adamw"
-	Momentum    float64
-	WeightDecay float64
-	Batch       int
-	Schedule    string // "cosine", "step" or "constant"
-	Warmup      int    // epochs
+	Epochs      int     `arg:"epochs"`
+	LR          float64 `arg:"lr"`
+	Optimizer   string  `arg:"optimizer"` // "sgd" or "adamw"
+	Momentum    float64 `arg:"momentum"`
+	WeightDecay float64 `arg:"weight_decay"`
+	Batch       int     `arg:"batch"`
+	Schedule    string  `arg:"schedule"` // "cosine", "step" or "constant"
+	Warmup      int     `arg:"warmup"`   // epochs
 	Seed        uint64
 	Augment     data.Augment
 	Normalize   *data.Normalize
@@ -107,99 +105,12 @@ func trainOptions(be ops.Backend, o FitOptions, perEpoch int, tick func(Tick)) t
 	return t
 }
 
-func intLabels(y []int32) []int {
-	out := make([]int, len(y))
-	for i, v := range y {
-		out[i] = int(v)
-	}
-	return out
-}
-
-func countCorrect(logits *ops.Tensor, labels []int) int {
-	n := 0
-	for i, p := range ops.Argmax(logits) {
-		if p == labels[i] {
-			n++
-		}
-	}
-	return n
-}
-
-// Accuracy is top-1 accuracy and mean cross-entropy of m on ds.
+// Accuracy is top-1 accuracy and mean cross-entropy of m on ds
+// (stdlib/eval), with progress in batches.
 func Accuracy(ctx context.Context, be ops.Backend, m *ops.Model, ds *data.Dataset, batch int, norm *data.Normalize, tick func(Tick)) (acc, loss float64, err error) {
-	loader, err := data.NewLoader(ds, data.LoaderOptions{BatchSize: batch, Normalize: norm})
-	if err != nil {
-		return 0, 0, err
+	var progress func(done, total int)
+	if tick != nil {
+		progress = func(done, total int) { tick(Tick{Done: done, Total: total, Unit: "batches"}) }
 	}
-	c := ops.NewContext(be, ops.Options{})
-	it := loader.Epoch(ctx, 0)
-	defer it.Close()
-	var correct, seen, done int
-	var lossSum float64
-	for b, ok := it.Next(); ok; b, ok = it.Next() {
-		l, right, err := evalBatch(c, m, b)
-		if err != nil {
-			return 0, 0, err
-		}
-		lossSum += l * float64(b.N)
-		correct, seen, done = correct+right, seen+b.N, done+1
-		if tick != nil {
-			tick(Tick{Done: done, Total: loader.Batches(), Unit: "batches"})
-		}
-	}
-	if err := it.Err(); err != nil {
-		return 0, 0, err
-	}
-	if seen == 0 {
-		return 0, 0, fmt.Errorf("the test set is empty")
-	}
-	return float64(correct) / float64(seen), lossSum / float64(seen), nil
-}
-
-func evalBatch(c *ops.Context, m *ops.Model, b *data.Batch) (float64, int, error) {
-	defer c.Reset()
-	x, err := ops.FromData(b.X, b.Shape[:]...)
-	if err != nil {
-		return 0, 0, err
-	}
-	logits, err := m.Forward1(c, x)
-	if err != nil {
-		return 0, 0, err
-	}
-	labels := intLabels(b.Y)
-	var loss *ops.Tensor
-	if err := ops.Guard(func() error { loss = c.CrossEntropy(logits, labels); return nil }); err != nil {
-		return 0, 0, err
-	}
-	return float64(loss.Item()), countCorrect(logits, labels), nil
-}
-
-// Latency is the median wall time of one forward pass over a batch of n
-// zero images of the given shape, after three warm-up passes.
-func Latency(ctx context.Context, be ops.Backend, m *ops.Model, shape [3]int, n, runs int) (time.Duration, error) {
-	c := ops.NewContext(be, ops.Options{})
-	x := ops.New(n, shape[0], shape[1], shape[2])
-	times := make([]time.Duration, 0, runs)
-	for i := -3; i < runs; i++ {
-		if err := ctx.Err(); err != nil {
-			return 0, context.Cause(ctx)
-		}
-		start := time.Now()
-		_, err := m.Forward1(c, x)
-		c.Reset()
-		if err != nil {
-			return 0, err
-		}
-		if i >= 0 {
-			times = append(times, time.Since(start))
-		}
-	}
-	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-	return times[len(times)/2], nil
-}
-
-// SizeBytes is the size of m's weights as a safetensors file.
-func SizeBytes(m *ops.Model) (int, error) {
-	b, err := modelio.EncodeSafetensors(modelio.ModelTensors(m), map[string]string{"format": "pt", "qpipe_model": m.Name})
-	return len(b), err
+	return eval.AccuracyOn(ctx, be, m, ds, batch, norm, progress)
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // checked parses and checks recipe text written to dir/name.
-func checked(t *testing.T, dir, name, text string, sets map[string]string) (*check.Recipe, string) {
+func checked(t testing.TB, dir, name, text string, sets map[string]string) (*check.Recipe, string) {
 	t.Helper()
 	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
@@ -29,7 +29,7 @@ func checked(t *testing.T, dir, name, text string, sets map[string]string) (*che
 func runRecipe(t *testing.T, ctx context.Context, dir, text string, mod func(*Options)) (*Report, error) {
 	t.Helper()
 	rec, path := checked(t, dir, "recipe.qpipe", text, nil)
-	o := Options{Recipe: rec, Path: path, Seed: 1, OutDir: filepath.Join(dir, "out")}
+	o := Options{Recipe: rec, Path: path, Seed: 1, OutDir: filepath.Join(dir, "out"), Store: testStore(t, dir)}
 	if mod != nil {
 		mod(&o)
 	}
@@ -38,4 +38,14 @@ func runRecipe(t *testing.T, ctx context.Context, dir, text string, mod func(*Op
 		t.Fatal(err)
 	}
 	return r.Run(ctx)
+}
+
+// testStore is the step store in dir/cache.
+func testStore(t *testing.T, dir string) *Store {
+	t.Helper()
+	s, err := OpenStore(filepath.Join(dir, "cache"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

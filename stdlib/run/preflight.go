@@ -17,12 +17,12 @@ import (
 func (r *Runner) Preflight() diag.Diagnostics {
 	var ds diag.Diagnostics
 	seen := map[int]bool{} // a for body's statements are checked once per branch
-	for _, p := range r.plan {
-		if seen[p.Step.Span.Start.Offset] {
+	for _, n := range r.plan.Work() {
+		if n.Step == nil || seen[n.Step.Span.Start.Offset] {
 			continue
 		}
-		seen[p.Step.Span.Start.Offset] = true
-		if d := r.preflightStep(p.Step); d != nil {
+		seen[n.Step.Span.Start.Offset] = true
+		if d := r.preflightStep(n.Step); d != nil {
 			ds = append(ds, d)
 		}
 	}
@@ -30,19 +30,10 @@ func (r *Runner) Preflight() diag.Diagnostics {
 }
 
 func (r *Runner) preflightStep(s *check.Step) *diag.Diagnostic {
-	v, ok := lookup(s.Verb)
-	if !ok {
-		return notExecutable(s.Verb, verbSpan(s))
+	if what, at, not := notExecutableStep(s); not {
+		return notExecutable(what, at)
 	}
-	if v.Unsupported != nil {
-		if what, at, bad := v.Unsupported(s); bad {
-			if !at.IsValid() {
-				at = verbSpan(s)
-			}
-			return notExecutable(what, at)
-		}
-	}
-	if v.Prepare != nil {
+	if v, _ := lookup(s.Verb); v.Prepare != nil {
 		if err := v.Prepare(&r.env, s); err != nil {
 			return diag.Errorf(pathSpan(s), err.Error())
 		}

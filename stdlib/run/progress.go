@@ -2,6 +2,7 @@ package run
 
 import (
 	"fmt"
+	"github.com/qpipe/qpipe/lang/check"
 	"io"
 	"strings"
 	"sync"
@@ -39,7 +40,7 @@ func NewProgress(w io.Writer, terminal bool, total int) *Progress {
 }
 
 func (p *Progress) label(s StepReport) string {
-	l := fmt.Sprintf("[%d/%d] line %d %s", s.Index+1, p.total, s.Line, s.Verb)
+	l := fmt.Sprintf("[%d/%d] %s line %d %s", s.Index+1, p.total, s.Node, s.Line, s.Verb)
 	if s.Branch != "" {
 		l += " (" + s.Branch + ")"
 	}
@@ -130,12 +131,12 @@ func (p *Progress) Finished(s StepReport) {
 	defer p.mu.Unlock()
 	p.finishBar()
 	switch s.Status {
-	case StatusFailed:
-		fmt.Fprintf(p.w, "%s failed after %.1fs\n", p.label(s), s.Seconds)
-	case StatusInterrupted:
-		fmt.Fprintf(p.w, "%s interrupted after %.1fs\n", p.label(s), s.Seconds)
-	case StatusRestored:
-		fmt.Fprintf(p.w, "%s restored from the checkpoint\n", p.label(s))
+	case StatusFailed, StatusInterrupted:
+		fmt.Fprintf(p.w, "%s %s after %.1fs\n", p.label(s), s.Status, s.Seconds)
+	case StatusCached, StatusRestored:
+		fmt.Fprintf(p.w, "%s cached: %s\n", p.label(s), s.Summary)
+	case StatusSkipped:
+		fmt.Fprintf(p.w, "%s skipped\n", p.label(s))
 	default:
 		fmt.Fprintf(p.w, "  done in %.1fs: %s\n", s.Seconds, s.Summary)
 	}
@@ -170,7 +171,7 @@ func keyText(m map[string]float64) string {
 	var parts []string
 	for _, k := range keyMetrics {
 		if v, ok := m[k]; ok {
-			parts = append(parts, k+"="+FormatMetric(k, v))
+			parts = append(parts, k+"="+check.FormatMetric(k, v))
 		}
 	}
 	return strings.Join(parts, " ")

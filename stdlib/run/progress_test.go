@@ -9,7 +9,7 @@ func TestPlainProgressAndSummary(t *testing.T) {
 	var b bytes.Buffer
 	p := NewProgress(&b, false, 3)
 	p.Every = 0
-	s := StepReport{Index: 1, Verb: "train", Line: 4, Branch: "lr=0.1"}
+	s := StepReport{Index: 1, Node: "4.1.1", Verb: "train", Line: 4, Branch: "lr=0.1"}
 	p.Started(s)
 	p.Progress(s, Tick{Done: 1, Total: 10, Unit: "batches", Epoch: 1, Epochs: 2, Loss: 0.5})
 	p.Progress(s, Tick{Done: 5, Total: 10, Unit: "batches", Epoch: 1, Epochs: 2, Loss: 0.25})
@@ -21,7 +21,7 @@ func TestPlainProgressAndSummary(t *testing.T) {
 	got := b.String()
 	// A rate needs two ticks of the same epoch, and covers that epoch only:
 	// the first tick of epoch 2 shows none.
-	want := "[2/3] line 4 train (lr=0.1)\n  epoch 1/2 1/10 batches loss 0.5000\n  epoch 1/2 5/10 batches loss 0.2500 ("
+	want := "[2/3] 4.1.1 line 4 train (lr=0.1)\n  epoch 1/2 1/10 batches loss 0.5000\n  epoch 1/2 5/10 batches loss 0.2500 ("
 	if len(got) < len(want) || got[:len(want)] != want {
 		t.Errorf("progress:\n%s\nwant prefix:\n%s", got, want)
 	}

@@ -22,6 +22,15 @@ type Verb struct {
 	// Prepare, when set, validates a step against the run's options before
 	// anything runs (export paths inside the output directory).
 	Prepare func(env *Env, step *check.Step) error
+	// Version names the version of Run's code; change it when a change
+	// makes the results the step store kept for the verb wrong.
+	Version string
+	// Remeasure, when set, re-measures only the nondeterministic metrics
+	// (latency, throughput) of a step whose result the step store holds:
+	// st is the stored state after the step, and Remeasure records the
+	// new values in it and returns them. Without it such a step runs in
+	// full on every run.
+	Remeasure func(ctx context.Context, env *Env, st *State, step *check.Step) (*Outcome, error)
 }
 
 // Outcome is what one executed step reports.
@@ -44,6 +53,9 @@ type Env struct {
 	Seed uint64
 	// Index is the executed step's index in the run (report order).
 	Index int
+	// IndexBase is added to each node's Index (a REPL session counts its
+	// steps across inputs).
+	IndexBase int
 	// OutDir receives exports; RecipeDir anchors the recipe's input paths.
 	OutDir, RecipeDir string
 	// Data are the base options every dataset opens with (cache, offline).

@@ -5,13 +5,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 
 	"github.com/qpipe/qpipe/internal/outfile"
 )
 
-// Step statuses in report.json.
+// Step statuses in report.json. "restored", the status --resume gave
+// before the step store, is what "cached" was called.
 const (
 	StatusDone     = "done"
+	StatusCached   = "cached"
 	StatusRestored = "restored"
 	StatusFailed   = "failed"
 	// StatusInterrupted is a step stopped by a signal (the run's context
@@ -46,13 +49,18 @@ type StepReport struct {
 	// Round is the 1-based round of a step inside repeat.
 	Round   int    `json:"round,omitempty"`
 	Summary string `json:"summary,omitempty"`
-	// Hash identifies the step's text and resolved arguments (--resume).
-	Hash string `json:"hash"`
-	// Checkpoint is the state file written after the step, relative to
-	// the output directory.
+	// Node is the plan node's id as `qpipe plan` prints it ("6.1.2").
+	Node string `json:"node"`
+	// Key is the node's chained key: its entry in the step store.
+	Key string `json:"key"`
+	// Checkpoint is the step store's entry holding the state after the
+	// step.
 	Checkpoint string `json:"checkpoint,omitempty"`
 	// Series are the step's curves and tables for report.html.
 	Series *Series `json:"series,omitempty"`
+
+	// final is the headline of the state after a top-level step.
+	final *Final
 }
 
 // Final holds the final model's accuracy, exported size and latency, when
@@ -116,4 +124,73 @@ func writeAtomic(path string, b []byte) error {
 		return err
 	}
 	return outfile.Write(path, b)
+}
+
+// ReportWriter is the Observer that keeps report.json: it records every
+// finished node in index order and rewrites the file atomically after
+// each, so a crashed run still reports what it finished.
+type ReportWriter struct {
+	Dir    string
+	Report *Report
+	// Render, when set, is called after every rewrite of report.json
+	// (Options.Render: report.html).
+	Render func(dir string, r *Report)
+	// Err is the first write error.
+	Err error
+}
+
+// Started does nothing: report.json lists finished nodes.
+func (w *ReportWriter) Started(StepReport) {}
+
+// Progress does nothing.
+func (w *ReportWriter) Progress(StepReport, Tick) {}
+
+// Finished records s in index order and rewrites report.json.
+func (w *ReportWriter) Finished(s StepReport) {
+	steps := w.Report.Steps
+	i := sort.Search(len(steps), func(i int) bool { return steps[i].Index >= s.Index })
+	if i < len(steps) && steps[i].Index == s.Index {
+		steps[i] = s
+	} else {
+		steps = append(steps, StepReport{})
+		copy(steps[i+1:], steps[i:])
+		steps[i] = s
+	}
+	w.Report.Steps = steps
+	if s.final != nil {
+		w.Report.Final = *s.final
+	}
+	if err := WriteReport(w.Dir, w.Report); err != nil {
+		if w.Err == nil {
+			w.Err = err
+		}
+		return
+	}
+	if w.Render != nil {
+		w.Render(w.Dir, w.Report)
+	}
+}
+
+// Observers tells each of its members, in order.
+type Observers []Observer
+
+// Started tells every member.
+func (os Observers) Started(s StepReport) {
+	for _, o := range os {
+		o.Started(s)
+	}
+}
+
+// Progress tells every member.
+func (os Observers) Progress(s StepReport, t Tick) {
+	for _, o := range os {
+		o.Progress(s, t)
+	}
+}
+
+// Finished tells every member.
+func (os Observers) Finished(s StepReport) {
+	for _, o := range os {
+		o.Finished(s)
+	}
 }

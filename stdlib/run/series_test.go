@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -84,9 +85,20 @@ evaluate accuracy size
 `
 
 func TestReportCarriesSeries(t *testing.T) {
-	rep, err := runRecipe(t, context.Background(), t.TempDir(), qatRecipe, nil)
+	dir := t.TempDir()
+	rep, err := runRecipe(t, context.Background(), dir, qatRecipe, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// A second run takes every node from the step store, series included.
+	again, err := runRecipe(t, context.Background(), dir, qatRecipe, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range again.Steps {
+		if s.Status != StatusCached || !reflect.DeepEqual(s.Series, rep.Steps[i].Series) {
+			t.Errorf("second run, step %d (%s): %s, series %+v, want cached with %+v", i, s.Verb, s.Status, s.Series, rep.Steps[i].Series)
+		}
 	}
 	tr := rep.Steps[2].Series
 	if tr == nil || len(tr.Epochs) != 2 || tr.Epochs[1].Epoch != 2 || tr.Epochs[1].TrainLoss != rep.Steps[2].Metrics["train_loss"] {

@@ -8,7 +8,9 @@ import (
 	"strings"
 
 	"github.com/qpipe/qpipe/lang/check"
+	"github.com/qpipe/qpipe/lang/syntax"
 	"github.com/qpipe/qpipe/ops"
+	"github.com/qpipe/qpipe/planner"
 )
 
 // Session executes steps one at a time on a live state, for the REPL:
@@ -49,7 +51,9 @@ func NewSession(o SessionOptions) *Session {
 }
 
 // Exec runs one checked top-level step: a command, let or expect, or a
-// whole repeat or for block.
+// whole repeat or for block. The step is planned (planner.Build, as
+// `qpipe plan` would plan it) and the plan executed on the live state;
+// after a for block the state is the one before it, as in a run.
 func (s *Session) Exec(ctx context.Context, step *check.Step) (*Outcome, error) {
 	if s.env.Backend == nil {
 		be, err := ops.NewBackend(s.env.Device)
@@ -61,9 +65,38 @@ func (s *Session) Exec(ctx context.Context, step *check.Step) (*Outcome, error) 
 	if err := s.bindFlags(); err != nil {
 		return nil, err
 	}
-	total := &Outcome{Metrics: map[string]float64{}}
-	err := s.walk(ctx, []*check.Step{step}, total)
-	return total, err
+	p, err := planner.Build(&check.Recipe{File: &syntax.File{}, Steps: []*check.Step{step}, Lets: s.scope}, planner.Options{})
+	if err != nil {
+		return nil, err
+	}
+	total := &collector{out: &Outcome{Metrics: map[string]float64{}}}
+	env := s.env
+	env.IndexBase = s.index
+	st, err := (&Local{Env: env}).ExecuteFrom(ctx, s.st, p, nil, total)
+	s.index += len(p.Work())
+	if err != nil {
+		return nil, err
+	}
+	s.st = st
+	if step.Kind == check.KLet {
+		s.scope[step.Name] = step.Value
+	}
+	return total.out, nil
+}
+
+// collector gathers the summaries and metrics of a session's nodes.
+type collector struct{ out *Outcome }
+
+func (c *collector) Started(StepReport)        {}
+func (c *collector) Progress(StepReport, Tick) {}
+func (c *collector) Finished(e StepReport) {
+	if e.Summary != "" {
+		if c.out.Summary != "" {
+			c.out.Summary += "\n"
+		}
+		c.out.Summary += e.Summary
+	}
+	maps.Copy(c.out.Metrics, e.Metrics)
 }
 
 // bindFlags binds --model and --data before the first step, as the runner
@@ -82,58 +115,6 @@ func (s *Session) bindFlags() error {
 	if s.env.Model != "" && s.st.Model == nil && s.st.Pending == nil {
 		return bindModel(&s.env, s.st, s.env.Model)
 	}
-	return nil
-}
-
-func (s *Session) walk(ctx context.Context, steps []*check.Step, total *Outcome) error {
-	for _, step := range steps {
-		var err error
-		switch step.Kind {
-		case check.KRepeat:
-			for i := 0; i < step.Count && err == nil; i++ {
-				err = s.walk(ctx, step.Body, total)
-			}
-		case check.KFor:
-			err = s.fork(ctx, step, total)
-		default:
-			err = s.one(ctx, step, total)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s *Session) fork(ctx context.Context, step *check.Step, total *Outcome) error {
-	base, scope := s.st, s.scope
-	defer func() { s.st, s.scope = base, scope }()
-	for i, br := range step.Branches {
-		s.st, s.scope = base.Clone(), maps.Clone(scope)
-		s.scope[step.Name] = step.Over[i]
-		if err := s.walk(ctx, br, total); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s *Session) one(ctx context.Context, step *check.Step, total *Outcome) error {
-	if step.Kind == check.KLet {
-		s.scope[step.Name] = step.Value
-	}
-	env := s.env
-	env.Index, env.Scope, env.Source = s.index, s.scope, nil
-	s.index++
-	out, err := execStep(ctx, &env, s.st, step)
-	if err != nil {
-		return &StepError{Step: step, Err: err}
-	}
-	if total.Summary != "" && out.Summary != "" {
-		total.Summary += "\n"
-	}
-	total.Summary += out.Summary
-	maps.Copy(total.Metrics, out.Metrics)
 	return nil
 }
 

@@ -115,7 +115,10 @@ func addCorrected(st *State, out *Outcome, r adcorda.Corrected) {
 // again.
 func adaptOn(ctx context.Context, env *Env, st *State, step *check.Step, src, target *data.Dataset) (*Outcome, error) {
 	st.BeginCompression()
-	o := fitOptions(env, st, step)
+	o, err := fitOptions(env, st, step)
+	if err != nil {
+		return nil, err
+	}
 	srcL, err := data.NewLoader(src, data.LoaderOptions{BatchSize: o.Batch, Shuffle: true, Seed: o.Seed, Augment: o.Augment, Normalize: o.Normalize})
 	if err != nil {
 		return nil, err

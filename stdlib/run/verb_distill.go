@@ -31,7 +31,10 @@ func runDistill(ctx context.Context, env *Env, st *State, step *check.Step) (*Ou
 		return nil, fmt.Errorf("no snapshot named %s", from)
 	}
 	st.BeginCompression()
-	o := distillOptions(env, st, step)
+	o, err := distillOptions(env, st, step)
+	if err != nil {
+		return nil, err
+	}
 	o.Teacher = snap.Model
 	samples := newSampler()
 	o.Progress = samples.then(o.Progress)
@@ -62,14 +65,30 @@ func teacherSnapshot(st *State, from string) (string, *Snapshot) {
 	return "original", st.Snapshots["original"]
 }
 
-// distillOptions reads a distill step's arguments; batch falls back to the
-// data line's batch when the step does not set its own.
-func distillOptions(env *Env, st *State, step *check.Step) compress.DistillOptions {
-	a := step.Args
-	o := compress.DistillOptions{Iterations: int(a["iterations"].Int), Epochs: int(a["epochs"].Int),
-		Temperature: a["temperature"].Number(), Alpha: a["alpha"].Number(), AlphaSet: true, LR: a["lr"].Number(),
-		Optimizer: a["optimizer"].Str, Batch: int(a["batch"].Int), TeacherMode: a["teacher"].Str,
-		Progressive: a["progressive"].Str == "stage", Train: st.Data.Splits.Train, Val: st.Data.Splits.Test,
+// distillArgs are a distill step's arguments.
+type distillArgs struct {
+	Iterations  int     `arg:"iterations"`
+	Epochs      int     `arg:"epochs"`
+	Temperature float64 `arg:"temperature"`
+	Alpha       float64 `arg:"alpha"`
+	LR          float64 `arg:"lr"`
+	Optimizer   string  `arg:"optimizer"`
+	Batch       int     `arg:"batch"`
+	Teacher     string  `arg:"teacher"`
+	Progressive string  `arg:"progressive"`
+}
+
+// distillOptions decodes a distill step's arguments; batch falls back to
+// the binding's batch (qpipe.hcl, --data) when the step does not set its
+// own (the checker already gave it the data line's).
+func distillOptions(env *Env, st *State, step *check.Step) (compress.DistillOptions, error) {
+	var a distillArgs
+	if err := step.Decode(&a); err != nil {
+		return compress.DistillOptions{}, err
+	}
+	o := compress.DistillOptions{Iterations: a.Iterations, Epochs: a.Epochs, Temperature: a.Temperature, Alpha: a.Alpha,
+		AlphaSet: true, LR: a.LR, Optimizer: a.Optimizer, Batch: a.Batch, TeacherMode: a.Teacher,
+		Progressive: a.Progressive == "stage", Train: st.Data.Splits.Train, Val: st.Data.Splits.Test,
 		Normalize: st.Data.Spec.Normalize, Seed: env.StepSeed(), Backend: env.Backend, Span: step.Span}
 	if o.Val == nil {
 		o.Val = st.Data.Splits.Validation
@@ -80,7 +99,7 @@ func distillOptions(env *Env, st *State, step *check.Step) compress.DistillOptio
 	if env.Tick != nil {
 		o.Progress = distillTicks(env.Tick, o.Train.Len(), o.Batch)
 	}
-	return o
+	return o, nil
 }
 
 // distillTicks maps a round's training progress onto the run's ticks.

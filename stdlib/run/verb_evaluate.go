@@ -3,15 +3,17 @@ package run
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/qpipe/qpipe/lang/check"
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/stdlib/compress"
+	"github.com/qpipe/qpipe/stdlib/eval"
 )
 
 func init() {
-	Register("evaluate", Verb{Run: runEvaluate})
+	Register("evaluate", Verb{Run: runEvaluate, Remeasure: remeasureEvaluate})
 }
 
 // evalWords are the words of an evaluate step (accuracy when none).
@@ -47,6 +49,21 @@ func runEvaluate(ctx context.Context, env *Env, st *State, step *check.Step) (*O
 	return out, nil
 }
 
+// remeasureEvaluate times the model again; accuracy and size stay as
+// stored.
+func remeasureEvaluate(ctx context.Context, env *Env, st *State, step *check.Step) (*Outcome, error) {
+	if err := needModel(st); err != nil {
+		return nil, err
+	}
+	m, r, err := measure(ctx, env, st.Model, st, step, map[string]bool{"latency": true, "throughput": true})
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(st.Metrics, m)
+	maps.Copy(st.Reported, r)
+	return &Outcome{Summary: "evaluate: " + describeMetrics(r), Metrics: r}, nil
+}
+
 // measure evaluates model with an evaluate step's words and settings; only
 // names in `only` are measured when it is non-empty (a snapshot's metric
 // an expect needs). It returns the values under the checker's names and
@@ -63,7 +80,10 @@ func measure(ctx context.Context, env *Env, model *ops.Model, st *State, step *c
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	batch := int(step.Args["batch"].Int)
+	var a evalArgs
+	if err := step.Decode(&a); err != nil {
+		return nil, nil, err
+	}
 	for _, w := range evalWords(step) {
 		if len(only) > 0 && !wanted(w.Str, only) {
 			continue
@@ -71,11 +91,11 @@ func measure(ctx context.Context, env *Env, model *ops.Model, st *State, step *c
 		var err error
 		switch w.Str {
 		case "accuracy":
-			err = measureAccuracy(ctx, env, model, st, batch, metrics, reported)
+			err = measureAccuracy(ctx, env, model, st, a.Batch, metrics, reported)
 		case "size":
 			err = measureSize(model, metrics, reported)
 		case "latency":
-			err = measureLatency(ctx, env, model, st, batch, int(step.Args["runs"].Int), metrics, reported)
+			err = measureLatency(ctx, env, model, st, a.Batch, a.Runs, metrics, reported)
 		case "robustness":
 			points, err = measureRobustness(ctx, env, attacked, model, st, step, metrics, reported)
 		default:
@@ -86,6 +106,12 @@ func measure(ctx context.Context, env *Env, model *ops.Model, st *State, step *c
 		}
 	}
 	return metrics, reported, points, nil
+}
+
+// evalArgs are an evaluate step's settings of accuracy and latency.
+type evalArgs struct {
+	Batch int `arg:"batch"`
+	Runs  int `arg:"runs"`
 }
 
 // wanted tells whether an evaluate word measures one of the metrics.
@@ -125,7 +151,7 @@ func measureSize(model *ops.Model, m, r map[string]float64) error {
 	if len(model.FindKind(ops.OpQLinear, ops.OpQConv2d)) > 0 || len(model.FindKind(ops.OpFakeQuant, ops.OpLog2Quant)) > 0 {
 		return measureInt8Size(model, m, r)
 	}
-	n, err := SizeBytes(model)
+	n, err := eval.SizeBytes(model)
 	if err != nil {
 		return err
 	}
@@ -142,7 +168,7 @@ func measureLatency(ctx context.Context, env *Env, model *ops.Model, st *State, 
 		return err
 	}
 	for _, n := range []int{1, batch} {
-		d, err := Latency(ctx, env.Backend, model, shape, n, runs)
+		d, err := eval.Latency(ctx, env.Backend, model, []int{n, shape[0], shape[1], shape[2]}, eval.LatencyOptions{Runs: runs})
 		if err != nil {
 			return err
 		}
@@ -172,19 +198,7 @@ func inputShape(st *State) ([3]int, error) {
 func describeMetrics(m map[string]float64) string {
 	var parts []string
 	for _, k := range SortedKeys(m) {
-		parts = append(parts, fmt.Sprintf("%s=%s", k, FormatMetric(k, m[k])))
+		parts = append(parts, fmt.Sprintf("%s=%s", k, check.FormatMetric(k, m[k])))
 	}
 	return strings.Join(parts, " ")
-}
-
-// FormatMetric prints a metric for people: accuracies as percents with
-// two decimals, sizes and counts as integers, the rest with 4 digits.
-func FormatMetric(name string, v float64) string {
-	switch {
-	case strings.HasSuffix(name, "accuracy"):
-		return fmt.Sprintf("%.2f%%", v*100)
-	case name == "size_bytes" || name == "file_bytes" || name == "params" || strings.HasSuffix(name, "_samples"):
-		return fmt.Sprintf("%.0f", v)
-	}
-	return fmt.Sprintf("%.4g", v)
 }

@@ -16,7 +16,7 @@ func init() {
 }
 
 func runLet(ctx context.Context, env *Env, st *State, step *check.Step) (*Outcome, error) {
-	return &Outcome{Summary: fmt.Sprintf("let %s = %s", step.Name, FormatValue(step.Value))}, nil
+	return &Outcome{Summary: fmt.Sprintf("let %s = %s", step.Name, step.Value.String())}, nil
 }
 
 // ExpectError is a condition that did not hold, with both sides' values.

@@ -61,7 +61,7 @@ func runExport(ctx context.Context, env *Env, st *State, step *check.Step) (*Out
 		return nil, fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
 	}
 	defer os.RemoveAll(stage)
-	if err := writeFormat(st, step, filepath.Join(stage, filepath.Base(path))); err != nil {
+	if err := writeFormat(env, st, step, filepath.Join(stage, filepath.Base(path))); err != nil {
 		return nil, fmt.Errorf("cannot write %s: %w", path, err)
 	}
 	total, err := publish(step, stage, dir)
@@ -74,12 +74,12 @@ func runExport(ctx context.Context, env *Env, st *State, step *check.Step) (*Out
 
 // writeFormat writes the step's format to path (a checkpoint writes the
 // weights there and the architecture beside them).
-func writeFormat(st *State, step *check.Step, path string) error {
+func writeFormat(env *Env, st *State, step *check.Step, path string) error {
 	switch step.Variant {
 	case "checkpoint":
 		return modelio.Save(path, st.Model, st.Meta)
 	case "onnx":
-		return exportONNX(st, path, step.Args["representation"].Str)
+		return exportONNX(env, st, path, step.Args["representation"].Str)
 	case "safetensors":
 		return exportSafetensors(st, path)
 	}

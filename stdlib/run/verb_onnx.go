@@ -19,7 +19,7 @@ func loadONNX(env *Env, st *State, path string) (*Outcome, error) {
 	if len(shape) != 4 {
 		return nil, fmt.Errorf("%s: input shape %v is not an image batch (N, C, H, W)", path, shape)
 	}
-	m, err := onnx.Import(path, onnx.ImportOptions{})
+	m, err := onnx.Import(path, onnx.ImportOptions{Backend: env.Backend})
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +51,7 @@ func outputWidth(env *Env, m *ops.Model, shape []int) (int, error) {
 // model holds fake-quant nodes, with quantized weights in the form
 // representation asks for (compress.ONNXForm: log2 weights dequantized by
 // default, or int8 QDQ).
-func exportONNX(st *State, path, representation string) error {
+func exportONNX(env *Env, st *State, path, representation string) error {
 	in := st.Meta.Input
 	m := st.Model
 	if len(m.FindKind(ops.OpFakeQuant, ops.OpLog2Quant)) > 0 {
@@ -60,5 +60,5 @@ func exportONNX(st *State, path, representation string) error {
 			return err
 		}
 	}
-	return onnx.Export(m, path, onnx.ExportOptions{InputShape: []int{1, in[0], in[1], in[2]}})
+	return onnx.Export(m, path, onnx.ExportOptions{InputShape: []int{1, in[0], in[1], in[2]}, Backend: env.Backend})
 }

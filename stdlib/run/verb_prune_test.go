@@ -79,15 +79,15 @@ func TestPruneMasksPersistThroughTrainingQuantizationExportAndResume(t *testing.
 	if s := prune.Measure(im).Sparsity(); math.Abs(s-0.75) > 1e-3 {
 		t.Errorf("ONNX export sparsity %v, want 0.75", s)
 	}
-	// Resume after the failing expect: the restored state keeps its masks,
-	// and a further finetune keeps the zeros.
+	// Run again after the failing expect: the state taken from the step
+	// store keeps its masks, and a further finetune keeps the zeros.
 	text := strings.Replace(pruneRecipe, "expect accuracy >= 0.9999", "finetune epochs=1 lr=1e-3\nexport checkpoint \"resumed.safetensors\"", 1)
 	if _, err := runRecipe(t, context.Background(), dir, text, func(o *Options) { o.Resume = true }); err != nil {
 		t.Fatal(err)
 	}
 	rep, _ = ReadReport(out)
-	if rep.Steps[13].Status != StatusRestored {
-		t.Fatalf("step 13 %s, want restored", rep.Steps[13].Status)
+	if rep.Steps[13].Status != StatusCached {
+		t.Fatalf("step 13 %s, want cached", rep.Steps[13].Status)
 	}
 	m, _, err = modelio.Load(filepath.Join(out, "resumed.safetensors"))
 	if err != nil {

@@ -14,27 +14,31 @@ func init() {
 	Register("snapshot", Verb{Run: runSnapshot})
 }
 
-// fitOptions reads a training step's arguments; batch falls back to the
-// data line's batch when the step does not set its own.
-func fitOptions(env *Env, st *State, step *check.Step) FitOptions {
-	a := step.Args
-	o := FitOptions{Epochs: int(a["epochs"].Int), LR: a["lr"].Number(), Optimizer: a["optimizer"].Str,
-		Momentum: a["momentum"].Number(), WeightDecay: a["weight_decay"].Number(), Batch: int(a["batch"].Int),
-		Schedule: a["schedule"].Str, Warmup: int(a["warmup"].Int), Seed: env.StepSeed(), Normalize: st.Data.Spec.Normalize}
+// fitOptions decodes a training step's arguments; batch falls back to the
+// binding's batch (qpipe.hcl, --data) when the step does not set its own
+// (the checker already gave it the data line's).
+func fitOptions(env *Env, st *State, step *check.Step) (FitOptions, error) {
+	o := FitOptions{Seed: env.StepSeed(), Normalize: st.Data.Spec.Normalize}
+	if err := step.Decode(&o); err != nil {
+		return o, err
+	}
 	if !step.Explicit["batch"] && st.Data.Spec.Batch > 0 {
 		o.Batch = st.Data.Spec.Batch
 	}
 	if st.Data.Spec.Augment {
 		o.Augment = data.DefaultAugment(st.Data.Spec.Name)
 	}
-	return o
+	return o, nil
 }
 
 func runTrain(ctx context.Context, env *Env, st *State, step *check.Step) (*Outcome, error) {
 	if err := needModel(st); err != nil {
 		return nil, err
 	}
-	o := fitOptions(env, st, step)
+	o, err := fitOptions(env, st, step)
+	if err != nil {
+		return nil, err
+	}
 	res, err := Fit(ctx, env.Backend, st.Model, st.Data.Splits.Train, st.Data.Splits.Validation, o, env.Tick)
 	st.ModelChanged() // even a failed run changed the weights
 	if err != nil {

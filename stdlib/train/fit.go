@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/qpipe/qpipe/stdlib/eval"
 	"math"
 	"time"
 
@@ -73,7 +74,7 @@ func Fit(ctx context.Context, m *ops.Model, trainLoader, valLoader *data.Loader,
 			return h, err
 		}
 		if valLoader != nil {
-			if st.ValAcc, st.ValLoss, err = EvaluateWith(ctx, o.Backend, m, valLoader); err != nil {
+			if st.ValAcc, st.ValLoss, err = eval.Accuracy(ctx, o.Backend, m, valLoader, nil); err != nil {
 				return h, err
 			}
 			st.HasVal = true

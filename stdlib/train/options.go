@@ -2,8 +2,7 @@
 // of mini-batch SGD or AdamW (with ops/optim's schedules) over data
 // loaders, reporting per-epoch loss and accuracy and per-step progress,
 // stopping cleanly on cancellation and with a located error on a NaN or
-// infinite loss; Evaluate measures accuracy and loss; MeasureLatency and
-// ModelSize give the deployment figures reports carry. The loss is
+// infinite loss, validating with stdlib/eval. The loss is
 // pluggable, so verbs such as distill add terms (a teacher's KL) without a
 // loop of their own.
 //
@@ -19,7 +18,6 @@ import (
 	"time"
 
 	"github.com/qpipe/qpipe/ops"
-	_ "github.com/qpipe/qpipe/ops/cpu" // the default backend
 	"github.com/qpipe/qpipe/ops/data"
 	"github.com/qpipe/qpipe/ops/optim"
 )

@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"errors"
+	"github.com/qpipe/qpipe/stdlib/eval"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -199,7 +200,7 @@ func maxAbs(s []float32) float32 {
 func TestEvaluateMatchesDirectForward(t *testing.T) {
 	m := model(t, "cnn", 4)
 	ds := blobs(50, 3)
-	acc, loss, err := Evaluate(m, loader(t, ds, 16, false))
+	acc, loss, err := eval.Accuracy(context.Background(), cpuBackend(t), m, loader(t, ds, 16, false), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,20 +214,6 @@ func TestEvaluateMatchesDirectForward(t *testing.T) {
 	wantLoss := float64(c.CrossEntropy(logits, ds.Y).Item())
 	if acc != wantAcc || math.Abs(loss-wantLoss) > 1e-5 {
 		t.Fatalf("Evaluate %v %v, direct %v %v", acc, loss, wantAcc, wantLoss)
-	}
-}
-
-func TestLatencyAndSize(t *testing.T) {
-	m := model(t, "cnn", 1)
-	lat, err := MeasureLatency(m, []int{1, 8, 8}, LatencyOptions{Runs: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(lat) != 2 || lat[0].Batch != 1 || lat[1].Batch != 64 || lat[0].Median <= 0 || lat[1].ImagesPerSec <= 0 {
-		t.Fatalf("latency %+v", lat)
-	}
-	if ModelSize(m) != int64(4*m.ParamCount()) {
-		t.Fatalf("size %d for %d float parameters", ModelSize(m), m.ParamCount())
 	}
 }
 

@@ -60,8 +60,12 @@ func runForPage(t *testing.T, dir, path string) string {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out")
+	store, err := run.OpenStore(filepath.Join(dir, "cache"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var renderErr error
-	o := run.Options{Recipe: rec, Path: path, Seed: 1, OutDir: out, Render: func(d string, r *run.Report) {
+	o := run.Options{Recipe: rec, Path: path, Seed: 1, OutDir: out, Store: store, Render: func(d string, r *run.Report) {
 		if err := Write(d, Page{Report: r, Source: text, Plan: plan}); err != nil && renderErr == nil {
 			renderErr = err
 		}

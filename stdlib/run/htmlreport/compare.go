@@ -13,6 +13,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 
+	"github.com/qpipe/qpipe/lang/check"
 	"github.com/qpipe/qpipe/stdlib/run"
 )
 
@@ -164,16 +165,16 @@ func row(step, metric string, vs []float64) metricRow {
 		if math.IsNaN(v) {
 			r.Values = append(r.Values, "—")
 		} else {
-			r.Values = append(r.Values, run.FormatMetric(metric, v))
+			r.Values = append(r.Values, check.FormatMetric(metric, v))
 		}
 	}
 	mean, sd, lo, hi, n := stats(vs)
 	if n > 0 {
-		r.Mean = run.FormatMetric(metric, mean)
-		r.Spread = run.FormatMetric(metric, lo) + " – " + run.FormatMetric(metric, hi)
+		r.Mean = check.FormatMetric(metric, mean)
+		r.Spread = check.FormatMetric(metric, lo) + " – " + check.FormatMetric(metric, hi)
 	}
 	if n > 1 {
-		r.SD = run.FormatMetric(metric, sd)
+		r.SD = check.FormatMetric(metric, sd)
 		if metric == "accuracy" || len(metric) > 8 && metric[len(metric)-8:] == "accuracy" {
 			r.SD = fmt.Sprintf("%.2f pt", sd*100)
 		}

@@ -59,13 +59,16 @@ func matches(p *planner.Plan, r *run.Report) bool {
 // planGraph draws the plan (or, without one that matches the report,
 // the report's steps grouped by branch) as inline SVG.
 func planGraph(r *run.Report, p *planner.Plan) (template.HTML, error) {
-	p = drawnPlan(r, p)
-	g := &graph{p: p, entries: map[int]run.StepReport{}}
-	for i, n := range leaves(p) {
-		if i < len(r.Steps) {
-			g.entries[n.ID] = r.Steps[i]
-		}
+	var entries map[int]run.StepReport
+	ok := false
+	if p != nil {
+		entries, ok = byNode(p, r)
 	}
+	if !ok {
+		p = drawnPlan(r, p)
+		entries = byPosition(p, r)
+	}
+	g := &graph{p: p, entries: entries}
 	top := topLevel(p)
 	w, h := g.seqSize(top)
 	fmt.Fprintf(&g.b, `<svg class="plan" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" xmlns="http://www.w3.org/2000/svg">`,
@@ -74,6 +77,37 @@ func planGraph(r *run.Report, p *planner.Plan) (template.HTML, error) {
 	g.seq(top, pad, pad, w)
 	g.b.WriteString("</svg>")
 	return template.HTML(g.b.String()), nil
+}
+
+// byNode matches the report's entries to the plan's nodes by the node id
+// each entry carries ("6.1.2", report.json's "node"); ok is false when an
+// entry has none (a report older than the step store) or names a node
+// the plan lacks or that is another statement.
+func byNode(p *planner.Plan, r *run.Report) (map[int]run.StepReport, bool) {
+	ids := map[string]*planner.Node{}
+	for _, n := range p.Nodes {
+		ids[n.Label] = n
+	}
+	out := map[int]run.StepReport{}
+	for _, s := range r.Steps {
+		n, ok := ids[s.Node]
+		if s.Node == "" || !ok || n.Verb != s.Verb || n.Line != s.Line {
+			return nil, false
+		}
+		out[n.ID] = s
+	}
+	return out, true
+}
+
+// byPosition matches the report's entries to the plan's leaves in order.
+func byPosition(p *planner.Plan, r *run.Report) map[int]run.StepReport {
+	out := map[int]run.StepReport{}
+	for i, n := range leaves(p) {
+		if i < len(r.Steps) {
+			out[n.ID] = r.Steps[i]
+		}
+	}
+	return out
 }
 
 // drawnPlan is p when it matches the report, else the plan of the

@@ -195,3 +195,33 @@ func TestStatusOfRunningFailedAndInterruptedRuns(t *testing.T) {
 		t.Errorf("%s, want failed", s)
 	}
 }
+
+func TestEntriesFollowTheNodeTheyName(t *testing.T) {
+	full := &run.Report{Steps: []run.StepReport{
+		entry(0, "model", "", nil), entry(1, "quantize", "bits=2", nil), entry(2, "quantize", "bits=4", nil),
+	}}
+	p := planOfReport(full)
+	// A report whose entries name their nodes: the second branch's step
+	// is drawn on node 2.2.1 although it is the report's second entry.
+	r := &run.Report{Steps: []run.StepReport{full.Steps[0], full.Steps[2]}}
+	r.Steps[0].Node, r.Steps[1].Node = "1", "2.2.1"
+	got, ok := byNode(p, r)
+	if !ok || len(got) != 2 {
+		t.Fatalf("byNode = %v, %v", got, ok)
+	}
+	for id, e := range got {
+		if want := map[string]string{"model": "1", "quantize": "2.2.1"}[e.Verb]; p.Nodes[id].Label != want {
+			t.Errorf("%s drawn on node %s, want %s", e.Verb, p.Nodes[id].Label, want)
+		}
+	}
+	// Without node ids (older reports), or naming another statement, the
+	// entries are matched by position instead.
+	r.Steps[1].Node = ""
+	if _, ok := byNode(p, r); ok {
+		t.Error("an entry without a node id matched")
+	}
+	r.Steps[1].Node = "1"
+	if _, ok := byNode(p, r); ok {
+		t.Error("an entry naming another statement's node matched")
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qpipe/qpipe/lang/check"
 	"github.com/qpipe/qpipe/planner"
 	"github.com/qpipe/qpipe/stdlib/run"
 )
@@ -169,7 +170,7 @@ func seconds(s float64) string {
 func finalMetrics(r *run.Report) []kv {
 	var out []kv
 	if a := r.Final.Accuracy; a != nil {
-		out = append(out, kv{"accuracy", run.FormatMetric("accuracy", *a)})
+		out = append(out, kv{"accuracy", check.FormatMetric("accuracy", *a)})
 	}
 	if s := r.Final.SizeBytes; s != nil {
 		out = append(out, kv{"size", bytesText(float64(*s))})
@@ -211,7 +212,7 @@ func stepRows(r *run.Report, p *planner.Plan) []stepRow {
 		row := stepRow{Index: s.Index, Node: nodes[i].Label, Verb: s.Verb, Branch: s.Branch, Line: s.Line, Round: s.Round, Status: s.Status,
 			Seconds: fmt.Sprintf("%.1f", s.Seconds), Summary: s.Summary, Error: s.Error}
 		for _, k := range run.SortedKeys(s.Metrics) {
-			row.Metrics = append(row.Metrics, kv{k, run.FormatMetric(k, s.Metrics[k])})
+			row.Metrics = append(row.Metrics, kv{k, check.FormatMetric(k, s.Metrics[k])})
 		}
 		rows[i] = row
 	}

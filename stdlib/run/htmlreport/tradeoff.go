@@ -10,6 +10,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/qpipe/qpipe/lang/check"
 	"github.com/qpipe/qpipe/stdlib/run"
 )
 
@@ -144,7 +145,7 @@ func gateValue(g run.Gate) string {
 	case "latency_ms_b1":
 		return fmt.Sprintf("%.3g ms", g.Value)
 	}
-	return run.FormatMetric(g.Metric, g.Value)
+	return check.FormatMetric(g.Metric, g.Value)
 }
 
 // tradeoffFigures draws accuracy against size and against latency.
