@@ -55,7 +55,7 @@ func remeasureEvaluate(ctx context.Context, env *Env, st *State, step *check.Ste
 	if err := needModel(st); err != nil {
 		return nil, err
 	}
-	m, r, err := measure(ctx, env, st.Model, st, step, map[string]bool{"latency": true, "throughput": true})
+	m, r, _, err := measure(ctx, env, st.Model, st, step, map[string]bool{"latency": true, "throughput": true})
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +82,7 @@ func measure(ctx context.Context, env *Env, model *ops.Model, st *State, step *c
 	}
 	var a evalArgs
 	if err := step.Decode(&a); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	for _, w := range evalWords(step) {
 		if len(only) > 0 && !wanted(w.Str, only) {
