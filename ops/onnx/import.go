@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 
 	"github.com/qpipe/qpipe/internal/bounded"
@@ -325,7 +326,7 @@ func (im *importer) convert(n *onnxpb.NodeProto) error {
 	if !ok {
 		return nodeErr(n, fmt.Errorf("unsupported op (supported: %s)", supportedList()))
 	}
-	outs, err := conv(im, n, in)
+	outs, err := runConverter(conv, im, n, in)
 	if err != nil {
 		return nodeErr(n, err)
 	}
@@ -519,4 +520,23 @@ func (im *importer) unique(name string) string {
 	}
 	im.names[name] = true
 	return name
+}
+
+// runConverter runs one converter on a node that comes from an untrusted
+// file. Converters index the inputs their op's schema requires; a crafted
+// node with fewer inputs (or an omitted one the op needs) must be a
+// located error, not a crash, so a runtime error inside a converter is
+// reported as a malformed node.
+func runConverter(conv convFunc, im *importer, n *onnxpb.NodeProto, in []*value) (outs []*value, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			re, ok := r.(runtime.Error)
+			if !ok {
+				panic(r)
+			}
+			outs, err = nil, fmt.Errorf("malformed node: %d inputs, %d outputs do not fit %s (%v)",
+				len(n.GetInput()), len(n.GetOutput()), n.GetOpType(), re)
+		}
+	}()
+	return conv(im, n, in)
 }
