@@ -187,7 +187,7 @@ func (c *Context) reduceArg(name string, x *Tensor, axes []int, keepDims bool, b
 	for i := range arg {
 		arg[i] = -1
 	}
-	xs, ks := contiguousStrides(x.Shape), contiguousStrides(keep)
+	xs, ks := Strides(x.Shape), Strides(keep)
 	for i, v := range x.Data {
 		o := 0
 		for d := range x.Shape {
@@ -210,7 +210,8 @@ func (c *Context) reduceArg(name string, x *Tensor, axes []int, keepDims bool, b
 	return y
 }
 
-func contiguousStrides(shape []int) []int {
+// Strides returns the row-major strides of shape (elements, not bytes).
+func Strides(shape []int) []int {
 	s := make([]int, len(shape))
 	acc := 1
 	for i := len(shape) - 1; i >= 0; i-- {
@@ -247,7 +248,7 @@ func (c *Context) PadMode(x *Tensor, pads []int, value float32, mode string) *Te
 		shapeErr("pad", fmt.Sprintf("unknown mode %q", mode), x)
 	}
 	y := c.empty(shape)
-	xs, ys := contiguousStrides(x.Shape), contiguousStrides(shape)
+	xs, ys := Strides(x.Shape), Strides(shape)
 	src := make([]int, len(y.Data)) // input index of each output, -1 for the fill value
 	for o := range y.Data {
 		i := 0

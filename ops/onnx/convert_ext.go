@@ -325,7 +325,7 @@ func convScatterND(_ *importer, n *onnxpb.NodeProto, in []*value) ([]*value, err
 		return nil, fmt.Errorf("index depth %d for a rank-%d tensor", depth, len(data.shape))
 	}
 	out := &konst{shape: data.shape, data: append([]float64{}, data.data...), isInt: data.isInt}
-	st := strides(data.shape)
+	st := ops.Strides(data.shape)
 	slab := ops.Numel(data.shape[depth:])
 	for i := range ops.Numel(idx.shape[:q-1]) {
 		off := 0

@@ -63,17 +63,6 @@ func konstFromTensor(t *ops.Tensor) *konst {
 	return k
 }
 
-// strides returns row-major strides of shape.
-func strides(shape []int) []int {
-	s := make([]int, len(shape))
-	acc := 1
-	for i := len(shape) - 1; i >= 0; i-- {
-		s[i] = acc
-		acc *= shape[i]
-	}
-	return s
-}
-
 // normAxis maps a possibly negative axis into [0, rank).
 func normAxis(axis, rank int) (int, error) {
 	if axis < 0 {
@@ -92,8 +81,8 @@ func broadcastK(a, b *konst, f func(x, y float64) float64) (*konst, error) {
 		return nil, fmt.Errorf("shapes %v and %v do not broadcast", a.shape, b.shape)
 	}
 	out := &konst{shape: shape, data: make([]float64, ops.Numel(shape)), isInt: a.isInt && b.isInt}
-	os := strides(shape)
-	sa, sb := strides(a.shape), strides(b.shape)
+	os := ops.Strides(shape)
+	sa, sb := ops.Strides(a.shape), ops.Strides(b.shape)
 	idx := func(k *konst, flat int) int {
 		ks := sb
 		if k == a {
@@ -206,7 +195,7 @@ func transposeK(x *konst, perm []int) *konst {
 		shape[i] = x.shape[p]
 	}
 	out := &konst{shape: shape, data: make([]float64, len(x.data)), isInt: x.isInt}
-	xs, os := strides(x.shape), strides(shape)
+	xs, os := ops.Strides(x.shape), ops.Strides(shape)
 	for i := range out.data {
 		src := 0
 		for d, p := range perm {
