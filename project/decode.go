@@ -23,6 +23,7 @@ var schemas = map[string]*hcl.BodySchema{
 		{Name: "val_split"}, {Name: "augment"}, {Name: "batch"}, {Name: "normalize"}}},
 	"run": {Attributes: []hcl.AttributeSchema{{Name: "recipe", Required: true}, {Name: "model"}, {Name: "data"},
 		{Name: "set"}, {Name: "device"}, {Name: "out"}, {Name: "seed"}}},
+	"executor": executorSchema,
 }
 
 func (d *decoder) block(b *hcl.Block) diag.Diagnostics {
@@ -43,6 +44,8 @@ func (d *decoder) block(b *hcl.Block) diag.Diagnostics {
 		d.dataset(a, name, b)
 	case "run":
 		d.run(a, name, b)
+	case "executor":
+		d.executor(a, name, b)
 	}
 	return append(ds, a.ds...)
 }
@@ -53,6 +56,8 @@ func (d *decoder) defined(kind, name string) bool {
 		return d.p.Models[name] != nil
 	case "dataset":
 		return d.p.Datasets[name] != nil
+	case "executor":
+		return d.p.Executors[name] != nil
 	}
 	return d.p.Runs[name] != nil
 }

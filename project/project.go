@@ -41,6 +41,8 @@ type Project struct {
 	Models   map[string]*Model
 	Datasets map[string]*Dataset
 	Runs     map[string]*Run
+	// Executors are the `executor "slurm" { ... }` blocks (executor.go).
+	Executors map[string]*Executor
 }
 
 // Model is a `model "NAME" { source = "cnn" }` or `{ path = "m.safetensors" }` block.
@@ -99,7 +101,7 @@ func Load(path string) (*Project, diag.Diagnostics) {
 // relative paths.
 func Parse(name string, text []byte) (*Project, diag.Diagnostics) {
 	p := &Project{Source: source.NewFile(name, text), Dir: filepath.Dir(name),
-		Models: map[string]*Model{}, Datasets: map[string]*Dataset{}, Runs: map[string]*Run{}}
+		Models: map[string]*Model{}, Datasets: map[string]*Dataset{}, Runs: map[string]*Run{}, Executors: map[string]*Executor{}}
 	if hds := checkDepth(name, text); hds.HasErrors() {
 		return p, p.diags(hds)
 	}
@@ -110,7 +112,7 @@ func Parse(name string, text []byte) (*Project, diag.Diagnostics) {
 	content, hds := f.Body.Content(rootSchema)
 	ds := p.diags(hds)
 	d := &decoder{p: p}
-	for _, kind := range []string{"model", "dataset", "run"} { // runs refer to models and datasets
+	for _, kind := range []string{"model", "dataset", "run", "executor"} { // runs refer to models and datasets
 		for _, b := range content.Blocks.OfType(kind) {
 			ds = append(ds, d.block(b)...)
 		}
@@ -132,6 +134,7 @@ var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "model", LabelNames: []string{"name"}},
 	{Type: "dataset", LabelNames: []string{"name"}},
 	{Type: "run", LabelNames: []string{"name"}},
+	{Type: "executor", LabelNames: []string{"name"}},
 }}
 
 // span maps an HCL range onto the project's source positions.

@@ -23,7 +23,7 @@ import (
 func init() {
 	register(&command{
 		Name:    "run",
-		Args:    "[--model M] [--data D] [--device cpu|cuda] [--set k=v]... [--out DIR] [--seed N] [--jobs N] [--no-cache] [--resume] [--project FILE] [--max-memory SIZE] FILE.qpipe|RUN | --manifest FILE",
+		Args:    "[--model M] [--data D] [--device cpu|cuda] [--set k=v]... [--out DIR] [--seed N] [--jobs N] [--no-cache] [--resume] [--project FILE] [--max-memory SIZE] [--executor local|slurm] [--detach] [--per-node] FILE.qpipe|RUN | --manifest FILE",
 		Summary: "execute a recipe's plan (or a run of qpipe.hcl), reusing finished steps from the step store: progress, report.json, report.html, exports",
 		Flags:   runFlags,
 	})
@@ -39,6 +39,8 @@ type runOptions struct {
 	seed                     uint64
 	jobs                     int
 	resume, noCache          bool
+	executor                 string // "" means the project's executor block, else local
+	detach, perNode          bool
 	set                      map[string]bool // flags given on the command line
 }
 
@@ -54,6 +56,9 @@ func runFlags(fs *flag.FlagSet) func(*IO, []string) error {
 	fs.StringVar(&o.manifest, "manifest", "", "re-run the plan recorded in manifest.json `FILE` (without the step store) and say where a result differs")
 	fs.IntVar(&o.jobs, "jobs", 1, "run up to `N` independent branches at once (each step already uses every core)")
 	fs.StringVar(&o.projectFile, "project", project.DefaultFile, "project `file` that defines named runs")
+	fs.StringVar(&o.executor, "executor", "", "where the plan runs: `local` (here) or slurm (sbatch jobs; docs/slurm.md); default: qpipe.hcl's executor block, else local")
+	fs.BoolVar(&o.detach, "detach", false, "with --executor slurm: submit the jobs and return (`qpipe status DIR` follows them)")
+	fs.BoolVar(&o.perNode, "per-node", false, "with --executor slurm: one job per plan node instead of one per branch")
 	registerMaxMemory(fs)
 	return func(sys *IO, args []string) error {
 		o.set = map[string]bool{}
@@ -69,6 +74,7 @@ type job struct {
 	model               string
 	data                *run.DataSpec
 	sets                map[string]string
+	executor            *project.Executor // the project's executor block, if any
 }
 
 // runRun resolves the recipe or the named run, checks it, and executes it.
@@ -93,6 +99,13 @@ func runRun(sys *IO, o *runOptions, args []string) error {
 	}
 	if o.jobs < 1 {
 		return usagef("--jobs takes a number of at least 1, not %d", o.jobs)
+	}
+	executor, settings, err := executorFor(sys, o, j)
+	if err != nil {
+		return err
+	}
+	if executor == "slurm" {
+		return runSlurm(sys, l, j, o, settings)
 	}
 	ctx, stop := interruptContext(context.Background(), sys.Stderr, os.Exit)
 	defer stop()
@@ -141,6 +154,7 @@ func fromProject(sys *IO, o *runOptions, name string, j *job) error {
 			name, o.projectFile, didYouMean(name, p.RunNames()), strings.Join(p.RunNames(), ", "))
 	}
 	j.recipe, j.out, j.device = r.Recipe, r.Out, r.Device
+	j.executor = p.Executors["slurm"]
 	if j.out == "" {
 		j.out = filepath.Join("out", r.Name)
 	}

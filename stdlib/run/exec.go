@@ -50,6 +50,11 @@ type Local struct {
 	// RunNode executes one node on its state; nil runs the node's verb
 	// (or the --model/--data binding it stands for).
 	RunNode func(ctx context.Context, env *Env, st *State, n *planner.Node) (*Outcome, error)
+	// Select, when set, executes only the nodes it selects (one job of a
+	// cluster executor, see remote.go): the state of every other node a
+	// selected node starts from is loaded from the store, and unselected
+	// nodes are neither executed nor reported.
+	Select func(n *planner.Node) bool
 }
 
 // Execute implements Executor.
@@ -65,6 +70,11 @@ func (l *Local) ExecuteFrom(ctx context.Context, initial *State, p *planner.Plan
 	x := newExecution(l, p, store, obs)
 	x.initial = initial
 	x.keepLast()
+	if l.Select != nil {
+		if err := x.selectNodes(); err != nil {
+			return nil, err
+		}
+	}
 	x.decide()
 	if err := x.run(ctx); err != nil {
 		return nil, err
@@ -118,6 +128,9 @@ type execution struct {
 	initial     *State
 	initialUses int
 	last        int
+	// need marks the unselected nodes whose state selected nodes start
+	// from (Local.Select).
+	need []bool
 }
 
 // values are nondeterministic metrics under checker and report names.
@@ -151,7 +164,7 @@ func newExecution(l *Local, p *planner.Plan, store *Store, obs Observer) *execut
 // and its node executed instead.
 func (x *execution) decide() {
 	for i, n := range x.work {
-		if x.l.NoCache || x.store == nil || (!reusable(n) && !remeasurable(n)) {
+		if x.cached[i] != nil || x.l.NoCache || x.store == nil || (!reusable(n) && !remeasurable(n)) {
 			continue
 		}
 		e, err := x.store.Get(n.Key)
@@ -177,7 +190,7 @@ func (x *execution) decide() {
 		}
 		for i := range x.work {
 			switch {
-			case x.cached[i] != nil, x.refresh[i] != nil:
+			case x.cached[i] != nil, x.refresh[i] != nil, !x.selected(i):
 			case x.pred[i] >= 0:
 				x.uses[x.pred[i]]++
 			default:
@@ -232,7 +245,16 @@ func (x *execution) run(ctx context.Context) error {
 				}
 				if x.cached[i] != nil {
 					started[i], done[i], progressed = true, true, true
-					x.reuse(i)
+					if x.selected(i) {
+						x.reuse(i)
+					}
+					continue
+				}
+				if !x.selected(i) {
+					started[i], done[i], progressed = true, true, true
+					if x.need[i] && failure == nil {
+						failure = &MissingError{Node: x.work[i]}
+					}
 					continue
 				}
 				if failure != nil || running >= jobs {
@@ -424,7 +446,7 @@ func (x *execution) failed(n *planner.Node, e StepReport, err error) error {
 // skipRest reports the nodes that never started.
 func (x *execution) skipRest(started []bool) {
 	for i, n := range x.work {
-		if started[i] {
+		if started[i] || !x.selected(i) {
 			continue
 		}
 		e := x.entry(n)
