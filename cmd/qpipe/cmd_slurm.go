@@ -27,12 +27,13 @@ import (
 // slurmCluster is the cluster the commands talk to; tests replace it.
 var slurmCluster slurm.Cluster = slurm.Commands{}
 
-// executorFor picks the run's executor: --executor, else the project's
-// executor block, else local. It returns the Slurm settings too.
+// executorFor picks the run's executor: --executor, else the executor
+// block of the project file (the run's, or ./qpipe.hcl beside a recipe
+// when it exists), else local. It returns the Slurm settings too.
 func executorFor(sys *IO, o *runOptions, j *job) (string, slurm.Settings, error) {
 	name := o.executor
 	ex := j.executor
-	if ex == nil && o.executor == "slurm" {
+	if ex == nil && o.executor != "local" && strings.HasSuffix(j.recipe, ".qpipe") && j.recipe != "" && !o.set["manifest"] {
 		if _, err := os.Stat(o.projectFile); err == nil {
 			p, ds := project.Load(o.projectFile)
 			if ds.HasErrors() {

@@ -15,6 +15,9 @@ import (
 
 // TestMain lets the test binary stand in for qpipe inside the scripts.
 func TestMain(m *testing.M) {
+	if os.Getenv("QPIPE_TEST_AS_QPIPE") == "1" { // a Slurm job of slurm_test.go
+		os.Exit(Main(os.Args[1:], &IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
+	}
 	testscript.Main(m, map[string]func(){
 		"qpipe": func() {
 			os.Exit(Main(os.Args[1:], &IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))

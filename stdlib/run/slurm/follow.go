@@ -257,6 +257,10 @@ func (e *JobError) Error() string {
 		what += "\n  error: " + e.Unit.Exit.Error
 	case e.Unit.State == "CANCELLED":
 		what += "\n  it was cancelled (scancel, or a preemption) before its nodes finished"
+	case e.Unit.State == "TIMEOUT":
+		what += "\n  it ran past its time limit: raise time in the executor block"
+	case e.Unit.State == "OUT_OF_MEMORY":
+		what += "\n  it ran out of memory: raise mem in the executor block"
 	case e.Unit.State == "UNKNOWN":
 		what += "\n  the cluster no longer knows the job and it left no exit.json: it was killed"
 	}

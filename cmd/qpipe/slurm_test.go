@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/qpipe/qpipe/stdlib/run"
+	"github.com/qpipe/qpipe/stdlib/run/slurm"
+)
+
+// Tests against a real Slurm: the single-node cluster scripts/slurm/start.sh
+// starts on this machine. Without one they skip, unless
+// QPIPE_REQUIRE_SLURM=1 (.ci/run sets it after starting the cluster).
+// The jobs run this test binary as qpipe (TestMain, QPIPE_TEST_AS_QPIPE).
+
+func needSlurm(t *testing.T) {
+	t.Helper()
+	out, err := exec.Command("sinfo", "-h", "-o", "%T").Output()
+	state := strings.TrimSpace(string(out))
+	if err == nil && (strings.HasPrefix(state, "idle") || strings.HasPrefix(state, "mixed") || strings.HasPrefix(state, "allocated")) {
+		return
+	}
+	why := "no Slurm cluster is running here (sinfo: " + strings.TrimSpace(state+" "+errString(err)) + "); start one with scripts/slurm/start.sh (as root)"
+	if os.Getenv("QPIPE_REQUIRE_SLURM") == "1" {
+		t.Fatal(why + "; QPIPE_REQUIRE_SLURM=1 requires it")
+	}
+	t.Skip(why)
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// syncBuffer is a bytes.Buffer safe to read while qpipe writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// qpipeIn runs qpipe in-process in the current folder.
+func qpipeIn(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb syncBuffer
+	code := Main(args, &IO{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb, Getenv: os.Getenv})
+	return code, out.String(), errb.String()
+}
+
+// slurmDir makes a folder with the recipe and a qpipe.hcl that polls
+// often, runs the test there with its own step store, and lets the jobs
+// run this test binary as qpipe.
+func slurmDir(t *testing.T, recipe, hcl string) string {
+	t.Helper()
+	needSlurm(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "sweep.qpipe"), []byte(recipe), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if hcl == "" {
+		hcl = "executor \"slurm\" {\n  poll = \"300ms\"\n}\n"
+	}
+	if err := os.WriteFile(filepath.Join(dir, "qpipe.hcl"), []byte(hcl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	t.Setenv("QPIPE_CACHE", filepath.Join(dir, "store"))
+	t.Setenv("QPIPE_TEST_AS_QPIPE", "1")
+	return dir
+}
+
+// seeded is a 3-branch seeded sweep of seconds per branch.
+const seeded = `data mnist subset=1000
+for s in [1, 2, 3] {
+  model mlp seed=s
+  train epochs=2
+  evaluate accuracy
+}
+`
+
+func metricsByNode(t *testing.T, dir string) map[string]map[string]float64 {
+	t.Helper()
+	r, err := run.ReadReport(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]map[string]float64{}
+	for _, s := range r.Steps {
+		m[s.Node] = s.Metrics
+	}
+	return m
+}
+
+// TestSlurmSameMetrics: the 3-branch seeded recipe gives the same
+// metrics on Slurm as here, its for sweep runs as one job array, and a
+// second run submits nothing.
+func TestSlurmSameMetrics(t *testing.T) {
+	dir := slurmDir(t, seeded, "")
+	if code, _, stderr := qpipeIn(t, "", "run", "--executor", "local", "--out", "local", "sweep.qpipe"); code != 0 {
+		t.Fatalf("local run: exit %d\n%s", code, stderr)
+	}
+	t.Setenv("QPIPE_CACHE", filepath.Join(dir, "store2"))
+	code, stdout, stderr := qpipeIn(t, "", "run", "--out", "onslurm", "sweep.qpipe") // the executor block chooses slurm
+	if code != 0 {
+		t.Fatalf("slurm run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"submitted 2 jobs of sweep.qpipe to Slurm: 10 of 10 nodes to run",
+		"--array=0-2, --dependency=afterok:", "branch s=2: COMPLETED", "[10/10] "} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	local, remote := metricsByNode(t, "local"), metricsByNode(t, "onslurm")
+	if len(remote) != 10 || len(remote["2.3.3"]) == 0 {
+		t.Fatalf("slurm report: %v", remote)
+	}
+	for node, m := range local {
+		for k, v := range m {
+			if remote[node][k] != v {
+				t.Errorf("node %s %s: %v on Slurm, %v here", node, k, remote[node][k], v)
+			}
+		}
+	}
+	spec, err := slurm.ReadSpec("onslurm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	arr := spec.Graph.Jobs[1]
+	if !arr.Array || slurm.ArraySpec(arr.Indices) != "0-2" || len(arr.Elements) != 3 {
+		t.Errorf("the sweep's job: %+v", arr)
+	}
+	if _, err := os.Stat(filepath.Join("onslurm", "report.html")); err != nil {
+		t.Error(err)
+	}
+	code, _, stderr = qpipeIn(t, "", "run", "--out", "onslurm", "sweep.qpipe")
+	if code != 0 || !strings.Contains(stderr, "all 10 nodes of sweep.qpipe are in the step store; nothing to submit") {
+		t.Errorf("second run: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestSlurmKilledJob: scancel on one branch's job fails the run with the
+// job's state and log; running again resubmits that branch only.
+func TestSlurmKilledJob(t *testing.T) {
+	slurmDir(t, strings.Replace(seeded, "epochs=2", "epochs=4", 1), "")
+	code, _, stderr := qpipeIn(t, "", "run", "--executor", "slurm", "--detach", "--out", "o", "sweep.qpipe")
+	if code != 0 || !strings.Contains(stderr, "detached:") {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	spec, err := slurm.ReadSpec("o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim := spec.IDs[1] + "_1"
+	waitState(t, victim, "RUNNING")
+	if out, err := exec.Command("scancel", victim).CombinedOutput(); err != nil {
+		t.Fatalf("scancel: %v %s", err, out)
+	}
+	code, _, stderr = qpipeIn(t, "", "status", "--wait", "o")
+	if code != 1 {
+		t.Fatalf("status --wait after scancel: exit %d, want 1\n%s", code, stderr)
+	}
+	for _, want := range []string{"job " + victim + " ended CANCELLED: nodes 2.2.1-2.2.3, branch s=2",
+		"Slurm log: " + spec.LogPath(1, 1), "1 job of 4 did not finish"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	r, err := run.ReadReport("o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range r.Steps {
+		inKilled := strings.HasPrefix(s.Node, "2.2.")
+		if inKilled == (s.Status == run.StatusDone) && s.Node != "2.2.1" {
+			t.Errorf("node %s: %s", s.Node, s.Status)
+		}
+	}
+	code, _, stderr = qpipeIn(t, "", "run", "--executor", "slurm", "--out", "o", "sweep.qpipe")
+	if code != 0 {
+		t.Fatalf("second run: exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "submitted 1 job of sweep.qpipe to Slurm: 3 of 10 nodes to run (7 in the step store)") ||
+		!strings.Contains(stderr, "--array=1") {
+		t.Errorf("second run did not resubmit branch s=2 only:\n%s", stderr)
+	}
+	r, err = run.ReadReport("o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range r.Steps {
+		want := run.StatusCached
+		if strings.HasPrefix(s.Node, "2.2.") {
+			want = run.StatusDone
+		}
+		if s.Status != want {
+			t.Errorf("rerun: node %s %s, want %s", s.Node, s.Status, want)
+		}
+	}
+}
+
+// waitState waits until squeue shows the job in state.
+func waitState(t *testing.T, id, state string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		out, _ := exec.Command("squeue", "-h", "-r", "-t", "all", "-j", strings.Split(id, "_")[0], "-o", "%i %T").Output()
+		for _, line := range strings.Split(string(out), "\n") {
+			if f := strings.Fields(line); len(f) == 2 && f[0] == id {
+				if f[1] == state {
+					return
+				}
+				if f[1] == "COMPLETED" || f[1] == "FAILED" {
+					t.Fatalf("job %s ended %s before it was seen %s", id, f[1], state)
+				}
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("job %s never %s", id, state)
+}
+
+// TestSlurmInvalidPartition: a partition the cluster lacks is a located
+// error before anything is submitted.
+func TestSlurmInvalidPartition(t *testing.T) {
+	slurmDir(t, seeded, "executor \"slurm\" {\n  partition = \"nope\"\n}\n")
+	code, _, stderr := qpipeIn(t, "", "run", "--out", "o", "sweep.qpipe")
+	if code != 1 || !strings.Contains(stderr, `qpipe run: partition "nope" does not exist on this cluster (partitions: debug)`) ||
+		!strings.Contains(stderr, "nothing was submitted") {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(slurm.SpecFile("o")); !os.IsNotExist(err) {
+		t.Errorf("a run was recorded: %v", err)
+	}
+}
