@@ -54,6 +54,8 @@ apt dataset-fashion-mnist /usr/share/datasets/fashion-mnist/t10k-labels-idx1-uby
 apt python3-torchvision   /usr/lib/python3/dist-packages/torchvision/__init__.py         ops/onnx/torchvision_test.go: exports torchvision classifiers (random weights)
 apt libonnx-testdata      /usr/share/libonnx-testdata/data/node                          ops/onnx/conformance_test.go: the ONNX backend test suite
 apt chromium              chromium                                                       stdlib/run/htmlreport/browser_test.go: report.html in headless chromium
+apt slurm-wlm             slurmctld                                                      cmd/qpipe/slurm_test.go: a real single-node Slurm (scripts/slurm/start.sh)
+apt munge                 munged                                                         scripts/slurm/start.sh: Slurm's authentication
 npm editors/vscode        -                                                              editors: VS Code grammar test, vsce package
 npm scripts/ort           --ignore-scripts                                               ops/onnx/ort_test.go: onnxruntime-node (its install script only fetches GPU add-ons)
 EOF

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -249,5 +250,58 @@ func TestSlurmInvalidPartition(t *testing.T) {
 	}
 	if _, err := os.Stat(slurm.SpecFile("o")); !os.IsNotExist(err) {
 		t.Errorf("a run was recorded: %v", err)
+	}
+}
+
+// TestSlurmCtrlC: Ctrl-C while following asks, and "y" cancels every job
+// of the run.
+func TestSlurmCtrlC(t *testing.T) {
+	slurmDir(t, seeded, "")
+	var out, errb syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- Main([]string{"run", "--out", "o", "sweep.qpipe"}, &IO{Stdin: strings.NewReader("y\n"), Stdout: &out, Stderr: &errb, Getenv: os.Getenv})
+	}()
+	// The follower prints the jobs' states once it listens for signals.
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(errb.String(), ": PENDING") && !strings.Contains(errb.String(), ": RUNNING") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no job state printed:\n%s", errb.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	code := <-done
+	stderr := errb.String()
+	if code != exitInterrupted || !strings.Contains(stderr, "interrupted: cancel the run's 2 jobs (scancel ") ||
+		!strings.Contains(stderr, "cancelled 2 jobs; finished nodes are in the step store") {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	spec, err := slurm.ReadSpec("o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	units := spec.Units()
+	for time.Now().Before(deadline) {
+		if err := slurm.Poll(t.Context(), slurm.Commands{}, spec, units); err != nil {
+			t.Fatal(err)
+		}
+		ended := 0
+		for _, u := range units {
+			if u.Terminal() {
+				ended++
+			}
+		}
+		if ended == len(units) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, u := range units {
+		if u.State != "CANCELLED" {
+			t.Errorf("job %s is %s after the cancel", u.ID, u.State)
+		}
 	}
 }
