@@ -23,7 +23,7 @@ import (
 func init() {
 	register(&command{
 		Name:    "run",
-		Args:    "[--model M] [--data D] [--device cpu|cuda] [--set k=v]... [--out DIR] [--seed N] [--jobs N] [--no-cache] [--resume] [--project FILE] [--max-memory SIZE] [--executor local|slurm] [--detach] [--per-node] FILE.qpipe|RUN | --manifest FILE",
+		Args:    "[--model M] [--data D] [--device cpu|cuda] [--set k=v]... [--out DIR] [--seed N] [--jobs N] [--no-cache] [--resume] [--project FILE] [--max-memory SIZE] [--executor local|slurm] [--detach] [--dry-run] [--per-node] FILE.qpipe|RUN | --manifest FILE",
 		Summary: "execute a recipe's plan (or a run of qpipe.hcl), reusing finished steps from the step store: progress, report.json, report.html, exports",
 		Flags:   runFlags,
 	})
@@ -40,7 +40,7 @@ type runOptions struct {
 	jobs                     int
 	resume, noCache          bool
 	executor                 string // "" means the project's executor block, else local
-	detach, perNode          bool
+	detach, perNode, dryRun  bool
 	set                      map[string]bool // flags given on the command line
 }
 
@@ -58,6 +58,7 @@ func runFlags(fs *flag.FlagSet) func(*IO, []string) error {
 	fs.StringVar(&o.projectFile, "project", project.DefaultFile, "project `file` that defines named runs")
 	fs.StringVar(&o.executor, "executor", "", "where the plan runs: `local` (here) or slurm (sbatch jobs; docs/slurm.md); default: qpipe.hcl's executor block, else local")
 	fs.BoolVar(&o.detach, "detach", false, "with --executor slurm: submit the jobs and return (`qpipe status DIR` follows them)")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "with --executor slurm: list the jobs that would be submitted, and submit nothing")
 	fs.BoolVar(&o.perNode, "per-node", false, "with --executor slurm: one job per plan node instead of one per branch")
 	registerMaxMemory(fs)
 	return func(sys *IO, args []string) error {

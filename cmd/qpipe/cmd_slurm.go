@@ -52,8 +52,8 @@ func executorFor(sys *IO, o *runOptions, j *job) (string, slurm.Settings, error)
 	if err := oneOf("executor", name, project.Executors...); err != nil {
 		return "", slurm.Settings{}, err
 	}
-	if name == "local" && o.detach {
-		return "", slurm.Settings{}, usagef("--detach submits to Slurm and returns; it needs --executor slurm")
+	if name == "local" && (o.detach || o.dryRun || o.perNode) {
+		return "", slurm.Settings{}, usagef("--detach, --dry-run and --per-node are about Slurm jobs; they need --executor slurm")
 	}
 	var s slurm.Settings
 	if ex != nil && ex.Name == "slurm" {
@@ -90,6 +90,16 @@ func runSlurm(sys *IO, l *loaded, j *job, o *runOptions, s slurm.Settings) error
 	if ds := r.Preflight(); ds.HasErrors() {
 		return runFailure(sys, files, j, ds)
 	}
+	store, err := r.Store()
+	if err != nil {
+		return failf(exitFailure, "%v", err)
+	}
+	spec.Keys = slurm.Keys(r.Plan())
+	spec.Graph = slurm.PlanJobs(r.Plan(), store, s)
+	if o.dryRun {
+		printDryRun(sys.Stdout, spec)
+		return nil
+	}
 	if err := checkOutDir(j.out); err != nil {
 		return failf(exitFailure, "%v", err)
 	}
@@ -99,12 +109,6 @@ func runSlurm(sys *IO, l *loaded, j *job, o *runOptions, s slurm.Settings) error
 	if err := slurm.Preflight(ctx, slurmCluster, s); err != nil {
 		return failf(exitFailure, "%v", err)
 	}
-	store, err := r.Store()
-	if err != nil {
-		return failf(exitFailure, "%v", err)
-	}
-	spec.Keys = slurm.Keys(r.Plan())
-	spec.Graph = slurm.PlanJobs(r.Plan(), store, s)
 	os.RemoveAll(filepath.Join(spec.Out, slurm.Folder, "parts"))
 	if len(spec.Graph.Jobs) == 0 {
 		fmt.Fprintf(sys.Stderr, "all %d nodes of %s are in the step store; nothing to submit\n", spec.Graph.Nodes, j.recipe)
@@ -214,6 +218,32 @@ func printJobs(w io.Writer, spec *slurm.Spec) {
 			what += ", --dependency=" + d
 		}
 		fmt.Fprintf(w, "  job %s %s: %s\n", spec.IDs[k], j.Name, what)
+	}
+}
+
+// printDryRun lists the jobs a run would submit, their nodes and what
+// they wait for, by job name.
+func printDryRun(w io.Writer, spec *slurm.Spec) {
+	g := spec.Graph
+	fmt.Fprintf(w, "%s would be submitted for %s: %d of %d nodes to run (%d in the step store)\n",
+		plural(len(g.Jobs), "job"), spec.Recipe, g.Nodes-g.Stored, g.Nodes, g.Stored)
+	for _, j := range g.Jobs {
+		what := j.Describe()
+		if j.Array {
+			what += ", --array=" + slurm.ArraySpec(j.Indices)
+		}
+		var after []string
+		for _, d := range j.After {
+			a := g.Jobs[d.Job].Name
+			if d.Element >= 0 {
+				a += fmt.Sprintf(" element %d", d.Element)
+			}
+			after = append(after, a)
+		}
+		if len(after) > 0 {
+			what += ", after " + strings.Join(after, ", ")
+		}
+		fmt.Fprintf(w, "  %-8s %s\n", j.Name, what)
 	}
 }
 

@@ -305,3 +305,28 @@ func TestSlurmCtrlC(t *testing.T) {
 		}
 	}
 }
+
+// TestSlurmDryRun lists the jobs of examples/robustness.qpipe without a
+// cluster: the data line and lets, the two networks as an array, and per
+// network its three arms as arrays after that network's element.
+func TestSlurmDryRun(t *testing.T) {
+	t.Setenv("QPIPE_CACHE", t.TempDir())
+	code, stdout, stderr := qpipeIn(t, "", "run", "--executor", "slurm", "--dry-run", "--out", filepath.Join(t.TempDir(), "o"), filepath.Join("..", "..", "examples", "robustness.qpipe"))
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{
+		"8 jobs would be submitted for ../../examples/robustness.qpipe: 38 of 38 nodes to run (0 in the step store)\n",
+		"  1-4      nodes 1-4\n",
+		"  5[]      array of 2 branches (net=mlp, net=cnn), --array=0-1, after 1-4\n",
+		"  5.1.6[]  array of 2 branches (ratio=0.5, ratio=0.8), --array=0-1, after 5[] element 0\n",
+		"  5.2.7[]  array of 1 branch (width=0.5), --array=0, after 5[] element 1\n",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	if code, _, stderr := qpipeIn(t, "", "run", "--executor", "local", "--detach", filepath.Join("..", "..", "examples", "robustness.qpipe")); code != 2 || !strings.Contains(stderr, "they need --executor slurm") {
+		t.Errorf("--detach with local: exit %d\n%s", code, stderr)
+	}
+}

@@ -326,7 +326,11 @@ func ArraySpec(indices []int) string {
 // Describe is a job's one-line description: its nodes and branches.
 func (j *Job) Describe() string {
 	if j.Array {
-		return fmt.Sprintf("array of %d branches (%s)", len(j.Elements), strings.Join(j.Branches, ", "))
+		n := fmt.Sprintf("%d branches", len(j.Elements))
+		if len(j.Elements) == 1 {
+			n = "1 branch"
+		}
+		return fmt.Sprintf("array of %s (%s)", n, strings.Join(j.Branches, ", "))
 	}
 	s := "node " + j.Nodes[0]
 	if len(j.Nodes) > 1 {
