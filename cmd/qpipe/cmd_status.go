@@ -54,7 +54,7 @@ func execNodeFlags(fs *flag.FlagSet) func(*IO, []string) error {
 		}
 		ctx, stop := interruptContext(context.Background(), sys.Stderr, os.Exit)
 		defer stop()
-		obs := run.NewProgress(sys.Stderr, false, len(spec.Graph.Jobs[k].Labels(e)))
+		obs := run.NewProgress(sys.Stderr, false, len(r.Plan().Work())) // numbered as in the plan
 		err = slurm.ExecNode(ctx, spec, r, k, e, obs)
 		obs.Close()
 		if err != nil {
@@ -115,8 +115,9 @@ func runStatus(sys *IO, dir string, wait bool) error {
 // printStatus is one line per job: its Slurm state, nodes finished and
 // log.
 func printStatus(w io.Writer, spec *slurm.Spec, units []*slurm.Unit) {
-	fmt.Fprintf(w, "%s: submitted %s ago, %d jobs, %d of %d nodes to run\n", spec.Recipe,
-		time.Since(spec.Submitted).Round(time.Second), len(units), spec.Graph.Nodes-spec.Graph.Stored, spec.Graph.Nodes)
+	fmt.Fprintf(w, "%s: submitted %s ago, %s (%s with array elements), %d of %d nodes to run\n", spec.Recipe,
+		time.Since(spec.Submitted).Round(time.Second), plural(len(spec.IDs), "job"), plural(len(units), "unit"),
+		spec.Graph.Nodes-spec.Graph.Stored, spec.Graph.Nodes)
 	for _, u := range units {
 		j := spec.Graph.Jobs[u.Job]
 		done := 0
