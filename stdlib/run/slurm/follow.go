@@ -206,7 +206,10 @@ func (f *Follower) Print(units []*Unit) {
 	if f.states == nil {
 		f.states, f.nodes = map[string]string{}, map[string]bool{}
 	}
-	total := f.Spec.Graph.Nodes - f.Spec.Graph.Stored
+	total := 0
+	for _, u := range units {
+		total += len(f.Spec.Graph.Jobs[u.Job].Labels(u.Element))
+	}
 	for _, u := range units {
 		if u.Part != nil {
 			for _, s := range u.Part.Steps {

@@ -145,9 +145,11 @@ func Build(p *planner.Plan, o Options) *Graph {
 		j.After = after
 		g.Jobs = append(g.Jobs, j)
 		for e, m := range members {
-			if j.Array {
+			switch {
+			case allStored(segs[m].nodes, stored): // not submitted: nothing waits for it
+			case j.Array:
 				where[m] = place{len(g.Jobs) - 1, e}
-			} else {
+			default:
 				where[m] = place{len(g.Jobs) - 1, -1}
 			}
 		}

@@ -148,6 +148,27 @@ func TestRobustnessExample(t *testing.T) {
 	if got := shape(g); !reflect.DeepEqual(got, want) {
 		t.Errorf("jobs:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+	// The mlp network stored (a run whose cnn element failed): the array
+	// of networks is submitted for cnn only, and the mlp arms wait for
+	// nothing, since their input is in the store.
+	p := plan(t, string(text))
+	mlp := func(n *planner.Node) bool {
+		l := n.Label
+		return len(strings.Split(l, ".")) <= 3 && (strings.HasPrefix(l, "5.1.") || !strings.HasPrefix(l, "5"))
+	}
+	got := shape(Build(p, Options{Stored: mlp}))
+	wantStored := []string{
+		"5[] [5.1.1,5.1.2,5.1.3,5.1.4 | 5.2.1,5.2.2,5.2.3,5.2.4] idx=1",
+		"5.1.5[] [5.1.5.1.1,5.1.5.1.2 | 5.1.5.2.1,5.1.5.2.2] idx=0-1",
+		"5.1.6[] [5.1.6.1.1,5.1.6.1.2,5.1.6.1.3 | 5.1.6.2.1,5.1.6.2.2,5.1.6.2.3] idx=0-1",
+		"5.1.7[] [5.1.7.1.1,5.1.7.1.2,5.1.7.1.3] idx=0",
+		"5.2.5[] [5.2.5.1.1,5.2.5.1.2 | 5.2.5.2.1,5.2.5.2.2] idx=0-1 after 5[]#1",
+		"5.2.6[] [5.2.6.1.1,5.2.6.1.2,5.2.6.1.3 | 5.2.6.2.1,5.2.6.2.2,5.2.6.2.3] idx=0-1 after 5[]#1",
+		"5.2.7[] [5.2.7.1.1,5.2.7.1.2,5.2.7.1.3] idx=0 after 5[]#1",
+	}
+	if !reflect.DeepEqual(got, wantStored) {
+		t.Errorf("jobs with mlp stored:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantStored, "\n"))
+	}
 	ids := []string{"10", "11", "12", "13", "14", "15", "16", "17"}
 	if d := g.Deps(g.Jobs[2], ids); d != "afterok:11_0" {
 		t.Errorf("deps of the first arm: %q", d)
