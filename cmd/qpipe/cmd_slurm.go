@@ -115,7 +115,7 @@ func runSlurm(sys *IO, l *loaded, j *job, o *runOptions, s slurm.Settings) error
 		if err := slurm.WriteSpec(spec); err != nil {
 			return failf(exitFailure, "%v", err)
 		}
-		return finishSlurm(sys, r, spec, nil)
+		return finishSlurm(sys, l, r, spec, nil)
 	}
 	if err := slurm.Submit(ctx, slurmCluster, spec); err != nil {
 		return failf(exitFailure, "%v; nothing is left running", err)
@@ -130,7 +130,7 @@ func runSlurm(sys *IO, l *loaded, j *job, o *runOptions, s slurm.Settings) error
 	if err != nil {
 		return err
 	}
-	return finishSlurm(sys, r, spec, units)
+	return finishSlurm(sys, l, r, spec, units)
 }
 
 // newSpec describes the run for its jobs (absolute folders, the binary).
@@ -294,10 +294,35 @@ func followInterruptibly(sys *IO, spec *slurm.Spec) ([]*slurm.Unit, error) {
 	return nil, failf(exitInterrupted, "the jobs run on: `qpipe status %s` says where they are and writes the report when they are done", spec.Out)
 }
 
+// printJobFailure says why a job did not finish: a failed step at its
+// recipe line with a caret, as a local run prints it, then the job and
+// its Slurm log.
+func printJobFailure(w io.Writer, l *loaded, r *run.Runner, f *slurm.JobError) {
+	x := f.Unit.Exit
+	if x == nil || x.Cause == "" {
+		fmt.Fprintf(w, "%v\n", f)
+		return
+	}
+	for _, n := range r.Plan().Work() {
+		if n.Label == x.Node && n.Step != nil {
+			d := diag.Errorf(n.Step.Span, fmt.Sprintf("%s failed: %s", n.Step.Verb, x.Cause))
+			diag.NewPrinter(w, diag.FileMap{l.src.Name: l.src}).Fprint(w, diag.Diagnostics{d})
+		}
+	}
+	fmt.Fprintf(w, "job %s ended %s: %s%s\n  Slurm log: %s\n", f.Unit.ID, f.Unit.State, f.Job.DescribeUnit(f.Unit.Element), onHost(x.Host), f.Log)
+}
+
+func onHost(h string) string {
+	if h == "" {
+		return ""
+	}
+	return ", on " + h
+}
+
 // finishSlurm merges the jobs' reports into report.json, report.html and
 // manifest.json, prints the summary, and says which job failed and where
 // its log is.
-func finishSlurm(sys *IO, r *run.Runner, spec *slurm.Spec, units []*slurm.Unit) error {
+func finishSlurm(sys *IO, l *loaded, r *run.Runner, spec *slurm.Spec, units []*slurm.Unit) error {
 	store, err := r.Store()
 	if err != nil {
 		return failf(exitFailure, "%v", err)
@@ -324,7 +349,7 @@ func finishSlurm(sys *IO, r *run.Runner, spec *slurm.Spec, units []*slurm.Unit) 
 			blocked = append(blocked, f.Unit.ID)
 			continue
 		}
-		fmt.Fprintf(sys.Stderr, "%v\n", f)
+		printJobFailure(sys.Stderr, l, r, f)
 	}
 	if len(blocked) > 0 {
 		fmt.Fprintf(sys.Stderr, "%s that depended on it were cancelled by Slurm: %s\n", plural(len(blocked), "job"), strings.Join(blocked, ", "))

@@ -109,7 +109,7 @@ func runStatus(sys *IO, dir string, wait bool) error {
 			return nil
 		}
 	}
-	return finishSlurm(sys, r, spec, units)
+	return finishSlurm(sys, l, r, spec, units)
 }
 
 // printStatus is one line per job: its Slurm state, nodes finished and

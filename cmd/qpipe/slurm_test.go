@@ -172,6 +172,11 @@ func TestSlurmKilledJob(t *testing.T) {
 	}
 	victim := spec.IDs[1] + "_1"
 	waitState(t, victim, "RUNNING")
+	code, _, stderr = qpipeIn(t, "", "status", "o")
+	if code != 0 || !strings.Contains(stderr, "sweep.qpipe: submitted ") || !strings.Contains(stderr, "2 jobs (4 units with array elements)") ||
+		!strings.Contains(stderr, "  job "+victim+" ") || !strings.Contains(stderr, "the run is not over") {
+		t.Errorf("status while running: exit %d\n%s", code, stderr)
+	}
 	if out, err := exec.Command("scancel", victim).CombinedOutput(); err != nil {
 		t.Fatalf("scancel: %v %s", err, out)
 	}
@@ -328,5 +333,45 @@ func TestSlurmDryRun(t *testing.T) {
 	}
 	if code, _, stderr := qpipeIn(t, "", "run", "--executor", "local", "--detach", filepath.Join("..", "..", "examples", "robustness.qpipe")); code != 2 || !strings.Contains(stderr, "they need --executor slurm") {
 		t.Errorf("--detach with local: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestSlurmStepErrorIsLocated: a step that fails in a job is printed at
+// its recipe line with a caret, as a local run prints it, with the job and
+// its Slurm log; the other branch's results are in the report.
+func TestSlurmStepErrorIsLocated(t *testing.T) {
+	slurmDir(t, `data mnist subset=300
+for need in [10%, 99%] {
+  model mlp
+  train epochs=1
+  evaluate accuracy
+  expect accuracy >= need
+}
+`, "")
+	code, _, stderr := qpipeIn(t, "", "run", "--executor", "slurm", "--out", "o", "sweep.qpipe")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, stderr)
+	}
+	spec, err := slurm.ReadSpec("o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"sweep.qpipe:6:3: error: expect failed: accuracy >= need is false (accuracy = ",
+		"    expect accuracy >= need\n    ^^^^^^^^^^^^^^^^^^^^^^^\n",
+		"job " + spec.IDs[1] + "_1 ended FAILED: nodes 2.2.1-2.2.4, branch need=99%",
+		"  Slurm log: " + spec.LogPath(1, 1) + "\n",
+		"qpipe run: 1 job of 3 did not finish",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if _, err := os.Stat(spec.LogPath(1, 1)); err != nil {
+		t.Errorf("the log named does not exist: %v", err)
+	}
+	m := metricsByNode(t, "o")
+	if m["2.1.3"]["accuracy"] <= 0.1 || m["2.2.3"]["accuracy"] >= 0.99 {
+		t.Errorf("metrics %v", m)
 	}
 }

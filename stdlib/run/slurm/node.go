@@ -54,7 +54,7 @@ func ExecNode(ctx context.Context, spec *Spec, r *run.Runner, k, e int, obs run.
 		case errors.As(err, &me):
 			x.Node = me.Node.Label
 		case errors.As(err, &se):
-			x.Node = failedNode(r.Plan(), se)
+			x.Node, x.Cause = failedNode(r.Plan(), se), se.Err.Error()
 		}
 	}
 	if werr := writeExit(dir, x); werr != nil && err == nil {

@@ -131,6 +131,9 @@ type Exit struct {
 	// ("recipe.qpipe:12:3: train: ...").
 	Error string `json:"error,omitempty"`
 	Node  string `json:"node,omitempty"`
+	// Cause is the failing step's own message, without its location
+	// (the submitter prints it at the recipe line, with a caret).
+	Cause string `json:"cause,omitempty"`
 	Host  string `json:"host,omitempty"`
 }
 
