@@ -172,6 +172,10 @@ func TestSlurmKilledJob(t *testing.T) {
 	}
 	victim := spec.IDs[1] + "_1"
 	waitState(t, victim, "RUNNING")
+	code, _, stderr = qpipeIn(t, "", "run", "--executor", "slurm", "--out", "o", "sweep.qpipe")
+	if code != 1 || !strings.Contains(stderr, "jobs of an earlier run into ") || !strings.Contains(stderr, "scancel "+strings.Join(spec.IDs, " ")) {
+		t.Errorf("a second submission while the jobs run: exit %d\n%s", code, stderr)
+	}
 	code, _, stderr = qpipeIn(t, "", "status", "o")
 	if code != 0 || !strings.Contains(stderr, "sweep.qpipe: submitted ") || !strings.Contains(stderr, "2 jobs (4 units with array elements)") ||
 		!strings.Contains(stderr, "  job "+victim+" ") || !strings.Contains(stderr, "the run is not over") {
@@ -333,6 +337,13 @@ func TestSlurmDryRun(t *testing.T) {
 	}
 	if code, _, stderr := qpipeIn(t, "", "run", "--executor", "local", "--detach", filepath.Join("..", "..", "examples", "robustness.qpipe")); code != 2 || !strings.Contains(stderr, "they need --executor slurm") {
 		t.Errorf("--detach with local: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := qpipeIn(t, "", "run", "--executor", "pbs", filepath.Join("..", "..", "examples", "robustness.qpipe")); code != 2 || !strings.Contains(stderr, "--executor must be one of local, slurm, not \"pbs\"") {
+		t.Errorf("--executor pbs: exit %d\n%s", code, stderr)
+	}
+	nowhere := t.TempDir()
+	if code, _, stderr := qpipeIn(t, "", "status", nowhere); code != 1 || !strings.Contains(stderr, nowhere+" has no Slurm run (no "+slurm.SpecFile(nowhere)+"): was it run with --executor slurm?") {
+		t.Errorf("status of a folder without a run: exit %d\n%s", code, stderr)
 	}
 }
 
