@@ -78,7 +78,7 @@ func printProjectDiagnostics(sys *IO, p *project.Project, ds diag.Diagnostics) {
 // --detach, follows its jobs to the end.
 func runSlurm(sys *IO, l *loaded, j *job, o *runOptions, s slurm.Settings) error {
 	ctx := context.Background()
-	spec, err := newSpec(l, j, o, s)
+	spec, err := newSpec(l, j, s)
 	if err != nil {
 		return err
 	}
@@ -121,6 +121,10 @@ func runSlurm(sys *IO, l *loaded, j *job, o *runOptions, s slurm.Settings) error
 		return failf(exitFailure, "%v; nothing is left running", err)
 	}
 	printJobs(sys.Stderr, spec)
+	if strings.Contains(spec.Settings.Qpipe, string(filepath.Separator)+"go-build") {
+		fmt.Fprintf(sys.Stderr, "note: the jobs run %s, a temporary build of `go run` that is removed when this qpipe exits; "+
+			"for runs that outlive it, build qpipe (`go build -o ~/bin/qpipe ./cmd/qpipe`) or set qpipe in the executor block\n", spec.Settings.Qpipe)
+	}
 	if o.detach {
 		fmt.Fprintf(sys.Stderr, "detached: the jobs run on; `qpipe status %s` says where they are and writes the report when they are done; `scancel %s` cancels them\n",
 			j.out, strings.Join(spec.IDs, " "))
@@ -134,7 +138,7 @@ func runSlurm(sys *IO, l *loaded, j *job, o *runOptions, s slurm.Settings) error
 }
 
 // newSpec describes the run for its jobs (absolute folders, the binary).
-func newSpec(l *loaded, j *job, o *runOptions, s slurm.Settings) (*slurm.Spec, error) {
+func newSpec(l *loaded, j *job, s slurm.Settings) (*slurm.Spec, error) {
 	out, err := filepath.Abs(j.out)
 	if err != nil {
 		return nil, err
