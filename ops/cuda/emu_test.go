@@ -1,0 +1,27 @@
+//go:build linux && amd64
+
+package cuda_test
+
+import (
+	"testing"
+
+	"github.com/qpipe/qpipe/ops/cuda"
+	"github.com/qpipe/qpipe/ops/cuda/emu"
+	"github.com/qpipe/qpipe/ops/opstest"
+)
+
+// TestEmulatedConformance runs the backend-independent conformance suite
+// on the cuda backend with its kernels executed by the host emulator:
+// values against float64 references, gradients against finite
+// differences, same bits on every repeat.
+func TestEmulatedConformance(t *testing.T) {
+	opstest.Run(t, cuda.New(emu.New()))
+}
+
+// TestEmulatorKnowsEveryKernel: every entry of the committed PTX runs in
+// the emulator.
+func TestEmulatorKnowsEveryKernel(t *testing.T) {
+	if m := emu.Missing(); len(m) > 0 {
+		t.Fatalf("kernels in qpipe.ptx that emu.cc does not register: %v", m)
+	}
+}
