@@ -3,6 +3,7 @@
 package cuda_test
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/qpipe/qpipe/ops/cuda"
@@ -24,4 +25,14 @@ func TestEmulatorKnowsEveryKernel(t *testing.T) {
 	if m := emu.Missing(); len(m) > 0 {
 		t.Fatalf("kernels in qpipe.ptx that emu.cc does not register: %v", m)
 	}
+}
+
+// The PyTorch reference training steps of the small CNN and Swin, on the
+// cuda backend's kernels under emulation.
+func TestEmulatedTorchRefCNN(t *testing.T) {
+	opstest.TorchRefCNN(t, cuda.New(emu.New()), filepath.Join("..", "testdata", "torchref", "cnn"))
+}
+
+func TestEmulatedTorchRefSwin(t *testing.T) {
+	opstest.TorchRefSwin(t, cuda.New(emu.New()), filepath.Join("..", "testdata", "torchref", "swin"))
 }
