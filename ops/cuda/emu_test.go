@@ -36,3 +36,15 @@ func TestEmulatedTorchRefCNN(t *testing.T) {
 func TestEmulatedTorchRefSwin(t *testing.T) {
 	opstest.TorchRefSwin(t, cuda.New(emu.New()), filepath.Join("..", "testdata", "torchref", "swin"))
 }
+
+// TestTimeGemm: the GEMM timing helper of the gemm-cuda benchmark runs its
+// warm-up and timed products on device buffers and reports each run.
+func TestTimeGemm(t *testing.T) {
+	times, err := cuda.New(emu.New()).TimeGemm(70, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(times) != 2 {
+		t.Fatalf("%d timings, want 2", len(times))
+	}
+}
