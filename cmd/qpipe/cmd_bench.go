@@ -11,7 +11,7 @@ import (
 func init() {
 	register(&command{
 		Name:    "bench",
-		Args:    "NAME [--format text|json] [--size N]... [--seconds S] [--threads T]",
+		Args:    "NAME [--format text|json] [--size N]... [--seconds S] [--threads T] [--device cpu|cuda]",
 		Summary: "run a benchmark of the engine (" + strings.Join(bench.Names(), ", ") + ")",
 		Flags:   benchFlags,
 	})
