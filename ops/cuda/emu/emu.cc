@@ -1,4 +1,4 @@
-//go:build linux && amd64
+//go:build linux && amd64 && cgo
 
 // emu.cc — runs the CUDA kernels of ops/cuda/kernels on the host (see
 // shim.h): a launch runs the grid's blocks in order, each block's threads

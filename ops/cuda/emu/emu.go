@@ -1,4 +1,4 @@
-//go:build linux && amd64
+//go:build linux && amd64 && cgo
 
 // Package emu runs qpipe's CUDA kernels (ops/cuda/kernels) on the host:
 // the same CUDA C sources, compiled by the host C++ compiler with shim.h
