@@ -62,8 +62,15 @@ run() {
 		echo "check.sh run: $bin/cuda.test or $bin/qpipe missing: run scripts/device/check.sh build here first and carry .device" | tee "$out/summary.txt" >&2
 		exit 1
 	}
+	# The binaries link libcuda.so.1: where the loader's cache lacks it (a
+	# driver mounted under /usr/local/nvidia), point the loader at it.
+	if ! ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1'; then
+		lib=$(find /usr/local/nvidia /usr/lib /usr/lib64 /usr/local -name 'libcuda.so.1' 2>/dev/null | head -1 || true)
+		[ -n "$lib" ] && export LD_LIBRARY_PATH="$(dirname "$lib")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+	fi
 	{
 		echo "commit $(cat $bin/commit 2>/dev/null || echo '?')"
+		echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
 		date -u
 		nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader 2>&1 || echo "nvidia-smi failed"
 		ldd --version 2>&1 | head -1
