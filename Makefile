@@ -7,7 +7,7 @@ FUZZTIME  ?= 30s
 # DEPSFLAGS=--dry-run lists what scripts/deps.sh would install instead.
 DEPSFLAGS ?=
 
-.PHONY: all build deps test lint fuzz bench
+.PHONY: all build deps test lint fuzz bench cuda-check
 
 all: lint test
 
@@ -42,3 +42,16 @@ fuzz:
 ## bench: the Go benchmarks, without running the tests
 bench:
 	$(GO) test -run='^$$' -bench=. ./...
+
+## cuda-check: the GPU backend where there is no GPU (CI): build and vet
+## with -tags cuda (cgo against cuda.h and libcuda from nvidia-cuda-dev),
+## the stale-PTX check, the cuda-tagged tests (GPU ones skip and say why),
+## and a -tags cuda qpipe that must refuse --device cuda with the driver's
+## reason, exit 1, instead of cu's bare exit (docs/cuda.md)
+cuda-check:
+	$(GO) build -tags cuda ./...
+	$(GO) vet -tags cuda ./ops/cuda/... ./cmd/qpipe ./bench
+	$(GO) test -count=1 ./ops/cuda/kernels
+	@out=$$($(GO) test -tags cuda -count=1 -run 'GPU|NoGPU' -v ./ops/cuda 2>&1); rc=$$?; \
+	echo "$$out" | grep -E '^(--- |ok|FAIL)|not run|_test.go'; exit $$rc
+	scripts/device/nogpu.sh

@@ -44,6 +44,7 @@ type Options struct {
 	Sizes   []int   // problem sizes, if the benchmark has any
 	Seconds float64 // measuring time per case
 	Threads int     // worker threads (0: all cores)
+	Device  string  // backend of the model benchmarks: "" or "cpu", "cuda"
 }
 
 // Func runs a benchmark, calling emit once per result.

@@ -39,7 +39,7 @@ func benchInferInt8(opts Options, emit func(Result)) error {
 	if err != nil {
 		return err
 	}
-	be, err := ops.NewBackend("cpu")
+	be, err := backendFor(opts)
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,20 @@ func newModelBench(name string, batch int, opts Options) (*modelBench, error) {
 	for i := range y {
 		y[i] = r.IntN(10)
 	}
-	return &modelBench{name: name, model: m, be: cpu.New(cpu.Options{Threads: opts.Threads}), x: x, y: y}, nil
+	be, err := backendFor(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &modelBench{name: name, model: m, be: be, x: x, y: y}, nil
+}
+
+// backendFor is the CPU backend with opts.Threads workers, or the backend
+// named by opts.Device.
+func backendFor(opts Options) (ops.Backend, error) {
+	if opts.Device == "" || opts.Device == "cpu" {
+		return cpu.New(cpu.Options{Threads: opts.Threads}), nil
+	}
+	return ops.NewBackend(opts.Device)
 }
 
 // batchSize is the first --size, or def.
@@ -112,7 +125,7 @@ func (mb *modelBench) train(opts Options) (Result, error) {
 		return Result{}, stepErr
 	}
 	return Result{Case: mb.name, Value: round1(med), Unit: "img/s", Extra: map[string]any{
-		"batch": mb.x.Shape[0], "threads": mb.be.Capabilities().Threads, "best": round1(best),
+		"batch": mb.x.Shape[0], "device": mb.be.Capabilities().Device, "threads": mb.be.Capabilities().Threads, "best": round1(best),
 		"step_heap_mb": round1(float64(heap) / (1 << 20)), "peak_rss_mb": round1(float64(peakRSS()) / (1 << 20)),
 		"params": mb.model.ParamCount()}}, nil
 }

@@ -52,8 +52,13 @@ type Model struct {
 }
 
 // Load reads a checkpoint: path is the .safetensors file (or the .json
-// architecture beside it). Every failure is an error naming the file.
-func Load(path string) (*Model, error) {
+// architecture beside it). Every failure is an error naming the file. It
+// runs on the CPU backend; LoadOn takes another.
+func Load(path string) (*Model, error) { return LoadOn(path, nil) }
+
+// LoadOn is Load running the model on be (ops.NewBackend("cuda") in a
+// -tags cuda build, say); nil means the CPU.
+func LoadOn(path string, be ops.Backend) (*Model, error) {
 	weights := path
 	if strings.EqualFold(filepath.Ext(path), ".json") {
 		weights = strings.TrimSuffix(path, filepath.Ext(path)) + ".safetensors"
@@ -70,7 +75,7 @@ func Load(path string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("infer: %s: %w", path, err)
 	}
-	be, err := ops.NewBackend("cpu")
+	be, err = ops.OrDefault(be)
 	if err != nil {
 		return nil, err
 	}

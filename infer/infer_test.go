@@ -17,6 +17,7 @@ import (
 
 	"github.com/qpipe/qpipe/infer"
 	"github.com/qpipe/qpipe/lang/check"
+	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/data"
 	"github.com/qpipe/qpipe/stdlib"
 	"github.com/qpipe/qpipe/stdlib/run"
@@ -379,6 +380,54 @@ func TestExampleProgram(t *testing.T) {
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("go-predict printed\n%s\nwant it to contain %q", out, want)
+		}
+	}
+}
+
+// countingBackend is the CPU backend counting its GEMM calls.
+type countingBackend struct {
+	ops.Backend
+	gemms int
+}
+
+func (b *countingBackend) Gemm(p ops.GemmParams, a, bm, c *ops.Tensor) error {
+	b.gemms++
+	return b.Backend.Gemm(p, a, bm, c)
+}
+
+// TestLoadOnRunsOnTheGivenBackend: a float32 checkpoint loaded with LoadOn
+// predicts through the backend it was given, with Load's logits.
+func TestLoadOnRunsOnTheGivenBackend(t *testing.T) {
+	dir, _, test := fixture(t)
+	path := filepath.Join(dir, "out-train.qpipe", "float.json")
+	ref, err := infer.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpuBe, err := ops.NewBackend("cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb := &countingBackend{Backend: cpuBe}
+	m, err := infer.LoadOn(path, cb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ref.Predict(images(test))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.Predict(images(test))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cb.gemms == 0 {
+		t.Fatal("LoadOn's model ran no GEMM on the given backend")
+	}
+	w, g := want.Data().([]float32), got.Data().([]float32)
+	for i := range w {
+		if w[i] != g[i] {
+			t.Fatalf("logit %d: %v on the given backend, %v on Load's", i, g[i], w[i])
 		}
 	}
 }

@@ -56,6 +56,8 @@ apt libonnx-testdata      /usr/share/libonnx-testdata/data/node                 
 apt chromium              chromium                                                       stdlib/run/htmlreport/browser_test.go: report.html in headless chromium
 apt slurm-wlm             slurmctld                                                      cmd/qpipe/slurm_test.go: a real single-node Slurm (scripts/slurm/start.sh)
 apt munge                 munged                                                         scripts/slurm/start.sh: Slurm's authentication
+apt g++                   g++                                                            ops/cuda/emu: the CUDA kernels compiled as host C++ (emulated conformance)
+apt nvidia-cuda-dev       /usr/include/cuda.h                                            .ci/run: go build/vet -tags cuda (cgo needs cuda.h and libcuda; contrib/non-free)
 npm editors/vscode        -                                                              editors: VS Code grammar test, vsce package
 npm scripts/ort           --ignore-scripts                                               ops/onnx/ort_test.go: onnxruntime-node (its install script only fetches GPU add-ons)
 EOF
@@ -129,6 +131,33 @@ if [ -n "$dry" ]; then
 	exit 0
 fi
 
+# NONFREE are the packages of the list that Debian ships in its contrib and
+# non-free areas (the CUDA headers need the NVIDIA driver library).
+NONFREE="nvidia-cuda-dev"
+nonfree_sources=/etc/apt/sources.list.d/debian.sources
+nonfree_cmd="sed -i 's/^Components: main\$/Components: main contrib non-free non-free-firmware/' $nonfree_sources && apt-get update"
+
+# enable_nonfree adds contrib and non-free to the Debian sources when a
+# missing package needs them and apt has no candidate for it (after the
+# update above); it says what it changed, or what to run where it cannot.
+enable_nonfree() {
+	command -v apt-cache >/dev/null 2>&1 || return 0
+	local p need=""
+	for p in "${missing_apt[@]}"; do
+		case " $NONFREE " in *" $p "*)
+			apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [0-9]' || need="$need $p" ;;
+		esac
+	done
+	[ -z "$need" ] && return 0
+	if ! grep -q '^Components: main$' "$nonfree_sources" 2>/dev/null; then
+		echo "scripts/deps.sh:$need is in Debian's contrib/non-free areas, which apt does not offer here;" >&2
+		echo "enable them in your apt sources (add 'contrib non-free' to each Debian entry), run apt-get update, then make test again." >&2
+		exit 1
+	fi
+	echo "== enabling Debian contrib/non-free for$need: $nonfree_cmd"
+	$sudo sh -c "$nonfree_cmd" >/dev/null
+}
+
 if [ ${#missing_apt[@]} -gt 0 ]; then
 	apt_cmd="apt-get install -y -qq --no-install-recommends ${missing_apt[*]}"
 	if ! command -v apt-get >/dev/null 2>&1; then
@@ -143,11 +172,15 @@ if [ ${#missing_apt[@]} -gt 0 ]; then
 	else
 		echo "scripts/deps.sh: the tests need Debian packages that are missing: ${missing_apt[*]}" >&2
 		echo "Install them with this command, then run make test again:" >&2
+		case " ${missing_apt[*]} " in *" nvidia-cuda-dev "*)
+			echo "(nvidia-cuda-dev is in Debian's contrib/non-free areas; where apt does not offer it, first: sudo sh -c \"$nonfree_cmd\")" >&2 ;;
+		esac
 		echo "  sudo sh -c 'apt-get update && $apt_cmd'" >&2
 		exit 1
 	fi
 	echo "== installing ${missing_apt[*]} (apt-get)"
 	$sudo apt-get update -qq
+	enable_nonfree
 	# shellcheck disable=SC2086
 	$sudo env DEBIAN_FRONTEND=noninteractive $apt_cmd >/dev/null
 fi

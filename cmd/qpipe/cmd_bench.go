@@ -11,7 +11,7 @@ import (
 func init() {
 	register(&command{
 		Name:    "bench",
-		Args:    "NAME [--format text|json] [--size N]... [--seconds S] [--threads T]",
+		Args:    "NAME [--format text|json] [--size N]... [--seconds S] [--threads T] [--device cpu|cuda]",
 		Summary: "run a benchmark of the engine (" + strings.Join(bench.Names(), ", ") + ")",
 		Flags:   benchFlags,
 	})
@@ -24,6 +24,7 @@ func benchFlags(fs *flag.FlagSet) func(*IO, []string) error {
 	fs.Var(&sizes, "size", "problem `size` (repeatable; default: the benchmark's own)")
 	fs.Float64Var(&o.Seconds, "seconds", 0, "measuring time per case in `seconds` (0: the benchmark's default)")
 	fs.IntVar(&o.Threads, "threads", 0, "worker `threads` (0: all cores)")
+	fs.StringVar(&o.Device, "device", "", "backend of the model benchmarks (train, infer-int8, gemm-cuda): cpu or cuda")
 	return func(sys *IO, args []string) error {
 		o.Sizes = sizes
 		return runBench(sys, o, args)
@@ -39,6 +40,11 @@ func runBench(sys *IO, o bench.Options, args []string) error {
 	}
 	if o.Seconds < 0 || o.Threads < 0 {
 		return usagef("--seconds and --threads cannot be negative")
+	}
+	if o.Device != "" {
+		if err := checkDevice(o.Device); err != nil {
+			return err
+		}
 	}
 	name := args[0]
 	if !isBench(name) {

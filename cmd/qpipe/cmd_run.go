@@ -264,11 +264,16 @@ func chooseDevice(flagValue string, getenv func(string) string) string {
 	return "cpu"
 }
 
-// checkDevice accepts a backend linked into this binary; cuda in a build
-// without it says how to get it.
+// checkDevice accepts a backend linked into this binary that can start
+// here; cuda in a build without it says how to get it.
 func checkDevice(device string) error {
 	known := ops.Backends()
 	if slices.Contains(known, device) {
+		if device != "cpu" { // a GPU backend fails here, before the run, when there is no usable device
+			if _, err := ops.NewBackend(device); err != nil {
+				return failf(exitFailure, "%v", err)
+			}
+		}
 		return nil
 	}
 	if device == "cuda" {
