@@ -93,9 +93,6 @@ func distillOptions(env *Env, st *State, step *check.Step) (compress.DistillOpti
 	if o.Val == nil {
 		o.Val = st.Data.Splits.Validation
 	}
-	if !step.Explicit["batch"] && st.Data.Spec.Batch > 0 {
-		o.Batch = st.Data.Spec.Batch
-	}
 	if env.Tick != nil {
 		o.Progress = distillTicks(env.Tick, o.Train.Len(), o.Batch)
 	}

@@ -101,9 +101,6 @@ func lowBitOptions(env *Env, st *State, step *check.Step) (compress.LowBitOption
 	} else {
 		o.Method = a["method"].Str
 	}
-	if !step.Explicit["batch"] && st.Data.Spec.Batch > 0 {
-		o.Batch = st.Data.Spec.Batch
-	}
 	if o.Epochs > 0 && env.Tick != nil {
 		o.Progress = distillTicks(env.Tick, o.Data.Len(), max(o.Batch, 1))
 	}

@@ -160,9 +160,6 @@ func int8Options(env *Env, st *State, step *check.Step) (compress.Int8Options, e
 		Calibration: cal, Batches: int(a["batches"].Int), Batch: int(a["batch"].Int), Data: st.Data.Splits.Train,
 		Normalize: st.Data.Spec.Normalize, Epochs: int(a["epochs"].Int), LR: a["lr"].Number(), Seed: env.StepSeed(),
 		Backend: env.Backend, Span: step.Span}
-	if !step.Explicit["batch"] && st.Data.Spec.Batch > 0 {
-		o.Batch = st.Data.Spec.Batch
-	}
 	if o.QAT && env.Tick != nil {
 		o.Progress = distillTicks(env.Tick, o.Data.Len(), max(o.Batch, 1))
 	}

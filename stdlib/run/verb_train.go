@@ -22,9 +22,6 @@ func fitOptions(env *Env, st *State, step *check.Step) (FitOptions, error) {
 	if err := step.Decode(&o); err != nil {
 		return o, err
 	}
-	if !step.Explicit["batch"] && st.Data.Spec.Batch > 0 {
-		o.Batch = st.Data.Spec.Batch
-	}
 	if st.Data.Spec.Augment {
 		o.Augment = data.DefaultAugment(st.Data.Spec.Name)
 	}
