@@ -71,7 +71,8 @@ func recipePage(r *run.Report) htmlreport.Page {
 	}
 	p.Source = text
 	if l := loadRecipe(r.Recipe, check.Options{}); !l.ds.HasErrors() {
-		p.Plan, _ = planner.Build(l.recipe, planner.Options{})
+		env := &run.Env{Seed: r.Seed, Device: r.Device, RecipeDir: filepath.Dir(r.Recipe)}
+		p.Plan, _ = planner.Build(l.recipe, run.PlanOptions(env))
 	}
 	return p
 }
