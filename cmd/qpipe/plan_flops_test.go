@@ -124,3 +124,19 @@ func TestPlanOfAModelFileReadsIt(t *testing.T) {
 		t.Errorf("checkpoint: %+v, zoo mlp: %+v", p.Model, zp.Model)
 	}
 }
+
+// TestPlanOfAnONNXFile: an ONNX model is read at plan time and counted at
+// its own input shape. cnn_opset13.onnx (PyTorch's export) holds conv
+// weights 8×1×3×3 and 16×8×3×3, fc 32×784 and 10×32: conv1 runs on 28×28,
+// conv2 on 14×14 after a 2×2 max pool, fc1 on the 16×7×7 average pool.
+func TestPlanOfAnONNXFile(t *testing.T) {
+	path, _ := filepath.Abs(filepath.Join("..", "..", "ops", "onnx", "testdata", "cnn_opset13.onnx"))
+	p, _ := planOf(t, "data mnist\nevaluate accuracy\n", "--model", path)
+	const (
+		params = (8*9 + 8) + (16*8*9 + 16) + (784*32 + 32) + (32*10 + 10)
+		macs   = 8*28*28*9 + 16*14*14*8*9 + 784*32 + 32*10
+	)
+	if p.Model.Params == nil || *p.Model.Params != params || *p.Model.FLOPsPerImage != 2*macs {
+		t.Fatalf("ONNX model = %+v, want %d params and %d FLOPs", p.Model, params, 2*macs)
+	}
+}
