@@ -13,6 +13,7 @@ func (b *builder) bind(steps []*check.Step, st *state) {
 	dataStep := findLoader(steps, loadsData)
 	b.plan.Model = binding(modelStep, b.opts.Model, firstWord, st)
 	b.plan.Data = binding(dataStep, b.opts.Data, (*state).dataName, st)
+	b.resolve(modelStep, dataStep)
 	if b.opts.Model != "" && modelStep == nil {
 		b.synthetic("model", b.opts.Model, []string{ResModel, snapshotRes("original")}, st)
 	}
@@ -40,6 +41,10 @@ func (b *builder) synthetic(verb, name string, writes []string, st *state) {
 	_ = b.add(n, nil)
 	b.chain(n, nil, st)
 	b.flow(n, st)
+	if verb == "model" {
+		st.model = b.model
+		n.Model = b.modelState(n, st)
+	}
 }
 
 // overrideNote tells the reader that the command line replaced this

@@ -30,7 +30,7 @@ func Build(rec *check.Recipe, opts Options) (*Plan, error) {
 	if err := b.steps(rec.Steps, nil, st); err != nil {
 		return nil, err
 	}
-	b.plan.Total = total(b.plan.Nodes, opts.ModelInfo != nil)
+	b.plan.Total = total(b.plan.Nodes, b.model != nil)
 	setKeys(b.plan, b.src, opts.Keys)
 	return b.plan, nil
 }
@@ -43,6 +43,10 @@ type builder struct {
 	plan  *Plan
 	// work counts the work nodes added so far.
 	work int
+	// model and data are the resolved inputs (Options.ModelInfo and
+	// DataInfo, or what Options.Resolve found); nil when unknown.
+	model ModelInfo
+	data  DataInfo
 }
 
 // written counts the steps as the recipe writes them, blocks' bodies
@@ -156,7 +160,9 @@ func (b *builder) command(s *check.Step, parent *Node, st *state) error {
 	if eff.Bits > 0 {
 		st.bits = eff.Bits
 	}
+	b.reshape(n, s, st)
 	n.Cost = b.cost(n, eff, st)
+	n.Model = b.modelState(n, st)
 	return nil
 }
 
@@ -196,12 +202,12 @@ func (b *builder) args(s *check.Step, st *state) []Arg {
 	for _, p := range params(s) {
 		if v, ok := s.Args[p.Name]; ok && !seen[p.Name] {
 			seen[p.Name] = true
-			out = append(out, Arg{Name: p.Name, Value: st.vars.show(b.src, v), Default: !s.Explicit[p.Name]})
+			out = append(out, Arg{Name: p.Name, Value: st.vars.show(b.src, v), Default: !s.Explicit[p.Name], From: s.Inherited[p.Name]})
 		}
 	}
 	for _, name := range sortedKeys(s.Args) {
 		if !seen[name] {
-			out = append(out, Arg{Name: name, Value: st.vars.show(b.src, s.Args[name]), Default: !s.Explicit[name]})
+			out = append(out, Arg{Name: name, Value: st.vars.show(b.src, s.Args[name]), Default: !s.Explicit[name], From: s.Inherited[name]})
 		}
 	}
 	return out

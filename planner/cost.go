@@ -17,10 +17,11 @@ const (
 )
 
 // cost fills a step's cost: the counts from its effects, then what
-// Options.ModelInfo and Options.DataInfo make knowable.
+// the resolved dataset and the model as the branch holds it make
+// knowable.
 func (b *builder) cost(n *Node, eff Effects, st *state) Cost {
 	c := Cost{TrainEpochs: eff.TrainEpochs, ForwardPasses: eff.TrainForwardPasses + eff.EvalPasses}
-	d, m := b.opts.DataInfo, b.opts.ModelInfo
+	d, m := b.data, st.model
 	if d != nil {
 		train := c.TrainEpochs + eff.TrainForwardPasses
 		imgs := int64(train*float64(d.TrainImages()) + eff.EvalPasses*float64(d.TestImages()))

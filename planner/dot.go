@@ -81,6 +81,12 @@ func dotLabel(n *Node) string {
 	if c := costText(n.Cost); c != "" {
 		lines = append(lines, c)
 	}
+	if n.Model != nil && writes(n, ResModel) && (n.Verb == "model" || n.Model.Change != "") {
+		lines = append(lines, ModelText(n.Model))
+		if n.Model.Change != "" {
+			lines = append(lines, n.Model.Change)
+		}
+	}
 	return strings.Join(lines, "\n")
 }
 

@@ -60,8 +60,9 @@ func newTestEnv() testEnv {
 				{Name: "log2", Params: []check.Param{
 					{Name: "bits", Type: check.TInt, Default: 3, Min: fptr(2), Max: fptr(8)}}}}},
 		{Verb: "prune", Effects: transform,
-			Slots:  []check.Param{{Name: "method", Type: check.TEnum, Values: []string{"magnitude"}}},
-			Params: []check.Param{{Name: "ratio", Type: check.TFraction, Required: true}}},
+			Slots: []check.Param{{Name: "method", Type: check.TEnum, Values: []string{"magnitude"}}},
+			Params: []check.Param{{Name: "ratio", Type: check.TFraction, Required: true},
+				{Name: "structured", Type: check.TBool}, {Name: "scope", Type: check.TEnum, Values: []string{"layer", "global"}}}},
 		{Verb: "evaluate", Effects: needsModel,
 			Slots:  []check.Param{{Name: "metrics", Type: check.TEnum, Repeated: true, Values: []string{"accuracy", "size", "latency"}}},
 			Params: []check.Param{{Name: "shift", Type: check.TEnum, Values: []string{"digits"}}},

@@ -23,6 +23,15 @@ type Binding struct {
 	Name string `json:"name"`
 	// From is "recipe" or "command line"; "" when unbound.
 	From string `json:"from"`
+	// Params and FLOPsPerImage describe a resolved model; TrainImages
+	// and TestImages a resolved dataset (after subset and val_split).
+	Params        *int64   `json:"params,omitempty"`
+	FLOPsPerImage *float64 `json:"flops_per_image,omitempty"`
+	TrainImages   *int64   `json:"train_images,omitempty"`
+	TestImages    *int64   `json:"test_images,omitempty"`
+	// Unknown says why the planner could not resolve it ("" when it
+	// did or was not asked to).
+	Unknown string `json:"unknown,omitempty"`
 }
 
 // Binding sources.
@@ -74,6 +83,9 @@ type Node struct {
 	Reads  []string `json:"reads"`
 	Writes []string `json:"writes"`
 	Cost   Cost     `json:"cost"`
+	// Model is the model after a step that reads or changes it, when
+	// the planner knows it (Options.Resolve or ModelInfo).
+	Model *ModelState `json:"model,omitempty"`
 	// Children are the IDs of a group's members.
 	Children []int `json:"children"`
 
@@ -118,10 +130,18 @@ type Arg struct {
 	Value string `json:"value"`
 	// Default is true when the recipe left the argument out.
 	Default bool `json:"default"`
+	// From says where a value the statement did not write comes from
+	// when it is not the signature's default: "data line" or "bound
+	// dataset" (check.Step.Inherited).
+	From string `json:"from,omitempty"`
 }
 
-// String renders the argument as `name=value`, marking defaults.
+// String renders the argument as `name=value`, marking defaults and
+// inherited values.
 func (a Arg) String() string {
+	if a.From != "" {
+		return a.Name + "=" + a.Value + " (from the " + a.From + ")"
+	}
 	if a.Default {
 		return a.Name + "=" + a.Value + " (default)"
 	}
@@ -187,6 +207,10 @@ type Options struct {
 	// memory, image counts and output sizes.
 	ModelInfo ModelInfo
 	DataInfo  DataInfo
+	// Resolve, when set and ModelInfo is not, finds the model and the
+	// dataset the plan starts from; what it cannot find is shown as
+	// unknown with its reason, never an error.
+	Resolve ResolveFunc
 	// Effects refines the generic reads, writes and costs of a step.
 	Effects EffectsFunc
 	// MaxNodes bounds how many nodes unrolling repeat blocks may add

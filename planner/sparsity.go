@@ -23,7 +23,11 @@ func sparsityNote(s *check.Step, st *state) string {
 		return ""
 	}
 	if s.Args["structured"].Bool {
-		return fmt.Sprintf("removes %.4g%% of the output channels of every layer it can shrink", 100*r)
+		note := fmt.Sprintf("removes %.4g%% of the output channels of every layer it can shrink", 100*r)
+		if plainName(st.vars.resolve(s.Args["scope"])) == "global" {
+			note = fmt.Sprintf("removes %.4g%% of all output channels, ranked across layers (the sizes below rank the initial weights; the run ranks the trained ones)", 100*r)
+		}
+		return note
 	}
 	st.density *= 1 - r
 	return fmt.Sprintf("sparsity after this step: %.4g%% of the prunable weights", 100*(1-st.density))

@@ -9,7 +9,7 @@ import (
 
 func TestPlanShowsCompoundSparsityOfGradualPruning(t *testing.T) {
 	p := planText(t, "gradual.qpipe", "model cnn\ndata mnist\ntrain epochs=1\nrepeat 4 {\n  prune ratio=0.5\n  finetune epochs=1\n}\n"+
-		"for r in [0.3, 0.6] {\n  prune ratio=r\n}\nprune ratio=20% structured=true\n", stdlib.Env(), Options{}, check.Options{})
+		"for r in [0.3, 0.6] {\n  prune ratio=r\n}\nprune ratio=20% structured=true\nprune ratio=10% structured=true scope=layer\n", stdlib.Env(), Options{}, check.Options{})
 	var notes []string
 	for _, n := range p.Nodes {
 		if n.Verb == "prune" {
@@ -23,7 +23,9 @@ func TestPlanShowsCompoundSparsityOfGradualPruning(t *testing.T) {
 		"sparsity after this step: 93.75% of the prunable weights",
 		"sparsity after this step: 95.62% of the prunable weights", // 1 - 0.5^4 * 0.7
 		"sparsity after this step: 97.5% of the prunable weights",  // 1 - 0.5^4 * 0.4
-		"removes 20% of the output channels of every layer it can shrink",
+		// scope=global (the default) ranks channels across layers.
+		"removes 20% of all output channels, ranked across layers (the sizes below rank the initial weights; the run ranks the trained ones)",
+		"removes 10% of the output channels of every layer it can shrink",
 	}
 	if len(notes) != len(want) {
 		t.Fatalf("notes %q", notes)

@@ -17,6 +17,10 @@ type state struct {
 	vars    scope
 	// model and dataset names bound on the command line, "" if none.
 	modelBinding, dataBinding string
+	// model is the model as the branch holds it, nil when unknown;
+	// last is its state after the previous step that touched it.
+	model ModelInfo
+	last  *ModelState
 	// prev is the last work node of the branch, -1 before the first.
 	prev int
 }

@@ -38,8 +38,8 @@ func (t *textWriter) line(format string, args ...any) {
 
 func (t *textWriter) header() {
 	t.line("plan of %s", t.p.Recipe)
-	t.line("  model: %s", bindingText(t.p.Model))
-	t.line("  data:  %s", bindingText(t.p.Data))
+	t.line("  model: %s", bindingText(t.p.Model)+modelInfoText(t.p.Model))
+	t.line("  data:  %s", bindingText(t.p.Data)+dataInfoText(t.p.Data))
 	t.line("")
 }
 
@@ -48,6 +48,28 @@ func bindingText(b Binding) string {
 		return "(none)"
 	}
 	return b.Name + " (" + b.From + ")"
+}
+
+// modelInfoText is what the planner resolved about the model.
+func modelInfoText(b Binding) string {
+	switch {
+	case b.Params != nil && b.FLOPsPerImage != nil:
+		return fmt.Sprintf(": %s params, %s per image", count(*b.Params), humanFLOPs(*b.FLOPsPerImage))
+	case b.Unknown != "":
+		return ": FLOPs and params unknown (" + b.Unknown + ")"
+	}
+	return ""
+}
+
+// dataInfoText is what the planner resolved about the dataset.
+func dataInfoText(b Binding) string {
+	switch {
+	case b.TrainImages != nil && b.TestImages != nil:
+		return fmt.Sprintf(": %s training images, %s test", count(*b.TrainImages), count(*b.TestImages))
+	case b.Unknown != "":
+		return ": size unknown (" + b.Unknown + ")"
+	}
+	return ""
 }
 
 // node prints n and its children, indent growing with depth.
@@ -79,6 +101,12 @@ func (t *textWriter) details(n *Node, indent string) {
 	}
 	if c := costText(n.Cost); c != "" {
 		t.line("%scost:   %s", indent, c)
+	}
+	if n.Model != nil && writes(n, ResModel) && (n.Verb == "model" || n.Model.Change != "") {
+		t.line("%smodel:  %s", indent, ModelText(n.Model))
+		if n.Model.Change != "" {
+			t.line("%schange: %s", indent, n.Model.Change)
+		}
 	}
 }
 
@@ -151,7 +179,7 @@ func (t *textWriter) total() {
 	}
 	t.line("total: %s", c)
 	if t.p.Total.FLOPs == nil {
-		t.line("  flops, memory and output size need the model's size (the engine fills them when it loads one)")
+		t.line("  flops, memory and output size need the model and the dataset resolved (see model: and data: above)")
 	}
 }
 

@@ -33,7 +33,7 @@ func (s *Session) plan(_ context.Context, _ string) {
 		(&diag.Printer{Sources: diag.FileMap{planName: f.Source}, Color: s.opts.Color}).Fprint(s.opts.Out, ds)
 		return
 	}
-	p, err := planner.Build(rec, planner.Options{})
+	p, err := planner.Build(rec, s.opts.Plan)
 	if err == nil {
 		err = planner.Text(s.opts.Out, p)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/qpipe/qpipe/lang/check"
 	"github.com/qpipe/qpipe/lang/diag"
 	"github.com/qpipe/qpipe/lang/syntax"
+	"github.com/qpipe/qpipe/planner"
 	"github.com/qpipe/qpipe/repl/assist"
 )
 
@@ -52,6 +53,10 @@ type Options struct {
 	Out io.Writer
 	// Color paints prompts and notes; set it only for a terminal.
 	Color bool
+	// Plan are the planner options :plan uses: qpipe plan's, so it shows
+	// the same resolved model, FLOPs and sizes. Bindings come from the
+	// statements, not from here.
+	Plan planner.Options
 }
 
 // Session is a live pipeline fed one input at a time.

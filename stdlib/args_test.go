@@ -60,3 +60,38 @@ func TestDataLineBatchIsTheTrainingDefault(t *testing.T) {
 		}
 	}
 }
+
+// A bound dataset's batch (qpipe.hcl) wins over the data line's, for the
+// data step itself and the steps that inherit it, and each says where
+// its value comes from; without a data line the binding alone applies.
+func TestBoundDatasetBatchIsResolvedByTheChecker(t *testing.T) {
+	bound := check.Options{DataBound: true, DataArgs: map[string]check.Value{"batch": {Kind: check.VInt, Int: 16}}}
+	for _, c := range []struct {
+		src        string
+		data, last int64
+		from       string
+	}{
+		{"data mnist batch=128\ntrain", 16, 16, check.FromBinding},
+		{"data mnist batch=128\ntrain batch=32", 16, 32, ""},
+		{"data mnist\nquantize log2 bits=4 epochs=1", 16, 16, check.FromBinding},
+		{"train", 0, 16, check.FromBinding},
+	} {
+		rec, ds := check.CheckSource("r.qpipe", []byte("model cnn\n"+c.src+"\n"), Env(), bound)
+		if ds.HasErrors() {
+			t.Fatalf("%s: %v", c.src, ds)
+		}
+		last := rec.Steps[len(rec.Steps)-1]
+		if got := last.Args["batch"].Int; got != c.last || last.Inherited["batch"] != c.from {
+			t.Errorf("%s: batch %d from %q, want %d from %q", c.src, got, last.Inherited["batch"], c.last, c.from)
+		}
+		if c.data != 0 {
+			if got := rec.Steps[1].Args["batch"].Int; got != c.data {
+				t.Errorf("%s: the data step opens batch %d, want the binding's %d", c.src, got, c.data)
+			}
+		}
+	}
+	rec, _ := check.CheckSource("r.qpipe", []byte("model cnn\ndata mnist batch=128\ntrain\n"), Env(), check.Options{})
+	if from := rec.Steps[2].Inherited["batch"]; from != check.FromDataLine {
+		t.Errorf("train's batch comes from %q, want the data line", from)
+	}
+}

@@ -119,3 +119,92 @@ func agree(t *testing.T, file string, printed planJSON, p *planner.Plan, rep *ru
 		}
 	}
 }
+
+// TestPlanAndRunAgreeOnBindings: for a run of qpipe.hcl (its dataset sets
+// batch=) and a run with --data, the batch every step executes with is
+// the one `qpipe plan --format json` prints for it, and both come from
+// the binding or the recipe's data line as the run's data opens them.
+func TestPlanAndRunAgreeOnBindings(t *testing.T) {
+	dir := t.TempDir()
+	recipe := "model mlp\ndata mnist batch=128 subset=300\ntrain epochs=1\nquantize log2 bits=4 epochs=1\nevaluate accuracy\n"
+	os.WriteFile(filepath.Join(dir, "r.qpipe"), []byte(recipe), 0o644)
+	os.WriteFile(filepath.Join(dir, "qpipe.hcl"), []byte(`dataset "d" {
+  source = "digits"
+  batch  = 16
+}
+run "small" {
+  recipe = "r.qpipe"
+  data   = dataset.d
+}
+`), 0o644)
+	t.Chdir(dir)
+	for _, c := range []struct {
+		args  []string
+		batch string // every batch the steps run with
+	}{
+		{[]string{"small"}, "16"},
+		{[]string{"--data", "digits", "r.qpipe"}, "128"},
+		{[]string{"r.qpipe"}, "128"},
+	} {
+		var out bytes.Buffer
+		argv := append([]string{"plan", "--format", "json"}, c.args...)
+		if code := Main(argv, &IO{Stdout: &out, Stderr: io.Discard, Getenv: os.Getenv}); code != 0 {
+			t.Fatalf("%v: qpipe plan exited %d", c.args, code)
+		}
+		var printed planJSON
+		if err := json.Unmarshal(out.Bytes(), &printed); err != nil {
+			t.Fatal(err)
+		}
+		ro := &runOptions{seed: 1, projectFile: "qpipe.hcl", set: map[string]bool{}}
+		for i := 0; i < len(c.args)-1; i++ {
+			if c.args[i] == "--data" {
+				ro.data = c.args[i+1]
+			}
+		}
+		j, err := resolveJob(&IO{Stderr: io.Discard, Getenv: os.Getenv}, ro, c.args[len(c.args)-1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := loadRecipe(j.recipe, j.checkOptions(true))
+		if l.ds.HasErrors() {
+			t.Fatalf("%v: %v", c.args, l.ds)
+		}
+		r, err := run.New(run.Options{Recipe: l.recipe, Path: j.recipe, Seed: 1, Device: "cpu", OutDir: t.TempDir(), Data: j.data})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ran := map[string]string{}
+		record := func(_ context.Context, _ *run.Env, _ *run.State, n *planner.Node) (*run.Outcome, error) {
+			if n.Step != nil {
+				if b, ok := n.Step.Args["batch"]; ok {
+					ran[n.Label] = b.String()
+				}
+			}
+			return &run.Outcome{Summary: n.Label}, nil
+		}
+		rw := &run.ReportWriter{Dir: t.TempDir(), Report: &run.Report{}}
+		if err := (&run.Local{RunNode: record}).Execute(context.Background(), r.Plan(), nil, rw); err != nil {
+			t.Fatal(err)
+		}
+		agree(t, strings.Join(c.args, " "), printed, r.Plan(), rw.Report)
+		seen := 0
+		for _, n := range printed.Nodes {
+			for _, a := range n.Args {
+				if a.Name != "batch" {
+					continue
+				}
+				seen++
+				want := c.batch
+				if n.Verb == "evaluate" {
+					want = "64" // evaluate's batch is its own, not the data line's
+				}
+				if a.Value != want || ran[n.Label] != want {
+					t.Errorf("%v: node %s %s: plan prints batch=%s, the step runs with %s; want %s", c.args, n.Label, n.Verb, a.Value, ran[n.Label], want)
+				}
+			}
+		}
+		if seen != 4 { // data, train, quantize, evaluate
+			t.Errorf("%v: %d nodes with a batch, want 4", c.args, seen)
+		}
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"os/signal"
 	"path/filepath"
 
-	"github.com/qpipe/qpipe/lang/check"
 	"github.com/qpipe/qpipe/planner"
 	"github.com/qpipe/qpipe/stdlib/run"
 )
@@ -28,7 +27,7 @@ func runManifest(sys *IO, o *runOptions, args []string) error {
 	if err := checkDevice(j.device); err != nil {
 		return err
 	}
-	l := loadText(j.recipe, []byte(m.RecipeText), check.Options{ModelBound: j.model != "", DataBound: j.data != nil, Sets: j.sets, RequireExecutable: true})
+	l := loadText(j.recipe, []byte(m.RecipeText), j.checkOptions(true))
 	printDiagnostics(sys.Stderr, []*loaded{l})
 	if l.ds.HasErrors() {
 		return failf(exitFailure, "%s in the recipe of %s; nothing run", tally(l.ds), o.manifest)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/qpipe/qpipe/lang/diag"
 	"github.com/qpipe/qpipe/repl"
+	"github.com/qpipe/qpipe/stdlib/run"
 )
 
 func init() {
@@ -43,6 +44,7 @@ func runRepl(sys *IO, b bindings, checkOnly bool) error {
 	opts := repl.Options{
 		Env: vocabulary(), Check: b.checkOptions(), Model: b.model, Data: b.data,
 		Out: out, Color: interactive && diag.UseColor(out),
+		Plan: run.PlanOptions(&run.Env{Seed: 1, Device: "cpu", RecipeDir: "."}),
 	}
 	if !checkOnly {
 		opts.Exec = newReplExecutor(b.model, b.data)

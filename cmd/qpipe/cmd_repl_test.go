@@ -72,6 +72,13 @@ func TestReplSaveReproducesThePlan(t *testing.T) {
 	if got, want := planBody(t, replPlan), planBody(t, plan); got != want {
 		t.Errorf(":plan differs from qpipe plan of the saved file.\n:plan:\n%s\nqpipe plan:\n%s", got, want)
 	}
+	// Both resolve the model as qpipe plan does: its FLOPs, and the
+	// weight bytes each quantize branch leaves.
+	for _, want := range []string{"model: swin-micro (recipe): ", "MFLOP per image", "(32 → 2 bits)", "(32 → 3 bits)"} {
+		if !strings.Contains(replPlan, want) {
+			t.Errorf(":plan lacks %q:\n%s", want, replPlan)
+		}
+	}
 }
 
 func TestReplRejectsFileArguments(t *testing.T) {

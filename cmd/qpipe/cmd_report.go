@@ -71,26 +71,20 @@ func recipePage(r *run.Report) htmlreport.Page {
 	}
 	p.Source = text
 	if l := loadRecipe(r.Recipe, check.Options{}); !l.ds.HasErrors() {
-		p.Plan, _ = planner.Build(l.recipe, planner.Options{})
+		env := &run.Env{Seed: r.Seed, Device: r.Device, RecipeDir: filepath.Dir(r.Recipe)}
+		p.Plan, _ = planner.Build(l.recipe, run.PlanOptions(env))
 	}
 	return p
 }
 
 // pageWriter is the run's Render hook: it rewrites report.html with the
-// recipe and its plan after every step. A page that cannot be written is
-// said once on stderr and does not stop the run.
-func pageWriter(sys *IO, l *loaded, j *job) func(string, *run.Report) {
-	var plan *planner.Plan
-	data := ""
-	if j.data != nil {
-		data = j.data.Name
-	}
-	if p, err := planner.Build(l.recipe, planner.Options{Model: j.model, Data: data}); err == nil {
-		plan = p
-	}
+// recipe and the plan the run executes (plan is called once the run has
+// one) after every step. A page that cannot be written is said once on
+// stderr and does not stop the run.
+func pageWriter(sys *IO, l *loaded, plan func() *planner.Plan) func(string, *run.Report) {
 	var once sync.Once
 	return func(dir string, r *run.Report) {
-		err := htmlreport.Write(dir, htmlreport.Page{Report: r, Source: l.src.Text, Plan: plan, Generated: time.Now()})
+		err := htmlreport.Write(dir, htmlreport.Page{Report: r, Source: l.src.Text, Plan: plan(), Generated: time.Now()})
 		if err != nil {
 			once.Do(func() {
 				fmt.Fprintf(sys.Stderr, "qpipe: %s not written: %v\n", filepath.Join(dir, htmlreport.File), err)

@@ -14,6 +14,7 @@ import (
 	"github.com/qpipe/qpipe/lang/diag"
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/data"
+	"github.com/qpipe/qpipe/planner"
 	"github.com/qpipe/qpipe/project"
 	"github.com/qpipe/qpipe/repl"
 	"github.com/qpipe/qpipe/stdlib/run"
@@ -93,7 +94,7 @@ func runRun(sys *IO, o *runOptions, args []string) error {
 	if err := checkDevice(j.device); err != nil {
 		return err
 	}
-	l := loadRecipe(j.recipe, check.Options{ModelBound: j.model != "", DataBound: j.data != nil, Sets: j.sets, RequireExecutable: true})
+	l := loadRecipe(j.recipe, j.checkOptions(true))
 	printDiagnostics(sys.Stderr, []*loaded{l})
 	if l.ds.HasErrors() {
 		return failf(exitFailure, "%s in %s; nothing run", tally(l.ds), j.recipe)
@@ -118,7 +119,7 @@ func runRun(sys *IO, o *runOptions, args []string) error {
 // command line's flags on top.
 func resolveJob(sys *IO, o *runOptions, arg string) (*job, error) {
 	j := &job{recipe: arg, seed: o.seed, model: o.model, sets: o.sets.m}
-	if !strings.HasSuffix(arg, ".qpipe") {
+	if !isRecipePath(arg) {
 		if err := fromProject(sys, o, arg, j); err != nil {
 			return nil, err
 		}
@@ -204,9 +205,11 @@ func mergeSets(project, flags map[string]string) map[string]string {
 // is nil when the run could not start.
 func execute(ctx context.Context, sys *IO, l *loaded, j *job, ro *runOptions) (*run.Runner, error) {
 	files := diag.FileMap{l.src.Name: l.src}
+	var r *run.Runner
+	plan := func() *planner.Plan { return r.Plan() }
 	o := run.Options{Recipe: l.recipe, Path: j.recipe, Device: j.device, Seed: j.seed, OutDir: j.out,
 		Resume: ro.resume, NoCache: ro.noCache, Jobs: ro.jobs, Model: j.model, Data: j.data, Sets: j.sets,
-		Warn: func(s string) { fmt.Fprintf(sys.Stderr, "note: %s\n", s) }, Render: pageWriter(sys, l, j)}
+		Warn: func(s string) { fmt.Fprintf(sys.Stderr, "note: %s\n", s) }, Render: pageWriter(sys, l, plan)}
 	r, err := run.New(o)
 	if err != nil {
 		return nil, failf(exitFailure, "%v", err)

@@ -19,6 +19,11 @@ type Options struct {
 	// Sets are --set overrides of `let` values, parsed as values of the
 	// let's type; a key no let defines is an error.
 	Sets map[string]string
+	// DataArgs are data-line arguments the binding sets (a qpipe.hcl
+	// dataset's batch=): they win over the recipe's data line, as the
+	// run's binding does, and steps inherit them (Param.Inherit) the way
+	// they inherit the data line's.
+	DataArgs map[string]Value
 	// RequireExecutable makes a step the Env cannot execute (see
 	// Executability) an error instead of a warning: qpipe run refuses
 	// the recipe before anything runs.
@@ -61,6 +66,9 @@ func NewChecker(env Env, opts Options) *Checker {
 		c.st.LoadModel(&Step{Kind: KCommand, Verb: "model", Name: "--model"})
 	}
 	c.st.DataLoaded = opts.DataBound
+	if opts.DataBound {
+		c.st.inheritData(nil, opts.DataArgs)
+	}
 	return c
 }
 

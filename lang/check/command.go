@@ -240,6 +240,7 @@ func fillArgs(st *State, step *Step, params []Param) diag.Diagnostics {
 		}
 		if v, ok := st.DataArgs[p.Inherit]; ok && p.Inherit != "" {
 			step.Args[p.Name] = v
+			step.inherit(p.Name, st.DataFrom[p.Inherit])
 			continue
 		}
 		if p.Default != nil && applies(step, p) {

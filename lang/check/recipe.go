@@ -41,6 +41,10 @@ type Step struct {
 	Args map[string]Value
 	// Explicit names the arguments the recipe wrote itself.
 	Explicit map[string]bool
+	// Inherited says where an argument's value comes from when neither
+	// the statement nor the signature's default gave it: FromDataLine or
+	// FromBinding (a train step's batch).
+	Inherited map[string]string
 	// Name is the defined name for let/for, or the snapshot for TName slots.
 	Name string
 	// Expr is the condition of expect or the value of let.

@@ -205,8 +205,11 @@ type State struct {
 	ModelLoaded bool
 	// DataLoaded is true once a dataset is bound.
 	DataLoaded bool
-	// DataArgs are the arguments the data line wrote (Param.Inherit).
+	// DataArgs are the arguments the data line wrote, with the bound
+	// dataset's on top (Param.Inherit); DataFrom says which wrote each:
+	// FromDataLine or FromBinding.
 	DataArgs map[string]Value
+	DataFrom map[string]string
 	// Snapshots maps a snapshot name to the statement that defined it;
 	// "original" exists once a model is loaded.
 	Snapshots map[string]*Step

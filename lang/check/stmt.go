@@ -103,10 +103,7 @@ func (c *Checker) effects(st *State, step *Step) {
 	}
 	if e.LoadsData {
 		st.DataLoaded = true
-		st.DataArgs = map[string]Value{}
-		for name := range step.Explicit {
-			st.DataArgs[name] = step.Args[name]
-		}
+		st.inheritData(step, c.opts.DataArgs)
 	}
 	if e.ChangesModel {
 		st.ChangeModel(step)

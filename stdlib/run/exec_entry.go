@@ -11,7 +11,7 @@ import (
 // entry is a node's report entry before it runs.
 func (x *execution) entry(n *planner.Node) StepReport {
 	e := StepReport{Index: n.Index, Verb: n.Verb, Line: n.Line, Column: n.Column, Node: n.Label, Key: n.Key,
-		Metrics: map[string]float64{}}
+		Metrics: map[string]float64{}, Model: n.Model}
 	e.Branch, e.Round = x.where(n)
 	return e
 }

@@ -149,8 +149,12 @@ func (p *Progress) Close() {
 	p.finishBar()
 }
 
-// keyMetrics are shown in the summary table, in this order.
-var keyMetrics = []string{"accuracy", "loss", "train_loss", "train_accuracy", "size_bytes", "latency_ms_b1", "latency_ms_b64", "file_bytes"}
+// keyMetrics are shown in the summary table, in this order: evaluate's,
+// then evaluate robustness's headline (robustnessMetrics; the per-
+// corruption and per-eps figures stay in report.json), then training's
+// and export's.
+var keyMetrics = append(append([]string{"accuracy", "loss"}, robustnessMetrics...),
+	"train_loss", "train_accuracy", "size_bytes", "latency_ms_b1", "latency_ms_b64", "file_bytes")
 
 // WriteSummary prints the report as a table: step, verb, line, status,
 // seconds and the key metrics.

@@ -2,6 +2,7 @@ package run
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -39,5 +40,18 @@ func TestPlainProgressAndSummary(t *testing.T) {
 		"2     evaluate        5     failed  0.0      accuracy=98.77% loss=0.1 size_bytes=1234\n"
 	if b.String() != want {
 		t.Errorf("summary:\n%q\nwant:\n%q", b.String(), want)
+	}
+}
+
+// An evaluate robustness step shows its headline figures in the summary
+// (as report.json has them), not the per-corruption detail.
+func TestSummaryShowsRobustnessHeadline(t *testing.T) {
+	var b bytes.Buffer
+	WriteSummary(&b, &Report{Steps: []StepReport{{Index: 0, Verb: "evaluate", Line: 3, Status: StatusDone, Seconds: 2,
+		Metrics: map[string]float64{"clean_accuracy": 0.9812, "corruption_accuracy": 0.8105, "fgsm_accuracy": 0.4,
+			"robustness_ratio": 0.6255, "corruption_gaussian_noise_s1": 0.9, "fgsm_accuracy_eps0.1": 0.4}}}})
+	want := "0     evaluate  3     done    2.0      clean_accuracy=98.12% corruption_accuracy=81.05% fgsm_accuracy=40.00% robustness_ratio=0.6255\n"
+	if !strings.HasSuffix(b.String(), want) {
+		t.Errorf("summary:\n%s\nwant the line:\n%s", b.String(), want)
 	}
 }

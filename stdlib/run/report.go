@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/qpipe/qpipe/internal/outfile"
+	"github.com/qpipe/qpipe/planner"
 )
 
 // Step statuses in report.json. "restored", the status --resume gave
@@ -53,6 +54,9 @@ type StepReport struct {
 	Node string `json:"node"`
 	// Key is the node's chained key: its entry in the step store.
 	Key string `json:"key"`
+	// Model is the model after the node as the plan estimates it
+	// (params, FLOPs per image, weight bits and bytes), when known.
+	Model *planner.ModelState `json:"model,omitempty"`
 	// Checkpoint is the step store's entry holding the state after the
 	// step.
 	Checkpoint string `json:"checkpoint,omitempty"`

@@ -122,10 +122,11 @@ func New(opts Options) (*Runner, error) {
 
 // PlanOptions are the planner options of a run in env: its bindings and
 // what its chained keys mix in (seed, backend, verb versions, the content
-// of the files the recipe reads).
+// of the files the recipe reads), and the model and dataset it starts
+// from, resolved for FLOPs and sizes (planInputs).
 func PlanOptions(env *Env) planner.Options {
 	o := planner.Options{Model: env.Model, Keys: planner.KeyOptions{Seed: env.Seed, Salt: "device=" + env.Device,
-		Version: VerbVersion, Inputs: env.fingerprint}}
+		Version: VerbVersion, Inputs: env.fingerprint}, Resolve: env.planInputs}
 	if env.DataBind != nil {
 		o.Data = env.DataBind.Name
 	}

@@ -3,6 +3,7 @@ package run
 import (
 	"maps"
 
+	"github.com/qpipe/qpipe/lang/check"
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/data"
 	"github.com/qpipe/qpipe/ops/modelio"
@@ -130,4 +131,24 @@ func (s *State) Record(metric string, value float64, report string, reported flo
 	if report != "" {
 		s.Reported[report] = reported
 	}
+}
+
+// CheckArgs are the data-line arguments a binding sets, as the checker
+// takes them (check.Options.DataArgs): steps inherit its batch in the
+// plan, the way they inherit the recipe's data line.
+func (d *DataSpec) CheckArgs() map[string]check.Value {
+	out := map[string]check.Value{}
+	if d.Batch != 0 {
+		out["batch"] = check.Value{Kind: check.VInt, Int: int64(d.Batch)}
+	}
+	if d.Subset != 0 {
+		out["subset"] = check.Value{Kind: check.VInt, Int: int64(d.Subset)}
+	}
+	if d.ValSplit != 0 {
+		out["val_split"] = check.Value{Kind: check.VFloat, Float: d.ValSplit}
+	}
+	if d.Augment {
+		out["augment"] = check.Value{Kind: check.VBool, Bool: true}
+	}
+	return out
 }

@@ -119,6 +119,12 @@ func adaptOn(ctx context.Context, env *Env, st *State, step *check.Step, src, ta
 	if err != nil {
 		return nil, err
 	}
+	var a struct {
+		Lambda float64 `arg:"lambda"`
+	}
+	if err := step.Decode(&a); err != nil {
+		return nil, err
+	}
 	srcL, err := data.NewLoader(src, data.LoaderOptions{BatchSize: o.Batch, Shuffle: true, Seed: o.Seed, Augment: o.Augment, Normalize: o.Normalize})
 	if err != nil {
 		return nil, err
@@ -127,7 +133,7 @@ func adaptOn(ctx context.Context, env *Env, st *State, step *check.Step, src, ta
 	if err != nil {
 		return nil, err
 	}
-	al, err := adcorda.NewAligner(ctx, st.Model, tgtL, step.Args["lambda"].Number())
+	al, err := adcorda.NewAligner(ctx, st.Model, tgtL, a.Lambda)
 	if err != nil {
 		return nil, err
 	}
@@ -151,6 +157,6 @@ func adaptOn(ctx context.Context, env *Env, st *State, step *check.Step, src, ta
 	st.Record("train_loss", last.TrainLoss, "train_loss", last.TrainLoss)
 	st.Record("train_accuracy", last.TrainAcc, "train_accuracy", last.TrainAcc)
 	return &Outcome{Summary: fmt.Sprintf("adapt on %d corrected samples against %d: %d epochs, last epoch loss %.4f, train accuracy %.2f%%, mean CORAL %.4g (lambda %g)",
-		src.Len(), target.Len(), o.Epochs, last.TrainLoss, 100*last.TrainAcc, coral, step.Args["lambda"].Number()),
+		src.Len(), target.Len(), o.Epochs, last.TrainLoss, 100*last.TrainAcc, coral, a.Lambda),
 		Metrics: map[string]float64{"train_loss": last.TrainLoss, "train_accuracy": last.TrainAcc, "coral": coral}}, nil
 }

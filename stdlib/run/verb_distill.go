@@ -26,15 +26,16 @@ func runDistill(ctx context.Context, env *Env, st *State, step *check.Step) (*Ou
 	if st.Data == nil {
 		return nil, fmt.Errorf("distill needs data, and no dataset is bound")
 	}
-	from, snap := teacherSnapshot(st, step.Args["from"].Str)
+	var a distillArgs
+	if err := step.Decode(&a); err != nil {
+		return nil, err
+	}
+	from, snap := teacherSnapshot(st, a.From)
 	if snap == nil {
 		return nil, fmt.Errorf("no snapshot named %s", from)
 	}
 	st.BeginCompression()
-	o, err := distillOptions(env, st, step)
-	if err != nil {
-		return nil, err
-	}
+	o := distillOptions(env, st, step, a)
 	o.Teacher = snap.Model
 	samples := newSampler()
 	o.Progress = samples.then(o.Progress)
@@ -67,6 +68,7 @@ func teacherSnapshot(st *State, from string) (string, *Snapshot) {
 
 // distillArgs are a distill step's arguments.
 type distillArgs struct {
+	From        string  `arg:"from"`
 	Iterations  int     `arg:"iterations"`
 	Epochs      int     `arg:"epochs"`
 	Temperature float64 `arg:"temperature"`
@@ -78,14 +80,10 @@ type distillArgs struct {
 	Progressive string  `arg:"progressive"`
 }
 
-// distillOptions decodes a distill step's arguments; batch falls back to
-// the binding's batch (qpipe.hcl, --data) when the step does not set its
-// own (the checker already gave it the data line's).
-func distillOptions(env *Env, st *State, step *check.Step) (compress.DistillOptions, error) {
-	var a distillArgs
-	if err := step.Decode(&a); err != nil {
-		return compress.DistillOptions{}, err
-	}
+// distillOptions are a distill step's decoded arguments as the trainer
+// takes them; batch is the one the checker resolved (the step's, the data
+// line's or the bound dataset's).
+func distillOptions(env *Env, st *State, step *check.Step, a distillArgs) compress.DistillOptions {
 	o := compress.DistillOptions{Iterations: a.Iterations, Epochs: a.Epochs, Temperature: a.Temperature, Alpha: a.Alpha,
 		AlphaSet: true, LR: a.LR, Optimizer: a.Optimizer, Batch: a.Batch, TeacherMode: a.Teacher,
 		Progressive: a.Progressive == "stage", Train: st.Data.Splits.Train, Val: st.Data.Splits.Test,
@@ -93,13 +91,10 @@ func distillOptions(env *Env, st *State, step *check.Step) (compress.DistillOpti
 	if o.Val == nil {
 		o.Val = st.Data.Splits.Validation
 	}
-	if !step.Explicit["batch"] && st.Data.Spec.Batch > 0 {
-		o.Batch = st.Data.Spec.Batch
-	}
 	if env.Tick != nil {
 		o.Progress = distillTicks(env.Tick, o.Train.Len(), o.Batch)
 	}
-	return o, nil
+	return o
 }
 
 // distillTicks maps a round's training progress onto the run's ticks.

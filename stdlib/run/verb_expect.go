@@ -45,6 +45,9 @@ func runExpect(ctx context.Context, env *Env, st *State, step *check.Step) (*Out
 		return nil, err
 	}
 	ev := &exprEval{env: env, st: st}
+	if len(step.Refs) > 0 {
+		ev.metric = step.Refs[0].Metric
+	}
 	v, err := ev.eval(step.Expr)
 	if err != nil {
 		return nil, err
@@ -94,6 +97,9 @@ func lazyRefs(ctx context.Context, env *Env, st *State, step *check.Step) error 
 type exprEval struct {
 	env *Env
 	st  *State
+	// metric is the condition's first metric: both sides print in its
+	// units (check.FormatMetric: accuracy 85.79%, not 0.857939).
+	metric string
 }
 
 func (ev *exprEval) text(e syntax.Expr) string {
@@ -109,7 +115,7 @@ func (ev *exprEval) sides(e syntax.Expr) (string, string) {
 	b, ok := e.(*syntax.Binary)
 	if !ok {
 		v, _ := ev.eval(e)
-		return fmt.Sprintf("%s = %g", ev.text(e), v), ""
+		return ev.text(e) + " = " + ev.format(v), ""
 	}
 	return ev.side(b.X), ev.side(b.Y)
 }
@@ -119,7 +125,15 @@ func (ev *exprEval) side(e syntax.Expr) string {
 	if err != nil {
 		return fmt.Sprintf("%s: %v", ev.text(e), err)
 	}
-	return fmt.Sprintf("%s = %.6g", ev.text(e), v)
+	return ev.text(e) + " = " + ev.format(v)
+}
+
+// format prints a side's value in the condition's metric's units.
+func (ev *exprEval) format(v float64) string {
+	if ev.metric == "" {
+		return fmt.Sprintf("%.6g", v)
+	}
+	return check.FormatMetric(ev.metric, v)
 }
 
 func (ev *exprEval) eval(e syntax.Expr) (float64, error) {

@@ -34,8 +34,25 @@ func ExportPath(out, p string) (string, error) {
 	return path, nil
 }
 
+// exportArgs are an export step's file and settings.
+type exportArgs struct {
+	Path           string  `word:"path"`
+	Representation string  `arg:"representation"`
+	MaxSize        float64 `arg:"max_size"`
+}
+
+func decodeExport(step *check.Step) (exportArgs, error) {
+	var a exportArgs
+	err := step.Decode(&a)
+	return a, err
+}
+
 func prepareExport(env *Env, step *check.Step) error {
-	_, err := ExportPath(env.OutDir, step.Words["path"].Str)
+	a, err := decodeExport(step)
+	if err != nil {
+		return err
+	}
+	_, err = ExportPath(env.OutDir, a.Path)
 	return err
 }
 
@@ -43,7 +60,11 @@ func runExport(ctx context.Context, env *Env, st *State, step *check.Step) (*Out
 	if err := needModel(st); err != nil {
 		return nil, err
 	}
-	path, err := ExportPath(env.OutDir, step.Words["path"].Str)
+	a, err := decodeExport(step)
+	if err != nil {
+		return nil, err
+	}
+	path, err := ExportPath(env.OutDir, a.Path)
 	if err != nil {
 		return nil, err
 	}
@@ -61,10 +82,10 @@ func runExport(ctx context.Context, env *Env, st *State, step *check.Step) (*Out
 		return nil, fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
 	}
 	defer os.RemoveAll(stage)
-	if err := writeFormat(env, st, step, filepath.Join(stage, filepath.Base(path))); err != nil {
+	if err := writeFormat(env, st, step, a, filepath.Join(stage, filepath.Base(path))); err != nil {
 		return nil, fmt.Errorf("cannot write %s: %w", path, err)
 	}
-	total, err := publish(step, stage, dir)
+	total, err := publish(step, a, stage, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -74,12 +95,12 @@ func runExport(ctx context.Context, env *Env, st *State, step *check.Step) (*Out
 
 // writeFormat writes the step's format to path (a checkpoint writes the
 // weights there and the architecture beside them).
-func writeFormat(env *Env, st *State, step *check.Step, path string) error {
+func writeFormat(env *Env, st *State, step *check.Step, a exportArgs, path string) error {
 	switch step.Variant {
 	case "checkpoint":
 		return modelio.Save(path, st.Model, st.Meta)
 	case "onnx":
-		return exportONNX(env, st, path, step.Args["representation"].Str)
+		return exportONNX(env, st, path, a.Representation)
 	case "safetensors":
 		return exportSafetensors(st, path)
 	}
@@ -89,7 +110,7 @@ func writeFormat(env *Env, st *State, step *check.Step, path string) error {
 // publish measures the files written to the staging folder, refuses them
 // when they exceed max_size, and otherwise renames each into dir (atomic
 // per file: a reader sees the old file or the new one).
-func publish(step *check.Step, stage, dir string) (int64, error) {
+func publish(step *check.Step, a exportArgs, stage, dir string) (int64, error) {
 	entries, err := os.ReadDir(stage)
 	if err != nil {
 		return 0, err
@@ -102,7 +123,7 @@ func publish(step *check.Step, stage, dir string) (int64, error) {
 		}
 		total += info.Size()
 	}
-	if err := checkMaxSize(step, total); err != nil {
+	if err := checkMaxSize(step, a, total); err != nil {
 		return 0, err
 	}
 	for _, e := range entries {
@@ -115,12 +136,11 @@ func publish(step *check.Step, stage, dir string) (int64, error) {
 
 // checkMaxSize refuses an export larger than its max_size, before any
 // file is written.
-func checkMaxSize(step *check.Step, total int64) error {
-	v, ok := step.Args["max_size"]
-	if !ok || !step.Explicit["max_size"] {
+func checkMaxSize(step *check.Step, a exportArgs, total int64) error {
+	if !step.Explicit["max_size"] {
 		return nil
 	}
-	if limit := int64(v.Number()); total > limit {
+	if limit := int64(a.MaxSize); total > limit {
 		return fmt.Errorf("export %s at line %d would write %s (%d bytes), more than max_size %s (%d bytes); nothing was written (compress the model further or raise max_size)",
 			step.Variant, step.Line(), bounded.FormatSize(total), total, bounded.FormatSize(limit), limit)
 	}

@@ -18,14 +18,24 @@ func init() {
 	Register("data", Verb{Run: runData})
 }
 
+// modelArgs are a model step's word and arguments.
+type modelArgs struct {
+	Name    check.Value `word:"name"`
+	Classes int         `arg:"classes"`
+	Seed    uint64      `arg:"seed"`
+}
+
 // modelSource is the model a model step loads: --model (or the project's
 // model) wins over the recipe's word.
 func modelSource(env *Env, step *check.Step) (name string, isPath bool) {
 	if env.Model != "" {
 		return env.Model, looksLikePath(env.Model)
 	}
-	w := step.Words["name"]
-	return w.Str, w.Kind == check.VString
+	var a modelArgs
+	if err := step.Decode(&a); err != nil {
+		return "", false
+	}
+	return a.Name.Str, a.Name.Kind == check.VString
 }
 
 func looksLikePath(s string) bool {
@@ -34,10 +44,14 @@ func looksLikePath(s string) bool {
 }
 
 func runModel(ctx context.Context, env *Env, st *State, step *check.Step) (*Outcome, error) {
+	var a modelArgs
+	if err := step.Decode(&a); err != nil {
+		return nil, err
+	}
 	name, isPath := modelSource(env, step)
-	spec := ModelSpec{Name: name, Classes: int(step.Args["classes"].Int), ClassesSet: step.Explicit["classes"], Seed: env.Seed}
+	spec := ModelSpec{Name: name, Classes: a.Classes, ClassesSet: step.Explicit["classes"], Seed: env.Seed}
 	if step.Explicit["seed"] {
-		spec.Seed = uint64(step.Args["seed"].Int)
+		spec.Seed = a.Seed
 	}
 	return bindModelSpec(env, st, isPath, spec)
 }
@@ -105,16 +119,29 @@ func buildPending(st *State) error {
 	return nil
 }
 
+// dataArgs are a data step's words and arguments.
+type dataArgs struct {
+	Path      string      `word:"path"`
+	Subset    int         `arg:"subset"`
+	ValSplit  float64     `arg:"val_split"`
+	Augment   bool        `arg:"augment"`
+	Batch     int         `arg:"batch"`
+	Normalize check.Value `arg:"normalize"`
+}
+
 // dataSpec reads a data step, with the command line's or project's
 // binding on top.
 func dataSpec(env *Env, step *check.Step) (DataSpec, error) {
-	spec := DataSpec{Name: step.Variant, Subset: int(step.Args["subset"].Int), ValSplit: step.Args["val_split"].Number(),
-		Augment: step.Args["augment"].Bool, Batch: int(step.Args["batch"].Int)}
-	if p, ok := step.Words["path"]; ok {
-		spec.Path = env.InputPath(p.Str)
+	var a dataArgs
+	if err := step.Decode(&a); err != nil {
+		return DataSpec{}, err
 	}
-	if v, ok := step.Args["normalize"]; ok && v.Kind == check.VList {
-		n, err := normalizeOf(v)
+	spec := DataSpec{Name: step.Variant, Subset: a.Subset, ValSplit: a.ValSplit, Augment: a.Augment, Batch: a.Batch}
+	if a.Path != "" {
+		spec.Path = env.InputPath(a.Path)
+	}
+	if a.Normalize.Kind == check.VList {
+		n, err := normalizeOf(a.Normalize)
 		if err != nil {
 			return spec, err
 		}

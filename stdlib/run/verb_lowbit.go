@@ -84,25 +84,21 @@ func lowBitSummary(o compress.LowBitOptions, res compress.LowBitResult, ic *inte
 
 // lowBitOptions reads a `quantize log2` or `quantize uniform` step.
 func lowBitOptions(env *Env, st *State, step *check.Step) (compress.LowBitOptions, error) {
-	a := step.Args
-	cal, err := calibration(a["calibrate"])
+	a, cal, err := decodeQuant(step)
 	if err != nil {
 		return compress.LowBitOptions{}, err
 	}
-	o := compress.LowBitOptions{Method: compress.MethodLog2, Bits: int(a["bits"].Int), ActivationBits: int(a["activation_bits"].Int),
-		FirstLastBits: int(a["first_last_bits"].Int), PerTensorWeights: a["weights"].Str == "per_tensor",
-		Calibration: cal, Batches: int(a["batches"].Int), Batch: int(a["batch"].Int), Data: st.Data.Splits.Train,
-		Normalize: st.Data.Spec.Normalize, Epochs: int(a["epochs"].Int), LR: a["lr"].Number(), Seed: env.StepSeed(),
+	o := compress.LowBitOptions{Method: compress.MethodLog2, Bits: a.Bits, ActivationBits: a.ActivationBits,
+		FirstLastBits: a.FirstLastBits, PerTensorWeights: a.Weights == "per_tensor",
+		Calibration: cal, Batches: a.Batches, Batch: a.Batch, Data: st.Data.Splits.Train,
+		Normalize: st.Data.Spec.Normalize, Epochs: a.Epochs, LR: a.LR, Seed: env.StepSeed(),
 		Backend: env.Backend, Span: step.Span}
 	if step.Variant == "log2" {
-		o.Alpha, o.EMA = a["alpha"].Number(), a["ema"].Number()
-		o.Ratio, o.RatioSet = a["ratio"].Number(), step.Explicit["ratio"]
-		o.Beta = a["beta"].Number()
+		o.Alpha, o.EMA = a.Alpha, a.EMA
+		o.Ratio, o.RatioSet = a.Ratio, step.Explicit["ratio"]
+		o.Beta = a.Beta
 	} else {
-		o.Method = a["method"].Str
-	}
-	if !step.Explicit["batch"] && st.Data.Spec.Batch > 0 {
-		o.Batch = st.Data.Spec.Batch
+		o.Method = a.Method
 	}
 	if o.Epochs > 0 && env.Tick != nil {
 		o.Progress = distillTicks(env.Tick, o.Data.Len(), max(o.Batch, 1))

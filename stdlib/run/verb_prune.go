@@ -21,9 +21,17 @@ func runPrune(ctx context.Context, env *Env, st *State, step *check.Step) (*Outc
 	if err := needModel(st); err != nil {
 		return nil, err
 	}
-	ratio, scope := step.Args["ratio"].Number(), step.Args["scope"].Str
+	var a struct {
+		Ratio      float64 `arg:"ratio"`
+		Scope      string  `arg:"scope"`
+		Structured bool    `arg:"structured"`
+	}
+	if err := step.Decode(&a); err != nil {
+		return nil, err
+	}
+	ratio, scope := a.Ratio, a.Scope
 	st.BeginCompression()
-	if step.Args["structured"].Bool {
+	if a.Structured {
 		return pruneStructured(st, ratio, scope)
 	}
 	rep, err := prune.Magnitude(st.Model, ratio, scope)

@@ -149,20 +149,46 @@ func fingerprint(m *ops.Model) uint64 {
 	return h.Sum64()
 }
 
+// quantArgs are the arguments of every quantize variant (int8, uniform,
+// log2); a variant's signature fills the ones it has.
+type quantArgs struct {
+	Mode           string      `arg:"mode"`
+	Weights        string      `arg:"weights"`
+	Calibrate      check.Value `arg:"calibrate"`
+	Batches        int         `arg:"batches"`
+	Batch          int         `arg:"batch"`
+	Epochs         int         `arg:"epochs"`
+	LR             float64     `arg:"lr"`
+	Bits           int         `arg:"bits"`
+	ActivationBits int         `arg:"activation_bits"`
+	FirstLastBits  int         `arg:"first_last_bits"`
+	Method         string      `arg:"method"`
+	Alpha          float64     `arg:"alpha"`
+	EMA            float64     `arg:"ema"`
+	Ratio          float64     `arg:"ratio"`
+	Beta           float64     `arg:"beta"`
+}
+
+// decodeQuant decodes a quantize step and reads its calibration.
+func decodeQuant(step *check.Step) (quantArgs, compress.Calibration, error) {
+	var a quantArgs
+	if err := step.Decode(&a); err != nil {
+		return a, compress.Calibration{}, err
+	}
+	cal, err := calibration(a.Calibrate)
+	return a, cal, err
+}
+
 // int8Options reads a `quantize int8` step's arguments.
 func int8Options(env *Env, st *State, step *check.Step) (compress.Int8Options, error) {
-	a := step.Args
-	cal, err := calibration(a["calibrate"])
+	a, cal, err := decodeQuant(step)
 	if err != nil {
 		return compress.Int8Options{}, err
 	}
-	o := compress.Int8Options{QAT: a["mode"].Str == "qat", PerTensorWeights: a["weights"].Str == "per_tensor",
-		Calibration: cal, Batches: int(a["batches"].Int), Batch: int(a["batch"].Int), Data: st.Data.Splits.Train,
-		Normalize: st.Data.Spec.Normalize, Epochs: int(a["epochs"].Int), LR: a["lr"].Number(), Seed: env.StepSeed(),
+	o := compress.Int8Options{QAT: a.Mode == "qat", PerTensorWeights: a.Weights == "per_tensor",
+		Calibration: cal, Batches: a.Batches, Batch: a.Batch, Data: st.Data.Splits.Train,
+		Normalize: st.Data.Spec.Normalize, Epochs: a.Epochs, LR: a.LR, Seed: env.StepSeed(),
 		Backend: env.Backend, Span: step.Span}
-	if !step.Explicit["batch"] && st.Data.Spec.Batch > 0 {
-		o.Batch = st.Data.Spec.Batch
-	}
 	if o.QAT && env.Tick != nil {
 		o.Progress = distillTicks(env.Tick, o.Data.Len(), max(o.Batch, 1))
 	}

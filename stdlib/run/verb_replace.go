@@ -37,9 +37,17 @@ func runReplace(ctx context.Context, env *Env, st *State, step *check.Step) (*Ou
 	if err := needModel(st); err != nil {
 		return nil, err
 	}
-	from, _ := activationKind(step.Words["from"].Str)
-	to, _ := activationKind(step.Words["to"].Str)
-	scope := step.Args["scope"].Str
+	var a struct {
+		From  string `word:"from"`
+		To    string `word:"to"`
+		Scope string `arg:"scope"`
+	}
+	if err := step.Decode(&a); err != nil {
+		return nil, err
+	}
+	from, _ := activationKind(a.From)
+	to, _ := activationKind(a.To)
+	scope := a.Scope
 	st.BeginCompression()
 	n, err := compress.Replace(st.Model, from, to, scope, step.Span)
 	if err != nil {

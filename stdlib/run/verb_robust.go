@@ -31,7 +31,11 @@ func corruptionName(word string) string {
 // means the checker knows. It returns the current model's figures as the
 // report's series points.
 func measureRobustness(ctx context.Context, env *Env, attacked, deployed *ops.Model, st *State, step *check.Step, m, r map[string]float64) ([]RobustPoint, error) {
-	spec, key, err := robustSpec(env, st, step)
+	var a robustSettings
+	if err := step.Decode(&a); err != nil {
+		return nil, err
+	}
+	spec, key, err := robustSpec(env, st, a)
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +44,7 @@ func measureRobustness(ctx context.Context, env *Env, attacked, deployed *ops.Mo
 		return nil, err
 	}
 	cur := robustFigures(fig, spec)
-	base, err := baselineFigures(ctx, env, st, step, spec, key, cur)
+	base, err := baselineFigures(ctx, env, st, a.Baseline, spec, key, cur)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +69,7 @@ func measureRobustness(ctx context.Context, env *Env, attacked, deployed *ops.Mo
 	if mean, ok := robust.Mean(ratios); ok {
 		m["robustness_ratio"], r["robustness_ratio"] = mean, mean
 	}
-	return robustPoints(fig, spec, step.Args["shift"].Str), nil
+	return robustPoints(fig, spec, a.Shift), nil
 }
 
 // robustPoints are a measurement's figures as report.json's series
@@ -101,10 +105,24 @@ func robustPoints(f robust.Figures, s robust.Spec, shift string) []RobustPoint {
 	return pts
 }
 
-// robustSpec reads an evaluate step's robustness arguments; key
-// identifies them, so a baseline measured with the same ones is reused.
-func robustSpec(env *Env, st *State, step *check.Step) (robust.Spec, float64, error) {
-	a := step.Args
+// robustSettings are an evaluate step's robustness arguments.
+type robustSettings struct {
+	Samples     int       `arg:"samples"`
+	PGDSteps    int       `arg:"pgd_steps"`
+	Seed        uint64    `arg:"seed"`
+	Batch       int       `arg:"batch"`
+	Shift       string    `arg:"shift"`
+	Corruptions []string  `arg:"corruptions"`
+	Severity    []int     `arg:"severity"`
+	Attacks     []string  `arg:"attacks"`
+	Eps         []float64 `arg:"eps"`
+	Baseline    string    `arg:"baseline"`
+}
+
+// robustSpec makes the measurement an evaluate step's robustness
+// arguments ask for; key identifies them, so a baseline measured with the
+// same ones is reused.
+func robustSpec(env *Env, st *State, a robustSettings) (robust.Spec, float64, error) {
 	if st.Data == nil {
 		return robust.Spec{}, 0, fmt.Errorf("evaluate robustness needs data, and no dataset is bound")
 	}
@@ -115,32 +133,28 @@ func robustSpec(env *Env, st *State, step *check.Step) (robust.Spec, float64, er
 	if test == nil {
 		return robust.Spec{}, 0, fmt.Errorf("dataset %s has no test split (and no validation split: set val_split on its data line)", st.Data.Spec.Name)
 	}
-	n := int(a["samples"].Int)
+	n := a.Samples
 	if n > 0 && n < test.Len() {
 		test = test.Subset(n)
 	}
-	s := robust.Spec{Test: test, PGDSteps: int(a["pgd_steps"].Int), Seed: uint64(a["seed"].Int),
-		Options: robust.Options{Backend: env.Backend, Normalize: st.Data.Spec.Normalize, Batch: int(a["batch"].Int)}}
-	if w := a["shift"]; w.Kind == check.VIdent {
-		shift, err := shiftSet(env, w.Str, test, n)
+	s := robust.Spec{Test: test, PGDSteps: a.PGDSteps, Seed: a.Seed,
+		Options: robust.Options{Backend: env.Backend, Normalize: st.Data.Spec.Normalize, Batch: a.Batch}}
+	if a.Shift != "" {
+		shift, err := shiftSet(env, a.Shift, test, n)
 		if err != nil {
 			return s, 0, err
 		}
 		s.Shift = shift
 	}
-	for _, c := range a["corruptions"].List {
-		s.Corruptions = append(s.Corruptions, corruptionName(c.Str))
+	for _, c := range a.Corruptions {
+		s.Corruptions = append(s.Corruptions, corruptionName(c))
 	}
-	for _, v := range a["severity"].List {
-		s.Severities = append(s.Severities, int(v.Int))
-	}
-	for _, at := range a["attacks"].List {
-		for _, e := range a["eps"].List {
-			if at.Str == "fgsm" {
-				s.FGSM = append(s.FGSM, e.Number())
-			} else {
-				s.PGD = append(s.PGD, e.Number())
-			}
+	s.Severities = a.Severity
+	for _, at := range a.Attacks {
+		if at == "fgsm" {
+			s.FGSM = append(s.FGSM, a.Eps...)
+		} else {
+			s.PGD = append(s.PGD, a.Eps...)
 		}
 	}
 	if env.Tick != nil {
@@ -215,11 +229,11 @@ func robustFigures(f robust.Figures, s robust.Spec) map[string]float64 {
 // compression step of this branch; when nothing was compressed, the
 // current model is its own baseline. Figures already measured on the
 // baseline with the same settings are reused.
-func baselineFigures(ctx context.Context, env *Env, st *State, step *check.Step, spec robust.Spec, key float64, cur map[string]float64) (map[string]float64, error) {
+func baselineFigures(ctx context.Context, env *Env, st *State, baseline string, spec robust.Spec, key float64, cur map[string]float64) (map[string]float64, error) {
 	snap := st.Snapshots[BaselineSnapshot]
-	if w := step.Args["baseline"]; w.Kind == check.VIdent {
-		if snap = st.Snapshots[w.Str]; snap == nil {
-			return nil, fmt.Errorf("baseline=%s: no snapshot of that name", w.Str)
+	if baseline != "" {
+		if snap = st.Snapshots[baseline]; snap == nil {
+			return nil, fmt.Errorf("baseline=%s: no snapshot of that name", baseline)
 		}
 	}
 	if snap == nil {

@@ -14,16 +14,12 @@ func init() {
 	Register("snapshot", Verb{Run: runSnapshot})
 }
 
-// fitOptions decodes a training step's arguments; batch falls back to the
-// binding's batch (qpipe.hcl, --data) when the step does not set its own
-// (the checker already gave it the data line's).
+// fitOptions decodes a training step's arguments; batch is the one the
+// checker resolved (the step's, the data line's or the bound dataset's).
 func fitOptions(env *Env, st *State, step *check.Step) (FitOptions, error) {
 	o := FitOptions{Seed: env.StepSeed(), Normalize: st.Data.Spec.Normalize}
 	if err := step.Decode(&o); err != nil {
 		return o, err
-	}
-	if !step.Explicit["batch"] && st.Data.Spec.Batch > 0 {
-		o.Batch = st.Data.Spec.Batch
 	}
 	if st.Data.Spec.Augment {
 		o.Augment = data.DefaultAugment(st.Data.Spec.Name)

@@ -212,6 +212,12 @@ func (g *graph) leaf(n *planner.Node, x, y float64) {
 		status, detail = e.Status, fmt.Sprintf("%s · %s", e.Status, seconds(e.Seconds))
 	}
 	tip := fmt.Sprintf("%s %s (line %d)", n.Label, n.Text, n.Line)
+	if n.Model != nil {
+		tip += "\nmodel: " + planner.ModelText(n.Model)
+		if n.Model.Change != "" {
+			tip += "\nchange: " + n.Model.Change
+		}
+	}
 	if ran {
 		tip += "\n" + detail
 		if e.Summary != "" {
