@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/qpipe/qpipe/planner"
 	"io"
 	"os"
 	"os/signal"
@@ -11,7 +12,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/qpipe/qpipe/lang/check"
 	"github.com/qpipe/qpipe/lang/diag"
 	"github.com/qpipe/qpipe/project"
 	"github.com/qpipe/qpipe/stdlib/run"
@@ -167,10 +167,11 @@ func specRunner(sys *IO, l *loaded, spec *slurm.Spec) (*run.Runner, error) {
 	if err != nil {
 		return nil, failf(exitFailure, "%v", err)
 	}
-	j := &job{recipe: spec.Recipe, out: spec.Out, device: spec.Device, seed: spec.Seed, model: spec.Model, data: spec.Data, sets: spec.Sets}
-	r, err := run.New(run.Options{Recipe: l.recipe, Path: spec.Recipe, Device: spec.Device, Seed: spec.Seed, OutDir: spec.Out,
+	var r *run.Runner
+	plan := func() *planner.Plan { return r.Plan() }
+	r, err = run.New(run.Options{Recipe: l.recipe, Path: spec.Recipe, Device: spec.Device, Seed: spec.Seed, OutDir: spec.Out,
 		Model: spec.Model, Data: spec.Data, Sets: spec.Sets, Store: store,
-		Warn: func(s string) { fmt.Fprintf(sys.Stderr, "note: %s\n", s) }, Render: pageWriter(sys, l, j)})
+		Warn: func(s string) { fmt.Fprintf(sys.Stderr, "note: %s\n", s) }, Render: pageWriter(sys, l, plan)})
 	if err != nil {
 		return nil, failf(exitFailure, "%v", err)
 	}
@@ -179,7 +180,8 @@ func specRunner(sys *IO, l *loaded, spec *slurm.Spec) (*run.Runner, error) {
 
 // loadSpecRecipe checks the recipe text a spec holds.
 func loadSpecRecipe(sys *IO, spec *slurm.Spec) (*loaded, error) {
-	opts := check.Options{ModelBound: spec.Model != "", DataBound: spec.Data != nil, Sets: spec.Sets, RequireExecutable: true}
+	j := &job{recipe: spec.Recipe, model: spec.Model, data: spec.Data, sets: spec.Sets}
+	opts := j.checkOptions(true)
 	l := loadText(spec.Recipe, []byte(spec.Text), opts)
 	if l.ds.HasErrors() {
 		printDiagnostics(sys.Stderr, []*loaded{l})
