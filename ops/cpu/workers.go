@@ -17,18 +17,36 @@ import (
 // an idle machine.
 var jitter atomic.Bool
 
-// workers splits loops into contiguous chunks and runs them on the GEMM's
-// pool of long-lived goroutines (gemm.Parallel): between the products of a
-// training step those workers are still spinning, so handing them a chunk
-// costs well under a microsecond, where waking a parked goroutine costs
-// tens (as long as an elementwise loop over a small model's activations).
+// workers splits loops into contiguous chunks and runs them on two kinds
+// of long-lived goroutines:
+//
+//   - loops over elements (grain > 1: activations, gradients, rows) run on
+//     the GEMM's pool (gemm.Parallel). Between the products of a training
+//     step those workers are still spinning, so handing them a chunk costs
+//     well under a microsecond, where waking a parked goroutine costs tens,
+//     as long as an elementwise loop over a small model's activations.
+//   - loops over heavy items, one per thread (grain 1: convolution tiles,
+//     attention heads), run on the pool's own goroutines, which park when
+//     idle instead of spinning after their long chunk.
+//
 // A loop started from inside a chunk (nested) runs its chunks inline when
 // no worker is idle, so nesting never deadlocks.
 type workers struct {
-	n int
+	n    int
+	jobs chan func()
 }
 
-func newWorkers(n int) *workers { return &workers{n: max(n, 1)} }
+func newWorkers(n int) *workers {
+	w := &workers{n: max(n, 1), jobs: make(chan func())}
+	for range w.n - 1 {
+		go func() {
+			for job := range w.jobs {
+				job()
+			}
+		}()
+	}
+	return w
+}
 
 // For runs fn over [0, n) split into at most w.n chunks of at least grain
 // items, and waits. A panic in a chunk is re-raised on the caller. The
@@ -44,7 +62,7 @@ func (w *workers) For(n, grain int, fn func(lo, hi int)) {
 	}
 	var mu sync.Mutex
 	var fault any
-	gemm.Parallel(chunks, func(i int) {
+	run := func(i int) {
 		defer func() {
 			if r := recover(); r != nil {
 				mu.Lock()
@@ -56,10 +74,36 @@ func (w *workers) For(n, grain int, fn func(lo, hi int)) {
 			time.Sleep(time.Duration(rand.IntN(64)) * time.Microsecond)
 		}
 		fn(n*i/chunks, n*(i+1)/chunks)
-	})
+	}
+	if grain > 1 {
+		gemm.Parallel(chunks, run)
+	} else {
+		w.handOff(chunks, run)
+	}
 	if fault != nil {
 		panic(fmt.Sprintf("cpu kernel: %v", fault))
 	}
+}
+
+// handOff runs run(0..chunks-1) on the pool's parked goroutines (inline
+// where none is free) and waits.
+func (w *workers) handOff(chunks int, run func(i int)) {
+	var wg sync.WaitGroup
+	wg.Add(chunks - 1)
+	var inline []int
+	for i := 1; i < chunks; i++ {
+		select {
+		case w.jobs <- func() { defer wg.Done(); run(i) }:
+		default:
+			inline = append(inline, i)
+		}
+	}
+	run(0)
+	for _, i := range inline {
+		run(i)
+		wg.Done()
+	}
+	wg.Wait()
 }
 
 // sumRuns is how many contiguous runs a reduction over items (image tiles,
