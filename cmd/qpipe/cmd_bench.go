@@ -2,6 +2,9 @@ package main
 
 import (
 	"flag"
+	"fmt"
+	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 
@@ -11,7 +14,7 @@ import (
 func init() {
 	register(&command{
 		Name:    "bench",
-		Args:    "NAME [--format text|json] [--size N]... [--seconds S] [--threads T] [--device cpu|cuda]",
+		Args:    "NAME [--format text|json] [--size N]... [--seconds S] [--threads T] [--device cpu|cuda] [--cpuprofile FILE]",
 		Summary: "run a benchmark of the engine (" + strings.Join(bench.Names(), ", ") + ")",
 		Flags:   benchFlags,
 	})
@@ -25,8 +28,21 @@ func benchFlags(fs *flag.FlagSet) func(*IO, []string) error {
 	fs.Float64Var(&o.Seconds, "seconds", 0, "measuring time per case in `seconds` (0: the benchmark's default)")
 	fs.IntVar(&o.Threads, "threads", 0, "worker `threads` (0: all cores)")
 	fs.StringVar(&o.Device, "device", "", "backend of the model benchmarks (train, infer-int8, gemm-cuda): cpu or cuda")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE` (read it with go tool pprof)")
 	return func(sys *IO, args []string) error {
 		o.Sizes = sizes
+		if *profile == "" {
+			return runBench(sys, o, args)
+		}
+		f, err := os.Create(*profile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 		return runBench(sys, o, args)
 	}
 }

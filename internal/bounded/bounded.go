@@ -136,8 +136,10 @@ func Elems[T Int](what string, dims []T, elem int) (int, error) {
 	if err != nil {
 		return 0, &TooLargeError{What: fmt.Sprintf("%s %v", what, dims), Need: -1, Limit: Budget()}
 	}
-	if err := Check(fmt.Sprintf("%s %v", what, dims), Bytes(n, elem)); err != nil {
-		return 0, err
+	// The name is formatted only for a refusal: ops.New calls this for
+	// every tensor, in the training step's inner loop.
+	if need := Bytes(n, elem); need < 0 || need > Budget() {
+		return 0, Check(fmt.Sprintf("%s %v", what, dims), need)
 	}
 	return n, nil
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func TestNumelOverflowAndNegative(t *testing.T) {
@@ -116,5 +117,24 @@ func TestReadNShortStreamAllocatesWhatArrives(t *testing.T) {
 	defer SetBudget(SetBudget(10))
 	if _, err := ReadN("images", strings.NewReader("abc"), 11); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("over budget: %v", err)
+	}
+}
+
+// TestReadNAcrossPieces reads a stream longer than ReadN's first pieces
+// (1 + 2 MiB) through a reader that returns a few bytes at a time, and
+// checks every byte and a short stream's count.
+func TestReadNAcrossPieces(t *testing.T) {
+	want := make([]byte, 3<<20+12345)
+	for i := range want {
+		want[i] = byte(i*7 + i>>11)
+	}
+	got, err := ReadN("images", iotest.HalfReader(bytes.NewReader(want)), int64(len(want)))
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("ReadN = %d bytes (equal %v), %v", len(got), bytes.Equal(got, want), err)
+	}
+	_, err = ReadN("images", bytes.NewReader(want), int64(len(want))+1)
+	var short *ShortError
+	if !errors.As(err, &short) || short.Got != int64(len(want)) {
+		t.Fatalf("one byte short: %v", err)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/qpipe/qpipe/ops/cpu/gemm"
 )
 
 // jitter, set by tests only, delays every chunk of a parallel loop by a
@@ -15,9 +17,20 @@ import (
 // an idle machine.
 var jitter atomic.Bool
 
-// workers is a fixed pool of long-lived goroutines that split loops into
-// contiguous chunks. A loop started from inside a chunk (nested) runs its
-// chunks inline when no worker is idle, so nesting never deadlocks.
+// workers splits loops into contiguous chunks and runs them on two kinds
+// of long-lived goroutines:
+//
+//   - loops over elements (grain > 1: activations, gradients, rows) run on
+//     the GEMM's pool (gemm.Parallel). Between the products of a training
+//     step those workers are still spinning, so handing them a chunk costs
+//     well under a microsecond, where waking a parked goroutine costs tens,
+//     as long as an elementwise loop over a small model's activations.
+//   - loops over heavy items, one per thread (grain 1: convolution tiles,
+//     attention heads), run on the pool's own goroutines, which park when
+//     idle instead of spinning after their long chunk.
+//
+// A loop started from inside a chunk (nested) runs its chunks inline when
+// no worker is idle, so nesting never deadlocks.
 type workers struct {
 	n    int
 	jobs chan func()
@@ -36,7 +49,9 @@ func newWorkers(n int) *workers {
 }
 
 // For runs fn over [0, n) split into at most w.n chunks of at least grain
-// items, and waits. A panic in a chunk is re-raised on the caller.
+// items, and waits. A panic in a chunk is re-raised on the caller. The
+// chunk boundaries depend on n, grain and w.n only, never on which worker
+// runs a chunk or when.
 func (w *workers) For(n, grain int, fn func(lo, hi int)) {
 	chunks := min(w.n, (n+max(grain, 1)-1)/max(grain, 1))
 	if chunks <= 1 {
@@ -45,41 +60,50 @@ func (w *workers) For(n, grain int, fn func(lo, hi int)) {
 		}
 		return
 	}
-	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var fault any
-	run := func(lo, hi int) {
+	run := func(i int) {
 		defer func() {
 			if r := recover(); r != nil {
 				mu.Lock()
 				fault = r
 				mu.Unlock()
 			}
-			wg.Done()
 		}()
 		if jitter.Load() {
 			time.Sleep(time.Duration(rand.IntN(64)) * time.Microsecond)
 		}
-		fn(lo, hi)
+		fn(n*i/chunks, n*(i+1)/chunks)
 	}
-	wg.Add(chunks)
-	var inline [][2]int
-	for i := 1; i < chunks; i++ {
-		lo, hi := n*i/chunks, n*(i+1)/chunks
-		select {
-		case w.jobs <- func() { run(lo, hi) }:
-		default:
-			inline = append(inline, [2]int{lo, hi})
-		}
+	if grain > 1 {
+		gemm.Parallel(chunks, run)
+	} else {
+		w.handOff(chunks, run)
 	}
-	run(0, n/chunks)
-	for _, r := range inline {
-		run(r[0], r[1])
-	}
-	wg.Wait()
 	if fault != nil {
 		panic(fmt.Sprintf("cpu kernel: %v", fault))
 	}
+}
+
+// handOff runs run(0..chunks-1) on the pool's parked goroutines (inline
+// where none is free) and waits.
+func (w *workers) handOff(chunks int, run func(i int)) {
+	var wg sync.WaitGroup
+	wg.Add(chunks - 1)
+	var inline []int
+	for i := 1; i < chunks; i++ {
+		select {
+		case w.jobs <- func() { defer wg.Done(); run(i) }:
+		default:
+			inline = append(inline, i)
+		}
+	}
+	run(0)
+	for _, i := range inline {
+		run(i)
+		wg.Done()
+	}
+	wg.Wait()
 }
 
 // sumRuns is how many contiguous runs a reduction over items (image tiles,

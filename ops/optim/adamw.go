@@ -88,18 +88,10 @@ func (a *AdamW) update(p *ops.Param, grad []float32, lr, wd float64) {
 	b1, b2 := float32(a.o.Beta1), float32(a.o.Beta2)
 	bc1 := 1 - math.Pow(a.o.Beta1, float64(st.t))
 	bc2 := 1 - math.Pow(a.o.Beta2, float64(st.t))
-	stepSize := float32(lr / bc1)
-	invBC2 := float32(1 / math.Sqrt(bc2))
-	decay, eps := float32(1-lr*wd), float32(a.o.Eps)
+	h := adamHyper{
+		decay: float32(1 - lr*wd), b1: b1, c1: 1 - b1, b2: b2, c2: 1 - b2,
+		invBC2: float32(1 / math.Sqrt(bc2)), eps: float32(a.o.Eps), step: float32(lr / bc1),
+	}
 	w := p.Value.Data
-	parallel(len(w), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			g := grad[i]
-			w[i] *= decay
-			st.m[i] = b1*st.m[i] + (1-b1)*g
-			st.v[i] = b2*st.v[i] + (1-b2)*g*g
-			denom := float32(math.Sqrt(float64(st.v[i])))*invBC2 + eps
-			w[i] -= stepSize * st.m[i] / denom
-		}
-	})
+	parallel(len(w), func(lo, hi int) { adamW(w[lo:hi], grad[lo:hi], st.m[lo:hi], st.v[lo:hi], h) })
 }

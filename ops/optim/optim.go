@@ -99,20 +99,31 @@ func zeroGrads(groups []Group) {
 	}
 }
 
-// parallel runs fn over [0, n) in up to GOMAXPROCS contiguous chunks.
+// minPerGoroutine is the fewest elements an update loop hands to a
+// goroutine of its own: the vector loops stream them in a few
+// microseconds, less than starting and joining the goroutine costs, so
+// small parameters (all of a small model's) update on the caller.
+const minPerGoroutine = 1 << 18
+
+// parallel runs fn over [0, n) in up to GOMAXPROCS contiguous chunks of
+// at least minPerGoroutine elements, cut at multiples of 16 (the vector
+// loops' width; the updates are elementwise, so the cut never changes a
+// result).
 func parallel(n int, fn func(lo, hi int)) {
-	k := min(runtime.GOMAXPROCS(0), n/(1<<15)+1)
+	k := min(runtime.GOMAXPROCS(0), n/minPerGoroutine)
 	if k <= 1 {
 		fn(0, n)
 		return
 	}
+	cut := func(i int) int { return min(n, (n*i/k+15)&^15) }
 	var wg sync.WaitGroup
-	for i := range k {
+	for i := 1; i < k; i++ {
 		wg.Add(1)
 		go func(lo, hi int) {
 			defer wg.Done()
 			fn(lo, hi)
-		}(n*i/k, n*(i+1)/k)
+		}(cut(i), cut(i+1))
 	}
+	fn(0, cut(1))
 	wg.Wait()
 }

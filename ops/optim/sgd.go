@@ -64,28 +64,17 @@ func (s *SGD) Step() {
 
 func (s *SGD) update(p *ops.Param, grad []float32, lr, wd float32) {
 	w := p.Value.Data
-	mom, damp := float32(s.o.Momentum), float32(1-s.o.Dampening)
+	h := sgdHyper{lr: lr, wd: wd, mom: float32(s.o.Momentum), damp: float32(1 - s.o.Dampening)}
+	if h.mom == 0 {
+		parallel(len(w), func(lo, hi int) { sgdPlain(w[lo:hi], grad[lo:hi], h) })
+		return
+	}
 	buf, started := s.bufs[p]
-	if mom != 0 && !started {
+	if !started {
 		buf = make([]float32, len(w))
 		s.bufs[p] = buf
+		parallel(len(w), func(lo, hi int) { sgdFirst(w[lo:hi], grad[lo:hi], buf[lo:hi], h, s.o.Nesterov) })
+		return
 	}
-	parallel(len(w), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			g := grad[i] + wd*w[i]
-			if mom != 0 {
-				if started {
-					buf[i] = mom*buf[i] + damp*g
-				} else {
-					buf[i] = g
-				}
-				if s.o.Nesterov {
-					g += mom * buf[i]
-				} else {
-					g = buf[i]
-				}
-			}
-			w[i] -= lr * g
-		}
-	})
+	parallel(len(w), func(lo, hi int) { sgdMomentum(w[lo:hi], grad[lo:hi], buf[lo:hi], h, s.o.Nesterov) })
 }

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/qpipe/qpipe/stdlib/eval"
 	"math"
 	"time"
 
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/data"
 	"github.com/qpipe/qpipe/ops/optim"
+	"github.com/qpipe/qpipe/stdlib/eval"
 )
 
 // EpochStats are one finished epoch's figures. Accuracies are fractions.

@@ -44,7 +44,8 @@ func threadsFor(ops int) int {
 // parks: a parked worker's OS thread sleeps, and waking a sleeping CPU
 // costs tens of microseconds on a virtual machine, as long as a mid-sized
 // GEMM itself. Back-to-back calls, as in a network's layers, find the
-// workers awake. The caller likewise spins while it waits.
+// workers awake. The caller likewise spins while it waits, for spinFor at
+// most, then parks until the last task wakes it (join).
 const spinFor = 200 * time.Microsecond
 
 // Worker states.
@@ -63,7 +64,45 @@ type worker struct {
 type task struct {
 	f    func(int)
 	t    int
-	done *atomic.Int32
+	join *join
+}
+
+// join is how a caller waits for its tasks: it spins on done for spinFor,
+// then parks on a channel it publishes in wake, which the worker that
+// brings done to zero signals. Short waits (the usual imbalance between
+// chunks) cost no wake-up; long ones (a worker descheduled by another
+// process, a long convolution chunk) cost no CPU.
+type join struct {
+	done atomic.Int32
+	wake atomic.Pointer[chan struct{}]
+}
+
+// finish marks one task done and wakes a parked caller after the last.
+func (j *join) finish() {
+	if j.done.Add(-1) == 0 {
+		if ch := j.wake.Load(); ch != nil {
+			*ch <- struct{}{} // buffered: never blocks
+		}
+	}
+}
+
+// wait returns once every task is done.
+func (j *join) wait() {
+	deadline := time.Now().Add(spinFor)
+	for spins := 0; j.done.Load() > 0; spins++ {
+		if spins%64 != 63 {
+			continue
+		}
+		runtime.Gosched()
+		if time.Now().After(deadline) {
+			ch := make(chan struct{}, 1)
+			j.wake.Store(&ch)
+			if j.done.Load() > 0 {
+				<-ch
+			}
+			return
+		}
+	}
 }
 
 var pool struct {
@@ -100,7 +139,7 @@ func (w *worker) loop() {
 			if tk := w.slot.Load(); tk != nil {
 				w.slot.Store(nil)
 				tk.f(tk.t)
-				tk.done.Add(-1)
+				tk.join.finish()
 				w.state.Store(workerSpinning)
 				deadline = time.Now().Add(spinFor)
 				continue
@@ -141,7 +180,7 @@ func parallel(n int, f func(t int)) {
 		return
 	}
 	ws := ensureWorkers(n - 1)
-	var done atomic.Int32
+	var j join
 	var inline []int
 	for t := 1; t < n; t++ {
 		w := claim(ws)
@@ -149,19 +188,23 @@ func parallel(n int, f func(t int)) {
 			inline = append(inline, t)
 			continue
 		}
-		done.Add(1)
-		w.slot.Store(&task{f: f, t: t, done: &done})
+		j.done.Add(1)
+		w.slot.Store(&task{f: f, t: t, join: &j})
 	}
 	f(0)
 	for _, t := range inline {
 		f(t)
 	}
-	for spins := 0; done.Load() > 0; spins++ {
-		if spins%64 == 63 {
-			runtime.Gosched()
-		}
-	}
+	j.wait()
 }
+
+// Parallel runs f(0..n-1) and waits, on the calling goroutine and the
+// GEMM's own pool of workers (the same as a threaded Sgemm uses). Loops
+// between GEMMs (ops/cpu's elementwise kernels, reductions) use it so that
+// they find the workers still spinning from the last product instead of
+// waking a parked goroutine, which costs as much as a small loop itself.
+// f must not panic (wrap it: a panic on a worker ends the process).
+func Parallel(n int, f func(t int)) { parallel(n, f) }
 
 // gridCost weighs a thread's block of rows×cols outputs: the products
 // themselves, plus per-row and per-column costs (packing or reading an
