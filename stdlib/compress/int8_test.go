@@ -45,8 +45,8 @@ func TestInt8FakeQuantAndIntegerEngineAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ir.Converted != 3 || ir.FusedReLU != 2 || ir.Int8Outputs != 1 {
-		t.Fatalf("integer engine: %+v; want 3 layers, 2 fused ReLUs, fc1→head in int8", ir.Int8Report)
+	if ir.Converted != 3 || ir.FusedReLU != 2 || ir.Int8Outputs != 2 {
+		t.Fatalf("integer engine: %+v; want 3 layers, 2 fused ReLUs, conv→pool→flatten→fc1 and fc1→head in int8", ir.Int8Report)
 	}
 	if n := ir.Model.FindKind(ops.OpFakeQuant, ops.OpReLU, ops.OpLinear, ops.OpConv2d); len(n) != 0 {
 		t.Fatalf("integer model still has %s (%s)", n[0].Name, n[0].Kind)
