@@ -187,7 +187,7 @@ func ortCompare(be ops.Backend, m *ops.Model, model, runJS, dir string, s zoo.Sh
 		if err != nil {
 			return ortRow{}, err
 		}
-		iters := max(3, min(2000, int(seconds/3*1000/max(q, 1e-3))))
+		iters := max(1, min(2000, int(seconds/3*1000/max(q, 1e-3))))
 		o, err := runORT(runJS, model, xfile, n, s, threads, iters, dir)
 		if err != nil {
 			return ortRow{}, err
@@ -197,11 +197,11 @@ func ortCompare(be ops.Backend, m *ops.Model, model, runJS, dir string, s zoo.Sh
 	return ortRow{qpipe: round3(median(qs)), ort: round3(median(os_))}, nil
 }
 
-// medianMS runs f for about seconds (at least 3 times) and returns the
-// median time in ms.
+// medianMS runs f for about seconds (at least 3 times unless that takes
+// over 3·seconds; at least once) and returns the median time in ms.
 func medianMS(seconds float64, f func() error) (float64, error) {
 	var ts []float64
-	for start := time.Now(); len(ts) < 3 || time.Since(start).Seconds() < seconds; {
+	for start := time.Now(); time.Since(start).Seconds() < seconds || (len(ts) < 3 && time.Since(start).Seconds() < 3*seconds); {
 		t0 := time.Now()
 		if err := f(); err != nil {
 			return 0, err

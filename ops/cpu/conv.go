@@ -143,7 +143,7 @@ func (b *Backend) Conv2dAct(p ops.ConvParams, x, w, bias, y *ops.Tensor, relu, k
 			saved.cols[ti] = saved.buf[ti*per:][:per]
 		}
 	}
-	if nt < b.w.n { // too few tiles to go round: spread each one's steps
+	if b.wide(p, nb, nt) { // too few tiles to go round: spread each one's steps
 		b.wideTiles(p, nb, nt, saved, func(col, t []float32, n0, cnt int) {
 			b.parFor(cnt*p.OutC, L, func(q int) {
 				img, oc := q/p.OutC, q%p.OutC
@@ -194,7 +194,7 @@ func (b *Backend) Conv2dReLUMaxPool2(p ops.ConvParams, x, w, bias, y *ops.Tensor
 	nt := (p.N + nb - 1) / nb
 	pp := ops.PoolParams{H: p.OutH, W: p.OutW, KH: 2, KW: 2, StrideH: 2, StrideW: 2, OutH: p.OutH / 2, OutW: p.OutW / 2}
 	pl := pp.OutH * pp.OutW
-	if nt < b.w.n {
+	if b.wide(p, nb, nt) {
 		b.wideTiles(p, nb, nt, nil, func(col, t []float32, n0, cnt int) {
 			b.w.For(cnt*p.OutC, max(1, grain/max(L, 1)), func(lo, hi int) {
 				a := make([]int32, pl)
@@ -487,6 +487,16 @@ func toChannelMajor(p ops.ConvParams, dy, mask, t []float32, n0, cnt int) {
 			maskedCopyRow(mask[at:][:L], dy[at:][:L], dst)
 		}
 	}
+}
+
+// wideWork is the multiply-adds per tile above which a tile's steps are
+// spread over the workers when there are fewer tiles than workers: below
+// it, three hand-offs per convolution cost more than they save.
+const wideWork = 1 << 24
+
+// wide says whether the forward runs its tiles with wideTiles.
+func (b *Backend) wide(p ops.ConvParams, nb, nt int) bool {
+	return nt < b.w.n && nb*p.OutH*p.OutW*p.OutC*(p.C/max(p.Groups, 1))*p.KH*p.KW >= wideWork
 }
 
 // wideTiles runs the forward of tiles one after another with each step

@@ -57,8 +57,11 @@ func TestConvWeightGradientIsDeterministic(t *testing.T) {
 func TestConvForwardSameOnAnyWorkers(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
 	for _, g := range []int{1, 4, 16} {
-		p := ops.ConvParams{N: 1, C: 16, H: 12, W: 12, OutC: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
-			PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: g, OutH: 12, OutW: 12}
+		p := ops.ConvParams{N: 1, C: 64, H: 56, W: 56, OutC: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
+			PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: g, OutH: 56, OutW: 56}
+		if be := New(Options{Threads: 2}); g == 1 && !be.wide(p, convTile(p), 1) {
+			t.Fatalf("%+v does not take the wide path", p)
+		}
 		x, w, bias := ops.New(p.N, p.C, p.H, p.W), ops.New(p.OutC, p.C/g, p.KH, p.KW), ops.New(p.OutC)
 		for _, v := range []*ops.Tensor{x, w, bias} {
 			for i := range v.Data {
