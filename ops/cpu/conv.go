@@ -246,7 +246,7 @@ func groupGemm(p ops.ConvParams, trans bool, w, in, out []float32, cols int) {
 	for gi := range g {
 		wg := w[gi*ocg*kg : (gi+1)*ocg*kg]
 		if !trans {
-			gemm.SgemmSerial(false, false, ocg, cols, kg, 1, wg, kg, in[gi*kg*cols:], cols, 0, out[gi*ocg*cols:], cols)
+			groupForward(ocg, kg, wg, in[gi*kg*cols:], out[gi*ocg*cols:], cols)
 		} else {
 			gemm.SgemmSerial(true, false, kg, cols, ocg, 1, wg, kg, in[gi*ocg*cols:], cols, 0, out[gi*kg*cols:], cols)
 		}
@@ -528,7 +528,7 @@ func (b *Backend) wideTiles(p ops.ConvParams, nb, nt int, saved *convSaved, out 
 			gemm.Sgemm(false, false, ocg, cnt*L, kg, 1, w, kg, c, cnt*L, 0, tt, cnt*L)
 		} else {
 			b.parFor(g, ocg*kg*cnt*L, func(gi int) {
-				gemm.SgemmSerial(false, false, ocg, cnt*L, kg, 1, w[gi*ocg*kg:][:ocg*kg], kg, c[gi*kg*cnt*L:], cnt*L, 0, tt[gi*ocg*cnt*L:], cnt*L)
+				groupForward(ocg, kg, w[gi*ocg*kg:][:ocg*kg], c[gi*kg*cnt*L:], tt[gi*ocg*cnt*L:], cnt*L)
 			})
 		}
 		out(c, tt, n0, cnt)
