@@ -126,7 +126,9 @@ func patchRowsNHWC(p ops.ConvParams, x, dst []int8, oh, kp int) {
 	run := p.KW * c // one kernel row's codes, contiguous at dilation 1
 	for ow := range p.OutW {
 		row := dst[ow*kp:][:kp]
-		clear(row[k:])
+		for i := k; i < kp; i++ {
+			row[i] = 0
+		}
 		iw0 := ow*p.StrideW - p.PadW
 		inside := iw0 >= 0 && iw0+(p.KW-1)*p.DilW < p.W
 		for i := range p.KH {
@@ -138,7 +140,7 @@ func patchRowsNHWC(p ops.ConvParams, x, dst []int8, oh, kp int) {
 			}
 			line := x[ih*p.W*c:][:p.W*c]
 			if inside && p.DilW == 1 {
-				copy(seg, line[iw0*c:][:run])
+				copyShort(seg, line[iw0*c:][:run])
 				continue
 			}
 			for j := range p.KW {
@@ -150,6 +152,20 @@ func patchRowsNHWC(p ops.ConvParams, x, dst []int8, oh, kp int) {
 				}
 			}
 		}
+	}
+}
+
+// copyShort is copy for the few-byte runs of thin inputs (a one-channel
+// 3x3 kernel row is 3 codes), where the call to memmove would cost more
+// than the bytes.
+func copyShort(dst, src []int8) {
+	if len(dst) >= 16 {
+		copy(dst, src)
+		return
+	}
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] = v
 	}
 }
 
