@@ -58,7 +58,8 @@ type ortRow struct {
 // benchInferORT exports each model to ONNX (fp32, and its int8 fake-quant
 // form as QDQ), then per batch size times qpipe's forward (the integer
 // engine for int8) and ONNX Runtime's session.run on the same input at the
-// same number of threads, alternating the two so load drift hits both.
+// same number of threads, alternating all four so load drift hits them
+// alike, and adds qpipe's INT8 speed-up over its FP32 (MODEL/int8-vs-fp32).
 // QPIPE_ORT_MODELS (comma-separated) picks models; QPIPE_ORT_DIR keeps the
 // exports (default a temporary directory).
 func benchInferORT(opts Options, emit func(Result)) error {
@@ -146,55 +147,71 @@ func benchORTModel(mdl ortModel, be ops.Backend, runJS, dir string, threads int,
 		}
 	}
 	for _, n := range sizes {
-		for _, prec := range []string{"fp32", "int8"} {
-			run := m
-			if prec == "int8" {
-				run = ir.Model
-			}
-			r, err := ortCompare(be, run, files[prec], runJS, dir, mdl.shape, n, threads, seconds)
-			if err != nil {
-				return fmt.Errorf("%s b%d: %w", prec, n, err)
-			}
-			emit(Result{Case: fmt.Sprintf("%s/%s/b%d", mdl.name, prec, n), Value: r.qpipe, Unit: "ms",
-				Extra: map[string]any{"qpipe_ms": r.qpipe, "ort_ms": r.ort, "qpipe_vs_ort": float64(int64(100*r.ort/r.qpipe)) / 100, "batch": n, "threads": threads}})
+		rows, err := ortRounds(be, map[string]*ops.Model{"fp32": m, "int8": ir.Model}, files, runJS, dir, mdl.shape, n, threads, seconds)
+		if err != nil {
+			return fmt.Errorf("b%d: %w", n, err)
 		}
+		for _, prec := range ortPrecisions {
+			r := rows[prec]
+			emit(Result{Case: fmt.Sprintf("%s/%s/b%d", mdl.name, prec, n), Value: r.qpipe, Unit: "ms",
+				Extra: map[string]any{"qpipe_ms": r.qpipe, "ort_ms": r.ort, "qpipe_vs_ort": ratio2(r.ort, r.qpipe), "batch": n, "threads": threads}})
+		}
+		emit(Result{Case: fmt.Sprintf("%s/int8-vs-fp32/b%d", mdl.name, n), Value: ratio2(rows["fp32"].qpipe, rows["int8"].qpipe), Unit: "x",
+			Extra: map[string]any{"batch": n, "threads": threads}})
 	}
 	return nil
 }
 
-// ortCompare times qpipe and ORT on one random input, in three alternating
-// rounds of seconds/3 each side; each side's figure is the median of its
-// round medians.
-func ortCompare(be ops.Backend, m *ops.Model, model, runJS, dir string, s zoo.Shape, n, threads int, seconds float64) (ortRow, error) {
+// ortPrecisions are the rows of each model and batch size, in order.
+var ortPrecisions = []string{"fp32", "int8"}
+
+func ratio2(a, b float64) float64 { return float64(int64(100*a/b)) / 100 }
+
+// ortRounds times qpipe (models) and ORT (files) on one random input of
+// batch n: three rounds, each timing every precision on qpipe for
+// seconds/6 and then on ORT for about as long, so load drift hits all
+// four alike; each figure is the median of its round medians.
+func ortRounds(be ops.Backend, models map[string]*ops.Model, files map[string]string, runJS, dir string, s zoo.Shape, n, threads int, seconds float64) (map[string]ortRow, error) {
 	x := ops.New(n, s.C, s.H, s.W)
 	copy(x.Data, randomDataset(s, n).X)
 	xfile := filepath.Join(dir, fmt.Sprintf("x%d.f32", n))
 	if err := writeF32(xfile, x.Data); err != nil {
-		return ortRow{}, err
+		return nil, err
 	}
 	c := ops.NewContext(be, ops.Options{})
-	fwd := func() error {
-		_, err := m.Forward(c, x)
-		c.Reset()
-		return err
+	fwd := func(m *ops.Model) func() error {
+		return func() error {
+			_, err := m.Forward(c, x)
+			c.Reset()
+			return err
+		}
 	}
-	if err := fwd(); err != nil { // warm-up: weight packing, buffers
-		return ortRow{}, err
+	for _, prec := range ortPrecisions {
+		if err := fwd(models[prec])(); err != nil { // warm-up: weight packing, buffers
+			return nil, fmt.Errorf("%s: %w", prec, err)
+		}
 	}
-	var qs, os_ []float64
+	qs, os_ := map[string][]float64{}, map[string][]float64{}
+	per := seconds / 6
 	for range 3 {
-		q, err := medianMS(seconds/3, fwd)
-		if err != nil {
-			return ortRow{}, err
+		for _, prec := range ortPrecisions {
+			q, err := medianMS(per, fwd(models[prec]))
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", prec, err)
+			}
+			iters := max(1, min(2000, int(per*1000/max(q, 1e-3))))
+			o, err := runORT(runJS, files[prec], xfile, n, s, threads, iters, dir)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", prec, err)
+			}
+			qs[prec], os_[prec] = append(qs[prec], q), append(os_[prec], o)
 		}
-		iters := max(1, min(2000, int(seconds/3*1000/max(q, 1e-3))))
-		o, err := runORT(runJS, model, xfile, n, s, threads, iters, dir)
-		if err != nil {
-			return ortRow{}, err
-		}
-		qs, os_ = append(qs, q), append(os_, o)
 	}
-	return ortRow{qpipe: round3(median(qs)), ort: round3(median(os_))}, nil
+	rows := map[string]ortRow{}
+	for _, prec := range ortPrecisions {
+		rows[prec] = ortRow{qpipe: round3(median(qs[prec])), ort: round3(median(os_[prec]))}
+	}
+	return rows, nil
 }
 
 // medianMS runs f for about seconds (at least 3 times unless that takes
