@@ -10,9 +10,16 @@ var _ ops.Int8PoolBackend = (*Backend)(nil)
 // never wins.
 func (b *Backend) MaxPool2dInt8(p ops.PoolParams, x, y []int8, nhwc bool) error {
 	if nhwc {
+		pair := p.KH == 2 && p.KW == 2 && p.StrideH == 2 && p.StrideW == 2 && p.PadH == 0 && p.PadW == 0
 		b.w.For(p.N*p.OutH, max(1, grain/max(p.OutW*p.C*p.KH*p.KW, 1)), func(lo, hi int) {
+			var tmp []int8
 			for t := lo; t < hi; t++ {
-				maxPoolInt8RowNHWC(p, x[t/p.OutH*p.H*p.W*p.C:][:p.H*p.W*p.C], y[t*p.OutW*p.C:][:p.OutW*p.C], t%p.OutH)
+				img, dst := x[t/p.OutH*p.H*p.W*p.C:][:p.H*p.W*p.C], y[t*p.OutW*p.C:][:p.OutW*p.C]
+				if pair {
+					tmp = maxPool2x2RowNHWC(p, img, dst, t%p.OutH, tmp)
+				} else {
+					maxPoolInt8RowNHWC(p, img, dst, t%p.OutH)
+				}
 			}
 		})
 		return nil
@@ -93,4 +100,21 @@ func maxPoolInt8RowNHWC(p ops.PoolParams, x, dst []int8, oh int) {
 			}
 		}
 	}
+}
+
+// maxPool2x2RowNHWC pools output row oh of a 2×2 stride-2 unpadded
+// window: the two input rows' maxima in one pass, then each output pixel
+// the maximum of two neighbouring channel vectors. tmp is scratch (grown
+// and returned).
+func maxPool2x2RowNHWC(p ops.PoolParams, x, dst []int8, oh int, tmp []int8) []int8 {
+	c, n := p.C, 2*p.OutW*p.C
+	if cap(tmp) < n {
+		tmp = make([]int8, n)
+	}
+	tmp = tmp[:n]
+	maxS8(tmp, x[2*oh*p.W*c:][:n], x[(2*oh+1)*p.W*c:][:n])
+	for ow := range p.OutW {
+		maxS8(dst[ow*c:][:c], tmp[2*ow*c:][:c], tmp[(2*ow+1)*c:][:c])
+	}
+	return tmp
 }
