@@ -384,7 +384,7 @@ func (e *exec) run(n *Node, vals map[int]*Tensor) (out *Tensor, err error) {
 		return nil, locate(fmt.Errorf("unknown node kind %q", n.Kind), n)
 	}
 	in := make([]*Tensor, len(n.Inputs))
-	int8In := takesInt8(n.Kind)
+	int8In := takesInt8(n.Kind) || passesInt8(n.Kind)
 	for i, id := range n.Inputs {
 		if in[i] = vals[id]; in[i] == nil {
 			return nil, locate(fmt.Errorf("input %d (node %d) has no value", i, id), n)
@@ -393,7 +393,7 @@ func (e *exec) run(n *Node, vals map[int]*Tensor) (out *Tensor, err error) {
 			in[i] = e.c.Dequantize(in[i])
 		}
 	}
-	out = spec.run(e, n, in)
+	out = e.runPassOr(spec, n, in)
 	if e.hook != nil {
 		e.hook(n, in, out)
 	}

@@ -50,10 +50,57 @@ type Int8Backend interface {
 	Im2ColInt8(p ConvParams, x []int8, rows []int8) error
 }
 
+// Int8ConvBackend is implemented by backends with a direct int8
+// convolution (an implicit GEMM in the backend's own weight layout);
+// qconv2d uses it when the backend has it, else Im2ColInt8 and Int8Gemm.
+type Int8ConvBackend interface {
+	// PackConv2dInt8 prepares an (outC, C, KH, KW) int8 weight.
+	PackConv2dInt8(w []int8, outC, c, kh, kw int) (PackedInt8, error)
+	// Conv2dInt8 convolves the int8 codes x (NCHW, or channel-last
+	// (N, H, W, C) with nhwcIn; groups 1) with the packed weight, then the
+	// epilogue, into channel-last outQ (int8) or, when outQ is nil, NCHW
+	// outF; the int32 accumulators are those of Im2ColInt8 followed by
+	// Int8Gemm, so the results are identical.
+	Conv2dInt8(p ConvParams, x []int8, nhwcIn bool, w PackedInt8, ep Int8Epilogue, outQ []int8, outF []float32) error
+}
+
 // Int8 returns the int8 values and scale of a quantized activation (real
 // value = q·scale); ok is false for an ordinary float tensor.
+// Codes an int8 convolution left channel-last are moved to NCHW order
+// first (once: the tensor keeps them so).
 func (t *Tensor) Int8() (q []int8, scale float32, ok bool) {
+	if t.qnhwc {
+		t.q, t.qnhwc = codesToNCHW(t.q, t.Shape), false
+	}
 	return t.q, t.qscale, t.q != nil
+}
+
+// int8Raw returns the codes as stored and whether they are channel-last.
+func (t *Tensor) int8Raw() (q []int8, scale float32, nhwc bool) {
+	return t.q, t.qscale, t.qnhwc
+}
+
+// newInt8NHWC wraps channel-last codes of an NCHW shape.
+func newInt8NHWC(q []int8, scale float32, shape ...int) *Tensor {
+	t := NewInt8(q, scale, shape...)
+	t.qnhwc = true
+	return t
+}
+
+// codesToNCHW returns channel-last codes of NCHW shape in NCHW order.
+func codesToNCHW(q []int8, shape []int) []int8 {
+	n, c := shape[0], shape[1]
+	hw := len(q) / max(n*c, 1)
+	out := make([]int8, len(q))
+	for img := range n {
+		src, dst := q[img*hw*c:][:hw*c], out[img*hw*c:][:hw*c]
+		for i := range hw {
+			for ch, v := range src[i*c : (i+1)*c] {
+				dst[ch*hw+i] = v
+			}
+		}
+	}
+	return out
 }
 
 // NewInt8 wraps int8 values with their scale as a tensor of the given
@@ -163,7 +210,13 @@ func (e *exec) prepareInt8(n *Node, in []*Tensor, op string) *int8Layer {
 			q, sw = QuantizeWeightsInt8(w)
 		}
 		outC, k := w.Shape[0], w.Numel()/w.Shape[0]
-		packed, err := ib.PackInt8(q, outC, k)
+		var packed PackedInt8
+		var err error
+		if cb, ok := ib.(Int8ConvBackend); ok && n.Kind == OpQConv2d && w.Dims() == 4 {
+			packed, err = cb.PackConv2dInt8(q, outC, w.Shape[1], w.Shape[2], w.Shape[3])
+		} else {
+			packed, err = ib.PackInt8(q, outC, k)
+		}
 		check(op, err, w)
 		ep := Int8Epilogue{Bias: make([]int32, outC), Scale: make([]float32, outC), ReLU: a.FusedReLU}
 		for j := range outC {
@@ -284,6 +337,9 @@ func runQConv2d(e *exec, n *Node, in []*Tensor) *Tensor {
 	if p.Groups != 1 {
 		shapeErr("qconv2d", "grouped convolution has no int8 path yet", in[0], w)
 	}
+	if cb, ok := e.c.int8Backend("qconv2d").(Int8ConvBackend); ok {
+		return e.int8Conv(cb, n, l, p, in[0])
+	}
 	q, done := e.quantizeInput(in[0], n, "qconv2d")
 	defer done()
 	L := p.OutH * p.OutW
@@ -293,6 +349,28 @@ func runQConv2d(e *exec, n *Node, in []*Tensor) *Tensor {
 	check("qconv2d", e.c.int8Backend("qconv2d").Im2ColInt8(p, q, rows), in[0])
 	flat := e.int8Gemm(n, l, p.N*L, rows, []int{p.N, L, p.OutC})
 	return e.nhwcToNCHW(flat, p)
+}
+
+// int8Conv runs qconv2d on the backend's direct int8 convolution.
+// Channel-last int8 input in the layer's scale (a previous int8 conv's,
+// through pools) is read as it is; int8 output stays channel-last.
+func (e *exec) int8Conv(cb Int8ConvBackend, n *Node, l *int8Layer, p ConvParams, x *Tensor) *Tensor {
+	q, s, nhwc := x.int8Raw()
+	if !nhwc || s != n.Attrs.InScale || n.Attrs.QMin != 0 || n.Attrs.QMax != 0 {
+		var done func()
+		q, done = e.quantizeInput(x, n, "qconv2d")
+		defer done()
+		nhwc = false
+	}
+	shape := []int{p.N, p.OutC, p.OutH, p.OutW}
+	if s := n.Attrs.OutScale; s > 0 {
+		out := make([]int8, p.N*p.OutC*p.OutH*p.OutW)
+		check("qconv2d", cb.Conv2dInt8(p, q, nhwc, l.packed, l.ep, out, nil))
+		return newInt8NHWC(out, s, shape...)
+	}
+	y := e.c.empty(shape)
+	check("qconv2d", cb.Conv2dInt8(p, q, nhwc, l.packed, l.ep, nil, y.Data))
+	return y
 }
 
 // nhwcToNCHW moves a (N, L, C) result to (N, C, OutH, OutW).

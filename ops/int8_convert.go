@@ -90,7 +90,8 @@ func (m *Model) isOutput(n *Node) bool {
 }
 
 // commonInt8Scale returns the input scale shared by all of n's consumers
-// when every one is an int8 layer reading n as its activation, else 0.
+// when every one is an int8 layer reading n as its activation (or a max
+// pool or flatten whose consumers are, see passesInt8), else 0.
 func (m *Model) commonInt8Scale(n *Node) float32 {
 	cs := m.Consumers(n)
 	if len(cs) == 0 || m.isOutput(n) {
@@ -98,10 +99,14 @@ func (m *Model) commonInt8Scale(n *Node) float32 {
 	}
 	s := float32(0)
 	for _, c := range cs {
-		if !takesInt8(c.Kind) || c.Inputs[0] != n.ID || (s != 0 && c.Attrs.InScale != s) {
+		cs := c.Attrs.InScale
+		if !takesInt8(c.Kind) || c.Inputs[0] != n.ID {
+			cs = m.passInt8Scale(n, c) // a max pool or flatten feeding int8 layers
+		}
+		if cs == 0 || (s != 0 && cs != s) {
 			return 0
 		}
-		s = c.Attrs.InScale
+		s = cs
 	}
 	return s
 }

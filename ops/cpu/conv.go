@@ -143,6 +143,18 @@ func (b *Backend) Conv2dAct(p ops.ConvParams, x, w, bias, y *ops.Tensor, relu, k
 			saved.cols[ti] = saved.buf[ti*per:][:per]
 		}
 	}
+	if b.wide(p, nb, nt) { // too few tiles to go round: spread each one's steps
+		b.wideTiles(p, nb, nt, saved, func(col, t []float32, n0, cnt int) {
+			b.parFor(cnt*p.OutC, L, func(q int) {
+				img, oc := q/p.OutC, q%p.OutC
+				biasReLURow(t[oc*cnt*L+img*L:][:L], y.Data[((n0+img)*p.OutC+oc)*L:][:L], biasAt(bias, oc), relu)
+			})
+		}, x.Data, w.Data)
+		if saved == nil {
+			return nil, nil
+		}
+		return saved, nil
+	}
 	b.tiles(nt, func(ti int, st *tileState) {
 		n0 := ti * nb
 		cnt := min(nb, p.N-n0)
@@ -182,6 +194,20 @@ func (b *Backend) Conv2dReLUMaxPool2(p ops.ConvParams, x, w, bias, y *ops.Tensor
 	nt := (p.N + nb - 1) / nb
 	pp := ops.PoolParams{H: p.OutH, W: p.OutW, KH: 2, KW: 2, StrideH: 2, StrideW: 2, OutH: p.OutH / 2, OutW: p.OutW / 2}
 	pl := pp.OutH * pp.OutW
+	if b.wide(p, nb, nt) {
+		b.wideTiles(p, nb, nt, nil, func(col, t []float32, n0, cnt int) {
+			b.w.For(cnt*p.OutC, max(1, grain/max(L, 1)), func(lo, hi int) {
+				a := make([]int32, pl)
+				for q := lo; q < hi; q++ {
+					img, oc := q/p.OutC, q%p.OutC
+					dst := y.Data[((n0+img)*p.OutC+oc)*pl:][:pl]
+					maxPool2x2Plane(pp, t[oc*cnt*L+img*L:][:L], dst, a, 0)
+					biasReLURow(dst, dst, biasAt(bias, oc), true)
+				}
+			})
+		}, x.Data, w.Data)
+		return nil
+	}
 	b.tiles(nt, func(ti int, st *tileState) {
 		n0 := ti * nb
 		cnt := min(nb, p.N-n0)
@@ -220,7 +246,7 @@ func groupGemm(p ops.ConvParams, trans bool, w, in, out []float32, cols int) {
 	for gi := range g {
 		wg := w[gi*ocg*kg : (gi+1)*ocg*kg]
 		if !trans {
-			gemm.SgemmSerial(false, false, ocg, cols, kg, 1, wg, kg, in[gi*kg*cols:], cols, 0, out[gi*ocg*cols:], cols)
+			groupForward(ocg, kg, wg, in[gi*kg*cols:], out[gi*ocg*cols:], cols)
 		} else {
 			gemm.SgemmSerial(true, false, kg, cols, ocg, 1, wg, kg, in[gi*ocg*cols:], cols, 0, out[gi*kg*cols:], cols)
 		}
@@ -327,15 +353,9 @@ func (b *Backend) Conv2dActBackward(p ops.ConvParams, x, w, y, dy, dx, dw, db *o
 
 // im2col fills col (K rows × cnt·L columns) for images n0..n0+cnt.
 func im2col(p ops.ConvParams, x []float32, n0, cnt int, col []float32) {
-	L, cols := p.OutH*p.OutW, cnt*p.OutH*p.OutW
-	taps := p.KH * p.KW
 	for img := range cnt {
 		for c := range p.C {
-			plane := x[((n0+img)*p.C+c)*p.H*p.W:][:p.H*p.W]
-			for k := range taps {
-				row := col[(c*taps+k)*cols+img*L:][:L]
-				im2colTap(p, plane, row, k/p.KW, k%p.KW)
-			}
+			im2colPlane(p, x, n0, cnt, img, c, col)
 		}
 	}
 }
@@ -466,5 +486,78 @@ func toChannelMajor(p ops.ConvParams, dy, mask, t []float32, n0, cnt int) {
 			}
 			maskedCopyRow(mask[at:][:L], dy[at:][:L], dst)
 		}
+	}
+}
+
+// wideWork is the multiply-adds per tile above which a tile's steps are
+// spread over the workers when there are fewer tiles than workers: below
+// it, three hand-offs per convolution cost more than they save.
+const wideWork = 1 << 24
+
+// wide says whether the forward runs its tiles with wideTiles.
+func (b *Backend) wide(p ops.ConvParams, nb, nt int) bool {
+	return nt < b.w.n && nb*p.OutH*p.OutW*p.OutC*(p.C/max(p.Groups, 1))*p.KH*p.KW >= wideWork
+}
+
+// wideTiles runs the forward of tiles one after another with each step
+// spread over the workers — im2col over (image, channel) planes, the GEMM
+// over gemm's threads (over groups when grouped), out over the tile's
+// channel-major result — for batches with fewer tiles than workers (batch
+// 1 inference). Every output element is computed as on one thread (the
+// GEMM splits only the output), so results do not depend on the workers.
+func (b *Backend) wideTiles(p ops.ConvParams, nb, nt int, saved *convSaved, out func(col, t []float32, n0, cnt int), x, w []float32) {
+	K, L := p.C*p.KH*p.KW, p.OutH*p.OutW
+	col, t := []float32(nil), b.tmp.get(p.OutC*nb*L)
+	if saved == nil {
+		col = b.tmp.get(K * nb * L)
+		defer b.tmp.put(col)
+	}
+	defer b.tmp.put(t)
+	for ti := range nt {
+		n0 := ti * nb
+		cnt := min(nb, p.N-n0)
+		c := col
+		if saved != nil {
+			c = saved.cols[ti]
+		}
+		c, tt := c[:K*cnt*L], t[:p.OutC*cnt*L]
+		b.parFor(cnt*p.C, p.KH*p.KW*L, func(q int) { im2colPlane(p, x, n0, cnt, q/p.C, q%p.C, c) })
+		g := p.Groups
+		ocg, kg := p.OutC/g, p.C/g*p.KH*p.KW
+		if g == 1 {
+			gemm.Sgemm(false, false, ocg, cnt*L, kg, 1, w, kg, c, cnt*L, 0, tt, cnt*L)
+		} else {
+			b.parFor(g, ocg*kg*cnt*L, func(gi int) {
+				groupForward(ocg, kg, w[gi*ocg*kg:][:ocg*kg], c[gi*kg*cnt*L:], tt[gi*ocg*cnt*L:], cnt*L)
+			})
+		}
+		out(c, tt, n0, cnt)
+	}
+}
+
+// parFor runs fn(i) for i in [0, n) on the workers, in grains of about
+// grain floats of work (cost each).
+func (b *Backend) parFor(n, cost int, fn func(i int)) {
+	b.w.For(n, max(1, grain/max(cost, 1)), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			fn(i)
+		}
+	})
+}
+
+// biasAt is bias[oc], 0 without a bias.
+func biasAt(bias *ops.Tensor, oc int) float32 {
+	if bias == nil {
+		return 0
+	}
+	return bias.Data[oc]
+}
+
+// im2colPlane is im2col's rows of one (image, channel) plane.
+func im2colPlane(p ops.ConvParams, x []float32, n0, cnt, img, c int, col []float32) {
+	L, cols, taps := p.OutH*p.OutW, cnt*p.OutH*p.OutW, p.KH*p.KW
+	plane := x[((n0+img)*p.C+c)*p.H*p.W:][:p.H*p.W]
+	for k := range taps {
+		im2colTap(p, plane, col[(c*taps+k)*cols+img*L:][:L], k/p.KW, k%p.KW)
 	}
 }

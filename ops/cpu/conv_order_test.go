@@ -49,3 +49,49 @@ func TestConvWeightGradientIsDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestConvForwardSameOnAnyWorkers: the forward of a batch with fewer
+// tiles than workers (each tile's steps spread over the workers) gives
+// bit-identical outputs on 1, 2 and 3 workers, for plain, grouped and
+// depthwise convolutions and the fused ReLU + 2x2 max pool.
+func TestConvForwardSameOnAnyWorkers(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, g := range []int{1, 4, 16} {
+		p := ops.ConvParams{N: 1, C: 64, H: 56, W: 56, OutC: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
+			PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: g, OutH: 56, OutW: 56}
+		if be := New(Options{Threads: 2}); g == 1 && !be.wide(p, convTile(p), 1) {
+			t.Fatalf("%+v does not take the wide path", p)
+		}
+		x, w, bias := ops.New(p.N, p.C, p.H, p.W), ops.New(p.OutC, p.C/g, p.KH, p.KW), ops.New(p.OutC)
+		for _, v := range []*ops.Tensor{x, w, bias} {
+			for i := range v.Data {
+				v.Data[i] = float32(r.NormFloat64())
+			}
+		}
+		var ref, refPool []float32
+		for _, threads := range []int{1, 2, 3} {
+			be := New(Options{Threads: threads})
+			y, yp := ops.New(p.N, p.OutC, p.OutH, p.OutW), ops.New(p.N, p.OutC, p.OutH/2, p.OutW/2)
+			if _, err := be.Conv2dAct(p, x, w, bias, y, true, false); err != nil {
+				t.Fatal(err)
+			}
+			if err := be.Conv2dReLUMaxPool2(p, x, w, bias, yp); err != nil {
+				t.Fatal(err)
+			}
+			if ref == nil {
+				ref, refPool = y.Data, yp.Data
+				continue
+			}
+			for i := range ref {
+				if y.Data[i] != ref[i] {
+					t.Fatalf("groups %d, %d workers: output %d is %v, %v on one", g, threads, i, y.Data[i], ref[i])
+				}
+			}
+			for i := range refPool {
+				if yp.Data[i] != refPool[i] {
+					t.Fatalf("groups %d, %d workers: pooled output %d is %v, %v on one", g, threads, i, yp.Data[i], refPool[i])
+				}
+			}
+		}
+	}
+}

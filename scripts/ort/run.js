@@ -5,7 +5,8 @@
 //
 // INPUT.f32 holds little-endian float32 values of shape DIMS ("16,1,28,28");
 // the model's first output is written to OUTPUT.f32 the same way. The
-// session runs on one thread with graph optimization level "all" (the
+// session runs on one thread (ORT_THREADS=N in the environment: N intra-op
+// threads, as `qpipe bench infer-ort` sets) with graph optimization level "all" (the
 // level at which ONNX Runtime fuses QDQ groups into QLinearConv, QGemm,
 // QLinearMatMul, ...). With BENCH_ITERS > 0, the run is repeated that many
 // times after a warm-up, each timed; ms_per_run is their median and
@@ -26,7 +27,8 @@ async function main() {
   const dims = dimsArg.split(',').map(Number);
   const buf = fs.readFileSync(inPath);
   const data = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-  const opts = { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3, graphOptimizationLevel: 'all' };
+  const threads = Number(process.env.ORT_THREADS || 1);
+  const opts = { intraOpNumThreads: threads, interOpNumThreads: 1, logSeverityLevel: 3, graphOptimizationLevel: 'all' };
   if (optimized) {
     opts.optimizedModelFilePath = optimized;
   }

@@ -12,7 +12,8 @@ import (
 // IntegerResult says what ToInteger built.
 type IntegerResult struct {
 	ops.Int8Report
-	Model *ops.Model
+	FoldedNorms int // batch norms folded into an int8 conv's epilogue
+	Model       *ops.Model
 }
 
 // ToInteger returns the integer-engine version of a fake-quant model (int8,
@@ -22,7 +23,9 @@ type IntegerResult struct {
 // (m is left as it is): each linear/conv2d layer with an int8 input and
 // weight quantizer becomes a qlinear/qconv2d node whose input scale is the
 // activation quantizer's and whose "weight_scale" parameter holds the
-// weight quantizer's scales; the fake-quant nodes go. ops.ConvertInt8 then
+// weight quantizer's scales; the fake-quant nodes go. A batch norm that
+// is an int8 conv's only reader is folded into it (foldBatchNormsInt8).
+// ops.ConvertInt8 then
 // fuses a ReLU that is a layer's only consumer into its epilogue and lets
 // layers whose consumers are all int8 layers requantize straight into
 // them. An attention node with an int8 quantizer on its fused qkv input
@@ -57,8 +60,12 @@ func ToInteger(m *ops.Model, span source.Span) (IntegerResult, error) {
 	if len(scales) == 0 {
 		return IntegerResult{}, fmt.Errorf("quantize: model %s has no int8-quantized layer (run quantize int8 first)", m.Name)
 	}
+	folded, err := foldBatchNormsInt8(out, scales)
+	if err != nil {
+		return IntegerResult{}, err
+	}
 	rep, err := out.ConvertInt8(ops.Int8Options{InputScales: scales, Span: span})
-	return IntegerResult{Int8Report: rep, Model: out}, err
+	return IntegerResult{Int8Report: rep, FoldedNorms: folded, Model: out}, err
 }
 
 // detachQuantizers removes layer n's input and weight fake-quant nodes,

@@ -3,6 +3,7 @@ package compress
 import (
 	"context"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/qpipe/qpipe/lang/source"
@@ -45,8 +46,8 @@ func TestInt8FakeQuantAndIntegerEngineAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ir.Converted != 3 || ir.FusedReLU != 2 || ir.Int8Outputs != 1 {
-		t.Fatalf("integer engine: %+v; want 3 layers, 2 fused ReLUs, fc1→head in int8", ir.Int8Report)
+	if ir.Converted != 3 || ir.FusedReLU != 2 || ir.Int8Outputs != 2 {
+		t.Fatalf("integer engine: %+v; want 3 layers, 2 fused ReLUs, conv→pool→flatten→fc1 and fc1→head in int8", ir.Int8Report)
 	}
 	if n := ir.Model.FindKind(ops.OpFakeQuant, ops.OpReLU, ops.OpLinear, ops.OpConv2d); len(n) != 0 {
 		t.Fatalf("integer model still has %s (%s)", n[0].Name, n[0].Kind)
@@ -241,4 +242,81 @@ func TestInt8Errors(t *testing.T) {
 	if _, err := QuantizeInt8(context.Background(), m, Int8Options{Data: ds}); err == nil {
 		t.Fatal("quantizing twice: want an error")
 	}
+}
+
+// TestInt8FoldsBatchNormIntoConv: conv → batch norm → ReLU → conv, as the
+// zoo's ResNets are built: ToInteger folds each norm into its int8 conv
+// (ReLU fused behind it, the first conv requantizing into the second),
+// the norm nodes are gone, and the integer engine stays within a few
+// accumulator steps of the fake-quant model, including channels whose
+// norm scale is negative.
+func TestInt8FoldsBatchNormIntoConv(t *testing.T) {
+	b := ops.NewBuilder("conv-bn", 3)
+	h := b.Conv2d("conv1", b.Input("x"), 3, 8, 3, ops.Conv2dOptions{Padding: [2]int{1, 1}}, false)
+	h = b.BatchNorm("bn1", h, 8)
+	h = b.Act(ops.OpReLU, "relu1", h)
+	h = b.Conv2d("conv2", h, 8, 6, 3, ops.Conv2dOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}}, true)
+	h = b.BatchNorm("bn2", h, 6)
+	m, err := b.Build(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(8, 9))
+	for _, name := range []string{"bn1", "bn2"} {
+		for _, role := range []string{"weight", "bias", "running_mean", "running_var"} {
+			v := m.Param(name + "." + role).Value.Data
+			for i := range v {
+				switch role {
+				case "weight":
+					v[i] = float32(r.NormFloat64())
+				case "running_var":
+					v[i] = 0.2 + r.Float32()
+				default:
+					v[i] = float32(r.NormFloat64()) * 0.3
+				}
+			}
+		}
+	}
+	ds := randomImages(16, 3, 8, 8)
+	ptq(t, m, ds, Int8Options{Data: ds, Batch: 8, Batches: 2})
+	fake := logits(t, m, ds, 16)
+	ir, err := ToInteger(m, source.Span{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ir.FoldedNorms != 2 || ir.FusedReLU != 1 || ir.Int8Outputs != 1 || len(ir.Model.FindKind(ops.OpBatchNorm)) != 0 {
+		t.Fatalf("integer engine: %+v, folded %d, norms left %d; want 2 folded, 1 fused ReLU, conv1→conv2 in int8", ir.Int8Report, ir.FoldedNorms, len(ir.Model.FindKind(ops.OpBatchNorm)))
+	}
+	integer := logits(t, ir.Model, ds, 16)
+	// the output is conv2's accumulator in steps sa·sw_c·g_c (the folded
+	// weight scale): within two flipped hidden codes of the fake-quant
+	// model, like the agreement test's bound.
+	n := ir.Model.NodeByName("conv2")
+	sw := ir.Model.Param(n.Params["weight_scale"]).Value.Data
+	steps := make([]float64, len(sw))
+	for c, s := range sw {
+		steps[c] = math.Abs(float64(n.Attrs.InScale) * float64(s))
+	}
+	hw := 16
+	worst := 0.0
+	for i := range fake.Data {
+		c := i / hw % len(sw)
+		worst = max(worst, math.Abs(float64(fake.Data[i]-integer.Data[i]))/steps[c])
+	}
+	t.Logf("integer vs fake-quant: max %.2f accumulator steps", worst)
+	if worst > int8MaxSteps {
+		t.Fatalf("integer vs fake-quant: up to %.1f accumulator steps apart; want ≤ %g", worst, float64(int8MaxSteps))
+	}
+	if len(m.FindKind(ops.OpBatchNorm)) != 2 {
+		t.Fatal("ToInteger changed its input model")
+	}
+}
+
+func randomImages(n, c, h, w int) *data.Dataset {
+	r := rand.New(rand.NewPCG(4, 5))
+	ds := &data.Dataset{Name: "random", C: c, H: h, W: w, X: make([]float32, n*c*h*w), Y: make([]int, n), Classes: make([]string, 10)}
+	for i := range ds.X {
+		ds.X[i] = r.Float32()
+	}
+	return ds
 }

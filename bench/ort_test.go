@@ -1,0 +1,47 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+)
+
+// TestInferORTRunsBothEngines runs infer-ort on the zoo cnn at batch 2:
+// one row per precision, with qpipe's and ONNX Runtime's times (the real
+// onnxruntime-node, on the FP32 and INT8 QDQ exports) and their ratio,
+// then qpipe's INT8 speed-up over its FP32.
+func TestInferORTRunsBothEngines(t *testing.T) {
+	if _, err := ortScript(); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("QPIPE_ORT_MODELS", "cnn")
+	var buf bytes.Buffer
+	if err := Run("infer-ort", Options{Format: "json", Sizes: []int{2}, Seconds: 0.03, Threads: 1}, &buf); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(&buf)
+	var cases []string
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		cases = append(cases, m["case"].(string))
+		if m["unit"] == "x" { // int8 vs fp32 on qpipe
+			if v, _ := m["value"].(float64); v <= 0 {
+				t.Fatalf("line %q: want a positive speed-up", sc.Text())
+			}
+			continue
+		}
+		q, o, r := m["qpipe_ms"].(float64), m["ort_ms"].(float64), m["qpipe_vs_ort"].(float64)
+		if q <= 0 || o <= 0 || math.Abs(r-o/q) > 0.01+0.01*r || m["batch"] != 2.0 || m["threads"] != 1.0 {
+			t.Fatalf("line %q: want positive times, their ratio, batch 2 on 1 thread", sc.Text())
+		}
+	}
+	if strings.Join(cases, " ") != "cnn/fp32/b2 cnn/int8/b2 cnn/int8-vs-fp32/b2" {
+		t.Fatalf("cases %v, want cnn/fp32/b2, cnn/int8/b2 and cnn/int8-vs-fp32/b2 (a skipped row names its reason)", cases)
+	}
+}

@@ -1,0 +1,192 @@
+package cpu
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/qpipe/qpipe/ops"
+	"github.com/qpipe/qpipe/ops/cpu/gemm"
+)
+
+// convInt8Ref is the int8 convolution by its definition: int32 sums over
+// (c, i, j) with zero padding, then the Go twin of the fused epilogue, NCHW.
+func convInt8Ref(p ops.ConvParams, x, w []int8, ep ops.Int8Epilogue) ([]int8, []float32) {
+	L := p.OutH * p.OutW
+	q, f := make([]int8, p.N*p.OutC*L), make([]float32, p.N*p.OutC*L)
+	acc := make([]int32, p.OutC)
+	rq, rf := make([]int8, p.OutC), make([]float32, p.OutC)
+	for img := range p.N {
+		for oh := range p.OutH {
+			for ow := range p.OutW {
+				for oc := range p.OutC {
+					var s int32
+					for c := range p.C {
+						for i := range p.KH {
+							for j := range p.KW {
+								ih, iw := oh*p.StrideH-p.PadH+i*p.DilH, ow*p.StrideW-p.PadW+j*p.DilW
+								if ih >= 0 && ih < p.H && iw >= 0 && iw < p.W {
+									s += int32(x[((img*p.C+c)*p.H+ih)*p.W+iw]) * int32(w[((oc*p.C+c)*p.KH+i)*p.KW+j])
+								}
+							}
+						}
+					}
+					acc[oc] = s
+				}
+				gemm.RequantRow(rq, acc, ep.Bias, ep.Scale, ep.ReLU)
+				gemm.DequantRow(rf, acc, ep.Bias, ep.Scale, ep.ReLU)
+				for oc := range p.OutC {
+					at := (img*p.OutC+oc)*L + oh*p.OutW + ow
+					q[at], f[at] = rq[oc], rf[oc]
+				}
+			}
+		}
+	}
+	return q, f
+}
+
+// TestConv2dInt8MatchesReference checks the implicit-GEMM int8 convolution
+// bit for bit against the definition, int8 and float outputs, over the
+// shapes the models use: 3x3 pad 1, stride 2, 1x1, the 7x7 stride-2 stem,
+// dilation, one channel, channel counts off the VNNI group and kernel
+// tile, and batches spanning several tiles; on 1 and 2 workers.
+func TestConv2dInt8MatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	cases := []struct{ n, c, h, w, oc, k, stride, pad, dil int }{
+		{2, 1, 28, 28, 32, 3, 1, 1, 1},
+		{3, 32, 14, 14, 64, 3, 1, 1, 1},
+		{2, 16, 9, 11, 24, 3, 2, 1, 1},
+		{2, 24, 8, 8, 40, 1, 1, 0, 1},
+		{2, 24, 8, 8, 40, 1, 2, 0, 1},
+		{1, 3, 30, 30, 17, 7, 2, 3, 1},
+		{2, 5, 10, 10, 8, 3, 1, 2, 2},
+		{2, 7, 6, 5, 3, 2, 1, 0, 1},
+		{9, 64, 8, 8, 64, 3, 1, 1, 1},
+	}
+	for _, cs := range cases {
+		p := ops.ConvParams{N: cs.n, C: cs.c, H: cs.h, W: cs.w, OutC: cs.oc, KH: cs.k, KW: cs.k,
+			StrideH: cs.stride, StrideW: cs.stride, PadH: cs.pad, PadW: cs.pad, DilH: cs.dil, DilW: cs.dil, Groups: 1}
+		p.OutH = (p.H+2*p.PadH-p.DilH*(p.KH-1)-1)/p.StrideH + 1
+		p.OutW = (p.W+2*p.PadW-p.DilW*(p.KW-1)-1)/p.StrideW + 1
+		x, w := randInt8(r, p.N*p.C*p.H*p.W), randInt8(r, p.OutC*p.C*p.KH*p.KW)
+		ep := ops.Int8Epilogue{Bias: make([]int32, p.OutC), Scale: make([]float32, p.OutC), ReLU: cs.k == 3}
+		for j := range ep.Bias {
+			ep.Bias[j], ep.Scale[j] = int32(r.IntN(2001)-1000), 1/float32(200+r.IntN(2000))
+		}
+		wantQ, wantF := convInt8Ref(p, x, w, ep)
+		for _, threads := range []int{1, 2} {
+			name := fmt.Sprintf("%+v/threads=%d", cs, threads)
+			b := New(Options{Threads: threads})
+			pw, err := b.PackConv2dInt8(w, p.OutC, p.C, p.KH, p.KW)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// int8 out is channel-last; NCHW and channel-last inputs
+			xl := nhwcOf(x, p.N, p.C, p.H*p.W)
+			for _, in := range []struct {
+				x    []int8
+				nhwc bool
+			}{{x, false}, {xl, true}} {
+				gotQ, gotF := make([]int8, len(wantQ)), make([]float32, len(wantF))
+				if err := b.Conv2dInt8(p, in.x, in.nhwc, pw, ep, gotQ, nil); err != nil {
+					t.Fatal(err)
+				}
+				if err := b.Conv2dInt8(p, in.x, in.nhwc, pw, ep, nil, gotF); err != nil {
+					t.Fatal(err)
+				}
+				wq := nhwcOf(wantQ, p.N, p.OutC, p.OutH*p.OutW)
+				for i := range wantQ {
+					if gotQ[i] != wq[i] || gotF[i] != wantF[i] {
+						t.Fatalf("%s nhwc in %v: output %d: got %d / %v, want %d / %v", name, in.nhwc, i, gotQ[i], gotF[i], wq[i], wantF[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestConv2dInt8RejectsForeignWeights: weights packed for the GEMM (or
+// for another shape) are an error, not a wrong result.
+func TestConv2dInt8RejectsForeignWeights(t *testing.T) {
+	b := New(Options{})
+	p := ops.ConvParams{N: 1, C: 3, H: 4, W: 4, OutC: 2, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: 2, OutW: 2}
+	pw, _ := b.PackInt8(make([]int8, 2*27), 2, 27)
+	ep := ops.Int8Epilogue{Scale: []float32{1, 1}}
+	if err := b.Conv2dInt8(p, make([]int8, 48), false, pw, ep, make([]int8, 8), nil); err == nil {
+		t.Fatal("GEMM-packed weights accepted")
+	}
+	if _, err := b.PackConv2dInt8(make([]int8, 5), 2, 3, 3, 3); err == nil {
+		t.Fatal("short weight accepted")
+	}
+}
+
+func randInt8(r *rand.Rand, n int) []int8 {
+	v := make([]int8, n)
+	for i := range v {
+		v[i] = int8(r.IntN(256) - 128)
+	}
+	return v
+}
+
+// TestMaxPool2dInt8MatchesFloatPool: pooling codes equals the float max
+// pool of the codes, for the 2x2 fast path and padded, overlapping
+// windows.
+func TestMaxPool2dInt8MatchesFloatPool(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	b := New(Options{Threads: 2})
+	for _, p := range []ops.PoolParams{
+		{N: 2, C: 3, H: 8, W: 6, KH: 2, KW: 2, StrideH: 2, StrideW: 2, OutH: 4, OutW: 3},
+		{N: 2, C: 3, H: 7, W: 7, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, OutH: 4, OutW: 4},
+		{N: 1, C: 2, H: 5, W: 4, KH: 2, KW: 3, StrideH: 1, StrideW: 1, OutH: 4, OutW: 2},
+		{N: 2, C: 70, H: 6, W: 6, KH: 2, KW: 2, StrideH: 2, StrideW: 2, OutH: 3, OutW: 3},
+		{N: 1, C: 130, H: 7, W: 7, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, OutH: 4, OutW: 4},
+	} {
+		x := randInt8(r, p.N*p.C*p.H*p.W)
+		xf, yf := ops.New(p.N, p.C, p.H, p.W), ops.New(p.N, p.C, p.OutH, p.OutW)
+		for i, v := range x {
+			xf.Data[i] = float32(v)
+		}
+		if err := b.MaxPool2d(p, xf, yf, make([]int32, yf.Numel())); err != nil {
+			t.Fatal(err)
+		}
+		y, yl := make([]int8, yf.Numel()), make([]int8, yf.Numel())
+		if err := b.MaxPool2dInt8(p, x, y, false); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.MaxPool2dInt8(p, nhwcOf(x, p.N, p.C, p.H*p.W), yl, true); err != nil {
+			t.Fatal(err)
+		}
+		yl = nchwOf(yl, p.N, p.C, p.OutH*p.OutW)
+		for i, v := range y {
+			if float32(v) != yf.Data[i] || float32(yl[i]) != yf.Data[i] {
+				t.Fatalf("%+v: output %d: %d (channel-last %d), want %v", p, i, v, yl[i], yf.Data[i])
+			}
+		}
+	}
+}
+
+// nhwcOf returns (n, c, hw) codes as (n, hw, c).
+func nhwcOf(x []int8, n, c, hw int) []int8 {
+	y := make([]int8, len(x))
+	for img := range n {
+		for ch := range c {
+			for i := range hw {
+				y[(img*hw+i)*c+ch] = x[(img*c+ch)*hw+i]
+			}
+		}
+	}
+	return y
+}
+
+// nchwOf returns (n, hw, c) codes as (n, c, hw).
+func nchwOf(x []int8, n, c, hw int) []int8 {
+	y := make([]int8, len(x))
+	for img := range n {
+		for ch := range c {
+			for i := range hw {
+				y[(img*c+ch)*hw+i] = x[(img*hw+i)*c+ch]
+			}
+		}
+	}
+	return y
+}

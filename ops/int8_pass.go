@@ -1,0 +1,89 @@
+package ops
+
+import "fmt"
+
+// Int8 codes through pooling and flattening.
+//
+// Max pooling commutes with requantization (rounding and saturation are
+// monotone), so a layer feeding max pools (and flattens) that feed int8
+// layers can requantize straight into their input scale: the pools then
+// take the maximum of the codes and flatten relabels them, and no float
+// value is made between the two layers (conv → ReLU → pool → conv in a
+// CNN). Without the backend's int8 pool the node dequantizes as before.
+
+// Int8PoolBackend is implemented by backends that max-pool int8 codes.
+type Int8PoolBackend interface {
+	// MaxPool2dInt8 writes the windowed maximum of int8 x into y, both
+	// NCHW or, with nhwc, both channel-last (N, H, W, C); padding never
+	// wins (as -Inf in float pooling).
+	MaxPool2dInt8(p PoolParams, x, y []int8, nhwc bool) error
+}
+
+// passesInt8 reports whether a node kind passes int8 codes through in
+// their scale.
+func passesInt8(k OpKind) bool { return k == OpMaxPool2d || k == OpFlatten }
+
+// runInt8Pass runs a max pool or flatten on int8 x; ok is false when x is
+// float or the backend has no int8 pool (the caller runs it in float).
+func (e *exec) runInt8Pass(n *Node, x *Tensor) (y *Tensor, ok bool) {
+	if x.q == nil {
+		return nil, false
+	}
+	switch n.Kind {
+	case OpFlatten:
+		q, s, _ := x.Int8() // NCHW order: flatten's element order
+		start := n.Attrs.Axis
+		if start < 0 {
+			start += x.Dims()
+		}
+		if start < 0 || start >= x.Dims() {
+			shapeErr("flatten", fmt.Sprintf("start axis %d out of range", n.Attrs.Axis), x)
+		}
+		return NewInt8(q, s, append(append([]int(nil), x.Shape[:start]...), x.Numel()/prod(x.Shape[:start]))...), true
+	case OpMaxPool2d:
+		pb, ok := e.c.b.(Int8PoolBackend)
+		if !ok {
+			return nil, false
+		}
+		q, s, nhwc := x.int8Raw()
+		p := poolGeometry("maxpool2d", x, poolOpts(n.Attrs))
+		out := make([]int8, p.N*p.C*p.OutH*p.OutW)
+		check("maxpool2d", pb.MaxPool2dInt8(p, q, out, nhwc), x)
+		if nhwc {
+			return newInt8NHWC(out, s, p.N, p.C, p.OutH, p.OutW), true
+		}
+		return NewInt8(out, s, p.N, p.C, p.OutH, p.OutW), true
+	}
+	return nil, false
+}
+
+// runPassOr runs n with spec, except a max pool or flatten of int8
+// codes, which runInt8Pass keeps int8 when it can (else they are
+// dequantized first).
+func (e *exec) runPassOr(spec kindSpec, n *Node, in []*Tensor) *Tensor {
+	if !passesInt8(n.Kind) || len(in) == 0 {
+		return spec.run(e, n, in)
+	}
+	if y, ok := e.runInt8Pass(n, in[0]); ok {
+		return y
+	}
+	in[0] = e.c.Dequantize(in[0])
+	return spec.run(e, n, in)
+}
+
+func prod(v []int) int {
+	n := 1
+	for _, d := range v {
+		n *= d
+	}
+	return n
+}
+
+// passInt8Scale is commonInt8Scale for a pass-through consumer c of n: the
+// scale its own readers share, or 0.
+func (m *Model) passInt8Scale(n, c *Node) float32 {
+	if !passesInt8(c.Kind) || len(c.Inputs) != 1 || c.Inputs[0] != n.ID {
+		return 0
+	}
+	return m.commonInt8Scale(c)
+}

@@ -1,0 +1,69 @@
+package ops_test
+
+import (
+	"testing"
+
+	"github.com/qpipe/qpipe/ops"
+)
+
+// TestInt8CodesPassThroughPoolAndFlatten: in conv → ReLU → max pool →
+// conv → ReLU → flatten → linear, both convolutions requantize straight
+// into the next layer's scale, the pool takes the maximum of the codes
+// and flatten relabels them (no float value between the layers), and the
+// result stays close to the float model.
+func TestInt8CodesPassThroughPoolAndFlatten(t *testing.T) {
+	b := ops.NewBuilder("cnn", 1)
+	x := b.Input("x")
+	h := b.Conv2d("conv1", x, 3, 6, 3, ops.Conv2dOptions{Padding: [2]int{1, 1}}, true)
+	h = b.Act(ops.OpReLU, "relu1", h)
+	h = b.Op(ops.OpMaxPool2d, "pool", ops.Attrs{Kernel: []int{2, 2}}, h)
+	h = b.Conv2d("conv2", h, 6, 8, 3, ops.Conv2dOptions{Padding: [2]int{1, 1}}, true)
+	h = b.Act(ops.OpReLU, "relu2", h)
+	h = b.Op(ops.OpFlatten, "flatten", ops.Attrs{Axis: 1}, h)
+	y := b.Linear("fc", h, 128, 5, true)
+	m, err := b.Build(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := ops.New(3, 3, 8, 8)
+	for i := range in.Data {
+		in.Data[i] = float32((i*13)%17)/8 - 1
+	}
+	want := forward(t, m, in)
+	scales := calibrate(t, m, in)
+	r, err := m.ConvertInt8(ops.Int8Options{InputScales: scales})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Converted != 3 || r.FusedReLU != 2 || r.Int8Outputs != 2 {
+		t.Fatalf("report %+v, want 3 converted, 2 fused ReLUs, 2 int8 outputs", r)
+	}
+	outs := map[string]*ops.Tensor{}
+	hook := func(n *ops.Node, _ []*ops.Tensor, out *ops.Tensor) { outs[n.Name] = out }
+	got, err := m.ForwardObserved(newCtx(false, false), hook, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1, s1, ok1 := outs["conv1"].Int8()
+	pq, ps, okp := outs["pool"].Int8()
+	fq, fs, okf := outs["flatten"].Int8()
+	if !ok1 || !okp || !okf || s1 != scales["conv2"] || ps != s1 || fs != scales["fc"] {
+		t.Fatalf("int8 outputs: conv1 %v (scale %v), pool %v (%v), flatten %v (%v); want int8 in scales %v and %v", ok1, s1, okp, ps, okf, fs, scales["conv2"], scales["fc"])
+	}
+	for img := range 3 {
+		for ch := range 6 {
+			for oh := range 4 {
+				for ow := range 4 {
+					at := func(i, j int) int8 { return c1[((img*6+ch)*8+2*oh+i)*8+2*ow+j] }
+					if w, g := max(at(0, 0), at(0, 1), at(1, 0), at(1, 1)), pq[((img*6+ch)*4+oh)*4+ow]; g != w {
+						t.Fatalf("pool (%d,%d,%d,%d): code %d, want the window's max %d", img, ch, oh, ow, g, w)
+					}
+				}
+			}
+		}
+	}
+	if len(fq) != 3*128 || outs["flatten"].Shape[1] != 128 {
+		t.Fatalf("flatten: %d codes, shape %v", len(fq), outs["flatten"].Shape)
+	}
+	assertClose(t, "int8 cnn vs float", got[0], want, tol{atol: 0.05 * maxAbs(want)})
+}
