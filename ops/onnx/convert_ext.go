@@ -44,6 +44,7 @@ func init() {
 	} {
 		converters[k] = f
 	}
+	converters[fusedDomain+".HardSwish"] = converters["HardSwish"] // Mul(x, HardSigmoid(x)), patterns.go
 	converters["MaxPool"] = convPoolCeil(ops.OpMaxPool2d)
 	converters["AveragePool"] = convPoolCeil(ops.OpAvgPool2d)
 }

@@ -298,9 +298,8 @@ func TestTorchvisionZooLong(t *testing.T) {
 		default:
 			cell = fmt.Sprintf("✓ %.1e", r.relErr)
 		}
-		arch := strings.SplitN(key, "_s", 2)[0]
-		col := key[len(arch)+1:]
-		col = col[strings.Index(col, "_")+1:]
+		parts := strings.Split(key, "_") // ARCH_sSIZE_oOPSET_MODE; ARCH has underscores
+		arch, col := strings.Join(parts[:len(parts)-3], "_"), strings.Join(parts[len(parts)-2:], "_")
 		if rows[arch] == nil {
 			rows[arch] = map[string]string{}
 		}
