@@ -133,6 +133,12 @@ func TestTorchvisionRoundTripORT(t *testing.T) {
 // qpipe's logits relative to the largest |logit|.
 func ortAgrees(t *testing.T, m *ops.Model, x *ops.Tensor, tol float64, what string) {
 	t.Helper()
+	ortAgreesAt(t, m, x, tol, what)
+}
+
+// ortAgreesAt is ortAgrees that returns the exported file's path.
+func ortAgreesAt(t *testing.T, m *ops.Model, x *ops.Tensor, tol float64, what string) string {
+	t.Helper()
 	want := forward(t, m, x)
 	path := filepath.Join(t.TempDir(), "model.onnx")
 	if err := Export(m, path, ExportOptions{InputShape: x.Shape}); err != nil {
@@ -144,4 +150,5 @@ func ortAgrees(t *testing.T, m *ops.Model, x *ops.Tensor, tol float64, what stri
 	if d > tol || math.IsNaN(d) {
 		t.Errorf("%s: onnxruntime differs from qpipe by %.3g relative > %g", what, d, tol)
 	}
+	return path
 }
