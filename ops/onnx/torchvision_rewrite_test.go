@@ -86,13 +86,15 @@ func calibration(x *ops.Tensor, n int) *data.Dataset {
 // mobilenet_v2's ReLU6 clips) export as FP32 ONNX that ONNX
 // Runtime runs within 1e-4 (relative to the largest logit) of qpipe; after
 // `quantize int8` (minmax calibration on noise images) the QDQ export runs
-// in ONNX Runtime within 5% of the largest of qpipe's fake-quant logits.
-// ONNX Runtime runs the integer layers with int32 biases and integer
-// accumulation, qpipe in float, so codes at rounding boundaries differ
-// and the differences add up over 20-50 layers of a random-weight
-// network (measured: resnet18 2.2% with an int8-vs-float error of 23%;
-// mobilenet_v3_small 1.2% with an int8-vs-float error of 1.8%, which is
-// larger than the rounding alone explains: see the report).
+// in ONNX Runtime within 3 times qpipe's own rounding sensitivity (see
+// int8Sensitivity), at most 5%, of the largest of qpipe's fake-quant
+// logits. ONNX Runtime runs the integer layers with int32 biases, integer
+// accumulation and float requantization, its float layers in other
+// summation orders: float32-level differences that flip activation codes
+// at rounding boundaries, and the flips add up over 20-50 quantized
+// layers of a random-weight network. Measured: resnet18 2.2% (sensitivity
+// 1.8%, int8 vs float 23%), mobilenet_v3_small 1.2% (sensitivity 1.3%,
+// int8 vs float 1.8%); docs/onnx-coverage.md has the analysis.
 func TestTorchvisionRoundTripORT(t *testing.T) {
 	type roundTrip struct {
 		key      string
@@ -123,8 +125,9 @@ func TestTorchvisionRoundTripORT(t *testing.T) {
 				t.Fatalf("quantize int8 found no layers")
 			}
 			qerr := relErr(forward(t, m, x).Data, float.Data)
-			t.Logf("quantized %d layers (%d grouped convolutions left float); int8 vs float logits: %.2g relative", res.Layers, len(res.Skipped), qerr)
-			ortAgrees(t, m, x, 0.05, "int8 QDQ")
+			sens := int8Sensitivity(t, m, x)
+			t.Logf("quantized %d layers (%d grouped convolutions left float); int8 vs float logits: %.2g relative; rounding sensitivity %.2g", res.Layers, len(res.Skipped), qerr, sens)
+			ortAgrees(t, m, x, min(0.05, max(3*sens, 1e-3)), "int8 QDQ")
 		})
 	}
 }
@@ -151,4 +154,36 @@ func ortAgreesAt(t *testing.T, m *ops.Model, x *ops.Tensor, tol float64, what st
 		t.Errorf("%s: onnxruntime differs from qpipe by %.3g relative > %g", what, d, tol)
 	}
 	return path
+}
+
+// int8Sensitivity is how far a fake-quantized model's logits move
+// (relative to the largest) when every convolution and linear output is
+// perturbed by float32-level noise, 1e-6 of its largest magnitude: what a
+// runtime computing the same arithmetic in another order or with integer
+// accumulation can differ by, codes at rounding boundaries flipping.
+func int8Sensitivity(t *testing.T, m *ops.Model, x *ops.Tensor) float64 {
+	t.Helper()
+	c := evalCtxTB(t)
+	base, err := m.ForwardObserved(c, func(*ops.Node, []*ops.Tensor, *ops.Tensor) {}, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := uint64(9)
+	moved, err := m.ForwardObserved(c, func(n *ops.Node, _ []*ops.Tensor, out *ops.Tensor) {
+		if n.Kind != ops.OpConv2d && n.Kind != ops.OpLinear {
+			return
+		}
+		var top float64
+		for _, v := range out.Data {
+			top = math.Max(top, math.Abs(float64(v)))
+		}
+		for i := range out.Data {
+			s = s*6364136223846793005 + 1442695040888963407
+			out.Data[i] += float32(1e-6 * top * (float64(int64(s>>40)%2001)/1000 - 1))
+		}
+	}, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return relErr(moved[0].Data, base[0].Data)
 }
