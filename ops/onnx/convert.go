@@ -106,7 +106,12 @@ func convIdentity(_ *importer, _ *onnxpb.NodeProto, in []*value) ([]*value, erro
 
 func convCast(_ *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
 	to := onnxpb.TensorProto_DataType(attrInt(n, "to", 1))
-	isFloat := to == onnxpb.TensorProto_FLOAT || to == onnxpb.TensorProto_DOUBLE || to == onnxpb.TensorProto_FLOAT16
+	if to == onnxpb.TensorProto_BFLOAT16 || to == onnxpb.TensorProto_STRING {
+		// bfloat16: ONNX 1.12's reference truncates, later versions round to
+		// nearest even; strings have no numeric value.
+		return nil, fmt.Errorf("cast to %s is not supported", to)
+	}
+	isFloat := isFloatType(to)
 	if in[0].k == nil {
 		if !isFloat {
 			return nil, fmt.Errorf("cast of a computed tensor to %s is not supported", to)
@@ -122,6 +127,8 @@ func convCast(_ *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
 			k.data[i] = math.Trunc(v)
 		case to == onnxpb.TensorProto_FLOAT:
 			k.data[i] = float64(float32(v))
+		case to == onnxpb.TensorProto_FLOAT16:
+			k.data[i] = roundHalf(v)
 		}
 	}
 	return kv(k), nil

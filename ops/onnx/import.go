@@ -64,7 +64,7 @@ type importer struct {
 }
 
 // Import reads an ONNX model (opsets 6-17, as torch.onnx.export writes
-// them) into a qpipe model. Shape subgraphs are folded for the input
+// them; 1-5 for the ops unchanged since opset 1) into a qpipe model. Shape subgraphs are folded for the input
 // shape; decomposed GELU (erf and tanh forms) and LayerNorm become gelu,
 // gelu_tanh and layernorm nodes, MatMul/Gemm with constant weights linear
 // nodes. A symbolic batch dimension stays dynamic: the graph is traced at
@@ -325,6 +325,10 @@ func (im *importer) convert(n *onnxpb.NodeProto) error {
 	conv, ok := converters[convKey(n)]
 	if !ok {
 		return nodeErr(n, fmt.Errorf("unsupported op (supported: %s)", supportedList()))
+	}
+	if im.opset < FullImportOpset && !sinceOpset1[convKey(n)] && n.GetDomain() != fusedDomain {
+		return nodeErr(n, fmt.Errorf("opset %d: import reads this op from opset %d on (its earlier form had other attributes); re-export with torch.onnx.export(..., opset_version=17)",
+			im.opset, FullImportOpset))
 	}
 	outs, err := runConverter(conv, im, n, in)
 	if err != nil {
