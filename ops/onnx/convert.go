@@ -25,7 +25,7 @@ func init() {
 		"Shape": convShape, "Gather": convGather, "Unsqueeze": convUnsqueeze, "Squeeze": convSqueeze,
 		"Concat": convConcat, "Slice": convSlice, "Reshape": convReshape, "Transpose": convTranspose,
 		"Flatten": convFlatten, "ConstantOfShape": convConstantOfShape,
-		"Range": convRange, "Equal": convEqual, "Where": convWhere,
+		"Range": convRange, "Equal": compareOp(func(a, b float64) bool { return a == b }), "Where": convWhere,
 		"Add": binaryOp(ops.OpAdd), "Sub": binaryOp(ops.OpSub), "Mul": binaryOp(ops.OpMul), "Div": binaryOp(ops.OpDiv),
 		"Pow":  convPow,
 		"Tanh": unary(ops.OpTanh, math.Tanh), "Relu": unary(ops.OpReLU, func(x float64) float64 { return max(x, 0) }),
@@ -482,18 +482,6 @@ func convRange(_ *importer, _ *onnxpb.NodeProto, in []*value) ([]*value, error) 
 		k.data = append(k.data, v)
 	}
 	k.shape = []int{len(k.data)}
-	return kv(k), nil
-}
-
-func convEqual(_ *importer, _ *onnxpb.NodeProto, in []*value) ([]*value, error) {
-	if !allConst(in) {
-		return nil, fmt.Errorf("comparisons of computed tensors are not supported")
-	}
-	k, err := broadcastK(in[0].k, in[1].k, func(a, b float64) float64 { return b2f(a == b) })
-	if err != nil {
-		return nil, err
-	}
-	k.isInt = true
 	return kv(k), nil
 }
 

@@ -516,13 +516,17 @@ var moduleKinds = map[ops.OpKind]bool{
 	ops.OpAvgPool2d: true, ops.OpGlobalAvgPool: true, ops.OpSoftmax: true,
 }
 
-func (im *importer) unique(name string) string {
+func (im *importer) unique(name string) string { return uniqueName(im.names, name) }
+
+// uniqueName returns name, or name_1, name_2, ... the first not in used,
+// and marks it used (node names on import, value names on export).
+func uniqueName(used map[string]bool, name string) string {
 	base, i := name, 1
-	for im.names[name] {
+	for used[name] {
 		name = fmt.Sprintf("%s_%d", base, i)
 		i++
 	}
-	im.names[name] = true
+	used[name] = true
 	return name
 }
 

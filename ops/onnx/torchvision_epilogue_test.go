@@ -52,7 +52,7 @@ func TestTorchvisionMobileNetEpilogues(t *testing.T) {
 				t.Errorf("opset %d: %d hardswish nodes, the opset-17 export has %d HardSwish", r.meta.Opset, kinds[ops.OpHardswish], refMeta.Ops["HardSwish"])
 			}
 			x := readNpy(t, dir+"/"+c.key+"/x.npy")
-			ctx := evalCtxTB(t)
+			ctx := evalCtx(t)
 			got, err := m.Forward1(ctx, x)
 			if err != nil {
 				t.Fatal(err)

@@ -34,7 +34,7 @@ func TestTorchvisionImportTimes(t *testing.T) {
 		}
 		x := readNpy(t, dir+"/"+key+"/x.npy")
 		one := ops.MustFromData(x.Data[:ops.Numel(x.Shape[1:])], append([]int{1}, x.Shape[1:]...)...)
-		c := evalCtxTB(t)
+		c := evalCtx(t)
 		var times []time.Duration
 		for i := range 6 {
 			t0 := time.Now()

@@ -163,7 +163,7 @@ func ortAgreesAt(t *testing.T, m *ops.Model, x *ops.Tensor, tol float64, what st
 // accumulation can differ by, codes at rounding boundaries flipping.
 func int8Sensitivity(t *testing.T, m *ops.Model, x *ops.Tensor) float64 {
 	t.Helper()
-	c := evalCtxTB(t)
+	c := evalCtx(t)
 	base, err := m.ForwardObserved(c, func(*ops.Node, []*ops.Tensor, *ops.Tensor) {}, x)
 	if err != nil {
 		t.Fatal(err)

@@ -148,7 +148,7 @@ func checkZoo(t testing.TB, dir, key string) zooResult {
 	x := readNpy(t.(*testing.T), filepath.Join(dir, key, "x.npy"))
 	want := readNpy(t.(*testing.T), filepath.Join(dir, key, "logits.npy"))
 	t0 = time.Now()
-	got, err := m.Forward1(evalCtxTB(t), x)
+	got, err := m.Forward1(evalCtx(t), x)
 	r.forwdT = time.Since(t0)
 	if err != nil {
 		r.err = err
@@ -164,14 +164,6 @@ func checkZoo(t testing.TB, dir, key string) zooResult {
 	}
 	r.relErr = relErr(got.Data, want.Data)
 	return r
-}
-
-func evalCtxTB(t testing.TB) *ops.Context {
-	be, err := ops.NewBackend("cpu")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ops.NewContext(be, ops.Options{})
 }
 
 // spread is max(b) - min(b).
