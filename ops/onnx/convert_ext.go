@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/onnx/onnxpb"
 )
@@ -360,6 +362,9 @@ func convPoolCeil(kind ops.OpKind) convFunc {
 		if len(n.GetOutput()) > 1 && n.GetOutput()[1] != "" {
 			return nil, fmt.Errorf("MaxPool's Indices output is not supported")
 		}
+		if k, _ := attrInts(n, "kernel_shape"); len(k) == 1 && len(in[0].shape()) == 3 {
+			return pool1d(im, n, in, convPoolCeil(kind))
+		}
 		if explicit, err := explicitPads(n, in[0].shape()); err != nil || explicit != n {
 			if err != nil {
 				return nil, err
@@ -665,4 +670,34 @@ func einsumOne(im *importer, n *onnxpb.NodeProto, x *value, term, out string) ([
 		perm[i] = strings.IndexRune(kept, r)
 	}
 	return one(im.emit(n, ops.OpPermute, ops.Attrs{Perm: perm}, nil, v))
+}
+
+// pool1d runs a 1-D pooling (N, C, L) as the 2-D one over (N, C, 1, L):
+// kernel, strides, dilations and pads get a leading 1 (or 0) for the
+// added axis.
+func pool1d(im *importer, n *onnxpb.NodeProto, in []*value, pool2d convFunc) ([]*value, error) {
+	s := in[0].shape()
+	flat, err := reshapeTo(im, n, in[0], []int{s[0], s[1], 1, s[2]})
+	if err != nil {
+		return nil, err
+	}
+	cp := &onnxpb.NodeProto{Name: n.Name, OpType: n.OpType, Domain: n.Domain, Input: n.Input, Output: n.Output[:1]}
+	for _, a := range n.GetAttribute() {
+		a = proto.Clone(a).(*onnxpb.AttributeProto)
+		switch a.GetName() {
+		case "kernel_shape", "strides", "dilations":
+			a.Ints = append([]int64{1}, a.Ints...)
+		case "pads":
+			if len(a.Ints) == 2 {
+				a.Ints = []int64{0, a.Ints[0], 0, a.Ints[1]}
+			}
+		}
+		cp.Attribute = append(cp.Attribute, a)
+	}
+	out, err := pool2d(im, cp, flat)
+	if err != nil {
+		return nil, err
+	}
+	o := out[0].shape()
+	return reshapeTo(im, n, out[0], []int{o[0], o[1], o[3]})
 }
