@@ -513,7 +513,8 @@ func (im *importer) nodeName(on *onnxpb.NodeProto, kind ops.OpKind) string {
 var moduleKinds = map[ops.OpKind]bool{
 	ops.OpLinear: true, ops.OpConv2d: true, ops.OpLayerNorm: true, ops.OpBatchNorm: true, ops.OpGELU: true,
 	ops.OpGELUTanh: true, ops.OpReLU: true, ops.OpTanh: true, ops.OpSigmoid: true, ops.OpMaxPool2d: true,
-	ops.OpAvgPool2d: true, ops.OpGlobalAvgPool: true, ops.OpSoftmax: true,
+	ops.OpAvgPool2d: true, ops.OpGlobalAvgPool: true, ops.OpSoftmax: true, ops.OpHardswish: true,
+	ops.OpHardSigmoid: true, ops.OpClip: true, ops.OpSiLU: true,
 }
 
 func (im *importer) unique(name string) string { return uniqueName(im.names, name) }
