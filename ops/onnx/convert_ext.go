@@ -520,8 +520,16 @@ func convEinsum(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error
 	if !ok && !strings.Contains(eq, ".") { // implicit output: the letters used once, sorted
 		out, ok = implicitOutput(terms), true
 	}
-	if ok && len(terms) == 1 && len(in) == 1 && !strings.Contains(eq, ".") {
-		return einsumOne(im, n, in[0], terms[0], out)
+	if ok && len(terms) == 1 && len(in) == 1 {
+		term, out, err := expandEllipsis(terms[0], out, len(in[0].shape()))
+		if err != nil {
+			return nil, err
+		}
+		x, term, err := einsumDiagonals(im, n, in[0], term)
+		if err != nil {
+			return nil, err
+		}
+		return einsumOne(im, n, x, term, out)
 	}
 	if ok && len(terms) == 2 && len(in) == 2 && terms[0] == terms[1] && out == "" && !strings.Contains(eq, ".") {
 		p, err := im.emit(n, ops.OpMul, ops.Attrs{}, nil, in[0], in[1]) // an inner product
@@ -531,15 +539,15 @@ func convEinsum(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error
 		return one(im.emit(n, ops.OpSum, ops.Attrs{}, nil, p))
 	}
 	if !ok || len(terms) != 2 || len(in) != 2 {
-		return nil, fmt.Errorf("einsum %q is not supported (batched matrix products, one-operand sums and transposes, inner products)", eq)
+		return nil, einsumUnsupported(eq)
 	}
 	a, b := terms[0], terms[1]
 	if len(a) < 2 || len(a) != len(b) || len(out) != len(a) || strings.Contains(eq, ".") {
-		return nil, fmt.Errorf("einsum %q is not supported (batched matrix products, one-operand sums and transposes, inner products)", eq)
+		return nil, einsumUnsupported(eq)
 	}
 	p := len(a) - 2
 	if a[:p] != b[:p] || out[:p] != a[:p] {
-		return nil, fmt.Errorf("einsum %q is not supported (batched matrix products, one-operand sums and transposes, inner products)", eq)
+		return nil, einsumUnsupported(eq)
 	}
 	ai, aj, bi, bj, oi, oj := a[p], a[p+1], b[p], b[p+1], out[p], out[p+1]
 	var transA, transB bool
@@ -552,10 +560,10 @@ func convEinsum(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error
 	case aj == oi && bi == oj && ai == bj:
 		transA, transB = true, true
 	default:
-		return nil, fmt.Errorf("einsum %q is not supported (batched matrix products, one-operand sums and transposes, inner products)", eq)
+		return nil, einsumUnsupported(eq)
 	}
 	if oi == oj || strings.IndexByte(a[:p], oi) >= 0 || strings.IndexByte(a[:p], oj) >= 0 {
-		return nil, fmt.Errorf("einsum %q is not supported (batched matrix products, one-operand sums and transposes, inner products)", eq)
+		return nil, einsumUnsupported(eq)
 	}
 	return one(im.emit(n, ops.OpMatMul, ops.Attrs{TransA: transA, TransB: transB}, nil, in[0], in[1]))
 }
@@ -642,7 +650,7 @@ func einsumOne(im *importer, n *onnxpb.NodeProto, x *value, term, out string) ([
 	kept := ""
 	for i, r := range term {
 		if strings.Count(term, string(r)) != 1 || strings.Count(out, string(r)) > 1 {
-			return nil, fmt.Errorf("einsum %q: repeated letters (diagonals) are not supported", term+"->"+out)
+			return nil, fmt.Errorf("einsum %q: a letter repeated in the output is not supported", term+"->"+out)
 		}
 		if !strings.ContainsRune(out, r) {
 			axes = append(axes, i)
@@ -700,4 +708,74 @@ func pool1d(im *importer, n *onnxpb.NodeProto, in []*value, pool2d convFunc) ([]
 	}
 	o := out[0].shape()
 	return reshapeTo(im, n, out[0], []int{o[0], o[1], o[3]})
+}
+
+// einsumUnsupported is the error for an equation outside the forms Import
+// takes.
+func einsumUnsupported(eq string) error {
+	return fmt.Errorf("einsum %q is not supported (batched matrix products, one-operand sums, transposes and diagonals, inner products)", eq)
+}
+
+// expandEllipsis replaces "..." in a one-operand equation by letters
+// (unused capitals) for the dimensions it stands for in a rank-r input.
+func expandEllipsis(term, out string, r int) (string, string, error) {
+	if !strings.Contains(term, "...") {
+		if strings.Contains(out, ".") {
+			return "", "", einsumUnsupported(term + "->" + out)
+		}
+		return term, out, nil
+	}
+	k := r - (len(term) - 3)
+	if k < 0 || strings.Count(term, "...") != 1 || strings.Count(out, "...") > 1 {
+		return "", "", einsumUnsupported(term + "->" + out)
+	}
+	var fill []byte
+	for c := byte('A'); c <= 'Z' && len(fill) < k; c++ {
+		if !strings.ContainsRune(term+out, rune(c)) {
+			fill = append(fill, c)
+		}
+	}
+	if len(fill) < k {
+		return "", "", einsumUnsupported(term + "->" + out)
+	}
+	return strings.Replace(term, "...", string(fill), 1), strings.Replace(out, "...", string(fill), 1), nil
+}
+
+// einsumDiagonals takes the diagonal of every letter that term repeats
+// (x·I summed over the second axis of the pair, I the identity on the
+// pair's axes) and returns the value with that letter once.
+func einsumDiagonals(im *importer, n *onnxpb.NodeProto, x *value, term string) (*value, string, error) {
+	for {
+		i, j := -1, -1
+		for a := range len(term) {
+			if b := strings.IndexByte(term[a+1:], term[a]); b >= 0 {
+				i, j = a, a+1+b
+				break
+			}
+		}
+		if i < 0 {
+			return x, term, nil
+		}
+		s := x.shape()
+		if len(s) != len(term) || s[i] != s[j] {
+			return nil, "", fmt.Errorf("einsum %q: a diagonal of axes of sizes %v", term, s)
+		}
+		mask := make([]int, len(s))
+		for d := range mask {
+			mask[d] = 1
+		}
+		mask[i], mask[j] = s[i], s[j]
+		eye := &konst{shape: mask, data: make([]float64, s[i]*s[j])}
+		for d := range s[i] {
+			eye.data[d*s[j]+d] = 1
+		}
+		p, err := im.emit(n, ops.OpMul, ops.Attrs{}, nil, x, &value{k: eye})
+		if err != nil {
+			return nil, "", err
+		}
+		if x, err = im.emit(n, ops.OpSum, ops.Attrs{Axes: []int{j}}, nil, p); err != nil {
+			return nil, "", err
+		}
+		term = term[:j] + term[j+1:]
+	}
 }
