@@ -382,6 +382,9 @@ func convPoolCeil(kind ops.OpKind) convFunc {
 			}
 			in = []*value{v}
 		}
+		if d, ok := attrInts(n, "dilations"); ok && kind == ops.OpMaxPool2d && len(d) == 2 && d[0]*d[1] != 1 && len(in[0].shape()) == 4 && in[0].pad == nil {
+			return dilatedMaxPool(im, n, in[0], d)
+		}
 		pads, _ := attrInts(n, "pads")
 		kernel, _ := attrInts(n, "kernel_shape")
 		s := in[0].shape()
@@ -778,4 +781,59 @@ func einsumDiagonals(im *importer, n *onnxpb.NodeProto, x *value, term string) (
 		}
 		term = term[:j] + term[j+1:]
 	}
+}
+
+// dilatedMaxPool computes a 2-D MaxPool with dilations as the maximum,
+// over the kernel's offsets, of strided slices of the input padded with
+// -MaxFloat32 (explicit pads; ceil_mode pads the end further).
+func dilatedMaxPool(im *importer, n *onnxpb.NodeProto, x *value, dil []int) ([]*value, error) {
+	kernel, _ := attrInts(n, "kernel_shape")
+	pads, ok := attrInts(n, "pads")
+	if !ok {
+		pads = make([]int, 4)
+	}
+	stride, ok := attrInts(n, "strides")
+	if !ok {
+		stride = []int{1, 1}
+	}
+	if len(kernel) != 2 || len(pads) != 4 || len(stride) != 2 || dil[0] < 1 || dil[1] < 1 || stride[0] < 1 || stride[1] < 1 {
+		return nil, fmt.Errorf("dilated pooling with kernel %v, pads %v, strides %v is not supported", kernel, pads, stride)
+	}
+	s := x.shape()
+	full := []int{0, 0, pads[0], pads[1], 0, 0, pads[2], pads[3]}
+	var out [2]int
+	for d := range 2 {
+		reach := dil[d]*(kernel[d]-1) + 1
+		span := s[2+d] + pads[d] + pads[d+2] - reach
+		if span < 0 {
+			return nil, fmt.Errorf("dilated pooling window %d wider than the padded input %v", reach, s)
+		}
+		out[d] = span/stride[d] + 1
+		if attrInt(n, "ceil_mode", 0) != 0 && span%stride[d] != 0 {
+			out[d]++
+		}
+		full[6+d] += max((out[d]-1)*stride[d]+reach-(s[2+d]+pads[d]+pads[d+2]), 0)
+	}
+	v, err := im.emit(n, ops.OpPad, ops.Attrs{Pads: full, PadValue: -math.MaxFloat32}, nil, x)
+	if err != nil {
+		return nil, err
+	}
+	var acc *value
+	for kh := range kernel[0] {
+		for kw := range kernel[1] {
+			t := v
+			for d, k := range []int{kh, kw} {
+				start := k * dil[d]
+				if t, err = im.emit(n, ops.OpSlice, ops.Attrs{Axis: 2 + d, Start: start, End: start + (out[d]-1)*stride[d] + 1, Step: stride[d]}, nil, t); err != nil {
+					return nil, err
+				}
+			}
+			if acc == nil {
+				acc = t
+			} else if acc, err = im.emit(n, ops.OpMax, ops.Attrs{}, nil, acc, t); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return []*value{acc}, nil
 }
