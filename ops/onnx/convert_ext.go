@@ -783,9 +783,11 @@ func einsumDiagonals(im *importer, n *onnxpb.NodeProto, x *value, term string) (
 	}
 }
 
-// dilatedMaxPool computes a 2-D MaxPool with dilations as the maximum,
-// over the kernel's offsets, of strided slices of the input padded with
-// -MaxFloat32 (explicit pads; ceil_mode pads the end further).
+// dilatedMaxPool computes a 2-D MaxPool with dilations on the input
+// padded with -MaxFloat32 (explicit pads; ceil_mode pads the end
+// further): where the strides are multiples of the dilations, as an
+// undilated pooling of every dil-th element; otherwise (kernels up to 64
+// taps) as the maximum, over the kernel's offsets, of strided slices.
 func dilatedMaxPool(im *importer, n *onnxpb.NodeProto, x *value, dil []int) ([]*value, error) {
 	kernel, _ := attrInts(n, "kernel_shape")
 	pads, ok := attrInts(n, "pads")
@@ -817,6 +819,21 @@ func dilatedMaxPool(im *importer, n *onnxpb.NodeProto, x *value, dil []int) ([]*
 	v, err := im.emit(n, ops.OpPad, ops.Attrs{Pads: full, PadValue: -math.MaxFloat32}, nil, x)
 	if err != nil {
 		return nil, err
+	}
+	if stride[0]%dil[0] == 0 && stride[1]%dil[1] == 0 {
+		// every tap lies on the grid of step dil from the padded origin:
+		// an undilated pooling of that grid, stride/dil
+		for d := range 2 {
+			end := ((out[d]-1)*stride[d]/dil[d]+kernel[d]-1)*dil[d] + 1
+			if v, err = im.emit(n, ops.OpSlice, ops.Attrs{Axis: 2 + d, Start: 0, End: end, Step: dil[d]}, nil, v); err != nil {
+				return nil, err
+			}
+		}
+		a := ops.Attrs{Kernel: kernel, Stride: []int{stride[0] / dil[0], stride[1] / dil[1]}}
+		return one(im.emit(n, ops.OpMaxPool2d, a, nil, v))
+	}
+	if kernel[0]*kernel[1] > 64 {
+		return nil, fmt.Errorf("dilated pooling with a %dx%d kernel and strides %v not multiples of the dilations %v is not supported", kernel[0], kernel[1], stride, dil)
 	}
 	var acc *value
 	for kh := range kernel[0] {

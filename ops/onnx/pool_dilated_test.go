@@ -50,7 +50,9 @@ func TestDilatedMaxPoolMatchesReference(t *testing.T) {
 	}{
 		{[]int{2, 2}, []int{2, 2}, []int{1, 1}, []int{0, 0, 0, 0}, false},
 		{[]int{3, 2}, []int{2, 3}, []int{2, 1}, []int{1, 0, 1, 2}, false},
-		{[]int{3, 3}, []int{2, 2}, []int{2, 2}, []int{1, 1, 1, 1}, true},
+		{[]int{3, 3}, []int{2, 2}, []int{3, 2}, []int{1, 1, 1, 1}, true},
+		{[]int{3, 2}, []int{2, 3}, []int{4, 3}, []int{1, 2, 0, 1}, false}, // strides multiples of the dilations
+		{[]int{2, 3}, []int{2, 2}, []int{2, 4}, []int{1, 1, 1, 1}, true},
 	} {
 		const n, ch, h, w = 2, 3, 9, 10
 		nd := node("/pool", "MaxPool", []string{"x"}, "y")
