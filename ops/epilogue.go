@@ -99,8 +99,17 @@ func FusedEpilogues(m *Model) map[OpKind]int {
 // ConvEpilogueBackend.
 func (c *Context) conv2dEpilogue(x, w, b *Tensor, o Conv2dOptions, act Epilogue) *Tensor {
 	fb, ok := c.b.(ConvEpilogueBackend)
-	if !ok {
-		return c.mapUnary(c.Conv2d(x, w, b, o), act.Apply, nil) // no gradient is recorded without Grad
+	if !ok { // the nodes' own ops, one after the other
+		y := c.Conv2d(x, w, b, o)
+		switch act.Kind {
+		case EpilogueClip:
+			return c.Clip(y, act.Lo, act.Hi)
+		case EpilogueHardswish:
+			return c.Hardswish(y)
+		case EpilogueHardSigmoid:
+			return c.HardSigmoid(y, act.Alpha, act.Beta)
+		}
+		return y
 	}
 	p, err := ConvGeometry(x, w, o)
 	if err != nil {
