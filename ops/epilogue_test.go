@@ -46,6 +46,16 @@ func TestConvEpilogueFusionMatchesUnfused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// a backend without the epilogue kernel runs the pairs as their ops
+	plain, err := m.Forward1(ops.NewContext(plainBackend{cpu.New(cpu.Options{})}, ops.Options{}), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range plain.Data {
+		if d := fused.Data[i] - v; d > 1e-5 || d < -1e-5 {
+			t.Fatalf("output %d: fused %v, without the epilogue kernel %v", i, fused.Data[i], v)
+		}
+	}
 	outs, err := m.ForwardObserved(c, func(*ops.Node, []*ops.Tensor, *ops.Tensor) {}, in)
 	if err != nil {
 		t.Fatal(err)
