@@ -82,8 +82,9 @@ func calibration(x *ops.Tensor, n int) *data.Dataset {
 }
 
 // TestTorchvisionRoundTripORT: imported resnet18 and mobilenet_v3_small
-// (under QPIPE_LONG=1 also swin_t with its GELUs replaced by ReLU, and
-// mobilenet_v2's ReLU6 clips) export as FP32 ONNX that ONNX
+// (also with its HardSwishes replaced by ReLU; under QPIPE_LONG=1 also
+// swin_t with its GELUs replaced by ReLU, and mobilenet_v2's ReLU6 clips)
+// export as FP32 ONNX that ONNX
 // Runtime runs within 1e-4 (relative to the largest logit) of qpipe; after
 // `quantize int8` (minmax calibration on noise images) the QDQ export runs
 // in ONNX Runtime within 3 times qpipe's own rounding sensitivity (see
@@ -98,19 +99,31 @@ func calibration(x *ops.Tensor, n int) *data.Dataset {
 func TestTorchvisionRoundTripORT(t *testing.T) {
 	type roundTrip struct {
 		key      string
+		replace  ops.OpKind // replaced by relu before the export
 		quantize bool
 	}
-	cases := []roundTrip{{zooKey("resnet18", 64, 17, "dyn"), true}, {zooKey("mobilenet_v3_small", 64, 13, "static"), true}}
+	cases := []roundTrip{{zooKey("resnet18", 64, 17, "dyn"), "", true}, {zooKey("mobilenet_v3_small", 64, 13, "static"), "", true},
+		{zooKey("mobilenet_v3_small", 64, 17, "dyn"), ops.OpHardswish, true}}
 	if os.Getenv("QPIPE_LONG") != "" {
-		cases = append(cases, roundTrip{zooKey("swin_t", 64, 17, "dyn"), false}, roundTrip{zooKey("mobilenet_v2", 64, 17, "nofold"), true})
+		cases = append(cases, roundTrip{zooKey("swin_t", 64, 17, "dyn"), ops.OpGELU, false}, roundTrip{zooKey("mobilenet_v2", 64, 17, "nofold"), "", true})
 	}
 	for _, c := range cases {
-		t.Run(c.key, func(t *testing.T) {
+		name := c.key
+		if c.replace != "" {
+			name += "/replace_" + string(c.replace)
+		}
+		t.Run(name, func(t *testing.T) {
 			m, _, x := importZoo(t, c.key)
-			if m.KindCounts()[ops.OpGELU] > 0 {
-				if _, err := compress.Replace(m, ops.OpGELU, ops.OpReLU, "", source.Span{}); err != nil {
+			if c.replace != "" {
+				want := m.KindCounts()[c.replace]
+				n, err := compress.Replace(m, c.replace, ops.OpReLU, "", source.Span{})
+				if err != nil {
 					t.Fatal(err)
 				}
+				if n == 0 || n != want || m.KindCounts()[c.replace] != 0 {
+					t.Fatalf("replace %s with relu: %d replaced of %d", c.replace, n, want)
+				}
+				t.Logf("replaced %d %s nodes by relu", n, c.replace)
 			}
 			ortAgrees(t, m, x, exportTol, "fp32")
 			if !c.quantize {
