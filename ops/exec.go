@@ -21,6 +21,9 @@ type exec struct {
 	fuseReLU bool
 	// fusePool (no-grad only) also applies the 2×2 max pool after the ReLU.
 	fusePool bool
+	// epilogue (no-grad only) is the clip/hardswish/hardsigmoid the conv2d
+	// applies (see fusedEpilogue); nil when none.
+	epilogue *Epilogue
 }
 
 // ForwardHook observes every node evaluation of ForwardObserved: the node,
@@ -100,6 +103,9 @@ func init() {
 			}
 			if e.fuseReLU {
 				return e.c.Conv2dReLU(in[0], e.mustParam(n, in, "weight"), e.param(n, in, "bias"), o)
+			}
+			if e.epilogue != nil {
+				return e.c.conv2dEpilogue(in[0], e.mustParam(n, in, "weight"), e.param(n, in, "bias"), o, *e.epilogue)
 			}
 			return e.c.Conv2d(in[0], e.mustParam(n, in, "weight"), e.param(n, in, "bias"), o)
 		}},
@@ -280,15 +286,21 @@ func (m *Model) ForwardObserved(c *Context, hook ForwardHook, inputs ...*Tensor)
 		if relu != nil && !c.opts.Grad {
 			pool = fusedPool(m, i+1, readers)
 		}
-		e.fuseReLU, e.fusePool = relu != nil, pool != nil
+		if relu == nil && readers != nil && !c.opts.Grad {
+			var act Epilogue
+			if relu, act = fusedEpilogue(m, i, readers); relu != nil {
+				e.epilogue = &act
+			}
+		}
+		e.fuseReLU, e.fusePool = relu != nil && e.epilogue == nil, pool != nil
 		v, err := e.run(n, vals)
-		e.fuseReLU, e.fusePool = false, false
+		e.fuseReLU, e.fusePool, e.epilogue = false, false, nil
 		if err != nil {
 			return nil, err
 		}
 		vals[n.ID] = v
 		lt.done(c, n, vals)
-		if relu != nil { // the conv's value is already the ReLU's
+		if relu != nil { // the conv's value is already the ReLU's (or the fused activation's)
 			vals[relu.ID] = v
 			lt.done(c, relu, vals)
 			i++

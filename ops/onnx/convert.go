@@ -25,7 +25,7 @@ func init() {
 		"Shape": convShape, "Gather": convGather, "Unsqueeze": convUnsqueeze, "Squeeze": convSqueeze,
 		"Concat": convConcat, "Slice": convSlice, "Reshape": convReshape, "Transpose": convTranspose,
 		"Flatten": convFlatten, "ConstantOfShape": convConstantOfShape,
-		"Range": convRange, "Equal": convEqual, "Where": convWhere,
+		"Range": convRange, "Equal": compareOp(func(a, b float64) bool { return a == b }), "Where": convWhere,
 		"Add": binaryOp(ops.OpAdd), "Sub": binaryOp(ops.OpSub), "Mul": binaryOp(ops.OpMul), "Div": binaryOp(ops.OpDiv),
 		"Pow":  convPow,
 		"Tanh": unary(ops.OpTanh, math.Tanh), "Relu": unary(ops.OpReLU, func(x float64) float64 { return max(x, 0) }),
@@ -106,7 +106,12 @@ func convIdentity(_ *importer, _ *onnxpb.NodeProto, in []*value) ([]*value, erro
 
 func convCast(_ *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
 	to := onnxpb.TensorProto_DataType(attrInt(n, "to", 1))
-	isFloat := to == onnxpb.TensorProto_FLOAT || to == onnxpb.TensorProto_DOUBLE || to == onnxpb.TensorProto_FLOAT16
+	if to == onnxpb.TensorProto_BFLOAT16 || to == onnxpb.TensorProto_STRING {
+		// bfloat16: ONNX 1.12's reference truncates, later versions round to
+		// nearest even; strings have no numeric value.
+		return nil, fmt.Errorf("cast to %s is not supported", to)
+	}
+	isFloat := isFloatType(to)
 	if in[0].k == nil {
 		if !isFloat {
 			return nil, fmt.Errorf("cast of a computed tensor to %s is not supported", to)
@@ -122,6 +127,8 @@ func convCast(_ *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error) {
 			k.data[i] = math.Trunc(v)
 		case to == onnxpb.TensorProto_FLOAT:
 			k.data[i] = float64(float32(v))
+		case to == onnxpb.TensorProto_FLOAT16:
+			k.data[i] = roundHalf(v)
 		}
 	}
 	return kv(k), nil
@@ -475,18 +482,6 @@ func convRange(_ *importer, _ *onnxpb.NodeProto, in []*value) ([]*value, error) 
 		k.data = append(k.data, v)
 	}
 	k.shape = []int{len(k.data)}
-	return kv(k), nil
-}
-
-func convEqual(_ *importer, _ *onnxpb.NodeProto, in []*value) ([]*value, error) {
-	if !allConst(in) {
-		return nil, fmt.Errorf("comparisons of computed tensors are not supported")
-	}
-	k, err := broadcastK(in[0].k, in[1].k, func(a, b float64) float64 { return b2f(a == b) })
-	if err != nil {
-		return nil, err
-	}
-	k.isInt = true
 	return kv(k), nil
 }
 

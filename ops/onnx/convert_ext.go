@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/onnx/onnxpb"
 )
@@ -44,6 +46,7 @@ func init() {
 	} {
 		converters[k] = f
 	}
+	converters[fusedDomain+".HardSwish"] = converters["HardSwish"] // Mul(x, HardSigmoid(x)), patterns.go
 	converters["MaxPool"] = convPoolCeil(ops.OpMaxPool2d)
 	converters["AveragePool"] = convPoolCeil(ops.OpAvgPool2d)
 }
@@ -359,6 +362,9 @@ func convPoolCeil(kind ops.OpKind) convFunc {
 		if len(n.GetOutput()) > 1 && n.GetOutput()[1] != "" {
 			return nil, fmt.Errorf("MaxPool's Indices output is not supported")
 		}
+		if k, _ := attrInts(n, "kernel_shape"); len(k) == 1 && len(in[0].shape()) == 3 {
+			return pool1d(im, n, in, convPoolCeil(kind))
+		}
 		if explicit, err := explicitPads(n, in[0].shape()); err != nil || explicit != n {
 			if err != nil {
 				return nil, err
@@ -375,6 +381,9 @@ func convPoolCeil(kind ops.OpKind) convFunc {
 				return nil, err
 			}
 			in = []*value{v}
+		}
+		if d, ok := attrInts(n, "dilations"); ok && kind == ops.OpMaxPool2d && len(d) == 2 && d[0]*d[1] != 1 && len(in[0].shape()) == 4 && in[0].pad == nil {
+			return dilatedMaxPool(im, n, in[0], d)
 		}
 		pads, _ := attrInts(n, "pads")
 		kernel, _ := attrInts(n, "kernel_shape")
@@ -514,8 +523,16 @@ func convEinsum(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error
 	if !ok && !strings.Contains(eq, ".") { // implicit output: the letters used once, sorted
 		out, ok = implicitOutput(terms), true
 	}
-	if ok && len(terms) == 1 && len(in) == 1 && !strings.Contains(eq, ".") {
-		return einsumOne(im, n, in[0], terms[0], out)
+	if ok && len(terms) == 1 && len(in) == 1 {
+		term, out, err := expandEllipsis(terms[0], out, len(in[0].shape()))
+		if err != nil {
+			return nil, err
+		}
+		x, term, err := einsumDiagonals(im, n, in[0], term)
+		if err != nil {
+			return nil, err
+		}
+		return einsumOne(im, n, x, term, out)
 	}
 	if ok && len(terms) == 2 && len(in) == 2 && terms[0] == terms[1] && out == "" && !strings.Contains(eq, ".") {
 		p, err := im.emit(n, ops.OpMul, ops.Attrs{}, nil, in[0], in[1]) // an inner product
@@ -525,15 +542,15 @@ func convEinsum(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error
 		return one(im.emit(n, ops.OpSum, ops.Attrs{}, nil, p))
 	}
 	if !ok || len(terms) != 2 || len(in) != 2 {
-		return nil, fmt.Errorf("einsum %q is not supported (batched matrix products, one-operand sums and transposes, inner products)", eq)
+		return nil, einsumUnsupported(eq)
 	}
 	a, b := terms[0], terms[1]
 	if len(a) < 2 || len(a) != len(b) || len(out) != len(a) || strings.Contains(eq, ".") {
-		return nil, fmt.Errorf("einsum %q is not supported (batched matrix products, one-operand sums and transposes, inner products)", eq)
+		return nil, einsumUnsupported(eq)
 	}
 	p := len(a) - 2
 	if a[:p] != b[:p] || out[:p] != a[:p] {
-		return nil, fmt.Errorf("einsum %q is not supported (batched matrix products, one-operand sums and transposes, inner products)", eq)
+		return nil, einsumUnsupported(eq)
 	}
 	ai, aj, bi, bj, oi, oj := a[p], a[p+1], b[p], b[p+1], out[p], out[p+1]
 	var transA, transB bool
@@ -546,10 +563,10 @@ func convEinsum(im *importer, n *onnxpb.NodeProto, in []*value) ([]*value, error
 	case aj == oi && bi == oj && ai == bj:
 		transA, transB = true, true
 	default:
-		return nil, fmt.Errorf("einsum %q is not supported (batched matrix products, one-operand sums and transposes, inner products)", eq)
+		return nil, einsumUnsupported(eq)
 	}
 	if oi == oj || strings.IndexByte(a[:p], oi) >= 0 || strings.IndexByte(a[:p], oj) >= 0 {
-		return nil, fmt.Errorf("einsum %q is not supported (batched matrix products, one-operand sums and transposes, inner products)", eq)
+		return nil, einsumUnsupported(eq)
 	}
 	return one(im.emit(n, ops.OpMatMul, ops.Attrs{TransA: transA, TransB: transB}, nil, in[0], in[1]))
 }
@@ -636,7 +653,7 @@ func einsumOne(im *importer, n *onnxpb.NodeProto, x *value, term, out string) ([
 	kept := ""
 	for i, r := range term {
 		if strings.Count(term, string(r)) != 1 || strings.Count(out, string(r)) > 1 {
-			return nil, fmt.Errorf("einsum %q: repeated letters (diagonals) are not supported", term+"->"+out)
+			return nil, fmt.Errorf("einsum %q: a letter repeated in the output is not supported", term+"->"+out)
 		}
 		if !strings.ContainsRune(out, r) {
 			axes = append(axes, i)
@@ -664,4 +681,176 @@ func einsumOne(im *importer, n *onnxpb.NodeProto, x *value, term, out string) ([
 		perm[i] = strings.IndexRune(kept, r)
 	}
 	return one(im.emit(n, ops.OpPermute, ops.Attrs{Perm: perm}, nil, v))
+}
+
+// pool1d runs a 1-D pooling (N, C, L) as the 2-D one over (N, C, 1, L):
+// kernel, strides, dilations and pads get a leading 1 (or 0) for the
+// added axis.
+func pool1d(im *importer, n *onnxpb.NodeProto, in []*value, pool2d convFunc) ([]*value, error) {
+	s := in[0].shape()
+	flat, err := reshapeTo(im, n, in[0], []int{s[0], s[1], 1, s[2]})
+	if err != nil {
+		return nil, err
+	}
+	cp := &onnxpb.NodeProto{Name: n.Name, OpType: n.OpType, Domain: n.Domain, Input: n.Input, Output: n.Output[:1]}
+	for _, a := range n.GetAttribute() {
+		a = proto.Clone(a).(*onnxpb.AttributeProto)
+		switch a.GetName() {
+		case "kernel_shape", "strides", "dilations":
+			a.Ints = append([]int64{1}, a.Ints...)
+		case "pads":
+			if len(a.Ints) == 2 {
+				a.Ints = []int64{0, a.Ints[0], 0, a.Ints[1]}
+			}
+		}
+		cp.Attribute = append(cp.Attribute, a)
+	}
+	out, err := pool2d(im, cp, flat)
+	if err != nil {
+		return nil, err
+	}
+	o := out[0].shape()
+	return reshapeTo(im, n, out[0], []int{o[0], o[1], o[3]})
+}
+
+// einsumUnsupported is the error for an equation outside the forms Import
+// takes.
+func einsumUnsupported(eq string) error {
+	return fmt.Errorf("einsum %q is not supported (batched matrix products, one-operand sums, transposes and diagonals, inner products)", eq)
+}
+
+// expandEllipsis replaces "..." in a one-operand equation by letters
+// (unused capitals) for the dimensions it stands for in a rank-r input.
+func expandEllipsis(term, out string, r int) (string, string, error) {
+	if !strings.Contains(term, "...") {
+		if strings.Contains(out, ".") {
+			return "", "", einsumUnsupported(term + "->" + out)
+		}
+		return term, out, nil
+	}
+	k := r - (len(term) - 3)
+	if k < 0 || strings.Count(term, "...") != 1 || strings.Count(out, "...") > 1 {
+		return "", "", einsumUnsupported(term + "->" + out)
+	}
+	var fill []byte
+	for c := byte('A'); c <= 'Z' && len(fill) < k; c++ {
+		if !strings.ContainsRune(term+out, rune(c)) {
+			fill = append(fill, c)
+		}
+	}
+	if len(fill) < k {
+		return "", "", einsumUnsupported(term + "->" + out)
+	}
+	return strings.Replace(term, "...", string(fill), 1), strings.Replace(out, "...", string(fill), 1), nil
+}
+
+// einsumDiagonals takes the diagonal of every letter that term repeats
+// (x·I summed over the second axis of the pair, I the identity on the
+// pair's axes) and returns the value with that letter once.
+func einsumDiagonals(im *importer, n *onnxpb.NodeProto, x *value, term string) (*value, string, error) {
+	for {
+		i, j := -1, -1
+		for a := range len(term) {
+			if b := strings.IndexByte(term[a+1:], term[a]); b >= 0 {
+				i, j = a, a+1+b
+				break
+			}
+		}
+		if i < 0 {
+			return x, term, nil
+		}
+		s := x.shape()
+		if len(s) != len(term) || s[i] != s[j] {
+			return nil, "", fmt.Errorf("einsum %q: a diagonal of axes of sizes %v", term, s)
+		}
+		mask := make([]int, len(s))
+		for d := range mask {
+			mask[d] = 1
+		}
+		mask[i], mask[j] = s[i], s[j]
+		eye := &konst{shape: mask, data: make([]float64, s[i]*s[j])}
+		for d := range s[i] {
+			eye.data[d*s[j]+d] = 1
+		}
+		p, err := im.emit(n, ops.OpMul, ops.Attrs{}, nil, x, &value{k: eye})
+		if err != nil {
+			return nil, "", err
+		}
+		if x, err = im.emit(n, ops.OpSum, ops.Attrs{Axes: []int{j}}, nil, p); err != nil {
+			return nil, "", err
+		}
+		term = term[:j] + term[j+1:]
+	}
+}
+
+// dilatedMaxPool computes a 2-D MaxPool with dilations on the input
+// padded with -MaxFloat32 (explicit pads; ceil_mode pads the end
+// further): where the strides are multiples of the dilations, as an
+// undilated pooling of every dil-th element; otherwise (kernels up to 64
+// taps) as the maximum, over the kernel's offsets, of strided slices.
+func dilatedMaxPool(im *importer, n *onnxpb.NodeProto, x *value, dil []int) ([]*value, error) {
+	kernel, _ := attrInts(n, "kernel_shape")
+	pads, ok := attrInts(n, "pads")
+	if !ok {
+		pads = make([]int, 4)
+	}
+	stride, ok := attrInts(n, "strides")
+	if !ok {
+		stride = []int{1, 1}
+	}
+	if len(kernel) != 2 || len(pads) != 4 || len(stride) != 2 || dil[0] < 1 || dil[1] < 1 || stride[0] < 1 || stride[1] < 1 {
+		return nil, fmt.Errorf("dilated pooling with kernel %v, pads %v, strides %v is not supported", kernel, pads, stride)
+	}
+	s := x.shape()
+	full := []int{0, 0, pads[0], pads[1], 0, 0, pads[2], pads[3]}
+	var out [2]int
+	for d := range 2 {
+		reach := dil[d]*(kernel[d]-1) + 1
+		span := s[2+d] + pads[d] + pads[d+2] - reach
+		if span < 0 {
+			return nil, fmt.Errorf("dilated pooling window %d wider than the padded input %v", reach, s)
+		}
+		out[d] = span/stride[d] + 1
+		if attrInt(n, "ceil_mode", 0) != 0 && span%stride[d] != 0 {
+			out[d]++
+		}
+		full[6+d] += max((out[d]-1)*stride[d]+reach-(s[2+d]+pads[d]+pads[d+2]), 0)
+	}
+	v, err := im.emit(n, ops.OpPad, ops.Attrs{Pads: full, PadValue: -math.MaxFloat32}, nil, x)
+	if err != nil {
+		return nil, err
+	}
+	if stride[0]%dil[0] == 0 && stride[1]%dil[1] == 0 {
+		// every tap lies on the grid of step dil from the padded origin:
+		// an undilated pooling of that grid, stride/dil
+		for d := range 2 {
+			end := ((out[d]-1)*stride[d]/dil[d]+kernel[d]-1)*dil[d] + 1
+			if v, err = im.emit(n, ops.OpSlice, ops.Attrs{Axis: 2 + d, Start: 0, End: end, Step: dil[d]}, nil, v); err != nil {
+				return nil, err
+			}
+		}
+		a := ops.Attrs{Kernel: kernel, Stride: []int{stride[0] / dil[0], stride[1] / dil[1]}}
+		return one(im.emit(n, ops.OpMaxPool2d, a, nil, v))
+	}
+	if kernel[0]*kernel[1] > 64 {
+		return nil, fmt.Errorf("dilated pooling with a %dx%d kernel and strides %v not multiples of the dilations %v is not supported", kernel[0], kernel[1], stride, dil)
+	}
+	var acc *value
+	for kh := range kernel[0] {
+		for kw := range kernel[1] {
+			t := v
+			for d, k := range []int{kh, kw} {
+				start := k * dil[d]
+				if t, err = im.emit(n, ops.OpSlice, ops.Attrs{Axis: 2 + d, Start: start, End: start + (out[d]-1)*stride[d] + 1, Step: stride[d]}, nil, t); err != nil {
+					return nil, err
+				}
+			}
+			if acc == nil {
+				acc = t
+			} else if acc, err = im.emit(n, ops.OpMax, ops.Attrs{}, nil, acc, t); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return []*value{acc}, nil
 }

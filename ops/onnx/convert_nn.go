@@ -447,7 +447,7 @@ func convPool(kind ops.OpKind) convFunc {
 		}
 		kernel, _ := attrInts(n, "kernel_shape")
 		if len(kernel) != 2 {
-			return nil, fmt.Errorf("only 2-D pooling is supported (kernel %v)", kernel)
+			return nil, fmt.Errorf("only 1-D and 2-D pooling is supported (kernel %v)", kernel)
 		}
 		pads, _ := attrInts(n, "pads")
 		countPad := attrInt(n, "count_include_pad", 0) == 1

@@ -3,7 +3,8 @@
 //
 // # Import
 //
-// Import reads what torch.onnx.export writes at opsets 6-17 (see
+// Import reads what torch.onnx.export writes at opsets 6-17, and opsets
+// 1-5 for the ops unchanged since opset 1 (see
 // SupportedOps for the ops; docs/onnx-coverage.md for what is checked:
 // every torchvision 0.14 classifier family and the ONNX backend suite).
 // It converts node by node: a node whose inputs are all constants is
@@ -15,7 +16,8 @@
 // fusePatterns (patterns.go) turns PyTorch's decompositions back into
 // qpipe ops — GELU (erf and tanh forms) into gelu/gelu_tanh, the opset-13
 // LayerNorm chain into layernorm, MatMul + Add with constant weights into
-// linear — so recipe verbs such as `replace gelu with relu` find them;
+// linear, Mul(x, HardSigmoid(x)) below opset 14 into hardswish — so
+// recipe verbs such as `replace gelu with relu` find them;
 // afterwards torch.roll's Slice+Concat becomes roll, a zero Pad folds
 // into the following Conv/AveragePool, and a batch norm read only from a
 // convolution folds into its weight and bias.

@@ -82,9 +82,13 @@ func TestImportRejectsBadFilesAndOpsets(t *testing.T) {
 	wantErr(t, err, "missing.onnx")
 	relu := []*onnxpb.NodeProto{node("/r", "Relu", []string{"x"}, "y")}
 	_, err = Import(writeModel(t, dir, tinyModel(5, relu)), ImportOptions{})
-	wantErr(t, err, "opset 5", "6-17")
+	wantErr(t, err, `node "/r" (Relu)`, "opset 5", "from opset 6")
 	_, err = Import(writeModel(t, dir, tinyModel(18, relu)), ImportOptions{})
-	wantErr(t, err, "opset 18", "6-17")
+	wantErr(t, err, "opset 18", "1-17")
+	sp := []*onnxpb.NodeProto{node("/sp", "Softplus", []string{"x"}, "y")}
+	if _, err := Import(writeModel(t, dir, tinyModel(1, sp)), ImportOptions{}); err != nil {
+		t.Errorf("Softplus at opset 1 (unchanged since): %v", err)
+	}
 	m, err := Import(writeModel(t, dir, tinyModel(13, relu)), ImportOptions{})
 	if err != nil || m.KindCounts()[ops.OpReLU] != 1 {
 		t.Fatalf("tiny relu model: %v", err)

@@ -160,13 +160,7 @@ func (e *exporter) unique(name string) string {
 	if name == "" {
 		name = "v"
 	}
-	base, i := name, 1
-	for e.used[name] {
-		name = fmt.Sprintf("%s_%d", base, i)
-		i++
-	}
-	e.used[name] = true
-	return name
+	return uniqueName(e.used, name)
 }
 
 // add appends an ONNX node and returns its first output.

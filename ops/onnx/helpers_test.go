@@ -30,7 +30,7 @@ func readNpy(t *testing.T, path string) *ops.Tensor {
 	return x
 }
 
-func evalCtx(t *testing.T) *ops.Context {
+func evalCtx(t testing.TB) *ops.Context {
 	t.Helper()
 	be, err := ops.NewBackend("cpu")
 	if err != nil {

@@ -64,7 +64,7 @@ type importer struct {
 }
 
 // Import reads an ONNX model (opsets 6-17, as torch.onnx.export writes
-// them) into a qpipe model. Shape subgraphs are folded for the input
+// them; 1-5 for the ops unchanged since opset 1) into a qpipe model. Shape subgraphs are folded for the input
 // shape; decomposed GELU (erf and tanh forms) and LayerNorm become gelu,
 // gelu_tanh and layernorm nodes, MatMul/Gemm with constant weights linear
 // nodes. A symbolic batch dimension stays dynamic: the graph is traced at
@@ -326,6 +326,10 @@ func (im *importer) convert(n *onnxpb.NodeProto) error {
 	if !ok {
 		return nodeErr(n, fmt.Errorf("unsupported op (supported: %s)", supportedList()))
 	}
+	if im.opset < FullImportOpset && !sinceOpset1[convKey(n)] && n.GetDomain() != fusedDomain {
+		return nodeErr(n, fmt.Errorf("opset %d: import reads this op from opset %d on (its earlier form had other attributes); re-export with torch.onnx.export(..., opset_version=17)",
+			im.opset, FullImportOpset))
+	}
 	outs, err := runConverter(conv, im, n, in)
 	if err != nil {
 		return nodeErr(n, err)
@@ -509,16 +513,21 @@ func (im *importer) nodeName(on *onnxpb.NodeProto, kind ops.OpKind) string {
 var moduleKinds = map[ops.OpKind]bool{
 	ops.OpLinear: true, ops.OpConv2d: true, ops.OpLayerNorm: true, ops.OpBatchNorm: true, ops.OpGELU: true,
 	ops.OpGELUTanh: true, ops.OpReLU: true, ops.OpTanh: true, ops.OpSigmoid: true, ops.OpMaxPool2d: true,
-	ops.OpAvgPool2d: true, ops.OpGlobalAvgPool: true, ops.OpSoftmax: true,
+	ops.OpAvgPool2d: true, ops.OpGlobalAvgPool: true, ops.OpSoftmax: true, ops.OpHardswish: true,
+	ops.OpHardSigmoid: true, ops.OpClip: true, ops.OpSiLU: true,
 }
 
-func (im *importer) unique(name string) string {
+func (im *importer) unique(name string) string { return uniqueName(im.names, name) }
+
+// uniqueName returns name, or name_1, name_2, ... the first not in used,
+// and marks it used (node names on import, value names on export).
+func uniqueName(used map[string]bool, name string) string {
 	base, i := name, 1
-	for im.names[name] {
+	for used[name] {
 		name = fmt.Sprintf("%s_%d", base, i)
 		i++
 	}
-	im.names[name] = true
+	used[name] = true
 	return name
 }
 

@@ -14,11 +14,20 @@ import (
 	"github.com/qpipe/qpipe/ops/onnx/onnxpb"
 )
 
-// Supported default-domain opset range on import.
+// Supported default-domain opset range on import: every listed op at
+// opsets FullImportOpset-MaxImportOpset; below, down to MinImportOpset,
+// only the ops whose definition has not changed since opset 1
+// (sinceOpset1; the others' early forms had other attributes, such as
+// consumed_inputs and broadcast).
 const (
-	MinImportOpset = 6
-	MaxImportOpset = 17
+	MinImportOpset  = 1
+	FullImportOpset = 6
+	MaxImportOpset  = 17
 )
+
+// sinceOpset1 are the listed ops defined once, at opset 1, and unchanged
+// through opset 17.
+var sinceOpset1 = map[string]bool{"GlobalAveragePool": true, "GlobalMaxPool": true, "Softplus": true, "Not": true}
 
 // readModel parses an .onnx file and checks its default-domain opset.
 func readModel(path string) (*onnxpb.ModelProto, error) {
@@ -35,8 +44,8 @@ func readModel(path string) (*onnxpb.ModelProto, error) {
 	}
 	v := opsetOf(mp)
 	if v < MinImportOpset || v > MaxImportOpset {
-		return nil, fmt.Errorf("onnx: %s uses opset %d; import supports opsets %d-%d (re-export with torch.onnx.export(..., opset_version=17))",
-			path, v, MinImportOpset, MaxImportOpset)
+		return nil, fmt.Errorf("onnx: %s uses opset %d; import supports opsets %d-%d (%d-%d for the ops changed since opset 1; re-export with torch.onnx.export(..., opset_version=17))",
+			path, v, MinImportOpset, MaxImportOpset, FullImportOpset, MaxImportOpset)
 	}
 	return mp, nil
 }
@@ -92,14 +101,25 @@ func tensorData(t *onnxpb.TensorProto, dir string) (*konst, error) {
 // elemSize is the byte size of the data types import reads (0: unsupported).
 func elemSize(dt onnxpb.TensorProto_DataType) int {
 	switch dt {
-	case onnxpb.TensorProto_FLOAT, onnxpb.TensorProto_INT32:
+	case onnxpb.TensorProto_FLOAT, onnxpb.TensorProto_INT32, onnxpb.TensorProto_UINT32:
 		return 4
-	case onnxpb.TensorProto_DOUBLE, onnxpb.TensorProto_INT64:
+	case onnxpb.TensorProto_DOUBLE, onnxpb.TensorProto_INT64, onnxpb.TensorProto_UINT64:
 		return 8
+	case onnxpb.TensorProto_FLOAT16, onnxpb.TensorProto_BFLOAT16, onnxpb.TensorProto_INT16, onnxpb.TensorProto_UINT16:
+		return 2
 	case onnxpb.TensorProto_INT8, onnxpb.TensorProto_UINT8, onnxpb.TensorProto_BOOL:
 		return 1
 	}
 	return 0
+}
+
+// isFloatType reports whether dt holds floating-point values.
+func isFloatType(dt onnxpb.TensorProto_DataType) bool {
+	switch dt {
+	case onnxpb.TensorProto_FLOAT, onnxpb.TensorProto_DOUBLE, onnxpb.TensorProto_FLOAT16, onnxpb.TensorProto_BFLOAT16:
+		return true
+	}
+	return false
 }
 
 // checkCount compares the data present (raw bytes or typed values) with
@@ -119,6 +139,8 @@ func checkCount(t *onnxpb.TensorProto, raw []byte, n, size int) error {
 		have = len(t.GetDoubleData())
 	case onnxpb.TensorProto_INT64:
 		have = len(t.GetInt64Data())
+	case onnxpb.TensorProto_UINT32, onnxpb.TensorProto_UINT64:
+		have = len(t.GetUint64Data())
 	default:
 		have = len(t.GetInt32Data())
 	}
@@ -136,7 +158,7 @@ func decodeData(t *onnxpb.TensorProto, raw []byte, k *konst) error {
 	if size == 0 {
 		return fmt.Errorf("unsupported data type %s", dt)
 	}
-	k.isInt = dt != onnxpb.TensorProto_FLOAT && dt != onnxpb.TensorProto_DOUBLE
+	k.isInt = !isFloatType(dt)
 	if raw != nil || t.RawData != nil || t.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
 		if len(raw) != n*size {
 			return fmt.Errorf("has %d bytes of data, want %d", len(raw), n*size)
@@ -157,6 +179,18 @@ func decodeData(t *onnxpb.TensorProto, raw []byte, k *konst) error {
 	case onnxpb.TensorProto_INT64:
 		for _, v := range t.GetInt64Data() {
 			vals = append(vals, float64(v))
+		}
+	case onnxpb.TensorProto_UINT32, onnxpb.TensorProto_UINT64:
+		for _, v := range t.GetUint64Data() {
+			vals = append(vals, float64(v))
+		}
+	case onnxpb.TensorProto_FLOAT16: // the bits, in int32_data
+		for _, v := range t.GetInt32Data() {
+			vals = append(vals, halfToFloat(uint16(v)))
+		}
+	case onnxpb.TensorProto_BFLOAT16:
+		for _, v := range t.GetInt32Data() {
+			vals = append(vals, float64(math.Float32frombits(uint32(v)<<16)))
 		}
 	default:
 		for _, v := range t.GetInt32Data() {
@@ -180,11 +214,56 @@ func rawValue(dt onnxpb.TensorProto_DataType, b []byte) float64 {
 		return float64(int64(binary.LittleEndian.Uint64(b)))
 	case onnxpb.TensorProto_INT32:
 		return float64(int32(binary.LittleEndian.Uint32(b)))
+	case onnxpb.TensorProto_UINT64:
+		return float64(binary.LittleEndian.Uint64(b))
+	case onnxpb.TensorProto_UINT32:
+		return float64(binary.LittleEndian.Uint32(b))
+	case onnxpb.TensorProto_INT16:
+		return float64(int16(binary.LittleEndian.Uint16(b)))
+	case onnxpb.TensorProto_UINT16:
+		return float64(binary.LittleEndian.Uint16(b))
+	case onnxpb.TensorProto_FLOAT16:
+		return halfToFloat(binary.LittleEndian.Uint16(b))
+	case onnxpb.TensorProto_BFLOAT16: // the upper half of a float32
+		return float64(math.Float32frombits(uint32(binary.LittleEndian.Uint16(b)) << 16))
 	case onnxpb.TensorProto_INT8:
 		return float64(int8(b[0]))
 	default: // uint8, bool
 		return float64(b[0])
 	}
+}
+
+// halfToFloat decodes IEEE 754 binary16 bits (exact in float64).
+func halfToFloat(h uint16) float64 {
+	sign, exp, frac := 1.0, int(h>>10&0x1f), float64(h&0x3ff)
+	if h&0x8000 != 0 {
+		sign = -1
+	}
+	switch exp {
+	case 0: // zero, subnormal
+		return sign * math.Ldexp(frac, -24)
+	case 0x1f:
+		if frac != 0 {
+			return math.NaN()
+		}
+		return sign * math.Inf(1)
+	}
+	return sign * math.Ldexp(1024+frac, exp-25)
+}
+
+// roundHalf rounds v to the nearest binary16 value (ties to even), as a
+// cast to float16 does; beyond the largest finite half it is ±Inf.
+func roundHalf(v float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v == 0 {
+		return v
+	}
+	_, e := math.Frexp(math.Abs(v))       // |v| = m·2^e, m in [0.5, 1)
+	step := math.Ldexp(1, max(e-11, -24)) // 10 fraction bits; subnormal step 2^-24
+	r := math.RoundToEven(v/step) * step
+	if math.Abs(r) > 65504 {
+		return math.Copysign(math.Inf(1), v)
+	}
+	return r
 }
 
 // externalData reads a tensor stored beside the model: want bytes (what

@@ -7,7 +7,8 @@ package onnx
 // alone they would import as many small nodes, and a recipe's
 // `replace gelu with relu` would find nothing. fusePatterns finds each
 // chain and replaces it with one synthetic node in the "qpipe" domain
-// (qpipe.Gelu, qpipe.GeluTanh, qpipe.LayerNorm, qpipe.Linear) placed
+// (qpipe.Gelu, qpipe.GeluTanh, qpipe.LayerNorm, qpipe.Linear,
+// qpipe.HardSwish) placed
 // where the chain's last node stood, named after its first node (so its
 // module path is the PyTorch module's: "blocks.0.mlp.act"). A chain is
 // fused only when its inner values have no other readers and its
@@ -20,6 +21,8 @@ package onnx
 //	LayerNorm:   d = Sub(x, ReduceMean(x)); Div(d, Sqrt(Add(ReduceMean(Pow(d, 2)), eps)))
 //	             then optional Mul(·, weight) and Add(·, bias), last axis
 //	Linear:      Add(MatMul(x, W), b) with W a 2-D and b a 1-D constant
+//	HardSwish:   Mul(x, HardSigmoid(x; alpha 1/6, beta 0.5)), any operand
+//	             order (nn.Hardswish below opset 14)
 
 import (
 	"math"
@@ -113,6 +116,8 @@ func fusePatterns(nodes []*onnxpb.NodeProto, outputs []string, constOf func(stri
 			m = g.layerNorm(n)
 		case is(n, "MatMul"):
 			m = g.linear(n)
+		case is(n, "HardSigmoid"):
+			m = g.hardSwish(n)
 		}
 		if m == nil || anyUsed(used, m.nodes) {
 			continue
@@ -348,4 +353,18 @@ func (g *graphIndex) linear(mm *onnxpb.NodeProto) *match {
 		return nil
 	}
 	return &match{nodes: []*onnxpb.NodeProto{mm, add}, fused: fused("Linear", mm, add, mm.GetInput()[0], mm.GetInput()[1], bname)}
+}
+
+// hardSwish matches Mul(x, HardSigmoid(x)) with HardSigmoid's alpha 1/6
+// and beta 0.5: x·clamp(x/6 + 0.5, 0, 1), which is x·clamp(x+3, 0, 6)/6.
+func (g *graphIndex) hardSwish(hs *onnxpb.NodeProto) *match {
+	x := hs.GetInput()[0]
+	if math.Abs(float64(attrFloat(hs, "alpha", 0.2))-1.0/6) > 1e-6 || math.Abs(float64(attrFloat(hs, "beta", 0.5))-0.5) > 1e-6 {
+		return nil
+	}
+	mul := g.only(hs)
+	if !is(mul, "Mul") || other(mul, hs.GetOutput()[0]) != x {
+		return nil
+	}
+	return &match{nodes: []*onnxpb.NodeProto{hs, mul}, fused: fused("HardSwish", hs, mul, x)}
 }

@@ -17,7 +17,8 @@ import (
 // activations, quantize it, export it back to ONNX and run it in ONNX
 // Runtime.
 
-// importZoo imports one cached export and reads its inputs.
+// importZoo imports one cached export and reads its inputs (the first
+// ones only, when the model runs at a fixed batch).
 func importZoo(t *testing.T, key string) (*ops.Model, zooMeta, *ops.Tensor) {
 	t.Helper()
 	dir := zooExports(t, key)
@@ -25,7 +26,11 @@ func importZoo(t *testing.T, key string) (*ops.Model, zooMeta, *ops.Tensor) {
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
-	return r.model, r.meta, readNpy(t, filepath.Join(dir, key, "x.npy"))
+	x := readNpy(t, filepath.Join(dir, key, "x.npy"))
+	if b := r.meta.ExportBatch; r.batch == BatchFixed && b > 0 && x.Shape[0] > b { // the first images, at the fixed batch
+		x = ops.MustFromData(x.Data[:b*ops.Numel(x.Shape[1:])], append([]int{b}, x.Shape[1:]...)...)
+	}
+	return r.model, r.meta, x
 }
 
 // checkGELUs: every nn.GELU of the PyTorch model is one gelu node, and
@@ -82,33 +87,48 @@ func calibration(x *ops.Tensor, n int) *data.Dataset {
 }
 
 // TestTorchvisionRoundTripORT: imported resnet18 and mobilenet_v3_small
-// (under QPIPE_LONG=1 also swin_t with its GELUs replaced by ReLU, and
-// mobilenet_v2's ReLU6 clips) export as FP32 ONNX that ONNX
+// (also with its HardSwishes replaced by ReLU; under QPIPE_LONG=1 also
+// swin_t with its GELUs replaced by ReLU, and mobilenet_v2's ReLU6 clips)
+// export as FP32 ONNX that ONNX
 // Runtime runs within 1e-4 (relative to the largest logit) of qpipe; after
 // `quantize int8` (minmax calibration on noise images) the QDQ export runs
-// in ONNX Runtime within 5% of the largest of qpipe's fake-quant logits.
-// ONNX Runtime runs the integer layers with int32 biases and integer
-// accumulation, qpipe in float, so codes at rounding boundaries differ
-// and the differences add up over 20-50 layers of a random-weight
-// network (measured: resnet18 2.2% with an int8-vs-float error of 23%;
-// mobilenet_v3_small 1.2% with an int8-vs-float error of 1.8%, which is
-// larger than the rounding alone explains: see the report).
+// in ONNX Runtime within 3 times qpipe's own rounding sensitivity (see
+// int8Sensitivity), at most 5%, of the largest of qpipe's fake-quant
+// logits. ONNX Runtime runs the integer layers with int32 biases, integer
+// accumulation and float requantization, its float layers in other
+// summation orders: float32-level differences that flip activation codes
+// at rounding boundaries, and the flips add up over 20-50 quantized
+// layers of a random-weight network. Measured: resnet18 2.2% (sensitivity
+// 1.8%, int8 vs float 23%), mobilenet_v3_small 1.2% (sensitivity 1.3%,
+// int8 vs float 1.8%); docs/onnx-coverage.md has the analysis.
 func TestTorchvisionRoundTripORT(t *testing.T) {
 	type roundTrip struct {
 		key      string
+		replace  ops.OpKind // replaced by relu before the export
 		quantize bool
 	}
-	cases := []roundTrip{{zooKey("resnet18", 64, 17, "dyn"), true}, {zooKey("mobilenet_v3_small", 64, 13, "static"), true}}
+	cases := []roundTrip{{zooKey("resnet18", 64, 17, "dyn"), "", true}, {zooKey("mobilenet_v3_small", 64, 13, "static"), "", true},
+		{zooKey("mobilenet_v3_small", 64, 17, "dyn"), ops.OpHardswish, true}}
 	if os.Getenv("QPIPE_LONG") != "" {
-		cases = append(cases, roundTrip{zooKey("swin_t", 64, 17, "dyn"), false}, roundTrip{zooKey("mobilenet_v2", 64, 17, "nofold"), true})
+		cases = append(cases, roundTrip{zooKey("swin_t", 64, 17, "dyn"), ops.OpGELU, false}, roundTrip{zooKey("mobilenet_v2", 64, 17, "nofold"), "", true})
 	}
 	for _, c := range cases {
-		t.Run(c.key, func(t *testing.T) {
+		name := c.key
+		if c.replace != "" {
+			name += "/replace_" + string(c.replace)
+		}
+		t.Run(name, func(t *testing.T) {
 			m, _, x := importZoo(t, c.key)
-			if m.KindCounts()[ops.OpGELU] > 0 {
-				if _, err := compress.Replace(m, ops.OpGELU, ops.OpReLU, "", source.Span{}); err != nil {
+			if c.replace != "" {
+				want := m.KindCounts()[c.replace]
+				n, err := compress.Replace(m, c.replace, ops.OpReLU, "", source.Span{})
+				if err != nil {
 					t.Fatal(err)
 				}
+				if n == 0 || n != want || m.KindCounts()[c.replace] != 0 {
+					t.Fatalf("replace %s with relu: %d replaced of %d", c.replace, n, want)
+				}
+				t.Logf("replaced %d %s nodes by relu", n, c.replace)
 			}
 			ortAgrees(t, m, x, exportTol, "fp32")
 			if !c.quantize {
@@ -123,8 +143,9 @@ func TestTorchvisionRoundTripORT(t *testing.T) {
 				t.Fatalf("quantize int8 found no layers")
 			}
 			qerr := relErr(forward(t, m, x).Data, float.Data)
-			t.Logf("quantized %d layers (%d grouped convolutions left float); int8 vs float logits: %.2g relative", res.Layers, len(res.Skipped), qerr)
-			ortAgrees(t, m, x, 0.05, "int8 QDQ")
+			sens := int8Sensitivity(t, m, x)
+			t.Logf("quantized %d layers (%d grouped convolutions left float); int8 vs float logits: %.2g relative; rounding sensitivity %.2g", res.Layers, len(res.Skipped), qerr, sens)
+			ortAgrees(t, m, x, min(0.05, max(3*sens, 1e-3)), "int8 QDQ")
 		})
 	}
 }
@@ -132,6 +153,12 @@ func TestTorchvisionRoundTripORT(t *testing.T) {
 // ortAgrees exports m, runs it in ONNX Runtime on x and compares with
 // qpipe's logits relative to the largest |logit|.
 func ortAgrees(t *testing.T, m *ops.Model, x *ops.Tensor, tol float64, what string) {
+	t.Helper()
+	ortAgreesAt(t, m, x, tol, what)
+}
+
+// ortAgreesAt is ortAgrees that returns the exported file's path.
+func ortAgreesAt(t *testing.T, m *ops.Model, x *ops.Tensor, tol float64, what string) string {
 	t.Helper()
 	want := forward(t, m, x)
 	path := filepath.Join(t.TempDir(), "model.onnx")
@@ -144,4 +171,37 @@ func ortAgrees(t *testing.T, m *ops.Model, x *ops.Tensor, tol float64, what stri
 	if d > tol || math.IsNaN(d) {
 		t.Errorf("%s: onnxruntime differs from qpipe by %.3g relative > %g", what, d, tol)
 	}
+	return path
+}
+
+// int8Sensitivity is how far a fake-quantized model's logits move
+// (relative to the largest) when every convolution and linear output is
+// perturbed by float32-level noise, 1e-6 of its largest magnitude: what a
+// runtime computing the same arithmetic in another order or with integer
+// accumulation can differ by, codes at rounding boundaries flipping.
+func int8Sensitivity(t *testing.T, m *ops.Model, x *ops.Tensor) float64 {
+	t.Helper()
+	c := evalCtx(t)
+	base, err := m.ForwardObserved(c, func(*ops.Node, []*ops.Tensor, *ops.Tensor) {}, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := uint64(9)
+	moved, err := m.ForwardObserved(c, func(n *ops.Node, _ []*ops.Tensor, out *ops.Tensor) {
+		if n.Kind != ops.OpConv2d && n.Kind != ops.OpLinear {
+			return
+		}
+		var top float64
+		for _, v := range out.Data {
+			top = math.Max(top, math.Abs(float64(v)))
+		}
+		for i := range out.Data {
+			s = s*6364136223846793005 + 1442695040888963407
+			out.Data[i] += float32(1e-6 * top * (float64(int64(s>>40)%2001)/1000 - 1))
+		}
+	}, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return relErr(moved[0].Data, base[0].Data)
 }
