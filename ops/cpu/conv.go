@@ -132,6 +132,17 @@ func (b *Backend) Conv2d(p ops.ConvParams, x, w, bias, y *ops.Tensor) error {
 // columns under keepBudget) it returns the im2col columns for the weight
 // gradient.
 func (b *Backend) Conv2dAct(p ops.ConvParams, x, w, bias, y *ops.Tensor, relu, keep bool) (any, error) {
+	return b.conv2dRows(p, x, w, bias, y, keep, func(src, dst []float32, v float32) { biasReLURow(src, dst, v, relu) })
+}
+
+// rowFunc writes one output row dst = act(src + bias) of a convolution
+// (src the channel-major GEMM output of one image and channel).
+type rowFunc func(src, dst []float32, bias float32)
+
+// conv2dRows is the forward of every convolution whose activation acts
+// element by element: each tile's im2col and GEMM, then row writes each
+// output row (Conv2dAct's ReLU, Conv2dEpilogue's clip/hardswish/...).
+func (b *Backend) conv2dRows(p ops.ConvParams, x, w, bias, y *ops.Tensor, keep bool, row rowFunc) (any, error) {
 	nb := convTile(p)
 	K, L := p.C*p.KH*p.KW, p.OutH*p.OutW
 	nt := (p.N + nb - 1) / nb
@@ -147,7 +158,7 @@ func (b *Backend) Conv2dAct(p ops.ConvParams, x, w, bias, y *ops.Tensor, relu, k
 		b.wideTiles(p, nb, nt, saved, func(col, t []float32, n0, cnt int) {
 			b.parFor(cnt*p.OutC, L, func(q int) {
 				img, oc := q/p.OutC, q%p.OutC
-				biasReLURow(t[oc*cnt*L+img*L:][:L], y.Data[((n0+img)*p.OutC+oc)*L:][:L], biasAt(bias, oc), relu)
+				row(t[oc*cnt*L+img*L:][:L], y.Data[((n0+img)*p.OutC+oc)*L:][:L], biasAt(bias, oc))
 			})
 		}, x.Data, w.Data)
 		if saved == nil {
@@ -169,7 +180,7 @@ func (b *Backend) Conv2dAct(p ops.ConvParams, x, w, bias, y *ops.Tensor, relu, k
 		col, t := st.col[:K*cnt*L], st.t[:p.OutC*cnt*L]
 		im2col(p, x.Data, n0, cnt, col)
 		groupGemm(p, false, w.Data, col, t, cnt*L)
-		fromChannelMajor(p, t, y.Data, n0, cnt, bias, relu)
+		fromChannelMajor(p, t, y.Data, n0, cnt, bias, row)
 	}, func(st *tileState) {
 		if st.col != nil && saved == nil {
 			b.tmp.put(st.col)
@@ -459,15 +470,11 @@ func col2imTap(p ops.ConvParams, row, plane []float32, i, j int) {
 
 // fromChannelMajor writes t (OC, cnt·L) into NCHW y, adding the bias and
 // applying ReLU when relu is set.
-func fromChannelMajor(p ops.ConvParams, t, y []float32, n0, cnt int, bias *ops.Tensor, relu bool) {
+func fromChannelMajor(p ops.ConvParams, t, y []float32, n0, cnt int, bias *ops.Tensor, row rowFunc) {
 	L := p.OutH * p.OutW
 	for img := range cnt {
 		for oc := range p.OutC {
-			var v float32
-			if bias != nil {
-				v = bias.Data[oc]
-			}
-			biasReLURow(t[oc*cnt*L+img*L:][:L], y[((n0+img)*p.OutC+oc)*L:][:L], v, relu)
+			row(t[oc*cnt*L+img*L:][:L], y[((n0+img)*p.OutC+oc)*L:][:L], biasAt(bias, oc))
 		}
 	}
 }

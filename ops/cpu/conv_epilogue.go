@@ -8,38 +8,14 @@ import "github.com/qpipe/qpipe/ops"
 
 var _ ops.ConvEpilogueBackend = (*Backend)(nil)
 
-// Conv2dEpilogue computes y = act(conv(x, w) + b) for inference.
+// Conv2dEpilogue computes y = act(conv(x, w) + b) for inference, on
+// Conv2dAct's tiles (conv2dRows) with act applied as each row is written.
 func (b *Backend) Conv2dEpilogue(p ops.ConvParams, x, w, bias, y *ops.Tensor, act ops.Epilogue) error {
 	if act.Kind == ops.EpilogueNone {
 		return b.Conv2d(p, x, w, bias, y)
 	}
-	nb := convTile(p)
-	K, L := p.C*p.KH*p.KW, p.OutH*p.OutW
-	b.tiles((p.N+nb-1)/nb, func(ti int, st *tileState) {
-		n0 := ti * nb
-		cnt := min(nb, p.N-n0)
-		if st.col == nil {
-			st.col, st.t = b.tmp.get(K*nb*L), b.tmp.get(p.OutC*nb*L)
-		}
-		col, t := st.col[:K*cnt*L], st.t[:p.OutC*cnt*L]
-		im2col(p, x.Data, n0, cnt, col)
-		groupGemm(p, false, w.Data, col, t, cnt*L)
-		for img := range cnt {
-			for oc := range p.OutC {
-				var v float32
-				if bias != nil {
-					v = bias.Data[oc]
-				}
-				epilogueRow(t[oc*cnt*L+img*L:][:L], y.Data[((n0+img)*p.OutC+oc)*L:][:L], v, act)
-			}
-		}
-	}, func(st *tileState) {
-		if st.col != nil {
-			b.tmp.put(st.col)
-			b.tmp.put(st.t)
-		}
-	})
-	return nil
+	_, err := b.conv2dRows(p, x, w, bias, y, false, func(src, dst []float32, v float32) { epilogueRow(src, dst, v, act) })
+	return err
 }
 
 // epilogueRow writes y = act(x + b), one loop per kind so that each is a

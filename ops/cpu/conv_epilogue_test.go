@@ -55,6 +55,9 @@ func TestConv2dEpilogueMatchesFloat64Reference(t *testing.T) {
 		{N: 3, C: 8, H: 9, W: 9, OutC: 16, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
 		{N: 2, C: 16, H: 10, W: 10, OutC: 16, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 16},
 		{N: 5, C: 8, H: 7, W: 11, OutC: 12, KH: 5, KW: 3, StrideH: 1, StrideW: 2, PadH: 2, PadW: 1, DilH: 1, DilW: 1, Groups: 4},
+		// one image of 19M multiply-adds: the batch-1 path that spreads
+		// the lone tile over the workers (wideTiles)
+		{N: 1, C: 32, H: 32, W: 32, OutC: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
 	}
 	acts := []ops.Epilogue{
 		{Kind: ops.EpilogueNone},
@@ -75,6 +78,9 @@ func TestConv2dEpilogueMatchesFloat64Reference(t *testing.T) {
 		p.OutW = (p.W+2*p.PadW-p.DilW*(p.KW-1)-1)/p.StrideW + 1
 		// scale 2: pre-activations spread over the clip and hardswish knees
 		x, w, bias := fill(p.N*p.C*p.H*p.W, 2), fill(p.OutC*p.C/p.Groups*p.KH*p.KW, 1), fill(p.OutC, 1)
+		if gi == len(geoms)-1 && be.w.n > 1 && !be.wide(p, convTile(p), 1) {
+			t.Fatalf("geometry %d no longer takes the wide batch-1 path; give it more work", gi)
+		}
 		for _, act := range acts {
 			y := ops.New(p.N, p.OutC, p.OutH, p.OutW)
 			T := func(d []float32, shape ...int) *ops.Tensor { return &ops.Tensor{Shape: shape, Data: d} }
