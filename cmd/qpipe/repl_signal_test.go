@@ -62,14 +62,17 @@ func TestReplCtrlCInterruptsStatementKeepsSession(t *testing.T) {
 	out := &ptyOut{}
 	go func() { _, _ = bytes.NewBuffer(nil).ReadFrom(teeReader{f, out}) }()
 	at := out.waitFor(t, "qpipe> ", 0)
-	f.Write([]byte("data digits subset=200\r"))
-	at = out.waitFor(t, "data digits: 200 training images", at)
+	f.Write([]byte("data digits subset=1000\r"))
+	at = out.waitFor(t, "data digits: 1000 training images", at)
 	if next := strings.Index(out.text()[at:], "qpipe> "); next < 0 {
 		at = out.waitFor(t, "qpipe> ", at)
 	}
 	f.Write([]byte("model mlp\r"))
 	at = out.waitFor(t, "model mlp: 235146 parameters", at)
-	f.Write([]byte("train epochs=1000 lr=0.01\r"))
+	// 160,000 steps: minutes on any machine, so the Ctrl-C below always
+	// lands while it runs (1000 epochs of 200 images once finished in
+	// under the 3 s the test waits, on a faster engine)
+	f.Write([]byte("train epochs=10000 lr=0.01\r"))
 	at = out.waitFor(t, "train", at)
 	time.Sleep(3 * time.Second)
 	f.Write([]byte{3}) // Ctrl-C
