@@ -235,6 +235,11 @@ func (c *Context) Release(t *Tensor) {
 // ints returns an int32 scratch buffer from the arena.
 func (c *Context) ints(n int) []int32 { return c.arena.getInts(n) }
 
+// int8s returns an uninitialised int8 buffer from the arena (the codes of
+// an int8 activation): like float buffers it is recycled by Reset, so a
+// forward after the first allocates (and zeroes) none.
+func (c *Context) int8s(n int) []int8 { return c.arena.getInt8s(n) }
+
 // arena recycles float32 and int32 buffers by exact length: a training step
 // asks for the same sizes each time, so after the first step every request
 // is served from the free lists.
@@ -243,10 +248,12 @@ type arena struct {
 	used     map[*float32][]float32
 	freeInts map[int][][]int32
 	usedInts [][]int32
+	freeI8   map[int][][]int8
+	usedI8   [][]int8
 }
 
 func newArena() arena {
-	return arena{free: map[int][][]float32{}, used: map[*float32][]float32{}, freeInts: map[int][][]int32{}}
+	return arena{free: map[int][][]float32{}, used: map[*float32][]float32{}, freeInts: map[int][][]int32{}, freeI8: map[int][][]int8{}}
 }
 
 func (a *arena) get(n int) []float32 {
@@ -290,6 +297,21 @@ func (a *arena) getInts(n int) []int32 {
 	return buf
 }
 
+func (a *arena) getInt8s(n int) []int8 {
+	var buf []int8
+	if l := a.freeI8[n]; len(l) > 0 {
+		buf = l[len(l)-1]
+		a.freeI8[n] = l[:len(l)-1]
+	} else {
+		if err := bounded.Check("tensor buffer", bounded.Bytes(n, 1)); err != nil {
+			panic(err)
+		}
+		buf = make([]int8, n)
+	}
+	a.usedI8 = append(a.usedI8, buf)
+	return buf
+}
+
 func (a *arena) reset() {
 	for k, buf := range a.used {
 		a.free[len(buf)] = append(a.free[len(buf)], buf)
@@ -300,6 +322,11 @@ func (a *arena) reset() {
 	}
 	clear(a.usedInts)
 	a.usedInts = a.usedInts[:0]
+	for _, buf := range a.usedI8 {
+		a.freeI8[len(buf)] = append(a.freeI8[len(buf)], buf)
+	}
+	clear(a.usedI8)
+	a.usedI8 = a.usedI8[:0]
 }
 
 // String describes the context for debugging.

@@ -364,7 +364,7 @@ func (e *exec) int8Conv(cb Int8ConvBackend, n *Node, l *int8Layer, p ConvParams,
 	}
 	shape := []int{p.N, p.OutC, p.OutH, p.OutW}
 	if s := n.Attrs.OutScale; s > 0 {
-		out := make([]int8, p.N*p.OutC*p.OutH*p.OutW)
+		out := e.c.int8s(p.N * p.OutC * p.OutH * p.OutW) // every code is written
 		check("qconv2d", cb.Conv2dInt8(p, q, nhwc, l.packed, l.ep, out, nil))
 		return newInt8NHWC(out, s, shape...)
 	}

@@ -47,7 +47,7 @@ func (e *exec) runInt8Pass(n *Node, x *Tensor) (y *Tensor, ok bool) {
 		}
 		q, s, nhwc := x.int8Raw()
 		p := poolGeometry("maxpool2d", x, poolOpts(n.Attrs))
-		out := make([]int8, p.N*p.C*p.OutH*p.OutW)
+		out := e.c.int8s(p.N * p.C * p.OutH * p.OutW) // every code is written
 		check("maxpool2d", pb.MaxPool2dInt8(p, q, out, nhwc), x)
 		if nhwc {
 			return newInt8NHWC(out, s, p.N, p.C, p.OutH, p.OutW), true

@@ -1,6 +1,7 @@
 package ops_test
 
 import (
+	"math"
 	"testing"
 
 	"github.com/qpipe/qpipe/ops"
@@ -66,4 +67,57 @@ func TestInt8CodesPassThroughPoolAndFlatten(t *testing.T) {
 		t.Fatalf("flatten: %d codes, shape %v", len(fq), outs["flatten"].Shape)
 	}
 	assertClose(t, "int8 cnn vs float", got[0], want, tol{atol: 0.05 * maxAbs(want)})
+}
+
+// TestInt8OutputsRecycledAcrossReset: the int8 activations of conv and
+// pool come from the context's arena; a forward on recycled (dirty)
+// buffers after Reset gives the same bits as the first, odd sizes and
+// padding included.
+func TestInt8OutputsRecycledAcrossReset(t *testing.T) {
+	b := ops.NewBuilder("cnn", 1)
+	x := b.Input("x")
+	h := b.Conv2d("conv1", x, 3, 5, 3, ops.Conv2dOptions{Padding: [2]int{1, 1}}, true)
+	h = b.Act(ops.OpReLU, "relu1", h)
+	h = b.Op(ops.OpMaxPool2d, "pool", ops.Attrs{Kernel: []int{2, 2}}, h)
+	h = b.Conv2d("conv2", h, 5, 7, 3, ops.Conv2dOptions{Padding: [2]int{1, 1}}, true)
+	h = b.Act(ops.OpReLU, "relu2", h)
+	h = b.Op(ops.OpMaxPool2d, "pool2", ops.Attrs{Kernel: []int{3, 3}, Stride: []int{2, 2}, Padding: []int{1, 1}}, h)
+	h = b.Op(ops.OpFlatten, "flatten", ops.Attrs{Axis: 1}, h)
+	y := b.Linear("fc", h, 7*2*2, 5, true)
+	m, err := b.Build(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(seed int) *ops.Tensor {
+		in := ops.New(3, 3, 9, 9)
+		for i := range in.Data {
+			in.Data[i] = float32((i*seed)%17)/8 - 1
+		}
+		return in
+	}
+	a, other := mk(13), mk(7)
+	r, err := m.ConvertInt8(ops.Int8Options{InputScales: calibrate(t, m, a)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Int8Outputs != 2 {
+		t.Fatalf("report %+v, want 2 int8 outputs", r)
+	}
+	ctx := newCtx(false, false)
+	run := func(in *ops.Tensor) []float32 {
+		defer ctx.Reset()
+		got, err := m.ForwardObserved(ctx, nil, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), got[0].Data...)
+	}
+	first := run(a)
+	run(other)
+	again := run(a)
+	for i := range first {
+		if math.Float32bits(first[i]) != math.Float32bits(again[i]) {
+			t.Fatalf("logit %d: %v after Reset, first %v", i, again[i], first[i])
+		}
+	}
 }
