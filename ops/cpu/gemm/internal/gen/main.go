@@ -21,7 +21,7 @@ import (
 
 // sgemmArgs offsets.
 const (
-	fA, fLda, fB, fKc, fC, fLdc, fAlpha, fBeta, fNr = 0, 8, 16, 24, 32, 40, 48, 52, 56
+	fA, fLda, fB, fKc, fC, fLdc, fAlpha, fBeta, fNr, fBoff = 0, 8, 16, 24, 32, 40, 48, 52, 56, 64
 )
 
 // s8Args offsets.
@@ -130,21 +130,45 @@ func (g *gen) masks256(off int) {
 
 // sgemmAVX512 emits the rows×32 fp32 kernel: C = alpha*A*B + beta*C.
 // A is read in place (rows at lda), B is a packed kc×32 panel.
-func (g *gen) sgemmAVX512(rows int) {
-	name := fmt.Sprintf("sgemmAVX512_%d", rows)
+func (g *gen) sgemmAVX512(rows int) { g.sgemm512(fmt.Sprintf("sgemmAVX512_%d", rows), rows, false) }
+
+// sgemmIdxAVX512 emits the rows×32 kernel whose B row k is the 32 floats
+// (fewer, masked, at the right edge) at b + boff[k]: an implicit-GEMM
+// convolution reads its input image in place, one offset per kernel tap.
+func (g *gen) sgemmIdxAVX512(rows int) {
+	g.sgemm512(fmt.Sprintf("sgemmIdxAVX512_%d", rows), rows, true)
+}
+
+// sgemm512 is the body of both AVX-512 fp32 kernels; indirect selects
+// sgemmIdxAVX512's B (R14 the base, DX walking the offset table).
+func (g *gen) sgemm512(name string, rows int, indirect bool) {
 	g.text(name)
 	g.f("MOVQ %d(AX), SI", fA)
 	g.f("MOVQ %d(AX), R9", fLda)
 	g.f("SHLQ $2, R9")
-	g.f("MOVQ %d(AX), DX", fB)
+	bStep := 128
+	if indirect {
+		g.masks512(fNr)
+		g.f("MOVQ %d(AX), R14", fB)
+		g.f("MOVQ %d(AX), DX", fBoff)
+		bStep = 8
+	} else {
+		g.f("MOVQ %d(AX), DX", fB)
+	}
 	g.f("MOVQ %d(AX), CX", fKc)
 	g.setupBases(rows)
 	for i := 0; i < 2*rows; i++ {
 		g.f("VPXORD Z%d, Z%d, Z%d", i, i, i)
 	}
-	g.loop(name, rows, 4, 4, 128, func(s int) {
-		g.f("VMOVUPS %d(DX), Z28", 128*s)
-		g.f("VMOVUPS %d(DX), Z29", 128*s+64)
+	g.loop(name, rows, 4, 4, bStep, func(s int) {
+		if indirect {
+			g.f("MOVQ %d(DX), R15", 8*s)
+			g.f("VMOVUPS.Z (R14)(R15*4), K1, Z28")
+			g.f("VMOVUPS.Z 64(R14)(R15*4), K2, Z29")
+		} else {
+			g.f("VMOVUPS %d(DX), Z28", 128*s)
+			g.f("VMOVUPS %d(DX), Z29", 128*s+64)
+		}
 		for r := 0; r < rows; r++ {
 			bc := 30 + r%2
 			g.f("VBROADCASTSS %s, Z%d", rowAddr(r, 4*s), bc)
@@ -621,6 +645,9 @@ func main() {
 	for r := 1; r <= 14; r++ {
 		g.sgemmAVX512(r)
 	}
+	for r := 1; r <= 14; r++ {
+		g.sgemmIdxAVX512(r)
+	}
 	for r := 1; r <= 6; r++ {
 		g.sgemmAVX2(r)
 	}
@@ -650,7 +677,7 @@ func goStubs() []byte {
 	for _, f := range []struct {
 		name, typ string
 		rows      int
-	}{{"sgemmAVX512", "sgemmArgs", 14}, {"sgemmAVX2", "sgemmArgs", 6}, {"s8VNNI", "s8Args", 14}, {"s16AVX2", "s8Args", 6}} {
+	}{{"sgemmAVX512", "sgemmArgs", 14}, {"sgemmIdxAVX512", "sgemmArgs", 14}, {"sgemmAVX2", "sgemmArgs", 6}, {"s8VNNI", "s8Args", 14}, {"s16AVX2", "s8Args", 6}} {
 		fmt.Fprintf(&b, "\n// %s[r] is the %s kernel for r rows.\nvar %s = [...]func(*%s){nil", f.name, f.name, f.name, f.typ)
 		for r := 1; r <= f.rows; r++ {
 			fmt.Fprintf(&b, ", %s_%d", f.name, r)
