@@ -79,3 +79,7 @@ func indirectPacked(impl *f32Impl, m, n, k int, a []float32, lda int, b []float3
 		}
 	}
 }
+
+// IndirectNative reports whether SgemmIndirect runs a kernel of its own
+// (AVX-512) rather than copying B for the ordinary GEMM.
+func IndirectNative() bool { return curF32.Load().tileIdx != nil }

@@ -1,0 +1,310 @@
+package cpu
+
+// Direct (implicit-GEMM) convolution forward for inference.
+//
+// im2col writes C·KH·KW copies of the input that the GEMM then packs a
+// second time; with few output channels (16..64) those copies cost as much
+// as the multiply-adds. Here the input of a tile is copied once into a
+// layout where every kernel tap is the same picture shifted by a constant,
+// and gemm.SgemmIndirect reads B's row (c, i, j) straight from it at that
+// offset:
+//
+//   - each input row is followed by gw zero columns and each image by gh
+//     zero rows (gw, gh ≥ the padding), so a tap that falls off the left
+//     edge of a row reads the previous row's gap, one off the top reads the
+//     gap rows above: the padding is shared by neighbouring rows and images;
+//   - a stride s is split into s·s phase planes (rows ≡ a, columns ≡ b mod
+//     s), so a strided tap is again a shift inside one phase plane.
+//
+// Output (img, oh, ow) is column img·rowsPer·wp + (oh-oh0)·wp + ow of the
+// GEMM; the columns ow ≥ OW (gap positions) are computed and dropped. A
+// tile is a run of whole images or, for a lone image, a band of output
+// rows (the rows above and below the band are copied with it), so batch 1
+// spreads over the workers with one hand-off per convolution.
+
+import (
+	"math"
+
+	"github.com/qpipe/qpipe/ops"
+	"github.com/qpipe/qpipe/ops/cpu/gemm"
+)
+
+// directGeom is the layout of one convolution's direct tiles.
+type directGeom struct {
+	p        ops.ConvParams
+	hq, wq   int   // phase plane rows and columns per image: ceil(H/sH), ceil(W/sW)
+	gh, gw   int   // zero rows after each image, zero columns after each row
+	top, bot int   // rows a tap reaches above and below its output row
+	wp       int   // row stride: wq + gw
+	phases   int   // sH·sW planes per channel
+	offBase  []int // off without the plane index (for the tile's plane size)
+	planeIdx []int
+}
+
+// ceilDiv and floorDiv for possibly negative numerators (floorDiv).
+func floorDiv(a, b int) int {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+// gapFor returns the zero gap one dimension needs (size x, padding pad,
+// kernel k, dilation d, stride s, output o): a tap of output oh reads
+// phase row (or column) oh+δ, δ from -before to after, so the gap covers
+// the reads before the data and past its end (and the outputs fit a row).
+func gapFor(x, pad, k, d, s, o int) (phaseLen, gap, before, after int) {
+	phaseLen = (x + s - 1) / s
+	before = max(0, -floorDiv(-pad, s))
+	after = max(0, floorDiv((k-1)*d-pad, s))
+	below := max(0, o-1+after-(phaseLen-1))
+	gap = max(before, below, o-phaseLen)
+	return phaseLen, gap, before, after
+}
+
+// newDirectGeom lays out p's direct convolution.
+func newDirectGeom(p ops.ConvParams) *directGeom {
+	g := &directGeom{p: p, phases: p.StrideH * p.StrideW}
+	g.hq, g.gh, g.top, g.bot = gapFor(p.H, p.PadH, p.KH, p.DilH, p.StrideH, p.OutH)
+	g.wq, g.gw, _, _ = gapFor(p.W, p.PadW, p.KW, p.DilW, p.StrideW, p.OutW)
+	g.wp = g.wq + g.gw
+	taps := p.KH * p.KW
+	g.offBase, g.planeIdx = make([]int, p.C*taps), make([]int, p.C*taps)
+	for c := range p.C {
+		for i := range p.KH {
+			ri := i*p.DilH - p.PadH
+			a, di := ri-floorDiv(ri, p.StrideH)*p.StrideH, floorDiv(ri, p.StrideH)
+			for j := range p.KW {
+				cj := j*p.DilW - p.PadW
+				b, dj := cj-floorDiv(cj, p.StrideW)*p.StrideW, floorDiv(cj, p.StrideW)
+				k := (c*p.KH+i)*p.KW + j
+				g.planeIdx[k] = (c*p.StrideH+a)*p.StrideW + b
+				g.offBase[k] = (g.top+di)*g.wp + g.gw + dj
+			}
+		}
+	}
+	return g
+}
+
+// directTile is one tile: images n0..n0+cnt, output rows oh0..oh1.
+type directTile struct{ n0, cnt, oh0, oh1 int }
+
+// full reports whether the tile covers whole images.
+func (t directTile) full(p ops.ConvParams) bool { return t.oh0 == 0 && t.oh1 == p.OutH }
+
+// rows returns the plane rows per image of a tile and the zero rows after
+// its last image. Whole images hold their hq rows and gh gap rows each
+// (phase row u of an image at u+top: the gap rows serve the image below
+// and above); a band holds its output rows and the rows its taps reach.
+func (g *directGeom) rows(t directTile) (rowsPer, extra int) {
+	if t.full(g.p) && t.cnt > 1 {
+		return g.hq + g.gh, g.top
+	}
+	return t.oh1 - t.oh0 + g.top + g.bot, 0
+}
+
+// planeLen is the floats of one phase plane of the tile.
+func (g *directGeom) planeLen(t directTile) int {
+	rowsPer, extra := g.rows(t)
+	return 2*g.gw + (t.cnt*rowsPer+extra)*g.wp
+}
+
+// cols is the GEMM's column count for the tile.
+func (g *directGeom) cols(t directTile) int {
+	rowsPer, _ := g.rows(t)
+	return (t.cnt-1)*rowsPer*g.wp + (t.oh1-t.oh0-1)*g.wp + g.p.OutW
+}
+
+// fill copies the tile's input into buf (planeLen floats per phase plane)
+// and returns the tap offsets into it (off has C·KH·KW entries).
+func (g *directGeom) fill(t directTile, x, buf []float32, off []int) {
+	p := g.p
+	plane := g.planeLen(t)
+	rowsPer, extra := g.rows(t)
+	uLo := t.oh0 - g.top
+	for c := range p.C {
+		for a := range p.StrideH {
+			for bb := range p.StrideW {
+				dst := buf[((c*p.StrideH+a)*p.StrideW+bb)*plane:][:plane]
+				clear(dst[:g.gw])
+				clear(dst[len(dst)-g.gw:])
+				for r := range t.cnt*rowsPer + extra {
+					row := dst[g.gw+r*g.wp:][:g.wp]
+					img, u := r/rowsPer, uLo+r%rowsPer
+					ih := u*p.StrideH + a
+					if img >= t.cnt || u < 0 || ih >= p.H {
+						clear(row)
+						continue
+					}
+					src := x[(((t.n0+img)*p.C+c)*p.H+ih)*p.W:][:p.W]
+					if p.StrideW == 1 {
+						copy(row, src)
+						clear(row[p.W:])
+						continue
+					}
+					v := 0
+					for ; v*p.StrideW+bb < p.W; v++ {
+						row[v] = src[v*p.StrideW+bb]
+					}
+					clear(row[v:])
+				}
+			}
+		}
+	}
+	for k, b := range g.offBase {
+		off[k] = g.planeIdx[k]*plane + b
+	}
+}
+
+// directOK reports whether p's forward takes the direct path: ungrouped
+// (grouped and depthwise convolutions have kernels of their own) on a CPU
+// with the indirect GEMM kernel.
+func directOK(p ops.ConvParams) bool {
+	return p.Groups == 1 && gemm.IndirectNative()
+}
+
+// directTiles cuts p's batch into tiles: runs of whole images of about
+// tileBudget/2 floats of input and output each, or, with fewer images
+// than workers, each image into bands of output rows, two per worker where
+// the work is large enough to pay for the hand-off.
+func (b *Backend) directTiles(g *directGeom) []directTile {
+	p := g.p
+	per := max(p.C*g.phases, p.OutC) * (g.hq + g.gh) * g.wp
+	if p.N >= b.w.n {
+		cnt := max(1, min(p.N, (tileBudget/2)/max(per, 1)))
+		nt := (p.N + cnt - 1) / cnt
+		cnt = (p.N + nt - 1) / nt // even tiles
+		var ts []directTile
+		for n0 := 0; n0 < p.N; n0 += cnt {
+			ts = append(ts, directTile{n0: n0, cnt: min(cnt, p.N-n0), oh0: 0, oh1: p.OutH})
+		}
+		return ts
+	}
+	macs := p.OutC * p.OutH * p.OutW * p.C * p.KH * p.KW
+	bands := 1
+	if b.w.n > 1 && macs >= bandWork {
+		bands = min(p.OutH, 2*b.w.n)
+	}
+	var ts []directTile
+	for img := range p.N {
+		for k := range bands {
+			ts = append(ts, directTile{n0: img, cnt: 1, oh0: p.OutH * k / bands, oh1: p.OutH * (k + 1) / bands})
+		}
+	}
+	return ts
+}
+
+// bandWork is the multiply-adds of one image's convolution above which it
+// is split into bands of rows over the workers.
+const bandWork = 1 << 19
+
+// directForward runs the forward of tiles ts: each worker takes whole
+// tiles (copy, GEMM, out) from a shared counter. out writes the tile's
+// outputs from its GEMM result t (OC rows of ldc floats; output (img, oh,
+// ow) at column img·stride + (oh-oh0)·wp + ow).
+func (b *Backend) directForward(g *directGeom, ts []directTile, x, w []float32, out func(t []float32, ldc, stride int, tl directTile)) {
+	p := g.p
+	K := p.C * p.KH * p.KW
+	maxIn, maxOut := 0, 0
+	for _, t := range ts {
+		maxIn = max(maxIn, p.C*g.phases*g.planeLen(t))
+		maxOut = max(maxOut, p.OutC*g.cols(t))
+	}
+	b.tiles(len(ts), func(ti int, st *tileState) {
+		if st.col == nil {
+			st.col, st.t, st.off = b.tmp.get(maxIn), b.tmp.get(maxOut), make([]int, K)
+		}
+		t := ts[ti]
+		g.fill(t, x, st.col, st.off)
+		n := g.cols(t)
+		gemm.SgemmIndirect(p.OutC, n, K, w, K, st.col[:p.C*g.phases*g.planeLen(t)], st.off, st.t[:p.OutC*n], n)
+		rowsPer, _ := g.rows(t)
+		out(st.t[:p.OutC*n], n, rowsPer*g.wp, t)
+	}, func(st *tileState) {
+		b.putBufs(st.col, st.t)
+	})
+}
+
+// directRows writes a tile's outputs row by row through row (bias and
+// activation), as conv2dRows' im2col path does.
+func (g *directGeom) directRows(y []float32, bias *ops.Tensor, row rowFunc) func(t []float32, ldc, stride int, tl directTile) {
+	p := g.p
+	L := p.OutH * p.OutW
+	return func(t []float32, ldc, stride int, tl directTile) {
+		for img := range tl.cnt {
+			for oc := range p.OutC {
+				v := biasAt(bias, oc)
+				src := t[oc*ldc+img*stride:]
+				dst := y[((tl.n0+img)*p.OutC+oc)*L:][:L]
+				for oh := tl.oh0; oh < tl.oh1; oh++ {
+					row(src[(oh-tl.oh0)*g.wp:][:p.OutW], dst[oh*p.OutW:][:p.OutW], v)
+				}
+			}
+		}
+	}
+}
+
+// directOutGo is directOut in Go, with the same fused multiply-add.
+func directOutGo(src []float32, lds int, dst, res []float32, rows, cols int, scale, shift float32, relu bool) {
+	for r := range rows {
+		s, d := src[r*lds:][:cols], dst[r*cols:][:cols]
+		for i, v := range s {
+			o := float32(math.FMA(float64(v), float64(scale), float64(shift)))
+			if res != nil {
+				o += res[r*cols+i]
+			}
+			if relu {
+				o = max(o, 0)
+			}
+			d[i] = o
+		}
+	}
+}
+
+// Conv2dFused computes y = act(conv(x, w)·scale + shift + res) (see
+// ops.ConvFusion) for inference: the direct convolution's output pass
+// applies it, or, where the direct path does not run, a pass over the
+// im2col forward's output.
+func (b *Backend) Conv2dFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvFusion) error {
+	L := p.OutH * p.OutW
+	scale := func(oc int) float32 {
+		if f.Scale == nil {
+			return 1
+		}
+		return f.Scale[oc]
+	}
+	var res []float32
+	if f.Res != nil {
+		res = f.Res.Data
+	}
+	if directOK(p) {
+		g := newDirectGeom(p)
+		b.directForward(g, b.directTiles(g), x.Data, w.Data, func(t []float32, ldc, stride int, tl directTile) {
+			rows := tl.oh1 - tl.oh0
+			for img := range tl.cnt {
+				for oc := range p.OutC {
+					at := ((tl.n0+img)*p.OutC+oc)*L + tl.oh0*p.OutW
+					var r []float32
+					if res != nil {
+						r = res[at:][:rows*p.OutW]
+					}
+					directOut(t[oc*ldc+img*stride:], g.wp, y.Data[at:][:rows*p.OutW], r, rows, p.OutW, scale(oc), f.Shift[oc], f.ReLU)
+				}
+			}
+		})
+		return nil
+	}
+	if _, err := b.conv2dRows(p, x, w, nil, y, false, func(src, dst []float32, _ float32) { copy(dst, src) }); err != nil {
+		return err
+	}
+	b.parFor(p.N*p.OutC, L, func(q int) {
+		oc, plane := q%p.OutC, y.Data[q*L:][:L]
+		var r []float32
+		if res != nil {
+			r = res[q*L:][:L]
+		}
+		directOut(plane, L, plane, r, 1, L, scale(oc), f.Shift[oc], f.ReLU)
+	})
+	return nil
+}

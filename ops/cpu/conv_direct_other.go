@@ -1,0 +1,9 @@
+//go:build !amd64 || purego
+
+package cpu
+
+// directOut writes rows rows of cols outputs: dst = act(src·scale + shift
+// + res) (res nil: none), src rows lds floats apart, dst and res packed.
+func directOut(src []float32, lds int, dst, res []float32, rows, cols int, scale, shift float32, relu bool) {
+	directOutGo(src, lds, dst, res, rows, cols, scale, shift, relu)
+}

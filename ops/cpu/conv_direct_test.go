@@ -1,0 +1,122 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/qpipe/qpipe/ops"
+)
+
+// directGeoms are the shapes the direct convolution must get right: 3×3
+// same (resnet), stride 2 (phases), 1×1 and 1×1 stride 2 (shortcuts),
+// 7×7 stride 2 pad 3 (resnet18's stem), no padding, padding wider than
+// the kernel reach, dilation, uneven strides, odd sizes, one channel.
+func directGeoms() []ops.ConvParams {
+	geoms := []ops.ConvParams{
+		{C: 16, H: 32, W: 32, OutC: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1},
+		{C: 16, H: 32, W: 32, OutC: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1},
+		{C: 16, H: 15, W: 13, OutC: 32, KH: 1, KW: 1, StrideH: 2, StrideW: 2},
+		{C: 24, H: 8, W: 8, OutC: 40, KH: 1, KW: 1, StrideH: 1, StrideW: 1},
+		{C: 3, H: 23, W: 21, OutC: 17, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadH: 3, PadW: 3},
+		{C: 5, H: 9, W: 11, OutC: 6, KH: 3, KW: 2, StrideH: 1, StrideW: 1},
+		{C: 4, H: 7, W: 6, OutC: 3, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 3, PadW: 2},
+		{C: 6, H: 13, W: 12, OutC: 15, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 2, DilW: 2},
+		{C: 4, H: 9, W: 11, OutC: 6, KH: 3, KW: 2, StrideH: 2, StrideW: 1, PadH: 1, DilW: 2},
+		{C: 1, H: 28, W: 28, OutC: 5, KH: 4, KW: 4, StrideH: 4, StrideW: 4},
+		{C: 2, H: 10, W: 10, OutC: 3, KH: 3, KW: 3, StrideH: 3, StrideW: 3, PadH: 1, PadW: 1},
+	}
+	for i := range geoms {
+		p := &geoms[i]
+		p.Groups = 1
+		p.DilH, p.DilW = max(p.DilH, 1), max(p.DilW, 1)
+		p.OutH = (p.H+2*p.PadH-p.DilH*(p.KH-1)-1)/p.StrideH + 1
+		p.OutW = (p.W+2*p.PadW-p.DilW*(p.KW-1)-1)/p.StrideW + 1
+	}
+	return geoms
+}
+
+// TestDirectConvMatchesReference runs the direct forward (whole-image
+// tiles and row bands) against the float64 convolution, batch 1, 3 and 64
+// on 1..3 workers, with and without ReLU, and requires bit-identical
+// outputs across worker counts.
+func TestDirectConvMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	fill := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		return v
+	}
+	for gi, p0 := range directGeoms() {
+		for _, n := range []int{1, 3, 64} {
+			if n == 64 && gi > 3 {
+				continue
+			}
+			p := p0
+			p.N = n
+			x, w, bias := fill(p.N*p.C*p.H*p.W), fill(p.OutC*p.C*p.KH*p.KW), fill(p.OutC)
+			want, _, _, _ := convRef(p, x, w, bias, make([]float32, p.N*p.OutC*p.OutH*p.OutW), true)
+			var first []float32
+			for threads := 1; threads <= 3; threads++ {
+				name := fmt.Sprintf("geom%d/n%d/t%d", gi, n, threads)
+				be := New(Options{Threads: threads})
+				y := ops.New(p.N, p.OutC, p.OutH, p.OutW)
+				g := newDirectGeom(p)
+				ts := be.directTiles(g)
+				if n == 1 && threads > 1 && len(ts) == 1 && p.OutC*p.OutH*p.OutW*p.C*p.KH*p.KW >= bandWork {
+					t.Fatalf("%s: a large lone image is not cut into bands", name)
+				}
+				be.directForward(g, ts, x, w, g.directRows(y.Data, &ops.Tensor{Shape: []int{p.OutC}, Data: bias},
+					func(src, dst []float32, v float32) { biasReLURow(src, dst, v, true) }))
+				for i, wv := range want {
+					if math.Abs(float64(y.Data[i])-wv) > 1e-4*(1+math.Abs(wv)) {
+						t.Fatalf("%s %+v: y[%d] = %v, want %v", name, p, i, y.Data[i], wv)
+					}
+				}
+				if first == nil {
+					first = y.Data
+					continue
+				}
+				for i := range first {
+					if y.Data[i] != first[i] {
+						t.Fatalf("%s: y[%d] = %v, %v on one worker", name, i, y.Data[i], first[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestConv2dActTakesDirectPath: an ungrouped inference forward runs the
+// direct convolution where the CPU has its kernel, and matches the im2col
+// forward (kept columns) to rounding.
+func TestConv2dActTakesDirectPath(t *testing.T) {
+	p := directGeoms()[1]
+	p.N = 5
+	if !directOK(p) {
+		t.Skip("no indirect GEMM kernel on this CPU: the im2col path runs")
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	x, w, bias := ops.New(p.N, p.C, p.H, p.W), ops.New(p.OutC, p.C, p.KH, p.KW), ops.New(p.OutC)
+	for _, v := range []*ops.Tensor{x, w, bias} {
+		for i := range v.Data {
+			v.Data[i] = float32(r.NormFloat64())
+		}
+	}
+	be := New(Options{Threads: 2})
+	yd, yi := ops.New(p.N, p.OutC, p.OutH, p.OutW), ops.New(p.N, p.OutC, p.OutH, p.OutW)
+	if _, err := be.Conv2dAct(p, x, w, bias, yd, true, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := be.Conv2dAct(p, x, w, bias, yi, true, true); err != nil {
+		t.Fatal(err)
+	}
+	for i := range yd.Data {
+		if d := math.Abs(float64(yd.Data[i] - yi.Data[i])); d > 1e-4*(1+math.Abs(float64(yi.Data[i]))) {
+			t.Fatalf("direct y[%d] = %v, im2col %v", i, yd.Data[i], yi.Data[i])
+		}
+	}
+}
