@@ -36,7 +36,9 @@ type directGeom struct {
 	gh, gw   int   // zero rows after each image, zero columns after each row
 	top, bot int   // rows a tap reaches above and below its output row
 	wp       int   // row stride: wq + gw
-	phases   int   // sH·sW planes per channel
+	phases   int   // sH·sW phases per channel
+	slot     []int // phase a·sW+b → its plane among a channel's used ones, -1 unused
+	used     int   // phase planes per channel that some tap reads
 	offBase  []int // off without the plane index (for the tile's plane size)
 	planeIdx []int
 }
@@ -79,16 +81,35 @@ func newDirectGeom(p ops.ConvParams) *directGeom {
 				cj := j*p.DilW - p.PadW
 				b, dj := cj-floorDiv(cj, p.StrideW)*p.StrideW, floorDiv(cj, p.StrideW)
 				k := (c*p.KH+i)*p.KW + j
-				g.planeIdx[k] = (c*p.StrideH+a)*p.StrideW + b
+				g.planeIdx[k] = a*p.StrideW + b // a phase for now
 				g.offBase[k] = (g.top+di)*g.wp + g.gw + dj
 			}
 		}
 	}
+	g.slot = make([]int, g.phases)
+	for i := range g.slot {
+		g.slot[i] = -1
+	}
+	for _, ph := range g.planeIdx[:taps] {
+		if g.slot[ph] < 0 {
+			g.slot[ph] = 0
+		}
+	}
+	for i, s := range g.slot {
+		if s == 0 {
+			g.slot[i] = g.used
+			g.used++
+		}
+	}
+	for k, ph := range g.planeIdx {
+		g.planeIdx[k] = (k/taps)*g.used + g.slot[ph]
+	}
 	return g
 }
 
-// directTile is one tile: images n0..n0+cnt, output rows oh0..oh1.
-type directTile struct{ n0, cnt, oh0, oh1 int }
+// directTile is one tile: images n0..n0+cnt, output rows oh0..oh1,
+// output channels oc0..oc1.
+type directTile struct{ n0, cnt, oh0, oh1, oc0, oc1 int }
 
 // full reports whether the tile covers whole images.
 func (t directTile) full(p ops.ConvParams) bool { return t.oh0 == 0 && t.oh1 == p.OutH }
@@ -116,44 +137,61 @@ func (g *directGeom) cols(t directTile) int {
 	return (t.cnt-1)*rowsPer*g.wp + (t.oh1-t.oh0-1)*g.wp + g.p.OutW
 }
 
-// fill copies the tile's input into buf (planeLen floats per phase plane)
-// and returns the tap offsets into it (off has C·KH·KW entries).
+// fill copies the tile's input into buf (planeLen floats per phase plane
+// in use) and writes the tap offsets into it to off (C·KH·KW entries).
 func (g *directGeom) fill(t directTile, x, buf []float32, off []int) {
 	p := g.p
 	plane := g.planeLen(t)
 	rowsPer, extra := g.rows(t)
 	uLo := t.oh0 - g.top
 	for c := range p.C {
-		for a := range p.StrideH {
-			for bb := range p.StrideW {
-				dst := buf[((c*p.StrideH+a)*p.StrideW+bb)*plane:][:plane]
-				clear(dst[:g.gw])
-				clear(dst[len(dst)-g.gw:])
-				for r := range t.cnt*rowsPer + extra {
-					row := dst[g.gw+r*g.wp:][:g.wp]
-					img, u := r/rowsPer, uLo+r%rowsPer
-					ih := u*p.StrideH + a
-					if img >= t.cnt || u < 0 || ih >= p.H {
-						clear(row)
-						continue
-					}
-					src := x[(((t.n0+img)*p.C+c)*p.H+ih)*p.W:][:p.W]
-					if p.StrideW == 1 {
-						copy(row, src)
-						clear(row[p.W:])
-						continue
-					}
-					v := 0
-					for ; v*p.StrideW+bb < p.W; v++ {
-						row[v] = src[v*p.StrideW+bb]
-					}
-					clear(row[v:])
-				}
+		for ph, slot := range g.slot {
+			if slot < 0 {
+				continue
 			}
+			a, bb := ph/p.StrideW, ph%p.StrideW
+			dst := buf[(c*g.used+slot)*plane:][:plane]
+			clear(dst[:g.gw])
+			clear(dst[len(dst)-g.gw:])
+			rows := dst[g.gw:]
+			hqa := (p.H - a + p.StrideH - 1) / p.StrideH // phase rows with data
+			for img := range t.cnt {
+				r0 := img * rowsPer
+				u0, u1 := max(uLo, 0), min(uLo+rowsPer, hqa)
+				if u1 <= u0 {
+					clear(rows[r0*g.wp : (r0+rowsPer)*g.wp])
+					continue
+				}
+				d0, d1 := r0+u0-uLo, r0+u1-uLo // plane rows holding data
+				clear(rows[r0*g.wp : d0*g.wp])
+				src := x[(((t.n0+img)*p.C+c)*p.H+u0*p.StrideH+a)*p.W:]
+				if wr := p.W - bb; wr > 0 {
+					fillRows(src[bb:], p.StrideH*p.W, rows[d0*g.wp:d1*g.wp], g.wp, d1-d0, wr, p.StrideW)
+				} else {
+					clear(rows[d0*g.wp : d1*g.wp])
+				}
+				clear(rows[d1*g.wp : (r0+rowsPer)*g.wp])
+			}
+			clear(rows[t.cnt*rowsPer*g.wp:][:extra*g.wp])
 		}
 	}
 	for k, b := range g.offBase {
 		off[k] = g.planeIdx[k]*plane + b
+	}
+}
+
+// fillRowsGo is fillRows in Go.
+func fillRowsGo(src []float32, lds int, dst []float32, wp, rows, wr, s int) {
+	for r := range rows {
+		row := dst[r*wp:][:wp]
+		v := 0
+		if wr > 0 {
+			in := src[r*lds:]
+			for ; v < wp && v*s < wr; v++ {
+				row[v] = in[v*s]
+			}
+		}
+		clear(row[v:])
 	}
 }
 
@@ -166,64 +204,83 @@ func directOK(p ops.ConvParams) bool {
 
 // directTiles cuts p's batch into tiles: runs of whole images of about
 // tileBudget/2 floats of input and output each, or, with fewer images
-// than workers, each image into bands of output rows, two per worker where
-// the work is large enough to pay for the hand-off.
+// than workers, each image into one part per worker where the work pays
+// for the hand-off: bands of output rows where a band still fills two
+// kernel tiles (64 columns), else ranges of output channels (each part
+// then copies the whole, small, input).
 func (b *Backend) directTiles(g *directGeom) []directTile {
 	p := g.p
-	per := max(p.C*g.phases, p.OutC) * (g.hq + g.gh) * g.wp
+	per := max(p.C*g.used, p.OutC) * (g.hq + g.gh) * g.wp
 	if p.N >= b.w.n {
 		cnt := max(1, min(p.N, (tileBudget/2)/max(per, 1)))
 		nt := (p.N + cnt - 1) / cnt
 		cnt = (p.N + nt - 1) / nt // even tiles
 		var ts []directTile
 		for n0 := 0; n0 < p.N; n0 += cnt {
-			ts = append(ts, directTile{n0: n0, cnt: min(cnt, p.N-n0), oh0: 0, oh1: p.OutH})
+			ts = append(ts, directTile{n0: n0, cnt: min(cnt, p.N-n0), oh1: p.OutH, oc1: p.OutC})
 		}
 		return ts
 	}
-	macs := p.OutC * p.OutH * p.OutW * p.C * p.KH * p.KW
-	bands := 1
-	if b.w.n > 1 && macs >= bandWork {
-		bands = min(p.OutH, 2*b.w.n)
-	}
+	parts, macs := b.w.n, p.OutC*p.OutH*p.OutW*p.C*p.KH*p.KW
 	var ts []directTile
 	for img := range p.N {
-		for k := range bands {
-			ts = append(ts, directTile{n0: img, cnt: 1, oh0: p.OutH * k / bands, oh1: p.OutH * (k + 1) / bands})
+		switch {
+		case parts == 1 || macs < partWork:
+			ts = append(ts, directTile{n0: img, cnt: 1, oh1: p.OutH, oc1: p.OutC})
+		case p.OutH/parts*g.wp >= 64:
+			for k := range parts {
+				ts = append(ts, directTile{n0: img, cnt: 1, oh0: p.OutH * k / parts, oh1: p.OutH * (k + 1) / parts, oc1: p.OutC})
+			}
+		default:
+			for k := range parts {
+				ts = append(ts, directTile{n0: img, cnt: 1, oh1: p.OutH, oc0: p.OutC * k / parts, oc1: p.OutC * (k + 1) / parts})
+			}
 		}
 	}
 	return ts
 }
 
-// bandWork is the multiply-adds of one image's convolution above which it
-// is split into bands of rows over the workers.
-const bandWork = 1 << 19
+// partWork is the multiply-adds of one image's convolution above which it
+// is split over the workers.
+const partWork = 1 << 18
 
 // directForward runs the forward of tiles ts: each worker takes whole
-// tiles (copy, GEMM, out) from a shared counter. out writes the tile's
-// outputs from its GEMM result t (OC rows of ldc floats; output (img, oh,
-// ow) at column img·stride + (oh-oh0)·wp + ow).
+// tiles (copy, GEMM, out) from a shared counter, or, with no more tiles
+// than workers (parts of a lone image), one tile each on the GEMM's
+// spinning workers, which a convolution a few tens of microseconds long
+// finds awake. out writes the tile's outputs from its GEMM result t
+// (output channel oc0+r in row r of ldc floats; output (img, oh, ow) at
+// column img·stride + (oh-oh0)·wp + ow).
 func (b *Backend) directForward(g *directGeom, ts []directTile, x, w []float32, out func(t []float32, ldc, stride int, tl directTile)) {
 	p := g.p
 	K := p.C * p.KH * p.KW
 	maxIn, maxOut := 0, 0
 	for _, t := range ts {
-		maxIn = max(maxIn, p.C*g.phases*g.planeLen(t))
-		maxOut = max(maxOut, p.OutC*g.cols(t))
+		maxIn = max(maxIn, p.C*g.used*g.planeLen(t))
+		maxOut = max(maxOut, (t.oc1-t.oc0)*g.cols(t))
 	}
-	b.tiles(len(ts), func(ti int, st *tileState) {
+	run := func(ti int, st *tileState) {
 		if st.col == nil {
 			st.col, st.t, st.off = b.tmp.get(maxIn), b.tmp.get(maxOut), make([]int, K)
 		}
 		t := ts[ti]
 		g.fill(t, x, st.col, st.off)
-		n := g.cols(t)
-		gemm.SgemmIndirect(p.OutC, n, K, w, K, st.col[:p.C*g.phases*g.planeLen(t)], st.off, st.t[:p.OutC*n], n)
+		n, m := g.cols(t), t.oc1-t.oc0
+		gemm.SgemmIndirect(m, n, K, w[t.oc0*K:], K, st.col[:p.C*g.used*g.planeLen(t)], st.off, st.t[:m*n], n)
 		rowsPer, _ := g.rows(t)
-		out(st.t[:p.OutC*n], n, rowsPer*g.wp, t)
-	}, func(st *tileState) {
-		b.putBufs(st.col, st.t)
-	})
+		out(st.t[:m*n], n, rowsPer*g.wp, t)
+	}
+	done := func(st *tileState) { b.putBufs(st.col, st.t) }
+	if len(ts) > 1 && len(ts) <= b.w.n {
+		// chunks of 2 items (grain > 1) run on gemm.Parallel's workers
+		b.w.For(2*len(ts), 2, func(lo, hi int) {
+			st := &tileState{}
+			run(lo/2, st)
+			done(st)
+		})
+		return
+	}
+	b.tiles(len(ts), run, done)
 }
 
 // directRows writes a tile's outputs row by row through row (bias and
@@ -233,9 +290,9 @@ func (g *directGeom) directRows(y []float32, bias *ops.Tensor, row rowFunc) func
 	L := p.OutH * p.OutW
 	return func(t []float32, ldc, stride int, tl directTile) {
 		for img := range tl.cnt {
-			for oc := range p.OutC {
+			for oc := tl.oc0; oc < tl.oc1; oc++ {
 				v := biasAt(bias, oc)
-				src := t[oc*ldc+img*stride:]
+				src := t[(oc-tl.oc0)*ldc+img*stride:]
 				dst := y[((tl.n0+img)*p.OutC+oc)*L:][:L]
 				for oh := tl.oh0; oh < tl.oh1; oh++ {
 					row(src[(oh-tl.oh0)*g.wp:][:p.OutW], dst[oh*p.OutW:][:p.OutW], v)
@@ -283,13 +340,13 @@ func (b *Backend) Conv2dFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvF
 		b.directForward(g, b.directTiles(g), x.Data, w.Data, func(t []float32, ldc, stride int, tl directTile) {
 			rows := tl.oh1 - tl.oh0
 			for img := range tl.cnt {
-				for oc := range p.OutC {
+				for oc := tl.oc0; oc < tl.oc1; oc++ {
 					at := ((tl.n0+img)*p.OutC+oc)*L + tl.oh0*p.OutW
 					var r []float32
 					if res != nil {
 						r = res[at:][:rows*p.OutW]
 					}
-					directOut(t[oc*ldc+img*stride:], g.wp, y.Data[at:][:rows*p.OutW], r, rows, p.OutW, scale(oc), f.Shift[oc], f.ReLU)
+					directOut(t[(oc-tl.oc0)*ldc+img*stride:], g.wp, y.Data[at:][:rows*p.OutW], r, rows, p.OutW, scale(oc), f.Shift[oc], f.ReLU)
 				}
 			}
 		})

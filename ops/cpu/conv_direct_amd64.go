@@ -20,3 +20,20 @@ func directOut(src []float32, lds int, dst, res []float32, rows, cols int, scale
 	}
 	directOut16(&src[0], lds, &dst[0], r, rows, cols, scale, shift, relu)
 }
+
+//go:noescape
+func fillRows16(src *float32, lds int, dst *float32, wp, rows, wr int, two bool)
+
+// fillRows writes rows rows of wp floats into dst (packed): row r holds
+// src[r·lds + v·s] for v·s < wr, then zeros.
+func fillRows(src []float32, lds int, dst []float32, wp, rows, wr, s int) {
+	if !vec16 || s > 2 || rows == 0 {
+		fillRowsGo(src, lds, dst, wp, rows, wr, s)
+		return
+	}
+	_ = dst[rows*wp-1]
+	if wr > 0 {
+		_ = src[(rows-1)*lds+wr-1]
+	}
+	fillRows16(&src[0], lds, &dst[0], wp, rows, wr, s == 2)
+}

@@ -73,3 +73,101 @@ nobx:
 done:
 	VZEROUPPER
 	RET
+
+// evenIdx: VPERMT2PS indices 0, 2, ..., 30 (the even floats of two vectors).
+DATA evenIdx<>+0(SB)/4, $0
+DATA evenIdx<>+4(SB)/4, $2
+DATA evenIdx<>+8(SB)/4, $4
+DATA evenIdx<>+12(SB)/4, $6
+DATA evenIdx<>+16(SB)/4, $8
+DATA evenIdx<>+20(SB)/4, $10
+DATA evenIdx<>+24(SB)/4, $12
+DATA evenIdx<>+28(SB)/4, $14
+DATA evenIdx<>+32(SB)/4, $16
+DATA evenIdx<>+36(SB)/4, $18
+DATA evenIdx<>+40(SB)/4, $20
+DATA evenIdx<>+44(SB)/4, $22
+DATA evenIdx<>+48(SB)/4, $24
+DATA evenIdx<>+52(SB)/4, $26
+DATA evenIdx<>+56(SB)/4, $28
+DATA evenIdx<>+60(SB)/4, $30
+GLOBL evenIdx<>(SB), RODATA|NOPTR, $64
+
+// func fillRows16(src *float32, lds int, dst *float32, wp, rows, wr int, two bool)
+// For rows rows (src rows lds floats apart, dst rows wp floats apart):
+// dst[v] = src[v·s] where v·s < wr and 0 up to wp, s = 2 if two else 1.
+TEXT ·fillRows16(SB), NOSPLIT, $0-49
+	MOVQ src+0(FP), SI
+	MOVQ lds+8(FP), R8
+	SHLQ $2, R8
+	MOVQ dst+16(FP), DI
+	MOVQ wp+24(FP), R9
+	MOVQ rows+32(FP), R10
+	MOVQ wr+40(FP), R12
+	MOVBLZX two+48(FP), DX
+	VMOVDQU32 evenIdx<>(SB), Z8
+	TESTQ R10, R10
+	JZ fdone
+frow:
+	XORQ R11, R11
+fblk:
+	CMPQ R11, R9
+	JGE fnext
+	MOVQ R9, CX
+	SUBQ R11, CX
+	MOVQ $16, AX
+	CMPQ CX, AX
+	CMOVQGT AX, CX
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K2
+	TESTQ DX, DX
+	JNZ ftwo
+	MOVQ R12, CX
+	SUBQ R11, CX
+	XORQ AX, AX
+	CMPQ CX, AX
+	CMOVQLT AX, CX
+	MOVQ $16, AX
+	CMPQ CX, AX
+	CMOVQGT AX, CX
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K1
+	VMOVUPS.Z (SI)(R11*4), K1, Z0
+	JMP fstore
+ftwo:
+	MOVQ R11, CX
+	SHLQ $1, CX
+	NEGQ CX
+	ADDQ R12, CX
+	XORQ AX, AX
+	CMPQ CX, AX
+	CMOVQLT AX, CX
+	MOVQ $32, AX
+	CMPQ CX, AX
+	CMOVQGT AX, CX
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K1
+	SHRQ $16, BX
+	KMOVW BX, K3
+	LEAQ (SI)(R11*8), AX
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS.Z 64(AX), K3, Z1
+	VPERMT2PS Z1, Z8, Z0
+fstore:
+	VMOVUPS Z0, K2, (DI)(R11*4)
+	ADDQ $16, R11
+	JMP fblk
+fnext:
+	ADDQ R8, SI
+	LEAQ (DI)(R9*4), DI
+	DECQ R10
+	JNZ frow
+fdone:
+	VZEROUPPER
+	RET

@@ -7,3 +7,9 @@ package cpu
 func directOut(src []float32, lds int, dst, res []float32, rows, cols int, scale, shift float32, relu bool) {
 	directOutGo(src, lds, dst, res, rows, cols, scale, shift, relu)
 }
+
+// fillRows writes rows rows of wp floats into dst (packed): row r holds
+// src[r·lds + v·s] for v·s < wr, then zeros.
+func fillRows(src []float32, lds int, dst []float32, wp, rows, wr, s int) {
+	fillRowsGo(src, lds, dst, wp, rows, wr, s)
+}

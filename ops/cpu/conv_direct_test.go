@@ -26,6 +26,7 @@ func directGeoms() []ops.ConvParams {
 		{C: 4, H: 9, W: 11, OutC: 6, KH: 3, KW: 2, StrideH: 2, StrideW: 1, PadH: 1, DilW: 2},
 		{C: 1, H: 28, W: 28, OutC: 5, KH: 4, KW: 4, StrideH: 4, StrideW: 4},
 		{C: 2, H: 10, W: 10, OutC: 3, KH: 3, KW: 3, StrideH: 3, StrideW: 3, PadH: 1, PadW: 1},
+		{C: 64, H: 8, W: 8, OutC: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1},
 	}
 	for i := range geoms {
 		p := &geoms[i]
@@ -50,6 +51,12 @@ func TestDirectConvMatchesReference(t *testing.T) {
 		}
 		return v
 	}
+	kinds := map[[2]bool]bool{} // tiles of (row bands, channel ranges) seen
+	defer func() {
+		if len(kinds) != 3 {
+			t.Errorf("tile kinds (bands, channel ranges) seen: %v; want whole images, bands and channel ranges", kinds)
+		}
+	}()
 	for gi, p0 := range directGeoms() {
 		for _, n := range []int{1, 3, 64} {
 			if n == 64 && gi > 3 {
@@ -66,8 +73,11 @@ func TestDirectConvMatchesReference(t *testing.T) {
 				y := ops.New(p.N, p.OutC, p.OutH, p.OutW)
 				g := newDirectGeom(p)
 				ts := be.directTiles(g)
-				if n == 1 && threads > 1 && len(ts) == 1 && p.OutC*p.OutH*p.OutW*p.C*p.KH*p.KW >= bandWork {
-					t.Fatalf("%s: a large lone image is not cut into bands", name)
+				if n == 1 && threads > 1 && len(ts) == 1 && p.OutC*p.OutH*p.OutW*p.C*p.KH*p.KW >= partWork {
+					t.Fatalf("%s: a large lone image is not split over the workers", name)
+				}
+				for _, tl := range ts {
+					kinds[[2]bool{tl.oh1-tl.oh0 < p.OutH, tl.oc1-tl.oc0 < p.OutC}] = true
 				}
 				be.directForward(g, ts, x, w, g.directRows(y.Data, &ops.Tensor{Shape: []int{p.OutC}, Data: bias},
 					func(src, dst []float32, v float32) { biasReLURow(src, dst, v, true) }))
@@ -117,6 +127,36 @@ func TestConv2dActTakesDirectPath(t *testing.T) {
 	for i := range yd.Data {
 		if d := math.Abs(float64(yd.Data[i] - yi.Data[i])); d > 1e-4*(1+math.Abs(float64(yi.Data[i]))) {
 			t.Fatalf("direct y[%d] = %v, im2col %v", i, yd.Data[i], yi.Data[i])
+		}
+	}
+}
+
+// TestFillRows checks the vector row copy (stride 1 and 2, rows shorter
+// and longer than 16 and 32 floats, a row stride past the data) against
+// its Go definition, and that it writes nothing past its rows.
+func TestFillRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 3))
+	for _, s := range []int{1, 2, 3} {
+		for _, wr := range []int{0, 1, 7, 16, 17, 31, 32, 33, 70} {
+			for _, wp := range []int{1, 9, 16, 17, 33, 40} {
+				rows, lds := 3, wr+5
+				src := make([]float32, rows*lds)
+				for i := range src {
+					src[i] = float32(r.NormFloat64())
+				}
+				got, want := make([]float32, rows*wp+1), make([]float32, rows*wp+1)
+				for i := range got {
+					got[i] = float32(math.NaN())
+				}
+				got[rows*wp], want[rows*wp] = 42, 42
+				fillRows(src, lds, got, wp, rows, wr, s)
+				fillRowsGo(src, lds, want, wp, rows, wr, s)
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("s=%d wr=%d wp=%d: dst[%d] = %v, want %v", s, wr, wp, i, got[i], want[i])
+					}
+				}
+			}
 		}
 	}
 }
