@@ -213,6 +213,10 @@ func (b *Backend) conv2dRows(p ops.ConvParams, x, w, bias, y *ops.Tensor, keep b
 // ReLU commute with the window maximum), so the full-size activation is
 // never written.
 func (b *Backend) Conv2dReLUMaxPool2(p ops.ConvParams, x, w, bias, y *ops.Tensor) error {
+	if directOK(p) {
+		b.conv2dReLUMaxPool2Direct(p, x, w, bias, y)
+		return nil
+	}
 	nb := convTile(p)
 	K, L := p.C*p.KH*p.KW, p.OutH*p.OutW
 	nt := (p.N + nb - 1) / nb

@@ -208,7 +208,11 @@ func directOK(p ops.ConvParams) bool {
 // for the hand-off: bands of output rows where a band still fills two
 // kernel tiles (64 columns), else ranges of output channels (each part
 // then copies the whole, small, input).
-func (b *Backend) directTiles(g *directGeom) []directTile {
+func (b *Backend) directTiles(g *directGeom) []directTile { return b.directTilesAligned(g, 1) }
+
+// directTilesAligned is directTiles with bands starting at multiples of
+// align rows (2 for a fused 2×2 pool).
+func (b *Backend) directTilesAligned(g *directGeom, align int) []directTile {
 	p := g.p
 	per := max(p.C*g.used, p.OutC) * (g.hq + g.gh) * g.wp
 	if p.N >= b.w.n {
@@ -227,9 +231,14 @@ func (b *Backend) directTiles(g *directGeom) []directTile {
 		switch {
 		case parts == 1 || macs < partWork:
 			ts = append(ts, directTile{n0: img, cnt: 1, oh1: p.OutH, oc1: p.OutC})
-		case p.OutH/parts*g.wp >= 64:
+		case p.OutH/parts/align*align*g.wp >= 64:
+			cut := func(k int) int { return p.OutH / align * k / parts * align }
 			for k := range parts {
-				ts = append(ts, directTile{n0: img, cnt: 1, oh0: p.OutH * k / parts, oh1: p.OutH * (k + 1) / parts, oc1: p.OutC})
+				oh1 := cut(k + 1)
+				if k == parts-1 {
+					oh1 = p.OutH
+				}
+				ts = append(ts, directTile{n0: img, cnt: 1, oh0: cut(k), oh1: oh1, oc1: p.OutC})
 			}
 		default:
 			for k := range parts {
@@ -364,4 +373,26 @@ func (b *Backend) Conv2dFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvF
 		directOut(plane, L, plane, r, 1, L, scale(oc), f.Shift[oc], f.ReLU)
 	})
 	return nil
+}
+
+// conv2dReLUMaxPool2Direct is Conv2dReLUMaxPool2 on the direct path: each
+// tile's GEMM result is pooled straight into y (bands start on even rows).
+func (b *Backend) conv2dReLUMaxPool2Direct(p ops.ConvParams, x, w, bias, y *ops.Tensor) {
+	g := newDirectGeom(p)
+	pw, ph := p.OutW/2, p.OutH/2
+	b.directForward(g, b.directTilesAligned(g, 2), x.Data, w.Data, func(t []float32, ldc, stride int, tl directTile) {
+		rows := min(tl.oh1, 2*ph)/2 - tl.oh0/2 // pooled rows of the band
+		if rows <= 0 {
+			return
+		}
+		pp := ops.PoolParams{W: g.wp, OutH: rows, OutW: pw}
+		arg := make([]int32, rows*pw)
+		for img := range tl.cnt {
+			for oc := tl.oc0; oc < tl.oc1; oc++ {
+				dst := y.Data[((tl.n0+img)*p.OutC+oc)*ph*pw+tl.oh0/2*pw:][:rows*pw]
+				maxPool2x2Plane(pp, t[(oc-tl.oc0)*ldc+img*stride:], dst, arg, 0)
+				biasReLURow(dst, dst, biasAt(bias, oc), true)
+			}
+		}
+	})
 }

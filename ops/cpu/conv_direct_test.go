@@ -86,6 +86,20 @@ func TestDirectConvMatchesReference(t *testing.T) {
 						t.Fatalf("%s %+v: y[%d] = %v, want %v", name, p, i, y.Data[i], wv)
 					}
 				}
+				if p.OutH >= 2 && p.OutW >= 2 { // the fused ReLU + 2×2 max pool
+					ph, pw := p.OutH/2, p.OutW/2
+					yp := ops.New(p.N, p.OutC, ph, pw)
+					be.conv2dReLUMaxPool2Direct(p, &ops.Tensor{Data: x}, &ops.Tensor{Data: w}, &ops.Tensor{Data: bias}, yp)
+					for q := range p.N * p.OutC {
+						for i := range ph * pw {
+							at := q*p.OutH*p.OutW + 2*(i/pw)*p.OutW + 2*(i%pw)
+							wv := math.Max(math.Max(want[at], want[at+1]), math.Max(want[at+p.OutW], want[at+p.OutW+1]))
+							if got := yp.Data[q*ph*pw+i]; math.Abs(float64(got)-wv) > 1e-4*(1+math.Abs(wv)) {
+								t.Fatalf("%s %+v: pooled y[%d] = %v, want %v", name, p, q*ph*pw+i, got, wv)
+							}
+						}
+					}
+				}
 				if first == nil {
 					first = y.Data
 					continue
