@@ -38,6 +38,9 @@ func SgemmIndirect(m, n, k int, a []float32, lda int, b []float32, off []int, c 
 		indirectPacked(impl, m, n, k, a, lda, b, off, c, ldc)
 		return
 	}
+	// Row tiles of near-equal height (16 = 8+8, 64 = 8·8, 20 = 7+7+6)
+	// rather than full ones and a short, slow tail.
+	tiles := ceilDiv(m, impl.idxMR)
 	p := sgemmArgs{alpha: 1, lda: lda, ldc: ldc}
 	for pc := 0; pc < k; pc += impl.kc {
 		p.kc = min(impl.kc, k-pc)
@@ -45,13 +48,14 @@ func SgemmIndirect(m, n, k int, a []float32, lda int, b []float32, off []int, c 
 			p.beta = 1
 		}
 		p.boff = &off[pc]
-		for jr := 0; jr < n; jr += impl.nr {
-			p.nr = min(impl.nr, n-jr)
+		for jr := 0; jr < n; jr += impl.idxNR {
+			p.nr = min(impl.idxNR, n-jr)
 			p.b = &b[jr]
-			for ir := 0; ir < m; ir += impl.mr {
+			for t := range tiles {
+				ir, rows := m*t/tiles, m*(t+1)/tiles-m*t/tiles
 				p.a = &a[ir*lda+pc]
 				p.c = &c[ir*ldc+jr]
-				impl.tileIdx(min(impl.mr, m-ir), &p)
+				impl.tileIdx(rows, &p)
 			}
 		}
 	}
@@ -81,5 +85,5 @@ func indirectPacked(impl *f32Impl, m, n, k int, a []float32, lda int, b []float3
 }
 
 // IndirectNative reports whether SgemmIndirect runs a kernel of its own
-// (AVX-512) rather than copying B for the ordinary GEMM.
+// (AVX-512, 9×48) rather than copying B for the ordinary GEMM.
 func IndirectNative() bool { return curF32.Load().tileIdx != nil }

@@ -50,7 +50,7 @@ func sgemmAVX512_13(p *sgemmArgs)
 func sgemmAVX512_14(p *sgemmArgs)
 
 // sgemmIdxAVX512[r] is the sgemmIdxAVX512 kernel for r rows.
-var sgemmIdxAVX512 = [...]func(*sgemmArgs){nil, sgemmIdxAVX512_1, sgemmIdxAVX512_2, sgemmIdxAVX512_3, sgemmIdxAVX512_4, sgemmIdxAVX512_5, sgemmIdxAVX512_6, sgemmIdxAVX512_7, sgemmIdxAVX512_8, sgemmIdxAVX512_9, sgemmIdxAVX512_10, sgemmIdxAVX512_11, sgemmIdxAVX512_12, sgemmIdxAVX512_13, sgemmIdxAVX512_14}
+var sgemmIdxAVX512 = [...]func(*sgemmArgs){nil, sgemmIdxAVX512_1, sgemmIdxAVX512_2, sgemmIdxAVX512_3, sgemmIdxAVX512_4, sgemmIdxAVX512_5, sgemmIdxAVX512_6, sgemmIdxAVX512_7, sgemmIdxAVX512_8, sgemmIdxAVX512_9}
 
 //go:noescape
 func sgemmIdxAVX512_1(p *sgemmArgs)
@@ -78,21 +78,6 @@ func sgemmIdxAVX512_8(p *sgemmArgs)
 
 //go:noescape
 func sgemmIdxAVX512_9(p *sgemmArgs)
-
-//go:noescape
-func sgemmIdxAVX512_10(p *sgemmArgs)
-
-//go:noescape
-func sgemmIdxAVX512_11(p *sgemmArgs)
-
-//go:noescape
-func sgemmIdxAVX512_12(p *sgemmArgs)
-
-//go:noescape
-func sgemmIdxAVX512_13(p *sgemmArgs)
-
-//go:noescape
-func sgemmIdxAVX512_14(p *sgemmArgs)
 
 // sgemmAVX2[r] is the sgemmAVX2 kernel for r rows.
 var sgemmAVX2 = [...]func(*sgemmArgs){nil, sgemmAVX2_1, sgemmAVX2_2, sgemmAVX2_3, sgemmAVX2_4, sgemmAVX2_5, sgemmAVX2_6}
