@@ -96,6 +96,8 @@ GLOBL evenIdx<>(SB), RODATA|NOPTR, $64
 // func fillRows16(src *float32, lds int, dst *float32, wp, rows, wr int, two bool)
 // For rows rows (src rows lds floats apart, dst rows wp floats apart):
 // dst[v] = src[v·s] where v·s < wr and 0 up to wp, s = 2 if two else 1.
+// Column blocks of 16 outside, rows inside: a block's masks are the same
+// on every row.
 TEXT ·fillRows16(SB), NOSPLIT, $0-49
 	MOVQ src+0(FP), SI
 	MOVQ lds+8(FP), R8
@@ -108,11 +110,10 @@ TEXT ·fillRows16(SB), NOSPLIT, $0-49
 	VMOVDQU32 evenIdx<>(SB), Z8
 	TESTQ R10, R10
 	JZ fdone
-frow:
 	XORQ R11, R11
 fblk:
 	CMPQ R11, R9
-	JGE fnext
+	JGE fdone
 	MOVQ R9, CX
 	SUBQ R11, CX
 	MOVQ $16, AX
@@ -122,6 +123,8 @@ fblk:
 	SHLQ CX, BX
 	DECQ BX
 	KMOVW BX, K2
+	LEAQ (DI)(R11*4), R13
+	MOVQ R10, R14
 	TESTQ DX, DX
 	JNZ ftwo
 	MOVQ R12, CX
@@ -136,8 +139,16 @@ fblk:
 	SHLQ CX, BX
 	DECQ BX
 	KMOVW BX, K1
-	VMOVUPS.Z (SI)(R11*4), K1, Z0
-	JMP fstore
+	LEAQ (SI)(R11*4), AX
+fone:
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS Z0, K2, (R13)
+	ADDQ R8, AX
+	LEAQ (R13)(R9*4), R13
+	DECQ R14
+	JNZ fone
+	ADDQ $16, R11
+	JMP fblk
 ftwo:
 	MOVQ R11, CX
 	SHLQ $1, CX
@@ -156,18 +167,17 @@ ftwo:
 	SHRQ $16, BX
 	KMOVW BX, K3
 	LEAQ (SI)(R11*8), AX
+ftworow:
 	VMOVUPS.Z (AX), K1, Z0
 	VMOVUPS.Z 64(AX), K3, Z1
 	VPERMT2PS Z1, Z8, Z0
-fstore:
-	VMOVUPS Z0, K2, (DI)(R11*4)
+	VMOVUPS Z0, K2, (R13)
+	ADDQ R8, AX
+	LEAQ (R13)(R9*4), R13
+	DECQ R14
+	JNZ ftworow
 	ADDQ $16, R11
 	JMP fblk
-fnext:
-	ADDQ R8, SI
-	LEAQ (DI)(R9*4), DI
-	DECQ R10
-	JNZ frow
 fdone:
 	VZEROUPPER
 	RET
