@@ -24,6 +24,7 @@ package cpu
 
 import (
 	"math"
+	"sync"
 
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/cpu/gemm"
@@ -63,6 +64,25 @@ func gapFor(x, pad, k, d, s, o int) (phaseLen, gap, before, after int) {
 	below := max(0, o-1+after-(phaseLen-1))
 	gap = max(before, below, o-phaseLen)
 	return phaseLen, gap, before, after
+}
+
+// geomCache holds each geometry's layout (a few hundred bytes of tap
+// offsets) by its parameters without the batch size, so a batch-1 forward
+// does not rebuild it and varying batch sizes add no entries.
+var geomCache sync.Map // ops.ConvParams with N 0 → *directGeom
+
+// directGeomFor returns p's layout, from the cache when it has been built
+// before (the shared offset tables are never modified after that).
+func directGeomFor(p ops.ConvParams) *directGeom {
+	key := p
+	key.N = 0
+	v, ok := geomCache.Load(key)
+	if !ok {
+		v, _ = geomCache.LoadOrStore(key, newDirectGeom(key))
+	}
+	g := *v.(*directGeom)
+	g.p = p
+	return &g
 }
 
 // newDirectGeom lays out p's direct convolution.
@@ -345,7 +365,7 @@ func (b *Backend) Conv2dFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvF
 		res = f.Res.Data
 	}
 	if directOK(p) {
-		g := newDirectGeom(p)
+		g := directGeomFor(p)
 		b.directForward(g, b.directTiles(g), x.Data, w.Data, func(t []float32, ldc, stride int, tl directTile) {
 			rows := tl.oh1 - tl.oh0
 			for img := range tl.cnt {
@@ -378,7 +398,7 @@ func (b *Backend) Conv2dFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvF
 // conv2dReLUMaxPool2Direct is Conv2dReLUMaxPool2 on the direct path: each
 // tile's GEMM result is pooled straight into y (bands start on even rows).
 func (b *Backend) conv2dReLUMaxPool2Direct(p ops.ConvParams, x, w, bias, y *ops.Tensor) {
-	g := newDirectGeom(p)
+	g := directGeomFor(p)
 	pw, ph := p.OutW/2, p.OutH/2
 	b.directForward(g, b.directTilesAligned(g, 2), x.Data, w.Data, func(t []float32, ldc, stride int, tl directTile) {
 		rows := min(tl.oh1, 2*ph)/2 - tl.oh0/2 // pooled rows of the band
