@@ -405,14 +405,22 @@ func (b *Backend) conv2dReLUMaxPool2Direct(p ops.ConvParams, x, w, bias, y *ops.
 		if rows <= 0 {
 			return
 		}
-		pp := ops.PoolParams{W: g.wp, OutH: rows, OutW: pw}
-		arg := make([]int32, rows*pw)
 		for img := range tl.cnt {
 			for oc := tl.oc0; oc < tl.oc1; oc++ {
 				dst := y.Data[((tl.n0+img)*p.OutC+oc)*ph*pw+tl.oh0/2*pw:][:rows*pw]
-				maxPool2x2Plane(pp, t[(oc-tl.oc0)*ldc+img*stride:], dst, arg, 0)
-				biasReLURow(dst, dst, biasAt(bias, oc), true)
+				poolOut(t[(oc-tl.oc0)*ldc+img*stride:], g.wp, dst, rows, pw, biasAt(bias, oc))
 			}
 		}
 	})
+}
+
+// poolOutGo is poolOut in Go.
+func poolOutGo(src []float32, lds int, dst []float32, rows, cols int, bias float32) {
+	for r := range rows {
+		r0, r1 := src[2*r*lds:], src[(2*r+1)*lds:]
+		for c := range cols {
+			m := max(r0[2*c], r0[2*c+1], r1[2*c], r1[2*c+1])
+			dst[r*cols+c] = max(m+bias, 0)
+		}
+	}
 }

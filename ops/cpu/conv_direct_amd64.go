@@ -37,3 +37,17 @@ func fillRows(src []float32, lds int, dst []float32, wp, rows, wr, s int) {
 	}
 	fillRows16(&src[0], lds, &dst[0], wp, rows, wr, s == 2)
 }
+
+//go:noescape
+func poolOut16(src *float32, lds int, dst *float32, rows, cols int, bias float32)
+
+// poolOut writes rows×cols outputs dst = relu(bias + 2×2 max of src),
+// src rows lds floats apart.
+func poolOut(src []float32, lds int, dst []float32, rows, cols int, bias float32) {
+	if !vec16 || rows == 0 || cols == 0 {
+		poolOutGo(src, lds, dst, rows, cols, bias)
+		return
+	}
+	_, _ = src[(2*rows-1)*lds+2*cols-1], dst[rows*cols-1]
+	poolOut16(&src[0], lds, &dst[0], rows, cols, bias)
+}

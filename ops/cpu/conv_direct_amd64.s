@@ -181,3 +181,84 @@ ftworow:
 fdone:
 	VZEROUPPER
 	RET
+
+// oddIdx: VPERMT2PS indices 1, 3, ..., 31 (the odd floats of two vectors).
+DATA oddIdx<>+0(SB)/4, $1
+DATA oddIdx<>+4(SB)/4, $3
+DATA oddIdx<>+8(SB)/4, $5
+DATA oddIdx<>+12(SB)/4, $7
+DATA oddIdx<>+16(SB)/4, $9
+DATA oddIdx<>+20(SB)/4, $11
+DATA oddIdx<>+24(SB)/4, $13
+DATA oddIdx<>+28(SB)/4, $15
+DATA oddIdx<>+32(SB)/4, $17
+DATA oddIdx<>+36(SB)/4, $19
+DATA oddIdx<>+40(SB)/4, $21
+DATA oddIdx<>+44(SB)/4, $23
+DATA oddIdx<>+48(SB)/4, $25
+DATA oddIdx<>+52(SB)/4, $27
+DATA oddIdx<>+56(SB)/4, $29
+DATA oddIdx<>+60(SB)/4, $31
+GLOBL oddIdx<>(SB), RODATA|NOPTR, $64
+
+// func poolOut16(src *float32, lds int, dst *float32, rows, cols int, bias float32)
+// 2×2 max pool with bias and ReLU: for r < rows, c < cols,
+// dst[r·cols + c] = max(0, bias + max of src rows 2r, 2r+1 (lds floats
+// apart) at columns 2c, 2c+1).
+TEXT ·poolOut16(SB), NOSPLIT, $0-44
+	MOVQ src+0(FP), SI
+	MOVQ lds+8(FP), R8
+	SHLQ $2, R8
+	MOVQ dst+16(FP), DI
+	MOVQ rows+24(FP), R10
+	MOVQ cols+32(FP), R9
+	VBROADCASTSS bias+40(FP), Z6
+	VPXORD Z27, Z27, Z27
+	VMOVDQU32 evenIdx<>(SB), Z8
+	VMOVDQU32 oddIdx<>(SB), Z9
+	TESTQ R10, R10
+	JZ pdone
+	XORQ R11, R11
+pblk:
+	CMPQ R11, R9
+	JGE pdone
+	MOVQ R9, CX
+	SUBQ R11, CX
+	MOVQ $16, AX
+	CMPQ CX, AX
+	CMOVQGT AX, CX
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K2
+	SHLQ $1, CX
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K1
+	SHRQ $16, BX
+	KMOVW BX, K3
+	LEAQ (SI)(R11*8), AX
+	LEAQ (DI)(R11*4), R13
+	MOVQ R10, R14
+prow:
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS.Z 64(AX), K3, Z1
+	VMAXPS.Z (AX)(R8*1), Z0, K1, Z0
+	VMAXPS.Z 64(AX)(R8*1), Z1, K3, Z1
+	VMOVAPS Z0, Z2
+	VPERMT2PS Z1, Z8, Z0
+	VPERMT2PS Z1, Z9, Z2
+	VMAXPS Z2, Z0, Z0
+	VADDPS Z6, Z0, Z0
+	VMAXPS Z27, Z0, Z0
+	VMOVUPS Z0, K2, (R13)
+	LEAQ (AX)(R8*2), AX
+	LEAQ (R13)(R9*4), R13
+	DECQ R14
+	JNZ prow
+	ADDQ $16, R11
+	JMP pblk
+pdone:
+	VZEROUPPER
+	RET

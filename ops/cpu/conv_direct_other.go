@@ -13,3 +13,9 @@ func directOut(src []float32, lds int, dst, res []float32, rows, cols int, scale
 func fillRows(src []float32, lds int, dst []float32, wp, rows, wr, s int) {
 	fillRowsGo(src, lds, dst, wp, rows, wr, s)
 }
+
+// poolOut writes rows×cols outputs dst = relu(bias + 2×2 max of src),
+// src rows lds floats apart.
+func poolOut(src []float32, lds int, dst []float32, rows, cols int, bias float32) {
+	poolOutGo(src, lds, dst, rows, cols, bias)
+}

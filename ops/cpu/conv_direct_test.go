@@ -174,3 +174,25 @@ func TestFillRows(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolOut checks the vector pooled output pass against its Go
+// definition (widths below, at and past 16 outputs, padded row stride).
+func TestPoolOut(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 9))
+	for _, cols := range []int{1, 5, 15, 16, 17, 33} {
+		rows, lds := 3, 2*cols+3
+		src := make([]float32, 2*rows*lds)
+		for i := range src {
+			src[i] = float32(r.NormFloat64())
+		}
+		got, want := make([]float32, rows*cols+1), make([]float32, rows*cols+1)
+		got[rows*cols], want[rows*cols] = 42, 42
+		poolOut(src, lds, got, rows, cols, 0.25)
+		poolOutGo(src, lds, want, rows, cols, 0.25)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("cols=%d: dst[%d] = %v, want %v", cols, i, got[i], want[i])
+			}
+		}
+	}
+}
