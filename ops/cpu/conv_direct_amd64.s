@@ -262,3 +262,79 @@ prow:
 pdone:
 	VZEROUPPER
 	RET
+
+// func pool3s2Row16(r0, r1, r2 *float32, w int, tmp, out *float32, ow int)
+// One output row of a 3×3, stride-2, padding-1 max pool: tmp[1+i] =
+// max(r0[i], r1[i], r2[i]) for i < w (tmp[0] and tmp[w+1] hold -Inf, and
+// tmp has 64 floats of slack), then out[o] = max(tmp[2o], tmp[2o+1],
+// tmp[2o+2]) for o < ow.
+TEXT ·pool3s2Row16(SB), NOSPLIT, $0-56
+	MOVQ r0+0(FP), SI
+	MOVQ r1+8(FP), BX
+	MOVQ r2+16(FP), DX
+	MOVQ w+24(FP), CX
+	MOVQ tmp+32(FP), DI
+	MOVQ out+40(FP), R8
+	MOVQ ow+48(FP), R9
+	LEAQ 4(DI), R10
+	XORQ R11, R11
+vloop:
+	MOVQ CX, AX
+	SUBQ R11, AX
+	JLE hstart
+	CMPQ AX, $16
+	JLT vtail
+	VMOVUPS (SI)(R11*4), Z0
+	VMAXPS (BX)(R11*4), Z0, Z0
+	VMAXPS (DX)(R11*4), Z0, Z0
+	VMOVUPS Z0, (R10)(R11*4)
+	ADDQ $16, R11
+	JMP vloop
+vtail:
+	MOVQ CX, R12
+	MOVQ AX, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	MOVQ R12, CX
+	VMOVUPS.Z (SI)(R11*4), K1, Z0
+	VMAXPS.Z (BX)(R11*4), Z0, K1, Z0
+	VMAXPS.Z (DX)(R11*4), Z0, K1, Z0
+	VMOVUPS Z0, K1, (R10)(R11*4)
+hstart:
+	VMOVDQU32 evenIdx<>(SB), Z8
+	VMOVDQU32 oddIdx<>(SB), Z9
+	XORQ R11, R11
+hloop:
+	MOVQ R9, AX
+	SUBQ R11, AX
+	JLE pdone3
+	CMPQ AX, $16
+	JLT hmask
+	MOVQ $0xffff, AX
+	JMP hgo
+hmask:
+	MOVQ AX, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+hgo:
+	KMOVW AX, K2
+	LEAQ (DI)(R11*8), AX
+	VMOVUPS (AX), Z0
+	VMOVUPS 64(AX), Z1
+	VMOVUPS 8(AX), Z2
+	VMOVUPS 72(AX), Z3
+	VMOVAPS Z0, Z4
+	VPERMT2PS Z1, Z8, Z0
+	VPERMT2PS Z1, Z9, Z4
+	VPERMT2PS Z3, Z8, Z2
+	VMAXPS Z4, Z0, Z0
+	VMAXPS Z2, Z0, Z0
+	VMOVUPS Z0, K2, (R8)(R11*4)
+	ADDQ $16, R11
+	JMP hloop
+pdone3:
+	VZEROUPPER
+	RET

@@ -2,6 +2,8 @@
 
 package cpu
 
+import "github.com/qpipe/qpipe/ops"
+
 // directOut writes rows rows of cols outputs: dst = act(src·scale + shift
 // + res) (res nil: none), src rows lds floats apart, dst and res packed.
 func directOut(src []float32, lds int, dst, res []float32, rows, cols int, scale, shift float32, relu bool) {
@@ -19,3 +21,6 @@ func fillRows(src []float32, lds int, dst []float32, wp, rows, wr, s int) {
 func poolOut(src []float32, lds int, dst []float32, rows, cols int, bias float32) {
 	poolOutGo(src, lds, dst, rows, cols, bias)
 }
+
+// pool3s2 has no vector kernel here.
+func pool3s2(p ops.PoolParams, src, dst []float32, tmp []float32) bool { return false }
