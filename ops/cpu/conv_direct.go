@@ -222,21 +222,27 @@ func directOK(p ops.ConvParams) bool {
 	return p.Groups == 1 && gemm.IndirectNative()
 }
 
-// directTiles cuts p's batch into tiles: runs of whole images of about
-// tileBudget/2 floats of input and output each, or, with fewer images
-// than workers, each image into one part per worker where the work pays
-// for the hand-off: bands of output rows where a band still fills two
-// kernel tiles (64 columns), else ranges of output channels (each part
-// then copies the whole, small, input).
+// directTiles cuts p's batch into tiles of about tileBudget/2 floats of
+// input and output each (so a tile's copy and GEMM result stay in the
+// core's cache): runs of whole images, or bands of output rows of an image
+// larger than that. With fewer images than workers a small image is split
+// into one part per worker where the work pays for the hand-off: bands of
+// rows where a band still fills two kernel tiles, else ranges of output
+// channels (each part then copies the whole, small, input).
 func (b *Backend) directTiles(g *directGeom) []directTile { return b.directTilesAligned(g, 1) }
 
 // directTilesAligned is directTiles with bands starting at multiples of
 // align rows (2 for a fused 2×2 pool).
 func (b *Backend) directTilesAligned(g *directGeom, align int) []directTile {
 	p := g.p
-	per := max(p.C*g.used, p.OutC) * (g.hq + g.gh) * g.wp
+	perRow := max(p.C*g.used, p.OutC) * g.wp // floats per output row, in or out
+	if budget := (tileBudget / 2) / max(perRow, 1); g.hq+g.gh > budget {
+		rows := max(budget, (2*48+g.wp-1)/g.wp) // two kernel tiles at least
+		rows = (rows + align - 1) / align * align
+		return bands(p, rows)
+	}
 	if p.N >= b.w.n {
-		cnt := max(1, min(p.N, (tileBudget/2)/max(per, 1)))
+		cnt := max(1, min(p.N, (tileBudget/2)/max(perRow*(g.hq+g.gh), 1)))
 		nt := (p.N + cnt - 1) / cnt
 		cnt = (p.N + nt - 1) / nt // even tiles
 		var ts []directTile
@@ -246,24 +252,28 @@ func (b *Backend) directTilesAligned(g *directGeom, align int) []directTile {
 		return ts
 	}
 	parts, macs := b.w.n, p.OutC*p.OutH*p.OutW*p.C*p.KH*p.KW
+	switch {
+	case parts == 1 || macs < partWork:
+		return bands(p, p.OutH)
+	case p.OutH/parts/align*align*g.wp >= 64:
+		return bands(p, (p.OutH/align+parts-1)/parts*align)
+	}
 	var ts []directTile
 	for img := range p.N {
-		switch {
-		case parts == 1 || macs < partWork:
-			ts = append(ts, directTile{n0: img, cnt: 1, oh1: p.OutH, oc1: p.OutC})
-		case p.OutH/parts/align*align*g.wp >= 64:
-			cut := func(k int) int { return p.OutH / align * k / parts * align }
-			for k := range parts {
-				oh1 := cut(k + 1)
-				if k == parts-1 {
-					oh1 = p.OutH
-				}
-				ts = append(ts, directTile{n0: img, cnt: 1, oh0: cut(k), oh1: oh1, oc1: p.OutC})
-			}
-		default:
-			for k := range parts {
-				ts = append(ts, directTile{n0: img, cnt: 1, oh1: p.OutH, oc0: p.OutC * k / parts, oc1: p.OutC * (k + 1) / parts})
-			}
+		for k := range parts {
+			ts = append(ts, directTile{n0: img, cnt: 1, oh1: p.OutH, oc0: p.OutC * k / parts, oc1: p.OutC * (k + 1) / parts})
+		}
+	}
+	return ts
+}
+
+// bands cuts every image of p into bands of rows output rows (the last
+// one shorter).
+func bands(p ops.ConvParams, rows int) []directTile {
+	var ts []directTile
+	for img := range p.N {
+		for oh := 0; oh < p.OutH; oh += rows {
+			ts = append(ts, directTile{n0: img, cnt: 1, oh0: oh, oh1: min(oh+rows, p.OutH), oc1: p.OutC})
 		}
 	}
 	return ts

@@ -27,6 +27,7 @@ func directGeoms() []ops.ConvParams {
 		{C: 1, H: 28, W: 28, OutC: 5, KH: 4, KW: 4, StrideH: 4, StrideW: 4},
 		{C: 2, H: 10, W: 10, OutC: 3, KH: 3, KW: 3, StrideH: 3, StrideW: 3, PadH: 1, PadW: 1},
 		{C: 64, H: 8, W: 8, OutC: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1},
+		{C: 64, H: 40, W: 37, OutC: 24, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1}, // bands at any batch
 	}
 	for i := range geoms {
 		p := &geoms[i]
@@ -52,7 +53,11 @@ func TestDirectConvMatchesReference(t *testing.T) {
 		return v
 	}
 	kinds := map[[2]bool]bool{} // tiles of (row bands, channel ranges) seen
+	bigBands := false           // bands of images too large for one tile
 	defer func() {
+		if !bigBands {
+			t.Errorf("no geometry cut images into bands at a batch larger than the workers")
+		}
 		if len(kinds) != 3 {
 			t.Errorf("tile kinds (bands, channel ranges) seen: %v; want whole images, bands and channel ranges", kinds)
 		}
@@ -78,6 +83,9 @@ func TestDirectConvMatchesReference(t *testing.T) {
 				}
 				for _, tl := range ts {
 					kinds[[2]bool{tl.oh1-tl.oh0 < p.OutH, tl.oc1-tl.oc0 < p.OutC}] = true
+					if tl.oh1-tl.oh0 < p.OutH && n > threads {
+						bigBands = true
+					}
 				}
 				be.directForward(g, ts, x, w, g.directRows(y.Data, &ops.Tensor{Shape: []int{p.OutC}, Data: bias},
 					func(src, dst []float32, v float32) { biasReLURow(src, dst, v, true) }))
