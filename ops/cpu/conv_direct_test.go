@@ -204,3 +204,37 @@ func TestPoolOut(t *testing.T) {
 		}
 	}
 }
+
+// TestConv2dFusedMatchesReference: the fused output pass (scale, shift,
+// residual, ReLU) on the direct path and on the im2col path that grouped
+// convolutions take, against the float64 convolution.
+func TestConv2dFusedMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	fill := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		return v
+	}
+	for _, groups := range []int{1, 2} {
+		p := ops.ConvParams{N: 3, C: 4, H: 9, W: 7, OutC: 6, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: groups, OutH: 9, OutW: 7}
+		x, w := fill(p.N*p.C*p.H*p.W), fill(p.OutC*p.C/groups*p.KH*p.KW)
+		scale, shift, res := fill(p.OutC), fill(p.OutC), fill(p.N*p.OutC*p.OutH*p.OutW)
+		conv, _, _, _ := convRef(p, x, w, make([]float32, p.OutC), make([]float32, len(res)), false)
+		be := New(Options{Threads: 2})
+		y := ops.New(p.N, p.OutC, p.OutH, p.OutW)
+		f := ops.ConvFusion{Scale: scale, Shift: shift, Res: &ops.Tensor{Data: res}, ReLU: true}
+		if err := be.Conv2dFused(p, &ops.Tensor{Data: x}, &ops.Tensor{Data: w}, y, f); err != nil {
+			t.Fatal(err)
+		}
+		L := p.OutH * p.OutW
+		for i, c := range conv {
+			oc := i / L % p.OutC
+			want := math.Max(0, c*float64(scale[oc])+float64(shift[oc])+float64(res[i]))
+			if math.Abs(float64(y.Data[i])-want) > 1e-4*(1+math.Abs(want)) {
+				t.Fatalf("groups %d: y[%d] = %v, want %v", groups, i, y.Data[i], want)
+			}
+		}
+	}
+}
