@@ -177,10 +177,20 @@ func poolGeometry(op string, x *Tensor, o PoolOptions) PoolParams {
 	return p
 }
 
+// MaxPoolInferBackend is an optional Backend extension: the max pool
+// without the argmax indices that only the backward needs.
+type MaxPoolInferBackend interface {
+	MaxPool2dInfer(p PoolParams, x, y *Tensor) error
+}
+
 // MaxPool2d returns the windowed maximum of NCHW x.
 func (c *Context) MaxPool2d(x *Tensor, o PoolOptions) *Tensor {
 	p := poolGeometry("maxpool2d", x, o)
 	y := c.empty([]int{p.N, p.C, p.OutH, p.OutW})
+	if fb, ok := c.b.(MaxPoolInferBackend); ok && !c.needsGrad(x) {
+		check("maxpool2d", fb.MaxPool2dInfer(p, x, y), x)
+		return y
+	}
 	arg := c.ints(y.Numel())
 	check("maxpool2d", c.b.MaxPool2d(p, x, y, arg), x)
 	if c.needsGrad(x) {

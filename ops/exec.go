@@ -278,6 +278,22 @@ func (m *Model) ForwardObserved(c *Context, hook ForwardHook, inputs ...*Tensor)
 		if n.Kind == OpInput {
 			continue
 		}
+		if readers != nil && !c.opts.Grad && !c.opts.Train {
+			if ch := fusedChain(m, i, readers, vals); ch != nil {
+				v, err := e.runChain(n, ch, vals)
+				if err != nil {
+					return nil, err
+				}
+				vals[n.ID] = v
+				lt.done(c, n, vals)
+				for _, f := range ch.nodes() { // their values are the chain's output
+					vals[f.ID] = v
+					lt.done(c, f, vals)
+					i++
+				}
+				continue
+			}
+		}
 		var relu *Node
 		if readers != nil {
 			relu = fusedReLU(m, i, readers)

@@ -103,6 +103,7 @@ func (b *Backend) tilesInOrder(n int, fn func(tile int, st *tileState, sums *til
 type tileState struct {
 	col, t, dcol []float32
 	arg          []int32 // pooling indices (discarded)
+	off          []int   // direct convolution's tap offsets
 }
 
 // tileSums is one run's partial weight (transposed) and bias gradients.
@@ -132,6 +133,13 @@ func (b *Backend) Conv2d(p ops.ConvParams, x, w, bias, y *ops.Tensor) error {
 // columns under keepBudget) it returns the im2col columns for the weight
 // gradient.
 func (b *Backend) Conv2dAct(p ops.ConvParams, x, w, bias, y *ops.Tensor, relu, keep bool) (any, error) {
+	if !keep && directOK(p) {
+		shift := make([]float32, p.OutC)
+		if bias != nil {
+			copy(shift, bias.Data)
+		}
+		return nil, b.Conv2dFused(p, x, w, y, ops.ConvFusion{Shift: shift, ReLU: relu})
+	}
 	return b.conv2dRows(p, x, w, bias, y, keep, func(src, dst []float32, v float32) { biasReLURow(src, dst, v, relu) })
 }
 
@@ -143,6 +151,11 @@ type rowFunc func(src, dst []float32, bias float32)
 // element by element: each tile's im2col and GEMM, then row writes each
 // output row (Conv2dAct's ReLU, Conv2dEpilogue's clip/hardswish/...).
 func (b *Backend) conv2dRows(p ops.ConvParams, x, w, bias, y *ops.Tensor, keep bool, row rowFunc) (any, error) {
+	if !keep && directOK(p) {
+		g := directGeomFor(p)
+		b.directForward(g, b.directTiles(g), x.Data, w.Data, g.directRows(y.Data, bias, row))
+		return nil, nil
+	}
 	nb := convTile(p)
 	K, L := p.C*p.KH*p.KW, p.OutH*p.OutW
 	nt := (p.N + nb - 1) / nb
@@ -200,6 +213,10 @@ func (b *Backend) conv2dRows(p ops.ConvParams, x, w, bias, y *ops.Tensor, keep b
 // ReLU commute with the window maximum), so the full-size activation is
 // never written.
 func (b *Backend) Conv2dReLUMaxPool2(p ops.ConvParams, x, w, bias, y *ops.Tensor) error {
+	if directOK(p) {
+		b.conv2dReLUMaxPool2Direct(p, x, w, bias, y)
+		return nil
+	}
 	nb := convTile(p)
 	K, L := p.C*p.KH*p.KW, p.OutH*p.OutW
 	nt := (p.N + nb - 1) / nb

@@ -1,6 +1,7 @@
 package cpu_test
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"syscall"
 	"testing"
@@ -93,5 +94,44 @@ func BenchmarkZooInfer(b *testing.B) {
 			b.ReportMetric(float64(256*b.N)/b.Elapsed().Seconds(), "images/s")
 			b.ReportMetric((rusage()-cpu0)*1000/float64(b.N), "cpu-ms/batch")
 		})
+	}
+}
+
+// BenchmarkConvNetInfer is the FP32 side of `qpipe bench infer-ort` for the
+// zoo CNNs (no-grad forward at batch 1 and 64), for profiling the
+// convolution path: wall ms and CPU ms per batch.
+func BenchmarkConvNetInfer(b *testing.B) {
+	for _, mc := range []struct {
+		name string
+		s    zoo.Shape
+	}{{"cnn", zoo.Shape{C: 1, H: 28, W: 28}}, {"resnet20", zoo.Shape{C: 3, H: 32, W: 32}}} {
+		for _, batch := range []int{1, 64} {
+			b.Run(fmt.Sprintf("%s/b%d", mc.name, batch), func(b *testing.B) {
+				m, err := zoo.Build(mc.name, mc.s, 10, 1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				x := ops.New(batch, mc.s.C, mc.s.H, mc.s.W)
+				r := rand.New(rand.NewPCG(5, 6))
+				for i := range x.Data {
+					x.Data[i] = r.Float32()
+				}
+				c := ops.NewContext(cpu.New(cpu.Options{}), ops.Options{})
+				run := func() {
+					if _, err := m.Forward(c, x); err != nil {
+						b.Fatal(err)
+					}
+					c.Reset()
+				}
+				run()
+				cpu0 := rusage()
+				b.ResetTimer()
+				for range b.N {
+					run()
+				}
+				b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N), "ms/batch")
+				b.ReportMetric((rusage()-cpu0)*1000/float64(b.N), "cpu-ms/batch")
+			})
+		}
 	}
 }

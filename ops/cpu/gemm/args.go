@@ -13,7 +13,8 @@ type sgemmArgs struct {
 	ldc   int
 	alpha float32
 	beta  float32
-	nr    int // valid columns (masked stores)
+	nr    int  // valid columns (masked stores)
+	boff  *int // sgemmIdxAVX512: B row k starts at b + boff[k] floats
 }
 
 // s8Args is read by the generated int8 kernels (offsets iA..iHi).

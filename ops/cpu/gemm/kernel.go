@@ -11,6 +11,10 @@ type f32Impl struct {
 	mr, nr     int // register tile
 	kc, mc, nc int // cache blocks (mc a multiple of mr, nc of nr)
 	tile       func(rows int, p *sgemmArgs)
+	// tileIdx, if set, is an idxMR×idxNR kernel with B rows at b +
+	// boff[k] (SgemmIndirect).
+	tileIdx      func(rows int, p *sgemmArgs)
+	idxMR, idxNR int
 	// transpose, if set, transposes a 16×16 block for the packing routines:
 	// dst[i*lds+p] = src[p*lsrc+i].
 	transpose func(dst *float32, lds int, src *float32, lsrc int)

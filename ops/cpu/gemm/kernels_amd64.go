@@ -28,7 +28,8 @@ func init() {
 	}
 	if x.HasAVX512F && x.HasAVX512BW && x.HasAVX512VL && x.HasAVX2 && x.HasFMA {
 		registerF32(&f32Impl{name: "avx512", mr: 14, nr: 32, kc: 256, mc: 168, nc: 3072,
-			tile:      func(rows int, p *sgemmArgs) { sgemmAVX512[rows](p) },
+			tile:    func(rows int, p *sgemmArgs) { sgemmAVX512[rows](p) },
+			tileIdx: func(rows int, p *sgemmArgs) { sgemmIdxAVX512[rows](p) }, idxMR: 9, idxNR: 48,
 			transpose: transpose16, dots: sdotRows, packRows: packRows32})
 		if x.HasAVX512VNNI {
 			registerS8(&s8Impl{name: "vnni", kind: kindVNNI, mr: 14, nr: 32,

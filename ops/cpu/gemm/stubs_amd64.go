@@ -49,6 +49,36 @@ func sgemmAVX512_13(p *sgemmArgs)
 //go:noescape
 func sgemmAVX512_14(p *sgemmArgs)
 
+// sgemmIdxAVX512[r] is the sgemmIdxAVX512 kernel for r rows.
+var sgemmIdxAVX512 = [...]func(*sgemmArgs){nil, sgemmIdxAVX512_1, sgemmIdxAVX512_2, sgemmIdxAVX512_3, sgemmIdxAVX512_4, sgemmIdxAVX512_5, sgemmIdxAVX512_6, sgemmIdxAVX512_7, sgemmIdxAVX512_8, sgemmIdxAVX512_9}
+
+//go:noescape
+func sgemmIdxAVX512_1(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdxAVX512_2(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdxAVX512_3(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdxAVX512_4(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdxAVX512_5(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdxAVX512_6(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdxAVX512_7(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdxAVX512_8(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdxAVX512_9(p *sgemmArgs)
+
 // sgemmAVX2[r] is the sgemmAVX2 kernel for r rows.
 var sgemmAVX2 = [...]func(*sgemmArgs){nil, sgemmAVX2_1, sgemmAVX2_2, sgemmAVX2_3, sgemmAVX2_4, sgemmAVX2_5, sgemmAVX2_6}
 

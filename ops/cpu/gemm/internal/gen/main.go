@@ -21,7 +21,7 @@ import (
 
 // sgemmArgs offsets.
 const (
-	fA, fLda, fB, fKc, fC, fLdc, fAlpha, fBeta, fNr = 0, 8, 16, 24, 32, 40, 48, 52, 56
+	fA, fLda, fB, fKc, fC, fLdc, fAlpha, fBeta, fNr, fBoff = 0, 8, 16, 24, 32, 40, 48, 52, 56, 64
 )
 
 // s8Args offsets.
@@ -130,29 +130,60 @@ func (g *gen) masks256(off int) {
 
 // sgemmAVX512 emits the rows×32 fp32 kernel: C = alpha*A*B + beta*C.
 // A is read in place (rows at lda), B is a packed kc×32 panel.
-func (g *gen) sgemmAVX512(rows int) {
-	name := fmt.Sprintf("sgemmAVX512_%d", rows)
+func (g *gen) sgemmAVX512(rows int) { g.sgemm512(fmt.Sprintf("sgemmAVX512_%d", rows), rows, 2, false) }
+
+// sgemmIdxAVX512 emits the rows×48 kernel (rows <= 9) whose B row k is the
+// 48 floats (fewer, masked, at the right edge) at b + boff[k]: an
+// implicit-GEMM convolution reads its input image in place, one offset per
+// kernel tap. Its 27 accumulators in 3 columns of vectors let row tiles of
+// 8 cover the 16..64 output channels of small CNNs without a short tail.
+func (g *gen) sgemmIdxAVX512(rows int) {
+	g.sgemm512(fmt.Sprintf("sgemmIdxAVX512_%d", rows), rows, 3, true)
+}
+
+// sgemm512 is the body of the AVX-512 fp32 kernels: a rows×(16·nv) tile
+// (accumulator Z(nv·r+h)); indirect selects sgemmIdxAVX512's B (R14 the
+// base, DX walking the offset table).
+func (g *gen) sgemm512(name string, rows, nv int, indirect bool) {
 	g.text(name)
 	g.f("MOVQ %d(AX), SI", fA)
 	g.f("MOVQ %d(AX), R9", fLda)
 	g.f("SHLQ $2, R9")
-	g.f("MOVQ %d(AX), DX", fB)
+	bStep := 64 * nv
+	if indirect {
+		g.masksN(fNr, nv)
+		g.f("MOVQ %d(AX), R14", fB)
+		g.f("MOVQ %d(AX), DX", fBoff)
+		bStep = 8
+	} else {
+		g.f("MOVQ %d(AX), DX", fB)
+	}
 	g.f("MOVQ %d(AX), CX", fKc)
 	g.setupBases(rows)
-	for i := 0; i < 2*rows; i++ {
+	for i := 0; i < nv*rows; i++ {
 		g.f("VPXORD Z%d, Z%d, Z%d", i, i, i)
 	}
-	g.loop(name, rows, 4, 4, 128, func(s int) {
-		g.f("VMOVUPS %d(DX), Z28", 128*s)
-		g.f("VMOVUPS %d(DX), Z29", 128*s+64)
+	bReg := func(h int) int { return 30 - nv + h }
+	g.loop(name, rows, 4, 4, bStep, func(s int) {
+		if indirect {
+			g.f("MOVQ %d(DX), R15", 8*s)
+		}
+		for h := 0; h < nv; h++ {
+			if indirect {
+				g.f("VMOVUPS.Z %s(R14)(R15*4), K%d, Z%d", disp(64*h), h+1, bReg(h))
+			} else {
+				g.f("VMOVUPS %d(DX), Z%d", 64*nv*s+64*h, bReg(h))
+			}
+		}
 		for r := 0; r < rows; r++ {
 			bc := 30 + r%2
 			g.f("VBROADCASTSS %s, Z%d", rowAddr(r, 4*s), bc)
-			g.f("VFMADD231PS Z28, Z%d, Z%d", bc, 2*r)
-			g.f("VFMADD231PS Z29, Z%d, Z%d", bc, 2*r+1)
+			for h := 0; h < nv; h++ {
+				g.f("VFMADD231PS Z%d, Z%d, Z%d", bReg(h), bc, nv*r+h)
+			}
 		}
 	})
-	g.masks512(fNr)
+	g.masksN(fNr, nv)
 	g.f("MOVQ %d(AX), DI", fC)
 	g.f("MOVQ %d(AX), R8", fLdc)
 	g.f("SHLQ $2, R8")
@@ -162,11 +193,11 @@ func (g *gen) sgemmAVX512(rows int) {
 	g.f("ANDL $0x7fffffff, BX")
 	g.f("JZ %s_beta0", name)
 	for r := 0; r < rows; r++ {
-		for h := 0; h < 2; h++ {
+		for h := 0; h < nv; h++ {
 			k := h + 1
 			g.f("VMOVUPS.Z %d(DI), K%d, Z30", 64*h, k)
 			g.f("VMULPS Z29, Z30, Z30")
-			g.f("VFMADD231PS Z28, Z%d, Z30", 2*r+h)
+			g.f("VFMADD231PS Z28, Z%d, Z30", nv*r+h)
 			g.f("VMOVUPS Z30, K%d, %d(DI)", k, 64*h)
 		}
 		g.f("ADDQ R8, DI")
@@ -175,14 +206,31 @@ func (g *gen) sgemmAVX512(rows int) {
 	g.f("RET")
 	g.label(name + "_beta0")
 	for r := 0; r < rows; r++ {
-		for h := 0; h < 2; h++ {
-			g.f("VMULPS Z28, Z%d, Z%d", 2*r+h, 2*r+h)
-			g.f("VMOVUPS Z%d, K%d, %d(DI)", 2*r+h, h+1, 64*h)
+		for h := 0; h < nv; h++ {
+			g.f("VMULPS Z28, Z%d, Z%d", nv*r+h, nv*r+h)
+			g.f("VMOVUPS Z%d, K%d, %d(DI)", nv*r+h, h+1, 64*h)
 		}
 		g.f("ADDQ R8, DI")
 	}
 	g.f("VZEROUPPER")
 	g.f("RET")
+}
+
+// disp is an assembler displacement: empty for 0.
+func disp(d int) string {
+	if d == 0 {
+		return ""
+	}
+	return fmt.Sprint(d)
+}
+
+// masksN sets K1..Knv (16 columns each) from the column count at off(AX).
+func (g *gen) masksN(off, nv int) {
+	g.masks512(off)
+	for k := 3; k <= nv; k++ {
+		g.f("SHRQ $16, BX")
+		g.f("KMOVW BX, K%d", k)
+	}
 }
 
 // sgemmAVX2 emits the rows×16 fp32 kernel for AVX2+FMA (rows <= 6).
@@ -621,6 +669,9 @@ func main() {
 	for r := 1; r <= 14; r++ {
 		g.sgemmAVX512(r)
 	}
+	for r := 1; r <= 9; r++ {
+		g.sgemmIdxAVX512(r)
+	}
 	for r := 1; r <= 6; r++ {
 		g.sgemmAVX2(r)
 	}
@@ -650,7 +701,7 @@ func goStubs() []byte {
 	for _, f := range []struct {
 		name, typ string
 		rows      int
-	}{{"sgemmAVX512", "sgemmArgs", 14}, {"sgemmAVX2", "sgemmArgs", 6}, {"s8VNNI", "s8Args", 14}, {"s16AVX2", "s8Args", 6}} {
+	}{{"sgemmAVX512", "sgemmArgs", 14}, {"sgemmIdxAVX512", "sgemmArgs", 9}, {"sgemmAVX2", "sgemmArgs", 6}, {"s8VNNI", "s8Args", 14}, {"s16AVX2", "s8Args", 6}} {
 		fmt.Fprintf(&b, "\n// %s[r] is the %s kernel for r rows.\nvar %s = [...]func(*%s){nil", f.name, f.name, f.name, f.typ)
 		for r := 1; r <= f.rows; r++ {
 			fmt.Fprintf(&b, ", %s_%d", f.name, r)

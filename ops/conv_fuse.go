@@ -1,0 +1,213 @@
+package ops
+
+import "fmt"
+
+// Inference-time convolution chains: conv2d [→ batchnorm] [→ add] [→ relu]
+// run as one convolution whose output pass applies the evaluation batch
+// norm as a per-channel scale and shift (conv·scale + shift, the bias
+// folded into the shift), adds the residual and applies the ReLU: the
+// batch norm, the add and the ReLU never make passes of their own. The
+// scale and shift are computed from the current parameters on every
+// forward (a few numbers per channel), so training the model and
+// evaluating it again needs no invalidation.
+
+// ConvFusion is what a fused convolution applies as it writes its output:
+// y = act(conv(x, w)·Scale[oc] + Shift[oc] + Res), act ReLU or identity.
+type ConvFusion struct {
+	Scale, Shift []float32 // per output channel; Scale nil means 1
+	Res          *Tensor   // added before the activation (y's shape); nil: none
+	ReLU         bool
+}
+
+// ConvFusedBackend is an optional Backend extension for inference
+// convolution chains (see ConvFusion).
+type ConvFusedBackend interface {
+	Conv2dFused(p ConvParams, x, w, y *Tensor, f ConvFusion) error
+}
+
+// convChain is a chain fusedChain found: the nodes after the conv2d that
+// its output pass computes.
+type convChain struct {
+	bn, add, relu *Node
+	res           int // the add's other input (node ID)
+}
+
+// nodes returns the chain's nodes after the convolution, in graph order.
+func (ch *convChain) nodes() []*Node {
+	var out []*Node
+	for _, n := range []*Node{ch.bn, ch.add, ch.relu} {
+		if n != nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// fusedChain returns the batch norm, residual add and ReLU that the conv2d
+// m.Nodes[i] absorbs at inference (no gradients, evaluation statistics,
+// no observing hook): each the next node and the only reader of the one
+// before, the add's other operand already computed (in vals). Nil unless
+// the chain has a batch norm or an add (a lone ReLU fuses as before).
+func fusedChain(m *Model, i int, readers map[int]int, vals map[int]*Tensor) *convChain {
+	n := m.Nodes[i]
+	if n.Kind != OpConv2d || len(n.Inputs) != 1 {
+		return nil
+	}
+	ch := &convChain{}
+	last, j := n.ID, i+1
+	next := func(kind OpKind) *Node {
+		if j >= len(m.Nodes) || readers[last] != 1 || m.Nodes[j].Kind != kind {
+			return nil
+		}
+		return m.Nodes[j]
+	}
+	if bn := next(OpBatchNorm); bn != nil && len(bn.Inputs) == 1 && bn.Inputs[0] == last {
+		ch.bn, last, j = bn, bn.ID, j+1
+	}
+	if add := next(OpAdd); add != nil && len(add.Inputs) == 2 {
+		a, b := add.Inputs[0], add.Inputs[1]
+		if b == last {
+			a, b = b, a
+		}
+		if a == last && b != last && vals[b] != nil {
+			ch.add, ch.res, last, j = add, b, add.ID, j+1
+		}
+	}
+	if ch.bn == nil && ch.add == nil {
+		return nil
+	}
+	if relu := next(OpReLU); relu != nil && len(relu.Inputs) == 1 && relu.Inputs[0] == last {
+		ch.relu = relu
+	}
+	return ch
+}
+
+// runChain evaluates conv2d node n with chain ch fused into it.
+func (e *exec) runChain(n *Node, ch *convChain, vals map[int]*Tensor) (out *Tensor, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = locate(panicToError(r), n)
+		}
+	}()
+	x := vals[n.Inputs[0]]
+	if x == nil {
+		return nil, locate(fmt.Errorf("input 0 (node %d) has no value", n.Inputs[0]), n)
+	}
+	a := n.Attrs
+	o := Conv2dOptions{Stride: pair(a.Stride, 1), Padding: pair(a.Padding, 0), Dilation: pair(a.Dilation, 1), Groups: a.Groups}
+	f := fusedConv{x: e.c.Dequantize(x), w: e.mustParam(n, nil, "weight"), b: e.param(n, nil, "bias"), o: o, relu: ch.relu != nil}
+	if ch.bn != nil {
+		f.bn = &bnEval{gamma: e.param(ch.bn, nil, "weight"), beta: e.param(ch.bn, nil, "bias"),
+			mean: e.param(ch.bn, nil, "running_mean"), variance: e.param(ch.bn, nil, "running_var"),
+			o: BatchNormOptions{Momentum: ch.bn.Attrs.Momentum, Eps: ch.bn.Attrs.Eps}}
+	}
+	if ch.add != nil {
+		f.res = e.c.Dequantize(vals[ch.res])
+	}
+	return e.c.conv2dFused(f), nil
+}
+
+// bnEval is an evaluation batch norm's parameters.
+type bnEval struct {
+	gamma, beta, mean, variance *Tensor
+	o                           BatchNormOptions
+}
+
+// fusedConv is one fused convolution chain's operands.
+type fusedConv struct {
+	x, w, b *Tensor
+	o       Conv2dOptions
+	bn      *bnEval // nil: none
+	res     *Tensor // nil: none
+	relu    bool
+}
+
+// conv2dFused computes the chain f in one convolution where the backend
+// implements ConvFusedBackend (and the residual has the output's shape),
+// and op by op otherwise.
+func (c *Context) conv2dFused(f fusedConv) *Tensor {
+	p, err := ConvGeometry(f.x, f.w, f.o)
+	if err != nil {
+		shapeErr("conv2d", err.Error(), f.x, f.w)
+	}
+	shape := []int{p.N, p.OutC, p.OutH, p.OutW}
+	fb, ok := c.b.(ConvFusedBackend)
+	if !ok || (f.res != nil && !sameShape(f.res.Shape, shape)) || (f.b != nil && f.b.Numel() != p.OutC) ||
+		(f.bn != nil && !f.bn.fits(p.OutC)) || c.opts.Train || c.needsGrad(f.x, f.w, f.b) {
+		return c.convChainOps(f)
+	}
+	scale, shift := f.affine(p.OutC)
+	y := c.empty(shape)
+	check("conv2d", fb.Conv2dFused(p, f.x, f.w, y, ConvFusion{Scale: scale, Shift: shift, Res: f.res, ReLU: f.relu}), f.x, f.w)
+	return y
+}
+
+// convChainOps is the chain's ops one after the other.
+func (c *Context) convChainOps(f fusedConv) *Tensor {
+	y := c.Conv2d(f.x, f.w, f.b, f.o)
+	if f.bn != nil {
+		y = c.BatchNorm(y, f.bn.gamma, f.bn.beta, f.bn.mean, f.bn.variance, f.bn.o)
+	}
+	if f.res != nil {
+		y = c.binary(BinaryAdd, y, f.res)
+	}
+	if f.relu {
+		y = c.ReLU(y)
+	}
+	return y
+}
+
+// fits reports whether every per-channel tensor has n values (and the
+// running statistics exist); otherwise the ops path reports the error.
+func (bn *bnEval) fits(n int) bool {
+	if bn.mean == nil || bn.variance == nil {
+		return false
+	}
+	for _, t := range []*Tensor{bn.gamma, bn.beta, bn.mean, bn.variance} {
+		if t != nil && t.Numel() != n {
+			return false
+		}
+	}
+	return true
+}
+
+// affine returns the output pass's per-channel scale (nil: 1) and shift:
+// without a batch norm the bias; with one, BN(conv + b) = conv·s +
+// (b - mean)·s + beta with s = gamma/sqrt(var + eps), as BatchNorm's
+// evaluation computes it.
+func (f fusedConv) affine(n int) (scale, shift []float32) {
+	shift = make([]float32, n)
+	if f.b != nil {
+		copy(shift, f.b.Data)
+	}
+	if f.bn == nil {
+		return nil, shift
+	}
+	o := f.bn.o.withDefaults()
+	scale = make([]float32, n)
+	invStd(f.bn.variance.Data, scale, o.Eps)
+	for i := range scale {
+		s := scale[i]
+		if f.bn.gamma != nil {
+			s *= f.bn.gamma.Data[i]
+		}
+		t := (shift[i] - f.bn.mean.Data[i]) * s
+		if f.bn.beta != nil {
+			t += f.bn.beta.Data[i]
+		}
+		scale[i], shift[i] = s, t
+	}
+	return scale, shift
+}
+
+func sameShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,436 @@
+package cpu
+
+// Direct (implicit-GEMM) convolution forward for inference.
+//
+// im2col writes C·KH·KW copies of the input that the GEMM then packs a
+// second time; with few output channels (16..64) those copies cost as much
+// as the multiply-adds. Here the input of a tile is copied once into a
+// layout where every kernel tap is the same picture shifted by a constant,
+// and gemm.SgemmIndirect reads B's row (c, i, j) straight from it at that
+// offset:
+//
+//   - each input row is followed by gw zero columns and each image by gh
+//     zero rows (gw, gh ≥ the padding), so a tap that falls off the left
+//     edge of a row reads the previous row's gap, one off the top reads the
+//     gap rows above: the padding is shared by neighbouring rows and images;
+//   - a stride s is split into s·s phase planes (rows ≡ a, columns ≡ b mod
+//     s), so a strided tap is again a shift inside one phase plane.
+//
+// Output (img, oh, ow) is column img·rowsPer·wp + (oh-oh0)·wp + ow of the
+// GEMM; the columns ow ≥ OW (gap positions) are computed and dropped. A
+// tile is a run of whole images or, for a lone image, a band of output
+// rows (the rows above and below the band are copied with it), so batch 1
+// spreads over the workers with one hand-off per convolution.
+
+import (
+	"math"
+	"sync"
+
+	"github.com/qpipe/qpipe/ops"
+	"github.com/qpipe/qpipe/ops/cpu/gemm"
+)
+
+// directGeom is the layout of one convolution's direct tiles.
+type directGeom struct {
+	p        ops.ConvParams
+	hq, wq   int   // phase plane rows and columns per image: ceil(H/sH), ceil(W/sW)
+	gh, gw   int   // zero rows after each image, zero columns after each row
+	top, bot int   // rows a tap reaches above and below its output row
+	wp       int   // row stride: wq + gw
+	phases   int   // sH·sW phases per channel
+	slot     []int // phase a·sW+b → its plane among a channel's used ones, -1 unused
+	used     int   // phase planes per channel that some tap reads
+	offBase  []int // off without the plane index (for the tile's plane size)
+	planeIdx []int
+}
+
+// ceilDiv and floorDiv for possibly negative numerators (floorDiv).
+func floorDiv(a, b int) int {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+// gapFor returns the zero gap one dimension needs (size x, padding pad,
+// kernel k, dilation d, stride s, output o): a tap of output oh reads
+// phase row (or column) oh+δ, δ from -before to after, so the gap covers
+// the reads before the data and past its end (and the outputs fit a row).
+func gapFor(x, pad, k, d, s, o int) (phaseLen, gap, before, after int) {
+	phaseLen = (x + s - 1) / s
+	before = max(0, -floorDiv(-pad, s))
+	after = max(0, floorDiv((k-1)*d-pad, s))
+	below := max(0, o-1+after-(phaseLen-1))
+	gap = max(before, below, o-phaseLen)
+	return phaseLen, gap, before, after
+}
+
+// geomCache holds each geometry's layout (a few hundred bytes of tap
+// offsets) by its parameters without the batch size, so a batch-1 forward
+// does not rebuild it and varying batch sizes add no entries.
+var geomCache sync.Map // ops.ConvParams with N 0 → *directGeom
+
+// directGeomFor returns p's layout, from the cache when it has been built
+// before (the shared offset tables are never modified after that).
+func directGeomFor(p ops.ConvParams) *directGeom {
+	key := p
+	key.N = 0
+	v, ok := geomCache.Load(key)
+	if !ok {
+		v, _ = geomCache.LoadOrStore(key, newDirectGeom(key))
+	}
+	g := *v.(*directGeom)
+	g.p = p
+	return &g
+}
+
+// newDirectGeom lays out p's direct convolution.
+func newDirectGeom(p ops.ConvParams) *directGeom {
+	g := &directGeom{p: p, phases: p.StrideH * p.StrideW}
+	g.hq, g.gh, g.top, g.bot = gapFor(p.H, p.PadH, p.KH, p.DilH, p.StrideH, p.OutH)
+	g.wq, g.gw, _, _ = gapFor(p.W, p.PadW, p.KW, p.DilW, p.StrideW, p.OutW)
+	g.wp = g.wq + g.gw
+	taps := p.KH * p.KW
+	g.offBase, g.planeIdx = make([]int, p.C*taps), make([]int, p.C*taps)
+	for c := range p.C {
+		for i := range p.KH {
+			ri := i*p.DilH - p.PadH
+			a, di := ri-floorDiv(ri, p.StrideH)*p.StrideH, floorDiv(ri, p.StrideH)
+			for j := range p.KW {
+				cj := j*p.DilW - p.PadW
+				b, dj := cj-floorDiv(cj, p.StrideW)*p.StrideW, floorDiv(cj, p.StrideW)
+				k := (c*p.KH+i)*p.KW + j
+				g.planeIdx[k] = a*p.StrideW + b // a phase for now
+				g.offBase[k] = (g.top+di)*g.wp + g.gw + dj
+			}
+		}
+	}
+	g.slot = make([]int, g.phases)
+	for i := range g.slot {
+		g.slot[i] = -1
+	}
+	for _, ph := range g.planeIdx[:taps] {
+		if g.slot[ph] < 0 {
+			g.slot[ph] = 0
+		}
+	}
+	for i, s := range g.slot {
+		if s == 0 {
+			g.slot[i] = g.used
+			g.used++
+		}
+	}
+	for k, ph := range g.planeIdx {
+		g.planeIdx[k] = (k/taps)*g.used + g.slot[ph]
+	}
+	return g
+}
+
+// directTile is one tile: images n0..n0+cnt, output rows oh0..oh1,
+// output channels oc0..oc1.
+type directTile struct{ n0, cnt, oh0, oh1, oc0, oc1 int }
+
+// full reports whether the tile covers whole images.
+func (t directTile) full(p ops.ConvParams) bool { return t.oh0 == 0 && t.oh1 == p.OutH }
+
+// rows returns the plane rows per image of a tile and the zero rows after
+// its last image. Whole images hold their hq rows and gh gap rows each
+// (phase row u of an image at u+top: the gap rows serve the image below
+// and above); a band holds its output rows and the rows its taps reach.
+func (g *directGeom) rows(t directTile) (rowsPer, extra int) {
+	if t.full(g.p) && t.cnt > 1 {
+		return g.hq + g.gh, g.top
+	}
+	return t.oh1 - t.oh0 + g.top + g.bot, 0
+}
+
+// planeLen is the floats of one phase plane of the tile.
+func (g *directGeom) planeLen(t directTile) int {
+	rowsPer, extra := g.rows(t)
+	return 2*g.gw + (t.cnt*rowsPer+extra)*g.wp
+}
+
+// cols is the GEMM's column count for the tile.
+func (g *directGeom) cols(t directTile) int {
+	rowsPer, _ := g.rows(t)
+	return (t.cnt-1)*rowsPer*g.wp + (t.oh1-t.oh0-1)*g.wp + g.p.OutW
+}
+
+// fill copies the tile's input into buf (planeLen floats per phase plane
+// in use) and writes the tap offsets into it to off (C·KH·KW entries).
+func (g *directGeom) fill(t directTile, x, buf []float32, off []int) {
+	p := g.p
+	plane := g.planeLen(t)
+	rowsPer, extra := g.rows(t)
+	uLo := t.oh0 - g.top
+	for c := range p.C {
+		for ph, slot := range g.slot {
+			if slot < 0 {
+				continue
+			}
+			a, bb := ph/p.StrideW, ph%p.StrideW
+			dst := buf[(c*g.used+slot)*plane:][:plane]
+			clear(dst[:g.gw])
+			clear(dst[len(dst)-g.gw:])
+			rows := dst[g.gw:]
+			hqa := (p.H - a + p.StrideH - 1) / p.StrideH // phase rows with data
+			for img := range t.cnt {
+				r0 := img * rowsPer
+				u0, u1 := max(uLo, 0), min(uLo+rowsPer, hqa)
+				if u1 <= u0 {
+					clear(rows[r0*g.wp : (r0+rowsPer)*g.wp])
+					continue
+				}
+				d0, d1 := r0+u0-uLo, r0+u1-uLo // plane rows holding data
+				clear(rows[r0*g.wp : d0*g.wp])
+				src := x[(((t.n0+img)*p.C+c)*p.H+u0*p.StrideH+a)*p.W:]
+				if wr := p.W - bb; wr > 0 {
+					fillRows(src[bb:], p.StrideH*p.W, rows[d0*g.wp:d1*g.wp], g.wp, d1-d0, wr, p.StrideW)
+				} else {
+					clear(rows[d0*g.wp : d1*g.wp])
+				}
+				clear(rows[d1*g.wp : (r0+rowsPer)*g.wp])
+			}
+			clear(rows[t.cnt*rowsPer*g.wp:][:extra*g.wp])
+		}
+	}
+	for k, b := range g.offBase {
+		off[k] = g.planeIdx[k]*plane + b
+	}
+}
+
+// fillRowsGo is fillRows in Go.
+func fillRowsGo(src []float32, lds int, dst []float32, wp, rows, wr, s int) {
+	for r := range rows {
+		row := dst[r*wp:][:wp]
+		v := 0
+		if wr > 0 {
+			in := src[r*lds:]
+			for ; v < wp && v*s < wr; v++ {
+				row[v] = in[v*s]
+			}
+		}
+		clear(row[v:])
+	}
+}
+
+// directOK reports whether p's forward takes the direct path: ungrouped
+// (grouped and depthwise convolutions have kernels of their own) on a CPU
+// with the indirect GEMM kernel.
+func directOK(p ops.ConvParams) bool {
+	return p.Groups == 1 && gemm.IndirectNative()
+}
+
+// directTiles cuts p's batch into tiles of about tileBudget/2 floats of
+// input and output each (so a tile's copy and GEMM result stay in the
+// core's cache): runs of whole images, or bands of output rows of an image
+// larger than that. With fewer images than workers a small image is split
+// into one part per worker where the work pays for the hand-off: bands of
+// rows where a band still fills two kernel tiles, else ranges of output
+// channels (each part then copies the whole, small, input).
+func (b *Backend) directTiles(g *directGeom) []directTile { return b.directTilesAligned(g, 1) }
+
+// directTilesAligned is directTiles with bands starting at multiples of
+// align rows (2 for a fused 2×2 pool).
+func (b *Backend) directTilesAligned(g *directGeom, align int) []directTile {
+	p := g.p
+	perRow := max(p.C*g.used, p.OutC) * g.wp // floats per output row, in or out
+	if budget := (tileBudget / 2) / max(perRow, 1); g.hq+g.gh > budget {
+		rows := max(budget, (2*48+g.wp-1)/g.wp) // two kernel tiles at least
+		rows = (rows + align - 1) / align * align
+		return bands(p, rows)
+	}
+	if p.N >= b.w.n {
+		cnt := max(1, min(p.N, (tileBudget/2)/max(perRow*(g.hq+g.gh), 1)))
+		nt := (p.N + cnt - 1) / cnt
+		cnt = (p.N + nt - 1) / nt // even tiles
+		var ts []directTile
+		for n0 := 0; n0 < p.N; n0 += cnt {
+			ts = append(ts, directTile{n0: n0, cnt: min(cnt, p.N-n0), oh1: p.OutH, oc1: p.OutC})
+		}
+		return ts
+	}
+	parts, macs := b.w.n, p.OutC*p.OutH*p.OutW*p.C*p.KH*p.KW
+	switch {
+	case parts == 1 || macs < partWork:
+		return bands(p, p.OutH)
+	case p.OutH/parts/align*align*g.wp >= 64:
+		return bands(p, (p.OutH/align+parts-1)/parts*align)
+	}
+	var ts []directTile
+	for img := range p.N {
+		for k := range parts {
+			ts = append(ts, directTile{n0: img, cnt: 1, oh1: p.OutH, oc0: p.OutC * k / parts, oc1: p.OutC * (k + 1) / parts})
+		}
+	}
+	return ts
+}
+
+// bands cuts every image of p into bands of rows output rows (the last
+// one shorter).
+func bands(p ops.ConvParams, rows int) []directTile {
+	var ts []directTile
+	for img := range p.N {
+		for oh := 0; oh < p.OutH; oh += rows {
+			ts = append(ts, directTile{n0: img, cnt: 1, oh0: oh, oh1: min(oh+rows, p.OutH), oc1: p.OutC})
+		}
+	}
+	return ts
+}
+
+// partWork is the multiply-adds of one image's convolution above which it
+// is split over the workers.
+const partWork = 1 << 18
+
+// directForward runs the forward of tiles ts: each worker takes whole
+// tiles (copy, GEMM, out) from a shared counter, or, with no more tiles
+// than workers (parts of a lone image), one tile each on the GEMM's
+// spinning workers, which a convolution a few tens of microseconds long
+// finds awake. out writes the tile's outputs from its GEMM result t
+// (output channel oc0+r in row r of ldc floats; output (img, oh, ow) at
+// column img·stride + (oh-oh0)·wp + ow).
+func (b *Backend) directForward(g *directGeom, ts []directTile, x, w []float32, out func(t []float32, ldc, stride int, tl directTile)) {
+	p := g.p
+	K := p.C * p.KH * p.KW
+	maxIn, maxOut := 0, 0
+	for _, t := range ts {
+		maxIn = max(maxIn, p.C*g.used*g.planeLen(t))
+		maxOut = max(maxOut, (t.oc1-t.oc0)*g.cols(t))
+	}
+	run := func(ti int, st *tileState) {
+		if st.col == nil {
+			st.col, st.t, st.off = b.tmp.get(maxIn), b.tmp.get(maxOut), make([]int, K)
+		}
+		t := ts[ti]
+		g.fill(t, x, st.col, st.off)
+		n, m := g.cols(t), t.oc1-t.oc0
+		gemm.SgemmIndirect(m, n, K, w[t.oc0*K:], K, st.col[:p.C*g.used*g.planeLen(t)], st.off, st.t[:m*n], n)
+		rowsPer, _ := g.rows(t)
+		out(st.t[:m*n], n, rowsPer*g.wp, t)
+	}
+	done := func(st *tileState) { b.putBufs(st.col, st.t) }
+	if len(ts) > 1 && len(ts) <= b.w.n {
+		// chunks of 2 items (grain > 1) run on gemm.Parallel's workers
+		b.w.For(2*len(ts), 2, func(lo, hi int) {
+			st := &tileState{}
+			run(lo/2, st)
+			done(st)
+		})
+		return
+	}
+	b.tiles(len(ts), run, done)
+}
+
+// directRows writes a tile's outputs row by row through row (bias and
+// activation), as conv2dRows' im2col path does.
+func (g *directGeom) directRows(y []float32, bias *ops.Tensor, row rowFunc) func(t []float32, ldc, stride int, tl directTile) {
+	p := g.p
+	L := p.OutH * p.OutW
+	return func(t []float32, ldc, stride int, tl directTile) {
+		for img := range tl.cnt {
+			for oc := tl.oc0; oc < tl.oc1; oc++ {
+				v := biasAt(bias, oc)
+				src := t[(oc-tl.oc0)*ldc+img*stride:]
+				dst := y[((tl.n0+img)*p.OutC+oc)*L:][:L]
+				for oh := tl.oh0; oh < tl.oh1; oh++ {
+					row(src[(oh-tl.oh0)*g.wp:][:p.OutW], dst[oh*p.OutW:][:p.OutW], v)
+				}
+			}
+		}
+	}
+}
+
+// directOutGo is directOut in Go, with the same fused multiply-add.
+func directOutGo(src []float32, lds int, dst, res []float32, rows, cols int, scale, shift float32, relu bool) {
+	for r := range rows {
+		s, d := src[r*lds:][:cols], dst[r*cols:][:cols]
+		for i, v := range s {
+			o := float32(math.FMA(float64(v), float64(scale), float64(shift)))
+			if res != nil {
+				o += res[r*cols+i]
+			}
+			if relu {
+				o = max(o, 0)
+			}
+			d[i] = o
+		}
+	}
+}
+
+// Conv2dFused computes y = act(conv(x, w)·scale + shift + res) (see
+// ops.ConvFusion) for inference: the direct convolution's output pass
+// applies it, or, where the direct path does not run, a pass over the
+// im2col forward's output.
+func (b *Backend) Conv2dFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvFusion) error {
+	L := p.OutH * p.OutW
+	scale := func(oc int) float32 {
+		if f.Scale == nil {
+			return 1
+		}
+		return f.Scale[oc]
+	}
+	var res []float32
+	if f.Res != nil {
+		res = f.Res.Data
+	}
+	if directOK(p) {
+		g := directGeomFor(p)
+		b.directForward(g, b.directTiles(g), x.Data, w.Data, func(t []float32, ldc, stride int, tl directTile) {
+			rows := tl.oh1 - tl.oh0
+			for img := range tl.cnt {
+				for oc := tl.oc0; oc < tl.oc1; oc++ {
+					at := ((tl.n0+img)*p.OutC+oc)*L + tl.oh0*p.OutW
+					var r []float32
+					if res != nil {
+						r = res[at:][:rows*p.OutW]
+					}
+					directOut(t[(oc-tl.oc0)*ldc+img*stride:], g.wp, y.Data[at:][:rows*p.OutW], r, rows, p.OutW, scale(oc), f.Shift[oc], f.ReLU)
+				}
+			}
+		})
+		return nil
+	}
+	if _, err := b.conv2dRows(p, x, w, nil, y, false, func(src, dst []float32, _ float32) { copy(dst, src) }); err != nil {
+		return err
+	}
+	b.parFor(p.N*p.OutC, L, func(q int) {
+		oc, plane := q%p.OutC, y.Data[q*L:][:L]
+		var r []float32
+		if res != nil {
+			r = res[q*L:][:L]
+		}
+		directOut(plane, L, plane, r, 1, L, scale(oc), f.Shift[oc], f.ReLU)
+	})
+	return nil
+}
+
+// conv2dReLUMaxPool2Direct is Conv2dReLUMaxPool2 on the direct path: each
+// tile's GEMM result is pooled straight into y (bands start on even rows).
+func (b *Backend) conv2dReLUMaxPool2Direct(p ops.ConvParams, x, w, bias, y *ops.Tensor) {
+	g := directGeomFor(p)
+	pw, ph := p.OutW/2, p.OutH/2
+	b.directForward(g, b.directTilesAligned(g, 2), x.Data, w.Data, func(t []float32, ldc, stride int, tl directTile) {
+		rows := min(tl.oh1, 2*ph)/2 - tl.oh0/2 // pooled rows of the band
+		if rows <= 0 {
+			return
+		}
+		for img := range tl.cnt {
+			for oc := tl.oc0; oc < tl.oc1; oc++ {
+				dst := y.Data[((tl.n0+img)*p.OutC+oc)*ph*pw+tl.oh0/2*pw:][:rows*pw]
+				poolOut(t[(oc-tl.oc0)*ldc+img*stride:], g.wp, dst, rows, pw, biasAt(bias, oc))
+			}
+		}
+	})
+}
+
+// poolOutGo is poolOut in Go.
+func poolOutGo(src []float32, lds int, dst []float32, rows, cols int, bias float32) {
+	for r := range rows {
+		r0, r1 := src[2*r*lds:], src[(2*r+1)*lds:]
+		for c := range cols {
+			m := max(r0[2*c], r0[2*c+1], r1[2*c], r1[2*c+1])
+			dst[r*cols+c] = max(m+bias, 0)
+		}
+	}
+}

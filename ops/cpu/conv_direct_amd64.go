@@ -1,0 +1,88 @@
+//go:build amd64 && !purego
+
+package cpu
+
+import (
+	"math"
+
+	"github.com/qpipe/qpipe/ops"
+)
+
+//go:noescape
+func directOut16(src *float32, lds int, dst, res *float32, rows, cols int, scale, shift float32, relu bool)
+
+// directOut writes rows rows of cols outputs: dst = act(src·scale + shift
+// + res) (res nil: none), src rows lds floats apart, dst and res packed.
+func directOut(src []float32, lds int, dst, res []float32, rows, cols int, scale, shift float32, relu bool) {
+	if !vec16 || rows == 0 || cols == 0 {
+		directOutGo(src, lds, dst, res, rows, cols, scale, shift, relu)
+		return
+	}
+	_, _ = src[(rows-1)*lds+cols-1], dst[rows*cols-1]
+	var r *float32
+	if res != nil {
+		_ = res[rows*cols-1]
+		r = &res[0]
+	}
+	directOut16(&src[0], lds, &dst[0], r, rows, cols, scale, shift, relu)
+}
+
+//go:noescape
+func fillRows16(src *float32, lds int, dst *float32, wp, rows, wr int, two bool)
+
+// fillRows writes rows rows of wp floats into dst (packed): row r holds
+// src[r·lds + v·s] for v·s < wr, then zeros.
+func fillRows(src []float32, lds int, dst []float32, wp, rows, wr, s int) {
+	if !vec16 || s > 2 || rows == 0 {
+		fillRowsGo(src, lds, dst, wp, rows, wr, s)
+		return
+	}
+	_ = dst[rows*wp-1]
+	if wr > 0 {
+		_ = src[(rows-1)*lds+wr-1]
+	}
+	fillRows16(&src[0], lds, &dst[0], wp, rows, wr, s == 2)
+}
+
+//go:noescape
+func poolOut16(src *float32, lds int, dst *float32, rows, cols int, bias float32)
+
+// poolOut writes rows×cols outputs dst = relu(bias + 2×2 max of src),
+// src rows lds floats apart.
+func poolOut(src []float32, lds int, dst []float32, rows, cols int, bias float32) {
+	if !vec16 || rows == 0 || cols == 0 {
+		poolOutGo(src, lds, dst, rows, cols, bias)
+		return
+	}
+	_, _ = src[(2*rows-1)*lds+2*cols-1], dst[rows*cols-1]
+	poolOut16(&src[0], lds, &dst[0], rows, cols, bias)
+}
+
+//go:noescape
+func pool3s2Row16(r0, r1, r2 *float32, w int, tmp, out *float32, ow int)
+
+// pool3s2 is the 3×3, stride-2, padding-1 max pool of one plane (resnets'
+// stem pool) with vector kernels, reporting false where it does not apply.
+func pool3s2(p ops.PoolParams, src, dst []float32, tmp []float32) bool {
+	if !vec16 || p.KH != 3 || p.KW != 3 || p.StrideH != 2 || p.StrideW != 2 || p.PadH != 1 || p.PadW != 1 {
+		return false
+	}
+	inf := float32(math.Inf(-1))
+	tmp = tmp[:p.W+66]
+	tmp[0] = inf
+	for oh := range p.OutH {
+		ih := 2*oh - 1
+		r1 := src[(ih+1)*p.W:][:p.W] // always inside: oh < OutH
+		r0, r2 := r1, r1             // a row in the padding repeats r1
+		if ih >= 0 {
+			r0 = src[ih*p.W:][:p.W]
+		}
+		if ih+2 < p.H {
+			r2 = src[(ih+2)*p.W:][:p.W]
+		}
+		tmp[p.W+1] = inf
+		out := dst[oh*p.OutW:][:p.OutW]
+		pool3s2Row16(&r0[0], &r1[0], &r2[0], p.W, &tmp[0], &out[0], p.OutW)
+	}
+	return true
+}

@@ -1,0 +1,340 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func directOut16(src *float32, lds int, dst, res *float32, rows, cols int, scale, shift float32, relu bool)
+// For rows rows of cols floats (src rows lds floats apart, dst and res
+// rows packed): dst = act(src·scale + shift + res), res skipped when nil,
+// act max(·, 0) when relu. One FMA per element, 16 at a time, masked tail.
+TEXT ·directOut16(SB), NOSPLIT, $0-57
+	MOVQ src+0(FP), SI
+	MOVQ lds+8(FP), R8
+	SHLQ $2, R8
+	MOVQ dst+16(FP), DI
+	MOVQ res+24(FP), BX
+	MOVQ rows+32(FP), R9
+	MOVQ cols+40(FP), R10
+	VBROADCASTSS scale+48(FP), Z6
+	VBROADCASTSS shift+52(FP), Z7
+	MOVBLZX relu+56(FP), DX
+	VPXORD Z27, Z27, Z27
+	MOVQ R10, CX
+	ANDQ $15, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	TESTQ R9, R9
+	JZ done
+row:
+	XORQ R11, R11
+	MOVQ R10, CX
+col:
+	CMPQ CX, $16
+	JLT tail
+	VMOVUPS (SI)(R11*1), Z0
+	VFMADD213PS Z7, Z6, Z0
+	TESTQ BX, BX
+	JZ nores
+	VADDPS (BX)(R11*1), Z0, Z0
+nores:
+	TESTQ DX, DX
+	JZ norelu
+	VMAXPS Z27, Z0, Z0
+norelu:
+	VMOVUPS Z0, (DI)(R11*1)
+	ADDQ $64, R11
+	SUBQ $16, CX
+	JMP col
+tail:
+	TESTQ CX, CX
+	JZ next
+	VMOVUPS.Z (SI)(R11*1), K1, Z0
+	VFMADD213PS Z7, Z6, Z0
+	TESTQ BX, BX
+	JZ tnores
+	VMOVUPS.Z (BX)(R11*1), K1, Z1
+	VADDPS Z1, Z0, Z0
+tnores:
+	TESTQ DX, DX
+	JZ tnorelu
+	VMAXPS Z27, Z0, Z0
+tnorelu:
+	VMOVUPS Z0, K1, (DI)(R11*1)
+next:
+	ADDQ R8, SI
+	LEAQ (DI)(R10*4), DI
+	TESTQ BX, BX
+	JZ nobx
+	LEAQ (BX)(R10*4), BX
+nobx:
+	DECQ R9
+	JNZ row
+done:
+	VZEROUPPER
+	RET
+
+// evenIdx: VPERMT2PS indices 0, 2, ..., 30 (the even floats of two vectors).
+DATA evenIdx<>+0(SB)/4, $0
+DATA evenIdx<>+4(SB)/4, $2
+DATA evenIdx<>+8(SB)/4, $4
+DATA evenIdx<>+12(SB)/4, $6
+DATA evenIdx<>+16(SB)/4, $8
+DATA evenIdx<>+20(SB)/4, $10
+DATA evenIdx<>+24(SB)/4, $12
+DATA evenIdx<>+28(SB)/4, $14
+DATA evenIdx<>+32(SB)/4, $16
+DATA evenIdx<>+36(SB)/4, $18
+DATA evenIdx<>+40(SB)/4, $20
+DATA evenIdx<>+44(SB)/4, $22
+DATA evenIdx<>+48(SB)/4, $24
+DATA evenIdx<>+52(SB)/4, $26
+DATA evenIdx<>+56(SB)/4, $28
+DATA evenIdx<>+60(SB)/4, $30
+GLOBL evenIdx<>(SB), RODATA|NOPTR, $64
+
+// func fillRows16(src *float32, lds int, dst *float32, wp, rows, wr int, two bool)
+// For rows rows (src rows lds floats apart, dst rows wp floats apart):
+// dst[v] = src[v·s] where v·s < wr and 0 up to wp, s = 2 if two else 1.
+// Column blocks of 16 outside, rows inside: a block's masks are the same
+// on every row.
+TEXT ·fillRows16(SB), NOSPLIT, $0-49
+	MOVQ src+0(FP), SI
+	MOVQ lds+8(FP), R8
+	SHLQ $2, R8
+	MOVQ dst+16(FP), DI
+	MOVQ wp+24(FP), R9
+	MOVQ rows+32(FP), R10
+	MOVQ wr+40(FP), R12
+	MOVBLZX two+48(FP), DX
+	VMOVDQU32 evenIdx<>(SB), Z8
+	TESTQ R10, R10
+	JZ fdone
+	XORQ R11, R11
+fblk:
+	CMPQ R11, R9
+	JGE fdone
+	MOVQ R9, CX
+	SUBQ R11, CX
+	MOVQ $16, AX
+	CMPQ CX, AX
+	CMOVQGT AX, CX
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K2
+	LEAQ (DI)(R11*4), R13
+	MOVQ R10, R14
+	TESTQ DX, DX
+	JNZ ftwo
+	MOVQ R12, CX
+	SUBQ R11, CX
+	XORQ AX, AX
+	CMPQ CX, AX
+	CMOVQLT AX, CX
+	MOVQ $16, AX
+	CMPQ CX, AX
+	CMOVQGT AX, CX
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K1
+	LEAQ (SI)(R11*4), AX
+fone:
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS Z0, K2, (R13)
+	ADDQ R8, AX
+	LEAQ (R13)(R9*4), R13
+	DECQ R14
+	JNZ fone
+	ADDQ $16, R11
+	JMP fblk
+ftwo:
+	MOVQ R11, CX
+	SHLQ $1, CX
+	NEGQ CX
+	ADDQ R12, CX
+	XORQ AX, AX
+	CMPQ CX, AX
+	CMOVQLT AX, CX
+	MOVQ $32, AX
+	CMPQ CX, AX
+	CMOVQGT AX, CX
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K1
+	SHRQ $16, BX
+	KMOVW BX, K3
+	LEAQ (SI)(R11*8), AX
+ftworow:
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS.Z 64(AX), K3, Z1
+	VPERMT2PS Z1, Z8, Z0
+	VMOVUPS Z0, K2, (R13)
+	ADDQ R8, AX
+	LEAQ (R13)(R9*4), R13
+	DECQ R14
+	JNZ ftworow
+	ADDQ $16, R11
+	JMP fblk
+fdone:
+	VZEROUPPER
+	RET
+
+// oddIdx: VPERMT2PS indices 1, 3, ..., 31 (the odd floats of two vectors).
+DATA oddIdx<>+0(SB)/4, $1
+DATA oddIdx<>+4(SB)/4, $3
+DATA oddIdx<>+8(SB)/4, $5
+DATA oddIdx<>+12(SB)/4, $7
+DATA oddIdx<>+16(SB)/4, $9
+DATA oddIdx<>+20(SB)/4, $11
+DATA oddIdx<>+24(SB)/4, $13
+DATA oddIdx<>+28(SB)/4, $15
+DATA oddIdx<>+32(SB)/4, $17
+DATA oddIdx<>+36(SB)/4, $19
+DATA oddIdx<>+40(SB)/4, $21
+DATA oddIdx<>+44(SB)/4, $23
+DATA oddIdx<>+48(SB)/4, $25
+DATA oddIdx<>+52(SB)/4, $27
+DATA oddIdx<>+56(SB)/4, $29
+DATA oddIdx<>+60(SB)/4, $31
+GLOBL oddIdx<>(SB), RODATA|NOPTR, $64
+
+// func poolOut16(src *float32, lds int, dst *float32, rows, cols int, bias float32)
+// 2×2 max pool with bias and ReLU: for r < rows, c < cols,
+// dst[r·cols + c] = max(0, bias + max of src rows 2r, 2r+1 (lds floats
+// apart) at columns 2c, 2c+1).
+TEXT ·poolOut16(SB), NOSPLIT, $0-44
+	MOVQ src+0(FP), SI
+	MOVQ lds+8(FP), R8
+	SHLQ $2, R8
+	MOVQ dst+16(FP), DI
+	MOVQ rows+24(FP), R10
+	MOVQ cols+32(FP), R9
+	VBROADCASTSS bias+40(FP), Z6
+	VPXORD Z27, Z27, Z27
+	VMOVDQU32 evenIdx<>(SB), Z8
+	VMOVDQU32 oddIdx<>(SB), Z9
+	TESTQ R10, R10
+	JZ pdone
+	XORQ R11, R11
+pblk:
+	CMPQ R11, R9
+	JGE pdone
+	MOVQ R9, CX
+	SUBQ R11, CX
+	MOVQ $16, AX
+	CMPQ CX, AX
+	CMOVQGT AX, CX
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K2
+	SHLQ $1, CX
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K1
+	SHRQ $16, BX
+	KMOVW BX, K3
+	LEAQ (SI)(R11*8), AX
+	LEAQ (DI)(R11*4), R13
+	MOVQ R10, R14
+prow:
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS.Z 64(AX), K3, Z1
+	VMAXPS.Z (AX)(R8*1), Z0, K1, Z0
+	VMAXPS.Z 64(AX)(R8*1), Z1, K3, Z1
+	VMOVAPS Z0, Z2
+	VPERMT2PS Z1, Z8, Z0
+	VPERMT2PS Z1, Z9, Z2
+	VMAXPS Z2, Z0, Z0
+	VADDPS Z6, Z0, Z0
+	VMAXPS Z27, Z0, Z0
+	VMOVUPS Z0, K2, (R13)
+	LEAQ (AX)(R8*2), AX
+	LEAQ (R13)(R9*4), R13
+	DECQ R14
+	JNZ prow
+	ADDQ $16, R11
+	JMP pblk
+pdone:
+	VZEROUPPER
+	RET
+
+// func pool3s2Row16(r0, r1, r2 *float32, w int, tmp, out *float32, ow int)
+// One output row of a 3×3, stride-2, padding-1 max pool: tmp[1+i] =
+// max(r0[i], r1[i], r2[i]) for i < w (tmp[0] and tmp[w+1] hold -Inf, and
+// tmp has 64 floats of slack), then out[o] = max(tmp[2o], tmp[2o+1],
+// tmp[2o+2]) for o < ow.
+TEXT ·pool3s2Row16(SB), NOSPLIT, $0-56
+	MOVQ r0+0(FP), SI
+	MOVQ r1+8(FP), BX
+	MOVQ r2+16(FP), DX
+	MOVQ w+24(FP), CX
+	MOVQ tmp+32(FP), DI
+	MOVQ out+40(FP), R8
+	MOVQ ow+48(FP), R9
+	LEAQ 4(DI), R10
+	XORQ R11, R11
+vloop:
+	MOVQ CX, AX
+	SUBQ R11, AX
+	JLE hstart
+	CMPQ AX, $16
+	JLT vtail
+	VMOVUPS (SI)(R11*4), Z0
+	VMAXPS (BX)(R11*4), Z0, Z0
+	VMAXPS (DX)(R11*4), Z0, Z0
+	VMOVUPS Z0, (R10)(R11*4)
+	ADDQ $16, R11
+	JMP vloop
+vtail:
+	MOVQ CX, R12
+	MOVQ AX, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	MOVQ R12, CX
+	VMOVUPS.Z (SI)(R11*4), K1, Z0
+	VMAXPS.Z (BX)(R11*4), Z0, K1, Z0
+	VMAXPS.Z (DX)(R11*4), Z0, K1, Z0
+	VMOVUPS Z0, K1, (R10)(R11*4)
+hstart:
+	VMOVDQU32 evenIdx<>(SB), Z8
+	VMOVDQU32 oddIdx<>(SB), Z9
+	XORQ R11, R11
+hloop:
+	MOVQ R9, AX
+	SUBQ R11, AX
+	JLE pdone3
+	CMPQ AX, $16
+	JLT hmask
+	MOVQ $0xffff, AX
+	JMP hgo
+hmask:
+	MOVQ AX, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+hgo:
+	KMOVW AX, K2
+	LEAQ (DI)(R11*8), AX
+	VMOVUPS (AX), Z0
+	VMOVUPS 64(AX), Z1
+	VMOVUPS 8(AX), Z2
+	VMOVUPS 72(AX), Z3
+	VMOVAPS Z0, Z4
+	VPERMT2PS Z1, Z8, Z0
+	VPERMT2PS Z1, Z9, Z4
+	VPERMT2PS Z3, Z8, Z2
+	VMAXPS Z4, Z0, Z0
+	VMAXPS Z2, Z0, Z0
+	VMOVUPS Z0, K2, (R8)(R11*4)
+	ADDQ $16, R11
+	JMP hloop
+pdone3:
+	VZEROUPPER
+	RET

@@ -1,0 +1,26 @@
+//go:build !amd64 || purego
+
+package cpu
+
+import "github.com/qpipe/qpipe/ops"
+
+// directOut writes rows rows of cols outputs: dst = act(src·scale + shift
+// + res) (res nil: none), src rows lds floats apart, dst and res packed.
+func directOut(src []float32, lds int, dst, res []float32, rows, cols int, scale, shift float32, relu bool) {
+	directOutGo(src, lds, dst, res, rows, cols, scale, shift, relu)
+}
+
+// fillRows writes rows rows of wp floats into dst (packed): row r holds
+// src[r·lds + v·s] for v·s < wr, then zeros.
+func fillRows(src []float32, lds int, dst []float32, wp, rows, wr, s int) {
+	fillRowsGo(src, lds, dst, wp, rows, wr, s)
+}
+
+// poolOut writes rows×cols outputs dst = relu(bias + 2×2 max of src),
+// src rows lds floats apart.
+func poolOut(src []float32, lds int, dst []float32, rows, cols int, bias float32) {
+	poolOutGo(src, lds, dst, rows, cols, bias)
+}
+
+// pool3s2 has no vector kernel here.
+func pool3s2(p ops.PoolParams, src, dst []float32, tmp []float32) bool { return false }

@@ -1,0 +1,89 @@
+package gemm
+
+import "fmt"
+
+// SgemmIndirect computes C = A·B on the calling goroutine, for row-major A
+// (m×k, row stride lda) and C (m×n, row stride ldc), where row p of B is
+// the n floats b[off[p]:off[p]+n]. B is never stored: a convolution whose
+// input is laid out so that every kernel tap is a shifted view of it (see
+// ops/cpu's direct convolution) passes one offset per (channel, tap), and
+// the kernel reads the image in place instead of an im2col matrix and its
+// packed copy. C is overwritten (beta 0). It panics on inconsistent sizes,
+// short slices or an offset whose row leaves b.
+func SgemmIndirect(m, n, k int, a []float32, lda int, b []float32, off []int, c []float32, ldc int) {
+	checkMat("SgemmIndirect", "A", len(a), m, k, lda, false)
+	checkMat("SgemmIndirect", "C", len(c), m, n, ldc, false)
+	if len(off) < k {
+		panic(fmt.Sprintf("gemm.SgemmIndirect: %d offsets for k = %d", len(off), k))
+	}
+	for p, o := range off[:k] {
+		if o < 0 || o+n > len(b) {
+			panic(fmt.Sprintf("gemm.SgemmIndirect: row %d of B at %d..%d leaves b (%d floats)", p, o, o+n, len(b)))
+		}
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		scaleC(m, n, 0, c, ldc)
+		return
+	}
+	impl := curF32.Load()
+	if badStride(lda, 4) {
+		buf := getF32Buf(m * copyStride(k, 4))
+		defer f32Bufs.Put(buf)
+		a, lda = copyWholeA(false, impl, *buf, false, m, n, k, a, lda)
+	}
+	if impl.tileIdx == nil {
+		indirectPacked(impl, m, n, k, a, lda, b, off, c, ldc)
+		return
+	}
+	// Row tiles of near-equal height (16 = 8+8, 64 = 8·8, 20 = 7+7+6)
+	// rather than full ones and a short, slow tail.
+	tiles := ceilDiv(m, impl.idxMR)
+	p := sgemmArgs{alpha: 1, lda: lda, ldc: ldc}
+	for pc := 0; pc < k; pc += impl.kc {
+		p.kc = min(impl.kc, k-pc)
+		if pc > 0 {
+			p.beta = 1
+		}
+		p.boff = &off[pc]
+		for jr := 0; jr < n; jr += impl.idxNR {
+			p.nr = min(impl.idxNR, n-jr)
+			p.b = &b[jr]
+			for t := range tiles {
+				ir, rows := m*t/tiles, m*(t+1)/tiles-m*t/tiles
+				p.a = &a[ir*lda+pc]
+				p.c = &c[ir*ldc+jr]
+				impl.tileIdx(rows, &p)
+			}
+		}
+	}
+}
+
+// indirectPacked is SgemmIndirect for kernels without an indirect variant:
+// B is copied block by block into a dense matrix for the ordinary GEMM.
+func indirectPacked(impl *f32Impl, m, n, k int, a []float32, lda int, b []float32, off []int, c []float32, ldc int) {
+	const cols = 512
+	buf := getF32Buf(min(k, impl.kc) * min(n, cols))
+	defer f32Bufs.Put(buf)
+	for pc := 0; pc < k; pc += impl.kc {
+		kc := min(impl.kc, k-pc)
+		beta := float32(1)
+		if pc == 0 {
+			beta = 0
+		}
+		for j0 := 0; j0 < n; j0 += cols {
+			w := min(cols, n-j0)
+			dense := (*buf)[:kc*w]
+			for p := range kc {
+				copy(dense[p*w:][:w], b[off[pc+p]+j0:][:w])
+			}
+			sgemm(false, false, false, m, w, kc, 1, a[pc:], lda, dense, w, beta, c[j0:], ldc)
+		}
+	}
+}
+
+// IndirectNative reports whether SgemmIndirect runs a kernel of its own
+// (AVX-512, 9×48) rather than copying B for the ordinary GEMM.
+func IndirectNative() bool { return curF32.Load().tileIdx != nil }
