@@ -200,6 +200,9 @@ type s8Work struct {
 	a16  []int16
 	corr []int32
 	tile []int32
+	// implicit GEMM: a second segment's row sums, gathered rows (non-VNNI)
+	corr2  []int32
+	gather []int8
 }
 
 var s8Pool = sync.Pool{New: func() any { return new(s8Work) }}
