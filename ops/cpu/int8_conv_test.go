@@ -49,7 +49,8 @@ func convInt8Ref(p ops.ConvParams, x, w []int8, ep ops.Int8Epilogue) ([]int8, []
 // bit for bit against the definition, int8 and float outputs, over the
 // shapes the models use: 3x3 pad 1, stride 2, 1x1, the 7x7 stride-2 stem,
 // dilation, one channel, channel counts off the VNNI group and kernel
-// tile, and batches spanning several tiles; on 1 and 2 workers.
+// tile, output rows across the 14-row kernel tile, unpadded input read in
+// place, and batches spanning several tiles; on 1, 2 and 3 workers.
 func TestConv2dInt8MatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	cases := []struct{ n, c, h, w, oc, k, stride, pad, dil int }{
@@ -62,6 +63,11 @@ func TestConv2dInt8MatchesReference(t *testing.T) {
 		{2, 5, 10, 10, 8, 3, 1, 2, 2},
 		{2, 7, 6, 5, 3, 2, 1, 0, 1},
 		{9, 64, 8, 8, 64, 3, 1, 1, 1},
+		{3, 3, 32, 32, 16, 3, 1, 1, 1}, // resnet20 stem: 9-byte kernel rows in 12
+		{2, 32, 7, 9, 64, 3, 1, 0, 1},  // unpadded channel-last input read in place
+		{3, 5, 9, 7, 33, 3, 2, 1, 1},   // 15-byte kernel rows, odd sizes, stride 2
+		{2, 16, 5, 31, 32, 3, 1, 1, 1}, // output rows over two 14-row tiles and a tail
+		{1, 8, 12, 12, 16, 5, 2, 2, 3}, // dilated 5x5: patch rows
 	}
 	for _, cs := range cases {
 		p := ops.ConvParams{N: cs.n, C: cs.c, H: cs.h, W: cs.w, OutC: cs.oc, KH: cs.k, KW: cs.k,
@@ -74,7 +80,7 @@ func TestConv2dInt8MatchesReference(t *testing.T) {
 			ep.Bias[j], ep.Scale[j] = int32(r.IntN(2001)-1000), 1/float32(200+r.IntN(2000))
 		}
 		wantQ, wantF := convInt8Ref(p, x, w, ep)
-		for _, threads := range []int{1, 2} {
+		for _, threads := range []int{1, 2, 3} {
 			name := fmt.Sprintf("%+v/threads=%d", cs, threads)
 			b := New(Options{Threads: threads})
 			pw, err := b.PackConv2dInt8(w, p.OutC, p.C, p.KH, p.KW)
