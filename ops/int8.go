@@ -70,7 +70,11 @@ type Int8ConvBackend interface {
 // first (once: the tensor keeps them so).
 func (t *Tensor) Int8() (q []int8, scale float32, ok bool) {
 	if t.qnhwc {
-		t.q, t.qnhwc = codesToNCHW(t.q, t.Shape), false
+		c := t.Shape[1]
+		if t.qflat > 0 {
+			c = t.qflat
+		}
+		t.q, t.qnhwc, t.qflat = codesToNCHW(t.q, t.Shape[0], c), false, 0
 	}
 	return t.q, t.qscale, t.q != nil
 }
@@ -87,9 +91,9 @@ func newInt8NHWC(q []int8, scale float32, shape ...int) *Tensor {
 	return t
 }
 
-// codesToNCHW returns channel-last codes of NCHW shape in NCHW order.
-func codesToNCHW(q []int8, shape []int) []int8 {
-	n, c := shape[0], shape[1]
+// codesToNCHW returns the channel-last codes of n images of c channels
+// in NCHW order.
+func codesToNCHW(q []int8, n, c int) []int8 {
 	hw := len(q) / max(n*c, 1)
 	out := make([]int8, len(q))
 	for img := range n {
@@ -193,12 +197,23 @@ type int8Layer struct {
 
 // prepareInt8 quantizes and packs a node's weights once per model version.
 func (e *exec) prepareInt8(n *Node, in []*Tensor, op string) *int8Layer {
+	return e.prepareInt8For(n, in, op, 0)
+}
+
+// prepareInt8For is prepareInt8 for a qlinear whose input is a flatten
+// of channel-last codes with nhwcC channels (0: the input as it is): the
+// weight's columns are permuted from (c, h, w) to (h, w, c) order once,
+// so the layer reads the codes as they lie.
+func (e *exec) prepareInt8For(n *Node, in []*Tensor, op string, nhwcC int) *int8Layer {
 	a := n.Attrs
 	if a.InScale <= 0 {
 		shapeErr(op, "in_scale must be positive (calibrate activations first)")
 	}
 	ib := e.c.int8Backend(op)
 	key := "int8/" + strconv.Itoa(n.ID) + "/" + e.c.b.Name() // no Sprintf: it runs every forward
+	if nhwcC > 0 {
+		key += "/nhwc" + strconv.Itoa(nhwcC)
+	}
 	return e.m.cached(key, func() any {
 		w, b := e.mustParam(n, in, "weight"), e.param(n, in, "bias")
 		var q []int8
@@ -210,6 +225,9 @@ func (e *exec) prepareInt8(n *Node, in []*Tensor, op string) *int8Layer {
 			q, sw = QuantizeWeightsInt8(w)
 		}
 		outC, k := w.Shape[0], w.Numel()/w.Shape[0]
+		if nhwcC > 0 {
+			q = columnsToNHWC(q, outC, k, nhwcC)
+		}
 		var packed PackedInt8
 		var err error
 		if cb, ok := ib.(Int8ConvBackend); ok && n.Kind == OpQConv2d && w.Dims() == 4 {
@@ -233,7 +251,24 @@ func (e *exec) prepareInt8(n *Node, in []*Tensor, op string) *int8Layer {
 	}).(*int8Layer)
 }
 
-// int8Out allocates a node's output: int8 with OutScale, else float32.
+// columnsToNHWC returns the (outC, k) weight codes q with each row's
+// columns moved from (c, hw) to (hw, c) order for c channels.
+func columnsToNHWC(q []int8, outC, k, c int) []int8 {
+	hw := k / c
+	out := make([]int8, len(q))
+	for o := range outC {
+		src, dst := q[o*k:][:k], out[o*k:][:k]
+		for ch := range c {
+			for i := range hw {
+				dst[i*c+ch] = src[ch*hw+i]
+			}
+		}
+	}
+	return out
+}
+
+// int8Gemm allocates a node's output (int8 with OutScale, else float32)
+// and runs the layer's GEMM into it.
 func (e *exec) int8Gemm(n *Node, l *int8Layer, rows int, a []int8, shape []int) *Tensor {
 	ib := e.c.int8Backend(string(n.Kind))
 	if s := n.Attrs.OutScale; s > 0 {
@@ -312,13 +347,18 @@ func clampInt8(src, dst []int8, lo, hi int8) {
 
 // runQLinear: in[0] (..., in) → (..., out) through the int8 GEMM.
 func runQLinear(e *exec, n *Node, in []*Tensor) *Tensor {
-	l := e.prepareInt8(n, in, "qlinear")
 	x := in[0]
 	w := e.mustParam(n, in, "weight")
 	k := w.Shape[1]
 	if x.Dims() < 1 || x.Dim(-1) != k {
 		shapeErr("qlinear", "want x (..., in) and weight (out, in)", x, w)
 	}
+	if q, s, nhwc := x.int8Raw(); nhwc && x.qflat > 0 && x.Dims() == 2 && s == n.Attrs.InScale && n.Attrs.QMin == 0 && n.Attrs.QMax == 0 {
+		// a flatten of channel-last codes: the weight takes their order
+		l := e.prepareInt8For(n, in, "qlinear", x.qflat)
+		return e.int8Gemm(n, l, x.Shape[0], q, []int{x.Shape[0], l.outC})
+	}
+	l := e.prepareInt8(n, in, "qlinear")
 	q, done := e.quantizeInput(x, n, "qlinear")
 	defer done()
 	shape := append(append([]int(nil), x.Shape[:x.Dims()-1]...), l.outC)

@@ -31,7 +31,6 @@ func (e *exec) runInt8Pass(n *Node, x *Tensor) (y *Tensor, ok bool) {
 	}
 	switch n.Kind {
 	case OpFlatten:
-		q, s, _ := x.Int8() // NCHW order: flatten's element order
 		start := n.Attrs.Axis
 		if start < 0 {
 			start += x.Dims()
@@ -39,7 +38,17 @@ func (e *exec) runInt8Pass(n *Node, x *Tensor) (y *Tensor, ok bool) {
 		if start < 0 || start >= x.Dims() {
 			shapeErr("flatten", fmt.Sprintf("start axis %d out of range", n.Attrs.Axis), x)
 		}
-		return NewInt8(q, s, append(append([]int(nil), x.Shape[:start]...), x.Numel()/prod(x.Shape[:start]))...), true
+		shape := append(append([]int(nil), x.Shape[:start]...), x.Numel()/prod(x.Shape[:start]))
+		if q, s, nhwc := x.int8Raw(); nhwc && start == 1 && x.Dims() == 4 {
+			// Channel-last codes stay so: a qlinear reading them permutes
+			// its weight once (runQLinear); anything else gets NCHW order
+			// from Int8.
+			y := newInt8NHWC(q, s, shape...)
+			y.qflat = x.Shape[1]
+			return y, true
+		}
+		q, s, _ := x.Int8() // NCHW order: flatten's element order
+		return NewInt8(q, s, shape...), true
 	case OpMaxPool2d:
 		pb, ok := e.c.b.(Int8PoolBackend)
 		if !ok {

@@ -28,6 +28,7 @@ type Tensor struct {
 	q      []int8  // int8 activation (Data nil), see Int8
 	qscale float32 // its scale
 	qnhwc  bool    // q is channel-last (N, H, W, C) for an NCHW Shape
+	qflat  int     // with qnhwc and a (N, C·H·W) Shape: C (a flatten of channel-last codes)
 }
 
 // New returns a zero tensor of the given shape. A shape whose size
@@ -137,7 +138,7 @@ func (t *Tensor) SetRequiresGrad(on bool) *Tensor {
 func (t *Tensor) Clone() *Tensor {
 	c := &Tensor{Shape: append([]int(nil), t.Shape...), Data: append([]float32(nil), t.Data...), leaf: true}
 	if t.q != nil {
-		c.q, c.qscale, c.qnhwc = append([]int8(nil), t.q...), t.qscale, t.qnhwc
+		c.q, c.qscale, c.qnhwc, c.qflat = append([]int8(nil), t.q...), t.qscale, t.qnhwc, t.qflat
 	}
 	return c
 }
