@@ -401,6 +401,9 @@ func (e *exec) run(n *Node, vals map[int]*Tensor) (out *Tensor, err error) {
 		if in[i] = vals[id]; in[i] == nil {
 			return nil, locate(fmt.Errorf("input %d (node %d) has no value", i, id), n)
 		}
+		if n.Kind == OpAdd {
+			continue // runAdd takes int8 and channel-last operands as they are
+		}
 		if !int8In || i > 0 {
 			in[i] = e.c.Dequantize(in[i])
 		}

@@ -58,10 +58,11 @@ type Int8ConvBackend interface {
 	PackConv2dInt8(w []int8, outC, c, kh, kw int) (PackedInt8, error)
 	// Conv2dInt8 convolves the int8 codes x (NCHW, or channel-last
 	// (N, H, W, C) with nhwcIn; groups 1) with the packed weight, then the
-	// epilogue, into channel-last outQ (int8) or, when outQ is nil, NCHW
-	// outF; the int32 accumulators are those of Im2ColInt8 followed by
-	// Int8Gemm, so the results are identical.
-	Conv2dInt8(p ConvParams, x []int8, nhwcIn bool, w PackedInt8, ep Int8Epilogue, outQ []int8, outF []float32) error
+	// epilogue, into channel-last outQ (int8) or, when outQ is nil, outF
+	// (NCHW, or channel-last with nhwcOut); the int32 accumulators are
+	// those of Im2ColInt8 followed by Int8Gemm, so the results are
+	// identical.
+	Conv2dInt8(p ConvParams, x []int8, nhwcIn bool, w PackedInt8, ep Int8Epilogue, outQ []int8, outF []float32, nhwcOut bool) error
 }
 
 // Int8 returns the int8 values and scale of a quantized activation (real
@@ -107,6 +108,22 @@ func codesToNCHW(q []int8, n, c int) []int8 {
 	return out
 }
 
+// floatToNCHW returns a channel-last float tensor in NCHW order.
+func (c *Context) floatToNCHW(t *Tensor) *Tensor {
+	y := c.empty(t.Shape)
+	n, ch := t.Shape[0], t.Shape[1]
+	hw := len(t.Data) / max(n*ch, 1)
+	for img := range n {
+		src, dst := t.Data[img*hw*ch:][:hw*ch], y.Data[img*hw*ch:][:hw*ch]
+		for i := range hw {
+			for k, v := range src[i*ch : (i+1)*ch] {
+				dst[k*hw+i] = v
+			}
+		}
+	}
+	return y
+}
+
 // NewInt8 wraps int8 values with their scale as a tensor of the given
 // shape; Data is nil until Dequantize is called.
 func NewInt8(q []int8, scale float32, shape ...int) *Tensor {
@@ -123,8 +140,12 @@ func (c *Context) int8Backend(op string) Int8Backend {
 	return ib
 }
 
-// Dequantize returns t as float32 (t itself when it already is).
+// Dequantize returns t as float32 in NCHW order (t itself when it
+// already is).
 func (c *Context) Dequantize(t *Tensor) *Tensor {
+	if t.fnhwc {
+		return c.floatToNCHW(t)
+	}
 	q, s, ok := t.Int8()
 	if !ok {
 		return t
@@ -405,11 +426,12 @@ func (e *exec) int8Conv(cb Int8ConvBackend, n *Node, l *int8Layer, p ConvParams,
 	shape := []int{p.N, p.OutC, p.OutH, p.OutW}
 	if s := n.Attrs.OutScale; s > 0 {
 		out := e.c.int8s(p.N * p.OutC * p.OutH * p.OutW) // every code is written
-		check("qconv2d", cb.Conv2dInt8(p, q, nhwc, l.packed, l.ep, out, nil))
+		check("qconv2d", cb.Conv2dInt8(p, q, nhwc, l.packed, l.ep, out, nil, false))
 		return newInt8NHWC(out, s, shape...)
 	}
 	y := e.c.empty(shape)
-	check("qconv2d", cb.Conv2dInt8(p, q, nhwc, l.packed, l.ep, nil, y.Data))
+	y.fnhwc = e.floatChannelLast(n)
+	check("qconv2d", cb.Conv2dInt8(p, q, nhwc, l.packed, l.ep, nil, y.Data, y.fnhwc))
 	return y
 }
 

@@ -68,8 +68,11 @@ func (e *exec) runInt8Pass(n *Node, x *Tensor) (y *Tensor, ok bool) {
 
 // runPassOr runs n with spec, except a max pool or flatten of int8
 // codes, which runInt8Pass keeps int8 when it can (else they are
-// dequantized first).
+// dequantized first), and an add (runAdd).
 func (e *exec) runPassOr(spec kindSpec, n *Node, in []*Tensor) *Tensor {
+	if n.Kind == OpAdd {
+		return e.runAdd(spec, n, in)
+	}
 	if !passesInt8(n.Kind) || len(in) == 0 {
 		return spec.run(e, n, in)
 	}

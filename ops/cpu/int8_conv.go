@@ -71,9 +71,9 @@ var int8BufPool = sync.Pool{New: func() any { return new(int8Bufs) }}
 
 // Conv2dInt8 computes the convolution of the int8 codes x (NCHW, or
 // channel-last with nhwcIn) with the weights of PackConv2dInt8 and the
-// fused epilogue into channel-last outQ (int8) or, when outQ is nil, NCHW
-// outF.
-func (b *Backend) Conv2dInt8(p ops.ConvParams, x []int8, nhwcIn bool, w ops.PackedInt8, ep ops.Int8Epilogue, outQ []int8, outF []float32) error {
+// fused epilogue into channel-last outQ (int8) or, when outQ is nil, outF
+// (NCHW, or channel-last with nhwcOut).
+func (b *Backend) Conv2dInt8(p ops.ConvParams, x []int8, nhwcIn bool, w ops.PackedInt8, ep ops.Int8Epilogue, outQ []int8, outF []float32, nhwcOut bool) error {
 	pb, ok := w.(*gemm.PackedS8)
 	if !ok || pb.K() != convInt8K(p.C, p.KH, p.KW) || pb.N() != p.OutC || max(p.Groups, 1) != 1 {
 		return fmt.Errorf("int8 conv: weights were not packed by PackConv2dInt8 for this convolution")
@@ -89,7 +89,7 @@ func (b *Backend) Conv2dInt8(p ops.ConvParams, x []int8, nhwcIn bool, w ops.Pack
 	defer int8BufPool.Put(bufs)
 	for n0 := 0; n0 < p.N; n0 += nb {
 		cnt := min(nb, p.N-n0)
-		b.int8ConvTile(p, x, nhwcIn, pb, e, outQ, outF, n0, cnt, bufs)
+		b.int8ConvTile(p, x, nhwcIn, pb, e, outQ, outF, nhwcOut, n0, cnt, bufs)
 	}
 	return nil
 }
@@ -97,7 +97,7 @@ func (b *Backend) Conv2dInt8(p ops.ConvParams, x []int8, nhwcIn bool, w ops.Pack
 // int8ConvTile runs images n0..n0+cnt: the input moved channel-last and
 // padded, then the output rows spread over the workers, each one GEMM
 // call reading the image in place.
-func (b *Backend) int8ConvTile(p ops.ConvParams, x []int8, nhwcIn bool, pb *gemm.PackedS8, e gemm.Epilogue, outQ []int8, outF []float32, n0, cnt int, bufs *int8Bufs) {
+func (b *Backend) int8ConvTile(p ops.ConvParams, x []int8, nhwcIn bool, pb *gemm.PackedS8, e gemm.Epilogue, outQ []int8, outF []float32, nhwcOut bool, n0, cnt int, bufs *int8Bufs) {
 	hw, L := p.H*p.W, p.OutH*p.OutW
 	in := x[n0*p.C*hw:][:cnt*p.C*hw]
 	nhwc := in // channel-last already, or one channel (NCHW is NHWC)
@@ -110,8 +110,11 @@ func (b *Backend) int8ConvTile(p ops.ConvParams, x []int8, nhwcIn bool, pb *gemm
 			}
 		})
 	}
-	var dst []float32 // channel-last float rows, moved to NCHW at the end
-	if outQ == nil {
+	var dst []float32 // channel-last float rows, moved to NCHW at the end unless nhwcOut
+	switch {
+	case outQ == nil && nhwcOut:
+		dst = outF[n0*L*p.OutC:][:cnt*L*p.OutC]
+	case outQ == nil:
 		bufs.outF = growF(bufs.outF, cnt*L*p.OutC)
 		dst = bufs.outF
 	}
@@ -120,7 +123,7 @@ func (b *Backend) int8ConvTile(p ops.ConvParams, x []int8, nhwcIn bool, pb *gemm
 	} else {
 		b.int8ConvImplicit(p, nhwc, pb, e, outQ, dst, n0, cnt, bufs)
 	}
-	if outQ != nil {
+	if outQ != nil || nhwcOut {
 		return
 	}
 	ocl := p.OutC * L

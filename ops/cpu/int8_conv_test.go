@@ -93,17 +93,21 @@ func TestConv2dInt8MatchesReference(t *testing.T) {
 				x    []int8
 				nhwc bool
 			}{{x, false}, {xl, true}} {
-				gotQ, gotF := make([]int8, len(wantQ)), make([]float32, len(wantF))
-				if err := b.Conv2dInt8(p, in.x, in.nhwc, pw, ep, gotQ, nil); err != nil {
+				gotQ, gotF, gotFL := make([]int8, len(wantQ)), make([]float32, len(wantF)), make([]float32, len(wantF))
+				if err := b.Conv2dInt8(p, in.x, in.nhwc, pw, ep, gotQ, nil, false); err != nil {
 					t.Fatal(err)
 				}
-				if err := b.Conv2dInt8(p, in.x, in.nhwc, pw, ep, nil, gotF); err != nil {
+				if err := b.Conv2dInt8(p, in.x, in.nhwc, pw, ep, nil, gotF, false); err != nil {
+					t.Fatal(err)
+				}
+				if err := b.Conv2dInt8(p, in.x, in.nhwc, pw, ep, nil, gotFL, true); err != nil {
 					t.Fatal(err)
 				}
 				wq := nhwcOf(wantQ, p.N, p.OutC, p.OutH*p.OutW)
+				wfl := nhwcOfF(wantF, p.N, p.OutC, p.OutH*p.OutW)
 				for i := range wantQ {
-					if gotQ[i] != wq[i] || gotF[i] != wantF[i] {
-						t.Fatalf("%s nhwc in %v: output %d: got %d / %v, want %d / %v", name, in.nhwc, i, gotQ[i], gotF[i], wq[i], wantF[i])
+					if gotQ[i] != wq[i] || gotF[i] != wantF[i] || gotFL[i] != wfl[i] {
+						t.Fatalf("%s nhwc in %v: output %d: got %d / %v / channel-last %v, want %d / %v / %v", name, in.nhwc, i, gotQ[i], gotF[i], gotFL[i], wq[i], wantF[i], wfl[i])
 					}
 				}
 			}
@@ -118,7 +122,7 @@ func TestConv2dInt8RejectsForeignWeights(t *testing.T) {
 	p := ops.ConvParams{N: 1, C: 3, H: 4, W: 4, OutC: 2, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: 2, OutW: 2}
 	pw, _ := b.PackInt8(make([]int8, 2*27), 2, 27)
 	ep := ops.Int8Epilogue{Scale: []float32{1, 1}}
-	if err := b.Conv2dInt8(p, make([]int8, 48), false, pw, ep, make([]int8, 8), nil); err == nil {
+	if err := b.Conv2dInt8(p, make([]int8, 48), false, pw, ep, make([]int8, 8), nil, false); err == nil {
 		t.Fatal("GEMM-packed weights accepted")
 	}
 	if _, err := b.PackConv2dInt8(make([]int8, 5), 2, 3, 3, 3); err == nil {
@@ -172,8 +176,13 @@ func TestMaxPool2dInt8MatchesFloatPool(t *testing.T) {
 }
 
 // nhwcOf returns (n, c, hw) codes as (n, hw, c).
-func nhwcOf(x []int8, n, c, hw int) []int8 {
-	y := make([]int8, len(x))
+func nhwcOf(x []int8, n, c, hw int) []int8 { return nhwcOfT(x, n, c, hw) }
+
+// nhwcOfF is nhwcOf for floats.
+func nhwcOfF(x []float32, n, c, hw int) []float32 { return nhwcOfT(x, n, c, hw) }
+
+func nhwcOfT[T int8 | float32](x []T, n, c, hw int) []T {
+	y := make([]T, len(x))
 	for img := range n {
 		for ch := range c {
 			for i := range hw {

@@ -200,9 +200,13 @@ type s8Work struct {
 	a16  []int16
 	corr []int32
 	tile []int32
-	// implicit GEMM: a second segment's row sums, gathered rows (non-VNNI)
+	// implicit GEMM: a second segment's row sums, gathered rows (non-VNNI),
+	// the call and the kernel arguments (kept here so a call allocates
+	// nothing)
 	corr2  []int32
 	gather []int8
+	prob   s8Problem
+	args   s8Args
 }
 
 var s8Pool = sync.Pool{New: func() any { return new(s8Work) }}

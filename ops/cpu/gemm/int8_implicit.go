@@ -37,8 +37,11 @@ func (a ImplicitS8) check(fn string, pb *PackedS8) {
 func GemmS8ImplicitRequant(a ImplicitS8, pb *PackedS8, ep Epilogue, out []int8, ldo int) {
 	a.check("GemmS8ImplicitRequant", pb)
 	checkMat("GemmS8ImplicitRequant", "out", len(out), a.M, pb.n, ldo, false)
-	g := &s8Problem{mode: 1, ep: checkEpilogue("GemmS8ImplicitRequant", ep, pb.n), c8: out}
-	g.implicit(a, pb, ldo)
+	w := s8Pool.Get().(*s8Work)
+	w.prob = s8Problem{mode: 1, ep: checkEpilogue("GemmS8ImplicitRequant", ep, pb.n), c8: out}
+	w.prob.implicit(a, pb, ldo, w)
+	w.prob = s8Problem{}
+	s8Pool.Put(w)
 }
 
 // GemmS8ImplicitDequant is GemmS8ImplicitRequant with float32 output
@@ -46,19 +49,22 @@ func GemmS8ImplicitRequant(a ImplicitS8, pb *PackedS8, ep Epilogue, out []int8, 
 func GemmS8ImplicitDequant(a ImplicitS8, pb *PackedS8, ep Epilogue, out []float32, ldo int) {
 	a.check("GemmS8ImplicitDequant", pb)
 	checkMat("GemmS8ImplicitDequant", "out", len(out), a.M, pb.n, ldo, false)
-	g := &s8Problem{mode: 2, ep: checkEpilogue("GemmS8ImplicitDequant", ep, pb.n), cf: out}
-	g.implicit(a, pb, ldo)
+	w := s8Pool.Get().(*s8Work)
+	w.prob = s8Problem{mode: 2, ep: checkEpilogue("GemmS8ImplicitDequant", ep, pb.n), cf: out}
+	w.prob.implicit(a, pb, ldo, w)
+	w.prob = s8Problem{}
+	s8Pool.Put(w)
 }
 
-// implicit runs g on one goroutine: the VNNI kernel reads the segments in
-// place; other kernels get the rows gathered into scratch first.
-func (g *s8Problem) implicit(a ImplicitS8, pb *PackedS8, ldc int) {
+// implicit runs g on one goroutine with w's scratch (g and the kernel
+// arguments live in w, so a call allocates nothing): the VNNI kernel
+// reads the segments in place; other kernels get the rows gathered into
+// scratch first.
+func (g *s8Problem) implicit(a ImplicitS8, pb *PackedS8, ldc int, w *s8Work) {
 	if a.M == 0 || pb.n == 0 {
 		return
 	}
 	im := pb.impl
-	w := s8Pool.Get().(*s8Work)
-	defer s8Pool.Put(w)
 	if im.kind != kindVNNI || badStride(a.Lda, 1) {
 		k := pb.k
 		w.gather = grow(w.gather, a.M*k)
@@ -93,14 +99,16 @@ func (g *s8Problem) implicit(a ImplicitS8, pb *PackedS8, ldc int) {
 			}
 		}
 	}
-	p := s8Args{k: a.SegLen / 4, lda: a.Lda, segs: a.Segs, segSkip: a.SegStride - a.SegLen}
+	p := &w.args
+	*p = s8Args{k: a.SegLen / 4, lda: a.Lda, segs: a.Segs, segSkip: a.SegStride - a.SegLen}
 	for j := 0; j < pb.n; j += im.nr {
 		p.nr = min(im.nr, pb.n-j)
 		p.b = pb.panelPtr(j / im.nr)
 		for ir := 0; ir < a.M; ir += im.mr {
 			p.a = unsafe.Add(base, ir*a.Lda)
 			p.corr = &w.corr[ir]
-			g.tile(im, &p, w, ir, j, min(im.mr, a.M-ir))
+			g.tile(im, p, w, ir, j, min(im.mr, a.M-ir))
 		}
 	}
+	*p = s8Args{}
 }

@@ -1,0 +1,64 @@
+package cpu
+
+import (
+	"fmt"
+
+	"github.com/qpipe/qpipe/ops"
+)
+
+var _ ops.Int8AddBackend = (*Backend)(nil)
+
+// AddQuantizeInt8 writes out = q(relu?(a + b)) (see ops.Int8AddBackend):
+// each block of the sum is formed in float32 as the float add forms it,
+// then quantized by QuantizeInt8's kernel, so the codes are those of the
+// float add, ReLU and quantize.
+func (b *Backend) AddQuantizeInt8(x, y ops.AddOperand, scale float32, relu bool, out []int8) error {
+	for _, o := range []ops.AddOperand{x, y} {
+		if n := max(len(o.Q), len(o.F)); n != len(out) || (o.Q != nil && o.F != nil) {
+			return fmt.Errorf("operand of %d codes and %d floats for %d outputs", len(o.Q), len(o.F), len(out))
+		}
+	}
+	inv := 1 / scale
+	b.w.For(len(out), grain, func(lo, hi int) {
+		var buf [512]float32
+		for i := lo; i < hi; i += len(buf) {
+			v := buf[:min(len(buf), hi-i)]
+			operandInto(v, x, i)
+			addOperand(v, y, i)
+			if relu {
+				for j, s := range v {
+					v[j] = max(s, 0)
+				}
+			}
+			quantS8(v, inv, out[i:][:len(v)])
+		}
+	})
+	return nil
+}
+
+// operandInto writes o's values from index i into v.
+func operandInto(v []float32, o ops.AddOperand, i int) {
+	if o.Q == nil {
+		copy(v, o.F[i:])
+		return
+	}
+	q := o.Q[i:][:len(v)]
+	for j, c := range q {
+		v[j] = float32(c) * o.Scale
+	}
+}
+
+// addOperand adds o's values from index i to v.
+func addOperand(v []float32, o ops.AddOperand, i int) {
+	if o.Q == nil {
+		f := o.F[i:][:len(v)]
+		for j, s := range f {
+			v[j] += s
+		}
+		return
+	}
+	q := o.Q[i:][:len(v)]
+	for j, c := range q {
+		v[j] += float32(c) * o.Scale
+	}
+}
