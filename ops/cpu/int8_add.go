@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/qpipe/qpipe/ops"
 )
@@ -19,7 +20,20 @@ func (b *Backend) AddQuantizeInt8(x, y ops.AddOperand, scale float32, relu bool,
 		}
 	}
 	inv := 1 / scale
+	floor := float32(math.Inf(-1))
+	if relu {
+		floor = 0
+	}
+	if x.Q == nil && y.Q != nil {
+		x, y = y, x // float32 addition commutes
+	}
 	b.w.For(len(out), grain, func(lo, hi int) {
+		switch { // whole blocks of 16 in assembly, the rest below
+		case x.Q != nil && y.Q == nil:
+			lo += addQF16(x.Q[lo:hi], x.Scale, y.F[lo:hi], inv, floor, out[lo:hi])
+		case x.Q == nil:
+			lo += addFF16(x.F[lo:hi], y.F[lo:hi], inv, floor, out[lo:hi])
+		}
 		var buf [512]float32
 		for i := lo; i < hi; i += len(buf) {
 			v := buf[:min(len(buf), hi-i)]
