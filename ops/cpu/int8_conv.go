@@ -65,6 +65,7 @@ func (b *Backend) PackConv2dInt8(w []int8, outC, c, kh, kw int) (ops.PackedInt8,
 type int8Bufs struct {
 	nhwc, pad, rows []int8
 	outF            []float32
+	sums            []int32 // stride 1: each padded position's segment sum
 }
 
 var int8BufPool = sync.Pool{New: func() any { return new(int8Bufs) }}
@@ -153,12 +154,36 @@ func (b *Backend) int8ConvImplicit(p ops.ConvParams, nhwc []int8, pb *gemm.Packe
 		clear(img[cnt*hp*wp*p.C:])
 	}
 	L, rowBytes := p.OutH*p.OutW, wp*p.C
+	// At stride 1 an output row's kernel rows are other output rows'
+	// too: sum each padded position's segment once, then add each
+	// position's KH kernel rows in place: the patch sums of output row oh
+	// are those of padded row oh.
+	var patchSums []int32
+	if p.StrideH == 1 && p.StrideW == 1 {
+		bufs.sums = grow32(bufs.sums, cnt*hp*wp)
+		patchSums = bufs.sums
+		b.w.For(cnt, 1, func(lo, hi int) {
+			for n := lo; n < hi; n++ {
+				ss := patchSums[n*hp*wp:][:hp*wp]
+				gemm.RowSumsS8(img[n*hp*wp*p.C:], p.C, hp*wp-p.KW+1, seg, ss)
+				for pos := range p.OutH * wp {
+					for i := 1; i < p.KH; i++ {
+						ss[pos] += ss[pos+i*p.DilH*wp]
+					}
+				}
+			}
+		})
+	}
 	macs := max(p.OutW*p.OutC*pb.K(), 1)
 	b.w.For(cnt*p.OutH, max(1, (1<<18)/macs), func(lo, hi int) {
 		for t := lo; t < hi; t++ {
 			n, oh := t/p.OutH, t%p.OutH
+			var sums []int32
+			if patchSums != nil {
+				sums = patchSums[(n*hp+oh)*wp:][:p.OutW]
+			}
 			a := gemm.ImplicitS8{A: img[(n*hp+oh*p.StrideH)*rowBytes:], M: p.OutW, Lda: p.StrideW * p.C,
-				Segs: p.KH, SegLen: seg, SegStride: p.DilH * rowBytes}
+				Segs: p.KH, SegLen: seg, SegStride: p.DilH * rowBytes, Sums: sums}
 			o := (n*L + oh*p.OutW) * p.OutC
 			if outQ != nil {
 				gemm.GemmS8ImplicitRequant(a, pb, e, outQ[n0*L*p.OutC+o:][:p.OutW*p.OutC], p.OutC)
@@ -256,6 +281,13 @@ func transpose[T int8 | float32](src []T, rows, cols int, dst []T) {
 func grow8(s []int8, n int) []int8 {
 	if cap(s) < n {
 		return make([]int8, n)
+	}
+	return s[:n]
+}
+
+func grow32(s []int32, n int) []int32 {
+	if cap(s) < n {
+		return make([]int32, n)
 	}
 	return s[:n]
 }

@@ -12,9 +12,40 @@ import (
 // image, a segment is one kernel row's KW·C codes (rounded up to 4 bytes;
 // the weight is zero past KW·C), Lda steps one output pixel and SegStride
 // one input row, so no patch row is ever written.
+//
+// Sums, when not nil, holds each row's byte sum (over all its segments),
+// which the VNNI kernel needs: a caller whose rows share segments (a
+// stride-1 convolution's output rows share kernel rows) can form them
+// from RowSumsS8 of the segments once instead of per call.
 type ImplicitS8 struct {
 	A                               []int8
 	M, Lda, Segs, SegLen, SegStride int
+	Sums                            []int32
+}
+
+// RowSumsS8 writes sums[i] = Σ a[i·lda : i·lda+k] for i < m (rows may
+// overlap: lda < k).
+func RowSumsS8(a []int8, lda, m, k int, sums []int32) {
+	if m <= 0 {
+		return
+	}
+	if lda < 0 || k < 0 || len(a) < (m-1)*lda+k || len(sums) < m {
+		panic(fmt.Sprintf("gemm.RowSumsS8: %d rows of %d bytes, %d apart, in %d bytes (%d sums)", m, k, lda, len(a), len(sums)))
+	}
+	if _, ok := s8Impls["vnni"]; ok && k > 0 {
+		rowCorrVNNI(&a[0], lda, m, k, &sums[0])
+		for i, v := range sums[:m] {
+			sums[i] = v / -128 // exact: rowCorrVNNI writes -128·sum
+		}
+		return
+	}
+	for i := range m {
+		var s int32
+		for _, v := range a[i*lda:][:k] {
+			s += int32(v)
+		}
+		sums[i] = s
+	}
 }
 
 func (a ImplicitS8) check(fn string, pb *PackedS8) {
@@ -26,6 +57,9 @@ func (a ImplicitS8) check(fn string, pb *PackedS8) {
 	}
 	if need := (a.M-1)*a.Lda + (a.Segs-1)*a.SegStride + a.SegLen; len(a.A) < need {
 		panic(fmt.Sprintf("gemm.%s: A has %d bytes, its rows reach %d", fn, len(a.A), need))
+	}
+	if a.Sums != nil && len(a.Sums) < a.M {
+		panic(fmt.Sprintf("gemm.%s: %d row sums for %d rows", fn, len(a.Sums), a.M))
 	}
 }
 
@@ -87,7 +121,15 @@ func (g *s8Problem) implicit(a ImplicitS8, pb *PackedS8, ldc int, w *s8Work) {
 	w.corr = grow(w.corr, a.M)
 	w.corr2 = grow(w.corr2, a.M)
 	base := unsafe.Pointer(&a.A[0])
+	if a.Sums != nil {
+		for i, v := range a.Sums[:a.M:a.M] {
+			w.corr[i] = -128 * v
+		}
+	}
 	for s := range a.Segs {
+		if a.Sums != nil {
+			break
+		}
 		dst := w.corr
 		if s > 0 {
 			dst = w.corr2
