@@ -155,35 +155,38 @@ func (b *Backend) int8ConvImplicit(p ops.ConvParams, nhwc []int8, pb *gemm.Packe
 	}
 	L, rowBytes := p.OutH*p.OutW, wp*p.C
 	// At stride 1 an output row's kernel rows are other output rows'
-	// too: sum each padded position's segment once, then add each
-	// position's KH kernel rows in place: the patch sums of output row oh
-	// are those of padded row oh.
+	// too: sum each padded position's segment once, then each position's
+	// KH kernel rows: the patch sums of output row oh are those of padded
+	// row oh.
 	var patchSums []int32
 	if p.StrideH == 1 && p.StrideW == 1 {
 		bufs.sums = grow32(bufs.sums, cnt*hp*wp)
 		patchSums = bufs.sums
 		b.w.For(cnt, 1, func(lo, hi int) {
+			ss := make([]int32, hp*wp)
+			var pre []int32
 			for n := lo; n < hi; n++ {
-				ss := patchSums[n*hp*wp:][:hp*wp]
-				gemm.RowSumsS8(img[n*hp*wp*p.C:], p.C, hp*wp-p.KW+1, seg, ss)
-				for pos := range p.OutH * wp {
-					for i := 1; i < p.KH; i++ {
-						ss[pos] += ss[pos+i*p.DilH*wp]
+				pre = segmentSums(img[n*hp*wp*p.C:], p.C, hp*wp-p.KW+1, seg, ss, pre)
+				ps := patchSums[n*hp*wp:][:p.OutH*wp]
+				copy(ps, ss)
+				for i := 1; i < p.KH; i++ {
+					for j, v := range ss[i*p.DilH*wp:][:len(ps)] {
+						ps[j] += v
 					}
 				}
 			}
 		})
 	}
+	if patchSums != nil {
+		b.int8ConvBands(p, img, patchSums, seg, pb, e, outQ, dst, n0, cnt)
+		return
+	}
 	macs := max(p.OutW*p.OutC*pb.K(), 1)
 	b.w.For(cnt*p.OutH, max(1, (1<<18)/macs), func(lo, hi int) {
 		for t := lo; t < hi; t++ {
 			n, oh := t/p.OutH, t%p.OutH
-			var sums []int32
-			if patchSums != nil {
-				sums = patchSums[(n*hp+oh)*wp:][:p.OutW]
-			}
 			a := gemm.ImplicitS8{A: img[(n*hp+oh*p.StrideH)*rowBytes:], M: p.OutW, Lda: p.StrideW * p.C,
-				Segs: p.KH, SegLen: seg, SegStride: p.DilH * rowBytes, Sums: sums}
+				Segs: p.KH, SegLen: seg, SegStride: p.DilH * rowBytes}
 			o := (n*L + oh*p.OutW) * p.OutC
 			if outQ != nil {
 				gemm.GemmS8ImplicitRequant(a, pb, e, outQ[n0*L*p.OutC+o:][:p.OutW*p.OutC], p.OutC)
@@ -192,6 +195,82 @@ func (b *Backend) int8ConvImplicit(p ops.ConvParams, nhwc []int8, pb *gemm.Packe
 			}
 		}
 	})
+}
+
+// int8ConvBands runs a stride-1 implicit GEMM in bands of output rows:
+// at stride 1 the pixels of consecutive output rows are one run of
+// padded positions, Wp per row, so a band of R rows is one GEMM call of
+// ·Wp + OutW rows (the 2·PadW positions between output rows are
+// computed and dropped) into scratch, whose valid rows are then copied
+// out. Few calls with full kernel tiles instead of a call per output
+// row: thin layers (a one-channel stem) were all call overhead.
+func (b *Backend) int8ConvBands(p ops.ConvParams, img []int8, patchSums []int32, seg int, pb *gemm.PackedS8, e gemm.Epilogue, outQ []int8, dst []float32, n0, cnt int) {
+	hp, wp := p.H+2*p.PadH, p.W+2*p.PadW
+	L, rowBytes := p.OutH*p.OutW, wp*p.C
+	rowMACs := max(wp*p.OutC*pb.K(), 1)
+	band := max(1, min(p.OutH, (1<<18)/rowMACs, ceilDiv(cnt*p.OutH, 4*b.w.n)))
+	bands := ceilDiv(p.OutH, band)
+	b.w.For(cnt*bands, 1, func(lo, hi int) {
+		m := (band-1)*wp + p.OutW
+		var sq []int8
+		var sf []float32
+		if outQ != nil {
+			sq = make([]int8, m*p.OutC)
+		} else {
+			sf = make([]float32, m*p.OutC)
+		}
+		for t := lo; t < hi; t++ {
+			n, oh0 := t/bands, t%bands*band
+			rows := min(band, p.OutH-oh0)
+			m := (rows-1)*wp + p.OutW
+			at := (n*hp + oh0) * wp // padded position of the band's first pixel
+			a := gemm.ImplicitS8{A: img[at*p.C:], M: m, Lda: p.C, Segs: p.KH, SegLen: seg,
+				SegStride: p.DilH * rowBytes, Sums: patchSums[at:][:m]}
+			o := (n*L + oh0*p.OutW) * p.OutC
+			w := p.OutW * p.OutC
+			if outQ != nil {
+				gemm.GemmS8ImplicitRequant(a, pb, e, sq[:m*p.OutC], p.OutC)
+				out := outQ[n0*L*p.OutC+o:]
+				for r := range rows {
+					copy(out[r*w:][:w], sq[r*wp*p.OutC:][:w])
+				}
+			} else {
+				gemm.GemmS8ImplicitDequant(a, pb, e, sf[:m*p.OutC], p.OutC)
+				out := dst[o:]
+				for r := range rows {
+					copy(out[r*w:][:w], sf[r*wp*p.OutC:][:w])
+				}
+			}
+		}
+	})
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// segmentSums writes ss[i] = Σ x[i·c : i·c+seg] for i < m: as
+// differences of prefix sums for short segments (a thin stem's few
+// bytes), else per segment. pre is scratch (grown and returned).
+func segmentSums(x []int8, c, m, seg int, ss, pre []int32) []int32 {
+	if seg > 16 {
+		gemm.RowSumsS8(x, c, m, seg, ss)
+		return pre
+	}
+	n := (m-1)*c + seg
+	if cap(pre) < n+1 {
+		pre = make([]int32, n+1)
+	}
+	pre = pre[:n+1]
+	var acc int32
+	for t, v := range x[:n] {
+		pre[t] = acc
+		acc += int32(v)
+	}
+	pre[n] = acc
+	ss = ss[:m]
+	for i := range ss {
+		ss[i] = pre[i*c+seg] - pre[i*c]
+	}
+	return pre
 }
 
 // padNHWC writes one channel-last image into its zero-padded frame

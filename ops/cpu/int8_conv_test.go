@@ -205,3 +205,45 @@ func nchwOf(x []int8, n, c, hw int) []int8 {
 	}
 	return y
 }
+
+// BenchmarkConv2dInt8 times the int8 convolution at the zoo models'
+// shapes, batch 64, int8 out:
+//
+//	go test ./ops/cpu -run '^$' -bench Conv2dInt8
+func BenchmarkConv2dInt8(b *testing.B) {
+	for _, cs := range []struct {
+		name                           string
+		n, c, h, w, oc, k, stride, pad int
+	}{
+		{"cnn-conv1", 64, 1, 28, 28, 32, 3, 1, 1},
+		{"cnn-conv2", 64, 32, 14, 14, 64, 3, 1, 1},
+		{"resnet20-s1", 64, 16, 32, 32, 16, 3, 1, 1},
+		{"resnet20-s3", 64, 64, 8, 8, 64, 3, 1, 1},
+	} {
+		p := ops.ConvParams{N: cs.n, C: cs.c, H: cs.h, W: cs.w, OutC: cs.oc, KH: cs.k, KW: cs.k,
+			StrideH: cs.stride, StrideW: cs.stride, PadH: cs.pad, PadW: cs.pad, DilH: 1, DilW: 1, Groups: 1}
+		p.OutH = (p.H+2*p.PadH-p.KH)/p.StrideH + 1
+		p.OutW = (p.W+2*p.PadW-p.KW)/p.StrideW + 1
+		r := rand.New(rand.NewPCG(1, 2))
+		x, w := randInt8(r, p.N*p.C*p.H*p.W), randInt8(r, p.OutC*p.C*p.KH*p.KW)
+		ep := ops.Int8Epilogue{Bias: make([]int32, p.OutC), Scale: make([]float32, p.OutC), ReLU: true}
+		for j := range ep.Scale {
+			ep.Scale[j] = 1e-3
+		}
+		be := New(Options{})
+		pw, err := be.PackConv2dInt8(w, p.OutC, p.C, p.KH, p.KW)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out := make([]int8, p.N*p.OutC*p.OutH*p.OutW)
+		b.Run(cs.name, func(b *testing.B) {
+			for b.Loop() {
+				if err := be.Conv2dInt8(p, x, true, pw, ep, out, nil, false); err != nil {
+					b.Fatal(err)
+				}
+			}
+			macs := float64(p.N * p.OutH * p.OutW * p.OutC * p.C * p.KH * p.KW)
+			b.ReportMetric(macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+		})
+	}
+}
