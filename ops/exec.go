@@ -292,6 +292,9 @@ func (m *Model) ForwardObserved(c *Context, hook ForwardHook, inputs ...*Tensor)
 				e.epilogue = &act
 			}
 		}
+		if relu == nil && pool == nil && readers != nil && !c.opts.Grad && fusesInt8Pool(c, n) {
+			pool = fusedPool(m, i, readers) // an int8 conv's codes pooled in its epilogue
+		}
 		e.fuseReLU, e.fusePool = relu != nil && e.epilogue == nil, pool != nil
 		v, err := e.run(n, vals)
 		e.fuseReLU, e.fusePool, e.epilogue = false, false, nil

@@ -424,6 +424,11 @@ func (e *exec) int8Conv(cb Int8ConvBackend, n *Node, l *int8Layer, p ConvParams,
 		nhwc = false
 	}
 	shape := []int{p.N, p.OutC, p.OutH, p.OutW}
+	if s := n.Attrs.OutScale; s > 0 && e.fusePool { // the next node, a 2×2 max pool, is fused (Forward)
+		out := e.c.int8s(p.N * p.OutC * (p.OutH / 2) * (p.OutW / 2)) // every code is written
+		check("qconv2d", cb.(Int8ConvPoolBackend).Conv2dInt8Pool2(p, q, nhwc, l.packed, l.ep, out))
+		return newInt8NHWC(out, s, p.N, p.OutC, p.OutH/2, p.OutW/2)
+	}
 	if s := n.Attrs.OutScale; s > 0 {
 		out := e.c.int8s(p.N * p.OutC * p.OutH * p.OutW) // every code is written
 		check("qconv2d", cb.Conv2dInt8(p, q, nhwc, l.packed, l.ep, out, nil, false))

@@ -19,6 +19,15 @@ type Int8PoolBackend interface {
 	MaxPool2dInt8(p PoolParams, x, y []int8, nhwc bool) error
 }
 
+// Int8ConvPoolBackend is implemented by backends that fuse a 2×2
+// stride-2 max pool into an int8 convolution with int8 output.
+type Int8ConvPoolBackend interface {
+	// Conv2dInt8Pool2 is Int8ConvBackend.Conv2dInt8 with int8 output
+	// followed by MaxPool2dInt8 (2×2, stride 2, no padding) of the codes,
+	// written channel-last (N, OutH/2, OutW/2, OutC).
+	Conv2dInt8Pool2(p ConvParams, x []int8, nhwcIn bool, w PackedInt8, ep Int8Epilogue, outQ []int8) error
+}
+
 // passesInt8 reports whether a node kind passes int8 codes through in
 // their scale.
 func passesInt8(k OpKind) bool { return k == OpMaxPool2d || k == OpFlatten }
@@ -98,4 +107,15 @@ func (m *Model) passInt8Scale(n, c *Node) float32 {
 		return 0
 	}
 	return m.commonInt8Scale(c)
+}
+
+// fusesInt8Pool reports whether n is a qconv2d writing int8 codes on a
+// backend that can pool them in the convolution (Int8ConvPoolBackend).
+func fusesInt8Pool(c *Context, n *Node) bool {
+	if n.Kind != OpQConv2d || n.Attrs.OutScale <= 0 || !c.b.Capabilities().Int8 {
+		return false
+	}
+	_, conv := c.b.(Int8ConvBackend)
+	_, pool := c.b.(Int8ConvPoolBackend)
+	return conv && pool
 }

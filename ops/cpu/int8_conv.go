@@ -90,7 +90,41 @@ func (b *Backend) Conv2dInt8(p ops.ConvParams, x []int8, nhwcIn bool, w ops.Pack
 	defer int8BufPool.Put(bufs)
 	for n0 := 0; n0 < p.N; n0 += nb {
 		cnt := min(nb, p.N-n0)
-		b.int8ConvTile(p, x, nhwcIn, pb, e, outQ, outF, nhwcOut, n0, cnt, bufs)
+		b.int8ConvTile(p, x, nhwcIn, pb, e, outQ, outF, nhwcOut, false, n0, cnt, bufs)
+	}
+	return nil
+}
+
+var _ ops.Int8ConvPoolBackend = (*Backend)(nil)
+
+// Conv2dInt8Pool2 is Conv2dInt8 into int8 codes followed by their 2×2
+// stride-2 max pool, written channel-last (N, OutH/2, OutW/2, OutC). At
+// stride 1 each band of output rows is pooled from its scratch, so the
+// full-resolution codes never reach memory; other convolutions pool a
+// temporary.
+func (b *Backend) Conv2dInt8Pool2(p ops.ConvParams, x []int8, nhwcIn bool, w ops.PackedInt8, ep ops.Int8Epilogue, outQ []int8) error {
+	pb, ok := w.(*gemm.PackedS8)
+	if !ok || pb.K() != convInt8K(p.C, p.KH, p.KW) || pb.N() != p.OutC || max(p.Groups, 1) != 1 {
+		return fmt.Errorf("int8 conv: weights were not packed by PackConv2dInt8 for this convolution")
+	}
+	pp := ops.PoolParams{N: p.N, C: p.OutC, H: p.OutH, W: p.OutW, KH: 2, KW: 2, StrideH: 2, StrideW: 2, OutH: p.OutH / 2, OutW: p.OutW / 2}
+	if len(outQ) != p.N*p.OutC*pp.OutH*pp.OutW {
+		return fmt.Errorf("int8 conv+pool: %d outputs for %d", len(outQ), p.N*p.OutC*pp.OutH*pp.OutW)
+	}
+	if p.StrideH != 1 || p.StrideW != 1 || p.DilW != 1 {
+		full := make([]int8, p.N*p.OutC*p.OutH*p.OutW)
+		if err := b.Conv2dInt8(p, x, nhwcIn, w, ep, full, nil, false); err != nil {
+			return err
+		}
+		return b.MaxPool2dInt8(pp, full, outQ, true)
+	}
+	hp, wp := p.H+2*p.PadH, p.W+2*p.PadW
+	nb := max(1, min(p.N, int8ConvTile/max(hp*wp*p.C, 1)))
+	e := gemm.Epilogue{Bias: ep.Bias, Scale: ep.Scale, ReLU: ep.ReLU}
+	bufs := int8BufPool.Get().(*int8Bufs)
+	defer int8BufPool.Put(bufs)
+	for n0 := 0; n0 < p.N; n0 += nb {
+		b.int8ConvTile(p, x, nhwcIn, pb, e, outQ, nil, false, true, n0, min(nb, p.N-n0), bufs)
 	}
 	return nil
 }
@@ -98,7 +132,7 @@ func (b *Backend) Conv2dInt8(p ops.ConvParams, x []int8, nhwcIn bool, w ops.Pack
 // int8ConvTile runs images n0..n0+cnt: the input moved channel-last and
 // padded, then the output rows spread over the workers, each one GEMM
 // call reading the image in place.
-func (b *Backend) int8ConvTile(p ops.ConvParams, x []int8, nhwcIn bool, pb *gemm.PackedS8, e gemm.Epilogue, outQ []int8, outF []float32, nhwcOut bool, n0, cnt int, bufs *int8Bufs) {
+func (b *Backend) int8ConvTile(p ops.ConvParams, x []int8, nhwcIn bool, pb *gemm.PackedS8, e gemm.Epilogue, outQ []int8, outF []float32, nhwcOut, pool bool, n0, cnt int, bufs *int8Bufs) {
 	hw, L := p.H*p.W, p.OutH*p.OutW
 	in := x[n0*p.C*hw:][:cnt*p.C*hw]
 	nhwc := in // channel-last already, or one channel (NCHW is NHWC)
@@ -122,7 +156,7 @@ func (b *Backend) int8ConvTile(p ops.ConvParams, x []int8, nhwcIn bool, pb *gemm
 	if p.DilW != 1 {
 		b.int8ConvPatches(p, nhwc, pb, e, outQ, dst, n0, cnt, bufs)
 	} else {
-		b.int8ConvImplicit(p, nhwc, pb, e, outQ, dst, n0, cnt, bufs)
+		b.int8ConvImplicit(p, nhwc, pb, e, outQ, dst, pool, n0, cnt, bufs)
 	}
 	if outQ != nil || nhwcOut {
 		return
@@ -139,7 +173,7 @@ func (b *Backend) int8ConvTile(p ops.ConvParams, x []int8, nhwcIn bool, pb *gemm
 // int8ConvImplicit runs the implicit GEMM of cnt channel-last images: one
 // GEMM call per output row (OutW pixels), rows spread over the workers.
 // Int8 output goes to outQ at image n0, float output to dst (image 0).
-func (b *Backend) int8ConvImplicit(p ops.ConvParams, nhwc []int8, pb *gemm.PackedS8, e gemm.Epilogue, outQ []int8, dst []float32, n0, cnt int, bufs *int8Bufs) {
+func (b *Backend) int8ConvImplicit(p ops.ConvParams, nhwc []int8, pb *gemm.PackedS8, e gemm.Epilogue, outQ []int8, dst []float32, pool bool, n0, cnt int, bufs *int8Bufs) {
 	seg := convInt8Seg(p.C, p.KW)
 	hp, wp := p.H+2*p.PadH, p.W+2*p.PadW
 	img := nhwc
@@ -178,7 +212,7 @@ func (b *Backend) int8ConvImplicit(p ops.ConvParams, nhwc []int8, pb *gemm.Packe
 		})
 	}
 	if patchSums != nil {
-		b.int8ConvBands(p, img, patchSums, seg, pb, e, outQ, dst, n0, cnt)
+		b.int8ConvBands(p, img, patchSums, seg, pb, e, outQ, dst, pool, n0, cnt)
 		return
 	}
 	macs := max(p.OutW*p.OutC*pb.K(), 1)
@@ -204,15 +238,20 @@ func (b *Backend) int8ConvImplicit(p ops.ConvParams, nhwc []int8, pb *gemm.Packe
 // computed and dropped) into scratch, whose valid rows are then copied
 // out. Few calls with full kernel tiles instead of a call per output
 // row: thin layers (a one-channel stem) were all call overhead.
-func (b *Backend) int8ConvBands(p ops.ConvParams, img []int8, patchSums []int32, seg int, pb *gemm.PackedS8, e gemm.Epilogue, outQ []int8, dst []float32, n0, cnt int) {
+func (b *Backend) int8ConvBands(p ops.ConvParams, img []int8, patchSums []int32, seg int, pb *gemm.PackedS8, e gemm.Epilogue, outQ []int8, dst []float32, pool bool, n0, cnt int) {
 	hp, wp := p.H+2*p.PadH, p.W+2*p.PadW
 	L, rowBytes := p.OutH*p.OutW, wp*p.C
 	rowMACs := max(wp*p.OutC*pb.K(), 1)
 	band := max(1, min(p.OutH, (1<<18)/rowMACs, ceilDiv(cnt*p.OutH, 4*b.w.n)))
+	if pool {
+		band += band % 2 // whole pairs of rows
+	}
 	bands := ceilDiv(p.OutH, band)
+	pp := ops.PoolParams{C: p.OutC, W: wp, OutW: p.OutW / 2} // pairs of scratch rows, Wp pixels apart
+	lp := p.OutH / 2 * pp.OutW                               // pooled pixels per image
 	b.w.For(cnt*bands, 1, func(lo, hi int) {
 		m := (band-1)*wp + p.OutW
-		var sq []int8
+		var sq, tmp []int8
 		var sf []float32
 		if outQ != nil {
 			sq = make([]int8, m*p.OutC)
@@ -228,13 +267,21 @@ func (b *Backend) int8ConvBands(p ops.ConvParams, img []int8, patchSums []int32,
 				SegStride: p.DilH * rowBytes, Sums: patchSums[at:][:m]}
 			o := (n*L + oh0*p.OutW) * p.OutC
 			w := p.OutW * p.OutC
-			if outQ != nil {
+			switch {
+			case pool:
+				gemm.GemmS8ImplicitRequant(a, pb, e, sq[:m*p.OutC], p.OutC)
+				w := pp.OutW * p.OutC
+				out := outQ[((n0+n)*lp+oh0/2*pp.OutW)*p.OutC:]
+				for r := range rows / 2 {
+					tmp = maxPool2x2RowNHWC(pp, sq, out[r*w:][:w], r, tmp)
+				}
+			case outQ != nil:
 				gemm.GemmS8ImplicitRequant(a, pb, e, sq[:m*p.OutC], p.OutC)
 				out := outQ[n0*L*p.OutC+o:]
 				for r := range rows {
 					copy(out[r*w:][:w], sq[r*wp*p.OutC:][:w])
 				}
-			} else {
+			default:
 				gemm.GemmS8ImplicitDequant(a, pb, e, sf[:m*p.OutC], p.OutC)
 				out := dst[o:]
 				for r := range rows {

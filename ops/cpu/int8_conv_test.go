@@ -115,6 +115,59 @@ func TestConv2dInt8MatchesReference(t *testing.T) {
 	}
 }
 
+// TestConv2dInt8Pool2MatchesConvThenPool: the convolution with its 2×2
+// max pool fused is bit for bit the convolution followed by the pool:
+// odd output sizes (the last row and column dropped), bands of output
+// rows on 1-3 workers, stride 2 (pooled from a temporary), channel-last
+// and NCHW input.
+func TestConv2dInt8Pool2MatchesConvThenPool(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, cs := range []struct{ n, c, h, w, oc, k, stride, pad int }{
+		{3, 1, 28, 28, 32, 3, 1, 1}, {2, 32, 14, 14, 64, 3, 1, 1}, {3, 5, 9, 7, 33, 3, 1, 1},
+		{2, 4, 11, 13, 16, 3, 1, 0}, {2, 8, 12, 12, 16, 3, 2, 1}, {1, 3, 5, 5, 8, 1, 1, 0},
+	} {
+		p := ops.ConvParams{N: cs.n, C: cs.c, H: cs.h, W: cs.w, OutC: cs.oc, KH: cs.k, KW: cs.k,
+			StrideH: cs.stride, StrideW: cs.stride, PadH: cs.pad, PadW: cs.pad, DilH: 1, DilW: 1, Groups: 1}
+		p.OutH = (p.H+2*p.PadH-p.KH)/p.StrideH + 1
+		p.OutW = (p.W+2*p.PadW-p.KW)/p.StrideW + 1
+		pp := ops.PoolParams{N: p.N, C: p.OutC, H: p.OutH, W: p.OutW, KH: 2, KW: 2, StrideH: 2, StrideW: 2, OutH: p.OutH / 2, OutW: p.OutW / 2}
+		x, w := randInt8(r, p.N*p.C*p.H*p.W), randInt8(r, p.OutC*p.C*p.KH*p.KW)
+		ep := ops.Int8Epilogue{Bias: make([]int32, p.OutC), Scale: make([]float32, p.OutC), ReLU: true}
+		for j := range ep.Bias {
+			ep.Bias[j], ep.Scale[j] = int32(r.IntN(2001)-1000), 1/float32(200+r.IntN(2000))
+		}
+		for _, threads := range []int{1, 2, 3} {
+			b := New(Options{Threads: threads})
+			pw, err := b.PackConv2dInt8(w, p.OutC, p.C, p.KH, p.KW)
+			if err != nil {
+				t.Fatal(err)
+			}
+			full := make([]int8, p.N*p.OutC*p.OutH*p.OutW)
+			if err := b.Conv2dInt8(p, x, false, pw, ep, full, nil, false); err != nil {
+				t.Fatal(err)
+			}
+			want := make([]int8, p.N*p.OutC*pp.OutH*pp.OutW)
+			if err := b.MaxPool2dInt8(pp, full, want, true); err != nil {
+				t.Fatal(err)
+			}
+			for _, in := range []struct {
+				x    []int8
+				nhwc bool
+			}{{x, false}, {nhwcOf(x, p.N, p.C, p.H*p.W), true}} {
+				got := make([]int8, len(want))
+				if err := b.Conv2dInt8Pool2(p, in.x, in.nhwc, pw, ep, got); err != nil {
+					t.Fatal(err)
+				}
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("%+v threads=%d nhwc in %v: pooled code %d = %d, want %d", cs, threads, in.nhwc, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestConv2dInt8RejectsForeignWeights: weights packed for the GEMM (or
 // for another shape) are an error, not a wrong result.
 func TestConv2dInt8RejectsForeignWeights(t *testing.T) {
