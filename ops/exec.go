@@ -21,6 +21,9 @@ type exec struct {
 	fuseReLU bool
 	// fusePool (no-grad only) also applies the 2×2 max pool after the ReLU.
 	fusePool bool
+	// int8Hi > 0 tells the int8 layer being run to apply the clip [0,
+	// int8Hi] (ReLU6) that follows it (Int8ClampBackend).
+	int8Hi float32
 	// epilogue (no-grad only) is the clip/hardswish/hardsigmoid the conv2d
 	// applies (see fusedEpilogue); nil when none.
 	epilogue *Epilogue
@@ -295,9 +298,14 @@ func (m *Model) ForwardObserved(c *Context, hook ForwardHook, inputs ...*Tensor)
 		if relu == nil && pool == nil && readers != nil && !c.opts.Grad && fusesInt8Pool(c, n) {
 			pool = fusedPool(m, i, readers) // an int8 conv's codes pooled in its epilogue
 		}
-		e.fuseReLU, e.fusePool = relu != nil && e.epilogue == nil, pool != nil
+		if relu == nil && pool == nil && readers != nil && !c.opts.Grad {
+			if relu = fusedInt8Clip(c, m, i, readers); relu != nil {
+				e.int8Hi = relu.Attrs.Hi
+			}
+		}
+		e.fuseReLU, e.fusePool = relu != nil && e.epilogue == nil && e.int8Hi == 0, pool != nil
 		v, err := e.run(n, vals)
-		e.fuseReLU, e.fusePool, e.epilogue = false, false, nil
+		e.fuseReLU, e.fusePool, e.epilogue, e.int8Hi = false, false, nil, 0
 		if err != nil {
 			return nil, err
 		}

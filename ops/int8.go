@@ -23,11 +23,15 @@ import (
 
 // Int8Epilogue is the fused output stage of Int8Backend.Int8Gemm: each
 // output is v = float32(acc[i,j] + Bias[j])·Scale[j], then max(v, 0) when
-// ReLU; int8 outputs round half to even and saturate to [-128, 127].
+// ReLU, then min(v, Hi) when Hi > 0; int8 outputs round half to even and
+// saturate to [-128, 127].
 type Int8Epilogue struct {
 	Bias  []int32
 	Scale []float32
 	ReLU  bool
+	// Hi > 0 clamps outputs to at most Hi (a fused clip such as ReLU6),
+	// in output units: codes for int8 outputs, real values for float.
+	Hi float32
 }
 
 // PackedInt8 is a backend's prepared int8 weight matrix.
@@ -272,6 +276,19 @@ func (e *exec) prepareInt8For(n *Node, in []*Tensor, op string, nhwcC int) *int8
 	}).(*int8Layer)
 }
 
+// int8Epilogue is the layer's epilogue, with the clip [0, Hi] that Forward
+// fused into it (e.int8Hi, real units) when there is one.
+func (e *exec) int8Epilogue(n *Node, l *int8Layer) Int8Epilogue {
+	ep := l.ep
+	if hi := e.int8Hi; hi > 0 {
+		ep.ReLU, ep.Hi = true, hi
+		if s := n.Attrs.OutScale; s > 0 {
+			ep.Hi = hi / s
+		}
+	}
+	return ep
+}
+
 // columnsToNHWC returns the (outC, k) weight codes q with each row's
 // columns moved from (c, hw) to (hw, c) order for c channels.
 func columnsToNHWC(q []int8, outC, k, c int) []int8 {
@@ -294,11 +311,11 @@ func (e *exec) int8Gemm(n *Node, l *int8Layer, rows int, a []int8, shape []int) 
 	ib := e.c.int8Backend(string(n.Kind))
 	if s := n.Attrs.OutScale; s > 0 {
 		q := make([]int8, rows*l.outC)
-		check(string(n.Kind), ib.Int8Gemm(rows, a, l.packed, l.ep, q, nil))
+		check(string(n.Kind), ib.Int8Gemm(rows, a, l.packed, e.int8Epilogue(n, l), q, nil))
 		return NewInt8(q, s, shape...)
 	}
 	y := e.c.empty(shape)
-	check(string(n.Kind), ib.Int8Gemm(rows, a, l.packed, l.ep, nil, y.Data))
+	check(string(n.Kind), ib.Int8Gemm(rows, a, l.packed, e.int8Epilogue(n, l), nil, y.Data))
 	return y
 }
 
@@ -426,17 +443,17 @@ func (e *exec) int8Conv(cb Int8ConvBackend, n *Node, l *int8Layer, p ConvParams,
 	shape := []int{p.N, p.OutC, p.OutH, p.OutW}
 	if s := n.Attrs.OutScale; s > 0 && e.fusePool { // the next node, a 2×2 max pool, is fused (Forward)
 		out := e.c.int8s(p.N * p.OutC * (p.OutH / 2) * (p.OutW / 2)) // every code is written
-		check("qconv2d", cb.(Int8ConvPoolBackend).Conv2dInt8Pool2(p, q, nhwc, l.packed, l.ep, out))
+		check("qconv2d", cb.(Int8ConvPoolBackend).Conv2dInt8Pool2(p, q, nhwc, l.packed, e.int8Epilogue(n, l), out))
 		return newInt8NHWC(out, s, p.N, p.OutC, p.OutH/2, p.OutW/2)
 	}
 	if s := n.Attrs.OutScale; s > 0 {
 		out := e.c.int8s(p.N * p.OutC * p.OutH * p.OutW) // every code is written
-		check("qconv2d", cb.Conv2dInt8(p, q, nhwc, l.packed, l.ep, out, nil, false))
+		check("qconv2d", cb.Conv2dInt8(p, q, nhwc, l.packed, e.int8Epilogue(n, l), out, nil, false))
 		return newInt8NHWC(out, s, shape...)
 	}
 	y := e.c.empty(shape)
 	y.fnhwc = e.floatChannelLast(n)
-	check("qconv2d", cb.Conv2dInt8(p, q, nhwc, l.packed, l.ep, nil, y.Data, y.fnhwc))
+	check("qconv2d", cb.Conv2dInt8(p, q, nhwc, l.packed, e.int8Epilogue(n, l), nil, y.Data, y.fnhwc))
 	return y
 }
 

@@ -101,3 +101,50 @@ func TestInt8ResidualAdds(t *testing.T) {
 		assertClose(t, "int8 residual net vs float", got[0], want, tol{atol: 0.1 * maxAbs(want)})
 	}
 }
+
+// TestInt8ClipFusedIntoEpilogue: a clip [0, 6] (ReLU6) after an int8
+// conv or linear with float output runs in the layer's epilogue at
+// inference; the logits are bit-identical to running the clip node (a
+// hook keeps the nodes apart), on 1 and 3 workers.
+func TestInt8ClipFusedIntoEpilogue(t *testing.T) {
+	b := ops.NewBuilder("relu6", 1)
+	x := b.Input("x")
+	h := b.Conv2d("expand", x, 3, 12, 1, ops.Conv2dOptions{}, true)
+	h = b.Op(ops.OpClip, "relu6a", ops.Attrs{Lo: 0, Hi: 6}, h)
+	h = b.Conv2d("dw", h, 12, 12, 3, ops.Conv2dOptions{Padding: [2]int{1, 1}, Groups: 12}, true)
+	h = b.Op(ops.OpFlatten, "flatten", ops.Attrs{Axis: 1}, h)
+	h = b.Linear("fc1", h, 12*5*6, 16, true)
+	h = b.Op(ops.OpClip, "relu6b", ops.Attrs{Lo: 0, Hi: 6}, h)
+	m, err := b.Build(b.Linear("fc2", h, 16, 3, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := ops.New(2, 3, 5, 6)
+	for i := range in.Data {
+		in.Data[i] = float32((i*5)%13) - 4 // wide enough to reach 6
+	}
+	want := forward(t, m, in)
+	scales := calibrate(t, m, in)
+	delete(scales, "dw") // grouped: stays float
+	if _, err := m.ConvertInt8(ops.Int8Options{InputScales: scales}); err != nil {
+		t.Fatal(err)
+	}
+	for _, threads := range []int{1, 3} {
+		ctx := ops.NewContext(cpu.New(cpu.Options{Threads: threads}), ops.Options{})
+		fused, err := m.Forward(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := append([]float32(nil), fused[0].Data...)
+		apart, err := m.ForwardObserved(ctx, func(*ops.Node, []*ops.Tensor, *ops.Tensor) {}, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(apart[0].Data[i]) {
+				t.Fatalf("threads=%d logit %d: %v with the clip fused, %v apart", threads, i, got[i], apart[0].Data[i])
+			}
+		}
+		assertClose(t, "int8 relu6 net vs float", apart[0], want, tol{atol: 0.1 * maxAbs(want)})
+	}
+}

@@ -119,3 +119,27 @@ func fusesInt8Pool(c *Context, n *Node) bool {
 	_, pool := c.b.(Int8ConvPoolBackend)
 	return conv && pool
 }
+
+// Int8ClampBackend is implemented by backends whose int8 epilogues honor
+// Int8Epilogue.Hi (a fused clip).
+type Int8ClampBackend interface {
+	Int8Clamps() bool
+}
+
+// fusedInt8Clip returns the clip [0, Hi] (ReLU6) node that the int8 layer
+// m.Nodes[i] can absorb at inference: the next node, its only reader, on
+// a backend that clamps int8 epilogues.
+func fusedInt8Clip(c *Context, m *Model, i int, readers map[int]int) *Node {
+	n := m.Nodes[i]
+	if (n.Kind != OpQConv2d && n.Kind != OpQLinear) || i+1 >= len(m.Nodes) || readers[n.ID] != 1 {
+		return nil
+	}
+	if cb, ok := c.b.(Int8ClampBackend); !ok || !cb.Int8Clamps() {
+		return nil
+	}
+	next := m.Nodes[i+1]
+	if next.Kind != OpClip || len(next.Inputs) != 1 || next.Inputs[0] != n.ID || next.Attrs.Lo != 0 || !(next.Attrs.Hi > 0) {
+		return nil
+	}
+	return next
+}

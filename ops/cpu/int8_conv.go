@@ -85,7 +85,7 @@ func (b *Backend) Conv2dInt8(p ops.ConvParams, x []int8, nhwcIn bool, w ops.Pack
 		per = p.OutH * p.OutW * pb.K() // patch rows
 	}
 	nb := max(1, min(p.N, int8ConvTile/max(per, 1)))
-	e := gemm.Epilogue{Bias: ep.Bias, Scale: ep.Scale, ReLU: ep.ReLU}
+	e := gemmEpilogue(ep)
 	bufs := int8BufPool.Get().(*int8Bufs)
 	defer int8BufPool.Put(bufs)
 	for n0 := 0; n0 < p.N; n0 += nb {
@@ -120,7 +120,7 @@ func (b *Backend) Conv2dInt8Pool2(p ops.ConvParams, x []int8, nhwcIn bool, w ops
 	}
 	hp, wp := p.H+2*p.PadH, p.W+2*p.PadW
 	nb := max(1, min(p.N, int8ConvTile/max(hp*wp*p.C, 1)))
-	e := gemm.Epilogue{Bias: ep.Bias, Scale: ep.Scale, ReLU: ep.ReLU}
+	e := gemmEpilogue(ep)
 	bufs := int8BufPool.Get().(*int8Bufs)
 	defer int8BufPool.Put(bufs)
 	for n0 := 0; n0 < p.N; n0 += nb {

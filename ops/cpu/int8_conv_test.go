@@ -33,8 +33,8 @@ func convInt8Ref(p ops.ConvParams, x, w []int8, ep ops.Int8Epilogue) ([]int8, []
 					}
 					acc[oc] = s
 				}
-				gemm.RequantRow(rq, acc, ep.Bias, ep.Scale, ep.ReLU)
-				gemm.DequantRow(rf, acc, ep.Bias, ep.Scale, ep.ReLU)
+				gemm.RequantRow(rq, acc, gemmEpilogue(ep))
+				gemm.DequantRow(rf, acc, gemmEpilogue(ep))
 				for oc := range p.OutC {
 					at := (img*p.OutC+oc)*L + oh*p.OutW + ow
 					q[at], f[at] = rq[oc], rf[oc]
