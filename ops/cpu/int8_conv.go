@@ -139,9 +139,14 @@ func (b *Backend) int8ConvTile(p ops.ConvParams, x []int8, nhwcIn bool, pb *gemm
 	if p.C > 1 && !nhwcIn {
 		bufs.nhwc = grow8(bufs.nhwc, cnt*p.C*hw)
 		nhwc = bufs.nhwc
-		b.w.For(cnt, 1, func(lo, hi int) {
-			for img := lo; img < hi; img++ {
-				transpose(in[img*p.C*hw:][:p.C*hw], p.C, hw, nhwc[img*p.C*hw:])
+		parts := transposeParts(p.C, 8, cnt, b.w.n)
+		b.w.For(cnt*parts, 1, func(lo, hi int) {
+			for t := lo; t < hi; t++ {
+				img, r0, r1 := t/parts, t%parts*p.C/parts&^7, (t%parts+1)*p.C/parts&^7
+				if t%parts == parts-1 {
+					r1 = p.C
+				}
+				gemm.TransposeRowsS8(in[img*p.C*hw:][:p.C*hw], p.C, hw, nhwc[img*p.C*hw:][:p.C*hw], r0, r1)
 			}
 		})
 	}
@@ -163,9 +168,14 @@ func (b *Backend) int8ConvTile(p ops.ConvParams, x []int8, nhwcIn bool, pb *gemm
 	}
 	ocl := p.OutC * L
 	out := outF[n0*ocl:][:cnt*ocl]
-	b.w.For(cnt, 1, func(lo, hi int) {
-		for img := lo; img < hi; img++ {
-			transpose(dst[img*ocl:][:ocl], L, p.OutC, out[img*ocl:])
+	parts := transposeParts(L, 16, cnt, b.w.n)
+	b.w.For(cnt*parts, 1, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			img, r0, r1 := t/parts, t%parts*L/parts&^15, (t%parts+1)*L/parts&^15
+			if t%parts == parts-1 {
+				r1 = L
+			}
+			gemm.TransposeRowsF32(dst[img*ocl:][:ocl], L, p.OutC, out[img*ocl:][:ocl], r0, r1)
 		}
 	})
 }
@@ -292,6 +302,16 @@ func (b *Backend) int8ConvBands(p ops.ConvParams, img []int8, patchSums []int32,
 	})
 }
 
+// transposeParts is how many row ranges each of cnt images' transpose is
+// cut into so that the workers share it (a lone image: one per worker),
+// each at least two blocks of unit rows.
+func transposeParts(rows, unit, cnt, workers int) int {
+	if cnt >= workers {
+		return 1
+	}
+	return max(1, min(ceilDiv(workers, cnt), rows/(2*unit)))
+}
+
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // segmentSums writes ss[i] = Σ x[i·c : i·c+seg] for i < m: as
@@ -378,26 +398,6 @@ func patchRowsNHWC(p ops.ConvParams, x, dst []int8, oh, kp int) {
 					clear(s[j*c:][:c])
 				} else {
 					copy(s[j*c:][:c], line[iw*c:][:c])
-				}
-			}
-		}
-	}
-}
-
-// transpose writes the (rows, cols) matrix src as (cols, rows) into dst,
-// in 16×16 blocks.
-func transpose[T int8 | float32](src []T, rows, cols int, dst []T) {
-	const bs = 16
-	_ = src[rows*cols-1]
-	_ = dst[rows*cols-1]
-	for r0 := 0; r0 < rows; r0 += bs {
-		r1 := min(r0+bs, rows)
-		for c0 := 0; c0 < cols; c0 += bs {
-			c1 := min(c0+bs, cols)
-			for r := r0; r < r1; r++ {
-				s := src[r*cols:]
-				for cc := c0; cc < c1; cc++ {
-					dst[cc*rows+r] = s[cc]
 				}
 			}
 		}
