@@ -1,6 +1,9 @@
 package ops
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Inference-time convolution chains: conv2d [→ batchnorm] [→ add] [→ relu]
 // run as one convolution whose output pass applies the evaluation batch
@@ -132,7 +135,7 @@ func (c *Context) conv2dFused(f fusedConv) *Tensor {
 	}
 	shape := []int{p.N, p.OutC, p.OutH, p.OutW}
 	fb, ok := c.b.(ConvFusedBackend)
-	if !ok || (f.res != nil && !sameShape(f.res.Shape, shape)) || (f.b != nil && f.b.Numel() != p.OutC) ||
+	if !ok || (f.res != nil && !slices.Equal(f.res.Shape, shape)) || (f.b != nil && f.b.Numel() != p.OutC) ||
 		(f.bn != nil && !f.bn.fits(p.OutC)) || c.opts.Train || c.needsGrad(f.x, f.w, f.b) {
 		return c.convChainOps(f)
 	}
@@ -198,16 +201,4 @@ func (f fusedConv) affine(n int) (scale, shift []float32) {
 		scale[i], shift[i] = s, t
 	}
 	return scale, shift
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -26,7 +26,7 @@ const (
 
 // s8Args offsets.
 const (
-	iA, iLda, iB, iK, iC, iLdc, iCorr, iBias, iScale, iMode, iNr, iLo, iHi = 0, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 92
+	iA, iLda, iB, iK, iC, iLdc, iCorr, iBias, iScale, iMode, iNr, iLo, iHi, iSegs, iSegSkip = 0, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 92, 96, 104
 )
 
 type gen struct{ bytes.Buffer }
@@ -295,8 +295,17 @@ func (g *gen) sgemmAVX2(rows int) {
 // 32 columns × 4 bytes. Accumulators start at corr[r] = -128*sum(A[r,:]),
 // which cancels the +128. The tail writes int32 (mode 0), or adds bias,
 // scales, clamps to [lo,hi] and writes int8 (mode 1) or float32 (mode 2).
-func (g *gen) s8VNNI(rows int) {
+// With segs > 1 the k steps repeat segs times, the row pointers moving on
+// by segSkip bytes in between (each row of A is segs runs of 4k bytes).
+//
+// With u8A (the u8VNNI kernels) the operands swap roles: A holds u8 =
+// a+128 and B plain s8, so no row correction is needed (the caller folds
+// -128·colSum into the bias and passes zero corr).
+func (g *gen) s8VNNI(rows int, u8A bool) {
 	name := fmt.Sprintf("s8VNNI_%d", rows)
+	if u8A {
+		name = fmt.Sprintf("u8VNNI_%d", rows)
+	}
 	g.text(name)
 	g.f("MOVQ %d(AX), SI", iA)
 	g.f("MOVQ %d(AX), R9", iLda)
@@ -308,16 +317,35 @@ func (g *gen) s8VNNI(rows int) {
 		g.f("VMOVDQA64 Z%d, Z%d", 2*r, 2*r+1)
 	}
 	g.setupBases(rows)
+	g.f("MOVQ %d(AX), DI", iSegs)
+	g.f("MOVQ %d(AX), R8", iSegSkip)
+	g.label(name + "_seg")
 	g.loop(name, rows, 4, 4, 128, func(s int) {
 		g.f("VMOVDQU32 %d(DX), Z28", 128*s)
 		g.f("VMOVDQU32 %d(DX), Z29", 128*s+64)
 		for r := 0; r < rows; r++ {
 			bc := 30 + r%2
 			g.f("VPBROADCASTD %s, Z%d", rowAddr(r, 4*s), bc)
+			if u8A {
+				g.f("VPDPBUSD Z28, Z%d, Z%d", bc, 2*r)
+				g.f("VPDPBUSD Z29, Z%d, Z%d", bc, 2*r+1)
+				continue
+			}
 			g.f("VPDPBUSD Z%d, Z28, Z%d", bc, 2*r)
 			g.f("VPDPBUSD Z%d, Z29, Z%d", bc, 2*r+1)
 		}
 	})
+	// Segments (implicit GEMM): after each run of k steps the row
+	// pointers skip segSkip bytes to the next segment of every row.
+	g.f("DECQ DI")
+	g.f("JLE %s_segdone", name)
+	bases := []string{"SI", "R10", "R11", "R12", "R13"}
+	for i := 0; i*3 < rows; i++ {
+		g.f("ADDQ R8, %s", bases[i])
+	}
+	g.f("MOVQ %d(AX), CX", iK)
+	g.f("JMP %s_seg", name)
+	g.label(name + "_segdone")
 	g.masks512(iNr)
 	g.f("MOVQ %d(AX), DI", iC)
 	g.f("MOVQ %d(AX), R8", iLdc)
@@ -676,7 +704,10 @@ func main() {
 		g.sgemmAVX2(r)
 	}
 	for r := 1; r <= 14; r++ {
-		g.s8VNNI(r)
+		g.s8VNNI(r, false)
+	}
+	for r := 1; r <= 14; r++ {
+		g.s8VNNI(r, true)
 	}
 	for r := 1; r <= 6; r++ {
 		g.s16AVX2(r)
@@ -701,7 +732,7 @@ func goStubs() []byte {
 	for _, f := range []struct {
 		name, typ string
 		rows      int
-	}{{"sgemmAVX512", "sgemmArgs", 14}, {"sgemmIdxAVX512", "sgemmArgs", 9}, {"sgemmAVX2", "sgemmArgs", 6}, {"s8VNNI", "s8Args", 14}, {"s16AVX2", "s8Args", 6}} {
+	}{{"sgemmAVX512", "sgemmArgs", 14}, {"sgemmIdxAVX512", "sgemmArgs", 9}, {"sgemmAVX2", "sgemmArgs", 6}, {"s8VNNI", "s8Args", 14}, {"u8VNNI", "s8Args", 14}, {"s16AVX2", "s8Args", 6}} {
 		fmt.Fprintf(&b, "\n// %s[r] is the %s kernel for r rows.\nvar %s = [...]func(*%s){nil", f.name, f.name, f.name, f.typ)
 		for r := 1; r <= f.rows; r++ {
 			fmt.Fprintf(&b, ", %s_%d", f.name, r)
