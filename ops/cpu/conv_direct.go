@@ -361,7 +361,7 @@ func directOutGo(src []float32, lds int, dst, res []float32, rows, cols int, sca
 // Conv2dFused computes y = act(conv(x, w)·scale + shift + res) (see
 // ops.ConvFusion) for inference: the direct convolution's output pass
 // applies it, or, where the direct path does not run, a pass over the
-// im2col forward's output.
+// output of Conv2dAct's forward for p.
 func (b *Backend) Conv2dFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvFusion) error {
 	L := p.OutH * p.OutW
 	scale := func(oc int) float32 {
@@ -391,7 +391,7 @@ func (b *Backend) Conv2dFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvF
 		})
 		return nil
 	}
-	if _, err := b.conv2dRows(p, x, w, nil, y, false, func(src, dst []float32, _ float32) { copy(dst, src) }); err != nil {
+	if _, err := b.Conv2dAct(p, x, w, nil, y, false, false); err != nil { // whichever forward suits p
 		return err
 	}
 	b.parFor(p.N*p.OutC, L, func(q int) {
