@@ -238,3 +238,22 @@ func TestConv2dFusedMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDirectConvB1 times single-image convolutions of resnet20's
+// three stages on 1 and 2 workers (the batch-1 split over the workers).
+func BenchmarkDirectConvB1(b *testing.B) {
+	for _, s := range [][2]int{{16, 32}, {32, 16}, {64, 8}} {
+		p := ops.ConvParams{N: 1, C: s[0], H: s[1], W: s[1], OutC: s[0], KH: 3, KW: 3, StrideH: 1, StrideW: 1,
+			PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: s[1], OutW: s[1]}
+		x, w, bias := ops.New(1, p.C, p.H, p.W), ops.New(p.OutC, p.C, 3, 3), ops.New(p.OutC)
+		y := ops.New(1, p.OutC, p.OutH, p.OutW)
+		for _, threads := range []int{1, 2} {
+			be := New(Options{Threads: threads})
+			b.Run(fmt.Sprintf("c%d_%dx%d/t%d", p.C, p.H, p.W, threads), func(b *testing.B) {
+				for b.Loop() {
+					_, _ = be.Conv2dAct(p, x, w, bias, y, true, false)
+				}
+			})
+		}
+	}
+}
