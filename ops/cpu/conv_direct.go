@@ -127,6 +127,17 @@ func newDirectGeom(p ops.ConvParams) *directGeom {
 	return g
 }
 
+// inPlace reports whether tile t reads its image where it lies: a 1×1
+// stride-1 unpadded convolution of one image needs no gaps, so channel c
+// of the image is B's row c as it is.
+func (g *directGeom) inPlace(t directTile) bool { return t.cnt == 1 && g.pointwise() }
+
+// pointwise reports whether the convolution is 1×1, stride 1, unpadded.
+func (g *directGeom) pointwise() bool {
+	p := g.p
+	return p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 && p.PadH == 0 && p.PadW == 0
+}
+
 // directTile is one tile: images n0..n0+cnt, output rows oh0..oh1,
 // output channels oc0..oc1.
 type directTile struct{ n0, cnt, oh0, oh1, oc0, oc1 int }
@@ -241,6 +252,9 @@ func (b *Backend) directTilesAligned(g *directGeom, align int) []directTile {
 		rows = (rows + align - 1) / align * align
 		return bands(p, rows)
 	}
+	if p.N >= b.w.n && g.pointwise() && p.OutH*p.OutW >= 2*48 {
+		return bands(p, p.OutH) // one image per tile, read in place (inPlace)
+	}
 	if p.N >= b.w.n {
 		cnt := max(1, min(p.N, (tileBudget/2)/max(perRow*(g.hq+g.gh), 1)))
 		nt := (p.N + cnt - 1) / cnt
@@ -293,9 +307,11 @@ const partWork = 1 << 18
 func (b *Backend) directForward(g *directGeom, ts []directTile, x, w []float32, out func(t []float32, ldc, stride int, tl directTile)) {
 	p := g.p
 	K := p.C * p.KH * p.KW
-	maxIn, maxOut := 0, 0
+	maxIn, maxOut := 1, 0
 	for _, t := range ts {
-		maxIn = max(maxIn, p.C*g.used*g.planeLen(t))
+		if !g.inPlace(t) {
+			maxIn = max(maxIn, p.C*g.used*g.planeLen(t))
+		}
 		maxOut = max(maxOut, (t.oc1-t.oc0)*g.cols(t))
 	}
 	run := func(ti int, st *tileState) {
@@ -303,9 +319,18 @@ func (b *Backend) directForward(g *directGeom, ts []directTile, x, w []float32, 
 			st.col, st.t, st.off = b.tmp.get(maxIn), b.tmp.get(maxOut), make([]int, K)
 		}
 		t := ts[ti]
-		g.fill(t, x, st.col, st.off)
 		n, m := g.cols(t), t.oc1-t.oc0
-		gemm.SgemmIndirect(m, n, K, w[t.oc0*K:], K, st.col[:p.C*g.used*g.planeLen(t)], st.off, st.t[:m*n], n)
+		in := st.col[:min(maxIn, p.C*g.used*g.planeLen(t))]
+		if g.inPlace(t) { // B's row c is channel c of the image, from row oh0
+			hw := p.H * p.W
+			for c := range p.C {
+				st.off[c] = c * hw
+			}
+			in = x[t.n0*p.C*hw+t.oh0*p.W : (t.n0+1)*p.C*hw]
+		} else {
+			g.fill(t, x, in, st.off)
+		}
+		gemm.SgemmIndirect(m, n, K, w[t.oc0*K:], K, in, st.off, st.t[:m*n], n)
 		rowsPer, _ := g.rows(t)
 		out(st.t[:m*n], n, rowsPer*g.wp, t)
 	}
