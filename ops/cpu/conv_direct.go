@@ -18,9 +18,11 @@ package cpu
 //
 // Output (img, oh, ow) is column img·rowsPer·wp + (oh-oh0)·wp + ow of the
 // GEMM; the columns ow ≥ OW (gap positions) are computed and dropped. A
-// tile is a run of whole images or, for a lone image, a band of output
-// rows (the rows above and below the band are copied with it), so batch 1
-// spreads over the workers with one hand-off per convolution.
+// tile is a run of whole images, a band of output rows of one image (the
+// rows its taps reach above and below are copied with it) or, for a small
+// lone image, a range of output channels; batch 1 spreads over the workers
+// with one hand-off per convolution. A 1×1 stride-1 unpadded convolution
+// needs no gaps and reads one image's channels where they lie.
 
 import (
 	"math"
@@ -40,11 +42,11 @@ type directGeom struct {
 	phases   int   // sH·sW phases per channel
 	slot     []int // phase a·sW+b → its plane among a channel's used ones, -1 unused
 	used     int   // phase planes per channel that some tap reads
-	offBase  []int // off without the plane index (for the tile's plane size)
-	planeIdx []int
+	offBase  []int // tap k's offset inside its plane (tile-independent)
+	planeIdx []int // tap k's plane: channel·used + its phase's slot
 }
 
-// ceilDiv and floorDiv for possibly negative numerators (floorDiv).
+// floorDiv is ⌊a/b⌋ for b > 0 and any a.
 func floorDiv(a, b int) int {
 	q := a / b
 	if (a%b != 0) && ((a < 0) != (b < 0)) {
