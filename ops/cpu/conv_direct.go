@@ -18,9 +18,11 @@ package cpu
 //
 // Output (img, oh, ow) is column img·rowsPer·wp + (oh-oh0)·wp + ow of the
 // GEMM; the columns ow ≥ OW (gap positions) are computed and dropped. A
-// tile is a run of whole images or, for a lone image, a band of output
-// rows (the rows above and below the band are copied with it), so batch 1
-// spreads over the workers with one hand-off per convolution.
+// tile is a run of whole images, a band of output rows of one image (the
+// rows its taps reach above and below are copied with it) or, for a small
+// lone image, a range of output channels; batch 1 spreads over the workers
+// with one hand-off per convolution. A 1×1 stride-1 unpadded convolution
+// needs no gaps and reads one image's channels where they lie.
 
 import (
 	"math"
@@ -40,11 +42,11 @@ type directGeom struct {
 	phases   int   // sH·sW phases per channel
 	slot     []int // phase a·sW+b → its plane among a channel's used ones, -1 unused
 	used     int   // phase planes per channel that some tap reads
-	offBase  []int // off without the plane index (for the tile's plane size)
-	planeIdx []int
+	offBase  []int // tap k's offset inside its plane (tile-independent)
+	planeIdx []int // tap k's plane: channel·used + its phase's slot
 }
 
-// ceilDiv and floorDiv for possibly negative numerators (floorDiv).
+// floorDiv is ⌊a/b⌋ for b > 0 and any a.
 func floorDiv(a, b int) int {
 	q := a / b
 	if (a%b != 0) && ((a < 0) != (b < 0)) {
@@ -125,6 +127,17 @@ func newDirectGeom(p ops.ConvParams) *directGeom {
 		g.planeIdx[k] = (k/taps)*g.used + g.slot[ph]
 	}
 	return g
+}
+
+// inPlace reports whether tile t reads its image where it lies: a 1×1
+// stride-1 unpadded convolution of one image needs no gaps, so channel c
+// of the image is B's row c as it is.
+func (g *directGeom) inPlace(t directTile) bool { return t.cnt == 1 && g.pointwise() }
+
+// pointwise reports whether the convolution is 1×1, stride 1, unpadded.
+func (g *directGeom) pointwise() bool {
+	p := g.p
+	return p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 && p.PadH == 0 && p.PadW == 0
 }
 
 // directTile is one tile: images n0..n0+cnt, output rows oh0..oh1,
@@ -241,6 +254,9 @@ func (b *Backend) directTilesAligned(g *directGeom, align int) []directTile {
 		rows = (rows + align - 1) / align * align
 		return bands(p, rows)
 	}
+	if p.N >= b.w.n && g.pointwise() && p.OutH*p.OutW >= 2*48 {
+		return bands(p, p.OutH) // one image per tile, read in place (inPlace)
+	}
 	if p.N >= b.w.n {
 		cnt := max(1, min(p.N, (tileBudget/2)/max(perRow*(g.hq+g.gh), 1)))
 		nt := (p.N + cnt - 1) / cnt
@@ -293,9 +309,11 @@ const partWork = 1 << 18
 func (b *Backend) directForward(g *directGeom, ts []directTile, x, w []float32, out func(t []float32, ldc, stride int, tl directTile)) {
 	p := g.p
 	K := p.C * p.KH * p.KW
-	maxIn, maxOut := 0, 0
+	maxIn, maxOut := 1, 0
 	for _, t := range ts {
-		maxIn = max(maxIn, p.C*g.used*g.planeLen(t))
+		if !g.inPlace(t) {
+			maxIn = max(maxIn, p.C*g.used*g.planeLen(t))
+		}
 		maxOut = max(maxOut, (t.oc1-t.oc0)*g.cols(t))
 	}
 	run := func(ti int, st *tileState) {
@@ -303,9 +321,18 @@ func (b *Backend) directForward(g *directGeom, ts []directTile, x, w []float32, 
 			st.col, st.t, st.off = b.tmp.get(maxIn), b.tmp.get(maxOut), make([]int, K)
 		}
 		t := ts[ti]
-		g.fill(t, x, st.col, st.off)
 		n, m := g.cols(t), t.oc1-t.oc0
-		gemm.SgemmIndirect(m, n, K, w[t.oc0*K:], K, st.col[:p.C*g.used*g.planeLen(t)], st.off, st.t[:m*n], n)
+		in := st.col[:min(maxIn, p.C*g.used*g.planeLen(t))]
+		if g.inPlace(t) { // B's row c is channel c of the image, from row oh0
+			hw := p.H * p.W
+			for c := range p.C {
+				st.off[c] = c * hw
+			}
+			in = x[t.n0*p.C*hw+t.oh0*p.W : (t.n0+1)*p.C*hw]
+		} else {
+			g.fill(t, x, in, st.off)
+		}
+		gemm.SgemmIndirect(m, n, K, w[t.oc0*K:], K, in, st.off, st.t[:m*n], n)
 		rowsPer, _ := g.rows(t)
 		out(st.t[:m*n], n, rowsPer*g.wp, t)
 	}
@@ -361,7 +388,7 @@ func directOutGo(src []float32, lds int, dst, res []float32, rows, cols int, sca
 // Conv2dFused computes y = act(conv(x, w)·scale + shift + res) (see
 // ops.ConvFusion) for inference: the direct convolution's output pass
 // applies it, or, where the direct path does not run, a pass over the
-// im2col forward's output.
+// output of Conv2dAct's forward for p.
 func (b *Backend) Conv2dFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvFusion) error {
 	L := p.OutH * p.OutW
 	scale := func(oc int) float32 {
@@ -391,7 +418,7 @@ func (b *Backend) Conv2dFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvF
 		})
 		return nil
 	}
-	if _, err := b.conv2dRows(p, x, w, nil, y, false, func(src, dst []float32, _ float32) { copy(dst, src) }); err != nil {
+	if _, err := b.Conv2dAct(p, x, w, nil, y, false, false); err != nil { // whichever forward suits p
 		return err
 	}
 	b.parFor(p.N*p.OutC, L, func(q int) {

@@ -28,6 +28,8 @@ func directGeoms() []ops.ConvParams {
 		{C: 2, H: 10, W: 10, OutC: 3, KH: 3, KW: 3, StrideH: 3, StrideW: 3, PadH: 1, PadW: 1},
 		{C: 64, H: 8, W: 8, OutC: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1},
 		{C: 64, H: 40, W: 37, OutC: 24, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1}, // bands at any batch
+		{C: 24, H: 14, W: 13, OutC: 40, KH: 1, KW: 1, StrideH: 1, StrideW: 1},                   // read in place at any batch
+		{C: 64, H: 16, W: 16, OutC: 64, KH: 1, KW: 1, StrideH: 1, StrideW: 1},                   // in place, bands at batch 1
 	}
 	for i := range geoms {
 		p := &geoms[i]
@@ -54,7 +56,11 @@ func TestDirectConvMatchesReference(t *testing.T) {
 	}
 	kinds := map[[2]bool]bool{} // tiles of (row bands, channel ranges) seen
 	bigBands := false           // bands of images too large for one tile
+	inPlace := false            // 1×1 tiles reading the input where it lies
 	defer func() {
+		if !inPlace {
+			t.Errorf("no 1x1 convolution read its input in place at a batch larger than the workers")
+		}
 		if !bigBands {
 			t.Errorf("no geometry cut images into bands at a batch larger than the workers")
 		}
@@ -85,6 +91,9 @@ func TestDirectConvMatchesReference(t *testing.T) {
 					kinds[[2]bool{tl.oh1-tl.oh0 < p.OutH, tl.oc1-tl.oc0 < p.OutC}] = true
 					if tl.oh1-tl.oh0 < p.OutH && n > threads {
 						bigBands = true
+					}
+					if g.inPlace(tl) && n > threads {
+						inPlace = true
 					}
 				}
 				be.directForward(g, ts, x, w, g.directRows(y.Data, &ops.Tensor{Shape: []int{p.OutC}, Data: bias},
@@ -235,6 +244,25 @@ func TestConv2dFusedMatchesReference(t *testing.T) {
 			if math.Abs(float64(y.Data[i])-want) > 1e-4*(1+math.Abs(want)) {
 				t.Fatalf("groups %d: y[%d] = %v, want %v", groups, i, y.Data[i], want)
 			}
+		}
+	}
+}
+
+// BenchmarkDirectConvB1 times single-image convolutions of resnet20's
+// three stages on 1 and 2 workers (the batch-1 split over the workers).
+func BenchmarkDirectConvB1(b *testing.B) {
+	for _, s := range [][2]int{{16, 32}, {32, 16}, {64, 8}} {
+		p := ops.ConvParams{N: 1, C: s[0], H: s[1], W: s[1], OutC: s[0], KH: 3, KW: 3, StrideH: 1, StrideW: 1,
+			PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: s[1], OutW: s[1]}
+		x, w, bias := ops.New(1, p.C, p.H, p.W), ops.New(p.OutC, p.C, 3, 3), ops.New(p.OutC)
+		y := ops.New(1, p.OutC, p.OutH, p.OutW)
+		for _, threads := range []int{1, 2} {
+			be := New(Options{Threads: threads})
+			b.Run(fmt.Sprintf("c%d_%dx%d/t%d", p.C, p.H, p.W, threads), func(b *testing.B) {
+				for b.Loop() {
+					_, _ = be.Conv2dAct(p, x, w, bias, y, true, false)
+				}
+			})
 		}
 	}
 }

@@ -42,8 +42,8 @@ func SgemmIndirect(m, n, k int, a []float32, lda int, b []float32, off []int, c 
 	// rather than full ones and a short, slow tail.
 	tiles := ceilDiv(m, impl.idxMR)
 	p := sgemmArgs{alpha: 1, lda: lda, ldc: ldc}
-	for pc := 0; pc < k; pc += impl.kc {
-		p.kc = min(impl.kc, k-pc)
+	for pc := 0; pc < k; pc += idxKC {
+		p.kc = min(idxKC, k-pc)
 		if pc > 0 {
 			p.beta = 1
 		}
@@ -60,6 +60,13 @@ func SgemmIndirect(m, n, k int, a []float32, lda int, b []float32, off []int, c 
 		}
 	}
 }
+
+// idxKC is the k block of the indirect kernel. B is read in place, not
+// packed into a cache-sized panel, so k is cut only to keep a row tile of
+// A (9 rows) in L1: one block covers every 3×3 convolution up to 85 input
+// channels, where 256 made the 288- and 576-deep convolutions of small
+// CNNs store and reload their outputs between blocks.
+const idxKC = 768
 
 // indirectPacked is SgemmIndirect for kernels without an indirect variant:
 // B is copied block by block into a dense matrix for the ordinary GEMM.
