@@ -132,6 +132,9 @@ func (b *Backend) Conv2d(p ops.ConvParams, x, w, bias, y *ops.Tensor) error {
 // columns under keepBudget) it returns the im2col columns for the weight
 // gradient.
 func (b *Backend) Conv2dAct(p ops.ConvParams, x, w, bias, y *ops.Tensor, relu, keep bool) (any, error) {
+	if !keep && depthwise(p) { // no columns to keep: the direct depthwise kernel (conv_dw.go)
+		return nil, b.depthwiseForward(p, x, w, bias, y, reluEpilogue(relu))
+	}
 	return b.conv2dRows(p, x, w, bias, y, keep, func(src, dst []float32, v float32) { biasReLURow(src, dst, v, relu) })
 }
 
