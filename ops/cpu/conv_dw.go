@@ -98,21 +98,33 @@ func (pl *dwPlan) pad(x, buf []float32) {
 	p := pl.p
 	r0 := min(p.PadH, pl.rows)
 	r1 := max(r0, min(pl.rows, p.PadH+p.H))
-	for r := r0; r < r1; r++ {
-		src := x[(r-p.PadH)*p.W:][:p.W]
-		dst := buf[r*pl.rs:][:pl.rs]
-		for ph, c := range pl.cols {
-			d := dst[ph*pl.pws:][c.lo:c.hi]
-			switch pl.s {
-			case 1:
-				copy(d, src[c.lo-p.PadW:])
-			case 2:
-				gather2(src[2*c.lo+ph-p.PadW:], d)
-			default:
-				for k := range d {
-					d[k] = src[(c.lo+k)*pl.s+ph-p.PadW]
-				}
-			}
+	if r0 == r1 {
+		return
+	}
+	for ph, c := range pl.cols {
+		if c.lo >= c.hi {
+			continue
+		}
+		// phase ph of rows r0..r1-1: columns c.lo..c.hi-1, read from input
+		// column c.lo·s+ph−PadW of rows r0−PadH.. on
+		src := x[(r0-p.PadH)*p.W+c.lo*pl.s+ph-p.PadW:]
+		dst := buf[r0*pl.rs+ph*pl.pws+c.lo:]
+		padRows(pl.s, src, dst, r1-r0, c.hi-c.lo, p.W, pl.rs)
+	}
+}
+
+// padRowsGo is padRows in Go: rows rows of n floats, dst[r·dstep+k] =
+// src[r·sstep+k·s].
+func padRowsGo(s int, src, dst []float32, rows, n, sstep, dstep int) {
+	for r := range rows {
+		d := dst[r*dstep:][:n]
+		row := src[r*sstep:]
+		if s == 1 {
+			copy(d, row[:n])
+			continue
+		}
+		for k := range d {
+			d[k] = row[k*s]
 		}
 	}
 }
@@ -201,13 +213,6 @@ func (b *Backend) depthwiseForward(p ops.ConvParams, x, w, bias, y *ops.Tensor, 
 		}
 	})
 	return nil
-}
-
-// gather2Go is gather2 in Go.
-func gather2Go(src, dst []float32) {
-	for i := range dst {
-		dst[i] = src[2*i]
-	}
 }
 
 // biasClipRowGo is biasClipRow in Go.

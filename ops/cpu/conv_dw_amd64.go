@@ -12,16 +12,25 @@ func biasClip16(x, y *float32, n int, b, lo, hi float32)
 func dw9Rows16(src, dst *float32, offs *[9]int, w *float32, rows, n, step int, bias, lo, hi float32)
 
 //go:noescape
-func gather2x16(src, dst *float32, n int)
+func copyRows16(src, dst *float32, rows, n, sstep, dstep int)
 
-// gather2 writes dst[i] = src[2i] (one phase of a stride-2 row).
-func gather2(src, dst []float32) {
-	if vec16 && len(dst) > 0 {
-		_ = src[2*len(dst)-2]
-		gather2x16(&src[0], &dst[0], len(dst))
+//go:noescape
+func gather2Rows16(src, dst *float32, rows, n, sstep, dstep int)
+
+// padRows writes rows rows of n floats, dst[r·dstep+k] = src[r·sstep+k·s]
+// (a phase of a padded plane's rows), with vector kernels for s = 1 and 2.
+func padRows(s int, src, dst []float32, rows, n, sstep, dstep int) {
+	if !vec16 || s > 2 || rows == 0 || n == 0 {
+		padRowsGo(s, src, dst, rows, n, sstep, dstep)
 		return
 	}
-	gather2Go(src, dst)
+	_ = src[(rows-1)*sstep+(n-1)*s] // the last float read
+	_ = dst[(rows-1)*dstep+n-1]
+	if s == 1 {
+		copyRows16(&src[0], &dst[0], rows, n, 4*sstep, 4*dstep)
+	} else {
+		gather2Rows16(&src[0], &dst[0], rows, n, 4*sstep, 4*dstep)
+	}
 }
 
 // axpy adds a·x to y (one fused multiply-add per element).

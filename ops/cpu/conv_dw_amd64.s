@@ -187,61 +187,117 @@ DATA dwEven<>+56(SB)/4, $28
 DATA dwEven<>+60(SB)/4, $30
 GLOBL dwEven<>(SB), RODATA|NOPTR, $64
 
-// func gather2x16(src, dst *float32, n int)
-// dst[i] = src[2i] for i < n, reading src[0..2n-2] only.
-TEXT ·gather2x16(SB), NOSPLIT, $0-24
+// func copyRows16(src, dst *float32, rows, n, sstep, dstep int)
+// Copies rows rows of n floats; sstep and dstep (bytes) move src and dst
+// to their next row.
+TEXT ·copyRows16(SB), NOSPLIT, $0-48
+	MOVQ rows+16(FP), DX
+	TESTQ DX, DX
+	JZ cr_done
+	MOVQ n+24(FP), CX
+	ANDQ $15, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
 	MOVQ src+0(FP), SI
 	MOVQ dst+8(FP), DI
-	MOVQ n+16(FP), CX
-	VMOVUPS dwEven<>(SB), Z7
-g2_loop:
+	MOVQ sstep+32(FP), R8
+	MOVQ dstep+40(FP), R9
+	MOVQ n+24(FP), R10
+cr_row:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ R10, CX
+cr_loop:
 	CMPQ CX, $16
-	JLE g2_tail
-	VMOVUPS (SI), Z0
-	VMOVUPS 64(SI), Z1
-	VPERMT2PS Z1, Z7, Z0
-	VMOVUPS Z0, (DI)
-	ADDQ $128, SI
-	ADDQ $64, DI
+	JLT cr_tail
+	VMOVUPS (AX), Z0
+	VMOVUPS Z0, (BX)
+	ADDQ $64, AX
+	ADDQ $64, BX
 	SUBQ $16, CX
-	JMP g2_loop
-g2_tail:
-	// 1..16 outputs from the 2n-1 floats left: the first min(2n-1, 16)
-	// in Z0, the rest in Z1
+	JMP cr_loop
+cr_tail:
 	TESTQ CX, CX
-	JZ g2_done
-	LEAQ -1(CX)(CX*1), DX
-	MOVQ $0xffff, AX
-	CMPQ DX, $16
-	JGE g2_two
-	MOVQ CX, BX
-	MOVQ $1, AX
-	MOVQ DX, CX
-	SHLQ CX, AX
-	DECQ AX
-	MOVQ BX, CX
-	KMOVW AX, K1
-	KXORW K2, K2, K2
-	JMP g2_load
-g2_two:
-	KMOVW AX, K1
-	SUBQ $16, DX
-	MOVQ CX, BX
-	MOVQ $1, AX
-	MOVQ DX, CX
-	SHLQ CX, AX
-	DECQ AX
-	MOVQ BX, CX
-	KMOVW AX, K2
-g2_load:
-	VMOVUPS.Z (SI), K1, Z0
-	VMOVUPS.Z 64(SI), K2, Z1
-	VPERMT2PS Z1, Z7, Z0
+	JZ cr_next
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS Z0, K1, (BX)
+cr_next:
+	ADDQ R8, SI
+	ADDQ R9, DI
+	DECQ DX
+	JNZ cr_row
+cr_done:
+	VZEROUPPER
+	RET
+
+// func gather2Rows16(src, dst *float32, rows, n, sstep, dstep int)
+// gather2x16 on rows rows: dst[i] = src[2i] for i < n, reading src[0..2n-2]
+// of each row only; sstep and dstep (bytes) move to the next row.
+TEXT ·gather2Rows16(SB), NOSPLIT, $0-48
+	MOVQ rows+16(FP), DX
+	TESTQ DX, DX
+	JZ gr_done
+	MOVQ n+24(FP), R10
+	TESTQ R10, R10
+	JZ gr_done
+	VMOVUPS dwEven<>(SB), Z7
+	// the last 1..16 outputs of a row: t = ((n-1) & 15) + 1 of them, from
+	// 2t-1 floats: K1 the first min(2t-1, 16), K2 the rest, K3 the stores
+	LEAQ -1(R10), CX
+	ANDQ $15, CX
+	INCQ CX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K3
-	VMOVUPS Z0, K3, (DI)
-g2_done:
+	LEAQ -1(CX)(CX*1), CX
+	MOVQ $0xffff, AX
+	KMOVW AX, K1
+	KXORW K2, K2, K2
+	CMPQ CX, $16
+	JLT gr_one
+	SUBQ $16, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K2
+	JMP gr_start
+gr_one:
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+gr_start:
+	MOVQ src+0(FP), SI
+	MOVQ dst+8(FP), DI
+	MOVQ sstep+32(FP), R8
+	MOVQ dstep+40(FP), R9
+gr_row:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ R10, CX
+gr_loop:
+	CMPQ CX, $16
+	JLE gr_tail
+	VMOVUPS (AX), Z0
+	VMOVUPS 64(AX), Z1
+	VPERMT2PS Z1, Z7, Z0
+	VMOVUPS Z0, (BX)
+	ADDQ $128, AX
+	ADDQ $64, BX
+	SUBQ $16, CX
+	JMP gr_loop
+gr_tail:
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS.Z 64(AX), K2, Z1
+	VPERMT2PS Z1, Z7, Z0
+	VMOVUPS Z0, K3, (BX)
+	ADDQ R8, SI
+	ADDQ R9, DI
+	DECQ DX
+	JNZ gr_row
+gr_done:
 	VZEROUPPER
 	RET

@@ -11,5 +11,7 @@ func biasClipRow(x, y []float32, b, lo, hi float32) { biasClipRowGo(x, y, b, lo,
 // dwRowsFast has no vector kernel here: plane runs its axpy rows.
 func dwRowsFast(pl *dwPlan, buf, w, dst []float32, bias, lo, hi float32) bool { return false }
 
-// gather2 writes dst[i] = src[2i].
-func gather2(src, dst []float32) { gather2Go(src, dst) }
+// padRows writes rows rows of n floats, dst[r·dstep+k] = src[r·sstep+k·s].
+func padRows(s int, src, dst []float32, rows, n, sstep, dstep int) {
+	padRowsGo(s, src, dst, rows, n, sstep, dstep)
+}

@@ -174,20 +174,55 @@ func TestDepthwiseVectorKernelMatchesAxpyRows(t *testing.T) {
 	}
 }
 
-// TestGather2MatchesGo: the vector stride-2 gather equals the Go loop on
-// every length up to three vectors, reading no further than it must (the
-// source ends at the last float read).
-func TestGather2MatchesGo(t *testing.T) {
-	for n := 1; n <= 48; n++ {
-		src := make([]float32, 2*n-1)
-		for i := range src {
-			src[i] = float32(i) + 0.5
+// TestPadRowsMatchesGo: the vector row copies (stride 1) and stride-2
+// gathers equal the Go loop on every length up to three vectors, over
+// several rows, reading no further than the last float they need and
+// writing nothing between the rows.
+func TestPadRowsMatchesGo(t *testing.T) {
+	for s := 1; s <= 3; s++ {
+		for n := 1; n <= 48; n++ {
+			const rows = 3
+			sstep, dstep := s*n+5, n+3
+			src := make([]float32, (rows-1)*sstep+(n-1)*s+1)
+			for i := range src {
+				src[i] = float32(i) + 0.5
+			}
+			want, got := make([]float32, rows*dstep), make([]float32, rows*dstep)
+			padRowsGo(s, src, want, rows, n, sstep, dstep)
+			padRows(s, src, got, rows, n, sstep, dstep)
+			if !slices.Equal(got, want) {
+				t.Fatalf("s=%d n=%d: got %v, want %v", s, n, got, want)
+			}
 		}
-		want, got := make([]float32, n), make([]float32, n+1)
-		gather2Go(src, want)
-		gather2(src, got[:n])
-		if !slices.Equal(got[:n], want) || got[n] != 0 {
-			t.Fatalf("n=%d: got %v, want %v", n, got, want)
+	}
+}
+
+// BenchmarkDepthwiseMobileNetV2 times the direct depthwise forward with
+// ReLU6 on MobileNetV2's depthwise layers at 224x224 (batch 1, every
+// layer once per op; one worker, so the figure is the kernel's).
+func BenchmarkDepthwiseMobileNetV2(b *testing.B) {
+	layers := []struct{ c, hw, s int }{
+		{32, 112, 1}, {96, 112, 2}, {144, 56, 1}, {144, 56, 2}, {192, 28, 1}, {192, 28, 1},
+		{192, 28, 2}, {384, 14, 1}, {384, 14, 1}, {384, 14, 1}, {384, 14, 1}, {576, 14, 1},
+		{576, 14, 1}, {576, 14, 2}, {960, 7, 1}, {960, 7, 1}, {960, 7, 1},
+	}
+	be := New(Options{Threads: 1})
+	type op struct {
+		p       ops.ConvParams
+		x, w, y *ops.Tensor
+	}
+	var all []op
+	for _, l := range layers {
+		p := ops.ConvParams{N: 1, C: l.c, H: l.hw, W: l.hw, OutC: l.c, KH: 3, KW: 3, StrideH: l.s, StrideW: l.s,
+			PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: l.c, OutH: (l.hw-1)/l.s + 1, OutW: (l.hw-1)/l.s + 1}
+		all = append(all, op{p, ops.New(1, l.c, l.hw, l.hw), ops.New(l.c, 1, 3, 3), ops.New(1, l.c, p.OutH, p.OutW)})
+	}
+	act := ops.Epilogue{Kind: ops.EpilogueClip, Lo: 0, Hi: 6}
+	for b.Loop() {
+		for _, o := range all {
+			if err := be.Conv2dEpilogue(o.p, o.x, o.w, nil, o.y, act); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 }
