@@ -21,6 +21,9 @@ type exec struct {
 	fuseReLU bool
 	// fusePool (no-grad only) also applies the 2×2 max pool after the ReLU.
 	fusePool bool
+	// int8Hi > 0 tells the int8 layer being run to apply the clip [0,
+	// int8Hi] (ReLU6) that follows it (Int8ClampBackend).
+	int8Hi float32
 	// epilogue (no-grad only) is the clip/hardswish/hardsigmoid the conv2d
 	// applies (see fusedEpilogue); nil when none.
 	epilogue *Epilogue
@@ -292,9 +295,17 @@ func (m *Model) ForwardObserved(c *Context, hook ForwardHook, inputs ...*Tensor)
 				e.epilogue = &act
 			}
 		}
-		e.fuseReLU, e.fusePool = relu != nil && e.epilogue == nil, pool != nil
+		if relu == nil && pool == nil && readers != nil && !c.opts.Grad && fusesInt8Pool(c, n) {
+			pool = fusedPool(m, i, readers) // an int8 conv's codes pooled in its epilogue
+		}
+		if relu == nil && pool == nil && readers != nil && !c.opts.Grad {
+			if relu = fusedInt8Clip(c, m, i, readers); relu != nil {
+				e.int8Hi = relu.Attrs.Hi
+			}
+		}
+		e.fuseReLU, e.fusePool = relu != nil && e.epilogue == nil && e.int8Hi == 0, pool != nil
 		v, err := e.run(n, vals)
-		e.fuseReLU, e.fusePool, e.epilogue = false, false, nil
+		e.fuseReLU, e.fusePool, e.epilogue, e.int8Hi = false, false, nil, 0
 		if err != nil {
 			return nil, err
 		}
@@ -400,6 +411,9 @@ func (e *exec) run(n *Node, vals map[int]*Tensor) (out *Tensor, err error) {
 	for i, id := range n.Inputs {
 		if in[i] = vals[id]; in[i] == nil {
 			return nil, locate(fmt.Errorf("input %d (node %d) has no value", i, id), n)
+		}
+		if n.Kind == OpAdd {
+			continue // runAdd takes int8 and channel-last operands as they are
 		}
 		if !int8In || i > 0 {
 			in[i] = e.c.Dequantize(in[i])

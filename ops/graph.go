@@ -104,7 +104,7 @@ type Attrs struct {
 	CountPad   bool    `json:"count_pad,omitempty"`  // avgpool: divide by the whole window
 	TransA     bool    `json:"trans_a,omitempty"`    // matmul
 	TransB     bool    `json:"trans_b,omitempty"`    // matmul
-	FusedReLU  bool    `json:"fused_relu,omitempty"` // qlinear/qconv2d: ReLU in the integer epilogue
+	FusedReLU  bool    `json:"fused_relu,omitempty"` // qlinear/qconv2d: ReLU in the integer epilogue; add (after ConvertInt8): ReLU of the sum
 	QMin       float32 `json:"qmin,omitempty"`       // fake-quant integer range
 	QMax       float32 `json:"qmax,omitempty"`       // fake-quant integer range
 	Bits       int     `json:"bits,omitempty"`       // informational: code width
@@ -112,7 +112,7 @@ type Attrs struct {
 	GradScale  float32 `json:"grad_scale,omitempty"` // fake-quant LSQ gradient scale (0: LSQ default)
 	Beta       float32 `json:"beta,omitempty"`       // log2_quant: prune |w| < Beta·std(W); hardsigmoid: offset
 	InScale    float32 `json:"in_scale,omitempty"`   // qlinear/qconv2d: activation scale
-	OutScale   float32 `json:"out_scale,omitempty"`  // qlinear/qconv2d: requantize scale (0: float output)
+	OutScale   float32 `json:"out_scale,omitempty"`  // qlinear/qconv2d: requantize scale (0: float output); add: int8 output scale
 	Tag        string  `json:"tag,omitempty"`        // free-form note a verb leaves (e.g. "weight", "input")
 
 	Lo       float32 `json:"lo,omitempty"`        // clip lower bound

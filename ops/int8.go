@@ -23,11 +23,15 @@ import (
 
 // Int8Epilogue is the fused output stage of Int8Backend.Int8Gemm: each
 // output is v = float32(acc[i,j] + Bias[j])·Scale[j], then max(v, 0) when
-// ReLU; int8 outputs round half to even and saturate to [-128, 127].
+// ReLU, then min(v, Hi) when Hi > 0; int8 outputs round half to even and
+// saturate to [-128, 127].
 type Int8Epilogue struct {
 	Bias  []int32
 	Scale []float32
 	ReLU  bool
+	// Hi > 0 clamps outputs to at most Hi (a fused clip such as ReLU6),
+	// in output units: codes for int8 outputs, real values for float.
+	Hi float32
 }
 
 // PackedInt8 is a backend's prepared int8 weight matrix.
@@ -58,10 +62,11 @@ type Int8ConvBackend interface {
 	PackConv2dInt8(w []int8, outC, c, kh, kw int) (PackedInt8, error)
 	// Conv2dInt8 convolves the int8 codes x (NCHW, or channel-last
 	// (N, H, W, C) with nhwcIn; groups 1) with the packed weight, then the
-	// epilogue, into channel-last outQ (int8) or, when outQ is nil, NCHW
-	// outF; the int32 accumulators are those of Im2ColInt8 followed by
-	// Int8Gemm, so the results are identical.
-	Conv2dInt8(p ConvParams, x []int8, nhwcIn bool, w PackedInt8, ep Int8Epilogue, outQ []int8, outF []float32) error
+	// epilogue, into channel-last outQ (int8) or, when outQ is nil, outF
+	// (NCHW, or channel-last with nhwcOut); the int32 accumulators are
+	// those of Im2ColInt8 followed by Int8Gemm, so the results are
+	// identical.
+	Conv2dInt8(p ConvParams, x []int8, nhwcIn bool, w PackedInt8, ep Int8Epilogue, outQ []int8, outF []float32, nhwcOut bool) error
 }
 
 // Int8 returns the int8 values and scale of a quantized activation (real
@@ -70,7 +75,11 @@ type Int8ConvBackend interface {
 // first (once: the tensor keeps them so).
 func (t *Tensor) Int8() (q []int8, scale float32, ok bool) {
 	if t.qnhwc {
-		t.q, t.qnhwc = codesToNCHW(t.q, t.Shape), false
+		c := t.Shape[1]
+		if t.qflat > 0 {
+			c = t.qflat
+		}
+		t.q, t.qnhwc, t.qflat = codesToNCHW(t.q, t.Shape[0], c), false, 0
 	}
 	return t.q, t.qscale, t.q != nil
 }
@@ -87,9 +96,9 @@ func newInt8NHWC(q []int8, scale float32, shape ...int) *Tensor {
 	return t
 }
 
-// codesToNCHW returns channel-last codes of NCHW shape in NCHW order.
-func codesToNCHW(q []int8, shape []int) []int8 {
-	n, c := shape[0], shape[1]
+// codesToNCHW returns the channel-last codes of n images of c channels
+// in NCHW order.
+func codesToNCHW(q []int8, n, c int) []int8 {
 	hw := len(q) / max(n*c, 1)
 	out := make([]int8, len(q))
 	for img := range n {
@@ -101,6 +110,22 @@ func codesToNCHW(q []int8, shape []int) []int8 {
 		}
 	}
 	return out
+}
+
+// floatToNCHW returns a channel-last float tensor in NCHW order.
+func (c *Context) floatToNCHW(t *Tensor) *Tensor {
+	y := c.empty(t.Shape)
+	n, ch := t.Shape[0], t.Shape[1]
+	hw := len(t.Data) / max(n*ch, 1)
+	for img := range n {
+		src, dst := t.Data[img*hw*ch:][:hw*ch], y.Data[img*hw*ch:][:hw*ch]
+		for i := range hw {
+			for k, v := range src[i*ch : (i+1)*ch] {
+				dst[k*hw+i] = v
+			}
+		}
+	}
+	return y
 }
 
 // NewInt8 wraps int8 values with their scale as a tensor of the given
@@ -119,8 +144,12 @@ func (c *Context) int8Backend(op string) Int8Backend {
 	return ib
 }
 
-// Dequantize returns t as float32 (t itself when it already is).
+// Dequantize returns t as float32 in NCHW order (t itself when it
+// already is).
 func (c *Context) Dequantize(t *Tensor) *Tensor {
+	if t.fnhwc {
+		return c.floatToNCHW(t)
+	}
 	q, s, ok := t.Int8()
 	if !ok {
 		return t
@@ -193,12 +222,23 @@ type int8Layer struct {
 
 // prepareInt8 quantizes and packs a node's weights once per model version.
 func (e *exec) prepareInt8(n *Node, in []*Tensor, op string) *int8Layer {
+	return e.prepareInt8For(n, in, op, 0)
+}
+
+// prepareInt8For is prepareInt8 for a qlinear whose input is a flatten
+// of channel-last codes with nhwcC channels (0: the input as it is): the
+// weight's columns are permuted from (c, h, w) to (h, w, c) order once,
+// so the layer reads the codes as they lie.
+func (e *exec) prepareInt8For(n *Node, in []*Tensor, op string, nhwcC int) *int8Layer {
 	a := n.Attrs
 	if a.InScale <= 0 {
 		shapeErr(op, "in_scale must be positive (calibrate activations first)")
 	}
 	ib := e.c.int8Backend(op)
 	key := "int8/" + strconv.Itoa(n.ID) + "/" + e.c.b.Name() // no Sprintf: it runs every forward
+	if nhwcC > 0 {
+		key += "/nhwc" + strconv.Itoa(nhwcC)
+	}
 	return e.m.cached(key, func() any {
 		w, b := e.mustParam(n, in, "weight"), e.param(n, in, "bias")
 		var q []int8
@@ -210,6 +250,9 @@ func (e *exec) prepareInt8(n *Node, in []*Tensor, op string) *int8Layer {
 			q, sw = QuantizeWeightsInt8(w)
 		}
 		outC, k := w.Shape[0], w.Numel()/w.Shape[0]
+		if nhwcC > 0 {
+			q = columnsToNHWC(q, outC, k, nhwcC)
+		}
 		var packed PackedInt8
 		var err error
 		if cb, ok := ib.(Int8ConvBackend); ok && n.Kind == OpQConv2d && w.Dims() == 4 {
@@ -233,16 +276,46 @@ func (e *exec) prepareInt8(n *Node, in []*Tensor, op string) *int8Layer {
 	}).(*int8Layer)
 }
 
-// int8Out allocates a node's output: int8 with OutScale, else float32.
+// int8Epilogue is the layer's epilogue, with the clip [0, Hi] that Forward
+// fused into it (e.int8Hi, real units) when there is one.
+func (e *exec) int8Epilogue(n *Node, l *int8Layer) Int8Epilogue {
+	ep := l.ep
+	if hi := e.int8Hi; hi > 0 {
+		ep.ReLU, ep.Hi = true, hi
+		if s := n.Attrs.OutScale; s > 0 {
+			ep.Hi = hi / s
+		}
+	}
+	return ep
+}
+
+// columnsToNHWC returns the (outC, k) weight codes q with each row's
+// columns moved from (c, hw) to (hw, c) order for c channels.
+func columnsToNHWC(q []int8, outC, k, c int) []int8 {
+	hw := k / c
+	out := make([]int8, len(q))
+	for o := range outC {
+		src, dst := q[o*k:][:k], out[o*k:][:k]
+		for ch := range c {
+			for i := range hw {
+				dst[i*c+ch] = src[ch*hw+i]
+			}
+		}
+	}
+	return out
+}
+
+// int8Gemm allocates a node's output (int8 with OutScale, else float32)
+// and runs the layer's GEMM into it.
 func (e *exec) int8Gemm(n *Node, l *int8Layer, rows int, a []int8, shape []int) *Tensor {
 	ib := e.c.int8Backend(string(n.Kind))
 	if s := n.Attrs.OutScale; s > 0 {
 		q := make([]int8, rows*l.outC)
-		check(string(n.Kind), ib.Int8Gemm(rows, a, l.packed, l.ep, q, nil))
+		check(string(n.Kind), ib.Int8Gemm(rows, a, l.packed, e.int8Epilogue(n, l), q, nil))
 		return NewInt8(q, s, shape...)
 	}
 	y := e.c.empty(shape)
-	check(string(n.Kind), ib.Int8Gemm(rows, a, l.packed, l.ep, nil, y.Data))
+	check(string(n.Kind), ib.Int8Gemm(rows, a, l.packed, e.int8Epilogue(n, l), nil, y.Data))
 	return y
 }
 
@@ -312,13 +385,18 @@ func clampInt8(src, dst []int8, lo, hi int8) {
 
 // runQLinear: in[0] (..., in) → (..., out) through the int8 GEMM.
 func runQLinear(e *exec, n *Node, in []*Tensor) *Tensor {
-	l := e.prepareInt8(n, in, "qlinear")
 	x := in[0]
 	w := e.mustParam(n, in, "weight")
 	k := w.Shape[1]
 	if x.Dims() < 1 || x.Dim(-1) != k {
 		shapeErr("qlinear", "want x (..., in) and weight (out, in)", x, w)
 	}
+	if q, s, nhwc := x.int8Raw(); nhwc && x.qflat > 0 && x.Dims() == 2 && s == n.Attrs.InScale && n.Attrs.QMin == 0 && n.Attrs.QMax == 0 {
+		// a flatten of channel-last codes: the weight takes their order
+		l := e.prepareInt8For(n, in, "qlinear", x.qflat)
+		return e.int8Gemm(n, l, x.Shape[0], q, []int{x.Shape[0], l.outC})
+	}
+	l := e.prepareInt8(n, in, "qlinear")
 	q, done := e.quantizeInput(x, n, "qlinear")
 	defer done()
 	shape := append(append([]int(nil), x.Shape[:x.Dims()-1]...), l.outC)
@@ -363,13 +441,19 @@ func (e *exec) int8Conv(cb Int8ConvBackend, n *Node, l *int8Layer, p ConvParams,
 		nhwc = false
 	}
 	shape := []int{p.N, p.OutC, p.OutH, p.OutW}
+	if s := n.Attrs.OutScale; s > 0 && e.fusePool { // the next node, a 2×2 max pool, is fused (Forward)
+		out := e.c.int8s(p.N * p.OutC * (p.OutH / 2) * (p.OutW / 2)) // every code is written
+		check("qconv2d", cb.(Int8ConvPoolBackend).Conv2dInt8Pool2(p, q, nhwc, l.packed, e.int8Epilogue(n, l), out))
+		return newInt8NHWC(out, s, p.N, p.OutC, p.OutH/2, p.OutW/2)
+	}
 	if s := n.Attrs.OutScale; s > 0 {
 		out := e.c.int8s(p.N * p.OutC * p.OutH * p.OutW) // every code is written
-		check("qconv2d", cb.Conv2dInt8(p, q, nhwc, l.packed, l.ep, out, nil))
+		check("qconv2d", cb.Conv2dInt8(p, q, nhwc, l.packed, e.int8Epilogue(n, l), out, nil, false))
 		return newInt8NHWC(out, s, shape...)
 	}
 	y := e.c.empty(shape)
-	check("qconv2d", cb.Conv2dInt8(p, q, nhwc, l.packed, l.ep, nil, y.Data))
+	y.fnhwc = e.floatChannelLast(n)
+	check("qconv2d", cb.Conv2dInt8(p, q, nhwc, l.packed, e.int8Epilogue(n, l), nil, y.Data, y.fnhwc))
 	return y
 }
 

@@ -22,6 +22,7 @@ type Int8Report struct {
 	FusedReLU   int // ReLUs folded into an integer epilogue
 	Int8Outputs int // layers that requantize straight into the next int8 layer
 	Attention   int // attention nodes on the integer kernel (qattention)
+	Int8Adds    int // residual adds writing int8 codes (ReLU fused) for int8 layers
 	Skipped     []string
 }
 
@@ -70,6 +71,9 @@ func (m *Model) ConvertInt8(o Int8Options) (Int8Report, error) {
 			r.FusedReLU++
 		}
 	}
+	if err := m.convertAdds(&r); err != nil {
+		return r, err
+	}
 	for _, n := range m.FindKind(OpQLinear, OpQConv2d) {
 		if s := m.commonInt8Scale(n); s > 0 {
 			n.Attrs.OutScale = s
@@ -91,7 +95,8 @@ func (m *Model) isOutput(n *Node) bool {
 
 // commonInt8Scale returns the input scale shared by all of n's consumers
 // when every one is an int8 layer reading n as its activation (or a max
-// pool or flatten whose consumers are, see passesInt8), else 0.
+// pool or flatten whose consumers are, see passesInt8) or an add (which
+// reads codes in any scale) and at least one has a scale, else 0.
 func (m *Model) commonInt8Scale(n *Node) float32 {
 	cs := m.Consumers(n)
 	if len(cs) == 0 || m.isOutput(n) {
@@ -99,6 +104,9 @@ func (m *Model) commonInt8Scale(n *Node) float32 {
 	}
 	s := float32(0)
 	for _, c := range cs {
+		if c.Kind == OpAdd {
+			continue // an add reads codes in any scale (see runAdd)
+		}
 		cs := c.Attrs.InScale
 		if !takesInt8(c.Kind) || c.Inputs[0] != n.ID {
 			cs = m.passInt8Scale(n, c) // a max pool or flatten feeding int8 layers
@@ -128,4 +136,33 @@ func (m *Model) convertAttention(o Int8Options, r *Int8Report) {
 		n.Attrs.InScale, n.Attrs.OutScale = s, out
 		r.Attention++
 	}
+}
+
+// convertAdds makes the two-operand adds whose output feeds int8 layers
+// int8 adds (see runAdd) with OutScale the input scale those layers
+// share; a ReLU that is such an add's only consumer is fused into it.
+func (m *Model) convertAdds(r *Int8Report) error {
+	for _, a := range m.FindKind(OpAdd) {
+		if len(a.Inputs) != 2 || m.isOutput(a) {
+			continue
+		}
+		if cs := m.Consumers(a); len(cs) == 1 && cs[0].Kind == OpReLU {
+			s := m.commonInt8Scale(cs[0])
+			if s == 0 {
+				continue
+			}
+			if err := m.Bypass(cs[0]); err != nil {
+				return err
+			}
+			a.Attrs.FusedReLU, a.Attrs.OutScale = true, s
+			r.FusedReLU++
+			r.Int8Adds++
+			continue
+		}
+		if s := m.commonInt8Scale(a); s > 0 {
+			a.Attrs.OutScale = s
+			r.Int8Adds++
+		}
+	}
+	return nil
 }

@@ -19,6 +19,15 @@ type Int8PoolBackend interface {
 	MaxPool2dInt8(p PoolParams, x, y []int8, nhwc bool) error
 }
 
+// Int8ConvPoolBackend is implemented by backends that fuse a 2×2
+// stride-2 max pool into an int8 convolution with int8 output.
+type Int8ConvPoolBackend interface {
+	// Conv2dInt8Pool2 is Int8ConvBackend.Conv2dInt8 with int8 output
+	// followed by MaxPool2dInt8 (2×2, stride 2, no padding) of the codes,
+	// written channel-last (N, OutH/2, OutW/2, OutC).
+	Conv2dInt8Pool2(p ConvParams, x []int8, nhwcIn bool, w PackedInt8, ep Int8Epilogue, outQ []int8) error
+}
+
 // passesInt8 reports whether a node kind passes int8 codes through in
 // their scale.
 func passesInt8(k OpKind) bool { return k == OpMaxPool2d || k == OpFlatten }
@@ -31,7 +40,6 @@ func (e *exec) runInt8Pass(n *Node, x *Tensor) (y *Tensor, ok bool) {
 	}
 	switch n.Kind {
 	case OpFlatten:
-		q, s, _ := x.Int8() // NCHW order: flatten's element order
 		start := n.Attrs.Axis
 		if start < 0 {
 			start += x.Dims()
@@ -39,7 +47,17 @@ func (e *exec) runInt8Pass(n *Node, x *Tensor) (y *Tensor, ok bool) {
 		if start < 0 || start >= x.Dims() {
 			shapeErr("flatten", fmt.Sprintf("start axis %d out of range", n.Attrs.Axis), x)
 		}
-		return NewInt8(q, s, append(append([]int(nil), x.Shape[:start]...), x.Numel()/prod(x.Shape[:start]))...), true
+		shape := append(append([]int(nil), x.Shape[:start]...), x.Numel()/prod(x.Shape[:start]))
+		if q, s, nhwc := x.int8Raw(); nhwc && start == 1 && x.Dims() == 4 {
+			// Channel-last codes stay so: a qlinear reading them permutes
+			// its weight once (runQLinear); anything else gets NCHW order
+			// from Int8.
+			y := newInt8NHWC(q, s, shape...)
+			y.qflat = x.Shape[1]
+			return y, true
+		}
+		q, s, _ := x.Int8() // NCHW order: flatten's element order
+		return NewInt8(q, s, shape...), true
 	case OpMaxPool2d:
 		pb, ok := e.c.b.(Int8PoolBackend)
 		if !ok {
@@ -59,8 +77,11 @@ func (e *exec) runInt8Pass(n *Node, x *Tensor) (y *Tensor, ok bool) {
 
 // runPassOr runs n with spec, except a max pool or flatten of int8
 // codes, which runInt8Pass keeps int8 when it can (else they are
-// dequantized first).
+// dequantized first), and an add (runAdd).
 func (e *exec) runPassOr(spec kindSpec, n *Node, in []*Tensor) *Tensor {
+	if n.Kind == OpAdd {
+		return e.runAdd(spec, n, in)
+	}
 	if !passesInt8(n.Kind) || len(in) == 0 {
 		return spec.run(e, n, in)
 	}
@@ -86,4 +107,39 @@ func (m *Model) passInt8Scale(n, c *Node) float32 {
 		return 0
 	}
 	return m.commonInt8Scale(c)
+}
+
+// fusesInt8Pool reports whether n is a qconv2d writing int8 codes on a
+// backend that can pool them in the convolution (Int8ConvPoolBackend).
+func fusesInt8Pool(c *Context, n *Node) bool {
+	if n.Kind != OpQConv2d || n.Attrs.OutScale <= 0 || !c.b.Capabilities().Int8 {
+		return false
+	}
+	_, conv := c.b.(Int8ConvBackend)
+	_, pool := c.b.(Int8ConvPoolBackend)
+	return conv && pool
+}
+
+// Int8ClampBackend is implemented by backends whose int8 epilogues honor
+// Int8Epilogue.Hi (a fused clip).
+type Int8ClampBackend interface {
+	Int8Clamps() bool
+}
+
+// fusedInt8Clip returns the clip [0, Hi] (ReLU6) node that the int8 layer
+// m.Nodes[i] can absorb at inference: the next node, its only reader, on
+// a backend that clamps int8 epilogues.
+func fusedInt8Clip(c *Context, m *Model, i int, readers map[int]int) *Node {
+	n := m.Nodes[i]
+	if (n.Kind != OpQConv2d && n.Kind != OpQLinear) || i+1 >= len(m.Nodes) || readers[n.ID] != 1 {
+		return nil
+	}
+	if cb, ok := c.b.(Int8ClampBackend); !ok || !cb.Int8Clamps() {
+		return nil
+	}
+	next := m.Nodes[i+1]
+	if next.Kind != OpClip || len(next.Inputs) != 1 || next.Inputs[0] != n.ID || next.Attrs.Lo != 0 || !(next.Attrs.Hi > 0) {
+		return nil
+	}
+	return next
 }

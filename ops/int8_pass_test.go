@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/qpipe/qpipe/ops"
+	"github.com/qpipe/qpipe/ops/cpu"
 )
 
 // TestInt8CodesPassThroughPoolAndFlatten: in conv → ReLU → max pool →
@@ -118,6 +119,59 @@ func TestInt8OutputsRecycledAcrossReset(t *testing.T) {
 	for i := range first {
 		if math.Float32bits(first[i]) != math.Float32bits(again[i]) {
 			t.Fatalf("logit %d: %v after Reset, first %v", i, again[i], first[i])
+		}
+	}
+}
+
+// TestInt8FlattenOfChannelLastCodes: a flatten of a conv's channel-last
+// codes stays channel-last and the qlinear reading it permutes its weight
+// columns instead: the logits are bit-identical to the run where the
+// flatten's codes are moved to NCHW order first (a hook reading them,
+// which also keeps the 2×2 pool out of the convolution's epilogue), on
+// 1 and 3 workers.
+func TestInt8FlattenOfChannelLastCodes(t *testing.T) {
+	b := ops.NewBuilder("cnn", 1)
+	x := b.Input("x")
+	h := b.Conv2d("conv1", x, 3, 5, 3, ops.Conv2dOptions{Padding: [2]int{1, 1}}, true)
+	h = b.Act(ops.OpReLU, "relu1", h)
+	h = b.Op(ops.OpMaxPool2d, "pool", ops.Attrs{Kernel: []int{2, 2}}, h)
+	h = b.Op(ops.OpFlatten, "flatten", ops.Attrs{Axis: 1}, h)
+	y := b.Linear("fc", h, 5*3*4, 7, true)
+	m, err := b.Build(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := ops.New(2, 3, 7, 9)
+	for i := range in.Data {
+		in.Data[i] = float32((i*11)%19)/9 - 1
+	}
+	if _, err := m.ConvertInt8(ops.Int8Options{InputScales: calibrate(t, m, in)}); err != nil {
+		t.Fatal(err)
+	}
+	run := func(ctx *ops.Context, toNCHW bool) []float32 {
+		hook := func(n *ops.Node, _ []*ops.Tensor, out *ops.Tensor) {
+			if toNCHW && n.Name == "flatten" {
+				if _, _, ok := out.Int8(); !ok {
+					t.Fatal("flatten output is not int8")
+				}
+			}
+		}
+		got, err := m.ForwardObserved(ctx, hook, in)
+		if !toNCHW { // no hook: the pool runs in the convolution's epilogue
+			got, err = m.Forward(ctx, in)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), got[0].Data...)
+	}
+	for _, threads := range []int{1, 3} {
+		ctx := ops.NewContext(cpu.New(cpu.Options{Threads: threads}), ops.Options{})
+		want, got := run(ctx, true), run(ctx, false)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("threads=%d logit %d: %v reading channel-last codes, %v reading NCHW codes", threads, i, got[i], want[i])
+			}
 		}
 	}
 }

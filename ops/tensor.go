@@ -28,6 +28,8 @@ type Tensor struct {
 	q      []int8  // int8 activation (Data nil), see Int8
 	qscale float32 // its scale
 	qnhwc  bool    // q is channel-last (N, H, W, C) for an NCHW Shape
+	qflat  int     // with qnhwc and a (N, C·H·W) Shape: C (a flatten of channel-last codes)
+	fnhwc  bool    // Data is channel-last (N, H, W, C) for an NCHW Shape (a qconv2d output only int8 adds read)
 }
 
 // New returns a zero tensor of the given shape. A shape whose size
@@ -135,9 +137,9 @@ func (t *Tensor) SetRequiresGrad(on bool) *Tensor {
 
 // Clone returns a detached deep copy that owns its storage.
 func (t *Tensor) Clone() *Tensor {
-	c := &Tensor{Shape: append([]int(nil), t.Shape...), Data: append([]float32(nil), t.Data...), leaf: true}
+	c := &Tensor{Shape: append([]int(nil), t.Shape...), Data: append([]float32(nil), t.Data...), leaf: true, fnhwc: t.fnhwc}
 	if t.q != nil {
-		c.q, c.qscale, c.qnhwc = append([]int8(nil), t.q...), t.qscale, t.qnhwc
+		c.q, c.qscale, c.qnhwc, c.qflat = append([]int8(nil), t.q...), t.qscale, t.qnhwc, t.qflat
 	}
 	return c
 }

@@ -9,6 +9,16 @@ import (
 
 var _ ops.Int8Backend = (*Backend)(nil)
 
+// gemmEpilogue is the gemm package's form of an int8 layer's epilogue.
+func gemmEpilogue(ep ops.Int8Epilogue) gemm.Epilogue {
+	return gemm.Epilogue{Bias: ep.Bias, Scale: ep.Scale, ReLU: ep.ReLU, Hi: ep.Hi}
+}
+
+var _ ops.Int8ClampBackend = (*Backend)(nil)
+
+// Int8Clamps reports that the int8 epilogues honor Int8Epilogue.Hi.
+func (b *Backend) Int8Clamps() bool { return true }
+
 // QuantizeInt8 writes q = clamp(roundHalfEven(x/scale), -128, 127).
 func (b *Backend) QuantizeInt8(x []float32, scale float32, q []int8) error {
 	inv := 1 / scale
@@ -37,7 +47,7 @@ func (b *Backend) Int8Gemm(m int, a []int8, w ops.PackedInt8, ep ops.Int8Epilogu
 	if !ok {
 		return fmt.Errorf("int8 gemm: weights were not packed by this backend")
 	}
-	e := gemm.Epilogue{Bias: ep.Bias, Scale: ep.Scale, ReLU: ep.ReLU}
+	e := gemmEpilogue(ep)
 	if outQ != nil {
 		gemm.GemmS8PackedRequant(m, a, pb.K(), pb, e, outQ, pb.N())
 		return nil

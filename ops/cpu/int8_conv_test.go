@@ -33,8 +33,8 @@ func convInt8Ref(p ops.ConvParams, x, w []int8, ep ops.Int8Epilogue) ([]int8, []
 					}
 					acc[oc] = s
 				}
-				gemm.RequantRow(rq, acc, ep.Bias, ep.Scale, ep.ReLU)
-				gemm.DequantRow(rf, acc, ep.Bias, ep.Scale, ep.ReLU)
+				gemm.RequantRow(rq, acc, gemmEpilogue(ep))
+				gemm.DequantRow(rf, acc, gemmEpilogue(ep))
 				for oc := range p.OutC {
 					at := (img*p.OutC+oc)*L + oh*p.OutW + ow
 					q[at], f[at] = rq[oc], rf[oc]
@@ -49,7 +49,8 @@ func convInt8Ref(p ops.ConvParams, x, w []int8, ep ops.Int8Epilogue) ([]int8, []
 // bit for bit against the definition, int8 and float outputs, over the
 // shapes the models use: 3x3 pad 1, stride 2, 1x1, the 7x7 stride-2 stem,
 // dilation, one channel, channel counts off the VNNI group and kernel
-// tile, and batches spanning several tiles; on 1 and 2 workers.
+// tile, output rows across the 14-row kernel tile, unpadded input read in
+// place, and batches spanning several tiles; on 1, 2 and 3 workers.
 func TestConv2dInt8MatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	cases := []struct{ n, c, h, w, oc, k, stride, pad, dil int }{
@@ -62,6 +63,11 @@ func TestConv2dInt8MatchesReference(t *testing.T) {
 		{2, 5, 10, 10, 8, 3, 1, 2, 2},
 		{2, 7, 6, 5, 3, 2, 1, 0, 1},
 		{9, 64, 8, 8, 64, 3, 1, 1, 1},
+		{3, 3, 32, 32, 16, 3, 1, 1, 1}, // resnet20 stem: 9-byte kernel rows in 12
+		{2, 32, 7, 9, 64, 3, 1, 0, 1},  // unpadded channel-last input read in place
+		{3, 5, 9, 7, 33, 3, 2, 1, 1},   // 15-byte kernel rows, odd sizes, stride 2
+		{2, 16, 5, 31, 32, 3, 1, 1, 1}, // output rows over two 14-row tiles and a tail
+		{1, 8, 12, 12, 16, 5, 2, 2, 3}, // dilated 5x5: patch rows
 	}
 	for _, cs := range cases {
 		p := ops.ConvParams{N: cs.n, C: cs.c, H: cs.h, W: cs.w, OutC: cs.oc, KH: cs.k, KW: cs.k,
@@ -74,7 +80,7 @@ func TestConv2dInt8MatchesReference(t *testing.T) {
 			ep.Bias[j], ep.Scale[j] = int32(r.IntN(2001)-1000), 1/float32(200+r.IntN(2000))
 		}
 		wantQ, wantF := convInt8Ref(p, x, w, ep)
-		for _, threads := range []int{1, 2} {
+		for _, threads := range []int{1, 2, 3} {
 			name := fmt.Sprintf("%+v/threads=%d", cs, threads)
 			b := New(Options{Threads: threads})
 			pw, err := b.PackConv2dInt8(w, p.OutC, p.C, p.KH, p.KW)
@@ -87,17 +93,74 @@ func TestConv2dInt8MatchesReference(t *testing.T) {
 				x    []int8
 				nhwc bool
 			}{{x, false}, {xl, true}} {
-				gotQ, gotF := make([]int8, len(wantQ)), make([]float32, len(wantF))
-				if err := b.Conv2dInt8(p, in.x, in.nhwc, pw, ep, gotQ, nil); err != nil {
+				gotQ, gotF, gotFL := make([]int8, len(wantQ)), make([]float32, len(wantF)), make([]float32, len(wantF))
+				if err := b.Conv2dInt8(p, in.x, in.nhwc, pw, ep, gotQ, nil, false); err != nil {
 					t.Fatal(err)
 				}
-				if err := b.Conv2dInt8(p, in.x, in.nhwc, pw, ep, nil, gotF); err != nil {
+				if err := b.Conv2dInt8(p, in.x, in.nhwc, pw, ep, nil, gotF, false); err != nil {
+					t.Fatal(err)
+				}
+				if err := b.Conv2dInt8(p, in.x, in.nhwc, pw, ep, nil, gotFL, true); err != nil {
 					t.Fatal(err)
 				}
 				wq := nhwcOf(wantQ, p.N, p.OutC, p.OutH*p.OutW)
+				wfl := nhwcOfF(wantF, p.N, p.OutC, p.OutH*p.OutW)
 				for i := range wantQ {
-					if gotQ[i] != wq[i] || gotF[i] != wantF[i] {
-						t.Fatalf("%s nhwc in %v: output %d: got %d / %v, want %d / %v", name, in.nhwc, i, gotQ[i], gotF[i], wq[i], wantF[i])
+					if gotQ[i] != wq[i] || gotF[i] != wantF[i] || gotFL[i] != wfl[i] {
+						t.Fatalf("%s nhwc in %v: output %d: got %d / %v / channel-last %v, want %d / %v / %v", name, in.nhwc, i, gotQ[i], gotF[i], gotFL[i], wq[i], wantF[i], wfl[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestConv2dInt8Pool2MatchesConvThenPool: the convolution with its 2×2
+// max pool fused is bit for bit the convolution followed by the pool:
+// odd output sizes (the last row and column dropped), bands of output
+// rows on 1-3 workers, stride 2 (pooled from a temporary), channel-last
+// and NCHW input.
+func TestConv2dInt8Pool2MatchesConvThenPool(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, cs := range []struct{ n, c, h, w, oc, k, stride, pad int }{
+		{3, 1, 28, 28, 32, 3, 1, 1}, {2, 32, 14, 14, 64, 3, 1, 1}, {3, 5, 9, 7, 33, 3, 1, 1},
+		{2, 4, 11, 13, 16, 3, 1, 0}, {2, 8, 12, 12, 16, 3, 2, 1}, {1, 3, 5, 5, 8, 1, 1, 0},
+	} {
+		p := ops.ConvParams{N: cs.n, C: cs.c, H: cs.h, W: cs.w, OutC: cs.oc, KH: cs.k, KW: cs.k,
+			StrideH: cs.stride, StrideW: cs.stride, PadH: cs.pad, PadW: cs.pad, DilH: 1, DilW: 1, Groups: 1}
+		p.OutH = (p.H+2*p.PadH-p.KH)/p.StrideH + 1
+		p.OutW = (p.W+2*p.PadW-p.KW)/p.StrideW + 1
+		pp := ops.PoolParams{N: p.N, C: p.OutC, H: p.OutH, W: p.OutW, KH: 2, KW: 2, StrideH: 2, StrideW: 2, OutH: p.OutH / 2, OutW: p.OutW / 2}
+		x, w := randInt8(r, p.N*p.C*p.H*p.W), randInt8(r, p.OutC*p.C*p.KH*p.KW)
+		ep := ops.Int8Epilogue{Bias: make([]int32, p.OutC), Scale: make([]float32, p.OutC), ReLU: true}
+		for j := range ep.Bias {
+			ep.Bias[j], ep.Scale[j] = int32(r.IntN(2001)-1000), 1/float32(200+r.IntN(2000))
+		}
+		for _, threads := range []int{1, 2, 3} {
+			b := New(Options{Threads: threads})
+			pw, err := b.PackConv2dInt8(w, p.OutC, p.C, p.KH, p.KW)
+			if err != nil {
+				t.Fatal(err)
+			}
+			full := make([]int8, p.N*p.OutC*p.OutH*p.OutW)
+			if err := b.Conv2dInt8(p, x, false, pw, ep, full, nil, false); err != nil {
+				t.Fatal(err)
+			}
+			want := make([]int8, p.N*p.OutC*pp.OutH*pp.OutW)
+			if err := b.MaxPool2dInt8(pp, full, want, true); err != nil {
+				t.Fatal(err)
+			}
+			for _, in := range []struct {
+				x    []int8
+				nhwc bool
+			}{{x, false}, {nhwcOf(x, p.N, p.C, p.H*p.W), true}} {
+				got := make([]int8, len(want))
+				if err := b.Conv2dInt8Pool2(p, in.x, in.nhwc, pw, ep, got); err != nil {
+					t.Fatal(err)
+				}
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("%+v threads=%d nhwc in %v: pooled code %d = %d, want %d", cs, threads, in.nhwc, i, got[i], want[i])
 					}
 				}
 			}
@@ -112,7 +175,7 @@ func TestConv2dInt8RejectsForeignWeights(t *testing.T) {
 	p := ops.ConvParams{N: 1, C: 3, H: 4, W: 4, OutC: 2, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: 2, OutW: 2}
 	pw, _ := b.PackInt8(make([]int8, 2*27), 2, 27)
 	ep := ops.Int8Epilogue{Scale: []float32{1, 1}}
-	if err := b.Conv2dInt8(p, make([]int8, 48), false, pw, ep, make([]int8, 8), nil); err == nil {
+	if err := b.Conv2dInt8(p, make([]int8, 48), false, pw, ep, make([]int8, 8), nil, false); err == nil {
 		t.Fatal("GEMM-packed weights accepted")
 	}
 	if _, err := b.PackConv2dInt8(make([]int8, 5), 2, 3, 3, 3); err == nil {
@@ -166,8 +229,13 @@ func TestMaxPool2dInt8MatchesFloatPool(t *testing.T) {
 }
 
 // nhwcOf returns (n, c, hw) codes as (n, hw, c).
-func nhwcOf(x []int8, n, c, hw int) []int8 {
-	y := make([]int8, len(x))
+func nhwcOf(x []int8, n, c, hw int) []int8 { return nhwcOfT(x, n, c, hw) }
+
+// nhwcOfF is nhwcOf for floats.
+func nhwcOfF(x []float32, n, c, hw int) []float32 { return nhwcOfT(x, n, c, hw) }
+
+func nhwcOfT[T int8 | float32](x []T, n, c, hw int) []T {
+	y := make([]T, len(x))
 	for img := range n {
 		for ch := range c {
 			for i := range hw {
@@ -189,4 +257,46 @@ func nchwOf(x []int8, n, c, hw int) []int8 {
 		}
 	}
 	return y
+}
+
+// BenchmarkConv2dInt8 times the int8 convolution at the zoo models'
+// shapes, batch 64, int8 out:
+//
+//	go test ./ops/cpu -run '^$' -bench Conv2dInt8
+func BenchmarkConv2dInt8(b *testing.B) {
+	for _, cs := range []struct {
+		name                           string
+		n, c, h, w, oc, k, stride, pad int
+	}{
+		{"cnn-conv1", 64, 1, 28, 28, 32, 3, 1, 1},
+		{"cnn-conv2", 64, 32, 14, 14, 64, 3, 1, 1},
+		{"resnet20-s1", 64, 16, 32, 32, 16, 3, 1, 1},
+		{"resnet20-s3", 64, 64, 8, 8, 64, 3, 1, 1},
+	} {
+		p := ops.ConvParams{N: cs.n, C: cs.c, H: cs.h, W: cs.w, OutC: cs.oc, KH: cs.k, KW: cs.k,
+			StrideH: cs.stride, StrideW: cs.stride, PadH: cs.pad, PadW: cs.pad, DilH: 1, DilW: 1, Groups: 1}
+		p.OutH = (p.H+2*p.PadH-p.KH)/p.StrideH + 1
+		p.OutW = (p.W+2*p.PadW-p.KW)/p.StrideW + 1
+		r := rand.New(rand.NewPCG(1, 2))
+		x, w := randInt8(r, p.N*p.C*p.H*p.W), randInt8(r, p.OutC*p.C*p.KH*p.KW)
+		ep := ops.Int8Epilogue{Bias: make([]int32, p.OutC), Scale: make([]float32, p.OutC), ReLU: true}
+		for j := range ep.Scale {
+			ep.Scale[j] = 1e-3
+		}
+		be := New(Options{})
+		pw, err := be.PackConv2dInt8(w, p.OutC, p.C, p.KH, p.KW)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out := make([]int8, p.N*p.OutC*p.OutH*p.OutW)
+		b.Run(cs.name, func(b *testing.B) {
+			for b.Loop() {
+				if err := be.Conv2dInt8(p, x, true, pw, ep, out, nil, false); err != nil {
+					b.Fatal(err)
+				}
+			}
+			macs := float64(p.N * p.OutH * p.OutW * p.OutC * p.C * p.KH * p.KW)
+			b.ReportMetric(macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+		})
+	}
 }

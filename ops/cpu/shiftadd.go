@@ -100,9 +100,9 @@ func (s ShiftAdd) Int8Gemm(m int, a []int8, w ops.PackedInt8, ep ops.Int8Epilogu
 	for i := range m {
 		row := acc[i*c.N : (i+1)*c.N]
 		if outQ != nil {
-			gemm.RequantRow(outQ[i*c.N:(i+1)*c.N], row, ep.Bias, ep.Scale, ep.ReLU)
+			gemm.RequantRow(outQ[i*c.N:(i+1)*c.N], row, gemmEpilogue(ep))
 		} else {
-			gemm.DequantRow(outF[i*c.N:(i+1)*c.N], row, ep.Bias, ep.Scale, ep.ReLU)
+			gemm.DequantRow(outF[i*c.N:(i+1)*c.N], row, gemmEpilogue(ep))
 		}
 	}
 	return nil

@@ -105,3 +105,49 @@ func BenchmarkLowBitForward(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDeployForward times one inference forward of the zoo cnn
+// (1×28×28) and resnet20 (3×32×32), random weights, in fp32 and on the
+// integer engine of Deploy after quantize int8, at batch 1 and 64 (the
+// qpipe side of `qpipe bench infer-ort`, for profiling):
+//
+//	go test ./stdlib/compress -run '^$' -bench DeployForward -benchtime 20x -cpuprofile cpu.prof
+func BenchmarkDeployForward(b *testing.B) {
+	for _, v := range []struct {
+		name  string
+		shape zoo.Shape
+	}{{"cnn", zoo.Shape{C: 1, H: 28, W: 28}}, {"resnet20", zoo.Shape{C: 3, H: 32, W: 32}}} {
+		m, err := zoo.Build(v.name, v.shape, 10, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ds := randomImages(64, v.shape.C, v.shape.H, v.shape.W)
+		q := m.Clone()
+		if _, err := QuantizeInt8(context.Background(), q, Int8Options{Data: ds, Batch: 4, Batches: 2}); err != nil {
+			b.Fatal(err)
+		}
+		ir, err := Deploy(q, source.Span{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, w := range []struct {
+			prec string
+			m    *ops.Model
+		}{{"fp32", m}, {"int8", ir.Model}} {
+			for _, n := range []int{1, 64} {
+				b.Run(fmt.Sprintf("%s/%s/b%d", v.name, w.prec, n), func(b *testing.B) {
+					x := ops.New(n, v.shape.C, v.shape.H, v.shape.W)
+					copy(x.Data, ds.X)
+					be, _ := ops.NewBackend("cpu")
+					c := ops.NewContext(be, ops.Options{})
+					for b.Loop() {
+						if _, err := w.m.Forward(c, x); err != nil {
+							b.Fatal(err)
+						}
+						c.Reset()
+					}
+				})
+			}
+		}
+	}
+}

@@ -30,7 +30,10 @@ type IntegerResult struct {
 // layers whose consumers are all int8 layers requantize straight into
 // them. An attention node with an int8 quantizer on its fused qkv input
 // becomes qattention (int8 Q·Kᵀ and P·V, float softmax) when its output
-// feeds int8 layers. Everything else (layer norm, GELU, residual adds)
+// feeds int8 layers. A residual add (with the ReLU after it) whose output
+// feeds int8 layers writes int8 codes in their scale, reading the block
+// input's codes and the last convolution's float output channel-last
+// (ops.ConvertInt8). Everything else (layer norm, GELU, the other adds)
 // runs in float on dequantized values. A fake-quant node that is not an int8
 // layer's input or weight quantizer is an error.
 func ToInteger(m *ops.Model, span source.Span) (IntegerResult, error) {

@@ -31,4 +31,9 @@ type s8Args struct {
 	nr    int
 	lo    float32
 	hi    float32
+	// An implicit-GEMM A (VNNI): each row is segs runs of k steps, the
+	// next run segSkip bytes past the end of the previous one (segs <= 1:
+	// one run).
+	segs    int
+	segSkip int
 }

@@ -22,7 +22,8 @@ func TestArgOffsets(t *testing.T) {
 		"s8.corr": {unsafe.Offsetof(s.corr), 48}, "s8.bias": {unsafe.Offsetof(s.bias), 56},
 		"s8.scale": {unsafe.Offsetof(s.scale), 64}, "s8.mode": {unsafe.Offsetof(s.mode), 72},
 		"s8.nr": {unsafe.Offsetof(s.nr), 80}, "s8.lo": {unsafe.Offsetof(s.lo), 88},
-		"s8.hi": {unsafe.Offsetof(s.hi), 92},
+		"s8.hi": {unsafe.Offsetof(s.hi), 92}, "s8.segs": {unsafe.Offsetof(s.segs), 96},
+		"s8.segSkip": {unsafe.Offsetof(s.segSkip), 104},
 	} {
 		if got[0] != got[1] {
 			t.Errorf("offset of %s = %d, generator assumes %d", name, got[0], got[1])

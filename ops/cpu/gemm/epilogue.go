@@ -7,28 +7,26 @@ var (
 	posInf = math.Inf(1)
 )
 
-// requantRow applies the Requant epilogue (see Epilogue) to one row; it is
-// the Go twin of the assembly tail and must round the same way.
-func requantRow(dst []int8, acc, bias []int32, scale []float32, relu bool) {
-	lo := float32(-128)
-	if relu {
-		lo = 0
-	}
+// requantRow applies the Requant epilogue (see Epilogue) to one row of
+// accumulators for columns j0..; it is the Go twin of the assembly tail
+// and must round the same way. ep.Bias must not be nil.
+func requantRow(dst []int8, acc []int32, ep Epilogue, j0 int) {
+	lo, hi := ep.bounds(true)
+	bias, scale := ep.Bias[j0:], ep.Scale[j0:]
 	for j, x := range acc {
 		v := float32(x+bias[j]) * scale[j]
-		v = min(max(v, lo), 127)
+		v = min(max(v, lo), hi)
 		dst[j] = int8(math.RoundToEven(float64(v)))
 	}
 }
 
 // dequantRow applies the Dequant epilogue to one row.
-func dequantRow(dst []float32, acc, bias []int32, scale []float32, relu bool) {
+func dequantRow(dst []float32, acc []int32, ep Epilogue, j0 int) {
+	lo, hi := ep.bounds(false)
+	bias, scale := ep.Bias[j0:], ep.Scale[j0:]
 	for j, x := range acc {
 		v := float32(x+bias[j]) * scale[j]
-		if relu {
-			v = max(v, 0)
-		}
-		dst[j] = v
+		dst[j] = min(max(v, lo), hi)
 	}
 }
 

@@ -96,9 +96,9 @@ func (g *s8Problem) goBlock(i0, i1, j0, j1 int) {
 		case 0:
 			copy(g.c32[o:o+j1-j0], acc)
 		case 1:
-			requantRow(g.c8[o:o+j1-j0], acc, g.ep.Bias[j0:], g.ep.Scale[j0:], g.ep.ReLU)
+			requantRow(g.c8[o:o+j1-j0], acc, g.ep, j0)
 		default:
-			dequantRow(g.cf[o:o+j1-j0], acc, g.ep.Bias[j0:], g.ep.Scale[j0:], g.ep.ReLU)
+			dequantRow(g.cf[o:o+j1-j0], acc, g.ep, j0)
 		}
 	}
 }

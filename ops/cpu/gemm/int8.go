@@ -110,12 +110,31 @@ func grow[T any](s []T, n int) []T {
 //	Scale[j] = s_a*s_w[j]       for Dequant (float32 out, real units)
 //
 // Each output is v = float32(acc[i,j] + Bias[j]) * Scale[j] in float32
-// arithmetic, then max(v, 0) if ReLU; Requant rounds half to even and
-// saturates to [-128, 127]. Scale must hold at least n finite values.
+// arithmetic, then max(v, 0) if ReLU, then min(v, Hi) if Hi > 0 (a fused
+// clip such as ReLU6, in output units: codes for Requant, real values for
+// Dequant); Requant rounds half to even and saturates to [-128, 127].
+// Scale must hold at least n finite values.
 type Epilogue struct {
 	Bias  []int32
 	Scale []float32
 	ReLU  bool
+	Hi    float32
+}
+
+// bounds returns the clamp of the epilogue's outputs before rounding:
+// [lo, hi] in output units (mode 1: codes; else real values).
+func (ep Epilogue) bounds(requant bool) (lo, hi float32) {
+	lo, hi = float32(negInf), float32(posInf)
+	if requant {
+		lo, hi = -128, 127
+	}
+	if ep.ReLU {
+		lo = 0
+	}
+	if ep.Hi > 0 {
+		hi = min(hi, ep.Hi)
+	}
+	return lo, hi
 }
 
 // GemmS8S8 computes C = A * B^T exactly: A is m×k int8 (row stride lda), B
@@ -200,6 +219,13 @@ type s8Work struct {
 	a16  []int16
 	corr []int32
 	tile []int32
+	// implicit GEMM: a second segment's row sums, gathered rows (non-VNNI),
+	// the call and the kernel arguments (kept here so a call allocates
+	// nothing)
+	corr2  []int32
+	gather []int8
+	prob   s8Problem
+	args   s8Args
 }
 
 var s8Pool = sync.Pool{New: func() any { return new(s8Work) }}
@@ -281,9 +307,9 @@ func (g *s8Problem) tile(im *s8Impl, p *s8Args, w *s8Work, i, j, r int) {
 			acc := w.tile[x*im.nr : x*im.nr+p.nr]
 			o := (i+x)*g.ldc + j
 			if g.mode == 1 {
-				requantRow(g.c8[o:o+p.nr], acc, g.ep.Bias[j:], g.ep.Scale[j:], g.ep.ReLU)
+				requantRow(g.c8[o:o+p.nr], acc, g.ep, j)
 			} else {
-				dequantRow(g.cf[o:o+p.nr], acc, g.ep.Bias[j:], g.ep.Scale[j:], g.ep.ReLU)
+				dequantRow(g.cf[o:o+p.nr], acc, g.ep, j)
 			}
 		}
 		return
@@ -291,16 +317,10 @@ func (g *s8Problem) tile(im *s8Impl, p *s8Args, w *s8Work, i, j, r int) {
 		p.c = unsafe.Pointer(&g.c32[i*g.ldc+j])
 	case g.mode == 1:
 		p.c = unsafe.Pointer(&g.c8[i*g.ldc+j])
-		p.lo, p.hi = -128, 127
-		if g.ep.ReLU {
-			p.lo = 0
-		}
+		p.lo, p.hi = g.ep.bounds(true)
 	default:
 		p.c = unsafe.Pointer(&g.cf[i*g.ldc+j])
-		p.lo, p.hi = float32(negInf), float32(posInf)
-		if g.ep.ReLU {
-			p.lo = 0
-		}
+		p.lo, p.hi = g.ep.bounds(false)
 	}
 	if g.mode != 0 {
 		p.bias, p.scale = &g.ep.Bias[j], &g.ep.Scale[j]

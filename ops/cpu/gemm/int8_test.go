@@ -143,12 +143,17 @@ func refRequant(acc []int32, n int, ep Epilogue) ([]int8, []float32) {
 		if ep.ReLU {
 			d = max(d, 0)
 		}
+		hi := float32(127)
+		if ep.Hi > 0 {
+			d = min(d, ep.Hi)
+			hi = min(hi, ep.Hi)
+		}
 		f[i] = d
 		lo := float32(-128)
 		if ep.ReLU {
 			lo = 0
 		}
-		q[i] = int8(math.RoundToEven(float64(min(max(v, lo), 127))))
+		q[i] = int8(math.RoundToEven(float64(min(max(v, lo), hi))))
 	}
 	return q, f
 }
@@ -170,6 +175,9 @@ func TestGemmS8Epilogues(t *testing.T) {
 				for _, relu := range []bool{false, true} {
 					for _, withBias := range []bool{false, true} {
 						ep := Epilogue{Scale: make([]float32, n), ReLU: relu}
+						if withBias && relu {
+							ep.Hi = 37.5 // a fused clip (ReLU6 in these units)
+						}
 						for j := range ep.Scale {
 							// Large enough to saturate some outputs, small enough for others to land between.
 							ep.Scale[j] = float32(r.Float64()*4+0.01) / float32(64*k)

@@ -26,7 +26,7 @@ const (
 
 // s8Args offsets.
 const (
-	iA, iLda, iB, iK, iC, iLdc, iCorr, iBias, iScale, iMode, iNr, iLo, iHi = 0, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 92
+	iA, iLda, iB, iK, iC, iLdc, iCorr, iBias, iScale, iMode, iNr, iLo, iHi, iSegs, iSegSkip = 0, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 92, 96, 104
 )
 
 type gen struct{ bytes.Buffer }
@@ -247,6 +247,8 @@ func (g *gen) sgemmAVX2(rows int) {
 // 32 columns × 4 bytes. Accumulators start at corr[r] = -128*sum(A[r,:]),
 // which cancels the +128. The tail writes int32 (mode 0), or adds bias,
 // scales, clamps to [lo,hi] and writes int8 (mode 1) or float32 (mode 2).
+// With segs > 1 the k steps repeat segs times, the row pointers moving on
+// by segSkip bytes in between (each row of A is segs runs of 4k bytes).
 func (g *gen) s8VNNI(rows int) {
 	name := fmt.Sprintf("s8VNNI_%d", rows)
 	g.text(name)
@@ -260,6 +262,9 @@ func (g *gen) s8VNNI(rows int) {
 		g.f("VMOVDQA64 Z%d, Z%d", 2*r, 2*r+1)
 	}
 	g.setupBases(rows)
+	g.f("MOVQ %d(AX), DI", iSegs)
+	g.f("MOVQ %d(AX), R8", iSegSkip)
+	g.label(name + "_seg")
 	g.loop(name, rows, 4, 4, 128, func(s int) {
 		g.f("VMOVDQU32 %d(DX), Z28", 128*s)
 		g.f("VMOVDQU32 %d(DX), Z29", 128*s+64)
@@ -270,6 +275,17 @@ func (g *gen) s8VNNI(rows int) {
 			g.f("VPDPBUSD Z%d, Z29, Z%d", bc, 2*r+1)
 		}
 	})
+	// Segments (implicit GEMM): after each run of k steps the row
+	// pointers skip segSkip bytes to the next segment of every row.
+	g.f("DECQ DI")
+	g.f("JLE %s_segdone", name)
+	bases := []string{"SI", "R10", "R11", "R12", "R13"}
+	for i := 0; i*3 < rows; i++ {
+		g.f("ADDQ R8, %s", bases[i])
+	}
+	g.f("MOVQ %d(AX), CX", iK)
+	g.f("JMP %s_seg", name)
+	g.label(name + "_segdone")
 	g.masks512(iNr)
 	g.f("MOVQ %d(AX), DI", iC)
 	g.f("MOVQ %d(AX), R8", iLdc)
