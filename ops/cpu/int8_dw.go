@@ -2,17 +2,20 @@ package cpu
 
 // Int8 depthwise convolution on channel-last codes (ops.Int8DepthwiseBackend).
 //
-// A tile of images is copied once into a zero-padded channel-last buffer;
-// then each output row is one call of the row kernel over its OutW
-// pixels: for each block of 16 channels the nine 3×3 weights (int32) stay
-// in registers, each pixel's nine taps are sign-extended loads of the
-// padded rows (a stride-2 row steps two pixels), multiplied and summed in
-// int32 (exact), and the epilogue (bias, scale, ReLU/ReLU6 clamp, round
-// half to even, saturate) writes 16 codes. Rows are spread over the
-// workers; each output is computed by one sequence of integer operations
-// and one float32 epilogue, so any worker count gives the same codes as
-// ops.DepthwiseInt8Go. Shapes other than 3×3 undilated, and machines
-// without AVX-512, run the Go row (dwInt8RowGo) on the same padded tile.
+// Output rows are spread over the workers. A row whose window lies
+// inside the image is computed in place on the input for the pixels
+// whose window does too; the few border pixels read a zero-padded copy of
+// their window (a patch), and rows whose window crosses the top or
+// bottom a zero-padded copy of the window's rows (a strip). The 3×3
+// undilated row kernel (AVX-512) keeps, for each block of 16 channels,
+// the nine int32 weights in registers; each pixel's nine taps are
+// sign-extending loads (a stride-2 row steps two pixels), multiplied and
+// summed in int32 (exact), and the epilogue (bias, scale, ReLU/ReLU6
+// clamp, round half to even, saturate) writes 16 codes, the channel tail
+// masked. Each output is one exact integer sum and one float32 epilogue,
+// so any worker count gives the codes of ops.DepthwiseInt8Go. Other
+// shapes, and machines without AVX-512, run the Go row (dwInt8RowGo) on
+// the same windows.
 
 import (
 	"fmt"
@@ -47,10 +50,20 @@ func (b *Backend) PackDepthwiseInt8(w []int8, c, kh, kw int) (ops.PackedInt8, er
 	return p, nil
 }
 
-// dwInt8Tile is the padded bytes a tile of images aims for.
-const dwInt8Tile = 1 << 20
+// dwInt8Scratch is one worker's padded strip and border patch.
+type dwInt8Scratch struct{ strip, patch []int8 }
 
-var dwInt8PadPool = sync.Pool{New: func() any { return new([]int8) }}
+var dwInt8ScratchPool = sync.Pool{New: func() any { return new(dwInt8Scratch) }}
+
+// dwInt8Conv is one depthwise call's geometry and operands.
+type dwInt8Conv struct {
+	p      ops.ConvParams
+	w      *dwInt8Packed
+	ep     ops.Int8Epilogue
+	bias   []int32
+	lo, hi float32
+	vec    bool
+}
 
 // DepthwiseInt8 runs the depthwise convolution of channel-last codes x
 // into channel-last codes outQ (see the top of this file).
@@ -62,54 +75,97 @@ func (b *Backend) DepthwiseInt8(p ops.ConvParams, x []int8, w ops.PackedInt8, ep
 	if len(x) != p.N*p.H*p.W*p.C || len(outQ) != p.N*p.OutH*p.OutW*p.C || len(ep.Scale) < p.C || (ep.Bias != nil && len(ep.Bias) < p.C) {
 		return fmt.Errorf("int8 depthwise: %d inputs, %d outputs, %d scales for %+v", len(x), len(outQ), len(ep.Scale), p)
 	}
-	bias := ep.Bias
-	if bias == nil {
-		bias = make([]int32, p.C)
+	d := &dwInt8Conv{p: p, w: pw, ep: ep, bias: ep.Bias, lo: -128, hi: 127,
+		vec: vec16 && p.KH == 3 && p.KW == 3 && p.DilH == 1 && p.DilW == 1}
+	if d.bias == nil {
+		d.bias = make([]int32, p.C)
 	}
-	lo, hi := float32(-128), float32(127)
 	if ep.ReLU {
-		lo = 0
+		d.lo = 0
 	}
 	if ep.Hi > 0 {
-		hi = min(hi, ep.Hi)
+		d.hi = min(d.hi, ep.Hi)
 	}
-	hp, wp := p.H+2*p.PadH, p.W+2*p.PadW
-	per := hp * wp * p.C
-	nb := max(1, min(p.N, dwInt8Tile/max(per, 1)))
-	bp := dwInt8PadPool.Get().(*[]int8)
-	defer dwInt8PadPool.Put(bp)
-	*bp = grow8(*bp, nb*per)
-	pad := *bp
-	vec := vec16 && p.KH == 3 && p.KW == 3 && p.DilH == 1 && p.DilW == 1
-	rowOut := p.OutW * p.C
-	for n0 := 0; n0 < p.N; n0 += nb {
-		cnt := min(nb, p.N-n0)
-		b.w.For(cnt, 1, func(lo, hi int) {
-			for n := lo; n < hi; n++ {
-				padNHWC(p, x[(n0+n)*p.H*p.W*p.C:][:p.H*p.W*p.C], pad[n*per:][:per])
-			}
-		})
-		b.w.For(cnt*p.OutH, max(1, (32<<10)/max(rowOut*9, 1)), func(r0, r1 int) {
-			for t := r0; t < r1; t++ {
-				img, oh := t/p.OutH, t%p.OutH
-				src := pad[img*per+oh*p.StrideH*wp*p.C:]
-				dst := outQ[((n0+img)*p.OutH+oh)*rowOut:][:rowOut]
-				if vec {
-					dwInt8Row3(&src[0], wp*p.C, p.StrideW*p.C, &pw.taps[0], pw.cp*4, &bias[0], &ep.Scale[0], lo, hi, &dst[0], p.OutW, p.C)
-				} else {
-					dwInt8RowGo(p, src, wp*p.C, pw.codes, ep, dst)
-				}
-			}
-		})
-	}
+	rowOut, img := p.OutW*p.C, p.H*p.W*p.C
+	b.w.For(p.N*p.OutH, max(1, (32<<10)/max(rowOut*p.KH*p.KW, 1)), func(r0, r1 int) {
+		s := dwInt8ScratchPool.Get().(*dwInt8Scratch)
+		defer dwInt8ScratchPool.Put(s)
+		for t := r0; t < r1; t++ {
+			n, oh := t/p.OutH, t%p.OutH
+			d.outRow(x[n*img:][:img], oh, outQ[t*rowOut:][:rowOut], s)
+		}
+	})
 	return nil
 }
 
-// dwInt8RowGo is one output row of the depthwise convolution in Go:
-// src is the padded tile at the row's first input row (row stride ld).
+// outRow computes output row oh of one image xi. Rows whose window lies
+// inside the image read it in place for the pixels whose window does
+// too; border pixels read a zero-padded patch of their window, and rows
+// whose window crosses the top or bottom a zero-padded strip of the
+// window's rows.
+func (d *dwInt8Conv) outRow(xi []int8, oh int, dst []int8, s *dwInt8Scratch) {
+	p, c := d.p, d.p.C
+	kh, kw := (p.KH-1)*p.DilH+1, (p.KW-1)*p.DilW+1 // window span
+	ih0, ld := oh*p.StrideH-p.PadH, p.W*c
+	if ih0 < 0 || ih0+kh > p.H {
+		wp := p.W + 2*p.PadW
+		s.strip = grow8(s.strip, kh*wp*c)
+		for i := range kh {
+			row := s.strip[i*wp*c:][:wp*c]
+			if ih := ih0 + i; ih >= 0 && ih < p.H {
+				clear(row[:p.PadW*c])
+				copy(row[p.PadW*c:], xi[ih*ld:][:ld])
+				clear(row[(p.PadW+p.W)*c:])
+			} else {
+				clear(row)
+			}
+		}
+		d.run(s.strip, wp*c, dst)
+		return
+	}
+	owLo := min(p.OutW, (p.PadW+p.StrideW-1)/p.StrideW)         // first pixel whose window starts inside
+	owHi := max(owLo, min(p.OutW, (p.W-kw+p.PadW)/p.StrideW+1)) // past the last whose window ends inside
+	if p.W-kw+p.PadW < 0 {
+		owHi = owLo
+	}
+	if owHi > owLo {
+		d.run(xi[ih0*ld+(owLo*p.StrideW-p.PadW)*c:], ld, dst[owLo*c:owHi*c])
+	}
+	s.patch = grow8(s.patch, kh*kw*c)
+	for ow := range p.OutW {
+		if ow >= owLo && ow < owHi {
+			continue // done in place
+		}
+		for i := range kh {
+			for j := range kw {
+				cell := s.patch[(i*kw+j)*c:][:c]
+				if iw := ow*p.StrideW - p.PadW + j; iw >= 0 && iw < p.W {
+					copy(cell, xi[(ih0+i)*ld+iw*c:][:c])
+				} else {
+					clear(cell)
+				}
+			}
+		}
+		d.run(s.patch, kw*c, dst[ow*c:][:c])
+	}
+}
+
+// run computes the len(dst)/C output pixels whose first window starts at
+// src (rows ld bytes apart, pixels StrideW·C apart).
+func (d *dwInt8Conv) run(src []int8, ld int, dst []int8) {
+	p := d.p
+	if d.vec {
+		dwInt8Row3(&src[0], ld, p.StrideW*p.C, &d.w.taps[0], d.w.cp*4, &d.bias[0], &d.ep.Scale[0], d.lo, d.hi, &dst[0], len(dst)/p.C, p.C)
+		return
+	}
+	dwInt8RowGo(p, src, ld, d.w.codes, d.ep, dst)
+}
+
+// dwInt8RowGo computes len(dst)/C output pixels in Go: src holds the
+// first pixel's window (rows ld bytes apart, pixels StrideW·C apart).
 func dwInt8RowGo(p ops.ConvParams, src []int8, ld int, w []int8, ep ops.Int8Epilogue, dst []int8) {
 	c, taps := p.C, p.KH*p.KW
-	for ow := range p.OutW {
+	for ow := range len(dst) / c {
 		for ch := range c {
 			var acc int32
 			for i := range p.KH {

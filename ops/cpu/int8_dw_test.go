@@ -11,9 +11,10 @@ import (
 // TestDepthwiseInt8MatchesReference: the int8 depthwise convolution gives
 // the codes of ops.DepthwiseInt8Go (exact int32 window sums through the
 // epilogue) for 3×3 stride 1 and 2 (the AVX-512 row kernel), padding 0-2,
-// odd sizes, channel counts off 16, batch 1 and 64, the epilogue with and
-// without ReLU and a ReLU6 bound, other kernel shapes and dilation (the
-// Go row), on 1-3 workers bit-identically.
+// odd sizes, images with no inside pixel or row, channel counts off 16,
+// batch 1 and 64, the epilogue with and without ReLU and a ReLU6 bound,
+// other kernel shapes and dilation (the Go row), on 1-3 workers
+// bit-identically.
 func TestDepthwiseInt8MatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(19, 6))
 	type tc struct{ n, c, h, w, k1, k2, s, pad, dil int }
@@ -29,6 +30,10 @@ func TestDepthwiseInt8MatchesReference(t *testing.T) {
 		{1, 33, 8, 9, 5, 5, 1, 2, 1},
 		{1, 9, 8, 9, 3, 1, 2, 1, 1},
 		{1, 21, 10, 9, 3, 3, 1, 2, 2},
+		{1, 18, 1, 2, 3, 3, 1, 1, 1},  // every pixel and row on the border
+		{3, 40, 2, 3, 3, 3, 2, 1, 1},  // no inside pixel
+		{1, 8, 12, 14, 3, 3, 2, 2, 1}, // two border columns each side
+		{1, 35, 9, 30, 3, 3, 1, 1, 1}, // long inside runs
 	}
 	for _, c := range cases {
 		p := ops.ConvParams{N: c.n, C: c.c, H: c.h, W: c.w, OutC: c.c, KH: c.k1, KW: c.k2, StrideH: c.s, StrideW: c.s,
