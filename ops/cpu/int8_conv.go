@@ -20,6 +20,7 @@ package cpu
 import (
 	"fmt"
 	"sync"
+	"unsafe"
 
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/cpu/gemm"
@@ -65,7 +66,6 @@ func (b *Backend) PackConv2dInt8(w []int8, outC, c, kh, kw int) (ops.PackedInt8,
 type int8Bufs struct {
 	nhwc, pad, rows []int8
 	outF            []float32
-	sums            []int32 // stride 1: each padded position's segment sum
 }
 
 var int8BufPool = sync.Pool{New: func() any { return new(int8Bufs) }}
@@ -186,51 +186,25 @@ func (b *Backend) int8ConvTile(p ops.ConvParams, x []int8, nhwcIn bool, pb *gemm
 func (b *Backend) int8ConvImplicit(p ops.ConvParams, nhwc []int8, pb *gemm.PackedS8, e gemm.Epilogue, outQ []int8, dst []float32, pool bool, n0, cnt int, bufs *int8Bufs) {
 	seg := convInt8Seg(p.C, p.KW)
 	hp, wp := p.H+2*p.PadH, p.W+2*p.PadW
-	img := nhwc
-	if p.PadH != 0 || p.PadW != 0 || seg != p.KW*p.C {
-		bufs.pad = grow8(bufs.pad, cnt*hp*wp*p.C+4) // a segment's last group may reach 3 bytes past the image
-		img = bufs.pad
-		b.w.For(cnt, 1, func(lo, hi int) {
-			for n := lo; n < hi; n++ {
-				padNHWC(p, nhwc[n*p.H*p.W*p.C:][:p.H*p.W*p.C], img[n*hp*wp*p.C:][:hp*wp*p.C])
-			}
-		})
-		clear(img[cnt*hp*wp*p.C:])
-	}
-	L, rowBytes := p.OutH*p.OutW, wp*p.C
-	// At stride 1 an output row's kernel rows are other output rows'
-	// too: sum each padded position's segment once, then each position's
-	// KH kernel rows: the patch sums of output row oh are those of padded
-	// row oh.
-	var patchSums []int32
+	bufs.pad = grow8(bufs.pad, cnt*hp*wp*p.C+4) // a segment's last group may reach 3 bytes past the image
+	img := bufs.pad
+	b.w.For(cnt, 1, func(lo, hi int) {
+		for n := lo; n < hi; n++ {
+			padNHWCU8(p, nhwc[n*p.H*p.W*p.C:][:p.H*p.W*p.C], img[n*hp*wp*p.C:][:hp*wp*p.C])
+		}
+	})
+	clear(img[cnt*hp*wp*p.C:])
 	if p.StrideH == 1 && p.StrideW == 1 {
-		bufs.sums = grow32(bufs.sums, cnt*hp*wp)
-		patchSums = bufs.sums
-		b.w.For(cnt, 1, func(lo, hi int) {
-			ss := make([]int32, hp*wp)
-			var pre []int32
-			for n := lo; n < hi; n++ {
-				pre = segmentSums(img[n*hp*wp*p.C:], p.C, hp*wp-p.KW+1, seg, ss, pre)
-				ps := patchSums[n*hp*wp:][:p.OutH*wp]
-				copy(ps, ss)
-				for i := 1; i < p.KH; i++ {
-					for j, v := range ss[i*p.DilH*wp:][:len(ps)] {
-						ps[j] += v
-					}
-				}
-			}
-		})
-	}
-	if patchSums != nil {
-		b.int8ConvBands(p, img, patchSums, seg, pb, e, outQ, dst, pool, n0, cnt)
+		b.int8ConvBands(p, img, seg, pb, e, outQ, dst, pool, n0, cnt)
 		return
 	}
+	L, rowBytes := p.OutH*p.OutW, wp*p.C
 	macs := max(p.OutW*p.OutC*pb.K(), 1)
 	b.w.For(cnt*p.OutH, max(1, (1<<18)/macs), func(lo, hi int) {
 		for t := lo; t < hi; t++ {
 			n, oh := t/p.OutH, t%p.OutH
 			a := gemm.ImplicitS8{A: img[(n*hp+oh*p.StrideH)*rowBytes:], M: p.OutW, Lda: p.StrideW * p.C,
-				Segs: p.KH, SegLen: seg, SegStride: p.DilH * rowBytes}
+				Segs: p.KH, SegLen: seg, SegStride: p.DilH * rowBytes, U8: true}
 			o := (n*L + oh*p.OutW) * p.OutC
 			if outQ != nil {
 				gemm.GemmS8ImplicitRequant(a, pb, e, outQ[n0*L*p.OutC+o:][:p.OutW*p.OutC], p.OutC)
@@ -248,7 +222,7 @@ func (b *Backend) int8ConvImplicit(p ops.ConvParams, nhwc []int8, pb *gemm.Packe
 // computed and dropped) into scratch, whose valid rows are then copied
 // out. Few calls with full kernel tiles instead of a call per output
 // row: thin layers (a one-channel stem) were all call overhead.
-func (b *Backend) int8ConvBands(p ops.ConvParams, img []int8, patchSums []int32, seg int, pb *gemm.PackedS8, e gemm.Epilogue, outQ []int8, dst []float32, pool bool, n0, cnt int) {
+func (b *Backend) int8ConvBands(p ops.ConvParams, img []int8, seg int, pb *gemm.PackedS8, e gemm.Epilogue, outQ []int8, dst []float32, pool bool, n0, cnt int) {
 	hp, wp := p.H+2*p.PadH, p.W+2*p.PadW
 	L, rowBytes := p.OutH*p.OutW, wp*p.C
 	rowMACs := max(wp*p.OutC*pb.K(), 1)
@@ -274,7 +248,7 @@ func (b *Backend) int8ConvBands(p ops.ConvParams, img []int8, patchSums []int32,
 			m := (rows-1)*wp + p.OutW
 			at := (n*hp + oh0) * wp // padded position of the band's first pixel
 			a := gemm.ImplicitS8{A: img[at*p.C:], M: m, Lda: p.C, Segs: p.KH, SegLen: seg,
-				SegStride: p.DilH * rowBytes, Sums: patchSums[at:][:m]}
+				SegStride: p.DilH * rowBytes, U8: true}
 			o := (n*L + oh0*p.OutW) * p.OutC
 			w := p.OutW * p.OutC
 			switch {
@@ -314,45 +288,54 @@ func transposeParts(rows, unit, cnt, workers int) int {
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
-// segmentSums writes ss[i] = Σ x[i·c : i·c+seg] for i < m: as
-// differences of prefix sums for short segments (a thin stem's few
-// bytes), else per segment. pre is scratch (grown and returned).
-func segmentSums(x []int8, c, m, seg int, ss, pre []int32) []int32 {
-	if seg > 16 {
-		gemm.RowSumsS8(x, c, m, seg, ss)
-		return pre
-	}
-	n := (m-1)*c + seg
-	if cap(pre) < n+1 {
-		pre = make([]int32, n+1)
-	}
-	pre = pre[:n+1]
-	var acc int32
-	for t, v := range x[:n] {
-		pre[t] = acc
-		acc += int32(v)
-	}
-	pre[n] = acc
-	ss = ss[:m]
-	for i := range ss {
-		ss[i] = pre[i*c+seg] - pre[i*c]
-	}
-	return pre
-}
-
-// padNHWC writes one channel-last image into its zero-padded frame
-// (H+2·PadH rows of W+2·PadW pixels).
-func padNHWC(p ops.ConvParams, src, dst []int8) {
+// padNHWCU8 writes one channel-last image into its padded frame (H+2·PadH
+// rows of W+2·PadW pixels) as the u8 codes a+128 the implicit GEMM reads
+// (gemm.ImplicitS8.U8): the padding is 0x80, a zero code.
+func padNHWCU8(p ops.ConvParams, src, dst []int8) {
 	c, wp := p.C, p.W+2*p.PadW
 	row := p.W * c
-	clear(dst[:p.PadH*wp*c])
+	fill80(dst[:p.PadH*wp*c])
 	for h := range p.H {
 		d := dst[((h+p.PadH)*wp)*c:][:wp*c]
-		clear(d[:p.PadW*c])
-		copy(d[p.PadW*c:][:row], src[h*row:][:row])
-		clear(d[p.PadW*c+row:])
+		fill80(d[:p.PadW*c])
+		xorCopy80(d[p.PadW*c:][:row], src[h*row:][:row])
+		fill80(d[p.PadW*c+row:])
 	}
-	clear(dst[(p.H+p.PadH)*wp*c:])
+	fill80(dst[(p.H+p.PadH)*wp*c:])
+}
+
+// fill80 sets every byte of d to 0x80 (a zero code as u8), eight bytes
+// at a time.
+func fill80(d []int8) {
+	n, i := len(d), 0
+	for ; i+8 <= n; i += 8 {
+		*(*uint64)(unsafe.Pointer(&d[i])) = 0x8080808080808080
+	}
+	for ; i < n; i++ {
+		d[i] = -128
+	}
+}
+
+// xorCopy80 writes src ^ 0x80 (int8 codes as u8 = code+128) to dst,
+// 32 bytes per step.
+func xorCopy80(dst, src []int8) {
+	const m = 0x8080808080808080
+	n := len(dst)
+	src = src[:n]
+	i := 0
+	for ; i+32 <= n; i += 32 {
+		s, d := unsafe.Pointer(&src[i]), unsafe.Pointer(&dst[i])
+		a, b := *(*uint64)(s), *(*uint64)(unsafe.Add(s, 8))
+		c, e := *(*uint64)(unsafe.Add(s, 16)), *(*uint64)(unsafe.Add(s, 24))
+		*(*uint64)(d), *(*uint64)(unsafe.Add(d, 8)) = a^m, b^m
+		*(*uint64)(unsafe.Add(d, 16)), *(*uint64)(unsafe.Add(d, 24)) = c^m, e^m
+	}
+	for ; i+8 <= n; i += 8 {
+		*(*uint64)(unsafe.Pointer(&dst[i])) = *(*uint64)(unsafe.Pointer(&src[i])) ^ m
+	}
+	for ; i < n; i++ {
+		dst[i] = src[i] ^ -128
+	}
 }
 
 // int8ConvPatches is the convolution through patch rows (horizontal
@@ -407,13 +390,6 @@ func patchRowsNHWC(p ops.ConvParams, x, dst []int8, oh, kp int) {
 func grow8(s []int8, n int) []int8 {
 	if cap(s) < n {
 		return make([]int8, n)
-	}
-	return s[:n]
-}
-
-func grow32(s []int32, n int) []int32 {
-	if cap(s) < n {
-		return make([]int32, n)
 	}
 	return s[:n]
 }

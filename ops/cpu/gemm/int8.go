@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -19,6 +20,21 @@ type PackedS8 struct {
 	s16    []int16 // AVX2 panels
 	s8     []int8  // Go: B rows, stride k
 	colSum []int32
+	raw    atomic.Pointer[[]int8] // VNNI panels as plain s8, made on first use (ImplicitS8.U8)
+}
+
+// rawPanels returns the VNNI panels as plain s8 codes (the u8VNNI
+// kernels' B), made once.
+func (p *PackedS8) rawPanels() []int8 {
+	if r := p.raw.Load(); r != nil {
+		return *r
+	}
+	r := make([]int8, len(p.u8))
+	for i, v := range p.u8 {
+		r[i] = int8(v ^ 0x80)
+	}
+	p.raw.Store(&r)
+	return r
 }
 
 // N and K report the packed matrix's shape.
@@ -39,6 +55,7 @@ func PackS8(n, k int, b []int8, ldb int) *PackedS8 {
 
 func (p *PackedS8) pack(im *s8Impl, n, k int, b []int8, ldb int) {
 	p.n, p.k, p.impl = n, k, im
+	p.raw.Store(nil)
 	p.colSum = grow(p.colSum, n)
 	if k == 0 { // nothing to pack; every product is 0 (s8Run takes the Go path)
 		clear(p.colSum)
@@ -196,6 +213,7 @@ type s8Problem struct {
 	pb      *PackedS8
 	ldc     int
 	scratch bool // kernel writes int32 to a tile; Go applies the epilogue
+	u8      bool // A holds a+128 and B its plain codes (ImplicitS8.U8 on VNNI)
 }
 
 func s8Run(g *s8Problem, m int, a []int8, lda int, pb *PackedS8, ldc int) {
@@ -220,10 +238,11 @@ type s8Work struct {
 	corr []int32
 	tile []int32
 	// implicit GEMM: a second segment's row sums, gathered rows (non-VNNI),
-	// the call and the kernel arguments (kept here so a call allocates
-	// nothing)
+	// the bias with the u8 correction, the call and the kernel arguments
+	// (kept here so a call allocates nothing)
 	corr2  []int32
 	gather []int8
+	bias   []int32
 	prob   s8Problem
 	args   s8Args
 }
@@ -302,7 +321,7 @@ func (g *s8Problem) tile(im *s8Impl, p *s8Args, w *s8Work, i, j, r int) {
 	switch {
 	case g.scratch:
 		p.mode, p.ldc, p.c = 0, im.nr, unsafe.Pointer(&w.tile[0])
-		im.tile(r, p)
+		g.run(im, r, p)
 		for x := 0; x < r; x++ {
 			acc := w.tile[x*im.nr : x*im.nr+p.nr]
 			o := (i+x)*g.ldc + j
@@ -324,6 +343,15 @@ func (g *s8Problem) tile(im *s8Impl, p *s8Args, w *s8Work, i, j, r int) {
 	}
 	if g.mode != 0 {
 		p.bias, p.scale = &g.ep.Bias[j], &g.ep.Scale[j]
+	}
+	g.run(im, r, p)
+}
+
+// run calls the kernel: the u8-A VNNI kernel for an implicit U8 call.
+func (g *s8Problem) run(im *s8Impl, r int, p *s8Args) {
+	if g.u8 {
+		im.tileU8(r, p)
+		return
 	}
 	im.tile(r, p)
 }

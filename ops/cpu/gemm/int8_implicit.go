@@ -13,39 +13,15 @@ import (
 // the weight is zero past KW·C), Lda steps one output pixel and SegStride
 // one input row, so no patch row is ever written.
 //
-// Sums, when not nil, holds each row's byte sum (over all its segments),
-// which the VNNI kernel needs: a caller whose rows share segments (a
-// stride-1 convolution's output rows share kernel rows) can form them
-// from RowSumsS8 of the segments once instead of per call.
+// With U8 the bytes of A are a+128 (a ^ 0x80, so a zero code is 0x80):
+// the VNNI kernel then reads them as unsigned against the plain s8
+// weights and folds the offset into the bias (-128 times each column's
+// weight sum), so it needs no per-row sums of A; other kernels flip the
+// gathered rows back.
 type ImplicitS8 struct {
 	A                               []int8
 	M, Lda, Segs, SegLen, SegStride int
-	Sums                            []int32
-}
-
-// RowSumsS8 writes sums[i] = Σ a[i·lda : i·lda+k] for i < m (rows may
-// overlap: lda < k).
-func RowSumsS8(a []int8, lda, m, k int, sums []int32) {
-	if m <= 0 {
-		return
-	}
-	if lda < 0 || k < 0 || len(a) < (m-1)*lda+k || len(sums) < m {
-		panic(fmt.Sprintf("gemm.RowSumsS8: %d rows of %d bytes, %d apart, in %d bytes (%d sums)", m, k, lda, len(a), len(sums)))
-	}
-	if _, ok := s8Impls["vnni"]; ok && k > 0 {
-		rowCorrVNNI(&a[0], lda, m, k, &sums[0])
-		for i, v := range sums[:m] {
-			sums[i] = v / -128 // exact: rowCorrVNNI writes -128·sum
-		}
-		return
-	}
-	for i := range m {
-		var s int32
-		for _, v := range a[i*lda:][:k] {
-			s += int32(v)
-		}
-		sums[i] = s
-	}
+	U8                              bool
 }
 
 func (a ImplicitS8) check(fn string, pb *PackedS8) {
@@ -57,9 +33,6 @@ func (a ImplicitS8) check(fn string, pb *PackedS8) {
 	}
 	if need := (a.M-1)*a.Lda + (a.Segs-1)*a.SegStride + a.SegLen; len(a.A) < need {
 		panic(fmt.Sprintf("gemm.%s: A has %d bytes, its rows reach %d", fn, len(a.A), need))
-	}
-	if a.Sums != nil && len(a.Sums) < a.M {
-		panic(fmt.Sprintf("gemm.%s: %d row sums for %d rows", fn, len(a.Sums), a.M))
 	}
 }
 
@@ -107,6 +80,11 @@ func (g *s8Problem) implicit(a ImplicitS8, pb *PackedS8, ldc int, w *s8Work) {
 			for s := range a.Segs {
 				copy(row[s*a.SegLen:][:a.SegLen], a.A[r*a.Lda+s*a.SegStride:])
 			}
+			if a.U8 {
+				for i, v := range row {
+					row[i] = v ^ -128
+				}
+			}
 		}
 		g.m, g.a, g.lda, g.pb, g.ldc = a.M, w.gather, k, pb, ldc
 		g.scratch = im.kind == kindS16 && g.mode != 0
@@ -119,25 +97,28 @@ func (g *s8Problem) implicit(a ImplicitS8, pb *PackedS8, ldc int, w *s8Work) {
 	}
 	g.m, g.pb, g.ldc = a.M, pb, ldc
 	w.corr = grow(w.corr, a.M)
-	w.corr2 = grow(w.corr2, a.M)
 	base := unsafe.Pointer(&a.A[0])
-	if a.Sums != nil {
-		for i, v := range a.Sums[:a.M:a.M] {
-			w.corr[i] = -128 * v
+	var raw []int8
+	if a.U8 {
+		g.u8, raw = true, pb.rawPanels()
+		clear(w.corr)
+		w.bias = grow(w.bias, pb.n)
+		for j, b := range g.ep.Bias[:pb.n] {
+			w.bias[j] = b - 128*pb.colSum[j]
 		}
-	}
-	for s := range a.Segs {
-		if a.Sums != nil {
-			break
-		}
-		dst := w.corr
-		if s > 0 {
-			dst = w.corr2
-		}
-		rowCorrVNNI((*int8)(unsafe.Add(base, s*a.SegStride)), a.Lda, a.M, a.SegLen, &dst[0])
-		if s > 0 {
-			for i, v := range w.corr2 {
-				w.corr[i] += v
+		g.ep.Bias = w.bias
+	} else {
+		w.corr2 = grow(w.corr2, a.M)
+		for s := range a.Segs {
+			dst := w.corr
+			if s > 0 {
+				dst = w.corr2
+			}
+			rowCorrVNNI((*int8)(unsafe.Add(base, s*a.SegStride)), a.Lda, a.M, a.SegLen, &dst[0])
+			if s > 0 {
+				for i, v := range w.corr2 {
+					w.corr[i] += v
+				}
 			}
 		}
 	}
@@ -145,7 +126,11 @@ func (g *s8Problem) implicit(a ImplicitS8, pb *PackedS8, ldc int, w *s8Work) {
 	*p = s8Args{k: a.SegLen / 4, lda: a.Lda, segs: a.Segs, segSkip: a.SegStride - a.SegLen}
 	for j := 0; j < pb.n; j += im.nr {
 		p.nr = min(im.nr, pb.n-j)
-		p.b = pb.panelPtr(j / im.nr)
+		if raw != nil {
+			p.b = unsafe.Pointer(&raw[j/im.nr*pb.panel])
+		} else {
+			p.b = pb.panelPtr(j / im.nr)
+		}
 		for ir := 0; ir < a.M; ir += im.mr {
 			p.a = unsafe.Add(base, ir*a.Lda)
 			p.corr = &w.corr[ir]

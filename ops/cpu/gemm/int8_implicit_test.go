@@ -9,7 +9,7 @@ import (
 // the gathered rows, bit for bit, on every int8 kernel: overlapping rows
 // (Lda smaller than a segment, as in a convolution), one and several
 // segments, row counts across the 14-row tile, columns across the
-// 32-column panel, both epilogues.
+// 32-column panel, both epilogues, A as s8 codes and as u8 = code+128.
 func TestGemmS8Implicit(t *testing.T) {
 	for _, kern := range s8Kernels() {
 		t.Run(kern, func(t *testing.T) {
@@ -41,20 +41,21 @@ func TestGemmS8Implicit(t *testing.T) {
 					ldo := c.n + 3 // a row stride wider than the row
 					q := make([]int8, c.m*ldo)
 					f := make([]float32, c.m*ldo)
-					sums := make([]int32, c.m) // the rows' sums, as a caller may supply them
-					for i := range sums {
-						for _, v := range rows[i*k:][:k] {
-							sums[i] += int32(v)
-						}
+					au8 := make([]int8, len(a)) // the same codes as u8 = code+128
+					for i, v := range a {
+						au8[i] = v ^ -128
 					}
-					for _, given := range [][]int32{nil, sums} {
-						im := ImplicitS8{A: a, M: c.m, Lda: c.lda, Segs: c.segs, SegLen: c.segLen, SegStride: c.segStride, Sums: given}
+					for _, u8 := range []bool{false, true} {
+						im := ImplicitS8{A: a, M: c.m, Lda: c.lda, Segs: c.segs, SegLen: c.segLen, SegStride: c.segStride, U8: u8}
+						if u8 {
+							im.A = au8
+						}
 						GemmS8ImplicitRequant(im, pb, ep, q, ldo)
 						GemmS8ImplicitDequant(im, pb, ep, f, ldo)
 						for i := range c.m {
 							for j := range c.n {
 								if q[i*ldo+j] != wq[i*c.n+j] || f[i*ldo+j] != wf[i*c.n+j] {
-									t.Fatalf("%+v relu=%v sums given %v: (%d,%d) = %d / %v, want %d / %v", c, relu, given != nil, i, j, q[i*ldo+j], f[i*ldo+j], wq[i*c.n+j], wf[i*c.n+j])
+									t.Fatalf("%+v relu=%v u8 %v: (%d,%d) = %d / %v, want %d / %v", c, relu, u8, i, j, q[i*ldo+j], f[i*ldo+j], wq[i*c.n+j], wf[i*c.n+j])
 								}
 							}
 						}
@@ -81,25 +82,5 @@ func TestGemmS8ImplicitBadShape(t *testing.T) {
 			}()
 			GemmS8ImplicitRequant(im, pb, Epilogue{Scale: []float32{1, 1}}, make([]int8, 4), 2)
 		}()
-	}
-}
-
-// TestRowSumsS8: row sums of overlapping and strided rows, lengths off
-// the 64-byte block, against a plain loop.
-func TestRowSumsS8(t *testing.T) {
-	r := rand.New(rand.NewPCG(23, 24))
-	for _, c := range []struct{ m, lda, k int }{{1, 1, 1}, {30, 1, 4}, {17, 32, 96}, {9, 3, 130}, {5, 200, 64}, {4, 7, 0}} {
-		a := randS8(r, (c.m-1)*c.lda+c.k)
-		got := make([]int32, c.m)
-		RowSumsS8(a, c.lda, c.m, c.k, got)
-		for i := range c.m {
-			var want int32
-			for _, v := range a[i*c.lda:][:c.k] {
-				want += int32(v)
-			}
-			if got[i] != want {
-				t.Fatalf("%+v: sum %d = %d, want %d", c, i, got[i], want)
-			}
-		}
 	}
 }

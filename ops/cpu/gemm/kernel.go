@@ -37,6 +37,7 @@ type s8Impl struct {
 	kind   s8Kind
 	mr, nr int
 	tile   func(rows int, p *s8Args)
+	tileU8 func(rows int, p *s8Args) // VNNI with u8 A and s8 B (ImplicitS8.U8)
 }
 
 var (

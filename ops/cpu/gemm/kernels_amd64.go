@@ -32,7 +32,8 @@ func init() {
 			transpose: transpose16, dots: sdotRows, packRows: packRows32})
 		if x.HasAVX512VNNI {
 			registerS8(&s8Impl{name: "vnni", kind: kindVNNI, mr: 14, nr: 32,
-				tile: func(rows int, p *s8Args) { s8VNNI[rows](p) }})
+				tile:   func(rows int, p *s8Args) { s8VNNI[rows](p) },
+				tileU8: func(rows int, p *s8Args) { u8VNNI[rows](p) }})
 		}
 	}
 }

@@ -115,6 +115,51 @@ func s8VNNI_13(p *s8Args)
 //go:noescape
 func s8VNNI_14(p *s8Args)
 
+// u8VNNI[r] is the u8VNNI kernel for r rows.
+var u8VNNI = [...]func(*s8Args){nil, u8VNNI_1, u8VNNI_2, u8VNNI_3, u8VNNI_4, u8VNNI_5, u8VNNI_6, u8VNNI_7, u8VNNI_8, u8VNNI_9, u8VNNI_10, u8VNNI_11, u8VNNI_12, u8VNNI_13, u8VNNI_14}
+
+//go:noescape
+func u8VNNI_1(p *s8Args)
+
+//go:noescape
+func u8VNNI_2(p *s8Args)
+
+//go:noescape
+func u8VNNI_3(p *s8Args)
+
+//go:noescape
+func u8VNNI_4(p *s8Args)
+
+//go:noescape
+func u8VNNI_5(p *s8Args)
+
+//go:noescape
+func u8VNNI_6(p *s8Args)
+
+//go:noescape
+func u8VNNI_7(p *s8Args)
+
+//go:noescape
+func u8VNNI_8(p *s8Args)
+
+//go:noescape
+func u8VNNI_9(p *s8Args)
+
+//go:noescape
+func u8VNNI_10(p *s8Args)
+
+//go:noescape
+func u8VNNI_11(p *s8Args)
+
+//go:noescape
+func u8VNNI_12(p *s8Args)
+
+//go:noescape
+func u8VNNI_13(p *s8Args)
+
+//go:noescape
+func u8VNNI_14(p *s8Args)
+
 // s16AVX2[r] is the s16AVX2 kernel for r rows.
 var s16AVX2 = [...]func(*s8Args){nil, s16AVX2_1, s16AVX2_2, s16AVX2_3, s16AVX2_4, s16AVX2_5, s16AVX2_6}
 

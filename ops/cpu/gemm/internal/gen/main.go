@@ -249,8 +249,15 @@ func (g *gen) sgemmAVX2(rows int) {
 // scales, clamps to [lo,hi] and writes int8 (mode 1) or float32 (mode 2).
 // With segs > 1 the k steps repeat segs times, the row pointers moving on
 // by segSkip bytes in between (each row of A is segs runs of 4k bytes).
-func (g *gen) s8VNNI(rows int) {
+//
+// With u8A (the u8VNNI kernels) the operands swap roles: A holds u8 =
+// a+128 and B plain s8, so no row correction is needed (the caller folds
+// -128·colSum into the bias and passes zero corr).
+func (g *gen) s8VNNI(rows int, u8A bool) {
 	name := fmt.Sprintf("s8VNNI_%d", rows)
+	if u8A {
+		name = fmt.Sprintf("u8VNNI_%d", rows)
+	}
 	g.text(name)
 	g.f("MOVQ %d(AX), SI", iA)
 	g.f("MOVQ %d(AX), R9", iLda)
@@ -271,6 +278,11 @@ func (g *gen) s8VNNI(rows int) {
 		for r := 0; r < rows; r++ {
 			bc := 30 + r%2
 			g.f("VPBROADCASTD %s, Z%d", rowAddr(r, 4*s), bc)
+			if u8A {
+				g.f("VPDPBUSD Z28, Z%d, Z%d", bc, 2*r)
+				g.f("VPDPBUSD Z29, Z%d, Z%d", bc, 2*r+1)
+				continue
+			}
 			g.f("VPDPBUSD Z%d, Z28, Z%d", bc, 2*r)
 			g.f("VPDPBUSD Z%d, Z29, Z%d", bc, 2*r+1)
 		}
@@ -641,7 +653,10 @@ func main() {
 		g.sgemmAVX2(r)
 	}
 	for r := 1; r <= 14; r++ {
-		g.s8VNNI(r)
+		g.s8VNNI(r, false)
+	}
+	for r := 1; r <= 14; r++ {
+		g.s8VNNI(r, true)
 	}
 	for r := 1; r <= 6; r++ {
 		g.s16AVX2(r)
@@ -666,7 +681,7 @@ func goStubs() []byte {
 	for _, f := range []struct {
 		name, typ string
 		rows      int
-	}{{"sgemmAVX512", "sgemmArgs", 14}, {"sgemmAVX2", "sgemmArgs", 6}, {"s8VNNI", "s8Args", 14}, {"s16AVX2", "s8Args", 6}} {
+	}{{"sgemmAVX512", "sgemmArgs", 14}, {"sgemmAVX2", "sgemmArgs", 6}, {"s8VNNI", "s8Args", 14}, {"u8VNNI", "s8Args", 14}, {"s16AVX2", "s8Args", 6}} {
 		fmt.Fprintf(&b, "\n// %s[r] is the %s kernel for r rows.\nvar %s = [...]func(*%s){nil", f.name, f.name, f.name, f.typ)
 		for r := 1; r <= f.rows; r++ {
 			fmt.Fprintf(&b, ", %s_%d", f.name, r)
