@@ -116,3 +116,40 @@ func TestDepthwiseInt8Rejects(t *testing.T) {
 		t.Fatal("31 input codes accepted for 32")
 	}
 }
+
+// BenchmarkDepthwiseInt8MobileNetV2 runs MobileNetV2's seventeen 3×3
+// depthwise layers at batch 1 in int8 (requantize and ReLU6), as
+// BenchmarkDepthwiseMobileNetV2 does in float, on one worker.
+func BenchmarkDepthwiseInt8MobileNetV2(b *testing.B) {
+	layers := []struct{ c, hw, s int }{
+		{32, 112, 1}, {96, 112, 2}, {144, 56, 1}, {144, 56, 2}, {192, 28, 1}, {192, 28, 1},
+		{192, 28, 2}, {384, 14, 1}, {384, 14, 1}, {384, 14, 1}, {384, 14, 1}, {576, 14, 1},
+		{576, 14, 1}, {576, 14, 2}, {960, 7, 1}, {960, 7, 1}, {960, 7, 1},
+	}
+	be := New(Options{Threads: 1})
+	type op struct {
+		p    ops.ConvParams
+		x, y []int8
+		w    ops.PackedInt8
+		ep   ops.Int8Epilogue
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	var all []op
+	for _, l := range layers {
+		p := ops.ConvParams{N: 1, C: l.c, H: l.hw, W: l.hw, OutC: l.c, KH: 3, KW: 3, StrideH: l.s, StrideW: l.s,
+			PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: l.c, OutH: (l.hw-1)/l.s + 1, OutW: (l.hw-1)/l.s + 1}
+		w, err := be.PackDepthwiseInt8(randInt8(r, l.c*9), l.c, 3, 3)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ep := dwEpilogues(r, l.c)[2]
+		all = append(all, op{p, randInt8(r, l.c*l.hw*l.hw), make([]int8, l.c*p.OutH*p.OutW), w, ep})
+	}
+	for b.Loop() {
+		for _, o := range all {
+			if err := be.DepthwiseInt8(o.p, o.x, o.w, o.ep, o.y); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
