@@ -255,7 +255,9 @@ func (e *exec) prepareInt8For(n *Node, in []*Tensor, op string, nhwcC int) *int8
 		}
 		var packed PackedInt8
 		var err error
-		if cb, ok := ib.(Int8ConvBackend); ok && n.Kind == OpQConv2d && w.Dims() == 4 {
+		if n.Kind == OpQConv2d && orOne(a.Groups) != 1 {
+			packed, err = packDepthwiseInt8(ib, q, w.Shape) // int8_dw.go
+		} else if cb, ok := ib.(Int8ConvBackend); ok && n.Kind == OpQConv2d && w.Dims() == 4 {
 			packed, err = cb.PackConv2dInt8(q, outC, w.Shape[1], w.Shape[2], w.Shape[3])
 		} else {
 			packed, err = ib.PackInt8(q, outC, k)
@@ -413,7 +415,7 @@ func runQConv2d(e *exec, n *Node, in []*Tensor) *Tensor {
 		shapeErr("qconv2d", err.Error(), in[0], w)
 	}
 	if p.Groups != 1 {
-		shapeErr("qconv2d", "grouped convolution has no int8 path yet", in[0], w)
+		return e.int8Depthwise(n, l, p, in[0]) // int8_dw.go
 	}
 	if cb, ok := e.c.int8Backend("qconv2d").(Int8ConvBackend); ok {
 		return e.int8Conv(cb, n, l, p, in[0])

@@ -34,7 +34,7 @@ type Int8Report struct {
 // o.InputScales whose consumers are all int8 layers with one input scale
 // becomes qattention (int8 qkv in, int8 out in that scale); otherwise it
 // stays float (listed in Skipped). Grouped convolutions stay float
-// (listed in Skipped).
+// (listed in Skipped) unless depthwise (see int8_dw.go).
 func (m *Model) ConvertInt8(o Int8Options) (Int8Report, error) {
 	var r Int8Report
 	for name := range o.InputScales {
@@ -53,7 +53,7 @@ func (m *Model) ConvertInt8(o Int8Options) (Int8Report, error) {
 		if len(n.Inputs) > 1 {
 			return r, fmt.Errorf("ops: int8: node %s has weights fed by other nodes (remove fake-quant first)", n.Name)
 		}
-		if n.Kind == OpConv2d && orOne(n.Attrs.Groups) != 1 {
+		if n.Kind == OpConv2d && orOne(n.Attrs.Groups) != 1 && !m.IsDepthwiseConv(n) {
 			r.Skipped = append(r.Skipped, n.Name)
 			continue
 		}

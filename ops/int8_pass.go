@@ -2,7 +2,7 @@ package ops
 
 import "fmt"
 
-// Int8 codes through pooling and flattening.
+// Int8 codes through pooling and flattening (and clips, see int8_dw.go).
 //
 // Max pooling commutes with requantization (rounding and saturation are
 // monotone), so a layer feeding max pools (and flattens) that feed int8
@@ -30,7 +30,7 @@ type Int8ConvPoolBackend interface {
 
 // passesInt8 reports whether a node kind passes int8 codes through in
 // their scale.
-func passesInt8(k OpKind) bool { return k == OpMaxPool2d || k == OpFlatten }
+func passesInt8(k OpKind) bool { return k == OpMaxPool2d || k == OpFlatten || k == OpClip }
 
 // runInt8Pass runs a max pool or flatten on int8 x; ok is false when x is
 // float or the backend has no int8 pool (the caller runs it in float).
@@ -39,6 +39,8 @@ func (e *exec) runInt8Pass(n *Node, x *Tensor) (y *Tensor, ok bool) {
 		return nil, false
 	}
 	switch n.Kind {
+	case OpClip:
+		return e.clipInt8(n, x), true // see int8_dw.go
 	case OpFlatten:
 		start := n.Attrs.Axis
 		if start < 0 {

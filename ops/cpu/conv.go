@@ -133,6 +133,9 @@ func (b *Backend) Conv2d(p ops.ConvParams, x, w, bias, y *ops.Tensor) error {
 // columns under keepBudget) it returns the im2col columns for the weight
 // gradient.
 func (b *Backend) Conv2dAct(p ops.ConvParams, x, w, bias, y *ops.Tensor, relu, keep bool) (any, error) {
+	if !keep && depthwise(p) { // no columns to keep: the direct depthwise kernel (conv_dw.go)
+		return nil, b.depthwiseForward(p, x, w, bias, y, reluEpilogue(relu))
+	}
 	if !keep && directOK(p) {
 		shift := make([]float32, p.OutC)
 		if bias != nil {

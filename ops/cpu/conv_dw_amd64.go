@@ -5,6 +5,34 @@ package cpu
 //go:noescape
 func axpy16(x, y *float32, n int, a float32)
 
+//go:noescape
+func biasClip16(x, y *float32, n int, b, lo, hi float32)
+
+//go:noescape
+func dw9Rows16(src, dst *float32, offs *[9]int, w *float32, rows, n, step int, bias, lo, hi float32)
+
+//go:noescape
+func copyRows16(src, dst *float32, rows, n, sstep, dstep int)
+
+//go:noescape
+func gather2Rows16(src, dst *float32, rows, n, sstep, dstep int)
+
+// padRows writes rows rows of n floats, dst[r·dstep+k] = src[r·sstep+k·s]
+// (a phase of a padded plane's rows), with vector kernels for s = 1 and 2.
+func padRows(s int, src, dst []float32, rows, n, sstep, dstep int) {
+	if !vec16 || s > 2 || rows == 0 || n == 0 {
+		padRowsGo(s, src, dst, rows, n, sstep, dstep)
+		return
+	}
+	_ = src[(rows-1)*sstep+(n-1)*s] // the last float read
+	_ = dst[(rows-1)*dstep+n-1]
+	if s == 1 {
+		copyRows16(&src[0], &dst[0], rows, n, 4*sstep, 4*dstep)
+	} else {
+		gather2Rows16(&src[0], &dst[0], rows, n, 4*sstep, 4*dstep)
+	}
+}
+
 // axpy adds a·x to y (one fused multiply-add per element).
 func axpy(a float32, x, y []float32) {
 	if vec16 && len(y) > 0 {
@@ -13,4 +41,35 @@ func axpy(a float32, x, y []float32) {
 		return
 	}
 	axpyGo(a, x, y)
+}
+
+// biasClipRow writes y = min(max(x + b, lo), hi).
+func biasClipRow(x, y []float32, b, lo, hi float32) {
+	y = y[:len(x)]
+	if vec16 && len(x) > 0 {
+		biasClip16(&x[0], &y[0], len(x), b, lo, hi)
+		return
+	}
+	biasClipRowGo(x, y, b, lo, hi)
+}
+
+// dwRowsFast runs a 3x3 (nine-tap) plane with the AVX-512 kernel: each
+// output vector is the nine taps' multiply-adds in order, the bias and the
+// clamp, from the padded rows in one pass. It reports false where it does
+// not apply.
+func dwRowsFast(pl *dwPlan, buf, w, dst []float32, bias, lo, hi float32) bool {
+	p := pl.p
+	if !vec16 || pl.taps != 9 {
+		return false
+	}
+	var offs [9]int
+	for t, o := range pl.offs {
+		offs[t] = 4 * o
+	}
+	// the last output row's last tap ends inside buf, the last output inside dst
+	_ = buf[(p.OutH-1)*pl.step+pl.offs[8]+p.OutW-1]
+	_ = dst[p.OutH*p.OutW-1]
+	_ = w[8]
+	dw9Rows16(&buf[0], &dst[0], &offs, &w[0], p.OutH, p.OutW, 4*pl.step, bias, lo, hi)
+	return true
 }

@@ -4,3 +4,14 @@ package cpu
 
 // axpy adds a·x to y.
 func axpy(a float32, x, y []float32) { axpyGo(a, x, y) }
+
+// biasClipRow writes y = min(max(x + b, lo), hi).
+func biasClipRow(x, y []float32, b, lo, hi float32) { biasClipRowGo(x, y, b, lo, hi) }
+
+// dwRowsFast has no vector kernel here: plane runs its axpy rows.
+func dwRowsFast(pl *dwPlan, buf, w, dst []float32, bias, lo, hi float32) bool { return false }
+
+// padRows writes rows rows of n floats, dst[r·dstep+k] = src[r·sstep+k·s].
+func padRows(s int, src, dst []float32, rows, n, sstep, dstep int) {
+	padRowsGo(s, src, dst, rows, n, sstep, dstep)
+}

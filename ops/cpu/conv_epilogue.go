@@ -9,8 +9,12 @@ import "github.com/qpipe/qpipe/ops"
 var _ ops.ConvEpilogueBackend = (*Backend)(nil)
 
 // Conv2dEpilogue computes y = act(conv(x, w) + b) for inference, on
-// Conv2dAct's tiles (conv2dRows) with act applied as each row is written.
+// Conv2dAct's tiles (conv2dRows) with act applied as each row is written;
+// depthwise convolutions go straight to depthwiseForward.
 func (b *Backend) Conv2dEpilogue(p ops.ConvParams, x, w, bias, y *ops.Tensor, act ops.Epilogue) error {
+	if depthwise(p) {
+		return b.depthwiseForward(p, x, w, bias, y, act)
+	}
 	if act.Kind == ops.EpilogueNone {
 		return b.Conv2d(p, x, w, bias, y)
 	}
@@ -24,10 +28,7 @@ func epilogueRow(x, y []float32, b float32, act ops.Epilogue) {
 	y = y[:len(x)]
 	switch act.Kind {
 	case ops.EpilogueClip:
-		lo, hi := act.Lo, act.Hi
-		for i, v := range x {
-			y[i] = min(max(v+b, lo), hi)
-		}
+		biasClipRow(x, y, b, act.Lo, act.Hi)
 	case ops.EpilogueHardswish:
 		for i, v := range x {
 			v += b

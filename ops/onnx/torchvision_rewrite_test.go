@@ -146,6 +146,18 @@ func TestTorchvisionRoundTripORT(t *testing.T) {
 			sens := int8Sensitivity(t, m, x)
 			t.Logf("quantized %d layers (%d grouped convolutions left float); int8 vs float logits: %.2g relative; rounding sensitivity %.2g", res.Layers, len(res.Skipped), qerr, sens)
 			ortAgrees(t, m, x, min(0.05, max(3*sens, 1e-3)), "int8 QDQ")
+			// The integer engine (depthwise convolutions included) runs the
+			// same model: its logits agree with the fake-quant model's
+			// within the same rounding tolerance.
+			ir, err := compress.Deploy(m, source.Span{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ierr := relErr(forward(t, ir.Model, x).Data, forward(t, m, x).Data)
+			t.Logf("integer engine: %d layers (%d skipped) vs fake-quant logits: %.2g relative", ir.Converted, len(ir.Skipped), ierr)
+			if ierr > min(0.05, max(3*sens, 1e-3)) {
+				t.Fatalf("integer engine vs fake-quant logits: %.2g relative, want <= %.2g", ierr, min(0.05, max(3*sens, 1e-3)))
+			}
 		})
 	}
 }

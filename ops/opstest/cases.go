@@ -71,7 +71,18 @@ func convCases() []tcase {
 	pool := func(name string, isMax bool, o ops.PoolOptions) tcase {
 		return poolCase(name, []int{2, 3, 6, 5}, isMax, o)
 	}
+	// depthwise with frozen weights and bias: the forward keeps no im2col
+	// columns, so a CPU backend takes its direct depthwise kernel; the
+	// input gradient is still checked
+	frozen := func(c tcase) tcase {
+		for i := 1; i < len(c.inputs); i++ {
+			c.inputs[i].noGrad = true
+		}
+		return c
+	}
 	return []tcase{
+		frozen(conv("conv2d_depthwise_s2_frozen", []int{2, 17, 9, 7}, []int{17, 1, 3, 3}, ops.Conv2dOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}, Groups: 17}, true)),
+		frozen(conv("conv2d_depthwise_x2_frozen", []int{1, 3, 6, 11}, []int{6, 1, 3, 3}, ops.Conv2dOptions{Padding: [2]int{1, 1}, Groups: 3}, true)),
 		conv("conv2d_pad1", []int{2, 3, 7, 6}, []int{4, 3, 3, 3}, ops.Conv2dOptions{Padding: [2]int{1, 1}}, true),
 		conv("conv2d_stride2", []int{2, 3, 7, 6}, []int{4, 3, 3, 2}, ops.Conv2dOptions{Stride: [2]int{2, 2}}, true),
 		conv("conv2d_depthwise", []int{2, 4, 5, 5}, []int{4, 1, 3, 3}, ops.Conv2dOptions{Padding: [2]int{1, 1}, Groups: 4}, true),

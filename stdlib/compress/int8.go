@@ -39,7 +39,7 @@ type Int8Options struct {
 type Int8Result struct {
 	Layers     int                // linear/conv2d layers quantized
 	Attention  int                // attention nodes with a qkv quantizer
-	Skipped    []string           // layers left float (grouped convolutions)
+	Skipped    []string           // layers left float (grouped convolutions other than depthwise)
 	Calibrated int                // images seen by calibration
 	Epochs     []train.EpochStats // QAT epochs
 }
@@ -134,7 +134,7 @@ func quantLayers(m *ops.Model, scope string) (layers []*ops.Node, skipped []stri
 	}
 	for _, n := range nodes {
 		switch {
-		case n.Kind == ops.OpConv2d && max(n.Attrs.Groups, 1) != 1:
+		case n.Kind == ops.OpConv2d && max(n.Attrs.Groups, 1) != 1 && !m.IsDepthwiseConv(n):
 			skipped = append(skipped, n.Name)
 		case n.Kind == ops.OpLinear || n.Kind == ops.OpConv2d:
 			layers = append(layers, n)

@@ -70,9 +70,10 @@ func runInt8(ctx context.Context, env *Env, st *State, step *check.Step) (*Outco
 	}
 	metrics["fused_relu"], metrics["int8_outputs"] = float64(ir.FusedReLU), float64(ir.Int8Outputs)
 	metrics["int8_attention"] = float64(ir.Attention)
+	metrics["int8_adds"] = float64(ir.Int8Adds)
 	metrics["int8_size_bytes"] = float64(compress.Int8Bytes(ir.Model))
-	return &Outcome{Summary: fmt.Sprintf("quantize int8 (%s, weights %s, calibrate %s): %d layers and %d attention nodes on the integer engine, %d ReLUs fused into GEMM epilogues, %d layers requantize into the next; the fake-quant model stays current (export writes QDQ), evaluate runs the integer engine",
-		modeWord(o.QAT), weightsWord(o.PerTensorWeights), o.Calibration, ir.Converted, ir.Attention, ir.FusedReLU, ir.Int8Outputs), Metrics: metrics, Series: series}, nil
+	return &Outcome{Summary: fmt.Sprintf("quantize int8 (%s, weights %s, calibrate %s): %d layers and %d attention nodes on the integer engine, %d ReLUs fused into epilogues, %d layers requantize into the next, %d residual adds in int8; the fake-quant model stays current (export writes QDQ), evaluate runs the integer engine",
+		modeWord(o.QAT), weightsWord(o.PerTensorWeights), o.Calibration, ir.Converted, ir.Attention, ir.FusedReLU, ir.Int8Outputs, ir.Int8Adds), Metrics: metrics, Series: series}, nil
 }
 
 // fakeQuantMetrics adds a quantize step's last QAT training loss (when it

@@ -1,0 +1,65 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/qpipe/qpipe/lang/source"
+	"github.com/qpipe/qpipe/ops"
+	"github.com/qpipe/qpipe/ops/cpu"
+	"github.com/qpipe/qpipe/stdlib/compress"
+	"github.com/qpipe/qpipe/stdlib/zoo"
+)
+
+// BenchmarkMobileNetV2Forward is the FP32 forward that `qpipe bench
+// infer-ort` times for mobilenet_v2 (torchvision, 3x224x224, imported),
+// for profiling with -cpuprofile. QPIPE_ORT_DIR keeps the export between
+// runs; without Python and torchvision it is skipped.
+func BenchmarkMobileNetV2Forward(b *testing.B) {
+	benchMobileNetV2(b, false)
+}
+
+// BenchmarkMobileNetV2Int8Forward is the INT8 forward of the same row:
+// the model quantized and deployed to the integer engine as infer-ort
+// builds it (compress.QuantizeInt8 on 8 random images, compress.Deploy).
+func BenchmarkMobileNetV2Int8Forward(b *testing.B) {
+	benchMobileNetV2(b, true)
+}
+
+func benchMobileNetV2(b *testing.B, int8 bool) {
+	dir := os.Getenv("QPIPE_ORT_DIR")
+	if dir == "" {
+		dir = b.TempDir()
+	}
+	m, err := torchvisionModel(dir, "mobilenet_v2")
+	if err != nil {
+		b.Skip(err)
+	}
+	s := zoo.Shape{C: 3, H: 224, W: 224}
+	be := cpu.New(cpu.Options{})
+	if int8 {
+		calib := randomDataset(s, 8)
+		if _, err := compress.QuantizeInt8(context.Background(), m, compress.Int8Options{Data: calib, Batch: 4, Batches: 2, Backend: be}); err != nil {
+			b.Fatal(err)
+		}
+		ir, err := compress.Deploy(m, source.Span{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		m = ir.Model
+	}
+	for _, n := range []int{1, 64} {
+		b.Run(map[int]string{1: "b1", 64: "b64"}[n], func(b *testing.B) {
+			x := ops.New(n, s.C, s.H, s.W)
+			copy(x.Data, randomDataset(s, n).X)
+			c := ops.NewContext(be, ops.Options{})
+			for b.Loop() {
+				if _, err := m.Forward(c, x); err != nil {
+					b.Fatal(err)
+				}
+				c.Reset()
+			}
+		})
+	}
+}

@@ -1,0 +1,109 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// The row kernel of int8_dw.go (AVX-512); it mirrors dwInt8RowGo and
+// ops.Int8Epilogue.Requant operation for operation.
+
+// func dwInt8Row3(x *int8, ldx, step int, w *int32, wstride int, bias *int32, scale *float32, lo, hi float32, out *int8, ow, c int)
+TEXT ·dwInt8Row3(SB), NOSPLIT, $0-88
+	MOVQ ldx+8(FP), DX
+	MOVQ step+16(FP), R8
+	MOVQ c+80(FP), BX
+	VBROADCASTSS lo+56(FP), Z11
+	VBROADCASTSS hi+60(FP), Z12
+	XORQ R12, R12 // channel offset of the block
+
+block:
+	MOVQ BX, AX
+	SUBQ R12, AX // channels left
+	JLE done
+	MOVQ $0xffff, R13
+	CMPQ AX, $16
+	JGE fullmask
+	MOVQ $1, R13
+	MOVQ AX, CX
+	SHLQ CX, R13
+	DECQ R13
+fullmask:
+	KMOVW R13, K1
+
+	// the block's nine taps, bias and scale
+	MOVQ w+24(FP), R9
+	LEAQ (R9)(R12*4), R9
+	MOVQ wstride+32(FP), R10
+	VMOVDQU32 (R9), Z0
+	ADDQ R10, R9
+	VMOVDQU32 (R9), Z1
+	ADDQ R10, R9
+	VMOVDQU32 (R9), Z2
+	ADDQ R10, R9
+	VMOVDQU32 (R9), Z3
+	ADDQ R10, R9
+	VMOVDQU32 (R9), Z4
+	ADDQ R10, R9
+	VMOVDQU32 (R9), Z5
+	ADDQ R10, R9
+	VMOVDQU32 (R9), Z6
+	ADDQ R10, R9
+	VMOVDQU32 (R9), Z7
+	ADDQ R10, R9
+	VMOVDQU32 (R9), Z8
+	MOVQ bias+40(FP), R9
+	VMOVDQU32.Z (R9)(R12*4), K1, Z9
+	MOVQ scale+48(FP), R9
+	VMOVUPS.Z (R9)(R12*4), K1, Z10
+
+	MOVQ x+0(FP), R14
+	ADDQ R12, R14
+	MOVQ out+64(FP), AX
+	ADDQ R12, AX
+	MOVQ ow+72(FP), CX
+
+pixel:
+	LEAQ (R14)(DX*1), R9
+	LEAQ (R9)(DX*1), R10
+	VPMOVSXBD.Z (R14), K1, Z13
+	VPMULLD Z0, Z13, Z14
+	VPMOVSXBD.Z (R14)(BX*1), K1, Z15
+	VPMULLD Z1, Z15, Z15
+	VPMOVSXBD.Z (R14)(BX*2), K1, Z16
+	VPMULLD Z2, Z16, Z16
+	VPMOVSXBD.Z (R9), K1, Z17
+	VPMULLD Z3, Z17, Z17
+	VPMOVSXBD.Z (R9)(BX*1), K1, Z18
+	VPMULLD Z4, Z18, Z18
+	VPMOVSXBD.Z (R9)(BX*2), K1, Z19
+	VPMULLD Z5, Z19, Z19
+	VPMOVSXBD.Z (R10), K1, Z20
+	VPMULLD Z6, Z20, Z20
+	VPMOVSXBD.Z (R10)(BX*1), K1, Z21
+	VPMULLD Z7, Z21, Z21
+	VPMOVSXBD.Z (R10)(BX*2), K1, Z22
+	VPMULLD Z8, Z22, Z22
+	VPADDD Z15, Z14, Z14
+	VPADDD Z17, Z16, Z16
+	VPADDD Z19, Z18, Z18
+	VPADDD Z21, Z20, Z20
+	VPADDD Z16, Z14, Z14
+	VPADDD Z20, Z18, Z18
+	VPADDD Z22, Z14, Z14
+	VPADDD Z18, Z14, Z14
+	VPADDD Z9, Z14, Z14
+	VCVTDQ2PS Z14, Z14
+	VMULPS Z10, Z14, Z14
+	VMAXPS Z11, Z14, Z14
+	VMINPS Z12, Z14, Z14
+	VCVTPS2DQ Z14, Z14
+	VPMOVSDB Z14, K1, (AX)
+	ADDQ R8, R14
+	ADDQ BX, AX
+	DECQ CX
+	JNZ pixel
+
+	ADDQ $16, R12
+	JMP block
+
+done:
+	VZEROUPPER
+	RET
