@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 )
 
@@ -61,7 +62,7 @@ func (e *exec) runAdd(spec kindSpec, n *Node, in []*Tensor) *Tensor {
 // channel-last (or the shapes differ, or the backend has no kernel).
 func (e *exec) addInt8(n *Node, a, b *Tensor) *Tensor {
 	ab, ok := e.c.b.(Int8AddBackend)
-	if !ok || !sameShape(a.Shape, b.Shape) || a.Dims() != 4 {
+	if !ok || !slices.Equal(a.Shape, b.Shape) || a.Dims() != 4 {
 		return nil
 	}
 	oa, okA := channelLastOperand(a)
@@ -85,18 +86,6 @@ func channelLastOperand(t *Tensor) (AddOperand, bool) {
 		return AddOperand{Q: q, Scale: s}, true
 	}
 	return AddOperand{}, false
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // floatChannelLast reports whether a qconv2d with float output may leave
