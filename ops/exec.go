@@ -31,7 +31,10 @@ type exec struct {
 
 // ForwardHook observes every node evaluation of ForwardObserved: the node,
 // its input values and its output (e.g. activation statistics for
-// calibration). It must not keep the tensors past the step.
+// calibration). It must not keep the tensors past the step. In an integer
+// model a value may be int8 codes or, for a qconv2d read only by int8
+// adds, float data in channel-last order: Context.Dequantize gives any
+// value as NCHW float32.
 type ForwardHook func(n *Node, in []*Tensor, out *Tensor)
 
 // param returns the tensor bound to role: the node's input slot when the

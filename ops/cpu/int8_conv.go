@@ -4,18 +4,23 @@ package cpu
 //
 // The weights are packed by kernel row: row oc holds, for each kernel row
 // i, the KW·C codes W[oc, c, i, j] at (j·C + c), zero-padded to a multiple
-// of 4 (one VNNI group) — a segment. In a channel-last (NHWC) image with
-// its padding written out (zeros), the codes a kernel row sees for output
-// pixel (oh, ow) are KW·C contiguous bytes, the next pixel's StrideW·C
-// bytes further and the next kernel row's DilH·Wp·C bytes further. So
-// the GEMM reads the image in place (gemm.ImplicitS8): no patch row is
-// written, and an output row of the convolution is one GEMM call with the
-// fused requantize/dequantize epilogue, spread over the workers by output
-// row. Int8 outputs stay channel-last (the next int8 conv or pool reads
-// them so), float outputs are moved back to NCHW. Horizontal dilation
-// breaks the contiguous run; such layers build patch rows in the same
-// layout. The int32 accumulators are exact, so the result is bit for bit
-// that of the (c, i, j)-ordered im2col GEMM, on any worker count.
+// of 4 (one VNNI group) — a segment. The input is copied once per tile
+// into a channel-last (NHWC) frame with its padding written out, as u8
+// codes (code+128, padding 0x80: see gemm.ImplicitS8.U8, which saves the
+// row sums a signed A would need). There the codes a kernel row sees for
+// output pixel (oh, ow) are KW·C contiguous bytes, the next pixel's
+// StrideW·C bytes further and the next kernel row's DilH·Wp·C bytes
+// further, so the GEMM reads the frame in place: no patch row is
+// written. At stride 1 a band of output rows is one GEMM call over the
+// run of padded positions (the positions between rows are dropped), other
+// strides one call per output row; calls are spread over the workers,
+// with the fused requantize/dequantize epilogue (and, for Conv2dInt8Pool2,
+// the 2×2 max pool of each band). Int8 outputs stay channel-last (the
+// next int8 conv, pool or add reads them so), float outputs are moved
+// back to NCHW unless asked for channel-last. Horizontal dilation breaks
+// the contiguous run; such layers build patch rows in the same layout.
+// The int32 accumulators are exact, so the result is bit for bit that of
+// the (c, i, j)-ordered im2col GEMM, on any worker count.
 
 import (
 	"fmt"

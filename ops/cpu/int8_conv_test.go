@@ -49,8 +49,8 @@ func convInt8Ref(p ops.ConvParams, x, w []int8, ep ops.Int8Epilogue) ([]int8, []
 // bit for bit against the definition, int8 and float outputs, over the
 // shapes the models use: 3x3 pad 1, stride 2, 1x1, the 7x7 stride-2 stem,
 // dilation, one channel, channel counts off the VNNI group and kernel
-// tile, output rows across the 14-row kernel tile, unpadded input read in
-// place, and batches spanning several tiles; on 1, 2 and 3 workers.
+// tile, output rows across the 14-row kernel tile, unpadded input, and
+// batches spanning several tiles; on 1, 2 and 3 workers.
 func TestConv2dInt8MatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	cases := []struct{ n, c, h, w, oc, k, stride, pad, dil int }{
@@ -64,7 +64,7 @@ func TestConv2dInt8MatchesReference(t *testing.T) {
 		{2, 7, 6, 5, 3, 2, 1, 0, 1},
 		{9, 64, 8, 8, 64, 3, 1, 1, 1},
 		{3, 3, 32, 32, 16, 3, 1, 1, 1}, // resnet20 stem: 9-byte kernel rows in 12
-		{2, 32, 7, 9, 64, 3, 1, 0, 1},  // unpadded channel-last input read in place
+		{2, 32, 7, 9, 64, 3, 1, 0, 1},  // unpadded channel-last input
 		{3, 5, 9, 7, 33, 3, 2, 1, 1},   // 15-byte kernel rows, odd sizes, stride 2
 		{2, 16, 5, 31, 32, 3, 1, 1, 1}, // output rows over two 14-row tiles and a tail
 		{1, 8, 12, 12, 16, 5, 2, 2, 3}, // dilated 5x5: patch rows
