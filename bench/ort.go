@@ -85,6 +85,8 @@ func benchInferORT(opts Options, emit func(Result)) error {
 			return err
 		}
 		defer os.RemoveAll(dir)
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("QPIPE_ORT_DIR: %w", err)
 	}
 	be := cpu.New(cpu.Options{Threads: threads})
 	for _, mdl := range ortModels() {

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -12,12 +14,15 @@ import (
 // TestInferORTRunsBothEngines runs infer-ort on the zoo cnn at batch 2:
 // one row per precision, with qpipe's and ONNX Runtime's times (the real
 // onnxruntime-node, on the FP32 and INT8 QDQ exports) and their ratio,
-// then qpipe's INT8 speed-up over its FP32.
+// then qpipe's INT8 speed-up over its FP32. QPIPE_ORT_DIR names a folder
+// that does not exist yet: the bench makes it and keeps the exports there.
 func TestInferORTRunsBothEngines(t *testing.T) {
 	if _, err := ortScript(); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("QPIPE_ORT_MODELS", "cnn")
+	keep := filepath.Join(t.TempDir(), "kept", "exports")
+	t.Setenv("QPIPE_ORT_DIR", keep)
 	var buf bytes.Buffer
 	if err := Run("infer-ort", Options{Format: "json", Sizes: []int{2}, Seconds: 0.03, Threads: 1}, &buf); err != nil {
 		t.Fatal(err)
@@ -43,5 +48,10 @@ func TestInferORTRunsBothEngines(t *testing.T) {
 	}
 	if strings.Join(cases, " ") != "cnn/fp32/b2 cnn/int8/b2 cnn/int8-vs-fp32/b2" {
 		t.Fatalf("cases %v, want cnn/fp32/b2, cnn/int8/b2 and cnn/int8-vs-fp32/b2 (a skipped row names its reason)", cases)
+	}
+	for _, f := range []string{"cnn.onnx", "cnn.int8.onnx"} {
+		if _, err := os.Stat(filepath.Join(keep, f)); err != nil {
+			t.Errorf("QPIPE_ORT_DIR should keep %s: %v", f, err)
+		}
 	}
 }
