@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -75,6 +76,9 @@ func benchInferORT(opts Options, emit func(Result)) error {
 	if len(sizes) == 0 {
 		sizes = []int{1, 64}
 	}
+	if err := checkORTModels(os.Getenv("QPIPE_ORT_MODELS")); err != nil {
+		return err
+	}
 	runJS, err := ortScript()
 	if err != nil {
 		return err
@@ -96,6 +100,21 @@ func benchInferORT(opts Options, emit func(Result)) error {
 		err := benchORTModel(mdl, be, runJS, dir, threads, sizes, opts.Seconds, emit)
 		if err != nil {
 			emit(Result{Case: mdl.name + "/skipped", Unit: "-", Extra: map[string]any{"reason": strings.ReplaceAll(err.Error(), " ", "_")}})
+		}
+	}
+	return nil
+}
+
+// checkORTModels refuses a QPIPE_ORT_MODELS entry that names no model, so
+// a typo is an error instead of an empty table.
+func checkORTModels(sel string) error {
+	var known []string
+	for _, m := range ortModels() {
+		known = append(known, m.name)
+	}
+	for _, name := range strings.Split(sel, ",") {
+		if name = strings.TrimSpace(name); name != "" && !slices.Contains(known, name) {
+			return fmt.Errorf("QPIPE_ORT_MODELS: no model %q; the models are %s", name, strings.Join(known, ", "))
 		}
 	}
 	return nil

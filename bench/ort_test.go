@@ -55,3 +55,17 @@ func TestInferORTRunsBothEngines(t *testing.T) {
 		}
 	}
 }
+
+// TestInferORTRefusesUnknownModel: a QPIPE_ORT_MODELS entry that names no
+// model is an error that lists the models, not an empty table.
+func TestInferORTRefusesUnknownModel(t *testing.T) {
+	t.Setenv("QPIPE_ORT_MODELS", "cnn,resnet50")
+	var buf bytes.Buffer
+	err := Run("infer-ort", Options{Format: "json", Sizes: []int{1}, Seconds: 0.01, Threads: 1}, &buf)
+	if err == nil || !strings.Contains(err.Error(), `no model "resnet50"`) || !strings.Contains(err.Error(), "cnn, resnet20, resnet18, mobilenet_v2") {
+		t.Fatalf("err = %v, want it to name resnet50 and list the models", err)
+	}
+	if buf.Len() != 0 {
+		t.Fatalf("printed %q before refusing", buf.String())
+	}
+}
