@@ -20,6 +20,10 @@ type ConvFusion struct {
 	Scale, Shift []float32 // per output channel; Scale nil means 1
 	Res          *Tensor   // added before the activation (y's shape); nil: none
 	ReLU         bool
+	// Clip clamps the outputs to [Lo, Hi] after everything else (an
+	// imported MobileNet's ReLU6 is Clip with Lo 0, Hi 6).
+	Clip   bool
+	Lo, Hi float32
 }
 
 // ConvFusedBackend is an optional Backend extension for inference

@@ -137,11 +137,7 @@ func (b *Backend) Conv2dAct(p ops.ConvParams, x, w, bias, y *ops.Tensor, relu, k
 		return nil, b.depthwiseForward(p, x, w, bias, y, reluEpilogue(relu))
 	}
 	if !keep && directOK(p) {
-		shift := make([]float32, p.OutC)
-		if bias != nil {
-			copy(shift, bias.Data)
-		}
-		return nil, b.Conv2dFused(p, x, w, y, ops.ConvFusion{Shift: shift, ReLU: relu})
+		return nil, b.Conv2dFused(p, x, w, y, ops.ConvFusion{Shift: biasShift(p, bias), ReLU: relu})
 	}
 	return b.conv2dRows(p, x, w, bias, y, keep, func(src, dst []float32, v float32) { biasReLURow(src, dst, v, relu) })
 }

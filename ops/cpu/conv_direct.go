@@ -368,8 +368,65 @@ func (g *directGeom) directRows(y []float32, bias *ops.Tensor, row rowFunc) func
 	}
 }
 
+// biasShift is a convolution's bias as Conv2dFused's per-channel shift
+// (zeros without a bias).
+func biasShift(p ops.ConvParams, bias *ops.Tensor) []float32 {
+	shift := make([]float32, p.OutC)
+	if bias != nil {
+		copy(shift, bias.Data)
+	}
+	return shift
+}
+
+// outAct is the activation of directOut's output pass: a floor lo (ReLU:
+// 0) where hasLo, then a ceiling hi where hasHi.
+type outAct struct {
+	lo, hi       float32
+	hasLo, hasHi bool
+}
+
+// fusionAct is the output activation of f: its ReLU, then its clip.
+func fusionAct(f ops.ConvFusion) outAct {
+	var a outAct
+	if f.ReLU {
+		a.hasLo = true
+	}
+	if f.Clip {
+		a.lo, a.hasLo = max(a.lo, f.Lo), true
+		if !f.ReLU {
+			a.lo = f.Lo
+		}
+		a.hi, a.hasHi = f.Hi, true
+	}
+	return a
+}
+
+// bits is the activation as directOut16's flags: 1 floor, 2 ceiling.
+func (a outAct) bits() uint8 {
+	var b uint8
+	if a.hasLo {
+		b |= 1
+	}
+	if a.hasHi {
+		b |= 2
+	}
+	return b
+}
+
+// apply is the activation on one value, as the vector kernel computes it
+// (VMAXPS/VMINPS give the bound when o is NaN).
+func (a outAct) apply(o float32) float32 {
+	if a.hasLo && !(o > a.lo) {
+		o = a.lo
+	}
+	if a.hasHi && !(o < a.hi) {
+		o = a.hi
+	}
+	return o
+}
+
 // directOutGo is directOut in Go, with the same fused multiply-add.
-func directOutGo(src []float32, lds int, dst, res []float32, rows, cols int, scale, shift float32, relu bool) {
+func directOutGo(src []float32, lds int, dst, res []float32, rows, cols int, scale, shift float32, act outAct) {
 	for r := range rows {
 		s, d := src[r*lds:][:cols], dst[r*cols:][:cols]
 		for i, v := range s {
@@ -377,10 +434,7 @@ func directOutGo(src []float32, lds int, dst, res []float32, rows, cols int, sca
 			if res != nil {
 				o += res[r*cols+i]
 			}
-			if relu {
-				o = max(o, 0)
-			}
-			d[i] = o
+			d[i] = act.apply(o)
 		}
 	}
 }
@@ -401,6 +455,7 @@ func (b *Backend) Conv2dFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvF
 	if f.Res != nil {
 		res = f.Res.Data
 	}
+	act := fusionAct(f)
 	if directOK(p) {
 		g := directGeomFor(p)
 		b.directForward(g, b.directTiles(g), x.Data, w.Data, func(t []float32, ldc, stride int, tl directTile) {
@@ -412,7 +467,7 @@ func (b *Backend) Conv2dFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvF
 					if res != nil {
 						r = res[at:][:rows*p.OutW]
 					}
-					directOut(t[(oc-tl.oc0)*ldc+img*stride:], g.wp, y.Data[at:][:rows*p.OutW], r, rows, p.OutW, scale(oc), f.Shift[oc], f.ReLU)
+					directOut(t[(oc-tl.oc0)*ldc+img*stride:], g.wp, y.Data[at:][:rows*p.OutW], r, rows, p.OutW, scale(oc), f.Shift[oc], act)
 				}
 			}
 		})
@@ -427,7 +482,7 @@ func (b *Backend) Conv2dFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvF
 		if res != nil {
 			r = res[q*L:][:L]
 		}
-		directOut(plane, L, plane, r, 1, L, scale(oc), f.Shift[oc], f.ReLU)
+		directOut(plane, L, plane, r, 1, L, scale(oc), f.Shift[oc], act)
 	})
 	return nil
 }

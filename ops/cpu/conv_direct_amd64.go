@@ -9,13 +9,13 @@ import (
 )
 
 //go:noescape
-func directOut16(src *float32, lds int, dst, res *float32, rows, cols int, scale, shift float32, relu bool)
+func directOut16(src *float32, lds int, dst, res *float32, rows, cols int, scale, shift, lo, hi float32, clamp uint8)
 
 // directOut writes rows rows of cols outputs: dst = act(src·scale + shift
 // + res) (res nil: none), src rows lds floats apart, dst and res packed.
-func directOut(src []float32, lds int, dst, res []float32, rows, cols int, scale, shift float32, relu bool) {
+func directOut(src []float32, lds int, dst, res []float32, rows, cols int, scale, shift float32, act outAct) {
 	if !vec16 || rows == 0 || cols == 0 {
-		directOutGo(src, lds, dst, res, rows, cols, scale, shift, relu)
+		directOutGo(src, lds, dst, res, rows, cols, scale, shift, act)
 		return
 	}
 	_, _ = src[(rows-1)*lds+cols-1], dst[rows*cols-1]
@@ -24,7 +24,7 @@ func directOut(src []float32, lds int, dst, res []float32, rows, cols int, scale
 		_ = res[rows*cols-1]
 		r = &res[0]
 	}
-	directOut16(&src[0], lds, &dst[0], r, rows, cols, scale, shift, relu)
+	directOut16(&src[0], lds, &dst[0], r, rows, cols, scale, shift, act.lo, act.hi, act.bits())
 }
 
 //go:noescape

@@ -2,11 +2,12 @@
 
 #include "textflag.h"
 
-// func directOut16(src *float32, lds int, dst, res *float32, rows, cols int, scale, shift float32, relu bool)
+// func directOut16(src *float32, lds int, dst, res *float32, rows, cols int, scale, shift, lo, hi float32, clamp uint8)
 // For rows rows of cols floats (src rows lds floats apart, dst and res
 // rows packed): dst = act(src·scale + shift + res), res skipped when nil,
-// act max(·, 0) when relu. One FMA per element, 16 at a time, masked tail.
-TEXT ·directOut16(SB), NOSPLIT, $0-57
+// act max(·, lo) when clamp&1, then min(·, hi) when clamp&2. One FMA per
+// element, 16 at a time, masked tail.
+TEXT ·directOut16(SB), NOSPLIT, $0-65
 	MOVQ src+0(FP), SI
 	MOVQ lds+8(FP), R8
 	SHLQ $2, R8
@@ -16,8 +17,9 @@ TEXT ·directOut16(SB), NOSPLIT, $0-57
 	MOVQ cols+40(FP), R10
 	VBROADCASTSS scale+48(FP), Z6
 	VBROADCASTSS shift+52(FP), Z7
-	MOVBLZX relu+56(FP), DX
-	VPXORD Z27, Z27, Z27
+	VBROADCASTSS lo+56(FP), Z27
+	VBROADCASTSS hi+60(FP), Z28
+	MOVBLZX clamp+64(FP), DX
 	MOVQ R10, CX
 	ANDQ $15, CX
 	MOVQ $1, AX
@@ -38,10 +40,14 @@ col:
 	JZ nores
 	VADDPS (BX)(R11*1), Z0, Z0
 nores:
-	TESTQ DX, DX
-	JZ norelu
+	TESTQ $1, DX
+	JZ nolo
 	VMAXPS Z27, Z0, Z0
-norelu:
+nolo:
+	TESTQ $2, DX
+	JZ nohi
+	VMINPS Z28, Z0, Z0
+nohi:
 	VMOVUPS Z0, (DI)(R11*1)
 	ADDQ $64, R11
 	SUBQ $16, CX
@@ -56,10 +62,14 @@ tail:
 	VMOVUPS.Z (BX)(R11*1), K1, Z1
 	VADDPS Z1, Z0, Z0
 tnores:
-	TESTQ DX, DX
-	JZ tnorelu
+	TESTQ $1, DX
+	JZ tnolo
 	VMAXPS Z27, Z0, Z0
-tnorelu:
+tnolo:
+	TESTQ $2, DX
+	JZ tnohi
+	VMINPS Z28, Z0, Z0
+tnohi:
 	VMOVUPS Z0, K1, (DI)(R11*1)
 next:
 	ADDQ R8, SI

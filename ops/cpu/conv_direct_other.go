@@ -6,8 +6,8 @@ import "github.com/qpipe/qpipe/ops"
 
 // directOut writes rows rows of cols outputs: dst = act(src·scale + shift
 // + res) (res nil: none), src rows lds floats apart, dst and res packed.
-func directOut(src []float32, lds int, dst, res []float32, rows, cols int, scale, shift float32, relu bool) {
-	directOutGo(src, lds, dst, res, rows, cols, scale, shift, relu)
+func directOut(src []float32, lds int, dst, res []float32, rows, cols int, scale, shift float32, act outAct) {
+	directOutGo(src, lds, dst, res, rows, cols, scale, shift, act)
 }
 
 // fillRows writes rows rows of wp floats into dst (packed): row r holds
