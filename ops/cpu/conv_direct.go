@@ -387,16 +387,12 @@ type outAct struct {
 
 // fusionAct is the output activation of f: its ReLU, then its clip.
 func fusionAct(f ops.ConvFusion) outAct {
-	var a outAct
-	if f.ReLU {
-		a.hasLo = true
-	}
+	a := outAct{hasLo: f.ReLU || f.Clip, hasHi: f.Clip}
 	if f.Clip {
-		a.lo, a.hasLo = max(a.lo, f.Lo), true
-		if !f.ReLU {
-			a.lo = f.Lo
+		a.lo, a.hi = f.Lo, f.Hi
+		if f.ReLU {
+			a.lo = max(f.Lo, 0)
 		}
-		a.hi, a.hasHi = f.Hi, true
 	}
 	return a
 }

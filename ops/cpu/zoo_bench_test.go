@@ -78,23 +78,30 @@ func BenchmarkZooInfer(b *testing.B) {
 	for _, name := range []string{"mlp", "cnn", "vit-tiny"} {
 		b.Run(name, func(b *testing.B) {
 			m, x, _ := zooBatch(b, name, 256)
-			c := ops.NewContext(cpu.New(cpu.Options{}), ops.Options{})
-			run := func() {
-				if _, err := m.Forward(c, x); err != nil {
-					b.Fatal(err)
-				}
-				c.Reset()
-			}
-			run()
-			cpu0 := rusage()
-			b.ResetTimer()
-			for range b.N {
-				run()
-			}
+			cpuMS := benchForward(b, m, x)
 			b.ReportMetric(float64(256*b.N)/b.Elapsed().Seconds(), "images/s")
-			b.ReportMetric((rusage()-cpu0)*1000/float64(b.N), "cpu-ms/batch")
+			b.ReportMetric(cpuMS, "cpu-ms/batch")
 		})
 	}
+}
+
+// benchForward times b.N no-grad forwards of m on x (after one warm-up)
+// and returns the CPU milliseconds per forward.
+func benchForward(b *testing.B, m *ops.Model, x *ops.Tensor) float64 {
+	c := ops.NewContext(cpu.New(cpu.Options{}), ops.Options{})
+	run := func() {
+		if _, err := m.Forward(c, x); err != nil {
+			b.Fatal(err)
+		}
+		c.Reset()
+	}
+	run()
+	cpu0 := rusage()
+	b.ResetTimer()
+	for range b.N {
+		run()
+	}
+	return (rusage() - cpu0) * 1000 / float64(b.N)
 }
 
 // BenchmarkConvNetInfer is the FP32 side of `qpipe bench infer-ort` for the
@@ -116,21 +123,9 @@ func BenchmarkConvNetInfer(b *testing.B) {
 				for i := range x.Data {
 					x.Data[i] = r.Float32()
 				}
-				c := ops.NewContext(cpu.New(cpu.Options{}), ops.Options{})
-				run := func() {
-					if _, err := m.Forward(c, x); err != nil {
-						b.Fatal(err)
-					}
-					c.Reset()
-				}
-				run()
-				cpu0 := rusage()
-				b.ResetTimer()
-				for range b.N {
-					run()
-				}
+				cpuMS := benchForward(b, m, x)
 				b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N), "ms/batch")
-				b.ReportMetric((rusage()-cpu0)*1000/float64(b.N), "cpu-ms/batch")
+				b.ReportMetric(cpuMS, "cpu-ms/batch")
 			})
 		}
 	}
