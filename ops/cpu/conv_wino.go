@@ -1,0 +1,404 @@
+package cpu
+
+// Winograd convolution for 3×3, stride-1 inference convolutions.
+//
+// F(4,3) along columns: the three taps of each kernel column slide down
+// the image, and Winograd's minimal filtering computes four output rows
+// of them from six input rows with six products instead of twelve:
+//
+//	y = Aᵀ·[(G·g) ⊙ (Bᵀ·d)]     d: 6 input rows, g: 3 taps, y: 4 rows
+//
+// (Lavin & Gray's F(4,3), points 0, ±1, ±2, ∞). The transforms act on
+// whole rows, so they are vector loops over columns with no gathers:
+//
+//   - the input transform writes, for each block of four output rows and
+//     each channel c, six transformed rows V_k[c] (Bᵀ·d, k = 0..5) straight
+//     from NCHW: rows above or below the image are a zero row, and each
+//     transformed row is followed by gw zero columns that serve as the
+//     left and right padding of the rows around it (as the direct path's
+//     gaps do);
+//   - the six products M_k = U_k · V_k are direct convolutions with one
+//     kernel row (taps j = 0..2 are the same row shifted by j), run by the
+//     indirect GEMM (gemm.SgemmIndirect) with K = 3·C: U_k[oc][c·3+j] is
+//     (G·g)_k for kernel column j of (oc, c), transformed once per weight
+//     tensor (winoWeightsFor);
+//   - the output transform Aᵀ·M writes four rows per block, and the
+//     direct path's output pass (directOut: scale, shift, residual,
+//     ReLU/clip) or its fused 2×2 pool (poolOut) writes them into y.
+//
+// That is 6·3 = 18 products per four rows and kernel row triple instead
+// of 4·9 = 36: half the multiply-adds of the direct convolution, at the
+// cost of two transforms (a few adds per value) and the transformed
+// products' round trip through the cache. The 2-D F(4×4,3×3) saves 4×,
+// but its transforms along rows need stride-4 gathers and a blocked
+// layout; the column form reuses the direct path's layout and kernels.
+// Every multiplier in Bᵀ and Aᵀ is a power of two (the transforms are
+// written so), so the vector and Go transforms agree bit for bit, and a
+// tile's outputs do not depend on how the batch is cut: results are the
+// same on any number of threads.
+//
+// The error is larger than the direct convolution's (G has entries 1/6,
+// 1/12, 1/24, and Aᵀ multiplies by up to 8): the tests bound it by the
+// sum of |w|·|x| over each output's taps. QPIPE_WINOGRAD=0 turns the path
+// off for the direct convolution's numerics.
+
+import (
+	"bytes"
+	"os"
+	"runtime"
+	"sync"
+	"unsafe"
+	"weak"
+
+	"github.com/qpipe/qpipe/ops"
+	"github.com/qpipe/qpipe/ops/cpu/gemm"
+)
+
+// winoRows is the output rows of one block (F(4,3)); winoIns the input
+// rows it reads and the products it makes.
+const (
+	winoRows = 4
+	winoIns  = 6
+)
+
+// winoOn is false when the environment sets QPIPE_WINOGRAD=0 (read once,
+// at start-up).
+var winoOn = os.Getenv("QPIPE_WINOGRAD") != "0"
+
+// winoMinC is the fewest input and output channels that take the
+// Winograd path: below it the GEMMs are too thin to pay for the
+// transforms (a first layer with C = 1..3 stays direct).
+const winoMinC = 8
+
+// winoOK reports whether p's inference forward takes the Winograd path:
+// a 3×3, stride-1, undilated, ungrouped convolution with padding up to 2
+// and enough channels, where the direct path runs (AVX-512).
+func winoOK(p ops.ConvParams) bool {
+	return winoOn && directOK(p) && p.KH == 3 && p.KW == 3 &&
+		p.StrideH == 1 && p.StrideW == 1 && p.DilH == 1 && p.DilW == 1 &&
+		p.PadH <= 2 && p.PadW <= 2 && p.C >= winoMinC && p.OutC >= winoMinC &&
+		p.OutH > 0 && p.OutW > 0
+}
+
+// winoGeom is the layout of one convolution's Winograd tiles.
+type winoGeom struct {
+	p      ops.ConvParams
+	blocks int // blocks of winoRows output rows per image
+	gw     int // zero columns before the first row and after each row
+	wp     int // row stride of the transformed input and products: W + gw
+}
+
+// newWinoGeom lays out p. A tap reads columns PadW to the left and right
+// of a row, and an output row's OutW = W + 2·PadW - 2 columns must fit in
+// the row stride, hence the gap.
+func newWinoGeom(p ops.ConvParams) *winoGeom {
+	gw := max(p.PadW, 2*p.PadW-2)
+	return &winoGeom{p: p, blocks: (p.OutH + winoRows - 1) / winoRows, gw: gw, wp: p.W + gw}
+}
+
+// winoTile is one tile: images n0..n0+cnt, row blocks b0..b1 of each,
+// output channels oc0..oc1.
+type winoTile struct{ n0, cnt, b0, b1, oc0, oc1 int }
+
+// rows is the transformed rows of one channel (and products of one output
+// channel) in the tile.
+func (t winoTile) rows() int { return t.cnt * (t.b1 - t.b0) }
+
+// plane is the floats of one transformed channel of the tile.
+func (g *winoGeom) plane(t winoTile) int { return g.gw + t.rows()*g.wp }
+
+// cols is the GEMM's column count: output (row r, column ow) of the tile
+// is column r·wp + ow.
+func (g *winoGeom) cols(t winoTile) int { return (t.rows()-1)*g.wp + g.p.OutW }
+
+// winoTiles cuts p's batch into tiles of about tileBudget/2 floats of
+// transformed input and products each: runs of whole images or bands of
+// row blocks of one image. With fewer images than workers, where the work
+// pays for the hand-off, each image is split into one part per worker:
+// bands where a band still fills two kernel tiles, else ranges of output
+// channels (each part then transforms the whole, small, input).
+func (b *Backend) winoTiles(g *winoGeom) []winoTile {
+	p := g.p
+	perBlock := winoIns * max(p.C, p.OutC) * g.wp // floats per row block, in or out
+	budget := max(1, (tileBudget/2)/perBlock)     // row blocks per tile
+	switch {
+	case g.blocks > budget:
+		return winoBands(p, g, budget)
+	case p.N >= b.w.n:
+		cnt := max(1, min(p.N, budget/g.blocks))
+		nt := (p.N + cnt - 1) / cnt
+		cnt = (p.N + nt - 1) / nt // even tiles
+		var ts []winoTile
+		for n0 := 0; n0 < p.N; n0 += cnt {
+			ts = append(ts, winoTile{n0: n0, cnt: min(cnt, p.N-n0), b1: g.blocks, oc1: p.OutC})
+		}
+		return ts
+	}
+	parts, macs := b.w.n, p.OutC*p.OutH*p.OutW*p.C*9
+	per := (g.blocks + parts - 1) / parts
+	switch {
+	case parts == 1 || macs < partWork:
+		return winoBands(p, g, g.blocks)
+	case per*g.wp >= 2*48:
+		return winoBands(p, g, per)
+	}
+	var ts []winoTile
+	for img := range p.N {
+		for k := range parts {
+			ts = append(ts, winoTile{n0: img, cnt: 1, b1: g.blocks, oc0: p.OutC * k / parts, oc1: p.OutC * (k + 1) / parts})
+		}
+	}
+	return ts
+}
+
+// winoBands cuts every image of p into bands of per row blocks.
+func winoBands(p ops.ConvParams, g *winoGeom, per int) []winoTile {
+	var ts []winoTile
+	for img := range p.N {
+		for b0 := 0; b0 < g.blocks; b0 += per {
+			ts = append(ts, winoTile{n0: img, cnt: 1, b0: b0, b1: min(b0+per, g.blocks), oc1: p.OutC})
+		}
+	}
+	return ts
+}
+
+// winoOutFunc writes the outputs of image img (of the tile), channel oc,
+// from rows: output row winoRows·t.b0 + r in rows[r·wp:][:OutW].
+type winoOutFunc func(rows []float32, t winoTile, img, oc int)
+
+// winoForward runs the tiles ts of p's convolution of x with the
+// transformed weights u (winoWeightsFor), handing each output plane of a
+// tile to out. Scheduling is directForward's: whole tiles per worker from
+// a shared counter, or one tile each on the GEMM's spinning workers when
+// there are no more tiles than workers.
+func (b *Backend) winoForward(g *winoGeom, ts []winoTile, x, u []float32, out winoOutFunc) {
+	p := g.p
+	maxIn, maxOut, maxRows := 0, 0, 0
+	for _, t := range ts {
+		maxIn = max(maxIn, winoIns*p.C*g.plane(t))
+		maxOut = max(maxOut, winoIns*(t.oc1-t.oc0)*g.cols(t))
+		maxRows = max(maxRows, winoRows*(t.b1-t.b0)*g.wp)
+	}
+	run := func(ti int, st *tileState) {
+		if st.col == nil {
+			st.col, st.t, st.dcol, st.off = b.tmp.get(maxIn), b.tmp.get(maxOut), b.tmp.get(maxRows+winoIns*p.W), make([]int, 3*p.C)
+		}
+		b.winoTile(g, ts[ti], x, u, st, st.dcol[maxRows:], out)
+	}
+	done := func(st *tileState) { b.putBufs(st.col, st.t, st.dcol) }
+	if len(ts) > 1 && len(ts) <= b.w.n {
+		b.w.For(2*len(ts), 2, func(lo, hi int) {
+			st := &tileState{}
+			run(lo/2, st)
+			done(st)
+		})
+		return
+	}
+	b.tiles(len(ts), run, done)
+}
+
+// winoTile runs one tile: the input transform, the six products and the
+// output transform, plane by plane into out (pad: 6·W floats of scratch).
+func (b *Backend) winoTile(g *winoGeom, t winoTile, x, u []float32, st *tileState, pad []float32, out winoOutFunc) {
+	p := g.p
+	plane, n, K, oc := g.plane(t), g.cols(t), 3*p.C, t.oc1-t.oc0
+	v, m := st.col[:winoIns*p.C*plane], st.t[:winoIns*oc*n]
+	g.transformIn(t, x, v, pad)
+	off := st.off[:K]
+	for c := range p.C {
+		for j := range 3 {
+			off[c*3+j] = c*plane + g.gw + j - p.PadW
+		}
+	}
+	for k := range winoIns {
+		gemm.SgemmIndirect(oc, n, K, u[(k*p.OutC+t.oc0)*K:][:oc*K], K, v[k*p.C*plane:][:p.C*plane], off, m[k*oc*n:][:oc*n], n)
+	}
+	nb := t.b1 - t.b0
+	rows := st.dcol[:winoRows*nb*g.wp]
+	for img := range t.cnt {
+		for o := range oc {
+			winoOut(rows, g.wp, m[o*n+img*nb*g.wp:], oc*n, p.OutW, nb, g.wp, winoRows*g.wp)
+			out(rows, t, img, t.oc0+o)
+		}
+	}
+}
+
+// transformIn writes the tile's transformed input into v: row r of the
+// tile (image r / nb, block b0 + r % nb) of channel c, k-th transform, at
+// v[(k·C + c)·plane + gw + r·wp:][:W], with zeros in the gaps. Blocks
+// whose six rows lie inside the image are transformed where they lie, in
+// one run; a block that reaches above or below the image is copied into
+// pad (6·W floats) with zero rows first.
+func (g *winoGeom) transformIn(t winoTile, x, v, pad []float32) {
+	p := g.p
+	plane, hw, nb := g.plane(t), p.H*p.W, t.b1-t.b0
+	ks := p.C * plane // stride between the transforms of one channel
+	// interior blocks: 4·b - PadH ≥ 0 and 4·b - PadH + 5 < H
+	lo := min(max(t.b0, (p.PadH+winoRows-1)/winoRows), t.b1)
+	hi := max(min(t.b1, floorDiv(p.H-winoIns+p.PadH, winoRows)+1), lo)
+	for c := range p.C {
+		for k := range winoIns {
+			clear(v[k*ks+c*plane:][:g.gw])
+		}
+		for img := range t.cnt {
+			src := x[((t.n0+img)*p.C+c)*hw:][:hw]
+			dst := v[c*plane+g.gw+img*nb*g.wp:]
+			if hi > lo {
+				winoIn(dst[(lo-t.b0)*g.wp:], ks, src[(lo*winoRows-p.PadH)*p.W:], p.W, p.W, g.gw, hi-lo, winoRows*p.W, g.wp)
+			}
+			for bi := t.b0; bi < t.b1; bi++ {
+				if bi >= lo && bi < hi {
+					continue
+				}
+				ih := bi*winoRows - p.PadH
+				for i := range winoIns {
+					row := pad[i*p.W:][:p.W]
+					if r := ih + i; r >= 0 && r < p.H {
+						copy(row, src[r*p.W:])
+					} else {
+						clear(row)
+					}
+				}
+				winoIn(dst[(bi-t.b0)*g.wp:], ks, pad, p.W, p.W, g.gw, 1, 0, 0)
+			}
+		}
+	}
+}
+
+// winoInGo is winoIn in Go: the same float32 operations in the same order
+// as the vector kernel (every product is by a power of two, so exact).
+func winoInGo(dst []float32, dstStride int, src []float32, srcStride, n, gw, blocks, srcStep, dstStep int) {
+	for b := range blocks {
+		s, d := src[b*srcStep:], dst[b*dstStep:]
+		d0, d1, d2 := s[:n], s[srcStride:][:n], s[2*srcStride:][:n]
+		d3, d4, d5 := s[3*srcStride:][:n], s[4*srcStride:][:n], s[5*srcStride:][:n]
+		for i := range n {
+			e := d4[i] - d2[i]
+			t0 := d4[i] - float32(4*d2[i])
+			t1 := d3[i] - float32(4*d1[i])
+			t3 := d3[i] - d1[i]
+			t3 += t3
+			d[i] = float32(4*(d0[i]-d2[i])) + e
+			d[dstStride+i] = t0 + t1
+			d[2*dstStride+i] = t0 - t1
+			d[3*dstStride+i] = e + t3
+			d[4*dstStride+i] = e - t3
+			d[5*dstStride+i] = float32(4*(d1[i]-d3[i])) + (d5[i] - d3[i])
+		}
+		for k := range winoIns {
+			clear(d[k*dstStride+n:][:gw])
+		}
+	}
+}
+
+// winoOutGo is winoOut in Go, the vector kernel's operations in order.
+func winoOutGo(dst []float32, dstStride int, src []float32, srcStride, n, blocks, srcStep, dstStep int) {
+	for b := range blocks {
+		s, d := src[b*srcStep:], dst[b*dstStep:]
+		for i := range n {
+			m0, m1, m2 := s[i], s[srcStride+i], s[2*srcStride+i]
+			m3, m4, m5 := s[3*srcStride+i], s[4*srcStride+i], s[5*srcStride+i]
+			a, b, c, e := m1+m2, m1-m2, m3+m4, m3-m4
+			d[i] = (m0 + a) + c
+			d[dstStride+i] = b + float32(2*e)
+			d[2*dstStride+i] = a + float32(4*c)
+			d[3*dstStride+i] = (b + float32(8*e)) + m5
+		}
+	}
+}
+
+// winoWeights transforms w (OutC, C, 3, 3) into the six products'
+// matrices: u[(k·OutC + oc)·3C + c·3 + j] = (G·g)_k for kernel column j
+// of (oc, c), g = w[oc, c, 0..2, j], computed in float64.
+func winoWeights(p ops.ConvParams, w []float32) []float32 {
+	K := 3 * p.C
+	u := make([]float32, winoIns*p.OutC*K)
+	for oc := range p.OutC {
+		for c := range p.C {
+			for j := range 3 {
+				at := (oc*p.C+c)*9 + j
+				g0, g1, g2 := float64(w[at]), float64(w[at+3]), float64(w[at+6])
+				gk := [winoIns]float64{g0 / 4, -(g0 + g1 + g2) / 6, -(g0 - g1 + g2) / 6,
+					g0/24 + g1/12 + g2/6, g0/24 - g1/12 + g2/6, g2}
+				for k, v := range gk {
+					u[(k*p.OutC+oc)*K+c*3+j] = float32(v)
+				}
+			}
+		}
+	}
+	return u
+}
+
+// winoEntry is a weight tensor's transform and the weights it was made
+// from.
+type winoEntry struct {
+	src []byte // the weights' bits
+	u   []float32
+}
+
+// winoCache holds each weight tensor's transform, keyed by the tensor
+// (weakly: an entry goes when its tensor is collected). An entry is used
+// only while the tensor holds the same bits it was made from, so weights
+// changed in place (training, SetParam) are transformed again.
+var winoCache sync.Map // weak.Pointer[ops.Tensor] → *winoEntry
+
+// floatBytes is the bytes of s.
+func floatBytes(s []float32) []byte {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), 4*len(s))
+}
+
+// winoWeightsFor returns w's transform (winoWeights), from the cache
+// when w still holds the weights it was made from.
+func winoWeightsFor(p ops.ConvParams, w *ops.Tensor) []float32 {
+	key := weak.Make(w)
+	raw := floatBytes(w.Data[:p.OutC*p.C*9])
+	if v, ok := winoCache.Load(key); ok {
+		if e := v.(*winoEntry); bytes.Equal(e.src, raw) {
+			return e.u
+		}
+	}
+	e := &winoEntry{src: bytes.Clone(raw), u: winoWeights(p, w.Data)}
+	if _, loaded := winoCache.Swap(key, e); !loaded {
+		runtime.AddCleanup(w, func(k weak.Pointer[ops.Tensor]) { winoCache.Delete(k) }, key)
+	}
+	return e.u
+}
+
+// winoFused is Conv2dFused on the Winograd path (winoOK(p)).
+func (b *Backend) winoFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvFusion) {
+	g := newWinoGeom(p)
+	L, act := p.OutH*p.OutW, fusionAct(f)
+	b.winoForward(g, b.winoTiles(g), x.Data, winoWeightsFor(p, w), func(rows []float32, t winoTile, img, oc int) {
+		oh0 := t.b0 * winoRows
+		n := min(t.b1*winoRows, p.OutH) - oh0
+		at := ((t.n0+img)*p.OutC+oc)*L + oh0*p.OutW
+		var res []float32
+		if f.Res != nil {
+			res = f.Res.Data[at:][:n*p.OutW]
+		}
+		scale := float32(1)
+		if f.Scale != nil {
+			scale = f.Scale[oc]
+		}
+		directOut(rows, g.wp, y.Data[at:][:n*p.OutW], res, n, p.OutW, scale, f.Shift[oc], act)
+	})
+}
+
+// winoReLUMaxPool2 is Conv2dReLUMaxPool2 on the Winograd path: each
+// block's four rows are pooled straight into y (blocks start on even
+// rows).
+func (b *Backend) winoReLUMaxPool2(p ops.ConvParams, x, w, bias, y *ops.Tensor) {
+	g := newWinoGeom(p)
+	ph, pw := p.OutH/2, p.OutW/2
+	b.winoForward(g, b.winoTiles(g), x.Data, winoWeightsFor(p, w), func(rows []float32, t winoTile, img, oc int) {
+		r0 := t.b0 * winoRows / 2
+		n := min(t.b1*winoRows, 2*ph)/2 - r0 // pooled rows of the band
+		if n <= 0 {
+			return
+		}
+		poolOut(rows, g.wp, y.Data[((t.n0+img)*p.OutC+oc)*ph*pw+r0*pw:][:n*pw], n, pw, biasAt(bias, oc))
+	})
+}

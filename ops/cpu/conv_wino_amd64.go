@@ -1,0 +1,34 @@
+//go:build amd64 && !purego
+
+package cpu
+
+//go:noescape
+func winoIn16(dst *float32, dstStride int, src *float32, srcStride, n, gw, blocks, srcStep, dstStep int)
+
+//go:noescape
+func winoOut16(dst *float32, dstStride int, src *float32, srcStride, n, blocks, srcStep, dstStep int)
+
+// winoIn writes, for blocks row blocks b (src and dst advanced by srcStep
+// and dstStep floats per block), v = Bᵀ·d over n columns: d's row i is
+// src[i·srcStride:][:n], v's row k is dst[k·dstStride:][:n], followed by
+// gw zeros.
+func winoIn(dst []float32, dstStride int, src []float32, srcStride, n, gw, blocks, srcStep, dstStep int) {
+	if !vec16 || n == 0 || blocks == 0 || gw > 16 {
+		winoInGo(dst, dstStride, src, srcStride, n, gw, blocks, srcStep, dstStep)
+		return
+	}
+	_, _ = dst[(blocks-1)*dstStep+5*dstStride+n+gw-1], src[(blocks-1)*srcStep+5*srcStride+n-1]
+	winoIn16(&dst[0], dstStride, &src[0], srcStride, n, gw, blocks, srcStep, dstStep)
+}
+
+// winoOut writes, for blocks row blocks (src and dst advanced by srcStep
+// and dstStep floats per block), y = Aᵀ·m over n columns: m's row k is
+// src[k·srcStride:][:n], y's row r is dst[r·dstStride:][:n].
+func winoOut(dst []float32, dstStride int, src []float32, srcStride, n, blocks, srcStep, dstStep int) {
+	if !vec16 || n == 0 || blocks == 0 {
+		winoOutGo(dst, dstStride, src, srcStride, n, blocks, srcStep, dstStep)
+		return
+	}
+	_, _ = dst[(blocks-1)*dstStep+3*dstStride+n-1], src[(blocks-1)*srcStep+5*srcStride+n-1]
+	winoOut16(&dst[0], dstStride, &src[0], srcStride, n, blocks, srcStep, dstStep)
+}

@@ -1,0 +1,18 @@
+//go:build !amd64 || purego
+
+package cpu
+
+// winoIn writes, for blocks row blocks b (src and dst advanced by srcStep
+// and dstStep floats per block), v = Bᵀ·d over n columns: d's row i is
+// src[i·srcStride:][:n], v's row k is dst[k·dstStride:][:n], followed by
+// gw zeros.
+func winoIn(dst []float32, dstStride int, src []float32, srcStride, n, gw, blocks, srcStep, dstStep int) {
+	winoInGo(dst, dstStride, src, srcStride, n, gw, blocks, srcStep, dstStep)
+}
+
+// winoOut writes, for blocks row blocks (src and dst advanced by srcStep
+// and dstStep floats per block), y = Aᵀ·m over n columns: m's row k is
+// src[k·srcStride:][:n], y's row r is dst[r·dstStride:][:n].
+func winoOut(dst []float32, dstStride int, src []float32, srcStride, n, blocks, srcStep, dstStep int) {
+	winoOutGo(dst, dstStride, src, srcStride, n, blocks, srcStep, dstStep)
+}

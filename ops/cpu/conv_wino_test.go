@@ -1,0 +1,388 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/qpipe/qpipe/ops"
+)
+
+// winoGeoms are the shapes the Winograd path must get right: resnet's
+// 3×3 same convolutions, heights and widths that are not multiples of
+// the block (14×14: the cnn's conv2), images smaller than a block (1×1,
+// 3×2, 2×5), padding 0 and 2, odd channel counts, and an image large
+// enough to be cut into bands at any batch.
+func winoGeoms() []ops.ConvParams {
+	geoms := []ops.ConvParams{
+		{C: 16, H: 32, W: 32, OutC: 16, PadH: 1, PadW: 1},
+		{C: 32, H: 14, W: 14, OutC: 64, PadH: 1, PadW: 1},
+		{C: 9, H: 13, W: 11, OutC: 13, PadH: 1, PadW: 1},
+		{C: 8, H: 1, W: 1, OutC: 8, PadH: 1, PadW: 1},
+		{C: 11, H: 3, W: 2, OutC: 9, PadH: 1, PadW: 1},
+		{C: 8, H: 2, W: 5, OutC: 10, PadH: 2, PadW: 2},
+		{C: 10, H: 9, W: 7, OutC: 8},
+		{C: 12, H: 7, W: 10, OutC: 17, PadH: 2, PadW: 0},
+		{C: 64, H: 8, W: 8, OutC: 64, PadH: 1, PadW: 1},
+		{C: 48, H: 61, W: 37, OutC: 24, PadH: 1, PadW: 1}, // bands at any batch
+	}
+	for i := range geoms {
+		p := &geoms[i]
+		p.KH, p.KW, p.StrideH, p.StrideW, p.DilH, p.DilW, p.Groups = 3, 3, 1, 1, 1, 1, 1
+		p.OutH, p.OutW = p.H+2*p.PadH-2, p.W+2*p.PadW-2
+	}
+	return geoms
+}
+
+// convAbsRef is the float64 convolution of x and w and, per output, the
+// scale of the Winograd path's rounding error: the sum of |w|·|x| over
+// every product its block of four rows forms (each of the block's six
+// input rows times each kernel row's taps), which bounds the magnitude of
+// the transformed products the output is combined from. (An output's
+// own taps alone do not: at an image's edge they can be small while the
+// rows below them are large.)
+func convAbsRef(p ops.ConvParams, x, w []float32) (y, abs []float64) {
+	y, abs = make([]float64, p.N*p.OutC*p.OutH*p.OutW), make([]float64, p.N*p.OutC*p.OutH*p.OutW)
+	for n := range p.N {
+		for oc := range p.OutC {
+			for oh := range p.OutH {
+				for ow := range p.OutW {
+					var s, a float64
+					for c := range p.C {
+						for j := range 3 {
+							iw := ow - p.PadW + j
+							if iw < 0 || iw >= p.W {
+								continue
+							}
+							var wAbs, xAbs float64
+							for i := range 3 {
+								wv := float64(w[((oc*p.C+c)*3+i)*3+j])
+								wAbs += math.Abs(wv)
+								if ih := oh - p.PadH + i; ih >= 0 && ih < p.H {
+									s += float64(x[((n*p.C+c)*p.H+ih)*p.W+iw]) * wv
+								}
+							}
+							for i := range winoIns {
+								if ih := oh/winoRows*winoRows - p.PadH + i; ih >= 0 && ih < p.H {
+									xAbs += math.Abs(float64(x[((n*p.C+c)*p.H+ih)*p.W+iw]))
+								}
+							}
+							a += wAbs * xAbs
+						}
+					}
+					o := ((n*p.OutC+oc)*p.OutH+oh)*p.OutW + ow
+					y[o], abs[o] = s, a
+				}
+			}
+		}
+	}
+	return y, abs
+}
+
+// winoTol is the bound on the Winograd convolution's error as a multiple
+// of float32's epsilon times convAbsRef's sum of |w|·|x| (the largest
+// measured by TestWinoMatchesReference, which logs it, is 1.8; the direct
+// convolution's on the same data 0.7).
+const winoTol = 8
+
+// TestWinoMatchesReference runs the Winograd forward through
+// Conv2dFused with every fusion (scale, shift, residual, ReLU, clip) and
+// through Conv2dReLUMaxPool2, batch 1, 3 and 8, on 1..3 workers, against
+// the float64 convolution within winoTol, and requires the same bits on
+// every worker count; it logs the largest error seen, next to the direct
+// path's on the same data.
+func TestWinoMatchesReference(t *testing.T) {
+	if !winoOn || !directOK(ops.ConvParams{Groups: 1}) {
+		t.Skip("no Winograd path on this CPU (or QPIPE_WINOGRAD=0)")
+	}
+	r := rand.New(rand.NewPCG(19, 20))
+	fill := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		return v
+	}
+	fusions := []func(oc int, res []float32) ops.ConvFusion{
+		func(oc int, _ []float32) ops.ConvFusion { return ops.ConvFusion{Shift: fill(oc)} },
+		func(oc int, _ []float32) ops.ConvFusion {
+			return ops.ConvFusion{Scale: fill(oc), Shift: fill(oc), ReLU: true}
+		},
+		func(oc int, res []float32) ops.ConvFusion {
+			return ops.ConvFusion{Scale: fill(oc), Shift: fill(oc), Res: &ops.Tensor{Data: res}, ReLU: true}
+		},
+		func(oc int, res []float32) ops.ConvFusion {
+			return ops.ConvFusion{Shift: fill(oc), Res: &ops.Tensor{Data: res}, Clip: true, Lo: -0.5, Hi: 1}
+		},
+	}
+	var worst, worstDirect float64
+	tiles := map[string]bool{}
+	for gi, p := range winoGeoms() {
+		for _, n := range []int{1, 3, 8} {
+			p.N = n
+			if !winoOK(p) {
+				t.Fatalf("geom%d %+v does not take the Winograd path", gi, p)
+			}
+			x, w := fill(p.N*p.C*p.H*p.W), fill(p.OutC*p.C*9)
+			conv, abs := convAbsRef(p, x, w)
+			direct := directConv(p, x, w)
+			for i, c := range conv {
+				worstDirect = max(worstDirect, math.Abs(float64(direct[i])-c)/(abs[i]*epsF32))
+			}
+			for fi, fusion := range fusions {
+				res := fill(len(conv))
+				f := fusion(p.OutC, res)
+				var first []float32
+				for threads := 1; threads <= 3; threads++ {
+					name := fmt.Sprintf("geom%d/n%d/fusion%d/t%d", gi, n, fi, threads)
+					be := New(Options{Threads: threads})
+					for _, tl := range be.winoTiles(newWinoGeom(p)) {
+						tiles[winoTileKind(p, tl)] = true
+					}
+					y := ops.New(p.N, p.OutC, p.OutH, p.OutW)
+					if err := be.Conv2dFused(p, &ops.Tensor{Data: x}, &ops.Tensor{Data: w}, y, f); err != nil {
+						t.Fatal(err)
+					}
+					worst = max(worst, checkFused(t, name, p, y.Data, conv, abs, res, f))
+					if first == nil {
+						first = y.Data
+					} else if i := firstBitDiff(first, y.Data); i >= 0 {
+						t.Fatalf("%s: y[%d] = %v on 1 worker, %v here", name, i, first[i], y.Data[i])
+					}
+				}
+			}
+			checkPooled(t, fmt.Sprintf("geom%d/n%d", gi, n), p, x, w, conv, abs, fill(p.OutC))
+		}
+	}
+	for _, k := range []string{"images", "bands", "channels"} {
+		if !tiles[k] {
+			t.Errorf("no geometry cut into %s tiles (seen %v)", k, tiles)
+		}
+	}
+	t.Logf("largest error / (eps·Σ|w||x|): Winograd %.3f, direct %.3f", worst, worstDirect)
+}
+
+const epsF32 = 1.0 / (1 << 23)
+
+// winoTileKind names what a tile covers: runs of whole images, a band of
+// row blocks, or a range of output channels.
+func winoTileKind(p ops.ConvParams, t winoTile) string {
+	switch {
+	case t.oc1-t.oc0 < p.OutC:
+		return "channels"
+	case t.b1-t.b0 < newWinoGeom(p).blocks:
+		return "bands"
+	}
+	return "images"
+}
+
+// directConv is p's convolution on the direct path (no bias).
+func directConv(p ops.ConvParams, x, w []float32) []float32 {
+	be := New(Options{Threads: 1})
+	g := directGeomFor(p)
+	y := make([]float32, p.N*p.OutC*p.OutH*p.OutW)
+	be.directForward(g, be.directTiles(g), x, w, g.directRows(y, nil, func(src, dst []float32, v float32) { copy(dst, src) }))
+	return y
+}
+
+// checkFused checks y = act(conv·scale + shift + res) within winoTol and
+// returns the largest error in units of eps·Σ|w||x|·|scale|.
+func checkFused(t *testing.T, name string, p ops.ConvParams, y []float32, conv, abs []float64, res []float32, f ops.ConvFusion) float64 {
+	t.Helper()
+	L := p.OutH * p.OutW
+	var worst float64
+	for i, c := range conv {
+		oc := i / L % p.OutC
+		s := 1.0
+		if f.Scale != nil {
+			s = float64(f.Scale[oc])
+		}
+		want := c*s + float64(f.Shift[oc])
+		if f.Res != nil {
+			want += float64(res[i])
+		}
+		if f.ReLU {
+			want = math.Max(want, 0)
+		}
+		if f.Clip {
+			want = math.Min(math.Max(want, float64(f.Lo)), float64(f.Hi))
+		}
+		scale := abs[i] * math.Abs(s) * epsF32
+		err := math.Abs(float64(y[i]) - want)
+		if err > winoTol*scale+4*epsF32*(1+math.Abs(want)) {
+			t.Fatalf("%s: y[%d] = %v, want %v (error %.3g, eps·Σ|w||x| %.3g)", name, i, y[i], want, err, scale)
+		}
+		if scale > 0 && (!f.ReLU || want > 0) && !f.Clip {
+			// less the rounding of the output pass's own sums
+			worst = max(worst, (err-2*epsF32*(math.Abs(want)+math.Abs(c*s)))/scale)
+		}
+	}
+	return worst
+}
+
+// checkPooled checks Conv2dReLUMaxPool2 on the Winograd path against the
+// pooled float64 convolution.
+func checkPooled(t *testing.T, name string, p ops.ConvParams, x, w []float32, conv, abs []float64, bias []float32) {
+	t.Helper()
+	ph, pw := p.OutH/2, p.OutW/2
+	if ph == 0 || pw == 0 {
+		return
+	}
+	be := New(Options{Threads: 2})
+	y := ops.New(p.N, p.OutC, ph, pw)
+	if err := be.Conv2dReLUMaxPool2(p, &ops.Tensor{Data: x}, &ops.Tensor{Data: w}, &ops.Tensor{Data: bias}, y); err != nil {
+		t.Fatal(err)
+	}
+	for q := range p.N * p.OutC {
+		for i := range ph * pw {
+			at := q*p.OutH*p.OutW + 2*(i/pw)*p.OutW + 2*(i%pw)
+			var want, tol float64
+			for _, o := range []int{at, at + 1, at + p.OutW, at + p.OutW + 1} {
+				want = math.Max(want, conv[o]+float64(bias[q%p.OutC]))
+				tol = max(tol, winoTol*abs[o]*epsF32)
+			}
+			if got := y.Data[q*ph*pw+i]; math.Abs(float64(got)-want) > tol+4*epsF32*(1+want) {
+				t.Fatalf("%s pooled: y[%d] = %v, want %v", name, q*ph*pw+i, got, want)
+			}
+		}
+	}
+}
+
+// firstBitDiff is the first index where a and b differ in bits, or -1.
+func firstBitDiff(a, b []float32) int {
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// TestWinoTransformsMatchGo: the vector transforms write the same bits
+// as the Go ones, over runs of blocks, every tail length and gaps of 0..2
+// (and leave the floats around their outputs alone).
+func TestWinoTransformsMatchGo(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	for n := 1; n <= 40; n++ {
+		for gw := range 3 {
+			blocks, srcStride, dstStride := 3, n+3, n+gw+5
+			src := make([]float32, 3*srcStride+5*srcStride*blocks+n)
+			for i := range src {
+				src[i] = float32(r.NormFloat64())
+			}
+			dstStep := 6*dstStride + 1
+			got, want := make([]float32, blocks*dstStep+6*dstStride), make([]float32, blocks*dstStep+6*dstStride)
+			for i := range got {
+				got[i], want[i] = 42, 42
+			}
+			winoIn(got, dstStride, src, srcStride, n, gw, blocks, 4*srcStride, dstStep)
+			winoInGo(want, dstStride, src, srcStride, n, gw, blocks, 4*srcStride, dstStep)
+			if i := firstBitDiff(got, want); i >= 0 {
+				t.Fatalf("winoIn n=%d gw=%d: dst[%d] = %v, want %v", n, gw, i, got[i], want[i])
+			}
+			outStep := 4*dstStride + 3
+			got, want = make([]float32, blocks*outStep+4*dstStride), make([]float32, blocks*outStep+4*dstStride)
+			winoOut(got, dstStride, src, srcStride, n, blocks, 2*srcStride, outStep)
+			winoOutGo(want, dstStride, src, srcStride, n, blocks, 2*srcStride, outStep)
+			if i := firstBitDiff(got, want); i >= 0 {
+				t.Fatalf("winoOut n=%d: dst[%d] = %v, want %v", n, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestWinoTransformsAreF43: the Go transforms and the weight transform
+// compute the 1-D convolution of a column (four outputs from six inputs
+// and three taps) to float32 precision.
+func TestWinoTransformsAreF43(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	for range 100 {
+		d := make([]float32, 6)
+		for i := range d {
+			d[i] = float32(r.NormFloat64())
+		}
+		w := make([]float32, 9)
+		for i := range w {
+			w[i] = float32(r.NormFloat64())
+		}
+		p := ops.ConvParams{C: 1, OutC: 1}
+		u := winoWeights(p, w) // column j = 0: taps w[0], w[3], w[6]
+		v := make([]float32, 6)
+		winoInGo(v, 1, d, 1, 1, 0, 1, 0, 0)
+		m := make([]float32, 6)
+		for k := range m {
+			m[k] = u[k*3] * v[k]
+		}
+		y := make([]float32, 4)
+		winoOutGo(y, 1, m, 1, 1, 1, 0, 0)
+		for o := range y {
+			var want, wAbs, dAbs float64 // the scale: every tap times every row
+			for i := range 3 {
+				want += float64(d[o+i]) * float64(w[3*i])
+				wAbs += math.Abs(float64(w[3*i]))
+			}
+			for _, v := range d {
+				dAbs += math.Abs(float64(v))
+			}
+			abs := wAbs * dAbs
+			if math.Abs(float64(y[o])-want) > winoTol*epsF32*abs {
+				t.Fatalf("y[%d] = %v, want %v", o, y[o], want)
+			}
+		}
+	}
+}
+
+// TestWinoWeightsFollowInPlaceChanges: the transform cache serves a
+// weight tensor's transform while its values are unchanged and makes a
+// new one when they change in place (a training step).
+func TestWinoWeightsFollowInPlaceChanges(t *testing.T) {
+	p := winoGeoms()[2]
+	w := &ops.Tensor{Data: make([]float32, p.OutC*p.C*9)}
+	for i := range w.Data {
+		w.Data[i] = float32(i%7) - 3
+	}
+	u1 := winoWeightsFor(p, w)
+	if u2 := winoWeightsFor(p, w); &u2[0] != &u1[0] {
+		t.Errorf("unchanged weights transformed again")
+	}
+	w.Data[5] += 1
+	u3 := winoWeightsFor(p, w)
+	if !slices.Equal(u3, winoWeights(p, w.Data)) {
+		t.Errorf("weights changed in place: the cached transform is stale")
+	}
+}
+
+// TestWinoOKChoosesShapes: only 3×3, stride-1, undilated, ungrouped
+// convolutions with enough channels take the Winograd path, and
+// QPIPE_WINOGRAD=0 (winoOn false) sends them to the direct path.
+func TestWinoOKChoosesShapes(t *testing.T) {
+	if !directOK(ops.ConvParams{Groups: 1}) {
+		t.Skip("no direct path on this CPU")
+	}
+	base := winoGeoms()[0]
+	base.N = 1
+	if !winoOK(base) {
+		t.Fatalf("%+v: want the Winograd path", base)
+	}
+	for name, change := range map[string]func(p *ops.ConvParams){
+		"stride 2":  func(p *ops.ConvParams) { p.StrideH, p.StrideW = 2, 2 },
+		"5x5":       func(p *ops.ConvParams) { p.KH, p.KW = 5, 5 },
+		"dilated":   func(p *ops.ConvParams) { p.DilH = 2 },
+		"grouped":   func(p *ops.ConvParams) { p.Groups = 2 },
+		"one input": func(p *ops.ConvParams) { p.C = 1 },
+		"pad 3":     func(p *ops.ConvParams) { p.PadH = 3 },
+	} {
+		p := base
+		change(&p)
+		if winoOK(p) {
+			t.Errorf("%s: takes the Winograd path", name)
+		}
+	}
+	winoOn = false
+	defer func() { winoOn = true }()
+	if winoOK(base) {
+		t.Errorf("QPIPE_WINOGRAD=0: still the Winograd path")
+	}
+}
