@@ -212,7 +212,7 @@ func (b *Backend) conv2dRows(p ops.ConvParams, x, w, bias, y *ops.Tensor, keep b
 // ReLU commute with the window maximum), so the full-size activation is
 // never written.
 func (b *Backend) Conv2dReLUMaxPool2(p ops.ConvParams, x, w, bias, y *ops.Tensor) error {
-	if winoOK(p) { // 3×3 stride 1: Winograd (conv_wino.go)
+	if b.useWino(p) { // 3×3 stride 1 where it wins: Winograd (conv_wino.go)
 		b.winoReLUMaxPool2(p, x, w, bias, y)
 		return nil
 	}

@@ -440,7 +440,7 @@ func directOutGo(src []float32, lds int, dst, res []float32, rows, cols int, sca
 // applies it, or, where the direct path does not run, a pass over the
 // output of Conv2dAct's forward for p.
 func (b *Backend) Conv2dFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvFusion) error {
-	if winoOK(p) { // 3×3 stride 1: Winograd (conv_wino.go)
+	if b.useWino(p) { // 3×3 stride 1 where it wins: Winograd (conv_wino.go)
 		b.winoFused(p, x, w, y, f)
 		return nil
 	}

@@ -70,14 +70,44 @@ var winoOn = os.Getenv("QPIPE_WINOGRAD") != "0"
 // transforms (a first layer with C = 1..3 stays direct).
 const winoMinC = 8
 
-// winoOK reports whether p's inference forward takes the Winograd path:
-// a 3×3, stride-1, undilated, ungrouped convolution with padding up to 2
+// winoOK reports whether the Winograd path applies to p's inference
+// forward: a 3×3, stride-1, undilated, ungrouped convolution with padding up to 2
 // and enough channels, where the direct path runs (AVX-512).
 func winoOK(p ops.ConvParams) bool {
 	return winoOn && directOK(p) && p.KH == 3 && p.KW == 3 &&
 		p.StrideH == 1 && p.StrideW == 1 && p.DilH == 1 && p.DilW == 1 &&
 		p.PadH <= 2 && p.PadW <= 2 && p.C >= winoMinC && p.OutC >= winoMinC &&
 		p.OutH > 0 && p.OutW > 0
+}
+
+// useWino reports whether p's inference forward takes the Winograd path:
+// it applies (winoOK) and is expected to win (winoWins).
+func (b *Backend) useWino(p ops.ConvParams) bool { return winoOK(p) && b.winoWins(p) }
+
+// idxMR and idxNR are the indirect GEMM kernel's register tile (gemm's
+// AVX-512 9×48), the unit of winoWins' cost model.
+const idxMR, idxNR = 9, 48
+
+// winoWins reports whether the Winograd path is expected to beat the
+// direct one for p on b's workers. Both run the same indirect GEMM
+// kernel, so each is costed as its kernel calls times their depth over
+// the tiles it would cut (a call's cost barely depends on how many of its
+// 9 rows and 48 columns are used): the Winograd path makes six products
+// of depth 3·C where the direct path makes one of depth 9·C, but over 4×
+// fewer columns, so with few columns (a small image at batch 1) it saves
+// nothing. Its transforms cost it 1.1 + 4/C times its GEMMs (measured on
+// resnet20's and the cnn's layers: 1.38 at C = 16, about 1.1 at 32 and 64).
+func (b *Backend) winoWins(p ops.ConvParams) bool {
+	calls := func(m, n int) int { return ((m + idxMR - 1) / idxMR) * ((n + idxNR - 1) / idxNR) }
+	g, dg := newWinoGeom(p), directGeomFor(p)
+	var wino, direct float64
+	for _, t := range b.winoTiles(g) {
+		wino += float64(winoIns * calls(t.oc1-t.oc0, g.cols(t)) * 3 * p.C)
+	}
+	for _, t := range b.directTiles(dg) {
+		direct += float64(calls(t.oc1-t.oc0, dg.cols(t)) * 9 * p.C)
+	}
+	return wino*(1.1+4/float64(p.C)) < direct
 }
 
 // winoGeom is the layout of one convolution's Winograd tiles.
@@ -120,7 +150,7 @@ func (g *winoGeom) cols(t winoTile) int { return (t.rows()-1)*g.wp + g.p.OutW }
 func (b *Backend) winoTiles(g *winoGeom) []winoTile {
 	p := g.p
 	perBlock := winoIns * max(p.C, p.OutC) * g.wp // floats per row block, in or out
-	budget := max(1, (tileBudget/2)/perBlock)     // row blocks per tile
+	budget := max(1, tileBudget/perBlock)         // row blocks per tile
 	switch {
 	case g.blocks > budget:
 		return winoBands(p, g, budget)

@@ -87,9 +87,9 @@ func convAbsRef(p ops.ConvParams, x, w []float32) (y, abs []float64) {
 // convolution's on the same data 0.7).
 const winoTol = 8
 
-// TestWinoMatchesReference runs the Winograd forward through
-// Conv2dFused with every fusion (scale, shift, residual, ReLU, clip) and
-// through Conv2dReLUMaxPool2, batch 1, 3 and 8, on 1..3 workers, against
+// TestWinoMatchesReference runs the Winograd forward of Conv2dFused
+// with every fusion (scale, shift, residual, ReLU, clip) and of
+// Conv2dReLUMaxPool2, batch 1, 3 and 8, on 1..3 workers, against
 // the float64 convolution within winoTol, and requires the same bits on
 // every worker count; it logs the largest error seen, next to the direct
 // path's on the same data.
@@ -142,9 +142,7 @@ func TestWinoMatchesReference(t *testing.T) {
 						tiles[winoTileKind(p, tl)] = true
 					}
 					y := ops.New(p.N, p.OutC, p.OutH, p.OutW)
-					if err := be.Conv2dFused(p, &ops.Tensor{Data: x}, &ops.Tensor{Data: w}, y, f); err != nil {
-						t.Fatal(err)
-					}
+					be.winoFused(p, &ops.Tensor{Data: x}, &ops.Tensor{Data: w}, y, f)
 					worst = max(worst, checkFused(t, name, p, y.Data, conv, abs, res, f))
 					if first == nil {
 						first = y.Data
@@ -232,9 +230,7 @@ func checkPooled(t *testing.T, name string, p ops.ConvParams, x, w []float32, co
 	}
 	be := New(Options{Threads: 2})
 	y := ops.New(p.N, p.OutC, ph, pw)
-	if err := be.Conv2dReLUMaxPool2(p, &ops.Tensor{Data: x}, &ops.Tensor{Data: w}, &ops.Tensor{Data: bias}, y); err != nil {
-		t.Fatal(err)
-	}
+	be.winoReLUMaxPool2(p, &ops.Tensor{Data: x}, &ops.Tensor{Data: w}, &ops.Tensor{Data: bias}, y)
 	for q := range p.N * p.OutC {
 		for i := range ph * pw {
 			at := q*p.OutH*p.OutW + 2*(i/pw)*p.OutW + 2*(i%pw)
@@ -384,5 +380,79 @@ func TestWinoOKChoosesShapes(t *testing.T) {
 	defer func() { winoOn = true }()
 	if winoOK(base) {
 		t.Errorf("QPIPE_WINOGRAD=0: still the Winograd path")
+	}
+}
+
+// BenchmarkWinoConv times the 3×3 convolutions of resnet20 (three
+// stages), the zoo cnn's conv2 and resnet18 (four stages) at batch 1 and
+// 64 on 1 and 2 workers, on the Winograd path and on the direct path.
+func BenchmarkWinoConv(b *testing.B) {
+	shapes := []struct {
+		name      string
+		c, oc, hw int
+		batches   []int
+	}{
+		{"resnet20_16x32", 16, 16, 32, []int{1, 64}},
+		{"resnet20_32x16", 32, 32, 16, []int{1, 64}},
+		{"resnet20_64x8", 64, 64, 8, []int{1, 64}},
+		{"cnn_32to64x14", 32, 64, 14, []int{1, 64}},
+		{"resnet18_64x56", 64, 64, 56, []int{1}},
+		{"resnet18_128x28", 128, 128, 28, []int{1}},
+		{"resnet18_256x14", 256, 256, 14, []int{1}},
+		{"resnet18_512x7", 512, 512, 7, []int{1}},
+	}
+	for _, s := range shapes {
+		for _, n := range s.batches {
+			p := ops.ConvParams{N: n, C: s.c, H: s.hw, W: s.hw, OutC: s.oc, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
+				PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: s.hw, OutW: s.hw}
+			x, w, y := ops.New(n, p.C, p.H, p.W), ops.New(p.OutC, p.C, 3, 3), ops.New(n, p.OutC, p.OutH, p.OutW)
+			for i := range w.Data {
+				w.Data[i] = float32(i%5) - 2
+			}
+			f := ops.ConvFusion{Shift: make([]float32, p.OutC), ReLU: true}
+			for _, threads := range []int{1, 2} {
+				be := New(Options{Threads: threads})
+				for _, path := range []string{"wino", "direct"} {
+					b.Run(fmt.Sprintf("%s/b%d/t%d/%s", s.name, n, threads, path), func(b *testing.B) {
+						defer func(v bool) { winoOn = v }(winoOn)
+						winoOn = false
+						for b.Loop() {
+							if path == "wino" {
+								be.winoFused(p, x, w, y, f)
+							} else {
+								_ = be.Conv2dFused(p, x, w, y, f)
+							}
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+// TestWinoWinsWhereMeasured: the cost model picks the path that measured
+// faster (BenchmarkWinoConv, one worker): Winograd for resnet20's 32×32
+// and 16×16 stages, the cnn's conv2 and resnet18's 56×56 to 14×14
+// stages at batch 1 and for every stage at batch 64, the direct path for
+// resnet20's 8×8 and resnet18's 7×7 stage at batch 1 (four times fewer
+// GEMM columns leave the kernel's 48 mostly empty).
+func TestWinoWinsWhereMeasured(t *testing.T) {
+	if !winoOn || !directOK(ops.ConvParams{Groups: 1}) {
+		t.Skip("no Winograd path on this CPU (or QPIPE_WINOGRAD=0)")
+	}
+	be := New(Options{Threads: 1})
+	for _, c := range []struct {
+		n, c, oc, hw int
+		want         bool
+	}{
+		{1, 16, 16, 32, true}, {1, 32, 32, 16, true}, {1, 32, 64, 14, true}, {1, 64, 64, 8, false},
+		{64, 16, 16, 32, true}, {64, 32, 32, 16, true}, {64, 64, 64, 8, true}, {64, 32, 64, 14, true},
+		{1, 64, 64, 56, true}, {1, 128, 128, 28, true}, {1, 256, 256, 14, true}, {1, 512, 512, 7, false},
+	} {
+		p := ops.ConvParams{N: c.n, C: c.c, H: c.hw, W: c.hw, OutC: c.oc, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
+			PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: c.hw, OutW: c.hw}
+		if got := be.useWino(p); got != c.want {
+			t.Errorf("N %d, %d→%d channels, %d×%d: Winograd %v, want %v", c.n, c.c, c.oc, c.hw, c.hw, got, c.want)
+		}
 	}
 }
