@@ -141,9 +141,10 @@ func (g *winoGeom) plane(t winoTile) int { return g.gw + t.rows()*g.wp }
 // is column r·wp + ow.
 func (g *winoGeom) cols(t winoTile) int { return (t.rows()-1)*g.wp + g.p.OutW }
 
-// winoTiles cuts p's batch into tiles of about tileBudget/2 floats of
-// transformed input and products each: runs of whole images or bands of
-// row blocks of one image. With fewer images than workers, where the work
+// winoTiles cuts p's batch into tiles of about tileBudget floats of
+// transformed input and of products each (they stay in the core's L2):
+// runs of whole images or bands of row blocks of one image (at batch 1 a
+// multiple of the workers' count of them). With fewer images than workers, where the work
 // pays for the hand-off, each image is split into one part per worker:
 // bands where a band still fills two kernel tiles, else ranges of output
 // channels (each part then transforms the whole, small, input).
@@ -153,7 +154,11 @@ func (b *Backend) winoTiles(g *winoGeom) []winoTile {
 	budget := max(1, tileBudget/perBlock)         // row blocks per tile
 	switch {
 	case g.blocks > budget:
-		return winoBands(p, g, budget)
+		nb := (g.blocks + budget - 1) / budget // bands per image
+		if p.N < b.w.n {                       // as many per worker
+			nb = (nb + b.w.n - 1) / b.w.n * b.w.n
+		}
+		return winoBands(p, g, (g.blocks+nb-1)/nb)
 	case p.N >= b.w.n:
 		cnt := max(1, min(p.N, budget/g.blocks))
 		nt := (p.N + cnt - 1) / cnt
