@@ -82,14 +82,14 @@ func winoOK(p ops.ConvParams) bool {
 
 // useWino reports whether p's inference forward takes the Winograd path:
 // it applies (winoOK) and is expected to win (winoWins).
-func (b *Backend) useWino(p ops.ConvParams) bool { return winoOK(p) && b.winoWins(p) }
+func (b *Backend) useWino(p ops.ConvParams) bool { return winoOK(p) && winoWins(p) }
 
 // idxMR and idxNR are the indirect GEMM kernel's register tile (gemm's
 // AVX-512 9×48), the unit of winoWins' cost model.
 const idxMR, idxNR = 9, 48
 
 // winoWins reports whether the Winograd path is expected to beat the
-// direct one for p on b's workers. Both run the same indirect GEMM
+// direct one for p. Both run the same indirect GEMM
 // kernel, so each is costed as its kernel calls times their depth over
 // the tiles it would cut (a call's cost barely depends on how many of its
 // 9 rows and 48 columns are used): the Winograd path makes six products
@@ -97,14 +97,17 @@ const idxMR, idxNR = 9, 48
 // fewer columns, so with few columns (a small image at batch 1) it saves
 // nothing. Its transforms cost it 1.1 + 4/C times its GEMMs (measured on
 // resnet20's and the cnn's layers: 1.38 at C = 16, about 1.1 at 32 and 64).
-func (b *Backend) winoWins(p ops.ConvParams) bool {
+// The tiles are those of one worker whatever b has, so the choice, and
+// with it every output bit, is the same on any number of workers.
+func winoWins(p ops.ConvParams) bool {
 	calls := func(m, n int) int { return ((m + idxMR - 1) / idxMR) * ((n + idxNR - 1) / idxNR) }
+	one := &Backend{w: &workers{n: 1}} // only its worker count is read
 	g, dg := newWinoGeom(p), directGeomFor(p)
 	var wino, direct float64
-	for _, t := range b.winoTiles(g) {
+	for _, t := range one.winoTiles(g) {
 		wino += float64(winoIns * calls(t.oc1-t.oc0, g.cols(t)) * 3 * p.C)
 	}
-	for _, t := range b.directTiles(dg) {
+	for _, t := range one.directTiles(dg) {
 		direct += float64(calls(t.oc1-t.oc0, dg.cols(t)) * 9 * p.C)
 	}
 	return wino*(1.1+4/float64(p.C)) < direct

@@ -456,3 +456,37 @@ func TestWinoWinsWhereMeasured(t *testing.T) {
 		}
 	}
 }
+
+// TestWinoChoiceSameBitsOnAnyThreadCount: the choice between the
+// Winograd and the direct path does not depend on the worker count, so
+// Conv2dFused gives the same bits on 1, 2 and 3 workers, at batch 1 and
+// 4, on layers on both sides of the cost model's line.
+func TestWinoChoiceSameBitsOnAnyThreadCount(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	for _, s := range [][3]int{{16, 16, 32}, {32, 32, 16}, {64, 64, 8}, {32, 64, 14}, {24, 40, 11}, {96, 96, 7}} {
+		for _, n := range []int{1, 4} {
+			p := ops.ConvParams{N: n, C: s[0], H: s[2], W: s[2], OutC: s[1], KH: 3, KW: 3, StrideH: 1, StrideW: 1,
+				PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: s[2], OutW: s[2]}
+			x, w := ops.New(n, p.C, p.H, p.W), ops.New(p.OutC, p.C, 3, 3)
+			for _, v := range [][]float32{x.Data, w.Data} {
+				for i := range v {
+					v[i] = float32(r.NormFloat64())
+				}
+			}
+			f := ops.ConvFusion{Shift: make([]float32, p.OutC), ReLU: true}
+			var first []float32
+			for threads := 1; threads <= 3; threads++ {
+				be := New(Options{Threads: threads})
+				y := ops.New(n, p.OutC, p.OutH, p.OutW)
+				if err := be.Conv2dFused(p, x, w, y, f); err != nil {
+					t.Fatal(err)
+				}
+				if first == nil {
+					first = y.Data
+				} else if i := firstBitDiff(first, y.Data); i >= 0 {
+					t.Fatalf("%v n%d: y[%d] = %v on 1 worker, %v on %d", s, n, i, first[i], y.Data[i], threads)
+				}
+			}
+		}
+	}
+}
