@@ -219,9 +219,9 @@ func (b *Backend) winoForward(g *winoGeom, ts []winoTile, x, u []float32, out wi
 	}
 	run := func(ti int, st *tileState) {
 		if st.col == nil {
-			st.col, st.t, st.dcol, st.off = b.tmp.get(maxIn), b.tmp.get(maxOut), b.tmp.get(maxRows+winoIns*p.W), make([]int, 3*p.C)
+			st.col, st.t, st.dcol, st.off = b.tmp.get(maxIn), b.tmp.get(maxOut), b.tmp.get(maxRows), make([]int, 3*p.C)
 		}
-		b.winoTile(g, ts[ti], x, u, st, st.dcol[maxRows:], out)
+		b.winoTile(g, ts[ti], x, u, st, out)
 	}
 	done := func(st *tileState) { b.putBufs(st.col, st.t, st.dcol) }
 	if len(ts) > 1 && len(ts) <= b.w.n {
@@ -236,12 +236,12 @@ func (b *Backend) winoForward(g *winoGeom, ts []winoTile, x, u []float32, out wi
 }
 
 // winoTile runs one tile: the input transform, the six products and the
-// output transform, plane by plane into out (pad: 6·W floats of scratch).
-func (b *Backend) winoTile(g *winoGeom, t winoTile, x, u []float32, st *tileState, pad []float32, out winoOutFunc) {
+// output transform, plane by plane into out.
+func (b *Backend) winoTile(g *winoGeom, t winoTile, x, u []float32, st *tileState, out winoOutFunc) {
 	p := g.p
 	plane, n, K, oc := g.plane(t), g.cols(t), 3*p.C, t.oc1-t.oc0
 	v, m := st.col[:winoIns*p.C*plane], st.t[:winoIns*oc*n]
-	g.transformIn(t, x, v, pad)
+	g.transformIn(t, x, v)
 	off := st.off[:K]
 	for c := range p.C {
 		for j := range 3 {
@@ -265,9 +265,9 @@ func (b *Backend) winoTile(g *winoGeom, t winoTile, x, u []float32, st *tileStat
 // tile (image r / nb, block b0 + r % nb) of channel c, k-th transform, at
 // v[(k·C + c)·plane + gw + r·wp:][:W], with zeros in the gaps. Blocks
 // whose six rows lie inside the image are transformed where they lie, in
-// one run; a block that reaches above or below the image is copied into
-// pad (6·W floats) with zero rows first.
-func (g *winoGeom) transformIn(t winoTile, x, v, pad []float32) {
+// one run; a block that reaches above or below the image is transformed
+// from its rows one by one, zeros for those outside.
+func (g *winoGeom) transformIn(t winoTile, x, v []float32) {
 	p := g.p
 	plane, hw, nb := g.plane(t), p.H*p.W, t.b1-t.b0
 	ks := p.C * plane // stride between the transforms of one channel
@@ -288,19 +288,27 @@ func (g *winoGeom) transformIn(t winoTile, x, v, pad []float32) {
 				if bi >= lo && bi < hi {
 					continue
 				}
-				ih := bi*winoRows - p.PadH
-				for i := range winoIns {
-					row := pad[i*p.W:][:p.W]
-					if r := ih + i; r >= 0 && r < p.H {
-						copy(row, src[r*p.W:])
-					} else {
-						clear(row)
+				var rows [winoIns][]float32
+				for i := range rows {
+					if r := bi*winoRows - p.PadH + i; r >= 0 && r < p.H {
+						rows[i] = src[r*p.W:][:p.W]
 					}
 				}
-				winoIn(dst[(bi-t.b0)*g.wp:], ks, pad, p.W, p.W, g.gw, 1, 0, 0)
+				winoInRows(dst[(bi-t.b0)*g.wp:], ks, &rows, p.W, g.gw)
 			}
 		}
 	}
+}
+
+// winoInRowsGo is winoInRows in Go.
+func winoInRowsGo(dst []float32, dstStride int, src *[6][]float32, n, gw int) {
+	buf := make([]float32, winoIns*n)
+	for i, r := range src {
+		if r != nil {
+			copy(buf[i*n:][:n], r)
+		}
+	}
+	winoInGo(dst, dstStride, buf, n, n, gw, 1, 0, 0)
 }
 
 // winoInGo is winoIn in Go: the same float32 operations in the same order

@@ -6,6 +6,9 @@ package cpu
 func winoIn16(dst *float32, dstStride int, src *float32, srcStride, n, gw, blocks, srcStep, dstStep int)
 
 //go:noescape
+func winoInRows16(dst *float32, dstStride int, src *[6]*float32, n, gw int)
+
+//go:noescape
 func winoOut16(dst *float32, dstStride int, src *float32, srcStride, n, blocks, srcStep, dstStep int)
 
 // winoIn writes, for blocks row blocks b (src and dst advanced by srcStep
@@ -19,6 +22,23 @@ func winoIn(dst []float32, dstStride int, src []float32, srcStride, n, gw, block
 	}
 	_, _ = dst[(blocks-1)*dstStep+5*dstStride+n+gw-1], src[(blocks-1)*srcStep+5*srcStride+n-1]
 	winoIn16(&dst[0], dstStride, &src[0], srcStride, n, gw, blocks, srcStep, dstStep)
+}
+
+// winoInRows is winoIn for one block whose six rows are given one by one
+// (nil: a row of zeros, above or below the image).
+func winoInRows(dst []float32, dstStride int, src *[6][]float32, n, gw int) {
+	if !vec16 || n == 0 || gw > 16 {
+		winoInRowsGo(dst, dstStride, src, n, gw)
+		return
+	}
+	_ = dst[5*dstStride+n+gw-1]
+	var ptr [6]*float32
+	for i, r := range src {
+		if r != nil {
+			ptr[i] = &r[:n][0]
+		}
+	}
+	winoInRows16(&dst[0], dstStride, &ptr, n, gw)
 }
 
 // winoOut writes, for blocks row blocks (src and dst advanced by srcStep

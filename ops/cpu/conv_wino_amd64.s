@@ -186,3 +186,113 @@ outnext:
 outdone:
 	VZEROUPPER
 	RET
+
+// func winoInRows16(dst *float32, dstStride int, src *[6]*float32, n, gw int)
+// winoIn16 for one block whose six rows are given one by one (a nil row
+// is zeros: a block that reaches above or below the image).
+TEXT ·winoInRows16(SB), NOSPLIT, $0-40
+	MOVQ n+24(FP), CX
+	ANDQ $15, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1 // the tail's lanes
+	MOVQ gw+32(FP), CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K4 // the gap's lanes
+	KXNORW K2, K2, K2
+	VPXORD Z31, Z31, Z31
+	MOVL $0x40800000, AX // 4.0
+	VPBROADCASTD AX, Z20
+	MOVQ dst+0(FP), DI
+	MOVQ dstStride+8(FP), R9
+	SHLQ $2, R9
+	LEAQ (R9)(R9*2), R10 // 3 rows
+	LEAQ (R9)(R9*4), R12 // 5 rows
+	MOVQ src+16(FP), R13
+	MOVQ 0(R13), AX
+	MOVQ 8(R13), BX
+	MOVQ 16(R13), CX
+	MOVQ 24(R13), DX
+	MOVQ 32(R13), SI
+	MOVQ 40(R13), R8
+	MOVQ n+24(FP), R13
+	XORQ R11, R11
+	KMOVW K2, K3
+rowsloop:
+	CMPQ R13, $16
+	JGE rowsfull
+	TESTQ R13, R13
+	JZ rowsgap
+	KMOVW K1, K3
+rowsfull:
+	VMOVAPS Z31, Z0
+	TESTQ AX, AX
+	JZ r1
+	VMOVUPS.Z (AX)(R11*1), K3, Z0
+r1:
+	VMOVAPS Z31, Z1
+	TESTQ BX, BX
+	JZ r2
+	VMOVUPS.Z (BX)(R11*1), K3, Z1
+r2:
+	VMOVAPS Z31, Z2
+	TESTQ CX, CX
+	JZ r3
+	VMOVUPS.Z (CX)(R11*1), K3, Z2
+r3:
+	VMOVAPS Z31, Z3
+	TESTQ DX, DX
+	JZ r4
+	VMOVUPS.Z (DX)(R11*1), K3, Z3
+r4:
+	VMOVAPS Z31, Z4
+	TESTQ SI, SI
+	JZ r5
+	VMOVUPS.Z (SI)(R11*1), K3, Z4
+r5:
+	VMOVAPS Z31, Z5
+	TESTQ R8, R8
+	JZ rowsmath
+	VMOVUPS.Z (R8)(R11*1), K3, Z5
+rowsmath:
+	VSUBPS Z2, Z4, Z10
+	VMOVAPS Z4, Z6
+	VFNMADD231PS Z20, Z2, Z6
+	VMOVAPS Z3, Z7
+	VFNMADD231PS Z20, Z1, Z7
+	VADDPS Z7, Z6, Z8
+	VSUBPS Z7, Z6, Z9
+	VSUBPS Z1, Z3, Z11
+	VADDPS Z11, Z11, Z11
+	VADDPS Z11, Z10, Z12
+	VSUBPS Z11, Z10, Z13
+	VSUBPS Z2, Z0, Z14
+	VFMADD213PS Z10, Z20, Z14
+	VSUBPS Z3, Z1, Z15
+	VSUBPS Z3, Z5, Z16
+	VFMADD213PS Z16, Z20, Z15
+	VMOVUPS Z14, K3, (DI)
+	VMOVUPS Z8, K3, (DI)(R9*1)
+	VMOVUPS Z9, K3, (DI)(R9*2)
+	VMOVUPS Z12, K3, (DI)(R10*1)
+	VMOVUPS Z13, K3, (DI)(R9*4)
+	VMOVUPS Z15, K3, (DI)(R12*1)
+	ADDQ $64, R11
+	ADDQ $64, DI
+	SUBQ $16, R13
+	JG rowsloop
+rowsgap:
+	MOVQ n+24(FP), R13
+	MOVQ dst+0(FP), DI
+	LEAQ (DI)(R13*4), DI
+	VMOVUPS Z31, K4, (DI)
+	VMOVUPS Z31, K4, (DI)(R9*1)
+	VMOVUPS Z31, K4, (DI)(R9*2)
+	VMOVUPS Z31, K4, (DI)(R10*1)
+	VMOVUPS Z31, K4, (DI)(R9*4)
+	VMOVUPS Z31, K4, (DI)(R12*1)
+	VZEROUPPER
+	RET

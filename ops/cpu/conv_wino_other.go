@@ -10,6 +10,12 @@ func winoIn(dst []float32, dstStride int, src []float32, srcStride, n, gw, block
 	winoInGo(dst, dstStride, src, srcStride, n, gw, blocks, srcStep, dstStep)
 }
 
+// winoInRows is winoIn for one block whose six rows are given one by one
+// (nil: a row of zeros, above or below the image).
+func winoInRows(dst []float32, dstStride int, src *[6][]float32, n, gw int) {
+	winoInRowsGo(dst, dstStride, src, n, gw)
+}
+
 // winoOut writes, for blocks row blocks (src and dst advanced by srcStep
 // and dstStep floats per block), y = Aᵀ·m over n columns: m's row k is
 // src[k·srcStride:][:n], y's row r is dst[r·dstStride:][:n].

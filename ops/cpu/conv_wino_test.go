@@ -257,8 +257,9 @@ func firstBitDiff(a, b []float32) int {
 }
 
 // TestWinoTransformsMatchGo: the vector transforms write the same bits
-// as the Go ones, over runs of blocks, every tail length and gaps of 0..2
-// (and leave the floats around their outputs alone).
+// as the Go ones, over runs of blocks and one block of rows given one by
+// one (some of them zeros), every tail length and gaps of 0..2 (and leave
+// the floats around their outputs alone).
 func TestWinoTransformsMatchGo(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
 	for n := 1; n <= 40; n++ {
@@ -277,6 +278,21 @@ func TestWinoTransformsMatchGo(t *testing.T) {
 			winoInGo(want, dstStride, src, srcStride, n, gw, blocks, 4*srcStride, dstStep)
 			if i := firstBitDiff(got, want); i >= 0 {
 				t.Fatalf("winoIn n=%d gw=%d: dst[%d] = %v, want %v", n, gw, i, got[i], want[i])
+			}
+			var rows [6][]float32 // rows 0..5 from src, every other nil (zeros) in turn
+			for i := range rows {
+				if (i+n)%3 != 0 {
+					rows[i] = src[i*srcStride:][:n]
+				}
+			}
+			got, want = make([]float32, 6*dstStride+5), make([]float32, 6*dstStride+5)
+			for i := range got {
+				got[i], want[i] = 42, 42
+			}
+			winoInRows(got, dstStride, &rows, n, gw)
+			winoInRowsGo(want, dstStride, &rows, n, gw)
+			if i := firstBitDiff(got, want); i >= 0 {
+				t.Fatalf("winoInRows n=%d gw=%d: dst[%d] = %v, want %v", n, gw, i, got[i], want[i])
 			}
 			outStep := 4*dstStride + 3
 			got, want = make([]float32, blocks*outStep+4*dstStride), make([]float32, blocks*outStep+4*dstStride)
