@@ -97,7 +97,7 @@ func TestDirectConvMatchesReference(t *testing.T) {
 					}
 				}
 				be.directForward(g, ts, x, w, g.directRows(y.Data, &ops.Tensor{Shape: []int{p.OutC}, Data: bias},
-					func(src, dst []float32, v float32) { biasReLURow(src, dst, v, true) }))
+					func(src, dst []float32, v float32) { biasReLURow(src, dst, v, true) }), nil)
 				for i, wv := range want {
 					if math.Abs(float64(y.Data[i])-wv) > 1e-4*(1+math.Abs(wv)) {
 						t.Fatalf("%s %+v: y[%d] = %v, want %v", name, p, i, y.Data[i], wv)
