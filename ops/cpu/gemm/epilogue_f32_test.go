@@ -20,7 +20,7 @@ func TestSgemmIndirectEpilogue(t *testing.T) {
 			defer useKernels(kern, "")()
 			r := rand.New(rand.NewPCG(5, 6))
 			for _, s := range [][4]int{ // m, n, k, ldc pad
-				{1, 1, 1, 0}, {9, 48, 16, 0}, {17, 50, 24, 3}, {32, 196, 96, 0}, {20, 97, 800, 5}, {7, 13, 1, 0},
+				{1, 1, 1, 0}, {9, 48, 16, 0}, {17, 50, 24, 3}, {32, 196, 96, 0}, {20, 97, 800, 5}, {7, 13, 1, 0}, {9, 80, 40, 2},
 			} {
 				for combo := range 16 {
 					m, n, k := s[0], s[1], s[2]

@@ -65,6 +65,10 @@ func sgemmIndirect(m, n, k int, a []float32, lda int, b []float32, off []int, c 
 		for jr := 0; jr < n; jr += impl.idxNR {
 			p.nr = min(impl.idxNR, n-jr)
 			p.b = &b[jr]
+			vecs := 0 // a narrow kernel's vectors, 0: the full one
+			if impl.tileIdxNarrow != nil && ceilDiv(p.nr, impl.idxNarrow)*impl.idxNarrow < impl.idxNR {
+				vecs = ceilDiv(p.nr, impl.idxNarrow)
+			}
 			for t := range tiles {
 				ir, rows := m*t/tiles, m*(t+1)/tiles-m*t/tiles
 				p.a = &a[ir*lda+pc]
@@ -75,7 +79,11 @@ func sgemmIndirect(m, n, k int, a []float32, lda int, b []float32, off []int, c 
 						p.res = &ep.Res[ir*ldc+jr]
 					}
 				}
-				impl.tileIdx(rows, &p)
+				if vecs > 0 {
+					impl.tileIdxNarrow(rows, vecs, &p)
+				} else {
+					impl.tileIdx(rows, &p)
+				}
 			}
 		}
 	}

@@ -147,6 +147,14 @@ func (g *gen) sgemmIdxAVX512(rows int) {
 	g.sgemm512(fmt.Sprintf("sgemmIdxAVX512_%d", rows), rows, 3, true)
 }
 
+// sgemmIdxNarrow emits the rows×16 (nv 1: sgemmIdx16AVX512) and rows×32
+// (nv 2: sgemmIdx32AVX512) variants of sgemmIdxAVX512 for the last
+// columns of a row: the 49 columns of a 7×7 image are a 48-column tile
+// and a 16-column one instead of two 48-column ones.
+func (g *gen) sgemmIdxNarrow(rows, nv int) {
+	g.sgemm512(fmt.Sprintf("sgemmIdx%dAVX512_%d", 16*nv, rows), rows, nv, true)
+}
+
 // sgemm512 is the body of the AVX-512 fp32 kernels: a rows×(16·nv) tile
 // (accumulator Z(nv·r+h)); indirect selects sgemmIdxAVX512's B (R14 the
 // base, DX walking the offset table).
@@ -789,6 +797,11 @@ func main() {
 	for r := 1; r <= 9; r++ {
 		g.sgemmIdxAVX512(r)
 	}
+	for nv := 1; nv <= 2; nv++ {
+		for r := 1; r <= 9; r++ {
+			g.sgemmIdxNarrow(r, nv)
+		}
+	}
 	for r := 1; r <= 6; r++ {
 		g.sgemmAVX2(r)
 	}
@@ -821,7 +834,7 @@ func goStubs() []byte {
 	for _, f := range []struct {
 		name, typ string
 		rows      int
-	}{{"sgemmAVX512", "sgemmArgs", 14}, {"sgemmIdxAVX512", "sgemmArgs", 9}, {"sgemmAVX2", "sgemmArgs", 6}, {"s8VNNI", "s8Args", 14}, {"u8VNNI", "s8Args", 14}, {"s16AVX2", "s8Args", 6}} {
+	}{{"sgemmAVX512", "sgemmArgs", 14}, {"sgemmIdxAVX512", "sgemmArgs", 9}, {"sgemmIdx16AVX512", "sgemmArgs", 9}, {"sgemmIdx32AVX512", "sgemmArgs", 9}, {"sgemmAVX2", "sgemmArgs", 6}, {"s8VNNI", "s8Args", 14}, {"u8VNNI", "s8Args", 14}, {"s16AVX2", "s8Args", 6}} {
 		fmt.Fprintf(&b, "\n// %s[r] is the %s kernel for r rows.\nvar %s = [...]func(*%s){nil", f.name, f.name, f.name, f.typ)
 		for r := 1; r <= f.rows; r++ {
 			fmt.Fprintf(&b, ", %s_%d", f.name, r)
