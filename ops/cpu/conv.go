@@ -152,7 +152,7 @@ type rowFunc func(src, dst []float32, bias float32)
 func (b *Backend) conv2dRows(p ops.ConvParams, x, w, bias, y *ops.Tensor, keep bool, row rowFunc) (any, error) {
 	if !keep && directOK(p) {
 		g := directGeomFor(p)
-		b.directForward(g, b.directTiles(g), x.Data, w.Data, g.directRows(y.Data, bias, row))
+		b.directForward(g, b.directTiles(g), x.Data, w.Data, g.directRows(y.Data, bias, row), nil)
 		return nil, nil
 	}
 	nb := convTile(p)

@@ -305,8 +305,11 @@ const partWork = 1 << 18
 // spinning workers, which a convolution a few tens of microseconds long
 // finds awake. out writes the tile's outputs from its GEMM result t
 // (output channel oc0+r in row r of ldc floats; output (img, oh, ow) at
-// column img·stride + (oh-oh0)·wp + ow).
-func (b *Backend) directForward(g *directGeom, ts []directTile, x, w []float32, out func(t []float32, ldc, stride int, tl directTile)) {
+// column img·stride + (oh-oh0)·wp + ow). A tile read in place (inPlace)
+// whose outputs are contiguous rows of y goes through into instead where
+// into is not nil: the GEMM writes y itself, applying the output pass in
+// its epilogue.
+func (b *Backend) directForward(g *directGeom, ts []directTile, x, w []float32, out func(t []float32, ldc, stride int, tl directTile), into directInto) {
 	p := g.p
 	K := p.C * p.KH * p.KW
 	maxIn, maxOut := 1, 0
@@ -332,6 +335,11 @@ func (b *Backend) directForward(g *directGeom, ts []directTile, x, w []float32, 
 		} else {
 			g.fill(t, x, in, st.off)
 		}
+		if into != nil && g.inPlace(t) {
+			c, ldc, ep := into(t)
+			gemm.SgemmIndirectEpilogue(m, n, K, w[t.oc0*K:], K, in, st.off, c, ldc, ep)
+			return
+		}
 		gemm.SgemmIndirect(m, n, K, w[t.oc0*K:], K, in, st.off, st.t[:m*n], n)
 		rowsPer, _ := g.rows(t)
 		out(st.t[:m*n], n, rowsPer*g.wp, t)
@@ -348,6 +356,11 @@ func (b *Backend) directForward(g *directGeom, ts []directTile, x, w []float32, 
 	}
 	b.tiles(len(ts), run, done)
 }
+
+// directInto returns where the GEMM of an in-place tile writes its
+// outputs (row r, output channel oc0+r, at c[r·ldc:]) and the epilogue
+// that makes them final.
+type directInto func(tl directTile) (c []float32, ldc int, ep gemm.RowEpilogue)
 
 // directRows writes a tile's outputs row by row through row (bias and
 // activation), as conv2dRows' im2col path does.
@@ -444,47 +457,87 @@ func (b *Backend) Conv2dFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvF
 		b.winoFused(p, x, w, y, f)
 		return nil
 	}
-	L := p.OutH * p.OutW
-	scale := func(oc int) float32 {
-		if f.Scale == nil {
-			return 1
-		}
-		return f.Scale[oc]
-	}
-	var res []float32
-	if f.Res != nil {
-		res = f.Res.Data
-	}
-	act := fusionAct(f)
+	fo := newFusedOut(p, y.Data, f)
 	if directOK(p) {
 		g := directGeomFor(p)
-		b.directForward(g, b.directTiles(g), x.Data, w.Data, func(t []float32, ldc, stride int, tl directTile) {
-			rows := tl.oh1 - tl.oh0
-			for img := range tl.cnt {
-				for oc := tl.oc0; oc < tl.oc1; oc++ {
-					at := ((tl.n0+img)*p.OutC+oc)*L + tl.oh0*p.OutW
-					var r []float32
-					if res != nil {
-						r = res[at:][:rows*p.OutW]
-					}
-					directOut(t[(oc-tl.oc0)*ldc+img*stride:], g.wp, y.Data[at:][:rows*p.OutW], r, rows, p.OutW, scale(oc), f.Shift[oc], act)
-				}
-			}
-		})
+		b.directForward(g, b.directTiles(g), x.Data, w.Data, fo.out(g), fo.into)
 		return nil
 	}
 	if _, err := b.Conv2dAct(p, x, w, nil, y, false, false); err != nil { // whichever forward suits p
 		return err
 	}
+	L := p.OutH * p.OutW
 	b.parFor(p.N*p.OutC, L, func(q int) {
 		oc, plane := q%p.OutC, y.Data[q*L:][:L]
 		var r []float32
-		if res != nil {
-			r = res[q*L:][:L]
+		if fo.res != nil {
+			r = fo.res[q*L:][:L]
 		}
-		directOut(plane, L, plane, r, 1, L, scale(oc), f.Shift[oc], act)
+		directOut(plane, L, plane, r, 1, L, fo.scale(oc), f.Shift[oc], fo.act)
 	})
 	return nil
+}
+
+// fusedOut is Conv2dFused's output pass into y.
+type fusedOut struct {
+	p   ops.ConvParams
+	y   []float32
+	f   ops.ConvFusion
+	res []float32 // f.Res's data, nil without one
+	act outAct
+}
+
+func newFusedOut(p ops.ConvParams, y []float32, f ops.ConvFusion) *fusedOut {
+	fo := &fusedOut{p: p, y: y, f: f, act: fusionAct(f)}
+	if f.Res != nil {
+		fo.res = f.Res.Data
+	}
+	return fo
+}
+
+// scale is output channel oc's scale (1 without a batch norm).
+func (fo *fusedOut) scale(oc int) float32 {
+	if fo.f.Scale == nil {
+		return 1
+	}
+	return fo.f.Scale[oc]
+}
+
+// out is the pass over a tile's GEMM result (directForward's out).
+func (fo *fusedOut) out(g *directGeom) func(t []float32, ldc, stride int, tl directTile) {
+	p := fo.p
+	L := p.OutH * p.OutW
+	return func(t []float32, ldc, stride int, tl directTile) {
+		rows := tl.oh1 - tl.oh0
+		for img := range tl.cnt {
+			for oc := tl.oc0; oc < tl.oc1; oc++ {
+				at := ((tl.n0+img)*p.OutC+oc)*L + tl.oh0*p.OutW
+				var r []float32
+				if fo.res != nil {
+					r = fo.res[at:][:rows*p.OutW]
+				}
+				directOut(t[(oc-tl.oc0)*ldc+img*stride:], g.wp, fo.y[at:][:rows*p.OutW], r, rows, p.OutW, fo.scale(oc), fo.f.Shift[oc], fo.act)
+			}
+		}
+	}
+}
+
+// into is the same pass as the GEMM's epilogue for a pointwise tile read
+// in place (directForward's into): its rows oh0..oh1 of one image are
+// contiguous in every output channel's plane, so the GEMM's row r is
+// y's channel oc0+r from row oh0 on, L floats apart.
+func (fo *fusedOut) into(tl directTile) ([]float32, int, gemm.RowEpilogue) {
+	p, a := fo.p, fo.act
+	L := p.OutH * p.OutW
+	at := (tl.n0*p.OutC+tl.oc0)*L + tl.oh0*p.OutW
+	ep := gemm.RowEpilogue{Shift: fo.f.Shift[tl.oc0:tl.oc1], Lo: a.lo, Hi: a.hi, Floor: a.hasLo, Ceil: a.hasHi}
+	if fo.f.Scale != nil {
+		ep.Scale = fo.f.Scale[tl.oc0:tl.oc1]
+	}
+	if fo.res != nil {
+		ep.Res = fo.res[at:]
+	}
+	return fo.y[at:], L, ep
 }
 
 // conv2dReLUMaxPool2Direct is Conv2dReLUMaxPool2 on the direct path: each
@@ -503,7 +556,7 @@ func (b *Backend) conv2dReLUMaxPool2Direct(p ops.ConvParams, x, w, bias, y *ops.
 				poolOut(t[(oc-tl.oc0)*ldc+img*stride:], g.wp, dst, rows, pw, biasAt(bias, oc))
 			}
 		}
-	})
+	}, nil)
 }
 
 // poolOutGo is poolOut in Go.

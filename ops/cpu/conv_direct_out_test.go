@@ -1,8 +1,10 @@
 package cpu
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/qpipe/qpipe/ops"
@@ -54,4 +56,93 @@ func TestDirectOutMatchesGo(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestConv2dFusedPointwise checks the 1×1 convolutions whose GEMM writes
+// y through its epilogue (fusedOut.into) bit for bit against the output
+// pass over the GEMM's result (fusedOut.out: the same operations in the
+// same order), and against the float64 convolution: every activation,
+// scale or none, residual or none, 1 and 2 threads (bands and channel
+// ranges), k across the GEMM's k block, a NaN input. Dropping any part of
+// the epilogue fails it.
+func TestConv2dFusedPointwise(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	fill := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		return v
+	}
+	fusions := []ops.ConvFusion{{}, {ReLU: true}, {Clip: true, Lo: 0, Hi: 6}, {Clip: true, Lo: -1, Hi: 0.5}, {ReLU: true, Clip: true, Lo: -2, Hi: 6}}
+	for _, s := range [][5]int{{1, 24, 14, 14, 20}, {1, 800, 7, 7, 16}, {2, 16, 12, 12, 9}, {1, 8, 3, 5, 5}, {1, 32, 28, 28, 96}} { // N, C, H=OutH, W=OutW, OutC
+		p := ops.ConvParams{N: s[0], C: s[1], H: s[2], W: s[3], OutC: s[4], KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: s[2], OutW: s[3]}
+		L := p.OutH * p.OutW
+		x, w := fill(p.N*p.C*p.H*p.W), fill(p.OutC*p.C)
+		x[5] = float32(math.NaN())
+		conv, _, _, _ := convRef(p, x, w, make([]float32, p.OutC), make([]float32, p.N*p.OutC*L), false)
+		for fi, f := range fusions {
+			for variant := range 4 {
+				f.Shift, f.Scale, f.Res = fill(p.OutC), nil, nil
+				if variant&1 != 0 {
+					f.Scale = fill(p.OutC)
+				}
+				if variant&2 != 0 {
+					f.Res = &ops.Tensor{Data: fill(p.N * p.OutC * L)}
+				}
+				var first []float32
+				for _, threads := range []int{1, 2} {
+					be := New(Options{Threads: threads})
+					g := directGeomFor(p)
+					ts := be.directTiles(g)
+					if !g.inPlace(ts[0]) {
+						t.Fatalf("%v: tile %+v is not read in place", s, ts[0])
+					}
+					got, want := ops.New(p.N, p.OutC, p.OutH, p.OutW), ops.New(p.N, p.OutC, p.OutH, p.OutW)
+					if err := be.Conv2dFused(p, &ops.Tensor{Data: x}, &ops.Tensor{Data: w}, got, f); err != nil {
+						t.Fatal(err)
+					}
+					be.directForward(g, ts, x, w, newFusedOut(p, want.Data, f).out(g), nil)
+					name := fmt.Sprintf("%v fusion %d scale %v res %v threads %d", s, fi, f.Scale != nil, f.Res != nil, threads)
+					for i, v := range want.Data {
+						if math.Float32bits(got.Data[i]) != math.Float32bits(v) {
+							t.Fatalf("%s: y[%d] = %v, the output pass gives %v", name, i, got.Data[i], v)
+						}
+						if c := conv[i]; !math.IsNaN(c) {
+							oc := i / L % p.OutC
+							ref := fusionRef(f, c, oc, i)
+							if math.Abs(float64(got.Data[i])-ref) > 1e-4*(1+math.Abs(ref))*math.Sqrt(float64(p.C)) {
+								t.Fatalf("%s: y[%d] = %v, want %v", name, i, got.Data[i], ref)
+							}
+						}
+					}
+					if first == nil {
+						first = got.Data
+					} else if !slices.EqualFunc(first, got.Data, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }) {
+						t.Fatalf("%s: the bits depend on the thread count", name)
+					}
+				}
+			}
+		}
+	}
+}
+
+// fusionRef is f's output for convolution value c at output i (channel
+// oc) in float64.
+func fusionRef(f ops.ConvFusion, c float64, oc, i int) float64 {
+	v := c
+	if f.Scale != nil {
+		v *= float64(f.Scale[oc])
+	}
+	v += float64(f.Shift[oc])
+	if f.Res != nil {
+		v += float64(f.Res.Data[i])
+	}
+	if f.ReLU {
+		v = math.Max(v, 0)
+	}
+	if f.Clip {
+		v = math.Min(math.Max(v, float64(f.Lo)), float64(f.Hi))
+	}
+	return v
 }

@@ -97,7 +97,7 @@ func TestDirectConvMatchesReference(t *testing.T) {
 					}
 				}
 				be.directForward(g, ts, x, w, g.directRows(y.Data, &ops.Tensor{Shape: []int{p.OutC}, Data: bias},
-					func(src, dst []float32, v float32) { biasReLURow(src, dst, v, true) }))
+					func(src, dst []float32, v float32) { biasReLURow(src, dst, v, true) }), nil)
 				for i, wv := range want {
 					if math.Abs(float64(y.Data[i])-wv) > 1e-4*(1+math.Abs(wv)) {
 						t.Fatalf("%s %+v: y[%d] = %v, want %v", name, p, i, y.Data[i], wv)
@@ -262,6 +262,27 @@ func BenchmarkDirectConvB1(b *testing.B) {
 				for b.Loop() {
 					_, _ = be.Conv2dAct(p, x, w, bias, y, true, false)
 				}
+			})
+		}
+	}
+}
+
+// BenchmarkPointwiseConv times mobilenet_v2's 1×1 convolutions (input
+// channels, output channels, image side) at batch 1 with a batch norm,
+// residual-free and clipped like its expansions, on 1 and 2 workers, and
+// reports GFLOP/s (2 per multiply-add).
+func BenchmarkPointwiseConv(b *testing.B) {
+	for _, s := range [][3]int{{16, 96, 112}, {32, 16, 112}, {144, 24, 56}, {24, 144, 56}, {192, 32, 28}, {384, 64, 14}, {64, 384, 14}, {960, 160, 7}, {160, 960, 7}} {
+		p := ops.ConvParams{N: 1, C: s[0], H: s[2], W: s[2], OutC: s[1], KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: s[2], OutW: s[2]}
+		x, w, y := ops.New(1, p.C, p.H, p.W), ops.New(p.OutC, p.C, 1, 1), ops.New(1, p.OutC, p.OutH, p.OutW)
+		f := ops.ConvFusion{Scale: make([]float32, p.OutC), Shift: make([]float32, p.OutC), Clip: true, Lo: 0, Hi: 6}
+		for _, threads := range []int{1, 2} {
+			be := New(Options{Threads: threads})
+			b.Run(fmt.Sprintf("c%d_oc%d_%dx%d/t%d", p.C, p.OutC, p.H, p.W, threads), func(b *testing.B) {
+				for b.Loop() {
+					_ = be.Conv2dFused(p, x, w, y, f)
+				}
+				b.ReportMetric(2*float64(p.C*p.OutC*p.H*p.W)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
 		}
 	}

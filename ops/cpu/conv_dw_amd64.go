@@ -12,6 +12,9 @@ func biasClip16(x, y *float32, n int, b, lo, hi float32)
 func dw9Rows16(src, dst *float32, offs *[9]int, w *float32, rows, n, step int, bias, lo, hi float32)
 
 //go:noescape
+func dw9x4Rows16(src, dst *float32, rs int, w *float32, groups, n int, bias, lo, hi float32)
+
+//go:noescape
 func copyRows16(src, dst *float32, rows, n, sstep, dstep int)
 
 //go:noescape
@@ -70,6 +73,28 @@ func dwRowsFast(pl *dwPlan, buf, w, dst []float32, bias, lo, hi float32) bool {
 	_ = buf[(p.OutH-1)*pl.step+pl.offs[8]+p.OutW-1]
 	_ = dst[p.OutH*p.OutW-1]
 	_ = w[8]
-	dw9Rows16(&buf[0], &dst[0], &offs, &w[0], p.OutH, p.OutW, 4*pl.step, bias, lo, hi)
+	r0 := 0 // rows done four at a time
+	if pl.unitTaps() {
+		r0 = p.OutH / 4 * 4
+		dw9x4Rows16(&buf[0], &dst[0], 4*pl.rs, &w[0], r0/4, p.OutW, bias, lo, hi)
+	}
+	if r0 < p.OutH {
+		dw9Rows16(&buf[r0*pl.step], &dst[r0*p.OutW], &offs, &w[0], p.OutH-r0, p.OutW, 4*pl.step, bias, lo, hi)
+	}
+	return true
+}
+
+// unitTaps reports whether the plan is a stride-1 undilated 3×3 one: tap
+// (i, j) at offset i·rs + j and consecutive output rows one padded row
+// apart, the layout dw9x4Rows16 assumes.
+func (pl *dwPlan) unitTaps() bool {
+	if pl.taps != 9 || pl.step != pl.rs {
+		return false
+	}
+	for k, o := range pl.offs {
+		if o != k/3*pl.rs+k%3 {
+			return false
+		}
+	}
 	return true
 }

@@ -143,14 +143,27 @@ func TestDepthwiseVectorKernelMatchesAxpyRows(t *testing.T) {
 		t.Skip("no AVX-512 here")
 	}
 	r := rand.New(rand.NewPCG(17, 18))
-	for _, p := range []ops.ConvParams{
+	shapes := []ops.ConvParams{
 		{N: 1, C: 1, H: 40, W: 37, OutC: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: 40, OutW: 37},
 		{N: 1, C: 1, H: 40, W: 37, OutC: 1, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: 20, OutW: 19},
-	} {
+		{N: 1, C: 1, H: 9, W: 9, OutC: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 0, PadW: 0, DilH: 1, DilW: 1, Groups: 1, OutH: 7, OutW: 7},
+		{N: 1, C: 1, H: 12, W: 12, OutC: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 2, DilW: 2, Groups: 1, OutH: 12, OutW: 12},
+	}
+	// stride 1 (dw9x4Rows16 four rows at a time, then dw9Rows16): every
+	// row remainder, widths under, at and past one and several vectors
+	for h := 1; h <= 9; h++ {
+		for _, w := range []int{1, 7, 14, 16, 17, 28, 33, 56} {
+			shapes = append(shapes, ops.ConvParams{N: 1, C: 1, H: h, W: w, OutC: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: h, OutW: w})
+		}
+	}
+	for si, p := range shapes {
 		pl := newDWPlan(p)
 		x, w := make([]float32, p.H*p.W), make([]float32, 9)
 		for i := range x {
 			x[i] = float32(r.NormFloat64())
+		}
+		if si%3 == 2 {
+			x[r.IntN(len(x))] = float32(math.NaN())
 		}
 		for i := range w {
 			w[i] = float32(r.NormFloat64())
@@ -168,8 +181,8 @@ func TestDepthwiseVectorKernelMatchesAxpyRows(t *testing.T) {
 			}
 			biasClipRow(row, row, 0.25, -1, 1)
 		}
-		if !slices.Equal(got, want) {
-			t.Fatalf("stride %d: vector kernel differs from the axpy rows", p.StrideW)
+		if !slices.EqualFunc(got, want, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }) {
+			t.Fatalf("%dx%d stride %d dilation %d: vector kernel differs from the axpy rows", p.H, p.W, p.StrideW, p.DilW)
 		}
 	}
 }

@@ -181,7 +181,7 @@ func directConv(p ops.ConvParams, x, w []float32) []float32 {
 	be := New(Options{Threads: 1})
 	g := directGeomFor(p)
 	y := make([]float32, p.N*p.OutC*p.OutH*p.OutW)
-	be.directForward(g, be.directTiles(g), x, w, g.directRows(y, nil, func(src, dst []float32, v float32) { copy(dst, src) }))
+	be.directForward(g, be.directTiles(g), x, w, g.directRows(y, nil, func(src, dst []float32, v float32) { copy(dst, src) }), nil)
 	return y
 }
 

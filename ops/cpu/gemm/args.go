@@ -15,6 +15,14 @@ type sgemmArgs struct {
 	beta  float32
 	nr    int  // valid columns (masked stores)
 	boff  *int // sgemmIdxAVX512: B row k starts at b + boff[k] floats
+	// sgemmIdxAVX512's fused output pass (see RowEpilogue), taken where
+	// epi is not 0: flags epiOn | epiRes | epiFloor | epiCeil; scale and
+	// shift at the tile's first row, res at its first element (rows ldc
+	// floats apart, as C).
+	epi          int
+	scale, shift *float32
+	res          *float32
+	lo, hi       float32
 }
 
 // s8Args is read by the generated int8 kernels (offsets iA..iHi).

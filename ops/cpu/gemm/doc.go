@@ -28,6 +28,13 @@
 // a transposed B (batch-1 inference: x·W^T) skip packing altogether: each
 // output is a dot product of two contiguous rows.
 //
+// SgemmIndirect (implicit-GEMM convolution: B row k read in place at
+// b + off[k]) has an AVX-512 9×48 kernel, with 9×16 and 9×32 variants for
+// a row's last, narrower columns; SgemmIndirectEpilogue applies a
+// per-row scale and shift, a residual and a clamp (RowEpilogue) to each
+// tile as it is stored, so a 1×1 convolution writes its final output
+// straight from the registers.
+//
 // Work is split over up to Threads() goroutines as a grid of C blocks (rows
 // in multiples of MR, columns in multiples of NR) chosen to minimise the
 // largest block's products plus its packing; each thread's share is cut in

@@ -11,6 +11,11 @@ import "fmt"
 // packed copy. C is overwritten (beta 0). It panics on inconsistent sizes,
 // short slices or an offset whose row leaves b.
 func SgemmIndirect(m, n, k int, a []float32, lda int, b []float32, off []int, c []float32, ldc int) {
+	sgemmIndirect(m, n, k, a, lda, b, off, c, ldc, nil)
+}
+
+// sgemmIndirect is SgemmIndirect with the epilogue ep (nil: none).
+func sgemmIndirect(m, n, k int, a []float32, lda int, b []float32, off []int, c []float32, ldc int, ep *RowEpilogue) {
 	checkMat("SgemmIndirect", "A", len(a), m, k, lda, false)
 	checkMat("SgemmIndirect", "C", len(c), m, n, ldc, false)
 	if len(off) < k {
@@ -26,6 +31,9 @@ func SgemmIndirect(m, n, k int, a []float32, lda int, b []float32, off []int, c 
 	}
 	if k == 0 {
 		scaleC(m, n, 0, c, ldc)
+		if ep != nil {
+			ep.applyGo(m, n, c, ldc)
+		}
 		return
 	}
 	impl := curF32.Load()
@@ -36,6 +44,9 @@ func SgemmIndirect(m, n, k int, a []float32, lda int, b []float32, off []int, c 
 	}
 	if impl.tileIdx == nil {
 		indirectPacked(impl, m, n, k, a, lda, b, off, c, ldc)
+		if ep != nil {
+			ep.applyGo(m, n, c, ldc)
+		}
 		return
 	}
 	// Row tiles of near-equal height (16 = 8+8, 64 = 8·8, 20 = 7+7+6)
@@ -48,14 +59,31 @@ func SgemmIndirect(m, n, k int, a []float32, lda int, b []float32, off []int, c 
 			p.beta = 1
 		}
 		p.boff = &off[pc]
+		if ep != nil && pc+p.kc == k { // the last k block stores the final values
+			p.epi, p.lo, p.hi = ep.flags(), ep.Lo, ep.Hi
+		}
 		for jr := 0; jr < n; jr += impl.idxNR {
 			p.nr = min(impl.idxNR, n-jr)
 			p.b = &b[jr]
+			vecs := 0 // a narrow kernel's vectors, 0: the full one
+			if impl.tileIdxNarrow != nil && ceilDiv(p.nr, impl.idxNarrow)*impl.idxNarrow < impl.idxNR {
+				vecs = ceilDiv(p.nr, impl.idxNarrow)
+			}
 			for t := range tiles {
 				ir, rows := m*t/tiles, m*(t+1)/tiles-m*t/tiles
 				p.a = &a[ir*lda+pc]
 				p.c = &c[ir*ldc+jr]
-				impl.tileIdx(rows, &p)
+				if p.epi != 0 {
+					p.scale, p.shift = &ep.Scale[ir], &ep.Shift[ir]
+					if ep.Res != nil {
+						p.res = &ep.Res[ir*ldc+jr]
+					}
+				}
+				if vecs > 0 {
+					impl.tileIdxNarrow(rows, vecs, &p)
+				} else {
+					impl.tileIdx(rows, &p)
+				}
 			}
 		}
 	}

@@ -10,7 +10,7 @@ import (
 // TestSgemmIndirect checks SgemmIndirect against the float64 reference on a
 // dense copy of its B, on every kernel: edge tiles in every direction
 // (m not a multiple of 14, n of 32), k across the kc block, a padded lda
-// and ldc, overlapping and repeated offsets (taps share input), and an
+// and ldc (last column tiles of 8, 16, 31 and 32 take the narrow kernels), overlapping and repeated offsets (taps share input), and an
 // lda whose rows share cache sets (A is copied first).
 func TestSgemmIndirect(t *testing.T) {
 	for _, kern := range fp32Kernels() {

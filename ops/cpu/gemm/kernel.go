@@ -15,6 +15,11 @@ type f32Impl struct {
 	// boff[k] (SgemmIndirect).
 	tileIdx      func(rows int, p *sgemmArgs)
 	idxMR, idxNR int
+	// tileIdxNarrow, if set, is tileIdx for a last tile of at most
+	// idxNarrow·vecs columns (vecs < idxNR/idxNarrow), doing that many
+	// columns' work rather than idxNR's.
+	tileIdxNarrow func(rows, vecs int, p *sgemmArgs)
+	idxNarrow     int
 	// transpose, if set, transposes a 16×16 block for the packing routines:
 	// dst[i*lds+p] = src[p*lsrc+i].
 	transpose func(dst *float32, lds int, src *float32, lsrc int)

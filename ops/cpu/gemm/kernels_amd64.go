@@ -30,6 +30,13 @@ func init() {
 		registerF32(&f32Impl{name: "avx512", mr: 14, nr: 32, kc: 256, mc: 168, nc: 3072,
 			tile:    func(rows int, p *sgemmArgs) { sgemmAVX512[rows](p) },
 			tileIdx: func(rows int, p *sgemmArgs) { sgemmIdxAVX512[rows](p) }, idxMR: 9, idxNR: 48,
+			tileIdxNarrow: func(rows, vecs int, p *sgemmArgs) {
+				if vecs == 1 {
+					sgemmIdx16AVX512[rows](p)
+				} else {
+					sgemmIdx32AVX512[rows](p)
+				}
+			}, idxNarrow: 16,
 			transpose: transpose16, dots: sdotRows, packRows: packRows32})
 		if x.HasAVX512VNNI {
 			registerS8(&s8Impl{name: "vnni", kind: kindVNNI, mr: 14, nr: 32,

@@ -79,6 +79,66 @@ func sgemmIdxAVX512_8(p *sgemmArgs)
 //go:noescape
 func sgemmIdxAVX512_9(p *sgemmArgs)
 
+// sgemmIdx16AVX512[r] is the sgemmIdx16AVX512 kernel for r rows.
+var sgemmIdx16AVX512 = [...]func(*sgemmArgs){nil, sgemmIdx16AVX512_1, sgemmIdx16AVX512_2, sgemmIdx16AVX512_3, sgemmIdx16AVX512_4, sgemmIdx16AVX512_5, sgemmIdx16AVX512_6, sgemmIdx16AVX512_7, sgemmIdx16AVX512_8, sgemmIdx16AVX512_9}
+
+//go:noescape
+func sgemmIdx16AVX512_1(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdx16AVX512_2(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdx16AVX512_3(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdx16AVX512_4(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdx16AVX512_5(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdx16AVX512_6(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdx16AVX512_7(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdx16AVX512_8(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdx16AVX512_9(p *sgemmArgs)
+
+// sgemmIdx32AVX512[r] is the sgemmIdx32AVX512 kernel for r rows.
+var sgemmIdx32AVX512 = [...]func(*sgemmArgs){nil, sgemmIdx32AVX512_1, sgemmIdx32AVX512_2, sgemmIdx32AVX512_3, sgemmIdx32AVX512_4, sgemmIdx32AVX512_5, sgemmIdx32AVX512_6, sgemmIdx32AVX512_7, sgemmIdx32AVX512_8, sgemmIdx32AVX512_9}
+
+//go:noescape
+func sgemmIdx32AVX512_1(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdx32AVX512_2(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdx32AVX512_3(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdx32AVX512_4(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdx32AVX512_5(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdx32AVX512_6(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdx32AVX512_7(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdx32AVX512_8(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdx32AVX512_9(p *sgemmArgs)
+
 // sgemmAVX2[r] is the sgemmAVX2 kernel for r rows.
 var sgemmAVX2 = [...]func(*sgemmArgs){nil, sgemmAVX2_1, sgemmAVX2_2, sgemmAVX2_3, sgemmAVX2_4, sgemmAVX2_5, sgemmAVX2_6}
 

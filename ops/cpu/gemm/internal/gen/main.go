@@ -22,6 +22,12 @@ import (
 // sgemmArgs offsets.
 const (
 	fA, fLda, fB, fKc, fC, fLdc, fAlpha, fBeta, fNr, fBoff = 0, 8, 16, 24, 32, 40, 48, 52, 56, 64
+	fEpi, fScale, fShift, fRes, fLo, fHi                   = 72, 80, 88, 96, 104, 108
+)
+
+// Epilogue flags of the indirect fp32 kernel (sgemmArgs.epi).
+const (
+	epiOn, epiRes, epiFloor, epiCeil = 1, 2, 4, 8
 )
 
 // s8Args offsets.
@@ -141,6 +147,14 @@ func (g *gen) sgemmIdxAVX512(rows int) {
 	g.sgemm512(fmt.Sprintf("sgemmIdxAVX512_%d", rows), rows, 3, true)
 }
 
+// sgemmIdxNarrow emits the rows×16 (nv 1: sgemmIdx16AVX512) and rows×32
+// (nv 2: sgemmIdx32AVX512) variants of sgemmIdxAVX512 for the last
+// columns of a row: the 49 columns of a 7×7 image are a 48-column tile
+// and a 16-column one instead of two 48-column ones.
+func (g *gen) sgemmIdxNarrow(rows, nv int) {
+	g.sgemm512(fmt.Sprintf("sgemmIdx%dAVX512_%d", 16*nv, rows), rows, nv, true)
+}
+
 // sgemm512 is the body of the AVX-512 fp32 kernels: a rows×(16·nv) tile
 // (accumulator Z(nv·r+h)); indirect selects sgemmIdxAVX512's B (R14 the
 // base, DX walking the offset table).
@@ -187,6 +201,11 @@ func (g *gen) sgemm512(name string, rows, nv int, indirect bool) {
 	g.f("MOVQ %d(AX), DI", fC)
 	g.f("MOVQ %d(AX), R8", fLdc)
 	g.f("SHLQ $2, R8")
+	if indirect {
+		g.f("MOVQ %d(AX), R15", fEpi)
+		g.f("TESTQ R15, R15")
+		g.f("JNZ %s_epi", name)
+	}
 	g.f("VBROADCASTSS %d(AX), Z28", fAlpha)
 	g.f("VBROADCASTSS %d(AX), Z29", fBeta)
 	g.f("MOVL %d(AX), BX", fBeta)
@@ -209,6 +228,84 @@ func (g *gen) sgemm512(name string, rows, nv int, indirect bool) {
 		for h := 0; h < nv; h++ {
 			g.f("VMULPS Z28, Z%d, Z%d", nv*r+h, nv*r+h)
 			g.f("VMOVUPS Z%d, K%d, %d(DI)", nv*r+h, h+1, 64*h)
+		}
+		g.f("ADDQ R8, DI")
+	}
+	g.f("VZEROUPPER")
+	g.f("RET")
+	if indirect {
+		g.epilogue512(name, rows, nv)
+	}
+}
+
+// epilogue512 emits the fused output pass of the indirect kernel, taken
+// when sgemmArgs.epi is set (R15): the tile is first merged with C exactly
+// as the plain store computes it (alpha·acc + beta·C), then, while it is
+// in registers, o = fma(o, scale[r], shift[r]) (+ res, rows ldc apart) (a
+// floor lo) (a ceiling hi) is stored: the operations, in order and with
+// the operand order (NaN propagation) of ops/cpu's directOut16.
+func (g *gen) epilogue512(name string, rows, nv int) {
+	acc := func(r, h int) int { return nv*r + h }
+	all := func(f func(r, h int)) {
+		for r := 0; r < rows; r++ {
+			for h := 0; h < nv; h++ {
+				f(r, h)
+			}
+		}
+	}
+	g.label(name + "_epi")
+	g.f("VBROADCASTSS %d(AX), Z27", fAlpha)
+	g.f("VBROADCASTSS %d(AX), Z28", fBeta)
+	g.f("MOVL %d(AX), BX", fBeta)
+	g.f("ANDL $0x7fffffff, BX")
+	g.f("JZ %s_epib0", name)
+	g.f("MOVQ DI, R13")
+	for r := 0; r < rows; r++ {
+		for h := 0; h < nv; h++ {
+			g.f("VMOVUPS.Z %s(R13), K%d, Z31", disp(64*h), h+1)
+			g.f("VMULPS Z28, Z31, Z31")
+			g.f("VFMADD231PS Z27, Z%d, Z31", acc(r, h))
+			g.f("VMOVAPS Z31, Z%d", acc(r, h))
+		}
+		g.f("ADDQ R8, R13")
+	}
+	g.f("JMP %s_epiact", name)
+	g.label(name + "_epib0")
+	all(func(r, h int) { g.f("VMULPS Z27, Z%d, Z%d", acc(r, h), acc(r, h)) })
+	g.label(name + "_epiact")
+	g.f("MOVQ %d(AX), R10", fScale)
+	g.f("MOVQ %d(AX), R11", fShift)
+	for r := 0; r < rows; r++ {
+		g.f("VBROADCASTSS %d(R10), Z29", 4*r)
+		g.f("VBROADCASTSS %d(R11), Z30", 4*r)
+		for h := 0; h < nv; h++ {
+			g.f("VFMADD213PS Z30, Z29, Z%d", acc(r, h))
+		}
+	}
+	g.f("TESTQ $%d, R15", epiRes)
+	g.f("JZ %s_epinores", name)
+	g.f("MOVQ %d(AX), R13", fRes)
+	for r := 0; r < rows; r++ {
+		for h := 0; h < nv; h++ {
+			g.f("VMOVUPS.Z %s(R13), K%d, Z31", disp(64*h), h+1)
+			g.f("VADDPS Z31, Z%d, Z%d", acc(r, h), acc(r, h))
+		}
+		g.f("ADDQ R8, R13")
+	}
+	g.label(name + "_epinores")
+	g.f("TESTQ $%d, R15", epiFloor)
+	g.f("JZ %s_epinolo", name)
+	g.f("VBROADCASTSS %d(AX), Z27", fLo)
+	all(func(r, h int) { g.f("VMAXPS Z27, Z%d, Z%d", acc(r, h), acc(r, h)) })
+	g.label(name + "_epinolo")
+	g.f("TESTQ $%d, R15", epiCeil)
+	g.f("JZ %s_epinohi", name)
+	g.f("VBROADCASTSS %d(AX), Z28", fHi)
+	all(func(r, h int) { g.f("VMINPS Z28, Z%d, Z%d", acc(r, h), acc(r, h)) })
+	g.label(name + "_epinohi")
+	for r := 0; r < rows; r++ {
+		for h := 0; h < nv; h++ {
+			g.f("VMOVUPS Z%d, K%d, %s(DI)", acc(r, h), h+1, disp(64*h))
 		}
 		g.f("ADDQ R8, DI")
 	}
@@ -700,6 +797,11 @@ func main() {
 	for r := 1; r <= 9; r++ {
 		g.sgemmIdxAVX512(r)
 	}
+	for nv := 1; nv <= 2; nv++ {
+		for r := 1; r <= 9; r++ {
+			g.sgemmIdxNarrow(r, nv)
+		}
+	}
 	for r := 1; r <= 6; r++ {
 		g.sgemmAVX2(r)
 	}
@@ -732,7 +834,7 @@ func goStubs() []byte {
 	for _, f := range []struct {
 		name, typ string
 		rows      int
-	}{{"sgemmAVX512", "sgemmArgs", 14}, {"sgemmIdxAVX512", "sgemmArgs", 9}, {"sgemmAVX2", "sgemmArgs", 6}, {"s8VNNI", "s8Args", 14}, {"u8VNNI", "s8Args", 14}, {"s16AVX2", "s8Args", 6}} {
+	}{{"sgemmAVX512", "sgemmArgs", 14}, {"sgemmIdxAVX512", "sgemmArgs", 9}, {"sgemmIdx16AVX512", "sgemmArgs", 9}, {"sgemmIdx32AVX512", "sgemmArgs", 9}, {"sgemmAVX2", "sgemmArgs", 6}, {"s8VNNI", "s8Args", 14}, {"u8VNNI", "s8Args", 14}, {"s16AVX2", "s8Args", 6}} {
 		fmt.Fprintf(&b, "\n// %s[r] is the %s kernel for r rows.\nvar %s = [...]func(*%s){nil", f.name, f.name, f.name, f.typ)
 		for r := 1; r <= f.rows; r++ {
 			fmt.Fprintf(&b, ", %s_%d", f.name, r)
