@@ -108,6 +108,9 @@ func maxPoolInt8RowNHWC(p ops.PoolParams, x, dst []int8, oh int) {
 // and returned).
 func maxPool2x2RowNHWC(p ops.PoolParams, x, dst []int8, oh int, tmp []int8) []int8 {
 	c, n := p.C, 2*p.OutW*p.C
+	if maxPairRows(dst, x[2*oh*p.W*c:][:n], x[(2*oh+1)*p.W*c:][:n], c, p.OutW) {
+		return tmp
+	}
 	if cap(tmp) < n {
 		tmp = make([]int8, n)
 	}
