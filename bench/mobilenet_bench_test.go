@@ -17,22 +17,30 @@ import (
 // for profiling with -cpuprofile. QPIPE_ORT_DIR keeps the export between
 // runs; without Python and torchvision it is skipped.
 func BenchmarkMobileNetV2Forward(b *testing.B) {
-	benchMobileNetV2(b, false)
+	benchTorchvision(b, "mobilenet_v2", false)
+}
+
+// BenchmarkResNet18Forward is the FP32 forward of infer-ort's resnet18 row
+// (torchvision, 3x224x224, imported), as BenchmarkMobileNetV2Forward.
+func BenchmarkResNet18Forward(b *testing.B) {
+	benchTorchvision(b, "resnet18", false)
 }
 
 // BenchmarkMobileNetV2Int8Forward is the INT8 forward of the same row:
 // the model quantized and deployed to the integer engine as infer-ort
 // builds it (compress.QuantizeInt8 on 8 random images, compress.Deploy).
 func BenchmarkMobileNetV2Int8Forward(b *testing.B) {
-	benchMobileNetV2(b, true)
+	benchTorchvision(b, "mobilenet_v2", true)
 }
 
-func benchMobileNetV2(b *testing.B, int8 bool) {
+// benchTorchvision times the forward of torchvision model arch (INT8
+// deployed with int8) at batch 1 and 64.
+func benchTorchvision(b *testing.B, arch string, int8 bool) {
 	dir := os.Getenv("QPIPE_ORT_DIR")
 	if dir == "" {
 		dir = b.TempDir()
 	}
-	m, err := torchvisionModel(dir, "mobilenet_v2")
+	m, err := torchvisionModel(dir, arch)
 	if err != nil {
 		b.Skip(err)
 	}

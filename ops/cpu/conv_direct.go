@@ -300,12 +300,10 @@ func bands(p ops.ConvParams, rows int) []directTile {
 const partWork = 1 << 18
 
 // directForward runs the forward of tiles ts: each worker takes whole
-// tiles (copy, GEMM, out) from a shared counter, or, with no more tiles
-// than workers (parts of a lone image), one tile each on the GEMM's
-// spinning workers, which a convolution a few tens of microseconds long
-// finds awake. out writes the tile's outputs from its GEMM result t
-// (output channel oc0+r in row r of ldc floats; output (img, oh, ow) at
-// column img·stride + (oh-oh0)·wp + ow).
+// tiles (copy, GEMM, out) from a shared counter (tiles). out writes the
+// tile's outputs from its GEMM result t (output channel oc0+r in row r of
+// ldc floats; output (img, oh, ow) at column img·stride + (oh-oh0)·wp +
+// ow).
 func (b *Backend) directForward(g *directGeom, ts []directTile, x, w []float32, out func(t []float32, ldc, stride int, tl directTile)) {
 	p := g.p
 	K := p.C * p.KH * p.KW
@@ -337,15 +335,6 @@ func (b *Backend) directForward(g *directGeom, ts []directTile, x, w []float32, 
 		out(st.t[:m*n], n, rowsPer*g.wp, t)
 	}
 	done := func(st *tileState) { b.putBufs(st.col, st.t) }
-	if len(ts) > 1 && len(ts) <= b.w.n {
-		// chunks of 2 items (grain > 1) run on gemm.Parallel's workers
-		b.w.For(2*len(ts), 2, func(lo, hi int) {
-			st := &tileState{}
-			run(lo/2, st)
-			done(st)
-		})
-		return
-	}
 	b.tiles(len(ts), run, done)
 }
 

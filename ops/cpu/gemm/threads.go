@@ -199,10 +199,11 @@ func parallel(n int, f func(t int)) {
 }
 
 // Parallel runs f(0..n-1) and waits, on the calling goroutine and the
-// GEMM's own pool of workers (the same as a threaded Sgemm uses). Loops
-// between GEMMs (ops/cpu's elementwise kernels, reductions) use it so that
-// they find the workers still spinning from the last product instead of
-// waking a parked goroutine, which costs as much as a small loop itself.
+// GEMM's own pool of workers (the same as a threaded Sgemm uses). Every
+// parallel loop of ops/cpu (convolution tiles, elementwise kernels,
+// reductions) uses it, so that a network's next layer finds the workers
+// still spinning from the last one instead of waking a parked goroutine,
+// which costs as much as a small layer itself.
 // f must not panic (wrap it: a panic on a worker ends the process).
 func Parallel(n int, f func(t int)) { parallel(n, f) }
 
