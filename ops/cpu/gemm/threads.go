@@ -86,15 +86,31 @@ func (j *join) finish() {
 	}
 }
 
+// spinCheck is how many polls of a spin loop go between two yields to
+// the Go scheduler (runtime.Gosched, a few hundred nanoseconds), and
+// spinClock how many yields between two looks at the clock: time.Since on
+// a start time reads only the monotonic clock, where time.Now reads two.
+const (
+	spinCheck = 64
+	spinClock = 4
+)
+
+// spinning reports whether a spin loop in its spins-th poll, started at
+// start, should go on polling: it yields every spinCheck polls and stops
+// once spinFor has passed.
+func spinning(spins int, start time.Time) bool {
+	if spins%spinCheck != spinCheck-1 {
+		return true
+	}
+	runtime.Gosched()
+	return spins%(spinCheck*spinClock) != spinCheck*spinClock-1 || time.Since(start) < spinFor
+}
+
 // wait returns once every task is done.
 func (j *join) wait() {
-	deadline := time.Now().Add(spinFor)
+	start := time.Now()
 	for spins := 0; j.done.Load() > 0; spins++ {
-		if spins%64 != 63 {
-			continue
-		}
-		runtime.Gosched()
-		if time.Now().After(deadline) {
+		if !spinning(spins, start) {
 			ch := make(chan struct{}, 1)
 			j.wake.Store(&ch)
 			if j.done.Load() > 0 {
@@ -134,22 +150,19 @@ func ensureWorkers(n int) []*worker {
 func (w *worker) loop() {
 	w.state.Store(workerSpinning)
 	for {
-		deadline := time.Now().Add(spinFor)
+		start := time.Now()
 		for spins := 0; ; spins++ {
 			if tk := w.slot.Load(); tk != nil {
 				w.slot.Store(nil)
 				tk.f(tk.t)
 				tk.join.finish()
 				w.state.Store(workerSpinning)
-				deadline = time.Now().Add(spinFor)
+				start, spins = time.Now(), 0
 				continue
 			}
-			if spins%64 == 63 {
-				runtime.Gosched()
-				if time.Now().After(deadline) && w.state.CompareAndSwap(workerSpinning, workerParked) {
-					<-w.wake // the dispatcher stored a task and moved us to claimed
-					break
-				}
+			if !spinning(spins, start) && w.state.CompareAndSwap(workerSpinning, workerParked) {
+				<-w.wake // the dispatcher stored a task and moved us to claimed
+				break
 			}
 		}
 	}

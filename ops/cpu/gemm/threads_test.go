@@ -27,3 +27,32 @@ func TestParallelWaitsPastTheSpin(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkersParkWhenIdle: after a call the workers spin for spinFor, then
+// park (a worker spinning on while another process needs the core would
+// slow the whole machine), and a parked worker takes the next task.
+func TestWorkersParkWhenIdle(t *testing.T) {
+	for round := range 3 {
+		var ran atomic.Int32
+		Parallel(3, func(int) { ran.Add(1) })
+		if ran.Load() != 3 {
+			t.Fatalf("round %d: %d of 3 tasks ran", round, ran.Load())
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			spinning := 0
+			for _, w := range *pool.workers.Load() {
+				if w.state.Load() != workerParked {
+					spinning++
+				}
+			}
+			if spinning == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: %d workers still not parked 5 s after the call (spinFor %v)", round, spinning, spinFor)
+			}
+			time.Sleep(spinFor)
+		}
+	}
+}
