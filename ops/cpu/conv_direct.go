@@ -237,22 +237,29 @@ func directOK(p ops.ConvParams) bool {
 
 // directTiles cuts p's batch into tiles of about tileBudget/2 floats of
 // input and output each (so a tile's copy and GEMM result stay in the
-// core's cache): runs of whole images, or bands of output rows of an image
-// larger than that. With fewer images than workers a small image is split
-// into one part per worker where the work pays for the hand-off: bands of
-// rows where a band still fills two kernel tiles, else ranges of output
-// channels (each part then copies the whole, small, input).
+// core's cache): runs of whole images, or even bands of output rows of an
+// image larger than that, as many as the workers share evenly. With fewer
+// images than workers a small image is split into one part per worker
+// where the work pays for the hand-off: bands of rows where a band still
+// fills two kernel tiles, else ranges of output channels (each part then
+// copies the whole, small, input).
 func (b *Backend) directTiles(g *directGeom) []directTile { return b.directTilesAligned(g, 1) }
+
+// bandBudget is the most output rows of one image a tile holds: images
+// with more rows (and their gaps) are cut into bands.
+func (b *Backend) bandBudget(g *directGeom) int {
+	perRow := max(g.p.C*g.used, g.p.OutC) * g.wp // floats per output row, in or out
+	return (tileBudget / 2) / max(perRow, 1)
+}
 
 // directTilesAligned is directTiles with bands starting at multiples of
 // align rows (2 for a fused 2×2 pool).
 func (b *Backend) directTilesAligned(g *directGeom, align int) []directTile {
 	p := g.p
 	perRow := max(p.C*g.used, p.OutC) * g.wp // floats per output row, in or out
-	if budget := (tileBudget / 2) / max(perRow, 1); g.hq+g.gh > budget {
+	if budget := b.bandBudget(g); g.hq+g.gh > budget {
 		rows := max(budget, (2*48+g.wp-1)/g.wp) // two kernel tiles at least
-		rows = (rows + align - 1) / align * align
-		return bands(p, rows)
+		return cutBands(p, b.evenBands(p, rows, align), align)
 	}
 	if p.N >= b.w.n && g.pointwise() && p.OutH*p.OutW >= 2*48 {
 		return bands(p, p.OutH) // one image per tile, read in place (inPlace)
@@ -272,12 +279,45 @@ func (b *Backend) directTilesAligned(g *directGeom, align int) []directTile {
 	case parts == 1 || macs < partWork:
 		return bands(p, p.OutH)
 	case p.OutH/parts/align*align*g.wp >= 64:
-		return bands(p, (p.OutH/align+parts-1)/parts*align)
+		return cutBands(p, parts, align)
 	}
 	var ts []directTile
 	for img := range p.N {
 		for k := range parts {
 			ts = append(ts, directTile{n0: img, cnt: 1, oh1: p.OutH, oc0: p.OutC * k / parts, oc1: p.OutC * (k + 1) / parts})
+		}
+	}
+	return ts
+}
+
+// evenBands returns how many bands each image is cut into so that no
+// band has more than rows rows and the workers share the bands evenly:
+// the fewest whose total over the batch is a multiple of the workers (112
+// rows in bands of at most 17: 8 bands of 14 on 2 workers, where bands of
+// 17 rows made 7, 4 on one worker against 3 on the other).
+func (b *Backend) evenBands(p ops.ConvParams, rows, align int) int {
+	units := (p.OutH + align - 1) / align // bands are whole units of align rows
+	most := max(1, rows/align)
+	least := (units + most - 1) / most
+	for nb := least; nb <= units; nb++ {
+		if p.N*nb%b.w.n == 0 {
+			return nb
+		}
+	}
+	return least
+}
+
+// cutBands cuts every image of p into nb bands of output rows as even as
+// align allows (heights differ by at most align rows, the last band
+// shorter where align does not divide OutH).
+func cutBands(p ops.ConvParams, nb, align int) []directTile {
+	units := (p.OutH + align - 1) / align
+	nb = max(1, min(nb, units))
+	ts := make([]directTile, 0, p.N*nb)
+	for img := range p.N {
+		for i := range nb {
+			oh0, oh1 := units*i/nb*align, min(units*(i+1)/nb*align, p.OutH)
+			ts = append(ts, directTile{n0: img, cnt: 1, oh0: oh0, oh1: oh1, oc1: p.OutC})
 		}
 	}
 	return ts
