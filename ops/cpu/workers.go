@@ -18,14 +18,15 @@ import (
 var jitter atomic.Bool
 
 // workers splits loops into pieces and runs them on the GEMM's pool of
-// long-lived goroutines (gemm.Parallel), the same that a threaded product
-// uses: after a task those workers spin for a while before they park, so
-// the next loop or convolution, a few microseconds later in a network's
-// layers, finds them awake (handing a piece to a spinning worker costs well
-// under a microsecond, waking a parked one tens to a hundred on a virtual
-// machine). Up to w.n threads take the pieces from a shared counter, so a
-// worker that starts late or is descheduled by another process does fewer
-// pieces instead of holding up the loop.
+// long-lived goroutines (gemm.ParallelShared), the same that a threaded
+// product uses: after a task those workers spin for a while before they
+// park, so the next loop or convolution, a few microseconds later in a
+// network's layers, finds them awake (handing a piece to a spinning worker
+// costs well under a microsecond, waking a parked one tens to a hundred on
+// a virtual machine). Up to w.n threads take the pieces from a shared
+// counter, so a worker that starts late or is descheduled by another
+// process does fewer pieces instead of holding up the loop, and one that
+// has not started when the caller has run out of pieces is not waited for.
 //
 // A loop started from inside a piece (nested) runs inline when no worker
 // is idle, so nesting never deadlocks.
@@ -72,7 +73,7 @@ func (w *workers) For(n, grain int, fn func(lo, hi int)) {
 		fn(n*i/pieces, n*(i+1)/pieces)
 	}
 	var next atomic.Int64
-	gemm.Parallel(threads, func(int) {
+	gemm.ParallelShared(threads, func(int) {
 		for i := int(next.Add(1)) - 1; i < pieces; i = int(next.Add(1)) - 1 {
 			run(i)
 		}

@@ -153,7 +153,9 @@ func (w *worker) loop() {
 		start := time.Now()
 		for spins := 0; ; spins++ {
 			if tk := w.slot.Load(); tk != nil {
-				w.slot.Store(nil)
+				if !w.slot.CompareAndSwap(tk, nil) {
+					continue // its caller took it back (revoke)
+				}
 				tk.f(tk.t)
 				tk.join.finish()
 				w.state.Store(workerSpinning)
@@ -186,8 +188,12 @@ func claim(ws []*worker) *worker {
 
 // parallel runs f(0..n-1) and waits: f(0) on the calling goroutine, the
 // others on idle workers, or on the caller too when none is idle (other
-// calls running at the same time hold them).
-func parallel(n int, f func(t int)) {
+// calls running at the same time hold them). With shared, the tasks take
+// their work from a source they share until none is left, so once f(0)
+// has returned a task that no worker has started yet has nothing left to
+// do: the caller takes it back (revoke) instead of waiting for a worker
+// that is descheduled or still waking up.
+func parallel(n int, shared bool, f func(t int)) {
 	if n <= 1 {
 		f(0)
 		return
@@ -195,6 +201,8 @@ func parallel(n int, f func(t int)) {
 	ws := ensureWorkers(n - 1)
 	var j join
 	var inline []int
+	var sent [8]sentTask
+	given := sent[:0]
 	for t := 1; t < n; t++ {
 		w := claim(ws)
 		if w == nil {
@@ -202,23 +210,55 @@ func parallel(n int, f func(t int)) {
 			continue
 		}
 		j.done.Add(1)
-		w.slot.Store(&task{f: f, t: t, join: &j})
+		tk := &task{f: f, t: t, join: &j}
+		w.slot.Store(tk)
+		given = append(given, sentTask{w, tk})
 	}
 	f(0)
+	if shared {
+		for _, g := range given {
+			g.revoke(&j)
+		}
+	}
 	for _, t := range inline {
 		f(t)
 	}
 	j.wait()
 }
 
+// sentTask is a task in a worker's slot.
+type sentTask struct {
+	w  *worker
+	tk *task
+}
+
+// revoke takes the task back if its worker has not started it: the worker
+// is idle again (its state spinning: if it was parked, the wake-up already
+// sent makes it look at its empty slot and park again) and the task
+// counts as done.
+func (g sentTask) revoke(j *join) {
+	if g.w.slot.CompareAndSwap(g.tk, nil) {
+		g.w.state.Store(workerSpinning)
+		j.done.Add(-1)
+	}
+}
+
 // Parallel runs f(0..n-1) and waits, on the calling goroutine and the
-// GEMM's own pool of workers (the same as a threaded Sgemm uses). Every
-// parallel loop of ops/cpu (convolution tiles, elementwise kernels,
-// reductions) uses it, so that a network's next layer finds the workers
-// still spinning from the last one instead of waking a parked goroutine,
-// which costs as much as a small layer itself.
+// GEMM's own pool of workers (the same as a threaded Sgemm uses).
 // f must not panic (wrap it: a panic on a worker ends the process).
-func Parallel(n int, f func(t int)) { parallel(n, f) }
+func Parallel(n int, f func(t int)) { parallel(n, false, f) }
+
+// ParallelShared is Parallel for tasks that take pieces of work from a
+// source they share (a counter) until none is left: f(0) runs on the
+// caller and, once it returns, tasks that no worker has started yet are
+// dropped instead of waited for (with the shared work done they would do
+// nothing), so a worker descheduled by another process, or still waking
+// up, never holds up the call. Every parallel loop of ops/cpu
+// (convolution tiles, elementwise kernels, reductions) uses it, so that a
+// network's next layer finds the workers still spinning from the last one
+// instead of waking a parked goroutine, which costs as much as a small
+// layer itself. f must not panic.
+func ParallelShared(n int, f func(t int)) { parallel(n, true, f) }
 
 // gridCost weighs a thread's block of rows×cols outputs: the products
 // themselves, plus per-row and per-column costs (packing or reading an
@@ -279,7 +319,7 @@ func runChunks(m, n, k, mr, nr int, w gridCost, block func(i0, i1, j0, j1 int)) 
 		}
 	}
 	var next atomic.Int32
-	parallel(nt, func(int) {
+	parallel(nt, true, func(int) {
 		for {
 			c := int(next.Add(1)) - 1
 			if c >= cm*cn {
