@@ -2,9 +2,12 @@ package cpu
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/qpipe/qpipe/ops"
+	"github.com/qpipe/qpipe/ops/cpu/gemm"
 )
 
 // TestDirectTilesCoverOnceAndShareEvenly: for batch-1 and small-batch
@@ -13,8 +16,9 @@ import (
 // channel) exactly once, bands start on multiples of the alignment, and
 // where an image is cut into bands the band count is a multiple of the
 // workers and the bands of an image differ by less than two alignments
-// (one, and the last band's rows past OutH): no worker is left with a
-// band more than the others.
+// (one, and the last band's rows past OutH), or into ranges of channels
+// as many as a multiple of the workers, differing by one channel at most:
+// no worker is left with a part more than the others.
 func TestDirectTilesCoverOnceAndShareEvenly(t *testing.T) {
 	geoms := []ops.ConvParams{
 		conv(1, 3, 224, 32, 3, 2),   // mobilenet_v2's stem: many bands
@@ -69,6 +73,21 @@ func checkTiles(t *testing.T, name string, p ops.ConvParams, ts []directTile, al
 	if !banded {
 		return
 	}
+	if ts[0].oc1-ts[0].oc0 < p.OutC { // ranges of channels instead of bands
+		widths := make([][]int, p.N)
+		for _, tl := range ts {
+			if tl.oh0 != 0 || tl.oh1 != p.OutH {
+				t.Fatalf("%s: tile %+v mixes channel ranges and bands", name, tl)
+			}
+			widths[tl.n0] = append(widths[tl.n0], tl.oc1-tl.oc0)
+		}
+		for img, ws := range widths {
+			if len(ws)%workers != 0 || slices.Max(ws)-slices.Min(ws) > 1 {
+				t.Errorf("%s: image %d in channel ranges %v on %d workers", name, img, ws, workers)
+			}
+		}
+		return
+	}
 	bandCount := 0
 	for _, hs := range perImage {
 		bandCount += len(hs)
@@ -95,4 +114,54 @@ func conv(n, c, h, oc, k, s int) ops.ConvParams {
 	o := (h+2*pad-k)/s + 1
 	return ops.ConvParams{N: n, C: c, H: h, W: h, OutC: oc, KH: k, KW: k, StrideH: s, StrideW: s,
 		PadH: pad, PadW: pad, DilH: 1, DilW: 1, Groups: 1, OutH: o, OutW: o}
+}
+
+// TestDirectForwardSameBitsOnAnyWorkers: whichever cut the workers get
+// (bands, even bands, ranges of channels, whole images), the direct
+// convolution's outputs, fused 2×2 max pool included, have the same bits
+// on 1 to 4 workers.
+func TestDirectForwardSameBitsOnAnyWorkers(t *testing.T) {
+	if !gemm.IndirectNative() {
+		t.Skip("no indirect kernel: the direct path does not run")
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, p := range []ops.ConvParams{
+		conv(1, 3, 224, 32, 3, 2), conv(1, 256, 14, 256, 3, 1), conv(1, 128, 28, 128, 3, 1),
+		conv(1, 64, 14, 384, 1, 1), conv(1, 192, 28, 32, 1, 1), conv(1, 32, 16, 32, 3, 1), conv(3, 64, 8, 64, 3, 1),
+	} {
+		x, w := ops.New(p.N, p.C, p.H, p.W), ops.New(p.OutC, p.C, p.KH, p.KW)
+		bias := ops.New(p.OutC)
+		for _, v := range []*ops.Tensor{x, w, bias} {
+			for i := range v.Data {
+				v.Data[i] = float32(r.NormFloat64())
+			}
+		}
+		shift := biasShift(p, bias)
+		var ref, refPool []float32
+		for workers := 1; workers <= 4; workers++ {
+			be := New(Options{Threads: workers})
+			y := ops.New(p.N, p.OutC, p.OutH, p.OutW)
+			yp := ops.New(p.N, p.OutC, p.OutH/2, p.OutW/2)
+			if err := be.Conv2dFused(p, x, w, y, ops.ConvFusion{Shift: shift, ReLU: true}); err != nil {
+				t.Fatal(err)
+			}
+			if err := be.Conv2dReLUMaxPool2(p, x, w, bias, yp); err != nil {
+				t.Fatal(err)
+			}
+			if ref == nil {
+				ref, refPool = y.Data, yp.Data
+				continue
+			}
+			for i := range ref {
+				if y.Data[i] != ref[i] {
+					t.Fatalf("%+v, %d workers: output %d is %v, %v on one", p, workers, i, y.Data[i], ref[i])
+				}
+			}
+			for i := range refPool {
+				if yp.Data[i] != refPool[i] {
+					t.Fatalf("%+v, %d workers: pooled output %d is %v, %v on one", p, workers, i, yp.Data[i], refPool[i])
+				}
+			}
+		}
+	}
 }
