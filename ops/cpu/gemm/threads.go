@@ -41,11 +41,12 @@ func threadsFor(ops int) int {
 
 // The workers are long-lived goroutines, so a call starts none. After a
 // task a worker spins (yielding to other goroutines) for spinFor before it
-// parks: a parked worker's OS thread sleeps, and waking a sleeping CPU
-// costs tens of microseconds on a virtual machine, as long as a mid-sized
-// GEMM itself. Back-to-back calls, as in a network's layers, find the
-// workers awake. The caller likewise spins while it waits, for spinFor at
-// most, then parks until the last task wakes it (join).
+// parks (or at once when it finds it lost its core for a while: lostCore):
+// a parked worker's OS thread sleeps, and waking a sleeping CPU costs tens
+// of microseconds on a virtual machine, as long as a mid-sized GEMM
+// itself. Back-to-back calls, as in a network's layers, find the workers
+// awake. The caller likewise spins while it waits, for spinFor at most,
+// then parks until the last task wakes it (join).
 const spinFor = 200 * time.Microsecond
 
 // Worker states.
@@ -95,22 +96,48 @@ const (
 	spinClock = 4
 )
 
-// spinning reports whether a spin loop in its spins-th poll, started at
-// start, should go on polling: it yields every spinCheck polls and stops
-// once spinFor has passed.
-func spinning(spins int, start time.Time) bool {
-	if spins%spinCheck != spinCheck-1 {
+// lostCore is the gap between two looks at a spin loop's clock (normally
+// a few microseconds apart) that means the thread lost its core to
+// another thread for a while: the machine has more runnable threads than
+// cores, and a spinning thread there takes time slices from the threads
+// doing the work, its own caller's included, so it stops spinning.
+const lostCore = 50 * time.Microsecond
+
+// spinner paces one spin loop: it yields every spinCheck polls and ends
+// the spin after spinFor, or as soon as the thread was descheduled
+// (lostCore).
+type spinner struct {
+	start time.Time
+	last  time.Duration // clock at the last look
+	polls int
+	since func(time.Time) time.Duration // time.Since; tests fake it
+}
+
+func newSpinner() spinner { return spinner{start: time.Now(), since: time.Since} }
+
+// spin is called once per poll and reports whether to go on polling.
+func (s *spinner) spin() bool {
+	s.polls++
+	if s.polls%spinCheck != 0 {
 		return true
 	}
 	runtime.Gosched()
-	return spins%(spinCheck*spinClock) != spinCheck*spinClock-1 || time.Since(start) < spinFor
+	if s.polls%(spinCheck*spinClock) != 0 {
+		return true
+	}
+	now := s.since(s.start)
+	if now-s.last > lostCore {
+		return false
+	}
+	s.last = now
+	return now < spinFor
 }
 
 // wait returns once every task is done.
 func (j *join) wait() {
-	start := time.Now()
-	for spins := 0; j.done.Load() > 0; spins++ {
-		if !spinning(spins, start) {
+	sp := newSpinner()
+	for j.done.Load() > 0 {
+		if !sp.spin() {
 			ch := make(chan struct{}, 1)
 			j.wake.Store(&ch)
 			if j.done.Load() > 0 {
@@ -150,8 +177,8 @@ func ensureWorkers(n int) []*worker {
 func (w *worker) loop() {
 	w.state.Store(workerSpinning)
 	for {
-		start := time.Now()
-		for spins := 0; ; spins++ {
+		sp := newSpinner()
+		for {
 			if tk := w.slot.Load(); tk != nil {
 				if !w.slot.CompareAndSwap(tk, nil) {
 					continue // its caller took it back (revoke)
@@ -159,10 +186,10 @@ func (w *worker) loop() {
 				tk.f(tk.t)
 				tk.join.finish()
 				w.state.Store(workerSpinning)
-				start, spins = time.Now(), 0
+				sp = newSpinner()
 				continue
 			}
-			if !spinning(spins, start) && w.state.CompareAndSwap(workerSpinning, workerParked) {
+			if !sp.spin() && w.state.CompareAndSwap(workerSpinning, workerParked) {
 				<-w.wake // the dispatcher stored a task and moved us to claimed
 				break
 			}

@@ -126,3 +126,35 @@ func TestParallelSharedShares(t *testing.T) {
 		t.Errorf("the workers did no piece in 50 calls")
 	}
 }
+
+// TestSpinnerStopsWhenItLosesItsCore: a spin ends after spinFor on a
+// clock that moves a microsecond per look, and at the first look after a
+// gap longer than lostCore (the thread was descheduled: the machine has
+// more runnable threads than cores) however early in the spin.
+func TestSpinnerStopsWhenItLosesItsCore(t *testing.T) {
+	run := func(gapAt int) (polls int, at time.Duration) {
+		var clock time.Duration
+		looks := 0
+		s := spinner{since: func(time.Time) time.Duration {
+			looks++
+			clock += time.Microsecond
+			if looks == gapAt {
+				clock += 2 * lostCore
+			}
+			return clock
+		}}
+		for s.spin() {
+			if s.polls > 1e7 {
+				t.Fatal("the spin never ended")
+			}
+		}
+		return s.polls, clock
+	}
+	if _, at := run(-1); at < spinFor || at > spinFor+2*time.Microsecond {
+		t.Errorf("an undisturbed spin ended at %v, want spinFor (%v)", at, spinFor)
+	}
+	polls, at := run(3)
+	if want := 3 * spinCheck * spinClock; polls != want {
+		t.Errorf("after a gap at the third look the spin went on to poll %d, want %d (clock %v)", polls, want, at)
+	}
+}
