@@ -54,8 +54,9 @@ type convSaved struct {
 }
 
 // tiles runs fn(tile) for tiles 0..n-1 on the worker pool, each thread
-// taking the next tile from a shared counter; setup runs once per thread
-// before its first tile and done after its last.
+// taking the next tile from a shared counter, so a thread that starts late
+// or loses its core does fewer tiles; each thread's tileState starts empty
+// (fn fills its buffers on first use) and done sees it after its last.
 func (b *Backend) tiles(n int, fn func(tile int, st *tileState), done func(st *tileState)) {
 	var next atomic.Int64
 	b.w.For(min(b.w.n, n), 1, func(lo, hi int) {

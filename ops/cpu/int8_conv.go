@@ -240,13 +240,19 @@ func (b *Backend) int8ConvBands(p ops.ConvParams, img []int8, seg int, pb *gemm.
 	lp := p.OutH / 2 * pp.OutW                               // pooled pixels per image
 	b.w.For(cnt*bands, 1, func(lo, hi int) {
 		m := (band-1)*wp + p.OutW
-		var sq, tmp []int8
+		sb := bandScratchPool.Get().(*bandScratch)
+		defer bandScratchPool.Put(sb)
+		var sq []int8
 		var sf []float32
 		if outQ != nil {
-			sq = make([]int8, m*p.OutC)
+			sb.q = grow8(sb.q, m*p.OutC)
+			sq = sb.q
 		} else {
-			sf = make([]float32, m*p.OutC)
+			sb.f = growF(sb.f, m*p.OutC)
+			sf = sb.f
 		}
+		tmp := sb.tmp[:0]
+		defer func() { sb.tmp = tmp }()
 		for t := lo; t < hi; t++ {
 			n, oh0 := t/bands, t%bands*band
 			rows := min(band, p.OutH-oh0)
@@ -280,6 +286,17 @@ func (b *Backend) int8ConvBands(p ops.ConvParams, img []int8, seg int, pb *gemm.
 		}
 	})
 }
+
+// bandScratch is a piece of int8ConvBands' scratch: a band's GEMM result
+// (int8 codes or floats) and the pooling rows. The loop hands out its
+// bands in several pieces per worker; pooled buffers keep them from
+// allocating a band's result each.
+type bandScratch struct {
+	q, tmp []int8
+	f      []float32
+}
+
+var bandScratchPool = sync.Pool{New: func() any { return new(bandScratch) }}
 
 // transposeParts is how many row ranges each of cnt images' transpose is
 // cut into so that the workers share it (a lone image: one per worker),

@@ -17,44 +17,41 @@ import (
 // an idle machine.
 var jitter atomic.Bool
 
-// workers splits loops into contiguous chunks and runs them on two kinds
-// of long-lived goroutines:
+// workers splits loops into pieces and runs them on the GEMM's pool of
+// long-lived goroutines (gemm.ParallelShared), the same that a threaded
+// product uses: after a task those workers spin for a while before they
+// park, so the next loop or convolution, a few microseconds later in a
+// network's layers, finds them awake (handing a piece to a spinning worker
+// costs well under a microsecond, waking a parked one tens to a hundred on
+// a virtual machine). Up to w.n threads take the pieces from a shared
+// counter, so a worker that starts late or is descheduled by another
+// process does fewer pieces instead of holding up the loop, and one that
+// has not started when the caller has run out of pieces is not waited for.
 //
-//   - loops over elements (grain > 1: activations, gradients, rows) run on
-//     the GEMM's pool (gemm.Parallel). Between the products of a training
-//     step those workers are still spinning, so handing them a chunk costs
-//     well under a microsecond, where waking a parked goroutine costs tens,
-//     as long as an elementwise loop over a small model's activations.
-//   - loops over heavy items, one per thread (grain 1: convolution tiles,
-//     attention heads), run on the pool's own goroutines, which park when
-//     idle instead of spinning after their long chunk.
-//
-// A loop started from inside a chunk (nested) runs its chunks inline when
-// no worker is idle, so nesting never deadlocks.
+// A loop started from inside a piece (nested) runs inline when no worker
+// is idle, so nesting never deadlocks.
 type workers struct {
-	n    int
-	jobs chan func()
+	n int
 }
 
-func newWorkers(n int) *workers {
-	w := &workers{n: max(n, 1), jobs: make(chan func())}
-	for range w.n - 1 {
-		go func() {
-			for job := range w.jobs {
-				job()
-			}
-		}()
-	}
-	return w
-}
+func newWorkers(n int) *workers { return &workers{n: max(n, 1)} }
 
-// For runs fn over [0, n) split into at most w.n chunks of at least grain
-// items, and waits. A panic in a chunk is re-raised on the caller. The
-// chunk boundaries depend on n, grain and w.n only, never on which worker
-// runs a chunk or when.
+// piecesPerThread is how many pieces For cuts a loop into per thread: with
+// one piece per thread a worker that starts a few tens of microseconds late
+// (or loses its core for a while) leaves the other threads idle at the end;
+// with more, they take its share.
+const piecesPerThread = 4
+
+// For runs fn over [0, n) cut into pieces of at least grain items (at
+// most piecesPerThread per thread; one piece, inline, when n < 2·grain),
+// on up to w.n threads, and waits. A panic in a piece is re-raised on the
+// caller. Which thread runs a piece depends on timing, so fn must compute
+// each item on its own (no sum across a piece's items that depends on the
+// piece's bounds): reductions use fixed runs (sumRuns) instead.
 func (w *workers) For(n, grain int, fn func(lo, hi int)) {
-	chunks := min(w.n, (n+max(grain, 1)-1)/max(grain, 1))
-	if chunks <= 1 {
+	pieces := min(n/max(grain, 1), w.n*piecesPerThread)
+	threads := min(w.n, pieces)
+	if threads <= 1 {
 		if n > 0 {
 			fn(0, n)
 		}
@@ -73,37 +70,17 @@ func (w *workers) For(n, grain int, fn func(lo, hi int)) {
 		if jitter.Load() {
 			time.Sleep(time.Duration(rand.IntN(64)) * time.Microsecond)
 		}
-		fn(n*i/chunks, n*(i+1)/chunks)
+		fn(n*i/pieces, n*(i+1)/pieces)
 	}
-	if grain > 1 {
-		gemm.Parallel(chunks, run)
-	} else {
-		w.handOff(chunks, run)
-	}
+	var next atomic.Int64
+	gemm.ParallelShared(threads, func(int) {
+		for i := int(next.Add(1)) - 1; i < pieces; i = int(next.Add(1)) - 1 {
+			run(i)
+		}
+	})
 	if fault != nil {
 		panic(fmt.Sprintf("cpu kernel: %v", fault))
 	}
-}
-
-// handOff runs run(0..chunks-1) on the pool's parked goroutines (inline
-// where none is free) and waits.
-func (w *workers) handOff(chunks int, run func(i int)) {
-	var wg sync.WaitGroup
-	wg.Add(chunks - 1)
-	var inline []int
-	for i := 1; i < chunks; i++ {
-		select {
-		case w.jobs <- func() { defer wg.Done(); run(i) }:
-		default:
-			inline = append(inline, i)
-		}
-	}
-	run(0)
-	for _, i := range inline {
-		run(i)
-		wg.Done()
-	}
-	wg.Wait()
 }
 
 // sumRuns is how many contiguous runs a reduction over items (image tiles,

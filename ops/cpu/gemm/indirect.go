@@ -122,3 +122,11 @@ func indirectPacked(impl *f32Impl, m, n, k int, a []float32, lda int, b []float3
 // IndirectNative reports whether SgemmIndirect runs a kernel of its own
 // (AVX-512, 9×48) rather than copying B for the ordinary GEMM.
 func IndirectNative() bool { return curF32.Load().tileIdx != nil }
+
+// IndirectTile returns the rows and columns of C one call of the
+// indirect kernel computes (9×48 with AVX-512): a product whose n is not a
+// multiple of the columns pays for the last, partial, block in full.
+func IndirectTile() (mr, nr int) {
+	im := curF32.Load()
+	return im.idxMR, im.idxNR
+}

@@ -41,11 +41,12 @@ func threadsFor(ops int) int {
 
 // The workers are long-lived goroutines, so a call starts none. After a
 // task a worker spins (yielding to other goroutines) for spinFor before it
-// parks: a parked worker's OS thread sleeps, and waking a sleeping CPU
-// costs tens of microseconds on a virtual machine, as long as a mid-sized
-// GEMM itself. Back-to-back calls, as in a network's layers, find the
-// workers awake. The caller likewise spins while it waits, for spinFor at
-// most, then parks until the last task wakes it (join).
+// parks (or at once when it finds it lost its core for a while: lostCore):
+// a parked worker's OS thread sleeps, and waking a sleeping CPU costs tens
+// of microseconds on a virtual machine, as long as a mid-sized GEMM
+// itself. Back-to-back calls, as in a network's layers, find the workers
+// awake. The caller likewise spins while it waits, for spinFor at most,
+// then parks until the last task wakes it (join).
 const spinFor = 200 * time.Microsecond
 
 // Worker states.
@@ -86,15 +87,57 @@ func (j *join) finish() {
 	}
 }
 
+// spinCheck is how many polls of a spin loop go between two yields to
+// the Go scheduler (runtime.Gosched, a few hundred nanoseconds), and
+// spinClock how many yields between two looks at the clock: time.Since on
+// a start time reads only the monotonic clock, where time.Now reads two.
+const (
+	spinCheck = 64
+	spinClock = 4
+)
+
+// lostCore is the gap between two looks at a spin loop's clock (normally
+// a few microseconds apart) that means the thread lost its core to
+// another thread for a while: the machine has more runnable threads than
+// cores, and a spinning thread there takes time slices from the threads
+// doing the work, its own caller's included, so it stops spinning.
+const lostCore = 50 * time.Microsecond
+
+// spinner paces one spin loop: it yields every spinCheck polls and ends
+// the spin after spinFor, or as soon as the thread was descheduled
+// (lostCore).
+type spinner struct {
+	start time.Time
+	last  time.Duration // clock at the last look
+	polls int
+	since func(time.Time) time.Duration // time.Since; tests fake it
+}
+
+func newSpinner() spinner { return spinner{start: time.Now(), since: time.Since} }
+
+// spin is called once per poll and reports whether to go on polling.
+func (s *spinner) spin() bool {
+	s.polls++
+	if s.polls%spinCheck != 0 {
+		return true
+	}
+	runtime.Gosched()
+	if s.polls%(spinCheck*spinClock) != 0 {
+		return true
+	}
+	now := s.since(s.start)
+	if now-s.last > lostCore {
+		return false
+	}
+	s.last = now
+	return now < spinFor
+}
+
 // wait returns once every task is done.
 func (j *join) wait() {
-	deadline := time.Now().Add(spinFor)
-	for spins := 0; j.done.Load() > 0; spins++ {
-		if spins%64 != 63 {
-			continue
-		}
-		runtime.Gosched()
-		if time.Now().After(deadline) {
+	sp := newSpinner()
+	for j.done.Load() > 0 {
+		if !sp.spin() {
 			ch := make(chan struct{}, 1)
 			j.wake.Store(&ch)
 			if j.done.Load() > 0 {
@@ -134,22 +177,21 @@ func ensureWorkers(n int) []*worker {
 func (w *worker) loop() {
 	w.state.Store(workerSpinning)
 	for {
-		deadline := time.Now().Add(spinFor)
-		for spins := 0; ; spins++ {
+		sp := newSpinner()
+		for {
 			if tk := w.slot.Load(); tk != nil {
-				w.slot.Store(nil)
+				if !w.slot.CompareAndSwap(tk, nil) {
+					continue // its caller took it back (revoke)
+				}
 				tk.f(tk.t)
 				tk.join.finish()
 				w.state.Store(workerSpinning)
-				deadline = time.Now().Add(spinFor)
+				sp = newSpinner()
 				continue
 			}
-			if spins%64 == 63 {
-				runtime.Gosched()
-				if time.Now().After(deadline) && w.state.CompareAndSwap(workerSpinning, workerParked) {
-					<-w.wake // the dispatcher stored a task and moved us to claimed
-					break
-				}
+			if !sp.spin() && w.state.CompareAndSwap(workerSpinning, workerParked) {
+				<-w.wake // the dispatcher stored a task and moved us to claimed
+				break
 			}
 		}
 	}
@@ -173,8 +215,12 @@ func claim(ws []*worker) *worker {
 
 // parallel runs f(0..n-1) and waits: f(0) on the calling goroutine, the
 // others on idle workers, or on the caller too when none is idle (other
-// calls running at the same time hold them).
-func parallel(n int, f func(t int)) {
+// calls running at the same time hold them). With shared, the tasks take
+// their work from a source they share until none is left, so once f(0)
+// has returned a task that no worker has started yet has nothing left to
+// do: the caller takes it back (revoke) instead of waiting for a worker
+// that is descheduled or still waking up.
+func parallel(n int, shared bool, f func(t int)) {
 	if n <= 1 {
 		f(0)
 		return
@@ -182,6 +228,8 @@ func parallel(n int, f func(t int)) {
 	ws := ensureWorkers(n - 1)
 	var j join
 	var inline []int
+	var sent [8]sentTask
+	given := sent[:0]
 	for t := 1; t < n; t++ {
 		w := claim(ws)
 		if w == nil {
@@ -189,22 +237,55 @@ func parallel(n int, f func(t int)) {
 			continue
 		}
 		j.done.Add(1)
-		w.slot.Store(&task{f: f, t: t, join: &j})
+		tk := &task{f: f, t: t, join: &j}
+		w.slot.Store(tk)
+		given = append(given, sentTask{w, tk})
 	}
 	f(0)
+	if shared {
+		for _, g := range given {
+			g.revoke(&j)
+		}
+	}
 	for _, t := range inline {
 		f(t)
 	}
 	j.wait()
 }
 
+// sentTask is a task in a worker's slot.
+type sentTask struct {
+	w  *worker
+	tk *task
+}
+
+// revoke takes the task back if its worker has not started it: the worker
+// is idle again (its state spinning: if it was parked, the wake-up already
+// sent makes it look at its empty slot and park again) and the task
+// counts as done.
+func (g sentTask) revoke(j *join) {
+	if g.w.slot.CompareAndSwap(g.tk, nil) {
+		g.w.state.Store(workerSpinning)
+		j.done.Add(-1)
+	}
+}
+
 // Parallel runs f(0..n-1) and waits, on the calling goroutine and the
-// GEMM's own pool of workers (the same as a threaded Sgemm uses). Loops
-// between GEMMs (ops/cpu's elementwise kernels, reductions) use it so that
-// they find the workers still spinning from the last product instead of
-// waking a parked goroutine, which costs as much as a small loop itself.
+// GEMM's own pool of workers (the same as a threaded Sgemm uses).
 // f must not panic (wrap it: a panic on a worker ends the process).
-func Parallel(n int, f func(t int)) { parallel(n, f) }
+func Parallel(n int, f func(t int)) { parallel(n, false, f) }
+
+// ParallelShared is Parallel for tasks that take pieces of work from a
+// source they share (a counter) until none is left: f(0) runs on the
+// caller and, once it returns, tasks that no worker has started yet are
+// dropped instead of waited for (with the shared work done they would do
+// nothing), so a worker descheduled by another process, or still waking
+// up, never holds up the call. Every parallel loop of ops/cpu
+// (convolution tiles, elementwise kernels, reductions) uses it, so that a
+// network's next layer finds the workers still spinning from the last one
+// instead of waking a parked goroutine, which costs as much as a small
+// layer itself. f must not panic.
+func ParallelShared(n int, f func(t int)) { parallel(n, true, f) }
 
 // gridCost weighs a thread's block of rows×cols outputs: the products
 // themselves, plus per-row and per-column costs (packing or reading an
@@ -265,7 +346,7 @@ func runChunks(m, n, k, mr, nr int, w gridCost, block func(i0, i1, j0, j1 int)) 
 		}
 	}
 	var next atomic.Int32
-	parallel(nt, func(int) {
+	parallel(nt, true, func(int) {
 		for {
 			c := int(next.Add(1)) - 1
 			if c >= cm*cn {

@@ -1,0 +1,148 @@
+package cpu
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestForRunsEveryItemOnce: on 1 to 4 threads, with pieces delayed at
+// random, every item of [0, n) is passed to fn exactly once, in pieces of
+// at least grain items (but the last), whatever n and grain.
+func TestForRunsEveryItemOnce(t *testing.T) {
+	jitter.Store(true)
+	defer jitter.Store(false)
+	for threads := 1; threads <= 4; threads++ {
+		w := newWorkers(threads)
+		for _, n := range []int{0, 1, 2, 3, 7, 64, 1000, 1 << 15} {
+			for _, grain := range []int{0, 1, 3, 16, 1 << 14} {
+				seen := make([]atomic.Int32, n)
+				var small atomic.Int32
+				w.For(n, grain, func(lo, hi int) {
+					if hi-lo < max(grain, 1) && hi != n {
+						small.Add(1)
+					}
+					for i := lo; i < hi; i++ {
+						seen[i].Add(1)
+					}
+				})
+				for i := range seen {
+					if c := seen[i].Load(); c != 1 {
+						t.Fatalf("threads %d, n %d, grain %d: item %d ran %d times", threads, n, grain, i, c)
+					}
+				}
+				if s := small.Load(); s > 0 {
+					t.Fatalf("threads %d, n %d, grain %d: %d pieces shorter than the grain", threads, n, grain, s)
+				}
+			}
+		}
+	}
+}
+
+// TestForTakesTheShareOfAStalledThread: while one piece is stalled (its
+// thread descheduled, as by another process on the core), the other thread
+// runs every other piece of the loop, and the stalled piece holds at most
+// a quarter of the items (a split into one fixed share per thread would
+// leave half the loop waiting on the stalled thread).
+func TestForTakesTheShareOfAStalledThread(t *testing.T) {
+	w := newWorkers(2)
+	for range 20 {
+		const n = 64
+		var done, stalls, held atomic.Int32
+		var timedOut atomic.Bool
+		w.For(n, 1, func(lo, hi int) {
+			if stalls.Add(1) == 1 { // the first piece to start stalls until the rest is done
+				held.Store(int32(hi - lo))
+				deadline := time.Now().Add(5 * time.Second)
+				for done.Load() < int32(n-(hi-lo)) {
+					if time.Now().After(deadline) {
+						timedOut.Store(true)
+						break
+					}
+					time.Sleep(50 * time.Microsecond)
+				}
+			}
+			done.Add(int32(hi - lo))
+		})
+		if timedOut.Load() {
+			t.Fatalf("the other thread did not run the stalled thread's share (%d of %d items done)", done.Load(), n)
+		}
+		if done.Load() != n {
+			t.Fatalf("%d of %d items done", done.Load(), n)
+		}
+		if h := held.Load(); h > n/4 {
+			t.Fatalf("the stalled piece held %d of %d items", h, n)
+		}
+	}
+}
+
+// TestForNestedAndConcurrent: loops started from inside pieces, and from
+// more goroutines at once than there are workers, all finish with every
+// item run once (a nested loop runs inline when no worker is free).
+func TestForNestedAndConcurrent(t *testing.T) {
+	jitter.Store(true)
+	defer jitter.Store(false)
+	w := newWorkers(3)
+	var wg sync.WaitGroup
+	fail := make(chan string, 8)
+	for g := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			const outer, inner = 12, 40
+			var seen [outer * inner]atomic.Int32
+			w.For(outer, 1, func(lo, hi int) {
+				for o := lo; o < hi; o++ {
+					w.For(inner, 4, func(l, h int) {
+						for i := l; i < h; i++ {
+							seen[o*inner+i].Add(1)
+						}
+					})
+				}
+			})
+			for i := range seen {
+				if c := seen[i].Load(); c != 1 {
+					fail <- fmt.Sprintf("goroutine %d: item %d ran %d times", g, i, c)
+					return
+				}
+			}
+		}()
+	}
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-time.After(time.Minute):
+		t.Fatal("nested loops did not finish in a minute (deadlock)")
+	}
+	close(fail)
+	for msg := range fail {
+		t.Error(msg)
+	}
+}
+
+// TestForReraisesAPanic: a panic in a piece (on whichever thread) comes
+// back on the caller once every piece has finished.
+func TestForReraisesAPanic(t *testing.T) {
+	w := newWorkers(2)
+	var ran, lost atomic.Int32
+	defer func() {
+		r := recover()
+		if r == nil || !strings.Contains(fmt.Sprint(r), "item 37") {
+			t.Fatalf("recovered %v, want the piece's panic", r)
+		}
+		if ran.Load()+lost.Load() != 100 {
+			t.Fatalf("%d of the %d items outside the failing piece ran before the panic came back", ran.Load(), 100-lost.Load())
+		}
+	}()
+	w.For(100, 1, func(lo, hi int) {
+		if lo <= 37 && 37 < hi {
+			lost.Store(int32(hi - lo))
+			panic("item 37")
+		}
+		ran.Add(int32(hi - lo))
+	})
+}
