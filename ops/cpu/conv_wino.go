@@ -22,9 +22,10 @@ package cpu
 //     indirect GEMM (gemm.SgemmIndirect) with K = 3·C: U_k[oc][c·3+j] is
 //     (G·g)_k for kernel column j of (oc, c), transformed once per weight
 //     tensor (winoWeightsFor);
-//   - the output transform Aᵀ·M writes four rows per block, and the
-//     direct path's output pass (directOut: scale, shift, residual,
-//     ReLU/clip) or its fused 2×2 pool (poolOut) writes them into y.
+//   - the output transform Aᵀ·M makes four rows per block and applies
+//     the direct path's epilogue (scale, shift, residual, ReLU/clip) as
+//     it stores them into y (winoOutAct: one pass, no row scratch), or
+//     writes them to a scratch that its fused 2×2 pool (poolOut) reads.
 //
 // That is 6·3 = 18 products per four rows and kernel row triple instead
 // of 4·9 = 36: half the multiply-adds of the direct convolution, at the
@@ -201,8 +202,10 @@ func winoBands(p ops.ConvParams, g *winoGeom, per int) []winoTile {
 }
 
 // winoOutFunc writes the outputs of image img (of the tile), channel oc,
-// from rows: output row winoRows·t.b0 + r in rows[r·wp:][:OutW].
-type winoOutFunc func(rows []float32, t winoTile, img, oc int)
+// from its products m: product k of row block t.b0 + b at m[k·ms + b·wp:],
+// OutW columns. It runs the output transform (winoOut, or winoOutAct
+// with the epilogue), with rows (winoRows·wp floats per block) as scratch.
+type winoOutFunc func(m []float32, ms int, rows []float32, t winoTile, img, oc int)
 
 // winoForward runs the tiles ts of p's convolution of x with the
 // transformed weights u (winoWeightsFor), handing each output plane of a
@@ -255,8 +258,7 @@ func (b *Backend) winoTile(g *winoGeom, t winoTile, x, u []float32, st *tileStat
 	rows := st.dcol[:winoRows*nb*g.wp]
 	for img := range t.cnt {
 		for o := range oc {
-			winoOut(rows, g.wp, m[o*n+img*nb*g.wp:], oc*n, p.OutW, nb, g.wp, winoRows*g.wp)
-			out(rows, t, img, t.oc0+o)
+			out(m[o*n+img*nb*g.wp:], oc*n, rows, t, img, t.oc0+o)
 		}
 	}
 }
@@ -417,7 +419,7 @@ func winoWeightsFor(p ops.ConvParams, w *ops.Tensor) []float32 {
 func (b *Backend) winoFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvFusion) {
 	g := newWinoGeom(p)
 	L, act := p.OutH*p.OutW, fusionAct(f)
-	b.winoForward(g, b.winoTiles(g), x.Data, winoWeightsFor(p, w), func(rows []float32, t winoTile, img, oc int) {
+	b.winoForward(g, b.winoTiles(g), x.Data, winoWeightsFor(p, w), func(m []float32, ms int, rows []float32, t winoTile, img, oc int) {
 		oh0 := t.b0 * winoRows
 		n := min(t.b1*winoRows, p.OutH) - oh0
 		at := ((t.n0+img)*p.OutC+oc)*L + oh0*p.OutW
@@ -429,8 +431,48 @@ func (b *Backend) winoFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvFus
 		if f.Scale != nil {
 			scale = f.Scale[oc]
 		}
-		directOut(rows, g.wp, y.Data[at:][:n*p.OutW], res, n, p.OutW, scale, f.Shift[oc], act)
+		winoOutFused(g, m, ms, rows, y.Data[at:][:n*p.OutW], res, n, scale, f.Shift[oc], act)
 	})
+}
+
+// winoOutFused writes n output rows of one plane into dst from its
+// products m (winoOutFunc's layout) with the epilogue act(·scale + shift
+// + res): whole blocks of four rows in one pass (winoOutAct), a last
+// block cut by the image's bottom edge through rows and directOut.
+func winoOutFused(g *winoGeom, m []float32, ms int, rows, dst, res []float32, n int, scale, shift float32, act outAct) {
+	ow, full := g.p.OutW, n/winoRows
+	if full > 0 {
+		var r []float32
+		if res != nil {
+			r = res[:full*winoRows*ow]
+		}
+		winoOutAct(dst, ow, m, ms, ow, full, g.wp, winoRows*ow, r, scale, shift, act)
+	}
+	if left := n - full*winoRows; left > 0 {
+		at := full * winoRows * ow
+		var r []float32
+		if res != nil {
+			r = res[at:]
+		}
+		winoOut(rows, g.wp, m[full*g.wp:], ms, ow, 1, g.wp, winoRows*g.wp)
+		directOut(rows, g.wp, dst[at:][:left*ow], r, left, ow, scale, shift, act)
+	}
+}
+
+// winoOutActGo is winoOutAct in Go: winoOutGo, then directOutGo on each
+// row in place (the vector kernel's operations in order).
+func winoOutActGo(dst []float32, dstStride int, src []float32, srcStride, n, blocks, srcStep, dstStep int, res []float32, scale, shift float32, act outAct) {
+	winoOutGo(dst, dstStride, src, srcStride, n, blocks, srcStep, dstStep)
+	for b := range blocks {
+		for r := range winoRows {
+			at := b*dstStep + r*dstStride
+			var rr []float32
+			if res != nil {
+				rr = res[at:][:n]
+			}
+			directOutGo(dst[at:], 0, dst[at:][:n], rr, 1, n, scale, shift, act)
+		}
+	}
 }
 
 // winoReLUMaxPool2 is Conv2dReLUMaxPool2 on the Winograd path: each
@@ -439,12 +481,13 @@ func (b *Backend) winoFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvFus
 func (b *Backend) winoReLUMaxPool2(p ops.ConvParams, x, w, bias, y *ops.Tensor) {
 	g := newWinoGeom(p)
 	ph, pw := p.OutH/2, p.OutW/2
-	b.winoForward(g, b.winoTiles(g), x.Data, winoWeightsFor(p, w), func(rows []float32, t winoTile, img, oc int) {
+	b.winoForward(g, b.winoTiles(g), x.Data, winoWeightsFor(p, w), func(m []float32, ms int, rows []float32, t winoTile, img, oc int) {
 		r0 := t.b0 * winoRows / 2
 		n := min(t.b1*winoRows, 2*ph)/2 - r0 // pooled rows of the band
 		if n <= 0 {
 			return
 		}
+		winoOut(rows, g.wp, m, ms, p.OutW, t.b1-t.b0, g.wp, winoRows*g.wp)
 		poolOut(rows, g.wp, y.Data[((t.n0+img)*p.OutC+oc)*ph*pw+r0*pw:][:n*pw], n, pw, biasAt(bias, oc))
 	})
 }

@@ -52,3 +52,25 @@ func winoOut(dst []float32, dstStride int, src []float32, srcStride, n, blocks, 
 	_, _ = dst[(blocks-1)*dstStep+3*dstStride+n-1], src[(blocks-1)*srcStep+5*srcStride+n-1]
 	winoOut16(&dst[0], dstStride, &src[0], srcStride, n, blocks, srcStep, dstStep)
 }
+
+//go:noescape
+func winoOutAct16(dst *float32, dstStride int, src *float32, srcStride, n, blocks, srcStep, dstStep int, res *float32, scale, shift, lo, hi float32, flags uint8)
+
+// winoOutAct is winoOut followed by directOut on its rows: for blocks
+// row blocks, dst = act(Aᵀ·m·scale + shift + res), res (nil: none) laid
+// out as dst, in one pass and bit for bit as the two passes.
+func winoOutAct(dst []float32, dstStride int, src []float32, srcStride, n, blocks, srcStep, dstStep int, res []float32, scale, shift float32, act outAct) {
+	if !vec16 || n == 0 || blocks == 0 {
+		winoOutActGo(dst, dstStride, src, srcStride, n, blocks, srcStep, dstStep, res, scale, shift, act)
+		return
+	}
+	last := (blocks-1)*dstStep + 3*dstStride + n - 1
+	_, _ = dst[last], src[(blocks-1)*srcStep+5*srcStride+n-1]
+	var r *float32
+	flags := act.bits()
+	if res != nil {
+		_ = res[last]
+		r, flags = &res[0], flags|4
+	}
+	winoOutAct16(&dst[0], dstStride, &src[0], srcStride, n, blocks, srcStep, dstStep, r, scale, shift, act.lo, act.hi, flags)
+}

@@ -22,3 +22,10 @@ func winoInRows(dst []float32, dstStride int, src *[6][]float32, n, gw int) {
 func winoOut(dst []float32, dstStride int, src []float32, srcStride, n, blocks, srcStep, dstStep int) {
 	winoOutGo(dst, dstStride, src, srcStride, n, blocks, srcStep, dstStep)
 }
+
+// winoOutAct is winoOut followed by directOut on its rows: for blocks
+// row blocks, dst = act(Aᵀ·m·scale + shift + res), res (nil: none) laid
+// out as dst.
+func winoOutAct(dst []float32, dstStride int, src []float32, srcStride, n, blocks, srcStep, dstStep int, res []float32, scale, shift float32, act outAct) {
+	winoOutActGo(dst, dstStride, src, srcStride, n, blocks, srcStep, dstStep, res, scale, shift, act)
+}

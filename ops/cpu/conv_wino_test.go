@@ -305,6 +305,49 @@ func TestWinoTransformsMatchGo(t *testing.T) {
 	}
 }
 
+// TestWinoOutActMatchesTwoPasses: the output transform with the epilogue
+// in it (winoOutAct, and its Go form) writes bit for bit what winoOut then
+// directOut wrote through a row scratch, for every column tail, with and
+// without a residual, under each activation, NaNs and infinities included.
+func TestWinoOutActMatchesTwoPasses(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	acts := []outAct{{}, {hasLo: true}, {lo: -0.5, hi: 0.75, hasLo: true, hasHi: true}}
+	for n := 1; n <= 40; n++ {
+		blocks, srcStride, wp := 3, 3*n+7, n+2
+		src := make([]float32, 5*srcStride+blocks*wp+n)
+		for i := range src {
+			src[i] = float32(r.NormFloat64())
+		}
+		src[n/2], src[srcStride+n-1] = float32(math.NaN()), float32(math.Inf(1))
+		res := make([]float32, blocks*winoRows*n)
+		for i := range res {
+			res[i] = float32(r.NormFloat64())
+		}
+		for ai, act := range acts {
+			for _, withRes := range []bool{false, true} {
+				var rr []float32
+				if withRes {
+					rr = res
+				}
+				scale, shift := float32(r.NormFloat64()), float32(r.NormFloat64())
+				rows := make([]float32, blocks*winoRows*wp)
+				winoOut(rows, wp, src, srcStride, n, blocks, wp, winoRows*wp)
+				want := make([]float32, blocks*winoRows*n)
+				directOut(rows, wp, want, rr, blocks*winoRows, n, scale, shift, act)
+				got, gotGo := make([]float32, len(want)), make([]float32, len(want))
+				winoOutAct(got, n, src, srcStride, n, blocks, wp, winoRows*n, rr, scale, shift, act)
+				winoOutActGo(gotGo, n, src, srcStride, n, blocks, wp, winoRows*n, rr, scale, shift, act)
+				if i := firstBitDiff(got, want); i >= 0 {
+					t.Fatalf("winoOutAct n=%d act %d res %v: dst[%d] = %v, want %v", n, ai, withRes, i, got[i], want[i])
+				}
+				if i := firstBitDiff(gotGo, want); i >= 0 {
+					t.Fatalf("winoOutActGo n=%d act %d res %v: dst[%d] = %v, want %v", n, ai, withRes, i, gotGo[i], want[i])
+				}
+			}
+		}
+	}
+}
+
 // TestWinoTransformsAreF43: the Go transforms and the weight transform
 // compute the 1-D convolution of a column (four outputs from six inputs
 // and three taps) to float32 precision.
