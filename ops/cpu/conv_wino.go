@@ -280,37 +280,44 @@ func (g *winoGeom) transformIn(t winoTile, x, v []float32) {
 		for k := range winoIns {
 			clear(v[k*ks+c*plane:][:g.gw])
 		}
+		if hi <= lo {
+			continue
+		}
 		for img := range t.cnt {
 			src := x[((t.n0+img)*p.C+c)*hw:][:hw]
 			dst := v[c*plane+g.gw+img*nb*g.wp:]
-			if hi > lo {
-				winoIn(dst[(lo-t.b0)*g.wp:], ks, src[(lo*winoRows-p.PadH)*p.W:], p.W, p.W, g.gw, hi-lo, winoRows*p.W, g.wp)
+			winoIn(dst[(lo-t.b0)*g.wp:], ks, src[(lo*winoRows-p.PadH)*p.W:], p.W, p.W, g.gw, hi-lo, winoRows*p.W, g.wp)
+		}
+	}
+	for img := range t.cnt { // border blocks: one call per block for all channels
+		src := x[(t.n0+img)*p.C*hw:][:p.C*hw]
+		dst := v[g.gw+img*nb*g.wp:]
+		for bi := t.b0; bi < t.b1; bi++ {
+			if bi >= lo && bi < hi {
+				continue
 			}
-			for bi := t.b0; bi < t.b1; bi++ {
-				if bi >= lo && bi < hi {
-					continue
+			var rows [winoIns][]float32
+			for i := range rows {
+				if r := bi*winoRows - p.PadH + i; r >= 0 && r < p.H {
+					rows[i] = src[r*p.W:]
 				}
-				var rows [winoIns][]float32
-				for i := range rows {
-					if r := bi*winoRows - p.PadH + i; r >= 0 && r < p.H {
-						rows[i] = src[r*p.W:][:p.W]
-					}
-				}
-				winoInRows(dst[(bi-t.b0)*g.wp:], ks, &rows, p.W, g.gw)
 			}
+			winoInRows(dst[(bi-t.b0)*g.wp:], ks, &rows, p.W, g.gw, p.C, hw, plane)
 		}
 	}
 }
 
 // winoInRowsGo is winoInRows in Go.
-func winoInRowsGo(dst []float32, dstStride int, src *[6][]float32, n, gw int) {
+func winoInRowsGo(dst []float32, dstStride int, src *[6][]float32, n, gw, count, srcStep, dstStep int) {
 	buf := make([]float32, winoIns*n)
-	for i, r := range src {
-		if r != nil {
-			copy(buf[i*n:][:n], r)
+	for ch := range count {
+		for i, r := range src {
+			if r != nil {
+				copy(buf[i*n:][:n], r[ch*srcStep:][:n])
+			}
 		}
+		winoInGo(dst[ch*dstStep:], dstStride, buf, n, n, gw, 1, 0, 0)
 	}
-	winoInGo(dst, dstStride, buf, n, n, gw, 1, 0, 0)
 }
 
 // winoInGo is winoIn in Go: the same float32 operations in the same order

@@ -187,10 +187,15 @@ outdone:
 	VZEROUPPER
 	RET
 
-// func winoInRows16(dst *float32, dstStride int, src *[6]*float32, n, gw int)
+// func winoInRows16(dst *float32, dstStride int, src *[6]*float32, n, gw, count, srcStep, dstStep int)
 // winoIn16 for one block whose six rows are given one by one (a nil row
-// is zeros: a block that reaches above or below the image).
-TEXT ·winoInRows16(SB), NOSPLIT, $0-40
+// is zeros: a block that reaches above or below the image), for count
+// channels: the rows advance by srcStep floats (nil rows stay zeros) and
+// dst by dstStep floats from one channel to the next.
+TEXT ·winoInRows16(SB), NOSPLIT, $0-64
+	SHLQ $2, dstStep+56(FP) // bytes
+	MOVQ srcStep+48(FP), R15
+	SHLQ $2, R15
 	MOVQ n+24(FP), CX
 	ANDQ $15, CX
 	MOVQ $1, AX
@@ -206,7 +211,7 @@ TEXT ·winoInRows16(SB), NOSPLIT, $0-40
 	VPXORD Z31, Z31, Z31
 	MOVL $0x40800000, AX // 4.0
 	VPBROADCASTD AX, Z20
-	MOVQ dst+0(FP), DI
+	MOVQ dst+0(FP), R14
 	MOVQ dstStride+8(FP), R9
 	SHLQ $2, R9
 	LEAQ (R9)(R9*2), R10 // 3 rows
@@ -218,6 +223,10 @@ TEXT ·winoInRows16(SB), NOSPLIT, $0-40
 	MOVQ 24(R13), DX
 	MOVQ 32(R13), SI
 	MOVQ 40(R13), R8
+	CMPQ count+40(FP), $0
+	JLE rowsdone
+rowschan:
+	MOVQ R14, DI
 	MOVQ n+24(FP), R13
 	XORQ R11, R11
 	KMOVW K2, K3
@@ -286,14 +295,41 @@ rowsmath:
 	JG rowsloop
 rowsgap:
 	MOVQ n+24(FP), R13
-	MOVQ dst+0(FP), DI
-	LEAQ (DI)(R13*4), DI
+	LEAQ (R14)(R13*4), DI
 	VMOVUPS Z31, K4, (DI)
 	VMOVUPS Z31, K4, (DI)(R9*1)
 	VMOVUPS Z31, K4, (DI)(R9*2)
 	VMOVUPS Z31, K4, (DI)(R10*1)
 	VMOVUPS Z31, K4, (DI)(R9*4)
 	VMOVUPS Z31, K4, (DI)(R12*1)
+	ADDQ dstStep+56(FP), R14
+	TESTQ AX, AX // the next channel's rows; nil stays nil
+	JZ s1
+	ADDQ R15, AX
+s1:
+	TESTQ BX, BX
+	JZ s2
+	ADDQ R15, BX
+s2:
+	TESTQ CX, CX
+	JZ s3
+	ADDQ R15, CX
+s3:
+	TESTQ DX, DX
+	JZ s4
+	ADDQ R15, DX
+s4:
+	TESTQ SI, SI
+	JZ s5
+	ADDQ R15, SI
+s5:
+	TESTQ R8, R8
+	JZ s6
+	ADDQ R15, R8
+s6:
+	DECQ count+40(FP)
+	JNZ rowschan
+rowsdone:
 	VZEROUPPER
 	RET
 

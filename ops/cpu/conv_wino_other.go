@@ -11,9 +11,11 @@ func winoIn(dst []float32, dstStride int, src []float32, srcStride, n, gw, block
 }
 
 // winoInRows is winoIn for one block whose six rows are given one by one
-// (nil: a row of zeros, above or below the image).
-func winoInRows(dst []float32, dstStride int, src *[6][]float32, n, gw int) {
-	winoInRowsGo(dst, dstStride, src, n, gw)
+// (nil: a row of zeros, above or below the image), for count channels:
+// channel i's rows are src[k][i·srcStep:][:n] and its transform goes to
+// dst[i·dstStep:].
+func winoInRows(dst []float32, dstStride int, src *[6][]float32, n, gw, count, srcStep, dstStep int) {
+	winoInRowsGo(dst, dstStride, src, n, gw, count, srcStep, dstStep)
 }
 
 // winoOut writes, for blocks row blocks (src and dst advanced by srcStep

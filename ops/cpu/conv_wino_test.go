@@ -282,17 +282,33 @@ func TestWinoTransformsMatchGo(t *testing.T) {
 			var rows [6][]float32 // rows 0..5 from src, every other nil (zeros) in turn
 			for i := range rows {
 				if (i+n)%3 != 0 {
-					rows[i] = src[i*srcStride:][:n]
+					rows[i] = src[i*srcStride:]
 				}
 			}
-			got, want = make([]float32, 6*dstStride+5), make([]float32, 6*dstStride+5)
-			for i := range got {
-				got[i], want[i] = 42, 42
-			}
-			winoInRows(got, dstStride, &rows, n, gw)
-			winoInRowsGo(want, dstStride, &rows, n, gw)
-			if i := firstBitDiff(got, want); i >= 0 {
-				t.Fatalf("winoInRows n=%d gw=%d: dst[%d] = %v, want %v", n, gw, i, got[i], want[i])
+			for _, count := range []int{1, 3} { // channels srcStep and dstStep apart
+				srcStep, dstStep := 2*srcStride+1, 6*dstStride+gw+3
+				size := (count-1)*dstStep + 6*dstStride + 5
+				got, gotGo, want := make([]float32, size), make([]float32, size), make([]float32, size)
+				for i := range got {
+					got[i], gotGo[i], want[i] = 42, 42, 42
+				}
+				for ch := range count { // winoIn on the channel's rows, copied
+					buf := make([]float32, 6*n)
+					for i, r := range rows {
+						if r != nil {
+							copy(buf[i*n:][:n], r[ch*srcStep:])
+						}
+					}
+					winoInGo(want[ch*dstStep:], dstStride, buf, n, n, gw, 1, 0, 0)
+				}
+				winoInRows(got, dstStride, &rows, n, gw, count, srcStep, dstStep)
+				winoInRowsGo(gotGo, dstStride, &rows, n, gw, count, srcStep, dstStep)
+				if i := firstBitDiff(got, want); i >= 0 {
+					t.Fatalf("winoInRows n=%d gw=%d count=%d: dst[%d] = %v, want %v", n, gw, count, i, got[i], want[i])
+				}
+				if i := firstBitDiff(gotGo, want); i >= 0 {
+					t.Fatalf("winoInRowsGo n=%d gw=%d count=%d: dst[%d] = %v, want %v", n, gw, count, i, gotGo[i], want[i])
+				}
 			}
 			outStep := 4*dstStride + 3
 			got, want = make([]float32, blocks*outStep+4*dstStride), make([]float32, blocks*outStep+4*dstStride)
