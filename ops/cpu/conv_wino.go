@@ -82,8 +82,22 @@ func winoOK(p ops.ConvParams) bool {
 }
 
 // useWino reports whether p's inference forward takes the Winograd path:
-// it applies (winoOK) and is expected to win (winoWins).
-func (b *Backend) useWino(p ops.ConvParams) bool { return winoOK(p) && winoWins(p) }
+// it applies (winoOK) and is expected to win (winoWinsFor).
+func (b *Backend) useWino(p ops.ConvParams) bool { return winoOK(p) && winoWinsFor(p) }
+
+// winoChoice caches winoWins per geometry (it cuts both paths' tiles,
+// a few allocations per convolution per forward otherwise).
+var winoChoice sync.Map // ops.ConvParams → bool
+
+// winoWinsFor is winoWins(p), computed once per geometry.
+func winoWinsFor(p ops.ConvParams) bool {
+	if v, ok := winoChoice.Load(p); ok {
+		return v.(bool)
+	}
+	w := winoWins(p)
+	winoChoice.Store(p, w)
+	return w
+}
 
 // idxMR and idxNR are the indirect GEMM kernel's register tile (gemm's
 // AVX-512 9×48), the unit of winoWins' cost model.
