@@ -22,9 +22,10 @@ package cpu
 //     indirect GEMM (gemm.SgemmIndirect) with K = 3·C: U_k[oc][c·3+j] is
 //     (G·g)_k for kernel column j of (oc, c), transformed once per weight
 //     tensor (winoWeightsFor);
-//   - the output transform Aᵀ·M writes four rows per block, and the
-//     direct path's output pass (directOut: scale, shift, residual,
-//     ReLU/clip) or its fused 2×2 pool (poolOut) writes them into y.
+//   - the output transform Aᵀ·M makes four rows per block and applies
+//     the direct path's epilogue (scale, shift, residual, ReLU/clip) as
+//     it stores them into y (winoOutAct: one pass, no row scratch), or
+//     writes them to a scratch that its fused 2×2 pool (poolOut) reads.
 //
 // That is 6·3 = 18 products per four rows and kernel row triple instead
 // of 4·9 = 36: half the multiply-adds of the direct convolution, at the
@@ -81,8 +82,22 @@ func winoOK(p ops.ConvParams) bool {
 }
 
 // useWino reports whether p's inference forward takes the Winograd path:
-// it applies (winoOK) and is expected to win (winoWins).
-func (b *Backend) useWino(p ops.ConvParams) bool { return winoOK(p) && winoWins(p) }
+// it applies (winoOK) and is expected to win (winoWinsFor).
+func (b *Backend) useWino(p ops.ConvParams) bool { return winoOK(p) && winoWinsFor(p) }
+
+// winoChoice caches winoWins per geometry (it cuts both paths' tiles,
+// a few allocations per convolution per forward otherwise).
+var winoChoice sync.Map // ops.ConvParams → bool
+
+// winoWinsFor is winoWins(p), computed once per geometry.
+func winoWinsFor(p ops.ConvParams) bool {
+	if v, ok := winoChoice.Load(p); ok {
+		return v.(bool)
+	}
+	w := winoWins(p)
+	winoChoice.Store(p, w)
+	return w
+}
 
 // idxMR and idxNR are the indirect GEMM kernel's register tile (gemm's
 // AVX-512 9×48), the unit of winoWins' cost model.
@@ -201,8 +216,10 @@ func winoBands(p ops.ConvParams, g *winoGeom, per int) []winoTile {
 }
 
 // winoOutFunc writes the outputs of image img (of the tile), channel oc,
-// from rows: output row winoRows·t.b0 + r in rows[r·wp:][:OutW].
-type winoOutFunc func(rows []float32, t winoTile, img, oc int)
+// from its products m: product k of row block t.b0 + b at m[k·ms + b·wp:],
+// OutW columns. It runs the output transform (winoOut, or winoOutAct
+// with the epilogue), with rows (winoRows·wp floats per block) as scratch.
+type winoOutFunc func(m []float32, ms int, rows []float32, t winoTile, img, oc int)
 
 // winoForward runs the tiles ts of p's convolution of x with the
 // transformed weights u (winoWeightsFor), handing each output plane of a
@@ -255,8 +272,7 @@ func (b *Backend) winoTile(g *winoGeom, t winoTile, x, u []float32, st *tileStat
 	rows := st.dcol[:winoRows*nb*g.wp]
 	for img := range t.cnt {
 		for o := range oc {
-			winoOut(rows, g.wp, m[o*n+img*nb*g.wp:], oc*n, p.OutW, nb, g.wp, winoRows*g.wp)
-			out(rows, t, img, t.oc0+o)
+			out(m[o*n+img*nb*g.wp:], oc*n, rows, t, img, t.oc0+o)
 		}
 	}
 }
@@ -278,37 +294,44 @@ func (g *winoGeom) transformIn(t winoTile, x, v []float32) {
 		for k := range winoIns {
 			clear(v[k*ks+c*plane:][:g.gw])
 		}
+		if hi <= lo {
+			continue
+		}
 		for img := range t.cnt {
 			src := x[((t.n0+img)*p.C+c)*hw:][:hw]
 			dst := v[c*plane+g.gw+img*nb*g.wp:]
-			if hi > lo {
-				winoIn(dst[(lo-t.b0)*g.wp:], ks, src[(lo*winoRows-p.PadH)*p.W:], p.W, p.W, g.gw, hi-lo, winoRows*p.W, g.wp)
+			winoIn(dst[(lo-t.b0)*g.wp:], ks, src[(lo*winoRows-p.PadH)*p.W:], p.W, p.W, g.gw, hi-lo, winoRows*p.W, g.wp)
+		}
+	}
+	for img := range t.cnt { // border blocks: one call per block for all channels
+		src := x[(t.n0+img)*p.C*hw:][:p.C*hw]
+		dst := v[g.gw+img*nb*g.wp:]
+		for bi := t.b0; bi < t.b1; bi++ {
+			if bi >= lo && bi < hi {
+				continue
 			}
-			for bi := t.b0; bi < t.b1; bi++ {
-				if bi >= lo && bi < hi {
-					continue
+			var rows [winoIns][]float32
+			for i := range rows {
+				if r := bi*winoRows - p.PadH + i; r >= 0 && r < p.H {
+					rows[i] = src[r*p.W:]
 				}
-				var rows [winoIns][]float32
-				for i := range rows {
-					if r := bi*winoRows - p.PadH + i; r >= 0 && r < p.H {
-						rows[i] = src[r*p.W:][:p.W]
-					}
-				}
-				winoInRows(dst[(bi-t.b0)*g.wp:], ks, &rows, p.W, g.gw)
 			}
+			winoInRows(dst[(bi-t.b0)*g.wp:], ks, &rows, p.W, g.gw, p.C, hw, plane)
 		}
 	}
 }
 
 // winoInRowsGo is winoInRows in Go.
-func winoInRowsGo(dst []float32, dstStride int, src *[6][]float32, n, gw int) {
+func winoInRowsGo(dst []float32, dstStride int, src *[6][]float32, n, gw, count, srcStep, dstStep int) {
 	buf := make([]float32, winoIns*n)
-	for i, r := range src {
-		if r != nil {
-			copy(buf[i*n:][:n], r)
+	for ch := range count {
+		for i, r := range src {
+			if r != nil {
+				copy(buf[i*n:][:n], r[ch*srcStep:][:n])
+			}
 		}
+		winoInGo(dst[ch*dstStep:], dstStride, buf, n, n, gw, 1, 0, 0)
 	}
-	winoInGo(dst, dstStride, buf, n, n, gw, 1, 0, 0)
 }
 
 // winoInGo is winoIn in Go: the same float32 operations in the same order
@@ -417,7 +440,7 @@ func winoWeightsFor(p ops.ConvParams, w *ops.Tensor) []float32 {
 func (b *Backend) winoFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvFusion) {
 	g := newWinoGeom(p)
 	L, act := p.OutH*p.OutW, fusionAct(f)
-	b.winoForward(g, b.winoTiles(g), x.Data, winoWeightsFor(p, w), func(rows []float32, t winoTile, img, oc int) {
+	b.winoForward(g, b.winoTiles(g), x.Data, winoWeightsFor(p, w), func(m []float32, ms int, rows []float32, t winoTile, img, oc int) {
 		oh0 := t.b0 * winoRows
 		n := min(t.b1*winoRows, p.OutH) - oh0
 		at := ((t.n0+img)*p.OutC+oc)*L + oh0*p.OutW
@@ -429,8 +452,48 @@ func (b *Backend) winoFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvFus
 		if f.Scale != nil {
 			scale = f.Scale[oc]
 		}
-		directOut(rows, g.wp, y.Data[at:][:n*p.OutW], res, n, p.OutW, scale, f.Shift[oc], act)
+		winoOutFused(g, m, ms, rows, y.Data[at:][:n*p.OutW], res, n, scale, f.Shift[oc], act)
 	})
+}
+
+// winoOutFused writes n output rows of one plane into dst from its
+// products m (winoOutFunc's layout) with the epilogue act(·scale + shift
+// + res): whole blocks of four rows in one pass (winoOutAct), a last
+// block cut by the image's bottom edge through rows and directOut.
+func winoOutFused(g *winoGeom, m []float32, ms int, rows, dst, res []float32, n int, scale, shift float32, act outAct) {
+	ow, full := g.p.OutW, n/winoRows
+	if full > 0 {
+		var r []float32
+		if res != nil {
+			r = res[:full*winoRows*ow]
+		}
+		winoOutAct(dst, ow, m, ms, ow, full, g.wp, winoRows*ow, r, scale, shift, act)
+	}
+	if left := n - full*winoRows; left > 0 {
+		at := full * winoRows * ow
+		var r []float32
+		if res != nil {
+			r = res[at:]
+		}
+		winoOut(rows, g.wp, m[full*g.wp:], ms, ow, 1, g.wp, winoRows*g.wp)
+		directOut(rows, g.wp, dst[at:][:left*ow], r, left, ow, scale, shift, act)
+	}
+}
+
+// winoOutActGo is winoOutAct in Go: winoOutGo, then directOutGo on each
+// row in place (the vector kernel's operations in order).
+func winoOutActGo(dst []float32, dstStride int, src []float32, srcStride, n, blocks, srcStep, dstStep int, res []float32, scale, shift float32, act outAct) {
+	winoOutGo(dst, dstStride, src, srcStride, n, blocks, srcStep, dstStep)
+	for b := range blocks {
+		for r := range winoRows {
+			at := b*dstStep + r*dstStride
+			var rr []float32
+			if res != nil {
+				rr = res[at:][:n]
+			}
+			directOutGo(dst[at:], 0, dst[at:][:n], rr, 1, n, scale, shift, act)
+		}
+	}
 }
 
 // winoReLUMaxPool2 is Conv2dReLUMaxPool2 on the Winograd path: each
@@ -439,12 +502,13 @@ func (b *Backend) winoFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvFus
 func (b *Backend) winoReLUMaxPool2(p ops.ConvParams, x, w, bias, y *ops.Tensor) {
 	g := newWinoGeom(p)
 	ph, pw := p.OutH/2, p.OutW/2
-	b.winoForward(g, b.winoTiles(g), x.Data, winoWeightsFor(p, w), func(rows []float32, t winoTile, img, oc int) {
+	b.winoForward(g, b.winoTiles(g), x.Data, winoWeightsFor(p, w), func(m []float32, ms int, rows []float32, t winoTile, img, oc int) {
 		r0 := t.b0 * winoRows / 2
 		n := min(t.b1*winoRows, 2*ph)/2 - r0 // pooled rows of the band
 		if n <= 0 {
 			return
 		}
+		winoOut(rows, g.wp, m, ms, p.OutW, t.b1-t.b0, g.wp, winoRows*g.wp)
 		poolOut(rows, g.wp, y.Data[((t.n0+img)*p.OutC+oc)*ph*pw+r0*pw:][:n*pw], n, pw, biasAt(bias, oc))
 	})
 }

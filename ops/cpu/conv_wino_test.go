@@ -282,17 +282,33 @@ func TestWinoTransformsMatchGo(t *testing.T) {
 			var rows [6][]float32 // rows 0..5 from src, every other nil (zeros) in turn
 			for i := range rows {
 				if (i+n)%3 != 0 {
-					rows[i] = src[i*srcStride:][:n]
+					rows[i] = src[i*srcStride:]
 				}
 			}
-			got, want = make([]float32, 6*dstStride+5), make([]float32, 6*dstStride+5)
-			for i := range got {
-				got[i], want[i] = 42, 42
-			}
-			winoInRows(got, dstStride, &rows, n, gw)
-			winoInRowsGo(want, dstStride, &rows, n, gw)
-			if i := firstBitDiff(got, want); i >= 0 {
-				t.Fatalf("winoInRows n=%d gw=%d: dst[%d] = %v, want %v", n, gw, i, got[i], want[i])
+			for _, count := range []int{1, 3} { // channels srcStep and dstStep apart
+				srcStep, dstStep := 2*srcStride+1, 6*dstStride+gw+3
+				size := (count-1)*dstStep + 6*dstStride + 5
+				got, gotGo, want := make([]float32, size), make([]float32, size), make([]float32, size)
+				for i := range got {
+					got[i], gotGo[i], want[i] = 42, 42, 42
+				}
+				for ch := range count { // winoIn on the channel's rows, copied
+					buf := make([]float32, 6*n)
+					for i, r := range rows {
+						if r != nil {
+							copy(buf[i*n:][:n], r[ch*srcStep:])
+						}
+					}
+					winoInGo(want[ch*dstStep:], dstStride, buf, n, n, gw, 1, 0, 0)
+				}
+				winoInRows(got, dstStride, &rows, n, gw, count, srcStep, dstStep)
+				winoInRowsGo(gotGo, dstStride, &rows, n, gw, count, srcStep, dstStep)
+				if i := firstBitDiff(got, want); i >= 0 {
+					t.Fatalf("winoInRows n=%d gw=%d count=%d: dst[%d] = %v, want %v", n, gw, count, i, got[i], want[i])
+				}
+				if i := firstBitDiff(gotGo, want); i >= 0 {
+					t.Fatalf("winoInRowsGo n=%d gw=%d count=%d: dst[%d] = %v, want %v", n, gw, count, i, gotGo[i], want[i])
+				}
 			}
 			outStep := 4*dstStride + 3
 			got, want = make([]float32, blocks*outStep+4*dstStride), make([]float32, blocks*outStep+4*dstStride)
@@ -300,6 +316,49 @@ func TestWinoTransformsMatchGo(t *testing.T) {
 			winoOutGo(want, dstStride, src, srcStride, n, blocks, 2*srcStride, outStep)
 			if i := firstBitDiff(got, want); i >= 0 {
 				t.Fatalf("winoOut n=%d: dst[%d] = %v, want %v", n, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestWinoOutActMatchesTwoPasses: the output transform with the epilogue
+// in it (winoOutAct, and its Go form) writes bit for bit what winoOut then
+// directOut wrote through a row scratch, for every column tail, with and
+// without a residual, under each activation, NaNs and infinities included.
+func TestWinoOutActMatchesTwoPasses(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	acts := []outAct{{}, {hasLo: true}, {lo: -0.5, hi: 0.75, hasLo: true, hasHi: true}}
+	for n := 1; n <= 40; n++ {
+		blocks, srcStride, wp := 3, 3*n+7, n+2
+		src := make([]float32, 5*srcStride+blocks*wp+n)
+		for i := range src {
+			src[i] = float32(r.NormFloat64())
+		}
+		src[n/2], src[srcStride+n-1] = float32(math.NaN()), float32(math.Inf(1))
+		res := make([]float32, blocks*winoRows*n)
+		for i := range res {
+			res[i] = float32(r.NormFloat64())
+		}
+		for ai, act := range acts {
+			for _, withRes := range []bool{false, true} {
+				var rr []float32
+				if withRes {
+					rr = res
+				}
+				scale, shift := float32(r.NormFloat64()), float32(r.NormFloat64())
+				rows := make([]float32, blocks*winoRows*wp)
+				winoOut(rows, wp, src, srcStride, n, blocks, wp, winoRows*wp)
+				want := make([]float32, blocks*winoRows*n)
+				directOut(rows, wp, want, rr, blocks*winoRows, n, scale, shift, act)
+				got, gotGo := make([]float32, len(want)), make([]float32, len(want))
+				winoOutAct(got, n, src, srcStride, n, blocks, wp, winoRows*n, rr, scale, shift, act)
+				winoOutActGo(gotGo, n, src, srcStride, n, blocks, wp, winoRows*n, rr, scale, shift, act)
+				if i := firstBitDiff(got, want); i >= 0 {
+					t.Fatalf("winoOutAct n=%d act %d res %v: dst[%d] = %v, want %v", n, ai, withRes, i, got[i], want[i])
+				}
+				if i := firstBitDiff(gotGo, want); i >= 0 {
+					t.Fatalf("winoOutActGo n=%d act %d res %v: dst[%d] = %v, want %v", n, ai, withRes, i, gotGo[i], want[i])
+				}
 			}
 		}
 	}
@@ -467,8 +526,10 @@ func TestWinoWinsWhereMeasured(t *testing.T) {
 	} {
 		p := ops.ConvParams{N: c.n, C: c.c, H: c.hw, W: c.hw, OutC: c.oc, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
 			PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: c.hw, OutW: c.hw}
-		if got := be.useWino(p); got != c.want {
-			t.Errorf("N %d, %d→%d channels, %d×%d: Winograd %v, want %v", c.n, c.c, c.oc, c.hw, c.hw, got, c.want)
+		for try := range 2 { // computed, then from the cache
+			if got := be.useWino(p); got != c.want {
+				t.Errorf("N %d, %d→%d channels, %d×%d, try %d: Winograd %v, want %v", c.n, c.c, c.oc, c.hw, c.hw, try, got, c.want)
+			}
 		}
 	}
 }
