@@ -436,23 +436,21 @@ func winoWeightsFor(p ops.ConvParams, w *ops.Tensor) []float32 {
 	return e.u
 }
 
-// winoFused is Conv2dFused on the Winograd path (winoOK(p)).
+// winoFused is Conv2dFused on the Winograd path (winoOK(p)): the output
+// transform applies Conv2dFused's output pass (fusedOut's scale, shift,
+// residual and activation) as it stores.
 func (b *Backend) winoFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvFusion) {
-	g := newWinoGeom(p)
-	L, act := p.OutH*p.OutW, fusionAct(f)
+	g, fo := newWinoGeom(p), newFusedOut(p, y.Data, f)
+	L := p.OutH * p.OutW
 	b.winoForward(g, b.winoTiles(g), x.Data, winoWeightsFor(p, w), func(m []float32, ms int, rows []float32, t winoTile, img, oc int) {
 		oh0 := t.b0 * winoRows
 		n := min(t.b1*winoRows, p.OutH) - oh0
 		at := ((t.n0+img)*p.OutC+oc)*L + oh0*p.OutW
 		var res []float32
-		if f.Res != nil {
-			res = f.Res.Data[at:][:n*p.OutW]
+		if fo.res != nil {
+			res = fo.res[at:][:n*p.OutW]
 		}
-		scale := float32(1)
-		if f.Scale != nil {
-			scale = f.Scale[oc]
-		}
-		winoOutFused(g, m, ms, rows, y.Data[at:][:n*p.OutW], res, n, scale, f.Shift[oc], act)
+		winoOutFused(g, m, ms, rows, fo.y[at:][:n*p.OutW], res, n, fo.scale(oc), f.Shift[oc], fo.act)
 	})
 }
 
