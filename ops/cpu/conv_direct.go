@@ -334,12 +334,9 @@ func (b *Backend) directCut(g *directGeom, align int) []directTile {
 		return bands(p, p.OutH) // one image per tile, read in place (inPlace)
 	}
 	if p.N >= b.w.n {
-		cnt := max(1, min(p.N, (tileBudget/2)/max(perRow*(g.hq+g.gh), 1)))
-		nt := (p.N + cnt - 1) / cnt
-		cnt = (p.N + nt - 1) / nt // even tiles
 		var ts []directTile
-		for n0 := 0; n0 < p.N; n0 += cnt {
-			ts = append(ts, directTile{n0: n0, cnt: min(cnt, p.N-n0), oh1: p.OutH, oc1: p.OutC})
+		for _, r := range imageRuns(p.N, (tileBudget/2)/max(perRow*(g.hq+g.gh), 1)) {
+			ts = append(ts, directTile{n0: r.n0, cnt: r.cnt, oh1: p.OutH, oc1: p.OutC})
 		}
 		return ts
 	}
@@ -351,6 +348,22 @@ func (b *Backend) directCut(g *directGeom, align int) []directTile {
 		return cutBands(p, parts, align)
 	}
 	return ocParts(p, parts)
+}
+
+// imageRun is a run of cnt images from n0.
+type imageRun struct{ n0, cnt int }
+
+// imageRuns cuts n images into the fewest runs of at most most images
+// (at least one each), all of nearly the same length (64 images at most
+// 24: 21, 21 and 22 rather than 24, 24 and 16).
+func imageRuns(n, most int) []imageRun {
+	nt := (n + max(1, most) - 1) / max(1, most)
+	runs := make([]imageRun, 0, nt)
+	for i := range nt {
+		n0 := n * i / nt
+		runs = append(runs, imageRun{n0, n*(i+1)/nt - n0})
+	}
+	return runs
 }
 
 // evenBands returns how many bands each image is cut into so that no

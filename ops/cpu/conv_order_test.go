@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -68,9 +69,7 @@ func TestConvForwardSameOnAnyWorkers(t *testing.T) {
 				v.Data[i] = float32(r.NormFloat64())
 			}
 		}
-		var ref, refPool []float32
-		for _, threads := range []int{1, 2, 3} {
-			be := New(Options{Threads: threads})
+		sameOnWorkers(t, fmt.Sprintf("groups %d", g), []int{1, 2, 3}, func(be *Backend) [][]float32 {
 			y, yp := ops.New(p.N, p.OutC, p.OutH, p.OutW), ops.New(p.N, p.OutC, p.OutH/2, p.OutW/2)
 			if _, err := be.Conv2dAct(p, x, w, bias, y, true, false); err != nil {
 				t.Fatal(err)
@@ -78,20 +77,7 @@ func TestConvForwardSameOnAnyWorkers(t *testing.T) {
 			if err := be.Conv2dReLUMaxPool2(p, x, w, bias, yp); err != nil {
 				t.Fatal(err)
 			}
-			if ref == nil {
-				ref, refPool = y.Data, yp.Data
-				continue
-			}
-			for i := range ref {
-				if y.Data[i] != ref[i] {
-					t.Fatalf("groups %d, %d workers: output %d is %v, %v on one", g, threads, i, y.Data[i], ref[i])
-				}
-			}
-			for i := range refPool {
-				if yp.Data[i] != refPool[i] {
-					t.Fatalf("groups %d, %d workers: pooled output %d is %v, %v on one", g, threads, i, yp.Data[i], refPool[i])
-				}
-			}
-		}
+			return [][]float32{y.Data, yp.Data}
+		})
 	}
 }

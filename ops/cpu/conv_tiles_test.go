@@ -137,9 +137,7 @@ func TestDirectForwardSameBitsOnAnyWorkers(t *testing.T) {
 			}
 		}
 		shift := biasShift(p, bias)
-		var ref, refPool []float32
-		for workers := 1; workers <= 4; workers++ {
-			be := New(Options{Threads: workers})
+		sameOnWorkers(t, fmt.Sprintf("%+v", p), []int{1, 2, 3, 4}, func(be *Backend) [][]float32 {
 			y := ops.New(p.N, p.OutC, p.OutH, p.OutW)
 			yp := ops.New(p.N, p.OutC, p.OutH/2, p.OutW/2)
 			if err := be.Conv2dFused(p, x, w, y, ops.ConvFusion{Shift: shift, ReLU: true}); err != nil {
@@ -148,19 +146,48 @@ func TestDirectForwardSameBitsOnAnyWorkers(t *testing.T) {
 			if err := be.Conv2dReLUMaxPool2(p, x, w, bias, yp); err != nil {
 				t.Fatal(err)
 			}
-			if ref == nil {
-				ref, refPool = y.Data, yp.Data
-				continue
-			}
-			for i := range ref {
-				if y.Data[i] != ref[i] {
-					t.Fatalf("%+v, %d workers: output %d is %v, %v on one", p, workers, i, y.Data[i], ref[i])
+			return [][]float32{y.Data, yp.Data}
+		})
+	}
+}
+
+// sameOnWorkers runs run on a backend of each worker count and fails
+// unless every output it returns has the bits it had on the first.
+func sameOnWorkers(t *testing.T, name string, workers []int, run func(be *Backend) [][]float32) {
+	t.Helper()
+	var ref [][]float32
+	for _, n := range workers {
+		got := run(New(Options{Threads: n}))
+		if ref == nil {
+			ref = got
+			continue
+		}
+		for o := range ref {
+			for i := range ref[o] {
+				if got[o][i] != ref[o][i] {
+					t.Fatalf("%s, %d workers: output %d[%d] is %v, %v on %d", name, n, o, i, got[o][i], ref[o][i], workers[0])
 				}
 			}
-			for i := range refPool {
-				if yp.Data[i] != refPool[i] {
-					t.Fatalf("%+v, %d workers: pooled output %d is %v, %v on one", p, workers, i, yp.Data[i], refPool[i])
+		}
+	}
+}
+
+// TestImageRuns: the runs cover every image once, in order, none longer
+// than asked (nor empty), lengths at most one apart.
+func TestImageRuns(t *testing.T) {
+	for n := 1; n <= 70; n++ {
+		for most := 0; most <= n+1; most++ {
+			runs := imageRuns(n, most)
+			next, lo, hi := 0, n, 0
+			for _, r := range runs {
+				if r.n0 != next || r.cnt < 1 || r.cnt > max(most, 1) {
+					t.Fatalf("imageRuns(%d, %d) = %v", n, most, runs)
 				}
+				next += r.cnt
+				lo, hi = min(lo, r.cnt), max(hi, r.cnt)
+			}
+			if next != n || hi-lo > 1 || len(runs) != (n+max(most, 1)-1)/max(most, 1) {
+				t.Fatalf("imageRuns(%d, %d) = %v", n, most, runs)
 			}
 		}
 	}

@@ -171,19 +171,13 @@ func (b *Backend) winoTiles(g *winoGeom) []winoTile {
 	perBlock := winoIns * max(p.C, p.OutC) * g.wp // floats per row block, in or out
 	budget := max(1, tileBudget/perBlock)         // row blocks per tile
 	switch {
-	case g.blocks > budget:
-		nb := (g.blocks + budget - 1) / budget // bands per image
-		if p.N < b.w.n {                       // as many per worker
-			nb = (nb + b.w.n - 1) / b.w.n * b.w.n
-		}
+	case g.blocks > budget: // bands, as many as the workers share evenly
+		nb := b.evenBands(p, budget*winoRows, winoRows)
 		return winoBands(p, g, (g.blocks+nb-1)/nb)
 	case p.N >= b.w.n:
-		cnt := max(1, min(p.N, budget/g.blocks))
-		nt := (p.N + cnt - 1) / cnt
-		cnt = (p.N + nt - 1) / nt // even tiles
 		var ts []winoTile
-		for n0 := 0; n0 < p.N; n0 += cnt {
-			ts = append(ts, winoTile{n0: n0, cnt: min(cnt, p.N-n0), b1: g.blocks, oc1: p.OutC})
+		for _, r := range imageRuns(p.N, budget/g.blocks) {
+			ts = append(ts, winoTile{n0: r.n0, cnt: r.cnt, b1: g.blocks, oc1: p.OutC})
 		}
 		return ts
 	}
@@ -241,14 +235,6 @@ func (b *Backend) winoForward(g *winoGeom, ts []winoTile, x, u []float32, out wi
 		b.winoTile(g, ts[ti], x, u, st, out)
 	}
 	done := func(st *tileState) { b.putBufs(st.col, st.t, st.dcol) }
-	if len(ts) > 1 && len(ts) <= b.w.n {
-		b.w.For(2*len(ts), 2, func(lo, hi int) {
-			st := &tileState{}
-			run(lo/2, st)
-			done(st)
-		})
-		return
-	}
 	b.tiles(len(ts), run, done)
 }
 
