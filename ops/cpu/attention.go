@@ -23,13 +23,13 @@ import (
 func (b *Backend) heads(p ops.AttentionParams, n int, fn func(bi, h int, scratch []float32)) {
 	pairs := p.Batch * p.Heads
 	var next atomic.Int64
-	b.w.For(min(b.w.n, pairs), 1, func(lo, hi int) {
+	b.w.ForSlots(min(b.w.n, pairs), 1, func(lo, hi, slot int) {
 		for range hi - lo {
-			scratch := b.tmp.get(n)
+			scratch := b.tmp.get(slot, n)
 			for i := int(next.Add(1)) - 1; i < pairs; i = int(next.Add(1)) - 1 {
 				fn(i/p.Heads, i%p.Heads, scratch)
 			}
-			b.tmp.put(scratch)
+			b.tmp.put(slot, scratch)
 		}
 	})
 }

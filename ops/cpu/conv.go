@@ -59,9 +59,9 @@ type convSaved struct {
 // (fn fills its buffers on first use) and done sees it after its last.
 func (b *Backend) tiles(n int, fn func(tile int, st *tileState), done func(st *tileState)) {
 	var next atomic.Int64
-	b.w.For(min(b.w.n, n), 1, func(lo, hi int) {
+	b.w.ForSlots(min(b.w.n, n), 1, func(lo, hi, slot int) {
 		for range hi - lo {
-			st := &tileState{}
+			st := &tileState{slot: slot}
 			for t := int(next.Add(1)) - 1; t < n; t = int(next.Add(1)) - 1 {
 				fn(t, st)
 			}
@@ -85,23 +85,25 @@ func (b *Backend) tilesInOrder(n int, fn func(tile int, st *tileState, sums *til
 	for i := range sums {
 		sums[i].run = i
 	}
-	b.w.For(runs, 1, func(lo, hi int) {
-		st := &tileState{}
+	b.w.ForSlots(runs, 1, func(lo, hi, slot int) {
+		st := &tileState{slot: slot}
 		for run := lo; run < hi; run++ {
 			t0, t1 := runSpan(n, runs, run)
 			for t := t0; t < t1; t++ {
 				fn(t, st, &sums[run])
 			}
 		}
-		b.putBufs(st.col, st.t, st.dcol)
+		b.putBufs(st.slot, st.col, st.t, st.dcol)
 	})
 	for i := range sums {
 		add(&sums[i])
 	}
 }
 
-// tileState is one thread's buffers.
+// tileState is one thread's buffers, taken from the scratch of the slot
+// that runs it (workers.ForSlots).
 type tileState struct {
+	slot         int
 	col, t, dcol []float32
 	arg          []int32 // pooling indices (discarded)
 	off          []int   // direct convolution's tap offsets
@@ -114,11 +116,11 @@ type tileSums struct {
 	any     bool // dwt holds a product (beta 1 from then on)
 }
 
-// putBufs returns the non-nil buffers to the scratch pool.
-func (b *Backend) putBufs(bufs ...[]float32) {
+// putBufs returns the non-nil buffers to slot's scratch.
+func (b *Backend) putBufs(slot int, bufs ...[]float32) {
 	for _, buf := range bufs {
 		if buf != nil {
-			b.tmp.put(buf)
+			b.tmp.put(slot, buf)
 		}
 	}
 }
@@ -162,7 +164,7 @@ func (b *Backend) conv2dRows(p ops.ConvParams, x, w, bias, y *ops.Tensor, keep b
 	var saved *convSaved
 	if keep && K*p.N*L <= keepBudget {
 		per := K * nb * L
-		saved = &convSaved{buf: b.tmp.get(nt * per), cols: make([][]float32, nt)}
+		saved = &convSaved{buf: b.tmp.get(callerSlot, nt*per), cols: make([][]float32, nt)}
 		for ti := range nt {
 			saved.cols[ti] = saved.buf[ti*per:][:per]
 		}
@@ -185,22 +187,20 @@ func (b *Backend) conv2dRows(p ops.ConvParams, x, w, bias, y *ops.Tensor, keep b
 		if saved != nil {
 			st.col = saved.cols[ti]
 		} else if st.col == nil {
-			st.col = b.tmp.get(K * nb * L)
+			st.col = b.tmp.get(st.slot, K*nb*L)
 		}
 		if st.t == nil {
-			st.t = b.tmp.get(p.OutC * nb * L)
+			st.t = b.tmp.get(st.slot, p.OutC*nb*L)
 		}
 		col, t := st.col[:K*cnt*L], st.t[:p.OutC*cnt*L]
 		im2col(p, x.Data, n0, cnt, col)
 		groupGemm(p, false, w.Data, col, t, cnt*L)
 		fromChannelMajor(p, t, y.Data, n0, cnt, bias, row)
 	}, func(st *tileState) {
-		if st.col != nil && saved == nil {
-			b.tmp.put(st.col)
+		if saved == nil {
+			b.putBufs(st.slot, st.col)
 		}
-		if st.t != nil {
-			b.tmp.put(st.t)
-		}
+		b.putBufs(st.slot, st.t)
 	})
 	if saved == nil {
 		return nil, nil
@@ -244,7 +244,7 @@ func (b *Backend) Conv2dReLUMaxPool2(p ops.ConvParams, x, w, bias, y *ops.Tensor
 		n0 := ti * nb
 		cnt := min(nb, p.N-n0)
 		if st.col == nil {
-			st.col, st.t, st.arg = b.tmp.get(K*nb*L), b.tmp.get(p.OutC*nb*L), make([]int32, pl)
+			st.col, st.t, st.arg = b.tmp.get(st.slot, K*nb*L), b.tmp.get(st.slot, p.OutC*nb*L), make([]int32, pl)
 		}
 		col, t := st.col[:K*cnt*L], st.t[:p.OutC*cnt*L]
 		im2col(p, x.Data, n0, cnt, col)
@@ -261,10 +261,7 @@ func (b *Backend) Conv2dReLUMaxPool2(p ops.ConvParams, x, w, bias, y *ops.Tensor
 			}
 		}
 	}, func(st *tileState) {
-		if st.col != nil {
-			b.tmp.put(st.col)
-			b.tmp.put(st.t)
-		}
+		b.putBufs(st.slot, st.col, st.t)
 	})
 	return nil
 }
@@ -309,15 +306,15 @@ func (b *Backend) Conv2dActBackward(p ops.ConvParams, x, w, y, dy, dx, dw, db *o
 	}
 	var dwts []float32 // every run's transposed weight gradient
 	if dw != nil {
-		dwts = b.tmp.get(min(sumRuns, nt) * g * kg * ocg)
-		defer b.tmp.put(dwts)
+		dwts = b.tmp.get(callerSlot, min(sumRuns, nt)*g*kg*ocg)
+		defer b.tmp.put(callerSlot, dwts)
 	}
 	b.tilesInOrder(nt, func(ti int, st *tileState, sums *tileSums) {
 		n0 := ti * nb
 		cnt := min(nb, p.N-n0)
 		cols := cnt * L
 		if st.t == nil {
-			st.t = b.tmp.get(p.OutC * nb * L)
+			st.t = b.tmp.get(st.slot, p.OutC*nb*L)
 		}
 		dyt := st.t[:p.OutC*cols]
 		toChannelMajor(p, dy.Data, mask, dyt, n0, cnt)
@@ -335,7 +332,7 @@ func (b *Backend) Conv2dActBackward(p ops.ConvParams, x, w, y, dy, dx, dw, db *o
 				col = sv.cols[ti][:K*cols]
 			} else {
 				if st.col == nil {
-					st.col = b.tmp.get(K * nb * L)
+					st.col = b.tmp.get(st.slot, K*nb*L)
 				}
 				col = st.col[:K*cols]
 				im2col(p, x.Data, n0, cnt, col)
@@ -354,7 +351,7 @@ func (b *Backend) Conv2dActBackward(p ops.ConvParams, x, w, y, dy, dx, dw, db *o
 		}
 		if dx != nil {
 			if st.dcol == nil {
-				st.dcol = b.tmp.get(K * nb * L)
+				st.dcol = b.tmp.get(st.slot, K*nb*L)
 			}
 			dcol := st.dcol[:K*cols]
 			groupGemm(p, true, w.Data, dyt, dcol, cols)
@@ -377,7 +374,7 @@ func (b *Backend) Conv2dActBackward(p ops.ConvParams, x, w, y, dy, dx, dw, db *o
 		}
 	})
 	if sv != nil {
-		b.tmp.put(sv.buf)
+		b.tmp.put(callerSlot, sv.buf)
 		sv.buf, sv.cols = nil, nil
 	}
 	return nil
@@ -535,12 +532,12 @@ func (b *Backend) wide(p ops.ConvParams, nb, nt int) bool {
 // GEMM splits only the output), so results do not depend on the workers.
 func (b *Backend) wideTiles(p ops.ConvParams, nb, nt int, saved *convSaved, out func(col, t []float32, n0, cnt int), x, w []float32) {
 	K, L := p.C*p.KH*p.KW, p.OutH*p.OutW
-	col, t := []float32(nil), b.tmp.get(p.OutC*nb*L)
+	col, t := []float32(nil), b.tmp.get(callerSlot, p.OutC*nb*L)
 	if saved == nil {
-		col = b.tmp.get(K * nb * L)
-		defer b.tmp.put(col)
+		col = b.tmp.get(callerSlot, K*nb*L)
+		defer b.tmp.put(callerSlot, col)
 	}
-	defer b.tmp.put(t)
+	defer b.tmp.put(callerSlot, t)
 	for ti := range nt {
 		n0 := ti * nb
 		cnt := min(nb, p.N-n0)

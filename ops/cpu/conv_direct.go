@@ -434,7 +434,7 @@ func (b *Backend) directForward(g *directGeom, ts []directTile, x, w []float32, 
 	}
 	run := func(ti int, st *tileState) {
 		if st.col == nil {
-			st.col, st.t, st.off = b.tmp.get(maxIn), b.tmp.get(maxOut), make([]int, K)
+			st.col, st.t, st.off = b.tmp.get(st.slot, maxIn), b.tmp.get(st.slot, maxOut), make([]int, K)
 		}
 		t := ts[ti]
 		n, m := g.cols(t), t.oc1-t.oc0
@@ -457,7 +457,7 @@ func (b *Backend) directForward(g *directGeom, ts []directTile, x, w []float32, 
 		rowsPer, _ := g.rows(t)
 		out(st.t[:m*n], n, rowsPer*g.wp, t)
 	}
-	done := func(st *tileState) { b.putBufs(st.col, st.t) }
+	done := func(st *tileState) { b.putBufs(st.slot, st.col, st.t) }
 	b.tiles(len(ts), run, done)
 }
 

@@ -195,9 +195,9 @@ func (b *Backend) depthwiseForward(p ops.ConvParams, x, w, bias, y *ops.Tensor, 
 	lo, hi, own := clampOf(act)
 	L, HW := p.OutH*p.OutW, p.H*p.W
 	cost := pl.rows*pl.rs + pl.mult*L*pl.taps
-	b.w.For(p.N*p.C, max(1, grain/max(cost, 1)), func(q0, q1 int) {
-		buf := b.tmp.get(pl.rows * pl.rs)
-		defer b.tmp.put(buf)
+	b.w.ForSlots(p.N*p.C, max(1, grain/max(cost, 1)), func(q0, q1, slot int) {
+		buf := b.tmp.get(slot, pl.rows*pl.rs)
+		defer b.tmp.put(slot, buf)
 		pl.zeroBorders(buf)
 		for q := q0; q < q1; q++ {
 			n, c := q/p.C, q%p.C

@@ -103,12 +103,14 @@ func TestDepthwiseMatchesFloat64Reference(t *testing.T) {
 			for threads := 1; threads <= 3; threads++ {
 				be := New(Options{Threads: threads})
 				pl := newDWPlan(p)
-				for range 3 { // recycled scratch full of NaN: the padding must be written
-					buf := make([]float32, pl.rows*pl.rs)
-					for i := range buf {
-						buf[i] = float32(math.NaN())
+				for slot := range 16 { // recycled scratch full of NaN on every slot a piece may run on: the padding must be written
+					for range 3 {
+						buf := make([]float32, pl.rows*pl.rs)
+						for i := range buf {
+							buf[i] = float32(math.NaN())
+						}
+						be.tmp.put(slot, buf)
 					}
-					be.tmp.put(buf)
 				}
 				y := ops.New(p.N, p.OutC, p.OutH, p.OutW)
 				var err error

@@ -180,8 +180,8 @@ func (b *Backend) LayerNormBackward(p ops.NormParams, x, mean, rstd, gamma, dy, 
 func (b *Backend) layerNormParamGrad16(p ops.NormParams, x, mean, rstd, dy, dgamma, dbeta *ops.Tensor) {
 	d := p.C
 	runs := min(sumRuns, p.Outer)
-	part := b.tmp.get(runs * 2 * d)
-	defer b.tmp.put(part)
+	part := b.tmp.get(callerSlot, runs*2*d)
+	defer b.tmp.put(callerSlot, part)
 	clear(part)
 	perRun := max(1, p.Outer/max(runs, 1))
 	b.w.For(runs, max(1, grain/(d*perRun)), func(lo, hi int) {

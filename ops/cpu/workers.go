@@ -49,17 +49,30 @@ const piecesPerThread = 4
 // each item on its own (no sum across a piece's items that depends on the
 // piece's bounds): reductions use fixed runs (sumRuns) instead.
 func (w *workers) For(n, grain int, fn func(lo, hi int)) {
+	w.ForSlots(n, grain, func(lo, hi, _ int) { fn(lo, hi) })
+}
+
+// callerSlot is the slot of a goroutine outside the pool (the one that
+// calls a kernel): buffers a kernel uses outside its parallel pieces come
+// from its scratch.
+const callerSlot = gemm.CallerSlot
+
+// ForSlots is For that also passes each piece the slot of the thread that
+// runs it (gemm.ParallelSlots): a piece on slot s ≥ 1 runs on pool worker
+// s, so buffers it takes from the scratch of slot s (scratch.get) were
+// last written on that worker's core.
+func (w *workers) ForSlots(n, grain int, fn func(lo, hi, slot int)) {
 	pieces := min(n/max(grain, 1), w.n*piecesPerThread)
 	threads := min(w.n, pieces)
 	if threads <= 1 {
 		if n > 0 {
-			fn(0, n)
+			fn(0, n, callerSlot)
 		}
 		return
 	}
 	var mu sync.Mutex
 	var fault any
-	run := func(i int) {
+	run := func(i, slot int) {
 		defer func() {
 			if r := recover(); r != nil {
 				mu.Lock()
@@ -70,12 +83,12 @@ func (w *workers) For(n, grain int, fn func(lo, hi int)) {
 		if jitter.Load() {
 			time.Sleep(time.Duration(rand.IntN(64)) * time.Microsecond)
 		}
-		fn(n*i/pieces, n*(i+1)/pieces)
+		fn(n*i/pieces, n*(i+1)/pieces, slot)
 	}
 	var next atomic.Int64
-	gemm.ParallelShared(threads, func(int) {
+	gemm.ParallelSlots(threads, func(_, slot int) {
 		for i := int(next.Add(1)) - 1; i < pieces; i = int(next.Add(1)) - 1 {
-			run(i)
+			run(i, slot)
 		}
 	})
 	if fault != nil {

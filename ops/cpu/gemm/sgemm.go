@@ -58,7 +58,7 @@ func SgemmBatch(batch int, transA, transB bool, m, n, k int, alpha float32, a []
 	}
 	t := min(threadsFor(ops*batch), batch)
 	var next atomic.Int32
-	parallel(t, true, func(int) {
+	parallel(t, true, func(int, int) {
 		for i := int(next.Add(1)) - 1; i < batch; i = int(next.Add(1)) - 1 {
 			item(i, false)
 		}
@@ -107,7 +107,7 @@ func copyWholeA(par bool, im *f32Impl, buf []float32, transA bool, m, n, k int, 
 	if par {
 		t = min(threadsFor(m*n*k), ceilDiv(m, 16))
 	}
-	parallel(t, false, func(part int) {
+	parallel(t, false, func(part, _ int) {
 		i0, i1 := span(m, 16, t, part)
 		if i0 < i1 {
 			copyA(buf[i0*lds:], a, lda, transA, i0, i1-i0, 0, k, lds, im.transpose)
@@ -235,7 +235,7 @@ func sgemmDots(par bool, im *f32Impl, transA bool, m, n, k int, alpha float32, a
 	if par {
 		t = min(threadsFor(m*n*k), ceilDiv(n, 64))
 	}
-	parallel(max(t, 1), false, func(part int) {
+	parallel(max(t, 1), false, func(part, _ int) {
 		j0, j1 := span(n, 64, max(t, 1), part)
 		if j0 >= j1 {
 			return

@@ -57,13 +57,14 @@ const (
 )
 
 type worker struct {
+	slot0 int // the worker's slot number (1, 2, ...; 0 is every caller's)
 	state atomic.Int32
 	slot  atomic.Pointer[task]
 	wake  chan struct{}
 }
 
 type task struct {
-	f    func(int)
+	f    func(t, slot int)
 	t    int
 	join *join
 }
@@ -165,7 +166,7 @@ func ensureWorkers(n int) []*worker {
 		ws = *p
 	}
 	for len(ws) < n {
-		w := &worker{wake: make(chan struct{}, 1)}
+		w := &worker{slot0: len(ws) + 1, wake: make(chan struct{}, 1)}
 		w.state.Store(workerClaimed) // not claimable until its loop starts
 		go w.loop()
 		ws = append(ws[:len(ws):len(ws)], w)
@@ -183,7 +184,7 @@ func (w *worker) loop() {
 				if !w.slot.CompareAndSwap(tk, nil) {
 					continue // its caller took it back (revoke)
 				}
-				tk.f(tk.t)
+				tk.f(tk.t, w.slot0)
 				tk.join.finish()
 				w.state.Store(workerSpinning)
 				sp = newSpinner()
@@ -220,9 +221,9 @@ func claim(ws []*worker) *worker {
 // has returned a task that no worker has started yet has nothing left to
 // do: the caller takes it back (revoke) instead of waiting for a worker
 // that is descheduled or still waking up.
-func parallel(n int, shared bool, f func(t int)) {
+func parallel(n int, shared bool, f func(t, slot int)) {
 	if n <= 1 {
-		f(0)
+		f(0, CallerSlot)
 		return
 	}
 	ws := ensureWorkers(n - 1)
@@ -241,14 +242,14 @@ func parallel(n int, shared bool, f func(t int)) {
 		w.slot.Store(tk)
 		given = append(given, sentTask{w, tk})
 	}
-	f(0)
+	f(0, CallerSlot)
 	if shared {
 		for _, g := range given {
 			g.revoke(&j)
 		}
 	}
 	for _, t := range inline {
-		f(t)
+		f(t, CallerSlot)
 	}
 	j.wait()
 }
@@ -273,7 +274,7 @@ func (g sentTask) revoke(j *join) {
 // Parallel runs f(0..n-1) and waits, on the calling goroutine and the
 // GEMM's own pool of workers (the same as a threaded Sgemm uses).
 // f must not panic (wrap it: a panic on a worker ends the process).
-func Parallel(n int, f func(t int)) { parallel(n, false, f) }
+func Parallel(n int, f func(t int)) { parallel(n, false, func(t, _ int) { f(t) }) }
 
 // ParallelShared is Parallel for tasks that take pieces of work from a
 // source they share (a counter) until none is left: f(0) runs on the
@@ -285,7 +286,23 @@ func Parallel(n int, f func(t int)) { parallel(n, false, f) }
 // network's next layer finds the workers still spinning from the last one
 // instead of waking a parked goroutine, which costs as much as a small
 // layer itself. f must not panic.
-func ParallelShared(n int, f func(t int)) { parallel(n, true, f) }
+func ParallelShared(n int, f func(t int)) { parallel(n, true, func(t, _ int) { f(t) }) }
+
+// CallerSlot is the slot of the goroutine that calls ParallelSlots (and of
+// tasks it runs itself); each pool worker has its own slot, 1, 2, ....
+const CallerSlot = 0
+
+// ParallelSlots is ParallelShared that also tells each task which slot
+// runs it: CallerSlot for the calling goroutine, the worker's own number
+// on a pool worker. A worker runs one task at a time and keeps its number
+// for life, so per-slot state (a scratch buffer) used by a task on slot
+// s ≥ 1 is only ever touched from that worker goroutine, which tends to
+// stay on the same core between calls: its cache lines stay there instead
+// of moving to whichever thread asks next. Every goroutine that is not a
+// pool worker (and a worker that starts a nested call, for its own part)
+// runs as CallerSlot, so state of slot 0 may be used by several
+// goroutines at once and needs a lock.
+func ParallelSlots(n int, f func(t, slot int)) { parallel(n, true, f) }
 
 // gridCost weighs a thread's block of rows×cols outputs: the products
 // themselves, plus per-row and per-column costs (packing or reading an
@@ -346,7 +363,7 @@ func runChunks(m, n, k, mr, nr int, w gridCost, block func(i0, i1, j0, j1 int)) 
 		}
 	}
 	var next atomic.Int32
-	parallel(nt, true, func(int) {
+	parallel(nt, true, func(int, int) {
 		for {
 			c := int(next.Add(1)) - 1
 			if c >= cm*cn {

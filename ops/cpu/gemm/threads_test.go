@@ -158,3 +158,40 @@ func TestSpinnerStopsWhenItLosesItsCore(t *testing.T) {
 		t.Errorf("after a gap at the third look the spin went on to poll %d, want %d (clock %v)", polls, want, at)
 	}
 }
+
+// TestParallelSlotsNeverShared runs ParallelSlots from several goroutines
+// at once and checks that the caller's own task runs as CallerSlot and
+// that no worker slot (≥ 1) is ever in use by two tasks at the same time,
+// in one call or across calls: per-slot state needs no lock beyond slot 0.
+func TestParallelSlotsNeverShared(t *testing.T) {
+	var inUse [64]atomic.Int32
+	var bad atomic.Int32
+	done := make(chan struct{})
+	for range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range 200 {
+				ParallelSlots(3, func(task, slot int) {
+					if task == 0 && slot != CallerSlot || slot < 0 || slot >= len(inUse) {
+						bad.Add(1)
+						return
+					}
+					if slot == CallerSlot {
+						return
+					}
+					if inUse[slot].Add(1) != 1 {
+						bad.Add(1)
+					}
+					time.Sleep(time.Microsecond)
+					inUse[slot].Add(-1)
+				})
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	if n := bad.Load(); n > 0 {
+		t.Fatalf("%d tasks ran on a slot that was in use (or the caller's task not on CallerSlot)", n)
+	}
+}
