@@ -23,8 +23,6 @@ package cpu
 // thread) and the runs added in order at the end (tilesInOrder).
 
 import (
-	"sync/atomic"
-
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/cpu/gemm"
 )
@@ -54,20 +52,23 @@ type convSaved struct {
 }
 
 // tiles runs fn(tile) for tiles 0..n-1 on the worker pool, each thread
-// taking the next tile from a shared counter, so a thread that starts late
-// or loses its core does fewer tiles; each thread's tileState starts empty
-// (fn fills its buffers on first use) and done sees it after its last.
+// taking first the tiles of its own share, then those the others have not
+// taken (workers.spread: the same thread computes the same rows in every
+// layer, and one that starts late or loses its core does fewer tiles);
+// each thread's tileState starts empty (fn fills its buffers on first
+// use, from the scratch of the thread's slot) and done sees it after its
+// last.
 func (b *Backend) tiles(n int, fn func(tile int, st *tileState), done func(st *tileState)) {
-	var next atomic.Int64
-	b.w.ForSlots(min(b.w.n, n), 1, func(lo, hi, slot int) {
-		for range hi - lo {
-			st := &tileState{slot: slot}
-			for t := int(next.Add(1)) - 1; t < n; t = int(next.Add(1)) - 1 {
-				fn(t, st)
-			}
-			if done != nil {
-				done(st)
-			}
+	if n <= 0 {
+		return
+	}
+	b.w.spread(n, min(b.w.n, n), func(it *items, slot int) {
+		st := &tileState{slot: slot}
+		for t, ok := it.next(); ok; t, ok = it.next() {
+			fn(t, st)
+		}
+		if done != nil {
+			done(st)
 		}
 	})
 }

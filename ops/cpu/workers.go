@@ -63,37 +63,111 @@ const callerSlot = gemm.CallerSlot
 // last written on that worker's core.
 func (w *workers) ForSlots(n, grain int, fn func(lo, hi, slot int)) {
 	pieces := min(n/max(grain, 1), w.n*piecesPerThread)
-	threads := min(w.n, pieces)
-	if threads <= 1 {
+	if pieces <= 1 {
 		if n > 0 {
 			fn(0, n, callerSlot)
 		}
 		return
 	}
-	var mu sync.Mutex
-	var fault any
-	run := func(i, slot int) {
-		defer func() {
-			if r := recover(); r != nil {
-				mu.Lock()
-				fault = r
-				mu.Unlock()
-			}
-		}()
-		if jitter.Load() {
-			time.Sleep(time.Duration(rand.IntN(64)) * time.Microsecond)
-		}
-		fn(n*i/pieces, n*(i+1)/pieces, slot)
-	}
-	var next atomic.Int64
-	gemm.ParallelSlots(threads, func(_, slot int) {
-		for i := int(next.Add(1)) - 1; i < pieces; i = int(next.Add(1)) - 1 {
-			run(i, slot)
+	w.spread(pieces, min(w.n, pieces), func(it *items, slot int) {
+		for i, ok := it.next(); ok; i, ok = it.next() {
+			it.guard(fn, n*i/pieces, n*(i+1)/pieces, slot)
 		}
 	})
-	if fault != nil {
-		panic(fmt.Sprintf("cpu kernel: %v", fault))
+}
+
+// spread runs body once on each of threads threads (rank 0 the calling
+// goroutine, ranks 1... pool workers: gemm.ParallelSlots), each with the
+// slot it runs as and its view of items [0, n) to take from. Items are
+// handed out by rank: rank r first takes, in order, the items of its own
+// share [n·r/threads, n·(r+1)/threads), then what is left of the other
+// shares. So on an undisturbed machine a loop of the same size is cut the
+// same way on every call: at batch 1 the caller computes the top band of
+// every layer and the worker the bottom one, each reading mostly rows it
+// wrote itself in the layer before instead of rows the other core has in
+// its cache (with one shared counter, which thread took which band changed
+// from layer to layer). A worker that starts late or loses its core still
+// holds nothing up: the others take its items, and a worker that has not
+// started once the caller ran out of items is not waited for. A panic in
+// body (or in a piece run by items.guard) is re-raised on the caller once
+// every thread has finished.
+func (w *workers) spread(n, threads int, body func(it *items, slot int)) {
+	shares := newShares(n, threads)
+	var f fault
+	gemm.ParallelSlots(threads, func(rank, slot int) {
+		it := &items{shares: shares, rank: rank, fault: &f}
+		defer it.catch()
+		body(it, slot)
+	})
+	if f.v != nil {
+		panic(fmt.Sprintf("cpu kernel: %v", f.v))
 	}
+}
+
+// fault is the panic a loop's threads recovered (the last one).
+type fault struct {
+	mu sync.Mutex
+	v  any
+}
+
+// share is one rank's run of items: the next to take and the end. Each
+// sits on its own cache line, so two threads taking from their own shares
+// do not pass a line back and forth.
+type share struct {
+	next atomic.Int64
+	end  int64
+	_    [48]byte
+}
+
+// newShares cuts items [0, n) into threads contiguous shares.
+func newShares(n, threads int) []share {
+	shares := make([]share, threads)
+	for r := range shares {
+		shares[r].next.Store(int64(n * r / threads))
+		shares[r].end = int64(n * (r + 1) / threads)
+	}
+	return shares
+}
+
+// items is one thread's view of spread's shares.
+type items struct {
+	shares []share
+	rank   int
+	fault  *fault
+}
+
+// guard runs fn(lo, hi, slot), recording a panic instead of ending the
+// thread's loop, so the other pieces still run.
+func (it *items) guard(fn func(lo, hi, slot int), lo, hi, slot int) {
+	defer it.catch()
+	fn(lo, hi, slot)
+}
+
+// catch records a panic of the deferring function for spread to re-raise.
+func (it *items) catch() {
+	if r := recover(); r != nil {
+		it.fault.mu.Lock()
+		it.fault.v = r
+		it.fault.mu.Unlock()
+	}
+}
+
+// next returns the thread's next item: from its own share first, then
+// from the others' in rank order; false once every item is taken.
+func (it *items) next() (int, bool) {
+	if jitter.Load() {
+		time.Sleep(time.Duration(rand.IntN(64)) * time.Microsecond)
+	}
+	for k := range it.shares {
+		sh := &it.shares[(it.rank+k)%len(it.shares)]
+		if sh.next.Load() >= sh.end {
+			continue
+		}
+		if i := sh.next.Add(1) - 1; i < sh.end {
+			return int(i), true
+		}
+	}
+	return 0, false
 }
 
 // sumRuns is how many contiguous runs a reduction over items (image tiles,

@@ -146,3 +146,71 @@ func TestForReraisesAPanic(t *testing.T) {
 		ran.Add(int32(hi - lo))
 	})
 }
+
+// TestItemsOwnShareFirst: a thread takes the items of its own share in
+// order, then what is left of the others' shares in rank order after its
+// own, and never an item another thread took.
+func TestItemsOwnShareFirst(t *testing.T) {
+	shares := newShares(10, 3) // [0,3) [3,6) [6,10)
+	view := func(rank int) *items { return &items{shares: shares, rank: rank} }
+	take := func(it *items, k int) []int {
+		var got []int
+		for range k {
+			i, ok := it.next()
+			if !ok {
+				break
+			}
+			got = append(got, i)
+		}
+		return got
+	}
+	r0, r1, r2 := view(0), view(1), view(2)
+	for _, c := range []struct {
+		it   *items
+		k    int
+		want []int
+	}{
+		{r2, 2, []int{6, 7}},
+		{r0, 1, []int{0}},
+		{r1, 20, []int{3, 4, 5, 8, 9, 1, 2}},
+		{r0, 1, nil},
+		{r2, 1, nil},
+	} {
+		if got := take(c.it, c.k); fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Fatalf("rank %d took %v, want %v", c.it.rank, got, c.want)
+		}
+	}
+}
+
+// TestSpreadKeepsShares: on two threads with items slow enough that both
+// threads start, the caller (rank 0) takes the first item of the first
+// half and the worker the first of the second half: a loop of the same
+// size is cut the same way on every call, whichever thread gets going
+// first. Every item runs exactly once.
+func TestSpreadKeepsShares(t *testing.T) {
+	w := newWorkers(2)
+	for round := range 5 {
+		var ran [8]atomic.Int32
+		var first [2]atomic.Int32
+		first[0].Store(-1)
+		first[1].Store(-1)
+		w.spread(len(ran), 2, func(it *items, slot int) {
+			for i, ok := it.next(); ok; i, ok = it.next() {
+				first[it.rank].CompareAndSwap(-1, int32(i))
+				ran[i].Add(1)
+				time.Sleep(200 * time.Microsecond)
+			}
+		})
+		for i := range ran {
+			if n := ran[i].Load(); n != 1 {
+				t.Fatalf("round %d: item %d ran %d times", round, i, n)
+			}
+		}
+		if f := first[0].Load(); f != 0 {
+			t.Fatalf("round %d: the caller's first item was %d, want 0", round, f)
+		}
+		if f := first[1].Load(); f >= 0 && f < 4 {
+			t.Fatalf("round %d: the worker's first item was %d, want 4 (its own share) or a later one the caller left", round, f)
+		}
+	}
+}
