@@ -63,13 +63,14 @@ const callerSlot = gemm.CallerSlot
 // last written on that worker's core.
 func (w *workers) ForSlots(n, grain int, fn func(lo, hi, slot int)) {
 	pieces := min(n/max(grain, 1), w.n*piecesPerThread)
-	if pieces <= 1 {
+	threads := min(w.n, pieces)
+	if threads <= 1 {
 		if n > 0 {
 			fn(0, n, callerSlot)
 		}
 		return
 	}
-	w.spread(pieces, min(w.n, pieces), func(it *items, slot int) {
+	w.spread(pieces, threads, func(it *items, slot int) {
 		for i, ok := it.next(); ok; i, ok = it.next() {
 			it.guard(fn, n*i/pieces, n*(i+1)/pieces, slot)
 		}
