@@ -1,5 +1,7 @@
 package gemm
 
+import "fmt"
+
 // TransposeF32 writes the (rows, cols) row-major matrix src as (cols,
 // rows) into dst: whole 16×16 blocks through the kernel's vector
 // transpose when it has one, the edges in Go.
@@ -14,7 +16,7 @@ func TransposeRowsF32(src []float32, rows, cols int, dst []float32, lo, hi int) 
 	if rows*cols == 0 || lo >= hi {
 		return
 	}
-	_, _ = src[rows*cols-1], dst[rows*cols-1]
+	checkTranspose(len(src), len(dst), rows, cols)
 	tr := curF32.Load().transpose
 	r16, c16 := lo, 0
 	if tr != nil && lo%16 == 0 {
@@ -49,7 +51,7 @@ func TransposeRowsS8(src []int8, rows, cols int, dst []int8, lo, hi int) {
 	if rows*cols == 0 || lo >= hi {
 		return
 	}
-	_, _ = src[rows*cols-1], dst[rows*cols-1]
+	checkTranspose(len(src), len(dst), rows, cols)
 	r8, c8 := lo, 0
 	if lo%8 == 0 {
 		r8, c8 = lo+(hi-lo)&^7, cols&^7
@@ -109,4 +111,14 @@ func store64(b []int8, v uint64) {
 	_ = b[7]
 	b[0], b[1], b[2], b[3] = int8(v), int8(v>>8), int8(v>>16), int8(v>>24)
 	b[4], b[5], b[6], b[7] = int8(v>>32), int8(v>>40), int8(v>>48), int8(v>>56)
+}
+
+// checkTranspose panics unless src and dst both hold rows·cols values. It
+// compares lengths instead of touching their last elements: callers split
+// one transpose over workers, and a read of dst's last element races with
+// the worker that writes it.
+func checkTranspose(src, dst, rows, cols int) {
+	if src < rows*cols || dst < rows*cols {
+		panic(fmt.Sprintf("gemm: transpose of %d×%d needs %d values, src has %d and dst %d", rows, cols, rows*cols, src, dst))
+	}
 }

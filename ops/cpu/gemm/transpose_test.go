@@ -1,7 +1,10 @@
 package gemm
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"strings"
+	"sync"
 	"testing"
 )
 
@@ -39,5 +42,49 @@ func TestTransposes(t *testing.T) {
 			}
 		}
 		restore()
+	}
+}
+
+// TestTransposeRowsInParallel: row parts of one transpose on separate
+// goroutines, as ops/cpu splits a lone image's transpose over its
+// workers, touch only their own columns of dst (run with -race: the
+// bounds check used to read dst's last element, which the last part
+// writes) and together make the whole transpose.
+func TestTransposeRowsInParallel(t *testing.T) {
+	const rows, cols = 70, 19
+	f, q := make([]float32, rows*cols), make([]int8, rows*cols)
+	for i := range f {
+		f[i], q[i] = float32(i), int8(i%251-125)
+	}
+	gf, gq := make([]float32, rows*cols), make([]int8, rows*cols)
+	var wg sync.WaitGroup
+	for lo := 0; lo < rows; lo += 16 {
+		wg.Go(func() {
+			TransposeRowsF32(f, rows, cols, gf, lo, min(lo+16, rows))
+			TransposeRowsS8(q, rows, cols, gq, lo, min(lo+16, rows))
+		})
+	}
+	wg.Wait()
+	for r := range rows {
+		for c := range cols {
+			if gf[c*rows+r] != f[r*cols+c] || gq[c*rows+r] != q[r*cols+c] {
+				t.Fatalf("(%d, %d): got %v and %d, want %v and %d", r, c, gf[c*rows+r], gq[c*rows+r], f[r*cols+c], q[r*cols+c])
+			}
+		}
+	}
+}
+
+// TestTransposeShortSlices: a dst or src shorter than rows·cols is a
+// panic that names the sizes, not a write past the end.
+func TestTransposeShortSlices(t *testing.T) {
+	for _, c := range []struct{ src, dst int }{{12, 11}, {11, 12}} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "3×4 needs 12 values") {
+					t.Errorf("src %d, dst %d: recovered %v, want the sizes", c.src, c.dst, r)
+				}
+			}()
+			TransposeF32(make([]float32, c.src), 3, 4, make([]float32, c.dst))
+		}()
 	}
 }
