@@ -416,7 +416,7 @@ func bands(p ops.ConvParams, rows int) []directTile {
 const partWork = 1 << 18
 
 // directForward runs the forward of tiles ts: each worker takes whole
-// tiles (copy, GEMM, out) from a shared counter (tiles). out writes the
+// tiles (copy, GEMM, out), its own share first (tiles). out writes the
 // tile's outputs from its GEMM result t (output channel oc0+r in row r of
 // ldc floats; output (img, oh, ow) at column img·stride + (oh-oh0)·wp +
 // ow). A tile read in place (inPlace) whose outputs are contiguous rows of

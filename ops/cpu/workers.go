@@ -23,10 +23,11 @@ var jitter atomic.Bool
 // park, so the next loop or convolution, a few microseconds later in a
 // network's layers, finds them awake (handing a piece to a spinning worker
 // costs well under a microsecond, waking a parked one tens to a hundred on
-// a virtual machine). Up to w.n threads take the pieces from a shared
-// counter, so a worker that starts late or is descheduled by another
-// process does fewer pieces instead of holding up the loop, and one that
-// has not started when the caller has run out of pieces is not waited for.
+// a virtual machine). Up to w.n threads take the pieces, each first from
+// its own share and then from the others' (spread), so a worker that
+// starts late or is descheduled by another process does fewer pieces
+// instead of holding up the loop, and one that has not started when the
+// caller has run out of pieces is not waited for.
 //
 // A loop started from inside a piece (nested) runs inline when no worker
 // is idle, so nesting never deadlocks.
