@@ -17,10 +17,11 @@ package cpu
 //
 // Tiles are small (the columns about tileBudget floats, so im2col's output
 // is still in cache when the GEMM packs it) and each thread takes whole
-// tiles (its own share first, then what the others left) and runs them alone: im2col, a serial GEMM
-// and the copy back, with no synchronisation between the steps. Weight and
-// bias gradients are summed per run of tiles (a fixed cut, not one per
-// thread) and the runs added in order at the end (tilesInOrder).
+// tiles (its own share first, then what the others left) and runs them
+// alone: im2col, a serial GEMM and the copy back, with no synchronisation
+// between the steps. Weight and bias gradients are summed per run of
+// tiles (a fixed cut, not one per thread) and the runs added in order at
+// the end (tilesInOrder).
 
 import (
 	"github.com/qpipe/qpipe/ops"
