@@ -98,3 +98,23 @@ func (pl *dwPlan) unitTaps() bool {
 	}
 	return true
 }
+
+//go:noescape
+func dw3s1x4(x, dst, zero, w *float32, masks *uint16, nblk, rs, h, outH, outW, padH, colOff int, bias, lo, hi float32)
+
+//go:noescape
+func dw3s2x4(x, dst, zero, w *float32, masks *uint16, nblk, rs, h, outH, outW, padH, colOff int, bias, lo, hi float32)
+
+// plane writes one output plane dst (OutH×OutW) = clamp(conv(x, w) +
+// bias, lo, hi) from the unpadded input plane x (H×W).
+func (d *dw3Plan) plane(x, w, dst []float32, bias, lo, hi float32) {
+	p := d.p
+	_ = x[p.H*p.W-1]
+	_ = dst[p.OutH*p.OutW-1]
+	_ = w[8]
+	k := dw3s1x4
+	if p.StrideW == 2 {
+		k = dw3s2x4
+	}
+	k(&x[0], &dst[0], &dw3Zeros[0], &w[0], &d.masks[0], d.nblk, 4*p.W, p.H, p.OutH, p.OutW, p.PadH, d.colOff, bias, lo, hi)
+}
