@@ -24,3 +24,10 @@ func (d *dw3Plan) plane(x, w, dst []float32, bias, lo, hi float32) {
 	pl.pad(x, buf)
 	pl.plane(buf, w, dst, bias, lo, hi)
 }
+
+// rows computes rows of a plane through the padded plan (see plane).
+func (d *dw3Plan) rows(x, w, dst []float32, h, padH, outH int, bias, lo, hi float32) {
+	p := d.p
+	p.H, p.PadH, p.OutH = h, padH, outH
+	(&dw3Plan{p: p}).plane(x, w, dst, bias, lo, hi)
+}

@@ -1,0 +1,102 @@
+package ops_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/qpipe/qpipe/ops"
+	"github.com/qpipe/qpipe/ops/cpu"
+)
+
+// blockCounter is the CPU backend counting the inverted residual blocks
+// handed to it and the ones it banded; with decline set it takes none.
+type blockCounter struct {
+	*cpu.Backend
+	decline        bool
+	offered, taken int
+}
+
+func (c *blockCounter) ConvBlock(b ops.ConvBlock) (bool, error) {
+	c.offered++
+	if c.decline {
+		return false, nil
+	}
+	done, err := c.Backend.ConvBlock(b)
+	if done {
+		c.taken++
+	}
+	return done, err
+}
+
+// mobileBlocks is two MobileNetV2 inverted residual blocks: 1×1 expansion
+// → ReLU6 → depthwise 3×3 → ReLU6 → 1×1 projection, the first at stride 1
+// with its residual add, the second at stride 2 without; then a classifier.
+func mobileBlocks(t *testing.T) *ops.Model {
+	b := ops.NewBuilder("mobile", 1)
+	x := b.Input("x")
+	relu6 := ops.Attrs{Lo: 0, Hi: 6}
+	block := func(name string, x *ops.Node, c, e, o, s int) *ops.Node {
+		h := b.Op(ops.OpClip, name+".a1", relu6, b.Conv2d(name+".expand", x, c, e, 1, ops.Conv2dOptions{}, true))
+		dw := ops.Conv2dOptions{Padding: [2]int{1, 1}, Stride: [2]int{s, s}, Groups: e}
+		h = b.Op(ops.OpClip, name+".a2", relu6, b.Conv2d(name+".dw", h, e, e, 3, dw, true))
+		return b.Conv2d(name+".project", h, e, o, 1, ops.Conv2dOptions{}, true)
+	}
+	h := b.Op(ops.OpAdd, "add", ops.Attrs{}, block("b1", x, 16, 96, 16, 1), x)
+	h = block("b2", h, 16, 96, 24, 2)
+	y := b.Linear("fc", b.Op(ops.OpFlatten, "flatten", ops.Attrs{Axis: 1}, h), 24*20*20, 3, true)
+	m, err := b.Build(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, p := range m.Params() {
+		for i := range p.Value.Data {
+			p.Value.Data[i] = float32(r.NormFloat64()) * 0.3
+		}
+	}
+	return m
+}
+
+// Inference hands each inverted residual block to the backend in one call
+// (two here), and the CPU backend's banded blocks give the same bits as
+// the block's convolutions one after the other (the backend declining:
+// the executor's own path) and match the nodes run apart (a hook turns
+// fusion off), at batch 1 and 2.
+func TestConvBlockFusionMatchesUnfused(t *testing.T) {
+	m := mobileBlocks(t)
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{1, 2} {
+		in := ops.New(n, 16, 40, 40)
+		for i := range in.Data {
+			in.Data[i] = float32(r.NormFloat64())
+		}
+		banded := &blockCounter{Backend: cpu.New(cpu.Options{Threads: 2})}
+		got, err := m.Forward1(ops.NewContext(banded, ops.Options{}), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if banded.offered != 2 || banded.taken != 2 {
+			t.Fatalf("batch %d: %d blocks offered, %d banded; want 2 and 2", n, banded.offered, banded.taken)
+		}
+		declined := &blockCounter{Backend: cpu.New(cpu.Options{Threads: 2}), decline: true}
+		want, err := m.Forward1(ops.NewContext(declined, ops.Options{}), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range want.Data {
+			if math.Float32bits(got.Data[i]) != math.Float32bits(v) {
+				t.Fatalf("batch %d: output %d banded %v, layer by layer %v", n, i, got.Data[i], v)
+			}
+		}
+		outs, err := m.ForwardObserved(ops.NewContext(cpu.New(cpu.Options{}), ops.Options{}), func(*ops.Node, []*ops.Tensor, *ops.Tensor) {}, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range outs[0].Data {
+			if d := math.Abs(float64(got.Data[i] - v)); d > 1e-4*(1+math.Abs(float64(v))) {
+				t.Fatalf("batch %d: output %d fused %v, unfused %v", n, i, got.Data[i], v)
+			}
+		}
+	}
+}

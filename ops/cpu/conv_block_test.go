@@ -1,0 +1,143 @@
+package cpu
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/qpipe/qpipe/ops"
+)
+
+// blockCase is an inverted residual block: c channels in, e expanded,
+// o out, an h×w input, depthwise stride s, a residual add or not.
+type blockCase struct {
+	n, c, e, o, h, w, s int
+	res                 bool
+}
+
+// convStage returns a stage of random weights and bias for p.
+func convStage(r *rand.Rand, p ops.ConvParams, act ops.Epilogue) ops.ConvStage {
+	wt := ops.New(p.OutC, p.C/max(p.Groups, 1), p.KH, p.KW)
+	bias := ops.New(p.OutC)
+	for i := range wt.Data {
+		wt.Data[i] = float32(r.NormFloat64()) / float32(math.Sqrt(float64(p.C/max(p.Groups, 1)*p.KH*p.KW)))
+	}
+	for i := range bias.Data {
+		bias.Data[i] = float32(r.NormFloat64()) * 0.1
+	}
+	return ops.ConvStage{P: p, W: wt, B: bias, Act: act}
+}
+
+// newBlock returns the block k with random operands.
+func newBlock(r *rand.Rand, k blockCase) ops.ConvBlock {
+	pw := func(c, o, h, w int) ops.ConvParams {
+		return ops.ConvParams{N: k.n, C: c, H: h, W: w, OutC: o, KH: 1, KW: 1, StrideH: 1, StrideW: 1,
+			DilH: 1, DilW: 1, Groups: 1, OutH: h, OutW: w}
+	}
+	oh, ow := (k.h-1)/k.s+1, (k.w-1)/k.s+1
+	dw := ops.ConvParams{N: k.n, C: k.e, H: k.h, W: k.w, OutC: k.e, KH: 3, KW: 3, StrideH: k.s, StrideW: k.s,
+		PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: k.e, OutH: oh, OutW: ow}
+	relu6 := ops.Epilogue{Kind: ops.EpilogueClip, Lo: 0, Hi: 6}
+	blk := ops.ConvBlock{
+		X:         ops.New(k.n, k.c, k.h, k.w),
+		Expand:    convStage(r, pw(k.c, k.e, k.h, k.w), relu6),
+		Depthwise: convStage(r, dw, relu6),
+		Project:   convStage(r, pw(k.e, k.o, oh, ow), ops.Epilogue{}),
+		Y:         ops.New(k.n, k.o, oh, ow),
+	}
+	for i := range blk.X.Data {
+		blk.X.Data[i] = float32(r.NormFloat64())
+	}
+	if k.res {
+		blk.Res = ops.New(k.n, k.o, oh, ow)
+		for i := range blk.Res.Data {
+			blk.Res.Data[i] = float32(r.NormFloat64())
+		}
+	}
+	return blk
+}
+
+// layers computes blk as its three convolutions one after the other.
+func layers(t *testing.T, be *Backend, blk ops.ConvBlock) []float32 {
+	e, d, p := blk.Expand.P, blk.Depthwise.P, blk.Project.P
+	h1, h2, y := ops.New(e.N, e.OutC, e.OutH, e.OutW), ops.New(d.N, d.OutC, d.OutH, d.OutW), ops.New(p.N, p.OutC, p.OutH, p.OutW)
+	if err := be.Conv2dEpilogue(e, blk.X, blk.Expand.W, blk.Expand.B, h1, blk.Expand.Act); err != nil {
+		t.Fatal(err)
+	}
+	if err := be.Conv2dEpilogue(d, h1, blk.Depthwise.W, blk.Depthwise.B, h2, blk.Depthwise.Act); err != nil {
+		t.Fatal(err)
+	}
+	if err := be.Conv2dFused(p, h2, blk.Project.W, y, ops.ConvFusion{Shift: biasShift(p, blk.Project.B), Res: blk.Res}); err != nil {
+		t.Fatal(err)
+	}
+	return y.Data
+}
+
+// TestConvBlockMatchesLayers: an inverted residual block computed band by
+// band equals its three convolutions one after the other bit for bit
+// (stride 1 with and without the residual, stride 2, MobileNetV2's
+// 112×112 and 56×56 shapes, uneven sizes, batch 2), on 1 to 3 workers;
+// the layers themselves are checked against float64 references
+// (TestDepthwiseMatchesFloat64Reference and the pointwise tests).
+func TestConvBlockMatchesLayers(t *testing.T) {
+	if !vec16 {
+		t.Skip("no AVX-512 here: no banded blocks")
+	}
+	r := rand.New(rand.NewPCG(31, 32))
+	cases := []blockCase{
+		{n: 1, c: 16, e: 96, o: 24, h: 112, w: 112, s: 2},
+		{n: 1, c: 24, e: 144, o: 24, h: 56, w: 56, s: 1, res: true},
+		{n: 1, c: 8, e: 96, o: 8, h: 45, w: 37, s: 1},
+		{n: 2, c: 8, e: 96, o: 12, h: 81, w: 35, s: 2},
+		{n: 1, c: 5, e: 40, o: 5, h: 63, w: 70, s: 1, res: true},
+	}
+	for _, k := range cases {
+		blk := newBlock(r, k)
+		want := layers(t, New(Options{Threads: 1}), blk)
+		for threads := 1; threads <= 3; threads++ {
+			be := New(Options{Threads: threads})
+			clear(blk.Y.Data)
+			done, err := be.ConvBlock(blk)
+			if err != nil || !done {
+				t.Fatalf("%+v: ConvBlock = %v, %v; want it banded", k, done, err)
+			}
+			if pl := be.newBlockPlan(blk); pl.nb < 2 {
+				t.Fatalf("%+v: %d band per image: the test checks no band edge", k, pl.nb)
+			}
+			for i, g := range blk.Y.Data {
+				if math.Float32bits(g) != math.Float32bits(want[i]) {
+					t.Fatalf("%+v, %d threads: output %d is %v, the layers give %v", k, threads, i, g, want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestConvBlockDeclines: blocks the bands do not take are left to the
+// layers (ConvBlock reports false and writes nothing): a small expanded
+// activation, a hardswish, a 5×5 depthwise, a strided expansion.
+func TestConvBlockDeclines(t *testing.T) {
+	r := rand.New(rand.NewPCG(33, 34))
+	be := New(Options{Threads: 2})
+	small := newBlock(r, blockCase{n: 1, c: 8, e: 16, o: 8, h: 14, w: 14, s: 1})
+	hswish := newBlock(r, blockCase{n: 1, c: 16, e: 96, o: 24, h: 56, w: 56, s: 1})
+	hswish.Depthwise.Act = ops.Epilogue{Kind: ops.EpilogueHardswish}
+	k5 := newBlock(r, blockCase{n: 1, c: 16, e: 96, o: 24, h: 56, w: 56, s: 1})
+	k5.Depthwise.P.KH, k5.Depthwise.P.KW, k5.Depthwise.P.PadH, k5.Depthwise.P.PadW = 5, 5, 2, 2
+	strided := newBlock(r, blockCase{n: 1, c: 16, e: 96, o: 24, h: 56, w: 56, s: 1})
+	strided.Expand.P.StrideH = 2
+	for name, blk := range map[string]ops.ConvBlock{"small": small, "hardswish": hswish, "5x5": k5, "strided expansion": strided} {
+		for i := range blk.Y.Data {
+			blk.Y.Data[i] = 7
+		}
+		done, err := be.ConvBlock(blk)
+		if err != nil || done {
+			t.Fatalf("%s: ConvBlock = %v, %v; want false, nil", name, done, err)
+		}
+		for _, v := range blk.Y.Data {
+			if v != 7 {
+				t.Fatalf("%s: a declined block wrote y", name)
+			}
+		}
+	}
+}
