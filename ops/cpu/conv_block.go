@@ -56,15 +56,15 @@ func fusionOf(p ops.ConvParams, bias *ops.Tensor, act ops.Epilogue) (ops.ConvFus
 // newBlockPlan returns the band plan of blk, or nil where the block is
 // not banded: convolutions other than 1×1 → depthwise 3×3 (stride 1 or 2,
 // one output channel per input channel) → 1×1, activations other than
-// clips, no indirect GEMM kernel, or expanded activations that fit in
-// the cache anyway (the layers one after the other spread better over
-// the workers).
+// clips, no indirect GEMM kernel, or fewer bands than workers where the
+// expanded activations fit in the cache anyway (the layers one after the
+// other spread better over the workers).
 func (b *Backend) newBlockPlan(blk ops.ConvBlock) *blockPlan {
 	e, d, pr := blk.Expand.P, blk.Depthwise.P, blk.Project.P
 	lo, hi, own := clampOf(blk.Depthwise.Act)
 	_, ok := fusionOf(e, nil, blk.Expand.Act)
 	if !ok || own || !gemm.IndirectNative() || !pointwiseConv(e) || !pointwiseConv(pr) ||
-		!depthwise(d) || d.OutC != d.C || e.N*e.OutC*e.OutH*e.OutW <= tileBudget {
+		!depthwise(d) || d.OutC != d.C {
 		return nil
 	}
 	dw := newDW3Plan(d)
@@ -76,6 +76,9 @@ func (b *Backend) newBlockPlan(blk ops.ConvBlock) *blockPlan {
 	perRow := d.C * (s*d.W + d.OutW) // floats per output row in the two buffers
 	most := max(4, (blockBudget-2*d.C*d.W)/max(perRow, 1))
 	pl.nb = b.blockBands(d.N, d.OutH, most)
+	if d.N*pl.nb < b.w.n && e.N*e.OutC*e.OutH*e.OutW <= tileBudget {
+		return nil // the layers spread over the workers, and the cache holds their outputs
+	}
 	for i := range pl.nb {
 		r0, r1 := pl.band(i)
 		e0, e1 := pl.inRows(r0, r1)

@@ -1,8 +1,10 @@
 package cpu
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/qpipe/qpipe/ops"
@@ -58,7 +60,7 @@ func newBlock(r *rand.Rand, k blockCase) ops.ConvBlock {
 }
 
 // layers computes blk as its three convolutions one after the other.
-func layers(t *testing.T, be *Backend, blk ops.ConvBlock) []float32 {
+func layers(t testing.TB, be *Backend, blk ops.ConvBlock) []float32 {
 	e, d, p := blk.Expand.P, blk.Depthwise.P, blk.Project.P
 	h1, h2, y := ops.New(e.N, e.OutC, e.OutH, e.OutW), ops.New(d.N, d.OutC, d.OutH, d.OutW), ops.New(p.N, p.OutC, p.OutH, p.OutW)
 	if err := be.Conv2dEpilogue(e, blk.X, blk.Expand.W, blk.Expand.B, h1, blk.Expand.Act); err != nil {
@@ -76,9 +78,10 @@ func layers(t *testing.T, be *Backend, blk ops.ConvBlock) []float32 {
 // TestConvBlockMatchesLayers: an inverted residual block computed band by
 // band equals its three convolutions one after the other bit for bit
 // (stride 1 with and without the residual, stride 2, MobileNetV2's
-// 112×112 and 56×56 shapes, uneven sizes, batch 2), on 1 to 3 workers;
-// the layers themselves are checked against float64 references
-// (TestDepthwiseMatchesFloat64Reference and the pointwise tests).
+// 112×112, 56×56 and 14×14 shapes, uneven sizes, batch 2), on 1 to 3
+// workers, with band edges inside the image; the layers themselves are
+// checked against float64 references (TestDepthwiseMatchesFloat64Reference
+// and the pointwise tests).
 func TestConvBlockMatchesLayers(t *testing.T) {
 	if !vec16 {
 		t.Skip("no AVX-512 here: no banded blocks")
@@ -90,6 +93,7 @@ func TestConvBlockMatchesLayers(t *testing.T) {
 		{n: 1, c: 8, e: 96, o: 8, h: 45, w: 37, s: 1},
 		{n: 2, c: 8, e: 96, o: 12, h: 81, w: 35, s: 2},
 		{n: 1, c: 5, e: 40, o: 5, h: 63, w: 70, s: 1, res: true},
+		{n: 1, c: 64, e: 384, o: 64, h: 14, w: 14, s: 1, res: true}, // in cache: banded for the workers
 	}
 	for _, k := range cases {
 		blk := newBlock(r, k)
@@ -101,7 +105,7 @@ func TestConvBlockMatchesLayers(t *testing.T) {
 			if err != nil || !done {
 				t.Fatalf("%+v: ConvBlock = %v, %v; want it banded", k, done, err)
 			}
-			if pl := be.newBlockPlan(blk); pl.nb < 2 {
+			if pl := be.newBlockPlan(blk); threads == 2 && pl.nb < 2 {
 				t.Fatalf("%+v: %d band per image: the test checks no band edge", k, pl.nb)
 			}
 			for i, g := range blk.Y.Data {
@@ -115,11 +119,12 @@ func TestConvBlockMatchesLayers(t *testing.T) {
 
 // TestConvBlockDeclines: blocks the bands do not take are left to the
 // layers (ConvBlock reports false and writes nothing): a small expanded
-// activation, a hardswish, a 5×5 depthwise, a strided expansion.
+// activation in fewer bands than workers (7×7 rows make one band of at
+// least four), a hardswish, a 5×5 depthwise, a strided expansion.
 func TestConvBlockDeclines(t *testing.T) {
 	r := rand.New(rand.NewPCG(33, 34))
 	be := New(Options{Threads: 2})
-	small := newBlock(r, blockCase{n: 1, c: 8, e: 16, o: 8, h: 14, w: 14, s: 1})
+	small := newBlock(r, blockCase{n: 1, c: 8, e: 16, o: 8, h: 7, w: 7, s: 1})
 	hswish := newBlock(r, blockCase{n: 1, c: 16, e: 96, o: 24, h: 56, w: 56, s: 1})
 	hswish.Depthwise.Act = ops.Epilogue{Kind: ops.EpilogueHardswish}
 	k5 := newBlock(r, blockCase{n: 1, c: 16, e: 96, o: 24, h: 56, w: 56, s: 1})
@@ -139,5 +144,34 @@ func TestConvBlockDeclines(t *testing.T) {
 				t.Fatalf("%s: a declined block wrote y", name)
 			}
 		}
+	}
+}
+
+// BenchmarkConvBlock times MobileNetV2's banded inverted residual blocks
+// at batch 1 (224×224 input), banded and as their three layers one after
+// the other.
+func BenchmarkConvBlock(b *testing.B) {
+	r := rand.New(rand.NewPCG(35, 36))
+	for _, k := range []blockCase{
+		{n: 1, c: 16, e: 96, o: 24, h: 112, w: 112, s: 2},
+		{n: 1, c: 24, e: 144, o: 24, h: 56, w: 56, s: 1, res: true},
+		{n: 1, c: 24, e: 144, o: 32, h: 56, w: 56, s: 2},
+		{n: 1, c: 32, e: 192, o: 32, h: 28, w: 28, s: 1, res: true},
+	} {
+		blk := newBlock(r, k)
+		name := fmt.Sprintf("%dx%d/c%d-e%d-s%d", k.h, k.w, k.c, k.e, k.s)
+		be := New(Options{Threads: runtime.GOMAXPROCS(0)})
+		b.Run(name+"/banded", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := be.ConvBlock(blk); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(name+"/layers", func(b *testing.B) {
+			for b.Loop() {
+				layers(b, be, blk)
+			}
+		})
 	}
 }
