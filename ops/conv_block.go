@@ -6,13 +6,14 @@ import (
 )
 
 // Inference-time inverted residual blocks (MobileNetV2): a 1×1 expansion
-// with its activation, a depthwise convolution with its activation and a
-// 1×1 projection [+ the residual add], handed to the backend as one
-// ConvBlock so that it can run the three convolutions band of rows by
-// band of rows and keep the expanded activations (6x the block's
-// channels) in cache instead of writing them to memory and reading them
-// back twice. The outputs are those of the three convolutions run one
-// after the other (the backends' fused versions give the same bits).
+// with its activation (absent in a block that does not expand), a
+// depthwise convolution with its activation and a 1×1 projection [+ the
+// residual add], handed to the backend as one ConvBlock so that it can run
+// the convolutions band of rows by band of rows and keep the expanded
+// activations (6x the block's channels) in cache instead of writing them
+// to memory and reading them back twice. The outputs are those of the
+// convolutions run one after the other (the backends' fused versions give
+// the same bits).
 
 // ConvStage is one convolution of a ConvBlock: geometry, weights, bias
 // (nil: none) and the activation applied as it writes its output.
@@ -22,7 +23,8 @@ type ConvStage struct {
 	Act  Epilogue
 }
 
-// ConvBlock is y = Project(Depthwise(Expand(x))) + Res (Res nil: none).
+// ConvBlock is y = Project(Depthwise(Expand(x))) + Res (Res nil: none;
+// Expand.W nil: no expansion, x is the depthwise convolution's input).
 type ConvBlock struct {
 	X                          *Tensor
 	Expand, Depthwise, Project ConvStage
@@ -36,51 +38,52 @@ type ConvBlockBackend interface {
 	ConvBlock(b ConvBlock) (bool, error)
 }
 
-// blockNodes is a block fusedBlock found: the expansion conv2d and the
-// nodes after it that the block computes, in graph order.
+// blockNodes is a block fusedBlock found: its nodes in graph order.
 type blockNodes struct {
-	nodes []*Node // conv, act, conv, act, conv [, add]
-	res   int     // the add's other input (node ID); -1 without an add
+	nodes  []*Node // [conv, act,] grouped conv, act, conv [, add]
+	expand bool    // the block starts with an expansion (conv, act)
+	res    int     // the add's other input (node ID); -1 without an add
 }
 
 // fusedBlock returns the inverted residual block starting at the conv2d
-// m.Nodes[i]: conv2d → activation → grouped conv2d → activation → conv2d
-// [→ add], each node the next one and the only reader of the one before,
-// the add's other operand already computed (in vals). Nil otherwise.
+// m.Nodes[i]: [conv2d → activation →] grouped conv2d → activation →
+// conv2d [→ add], each node the next one and the only reader of the one
+// before, the add's other operand already computed (in vals). Nil
+// otherwise.
 func fusedBlock(m *Model, i int, readers map[int]int, vals map[int]*Tensor) *blockNodes {
-	if i+4 >= len(m.Nodes) {
-		return nil
-	}
 	conv := func(j int, grouped bool) bool {
+		if j >= len(m.Nodes) {
+			return false
+		}
 		n := m.Nodes[j]
 		return n.Kind == OpConv2d && len(n.Inputs) == 1 && (n.Attrs.Groups > 1) == grouped &&
 			(j == i || n.Inputs[0] == m.Nodes[j-1].ID)
 	}
-	if !conv(i, false) || !conv(i+2, true) || !conv(i+4, false) {
+	act := func(j int) bool { // conv j's activation, read by conv j+2 only
+		a, _ := fusedEpilogue(m, j, readers)
+		return a != nil && readers[a.ID] == 1
+	}
+	b := &blockNodes{res: -1}
+	dw := i
+	if conv(i, false) && act(i) && conv(i+2, true) {
+		b.expand, dw = true, i+2
+	}
+	if !conv(dw, true) || !act(dw) || !conv(dw+2, false) {
 		return nil
 	}
-	if a, _ := fusedEpilogue(m, i, readers); a == nil {
-		return nil
-	}
-	if a, _ := fusedEpilogue(m, i+2, readers); a == nil {
-		return nil
-	}
-	if readers[m.Nodes[i+1].ID] != 1 || readers[m.Nodes[i+3].ID] != 1 {
-		return nil
-	}
-	b := &blockNodes{nodes: m.Nodes[i : i+5], res: -1}
-	last := m.Nodes[i+4].ID
-	if i+5 < len(m.Nodes) && readers[last] == 1 {
-		if add := m.Nodes[i+5]; add.Kind == OpAdd && len(add.Inputs) == 2 {
+	end, last := dw+3, m.Nodes[dw+2].ID
+	if end < len(m.Nodes) && readers[last] == 1 {
+		if add := m.Nodes[end]; add.Kind == OpAdd && len(add.Inputs) == 2 {
 			x, r := add.Inputs[0], add.Inputs[1]
 			if r == last {
 				x, r = r, x
 			}
 			if x == last && r != last && vals[r] != nil {
-				b.nodes, b.res = m.Nodes[i:i+6], r
+				b.res, end = r, end+1
 			}
 		}
 	}
+	b.nodes = m.Nodes[i:end]
 	return b
 }
 
@@ -104,11 +107,18 @@ func (e *exec) runBlock(bl *blockNodes, vals map[int]*Tensor) (out *Tensor, err 
 	if x == nil {
 		return nil, locate(fmt.Errorf("input 0 (node %d) has no value", n.Inputs[0]), n)
 	}
-	act1, _ := epilogueOf(bl.nodes[1])
-	act2, _ := epilogueOf(bl.nodes[3])
-	w1, b1, o1 := e.stage(bl.nodes[0])
-	w2, b2, o2 := e.stage(bl.nodes[2])
-	w3, b3, o3 := e.stage(bl.nodes[4])
+	var w1, b1 *Tensor
+	var o1 Conv2dOptions
+	var act1 Epilogue
+	st := bl.nodes
+	if bl.expand {
+		w1, b1, o1 = e.stage(st[0])
+		act1, _ = epilogueOf(st[1])
+		st = st[2:]
+	}
+	w2, b2, o2 := e.stage(st[0])
+	act2, _ := epilogueOf(st[1])
+	w3, b3, o3 := e.stage(st[2])
 	var res *Tensor
 	if bl.res >= 0 {
 		res = e.c.Dequantize(vals[bl.res])
@@ -117,9 +127,14 @@ func (e *exec) runBlock(bl *blockNodes, vals map[int]*Tensor) (out *Tensor, err 
 	if y := e.c.convBlock(x, res, [3]*Tensor{w1, w2, w3}, [3]*Tensor{b1, b2, b3}, [3]Conv2dOptions{o1, o2, o3}, act1, act2); y != nil {
 		return y, nil
 	}
-	h1 := e.c.conv2dEpilogue(x, w1, b1, o1, act1)
+	h1 := x
+	if bl.expand {
+		h1 = e.c.conv2dEpilogue(x, w1, b1, o1, act1)
+	}
 	h2 := e.c.conv2dEpilogue(h1, w2, b2, o2, act2)
-	e.c.Release(h1)
+	if bl.expand {
+		e.c.Release(h1)
+	}
 	if res == nil {
 		out = e.c.Conv2d(h2, w3, b3, o3)
 	} else {
@@ -131,7 +146,7 @@ func (e *exec) runBlock(bl *blockNodes, vals map[int]*Tensor) (out *Tensor, err 
 
 // convBlock computes the block in one ConvBlockBackend call, or returns
 // nil where the backend has none or does not take it (then nothing is
-// computed).
+// computed). w[0] nil: no expansion.
 func (c *Context) convBlock(x, res *Tensor, w, b [3]*Tensor, o [3]Conv2dOptions, act1, act2 Epilogue) *Tensor {
 	fb, ok := c.b.(ConvBlockBackend)
 	if !ok || c.opts.Train || c.needsGrad(x, w[0], w[1], w[2], b[0], b[1], b[2]) {
@@ -140,6 +155,9 @@ func (c *Context) convBlock(x, res *Tensor, w, b [3]*Tensor, o [3]Conv2dOptions,
 	var st [3]ConvStage
 	in := x
 	for k := range 3 {
+		if w[k] == nil { // no expansion
+			continue
+		}
 		p, err := ConvGeometry(in, w[k], o[k])
 		if err != nil || (b[k] != nil && (b[k].Dims() != 1 || b[k].Numel() != p.OutC)) {
 			return nil // the ops path reports the error
@@ -155,7 +173,7 @@ func (c *Context) convBlock(x, res *Tensor, w, b [3]*Tensor, o [3]Conv2dOptions,
 	}
 	y := c.empty(shape)
 	done, err := fb.ConvBlock(ConvBlock{X: x, Expand: st[0], Depthwise: st[1], Project: st[2], Res: res, Y: y})
-	check("conv2d", err, x, w[0])
+	check("conv2d", err, x, w[1])
 	if !done {
 		c.Release(y)
 		return nil

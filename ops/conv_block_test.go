@@ -29,9 +29,11 @@ func (c *blockCounter) ConvBlock(b ops.ConvBlock) (bool, error) {
 	return done, err
 }
 
-// mobileBlocks is two MobileNetV2 inverted residual blocks: 1×1 expansion
-// → ReLU6 → depthwise 3×3 → ReLU6 → 1×1 projection, the first at stride 1
-// with its residual add, the second at stride 2 without; then a classifier.
+// mobileBlocks is three MobileNetV2 inverted residual blocks: one without
+// expansion (depthwise 3×3 → ReLU6 → 1×1 projection), then two with (1×1
+// expansion → ReLU6 → depthwise 3×3 → ReLU6 → 1×1 projection), the first
+// at stride 1 with its residual add, the second at stride 2 without; then
+// a classifier.
 func mobileBlocks(t *testing.T) *ops.Model {
 	b := ops.NewBuilder("mobile", 1)
 	x := b.Input("x")
@@ -42,6 +44,9 @@ func mobileBlocks(t *testing.T) *ops.Model {
 		h = b.Op(ops.OpClip, name+".a2", relu6, b.Conv2d(name+".dw", h, e, e, 3, dw, true))
 		return b.Conv2d(name+".project", h, e, o, 1, ops.Conv2dOptions{}, true)
 	}
+	// a block without expansion (MobileNetV2's first): depthwise → ReLU6 → 1×1
+	dw := ops.Conv2dOptions{Padding: [2]int{1, 1}, Groups: 16}
+	x = b.Conv2d("b0.project", b.Op(ops.OpClip, "b0.a2", relu6, b.Conv2d("b0.dw", x, 16, 16, 3, dw, true)), 16, 16, 1, ops.Conv2dOptions{}, true)
 	h := b.Op(ops.OpAdd, "add", ops.Attrs{}, block("b1", x, 16, 96, 16, 1), x)
 	h = block("b2", h, 16, 96, 24, 2)
 	y := b.Linear("fc", b.Op(ops.OpFlatten, "flatten", ops.Attrs{Axis: 1}, h), 24*20*20, 3, true)
@@ -59,7 +64,7 @@ func mobileBlocks(t *testing.T) *ops.Model {
 }
 
 // Inference hands each inverted residual block to the backend in one call
-// (two here), and the CPU backend's banded blocks give the same bits as
+// (three here), and the CPU backend's banded blocks give the same bits as
 // the block's convolutions one after the other (the backend declining:
 // the executor's own path) and match the nodes run apart (a hook turns
 // fusion off), at batch 1 and 2.
@@ -76,8 +81,8 @@ func TestConvBlockFusionMatchesUnfused(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if banded.offered != 2 || banded.taken != 2 {
-			t.Fatalf("batch %d: %d blocks offered, %d banded; want 2 and 2", n, banded.offered, banded.taken)
+		if banded.offered != 3 || banded.taken != 3 {
+			t.Fatalf("batch %d: %d blocks offered, %d banded; want 3 and 3", n, banded.offered, banded.taken)
 		}
 		declined := &blockCounter{Backend: cpu.New(cpu.Options{Threads: 2}), decline: true}
 		want, err := m.Forward1(ops.NewContext(declined, ops.Options{}), in)

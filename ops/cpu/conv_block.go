@@ -63,7 +63,10 @@ func (b *Backend) newBlockPlan(blk ops.ConvBlock) *blockPlan {
 	e, d, pr := blk.Expand.P, blk.Depthwise.P, blk.Project.P
 	lo, hi, own := clampOf(blk.Depthwise.Act)
 	_, ok := fusionOf(e, nil, blk.Expand.Act)
-	if !ok || own || !gemm.IndirectNative() || !pointwiseConv(e) || !pointwiseConv(pr) ||
+	if blk.Expand.W == nil { // no expansion: the depthwise reads x in place
+		e, ok = d, true
+	}
+	if !ok || own || !gemm.IndirectNative() || !pointwiseConv(e) && blk.Expand.W != nil || !pointwiseConv(pr) ||
 		!depthwise(d) || d.OutC != d.C {
 		return nil
 	}
@@ -83,6 +86,9 @@ func (b *Backend) newBlockPlan(blk ops.ConvBlock) *blockPlan {
 		r0, r1 := pl.band(i)
 		e0, e1 := pl.inRows(r0, r1)
 		pl.maxE, pl.maxD = max(pl.maxE, d.C*(e1-e0)*d.W), max(pl.maxD, d.C*(r1-r0)*d.OutW)
+	}
+	if blk.Expand.W == nil {
+		pl.maxE = 0
 	}
 	return pl
 }
@@ -120,7 +126,11 @@ func (b *Backend) ConvBlock(blk ops.ConvBlock) (bool, error) {
 		return false, nil
 	}
 	b.w.For(pl.d.N*pl.nb, 1, func(u0, u1 int) {
-		ebuf, dbuf := b.tmp.get(pl.maxE), b.tmp.get(pl.maxD)
+		var ebuf []float32
+		if pl.maxE > 0 {
+			ebuf = b.tmp.get(pl.maxE)
+		}
+		dbuf := b.tmp.get(pl.maxD)
 		defer b.putBufs(ebuf, dbuf)
 		off := make([]int, max(pl.e.C, pl.d.C))
 		for u := u0; u < u1; u++ {
@@ -130,26 +140,21 @@ func (b *Backend) ConvBlock(blk ops.ConvBlock) (bool, error) {
 	return true, nil
 }
 
-// run computes band i of image img: expansion into ebuf, depthwise into
-// dbuf, projection into y.
+// run computes band i of image img: expansion into ebuf (without one the
+// depthwise reads x), depthwise into dbuf, projection into y.
 func (pl *blockPlan) run(img, i int, ebuf, dbuf []float32, off []int) {
 	blk, e, d, pr := pl.blk, pl.e, pl.d, pl.pr
 	r0, r1 := pl.band(i)
 	e0, e1 := pl.inRows(r0, r1)
 	hw, ne, nd := e.H*e.W, (e1-e0)*e.W, (r1-r0)*d.OutW
-	// the expansion's rows e0..e1-1, read in place, as Conv2dEpilogue's
-	// pointwise tiles compute them (into ebuf: channel c at c·ne)
-	for c := range e.C {
-		off[c] = c * hw
+	in := func(ch int) []float32 { return blk.X.Data[(img*d.C+ch)*hw+e0*e.W:][:ne] } // no expansion
+	if blk.Expand.W != nil {
+		pl.expand(img, e0, e1, ebuf, off)
+		in = func(ch int) []float32 { return ebuf[ch*ne:][:ne] }
 	}
-	band := e
-	band.N, band.H, band.OutH = 1, e1-e0, e1-e0
-	f, _ := fusionOf(e, blk.Expand.B, blk.Expand.Act)
-	c, ldc, ep := newFusedOut(band, ebuf, f).into(directTile{cnt: 1, oh1: e1 - e0, oc1: e.OutC})
-	gemm.SgemmIndirectEpilogue(e.OutC, ne, e.C, blk.Expand.W.Data, e.C, blk.X.Data[img*e.C*hw+e0*e.W:], off[:e.C], c, ldc, ep)
 	// the depthwise output rows r0..r1-1 (dbuf: channel c at c·nd)
 	for ch := range d.C {
-		pl.dw.rows(ebuf[ch*ne:][:ne], blk.Depthwise.W.Data[ch*9:][:9], dbuf[ch*nd:][:nd],
+		pl.dw.rows(in(ch), blk.Depthwise.W.Data[ch*9:][:9], dbuf[ch*nd:][:nd],
 			e1-e0, d.PadH-d.StrideH*r0+e0, r1-r0, biasAt(blk.Depthwise.B, ch), pl.lo, pl.hi)
 	}
 	// the projection's rows r0..r1-1, into y, as Conv2dFused's pointwise
@@ -158,6 +163,22 @@ func (pl *blockPlan) run(img, i int, ebuf, dbuf []float32, off []int) {
 		off[c] = c * nd
 	}
 	fp := ops.ConvFusion{Shift: biasShift(pr, blk.Project.B), Res: blk.Res}
-	c, ldc, ep = newFusedOut(pr, blk.Y.Data, fp).into(directTile{n0: img, cnt: 1, oh0: r0, oh1: r1, oc1: pr.OutC})
+	c, ldc, ep := newFusedOut(pr, blk.Y.Data, fp).into(directTile{n0: img, cnt: 1, oh0: r0, oh1: r1, oc1: pr.OutC})
 	gemm.SgemmIndirectEpilogue(pr.OutC, nd, pr.C, blk.Project.W.Data, pr.C, dbuf, off[:pr.C], c, ldc, ep)
+}
+
+// expand writes the expansion's rows e0..e1-1 of image img into ebuf
+// (channel c at c·(e1−e0)·W), reading x in place, as Conv2dEpilogue's
+// pointwise tiles compute them.
+func (pl *blockPlan) expand(img, e0, e1 int, ebuf []float32, off []int) {
+	blk, e := pl.blk, pl.e
+	hw := e.H * e.W
+	for c := range e.C {
+		off[c] = c * hw
+	}
+	band := e
+	band.N, band.H, band.OutH = 1, e1-e0, e1-e0
+	f, _ := fusionOf(e, blk.Expand.B, blk.Expand.Act)
+	c, ldc, ep := newFusedOut(band, ebuf, f).into(directTile{cnt: 1, oh1: e1 - e0, oc1: e.OutC})
+	gemm.SgemmIndirectEpilogue(e.OutC, (e1-e0)*e.W, e.C, blk.Expand.W.Data, e.C, blk.X.Data[img*e.C*hw+e0*e.W:], off[:e.C], c, ldc, ep)
 }

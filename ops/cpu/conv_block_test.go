@@ -15,6 +15,7 @@ import (
 type blockCase struct {
 	n, c, e, o, h, w, s int
 	res                 bool
+	noExpand            bool // e must be c: the depthwise reads x
 }
 
 // convStage returns a stage of random weights and bias for p.
@@ -47,6 +48,9 @@ func newBlock(r *rand.Rand, k blockCase) ops.ConvBlock {
 		Project:   convStage(r, pw(k.e, k.o, oh, ow), ops.Epilogue{}),
 		Y:         ops.New(k.n, k.o, oh, ow),
 	}
+	if k.noExpand {
+		blk.Expand = ops.ConvStage{}
+	}
 	for i := range blk.X.Data {
 		blk.X.Data[i] = float32(r.NormFloat64())
 	}
@@ -59,26 +63,41 @@ func newBlock(r *rand.Rand, k blockCase) ops.ConvBlock {
 	return blk
 }
 
-// layers computes blk as its three convolutions one after the other.
-func layers(t testing.TB, be *Backend, blk ops.ConvBlock) []float32 {
+// layerBufs are the outputs of a block's layers.
+type layerBufs struct{ h1, h2, y *ops.Tensor }
+
+// newLayerBufs allocates the outputs of blk's layers.
+func newLayerBufs(blk ops.ConvBlock) layerBufs {
 	e, d, p := blk.Expand.P, blk.Depthwise.P, blk.Project.P
-	h1, h2, y := ops.New(e.N, e.OutC, e.OutH, e.OutW), ops.New(d.N, d.OutC, d.OutH, d.OutW), ops.New(p.N, p.OutC, p.OutH, p.OutW)
-	if err := be.Conv2dEpilogue(e, blk.X, blk.Expand.W, blk.Expand.B, h1, blk.Expand.Act); err != nil {
+	lb := layerBufs{h1: blk.X, h2: ops.New(d.N, d.OutC, d.OutH, d.OutW), y: ops.New(p.N, p.OutC, p.OutH, p.OutW)}
+	if blk.Expand.W != nil {
+		lb.h1 = ops.New(e.N, e.OutC, e.OutH, e.OutW)
+	}
+	return lb
+}
+
+// layers computes blk as its convolutions one after the other, into lb.
+func layers(t testing.TB, be *Backend, blk ops.ConvBlock, lb layerBufs) []float32 {
+	e, d, p := blk.Expand.P, blk.Depthwise.P, blk.Project.P
+	if blk.Expand.W != nil {
+		if err := be.Conv2dEpilogue(e, blk.X, blk.Expand.W, blk.Expand.B, lb.h1, blk.Expand.Act); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := be.Conv2dEpilogue(d, lb.h1, blk.Depthwise.W, blk.Depthwise.B, lb.h2, blk.Depthwise.Act); err != nil {
 		t.Fatal(err)
 	}
-	if err := be.Conv2dEpilogue(d, h1, blk.Depthwise.W, blk.Depthwise.B, h2, blk.Depthwise.Act); err != nil {
+	if err := be.Conv2dFused(p, lb.h2, blk.Project.W, lb.y, ops.ConvFusion{Shift: biasShift(p, blk.Project.B), Res: blk.Res}); err != nil {
 		t.Fatal(err)
 	}
-	if err := be.Conv2dFused(p, h2, blk.Project.W, y, ops.ConvFusion{Shift: biasShift(p, blk.Project.B), Res: blk.Res}); err != nil {
-		t.Fatal(err)
-	}
-	return y.Data
+	return lb.y.Data
 }
 
 // TestConvBlockMatchesLayers: an inverted residual block computed band by
 // band equals its three convolutions one after the other bit for bit
-// (stride 1 with and without the residual, stride 2, MobileNetV2's
-// 112×112, 56×56 and 14×14 shapes, uneven sizes, batch 2), on 1 to 3
+// (stride 1 with and without the residual, stride 2, with and without an
+// expansion, MobileNetV2's 112×112, 56×56 and 14×14 shapes, uneven sizes,
+// batches 2 and 3), on 1 to 3
 // workers, with band edges inside the image; the layers themselves are
 // checked against float64 references (TestDepthwiseMatchesFloat64Reference
 // and the pointwise tests).
@@ -94,10 +113,12 @@ func TestConvBlockMatchesLayers(t *testing.T) {
 		{n: 2, c: 8, e: 96, o: 12, h: 81, w: 35, s: 2},
 		{n: 1, c: 5, e: 40, o: 5, h: 63, w: 70, s: 1, res: true},
 		{n: 1, c: 64, e: 384, o: 64, h: 14, w: 14, s: 1, res: true}, // in cache: banded for the workers
+		{n: 1, c: 32, e: 32, o: 16, h: 112, w: 112, s: 1, noExpand: true},
+		{n: 3, c: 24, e: 24, o: 24, h: 57, w: 50, s: 2, res: true, noExpand: true},
 	}
 	for _, k := range cases {
 		blk := newBlock(r, k)
-		want := layers(t, New(Options{Threads: 1}), blk)
+		want := layers(t, New(Options{Threads: 1}), blk, newLayerBufs(blk))
 		for threads := 1; threads <= 3; threads++ {
 			be := New(Options{Threads: threads})
 			clear(blk.Y.Data)
@@ -148,8 +169,8 @@ func TestConvBlockDeclines(t *testing.T) {
 }
 
 // BenchmarkConvBlock times MobileNetV2's banded inverted residual blocks
-// at batch 1 (224×224 input), banded and as their three layers one after
-// the other.
+// at batch 1 (224×224 input), banded and as their layers one after the
+// other (outputs allocated once).
 func BenchmarkConvBlock(b *testing.B) {
 	r := rand.New(rand.NewPCG(35, 36))
 	for _, k := range []blockCase{
@@ -157,9 +178,13 @@ func BenchmarkConvBlock(b *testing.B) {
 		{n: 1, c: 24, e: 144, o: 24, h: 56, w: 56, s: 1, res: true},
 		{n: 1, c: 24, e: 144, o: 32, h: 56, w: 56, s: 2},
 		{n: 1, c: 32, e: 192, o: 32, h: 28, w: 28, s: 1, res: true},
+		{n: 1, c: 32, e: 32, o: 16, h: 112, w: 112, s: 1, noExpand: true},
 	} {
 		blk := newBlock(r, k)
 		name := fmt.Sprintf("%dx%d/c%d-e%d-s%d", k.h, k.w, k.c, k.e, k.s)
+		if k.noExpand {
+			name = fmt.Sprintf("%dx%d/c%d-s%d", k.h, k.w, k.c, k.s)
+		}
 		be := New(Options{Threads: runtime.GOMAXPROCS(0)})
 		b.Run(name+"/banded", func(b *testing.B) {
 			for b.Loop() {
@@ -168,9 +193,10 @@ func BenchmarkConvBlock(b *testing.B) {
 				}
 			}
 		})
+		lb := newLayerBufs(blk)
 		b.Run(name+"/layers", func(b *testing.B) {
 			for b.Loop() {
-				layers(b, be, blk)
+				layers(b, be, blk, lb)
 			}
 		})
 	}
