@@ -105,3 +105,55 @@ func TestConvBlockFusionMatchesUnfused(t *testing.T) {
 		}
 	}
 }
+
+// An expansion whose activation has a second reader is not folded into
+// the block (its value is needed): the block offered starts at the
+// depthwise convolution; both outputs match the nodes run apart (a hook
+// turns fusion off) and, bit for bit, the layer-by-layer path.
+func TestConvBlockKeepsValuesOthersRead(t *testing.T) {
+	b := ops.NewBuilder("shared", 1)
+	x := b.Input("x")
+	relu6 := ops.Attrs{Lo: 0, Hi: 6}
+	h := b.Op(ops.OpClip, "a1", relu6, b.Conv2d("expand", x, 8, 48, 1, ops.Conv2dOptions{}, true))
+	dw := ops.Conv2dOptions{Padding: [2]int{1, 1}, Groups: 48}
+	y := b.Conv2d("project", b.Op(ops.OpClip, "a2", relu6, b.Conv2d("dw", h, 48, 48, 3, dw, true)), 48, 8, 1, ops.Conv2dOptions{}, true)
+	side := b.Op(ops.OpFlatten, "side", ops.Attrs{Axis: 1}, h) // h's second reader
+	m, err := b.Build(y, side)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(9, 10))
+	in := ops.New(1, 8, 24, 24)
+	for i := range in.Data {
+		in.Data[i] = float32(r.NormFloat64())
+	}
+	banded := &blockCounter{Backend: cpu.New(cpu.Options{Threads: 2})}
+	got, err := m.Forward(ops.NewContext(banded, ops.Options{}), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if banded.offered != 1 || banded.taken != 1 {
+		t.Fatalf("%d blocks offered, %d banded; want the depthwise block alone, banded", banded.offered, banded.taken)
+	}
+	layered, err := m.Forward(ops.NewContext(&blockCounter{Backend: cpu.New(cpu.Options{Threads: 2}), decline: true}, ops.Options{}), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apart, err := m.ForwardObserved(ops.NewContext(cpu.New(cpu.Options{}), ops.Options{}), func(*ops.Node, []*ops.Tensor, *ops.Tensor) {}, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for o := range apart {
+		if len(got[o].Data) != len(apart[o].Data) || len(layered[o].Data) != len(apart[o].Data) {
+			t.Fatalf("output %d: %d and %d values, want %d", o, len(got[o].Data), len(layered[o].Data), len(apart[o].Data))
+		}
+		for i, v := range apart[o].Data {
+			if math.Float32bits(got[o].Data[i]) != math.Float32bits(layered[o].Data[i]) {
+				t.Fatalf("output %d, value %d: banded %v, layer by layer %v", o, i, got[o].Data[i], layered[o].Data[i])
+			}
+			if d := math.Abs(float64(got[o].Data[i] - v)); d > 1e-4*(1+math.Abs(float64(v))) {
+				t.Fatalf("output %d, value %d: fused %v, unfused %v", o, i, got[o].Data[i], v)
+			}
+		}
+	}
+}
