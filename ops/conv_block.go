@@ -12,8 +12,9 @@ import (
 // the convolutions band of rows by band of rows and keep the expanded
 // activations (6x the block's channels) in cache instead of writing them
 // to memory and reading them back twice. The outputs are those of the
-// convolutions run one after the other (the backends' fused versions give
-// the same bits).
+// convolutions run one after the other (the CPU backend's bands give the
+// same bits; its channel parts for blocks too short to band differ by the
+// order of the projection's sum).
 
 // ConvStage is one convolution of a ConvBlock: geometry, weights, bias
 // (nil: none) and the activation applied as it writes its output.

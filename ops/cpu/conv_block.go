@@ -16,7 +16,9 @@ import (
 // times the block's channels, never go to memory. Each band is one
 // worker's from start to end. Every output is computed by the same
 // kernels with the same operands in the same order as the three
-// convolutions one after the other, so the bits are the same.
+// convolutions one after the other, so the bits are the same. A block of
+// one image too short for two bands runs in parts of its channels
+// instead (conv_block_parts.go).
 
 var _ ops.ConvBlockBackend = (*Backend)(nil)
 
@@ -31,6 +33,7 @@ type blockPlan struct {
 	lo, hi     float32 // the depthwise clamp
 	nb         int     // bands per image
 	maxE, maxD int     // the largest band's expansion and depthwise floats
+	parts      int     // >0: ranges of expanded channels instead of bands (blockParts)
 }
 
 // pointwiseConv reports whether p is a 1×1, stride 1, unpadded, ungrouped
@@ -79,6 +82,10 @@ func (b *Backend) newBlockPlan(blk ops.ConvBlock) *blockPlan {
 	perRow := d.C * (s*d.W + d.OutW) // floats per output row in the two buffers
 	most := max(4, (blockBudget-2*d.C*d.W)/max(perRow, 1))
 	pl.nb = b.blockBands(d.N, d.OutH, most)
+	if d.N == 1 && d.OutH < 8 && blk.Expand.W != nil { // one band: parts of the channels instead
+		pl.parts = blockParts
+		return pl
+	}
 	if d.N*pl.nb < b.w.n && e.N*e.OutC*e.OutH*e.OutW <= tileBudget {
 		return nil // the layers spread over the workers, and the cache holds their outputs
 	}
@@ -124,6 +131,10 @@ func (b *Backend) ConvBlock(blk ops.ConvBlock) (bool, error) {
 	pl := b.newBlockPlan(blk)
 	if pl == nil {
 		return false, nil
+	}
+	if pl.parts > 0 {
+		b.blockInParts(pl)
+		return true, nil
 	}
 	b.w.For(pl.d.N*pl.nb, 1, func(u0, u1 int) {
 		var ebuf []float32

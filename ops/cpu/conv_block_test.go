@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/qpipe/qpipe/ops"
@@ -138,14 +139,69 @@ func TestConvBlockMatchesLayers(t *testing.T) {
 	}
 }
 
+// TestConvBlockPartsMatchLayers: a one-image block too short for two
+// bands (7×7, and 14×14 to 7×7 at stride 2) computed in ranges of its
+// expanded channels matches its layers one after the other within
+// float32 rounding of the projection's sums (relative to the sum of the
+// magnitudes of its terms), and gives the same bits on 1 to 3 workers.
+func TestConvBlockPartsMatchLayers(t *testing.T) {
+	if !vec16 {
+		t.Skip("no AVX-512 here: no banded blocks")
+	}
+	r := rand.New(rand.NewPCG(37, 38))
+	for _, k := range []blockCase{
+		{n: 1, c: 160, e: 960, o: 160, h: 7, w: 7, s: 1, res: true},
+		{n: 1, c: 96, e: 576, o: 160, h: 14, w: 14, s: 2},
+		{n: 1, c: 8, e: 37, o: 5, h: 6, w: 9, s: 1, res: true},
+	} {
+		blk := newBlock(r, k)
+		lb := newLayerBufs(blk)
+		want := layers(t, New(Options{Threads: 1}), blk, lb)
+		// the projection's Σ|w||h2| per output: float32 sums in any order
+		// differ by at most a few ulps of it
+		p := blk.Project.P
+		L := p.OutH * p.OutW
+		mag := make([]float64, p.OutC*L)
+		for oc := range p.OutC {
+			for c := range p.C {
+				wv := math.Abs(float64(blk.Project.W.Data[oc*p.C+c]))
+				for j := range L {
+					mag[oc*L+j] += wv * math.Abs(float64(lb.h2.Data[c*L+j]))
+				}
+			}
+		}
+		var first []float32
+		for threads := 1; threads <= 3; threads++ {
+			be := New(Options{Threads: threads})
+			if pl := be.newBlockPlan(blk); pl == nil || pl.parts == 0 {
+				t.Fatalf("%+v: not computed in parts", k)
+			}
+			clear(blk.Y.Data)
+			if done, err := be.ConvBlock(blk); err != nil || !done {
+				t.Fatalf("%+v: ConvBlock = %v, %v", k, done, err)
+			}
+			for i, g := range blk.Y.Data {
+				if d := math.Abs(float64(g) - float64(want[i])); d > 4e-7*(mag[i]+math.Abs(float64(want[i]))) {
+					t.Fatalf("%+v, %d threads: output %d is %v, the layers give %v (sum of |terms| %v)", k, threads, i, g, want[i], mag[i])
+				}
+			}
+			if first == nil {
+				first = append([]float32(nil), blk.Y.Data...)
+			} else if !slices.Equal(first, blk.Y.Data) {
+				t.Fatalf("%+v: %d threads differ from 1", k, threads)
+			}
+		}
+	}
+}
+
 // TestConvBlockDeclines: blocks the bands do not take are left to the
-// layers (ConvBlock reports false and writes nothing): a small expanded
-// activation in fewer bands than workers (7×7 rows make one band of at
-// least four), a hardswish, a 5×5 depthwise, a strided expansion.
+// layers (ConvBlock reports false and writes nothing): a small block
+// without expansion in fewer bands than workers (7×7 rows make one band
+// of at least four), a hardswish, a 5×5 depthwise, a strided expansion.
 func TestConvBlockDeclines(t *testing.T) {
 	r := rand.New(rand.NewPCG(33, 34))
 	be := New(Options{Threads: 2})
-	small := newBlock(r, blockCase{n: 1, c: 8, e: 16, o: 8, h: 7, w: 7, s: 1})
+	small := newBlock(r, blockCase{n: 1, c: 16, e: 16, o: 8, h: 7, w: 7, s: 1, noExpand: true})
 	hswish := newBlock(r, blockCase{n: 1, c: 16, e: 96, o: 24, h: 56, w: 56, s: 1})
 	hswish.Depthwise.Act = ops.Epilogue{Kind: ops.EpilogueHardswish}
 	k5 := newBlock(r, blockCase{n: 1, c: 16, e: 96, o: 24, h: 56, w: 56, s: 1})

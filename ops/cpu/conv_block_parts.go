@@ -1,0 +1,77 @@
+package cpu
+
+import (
+	"github.com/qpipe/qpipe/ops/cpu/gemm"
+)
+
+// A block of one image too short to cut into bands (fewer than eight
+// output rows: MobileNetV2's 7×7 blocks) runs in blockParts ranges of its
+// expanded channels instead: each part computes its channels' expansion
+// and depthwise planes and their share of the projection (a product over
+// its channels only) into a partial sum of its own, one worker per part;
+// the partial sums are then added in part order with the projection's
+// bias and the residual. The number of parts is fixed, so the bits do
+// not depend on the number of workers; they differ from the layers one
+// after the other by the order of the projection's sum (the parts' sums
+// added at the end).
+
+// blockParts is how many ranges of expanded channels a short block is
+// cut into.
+const blockParts = 2
+
+// blockInParts computes the one-image block pl in pl.parts channel ranges.
+func (b *Backend) blockInParts(pl *blockPlan) {
+	e, d, pr := pl.e, pl.d, pl.pr
+	hw, ohw := e.H*e.W, d.OutH*d.OutW
+	per := pr.OutC * ohw // floats of one part's projection
+	psum := b.tmp.get(pl.parts * per)
+	defer b.tmp.put(psum)
+	most := (e.OutC + pl.parts - 1) / pl.parts // channels in the largest part
+	b.w.For(pl.parts, 1, func(k0, k1 int) {
+		ebuf, dbuf := b.tmp.get(most*hw), b.tmp.get(most*ohw)
+		defer b.putBufs(ebuf, dbuf)
+		off := make([]int, max(e.C, most))
+		for k := k0; k < k1; k++ {
+			pl.part(k, ebuf, dbuf, psum[k*per:][:per], off)
+		}
+	})
+	shift, y := biasShift(pr, pl.blk.Project.B), pl.blk.Y.Data[:per]
+	var res []float32
+	if pl.blk.Res != nil {
+		res = pl.blk.Res.Data[:per]
+	}
+	for oc := range pr.OutC {
+		for j := oc * ohw; j < (oc+1)*ohw; j++ {
+			acc := psum[j]
+			for k := 1; k < pl.parts; k++ {
+				acc += psum[k*per+j]
+			}
+			o := acc + shift[oc]
+			if res != nil {
+				o += res[j]
+			}
+			y[j] = o
+		}
+	}
+}
+
+// part computes part k of the block (expanded channels c0..c1-1): their
+// expansion into ebuf, their depthwise planes into dbuf, and the
+// projection's product over them into sum (pr.OutC × OutH·OutW).
+func (pl *blockPlan) part(k int, ebuf, dbuf, sum []float32, off []int) {
+	blk, e, d, pr := pl.blk, pl.e, pl.d, pl.pr
+	c0, c1 := e.OutC*k/pl.parts, e.OutC*(k+1)/pl.parts
+	m, hw, ohw := c1-c0, e.H*e.W, d.OutH*d.OutW
+	for c := range e.C {
+		off[c] = c * hw
+	}
+	f, _ := fusionOf(e, blk.Expand.B, blk.Expand.Act)
+	gemm.SgemmIndirectEpilogue(m, hw, e.C, blk.Expand.W.Data[c0*e.C:], e.C, blk.X.Data, off[:e.C], ebuf[:m*hw], hw, rowEpilogue(f, c0, c1))
+	for ch := c0; ch < c1; ch++ {
+		pl.dw.plane(ebuf[(ch-c0)*hw:][:hw], blk.Depthwise.W.Data[ch*9:][:9], dbuf[(ch-c0)*ohw:][:ohw], biasAt(blk.Depthwise.B, ch), pl.lo, pl.hi)
+	}
+	for j := range m {
+		off[j] = j * ohw
+	}
+	gemm.SgemmIndirect(pr.OutC, ohw, m, blk.Project.W.Data[c0:], pr.C, dbuf, off[:m], sum, ohw)
+}
