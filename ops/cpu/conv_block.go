@@ -17,8 +17,8 @@ import (
 // worker's from start to end. Every output is computed by the same
 // kernels with the same operands in the same order as the three
 // convolutions one after the other, so the bits are the same. A block of
-// one image too short for two bands runs in parts of its channels
-// instead (conv_block_parts.go).
+// one image with few rows runs in parts of its channels instead
+// (conv_block_parts.go).
 
 var _ ops.ConvBlockBackend = (*Backend)(nil)
 
@@ -82,7 +82,7 @@ func (b *Backend) newBlockPlan(blk ops.ConvBlock) *blockPlan {
 	perRow := d.C * (s*d.W + d.OutW) // floats per output row in the two buffers
 	most := max(4, (blockBudget-2*d.C*d.W)/max(perRow, 1))
 	pl.nb = b.blockBands(d.N, d.OutH, most)
-	if d.N == 1 && d.OutH < 8 && blk.Expand.W != nil { // one band: parts of the channels instead
+	if d.N == 1 && d.OutH < blockPartRows && blk.Expand.W != nil { // channel parts instead of short bands
 		pl.parts = blockParts
 		return pl
 	}

@@ -4,8 +4,10 @@ import (
 	"github.com/qpipe/qpipe/ops/cpu/gemm"
 )
 
-// A block of one image too short to cut into bands (fewer than eight
-// output rows: MobileNetV2's 7×7 blocks) runs in blockParts ranges of its
+// A block of one image with fewer than blockPartRows output rows
+// (MobileNetV2's 14×14 and 7×7 blocks at batch 1), where bands would be
+// few and short (each recomputing its neighbours' edge rows of the
+// expansion: 2 of 9 in a 7-row band), runs in blockParts ranges of its
 // expanded channels instead: each part computes its channels' expansion
 // and depthwise planes and their share of the projection (a product over
 // its channels only) into a partial sum of its own, one worker per part;
@@ -18,6 +20,9 @@ import (
 // blockParts is how many ranges of expanded channels a short block is
 // cut into.
 const blockParts = 2
+
+// blockPartRows is the fewest output rows a one-image block is banded at.
+const blockPartRows = 16
 
 // blockInParts computes the one-image block pl in pl.parts channel ranges.
 func (b *Backend) blockInParts(pl *blockPlan) {

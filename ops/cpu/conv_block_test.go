@@ -113,7 +113,7 @@ func TestConvBlockMatchesLayers(t *testing.T) {
 		{n: 1, c: 8, e: 96, o: 8, h: 45, w: 37, s: 1},
 		{n: 2, c: 8, e: 96, o: 12, h: 81, w: 35, s: 2},
 		{n: 1, c: 5, e: 40, o: 5, h: 63, w: 70, s: 1, res: true},
-		{n: 1, c: 64, e: 384, o: 64, h: 14, w: 14, s: 1, res: true}, // in cache: banded for the workers
+		{n: 3, c: 64, e: 384, o: 64, h: 14, w: 14, s: 1, res: true}, // in cache: banded for the workers
 		{n: 1, c: 32, e: 32, o: 16, h: 112, w: 112, s: 1, noExpand: true},
 		{n: 3, c: 24, e: 24, o: 24, h: 57, w: 50, s: 2, res: true, noExpand: true},
 	}
@@ -139,9 +139,10 @@ func TestConvBlockMatchesLayers(t *testing.T) {
 	}
 }
 
-// TestConvBlockPartsMatchLayers: a one-image block too short for two
-// bands (7×7, and 14×14 to 7×7 at stride 2) computed in ranges of its
-// expanded channels matches its layers one after the other within
+// TestConvBlockPartsMatchLayers: a one-image block of fewer than 16
+// output rows (7×7, 14×14, and 14×14 to 7×7 at stride 2) computed in
+// ranges of its expanded channels matches its layers one after the other
+// within
 // float32 rounding of the projection's sums (relative to the sum of the
 // magnitudes of its terms), and gives the same bits on 1 to 3 workers.
 func TestConvBlockPartsMatchLayers(t *testing.T) {
@@ -151,6 +152,7 @@ func TestConvBlockPartsMatchLayers(t *testing.T) {
 	r := rand.New(rand.NewPCG(37, 38))
 	for _, k := range []blockCase{
 		{n: 1, c: 160, e: 960, o: 160, h: 7, w: 7, s: 1, res: true},
+		{n: 1, c: 64, e: 384, o: 64, h: 14, w: 14, s: 1, res: true},
 		{n: 1, c: 96, e: 576, o: 160, h: 14, w: 14, s: 2},
 		{n: 1, c: 8, e: 37, o: 5, h: 6, w: 9, s: 1, res: true},
 	} {
