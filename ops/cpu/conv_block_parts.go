@@ -1,6 +1,8 @@
 package cpu
 
 import (
+	"math"
+
 	"github.com/qpipe/qpipe/ops/cpu/gemm"
 )
 
@@ -40,22 +42,19 @@ func (b *Backend) blockInParts(pl *blockPlan) {
 			pl.part(k, ebuf, dbuf, psum[k*per:][:per], off)
 		}
 	})
+	// y = (Σ_k psum_k) + bias [+ res], row by row with the vector kernels
+	// (each a correctly rounded add, in this order)
 	shift, y := biasShift(pr, pl.blk.Project.B), pl.blk.Y.Data[:per]
-	var res []float32
-	if pl.blk.Res != nil {
-		res = pl.blk.Res.Data[:per]
-	}
+	inf := float32(math.Inf(1))
 	for oc := range pr.OutC {
-		for j := oc * ohw; j < (oc+1)*ohw; j++ {
-			acc := psum[j]
-			for k := 1; k < pl.parts; k++ {
-				acc += psum[k*per+j]
-			}
-			o := acc + shift[oc]
-			if res != nil {
-				o += res[j]
-			}
-			y[j] = o
+		acc := psum[oc*ohw:][:ohw]
+		for k := 1; k < pl.parts; k++ {
+			axpy(1, psum[k*per+oc*ohw:][:ohw], acc)
+		}
+		row := y[oc*ohw:][:ohw]
+		biasClipRow(acc, row, shift[oc], -inf, inf)
+		if pl.blk.Res != nil {
+			axpy(1, pl.blk.Res.Data[oc*ohw:][:ohw], row)
 		}
 	}
 }
