@@ -96,7 +96,9 @@ func (e *exec) stage(n *Node) (w, b *Tensor, o Conv2dOptions) {
 }
 
 // runBlock evaluates the block bl: in one backend call where the backend
-// takes it, else as its convolutions one after the other.
+// takes it; else, for a block with an expansion, the expansion alone and
+// the rest in one call where the backend takes that; else as its
+// convolutions one after the other.
 func (e *exec) runBlock(bl *blockNodes, vals map[int]*Tensor) (out *Tensor, err error) {
 	n := bl.nodes[0]
 	defer func() {
@@ -129,8 +131,12 @@ func (e *exec) runBlock(bl *blockNodes, vals map[int]*Tensor) (out *Tensor, err 
 		return y, nil
 	}
 	h1 := x
-	if bl.expand {
+	if bl.expand { // the backend may still take the rest (a 3×3 stem before a depthwise one)
 		h1 = e.c.conv2dEpilogue(x, w1, b1, o1, act1)
+		if y := e.c.convBlock(h1, res, [3]*Tensor{nil, w2, w3}, [3]*Tensor{nil, b2, b3}, [3]Conv2dOptions{{}, o2, o3}, Epilogue{}, act2); y != nil {
+			e.c.Release(h1)
+			return y, nil
+		}
 	}
 	h2 := e.c.conv2dEpilogue(h1, w2, b2, o2, act2)
 	if bl.expand {

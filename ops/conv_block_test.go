@@ -157,3 +157,51 @@ func TestConvBlockKeepsValuesOthersRead(t *testing.T) {
 		}
 	}
 }
+
+// A 3×3 convolution before a depthwise block (MobileNetV2's stem) makes
+// the pattern of a block with an expansion that the CPU backend does not
+// take; the executor then runs the stem alone and offers the rest, which
+// the backend bands: the same bits as layer by layer, and the unfused
+// nodes' values.
+func TestConvBlockAfterAStem(t *testing.T) {
+	b := ops.NewBuilder("stem", 1)
+	x := b.Input("x")
+	relu6 := ops.Attrs{Lo: 0, Hi: 6}
+	stem := ops.Conv2dOptions{Padding: [2]int{1, 1}, Stride: [2]int{2, 2}}
+	h := b.Op(ops.OpClip, "a0", relu6, b.Conv2d("stem", x, 3, 32, 3, stem, true))
+	dw := ops.Conv2dOptions{Padding: [2]int{1, 1}, Groups: 32}
+	y := b.Conv2d("project", b.Op(ops.OpClip, "a1", relu6, b.Conv2d("dw", h, 32, 32, 3, dw, true)), 32, 16, 1, ops.Conv2dOptions{}, true)
+	m, err := b.Build(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	in := ops.New(1, 3, 48, 48)
+	for i := range in.Data {
+		in.Data[i] = float32(r.NormFloat64())
+	}
+	banded := &blockCounter{Backend: cpu.New(cpu.Options{Threads: 2})}
+	got, err := m.Forward1(ops.NewContext(banded, ops.Options{}), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if banded.offered != 2 || banded.taken != 1 {
+		t.Fatalf("%d blocks offered, %d banded; want 2 (with the stem, then without) and 1", banded.offered, banded.taken)
+	}
+	layered, err := m.Forward1(ops.NewContext(&blockCounter{Backend: cpu.New(cpu.Options{Threads: 2}), decline: true}, ops.Options{}), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apart, err := m.ForwardObserved(ops.NewContext(cpu.New(cpu.Options{}), ops.Options{}), func(*ops.Node, []*ops.Tensor, *ops.Tensor) {}, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range apart[0].Data {
+		if math.Float32bits(got.Data[i]) != math.Float32bits(layered.Data[i]) {
+			t.Fatalf("value %d: banded %v, layer by layer %v", i, got.Data[i], layered.Data[i])
+		}
+		if d := math.Abs(float64(got.Data[i] - v)); d > 1e-4*(1+math.Abs(float64(v))) {
+			t.Fatalf("value %d: fused %v, unfused %v", i, got.Data[i], v)
+		}
+	}
+}
