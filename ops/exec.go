@@ -285,6 +285,18 @@ func (m *Model) ForwardObserved(c *Context, hook ForwardHook, inputs ...*Tensor)
 			continue
 		}
 		if readers != nil && !c.opts.Grad && !c.opts.Train {
+			if bl := fusedBlock(m, i, readers, vals); bl != nil {
+				v, err := e.runBlock(bl, vals)
+				if err != nil {
+					return nil, err
+				}
+				for _, f := range bl.nodes { // the block's output stands for each of its nodes
+					vals[f.ID] = v
+					lt.done(c, f, vals)
+				}
+				i += len(bl.nodes) - 1
+				continue
+			}
 			if ch := fusedChain(m, i, readers, vals); ch != nil {
 				v, err := e.runChain(n, ch, vals)
 				if err != nil {

@@ -631,17 +631,25 @@ func (fo *fusedOut) out(g *directGeom) func(t []float32, ldc, stride int, tl dir
 // contiguous in every output channel's plane, so the GEMM's row r is
 // y's channel oc0+r from row oh0 on, L floats apart.
 func (fo *fusedOut) into(tl directTile) ([]float32, int, gemm.RowEpilogue) {
-	p, a := fo.p, fo.act
+	p := fo.p
 	L := p.OutH * p.OutW
 	at := (tl.n0*p.OutC+tl.oc0)*L + tl.oh0*p.OutW
-	ep := gemm.RowEpilogue{Shift: fo.f.Shift[tl.oc0:tl.oc1], Lo: a.lo, Hi: a.hi, Floor: a.hasLo, Ceil: a.hasHi}
-	if fo.f.Scale != nil {
-		ep.Scale = fo.f.Scale[tl.oc0:tl.oc1]
-	}
+	ep := rowEpilogue(fo.f, tl.oc0, tl.oc1)
 	if fo.res != nil {
 		ep.Res = fo.res[at:]
 	}
 	return fo.y[at:], L, ep
+}
+
+// rowEpilogue is the output pass f (without its residual) as the GEMM
+// epilogue of output channels oc0..oc1-1.
+func rowEpilogue(f ops.ConvFusion, oc0, oc1 int) gemm.RowEpilogue {
+	a := fusionAct(f)
+	ep := gemm.RowEpilogue{Shift: f.Shift[oc0:oc1], Lo: a.lo, Hi: a.hi, Floor: a.hasLo, Ceil: a.hasHi}
+	if f.Scale != nil {
+		ep.Scale = f.Scale[oc0:oc1]
+	}
+	return ep
 }
 
 // conv2dReLUMaxPool2Direct is Conv2dReLUMaxPool2 on the direct path: each

@@ -14,8 +14,10 @@ import (
 // pass per column row.
 //
 // At inference a depthwise convolution (one input channel per group, as in
-// MobileNets) skips the column matrix altogether (depthwiseForward): each
-// input plane is copied once into a zero-padded buffer whose rows are split
+// MobileNets) skips the column matrix altogether (depthwiseForward). The
+// 3×3 undilated ones at stride 1 and 2 read their input in place
+// (conv_dw3.go); for the others each input plane is copied once into a
+// zero-padded buffer whose rows are split
 // into StrideW phases (column k·s+φ of the padded row goes to phase φ), so
 // that every kernel tap of every output row reads one contiguous run —
 // stride 1 and 2 alike, with no test for the padding inside the loop — and
@@ -187,25 +189,40 @@ func reluEpilogue(relu bool) ops.Epilogue {
 
 // depthwiseForward computes y = act(conv(x, w) + b) for a depthwise
 // convolution: (image, input channel) planes spread over the workers, each
-// padded once into a worker's buffer and then read by its output channels.
-// Every output is computed by one thread in a fixed order, so results do
-// not depend on the number of workers.
+// read in place by the unpadded 3×3 kernels (conv_dw3.go) or else padded
+// once into a worker's buffer, then read by its output channels. Every
+// output is computed by one thread in a fixed order, so results do not
+// depend on the number of workers.
 func (b *Backend) depthwiseForward(p ops.ConvParams, x, w, bias, y *ops.Tensor, act ops.Epilogue) error {
-	pl := newDWPlan(p)
+	pl, d := newDWPlan(p), newDW3Plan(p)
 	lo, hi, own := clampOf(act)
 	L, HW := p.OutH*p.OutW, p.H*p.W
-	cost := pl.rows*pl.rs + pl.mult*L*pl.taps
+	cost := pl.mult * L * pl.taps
+	if d == nil {
+		cost += pl.rows * pl.rs
+	}
 	b.w.ForSlots(p.N*p.C, max(1, grain/max(cost, 1)), func(q0, q1, slot int) {
-		buf := b.tmp.get(slot, pl.rows*pl.rs)
-		defer b.tmp.put(slot, buf)
-		pl.zeroBorders(buf)
+		var buf []float32
+		if d == nil {
+			buf = b.tmp.get(slot, pl.rows*pl.rs)
+			defer b.tmp.put(slot, buf)
+			pl.zeroBorders(buf)
+		}
 		for q := q0; q < q1; q++ {
 			n, c := q/p.C, q%p.C
-			pl.pad(x.Data[q*HW:][:HW], buf)
+			xq := x.Data[q*HW:][:HW]
+			if d == nil {
+				pl.pad(xq, buf)
+			}
 			for m := range pl.mult {
 				oc := c*pl.mult + m
 				dst := y.Data[(n*p.OutC+oc)*L:][:L]
-				pl.plane(buf, w.Data[oc*pl.taps:][:pl.taps], dst, biasAt(bias, oc), lo, hi)
+				wo := w.Data[oc*pl.taps:][:pl.taps]
+				if d != nil {
+					d.plane(xq, wo, dst, biasAt(bias, oc), lo, hi)
+				} else {
+					pl.plane(buf, wo, dst, biasAt(bias, oc), lo, hi)
+				}
 				if own {
 					epilogueRow(dst, dst, 0, act)
 				}

@@ -98,3 +98,33 @@ func (pl *dwPlan) unitTaps() bool {
 	}
 	return true
 }
+
+//go:noescape
+func dw3s1x4(x, dst, zero, w *float32, masks *uint16, nblk, rs, h, outH, outW, padH, colOff int, bias, lo, hi float32)
+
+//go:noescape
+func dw3s2x4(x, dst, zero, w *float32, masks *uint16, nblk, rs, h, outH, outW, padH, colOff int, bias, lo, hi float32)
+
+// plane writes one output plane dst (OutH×OutW) = clamp(conv(x, w) +
+// bias, lo, hi) from the unpadded input plane x (H×W).
+func (d *dw3Plan) plane(x, w, dst []float32, bias, lo, hi float32) {
+	d.rows(x, w, dst, d.p.H, d.p.PadH, d.p.OutH, bias, lo, hi)
+}
+
+// rows writes outH (at least four) output rows dst = clamp(conv(x, w) +
+// bias, lo, hi) from the h input rows x, output row r reading input rows
+// s·r−padH .. s·r−padH+2 (zero outside 0..h−1).
+func (d *dw3Plan) rows(x, w, dst []float32, h, padH, outH int, bias, lo, hi float32) {
+	p := d.p
+	_ = x[h*p.W-1]
+	_ = dst[outH*p.OutW-1]
+	_ = w[8]
+	if outH < 4 {
+		panic("dw3Plan.rows: fewer than four output rows")
+	}
+	k := dw3s1x4
+	if p.StrideW == 2 {
+		k = dw3s2x4
+	}
+	k(&x[0], &dst[0], &dw3Zeros[0], &w[0], &d.masks[0], d.nblk, 4*p.W, h, outH, p.OutW, padH, d.colOff, bias, lo, hi)
+}

@@ -1,0 +1,207 @@
+package ops_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/qpipe/qpipe/ops"
+	"github.com/qpipe/qpipe/ops/cpu"
+)
+
+// blockCounter is the CPU backend counting the inverted residual blocks
+// handed to it and the ones it banded; with decline set it takes none.
+type blockCounter struct {
+	*cpu.Backend
+	decline        bool
+	offered, taken int
+}
+
+func (c *blockCounter) ConvBlock(b ops.ConvBlock) (bool, error) {
+	c.offered++
+	if c.decline {
+		return false, nil
+	}
+	done, err := c.Backend.ConvBlock(b)
+	if done {
+		c.taken++
+	}
+	return done, err
+}
+
+// mobileBlocks is three MobileNetV2 inverted residual blocks: one without
+// expansion (depthwise 3×3 → ReLU6 → 1×1 projection), then two with (1×1
+// expansion → ReLU6 → depthwise 3×3 → ReLU6 → 1×1 projection), the first
+// at stride 1 with its residual add, the second at stride 2 without; then
+// a classifier.
+func mobileBlocks(t *testing.T) *ops.Model {
+	b := ops.NewBuilder("mobile", 1)
+	x := b.Input("x")
+	relu6 := ops.Attrs{Lo: 0, Hi: 6}
+	block := func(name string, x *ops.Node, c, e, o, s int) *ops.Node {
+		h := b.Op(ops.OpClip, name+".a1", relu6, b.Conv2d(name+".expand", x, c, e, 1, ops.Conv2dOptions{}, true))
+		dw := ops.Conv2dOptions{Padding: [2]int{1, 1}, Stride: [2]int{s, s}, Groups: e}
+		h = b.Op(ops.OpClip, name+".a2", relu6, b.Conv2d(name+".dw", h, e, e, 3, dw, true))
+		return b.Conv2d(name+".project", h, e, o, 1, ops.Conv2dOptions{}, true)
+	}
+	// a block without expansion (MobileNetV2's first): depthwise → ReLU6 → 1×1
+	dw := ops.Conv2dOptions{Padding: [2]int{1, 1}, Groups: 16}
+	x = b.Conv2d("b0.project", b.Op(ops.OpClip, "b0.a2", relu6, b.Conv2d("b0.dw", x, 16, 16, 3, dw, true)), 16, 16, 1, ops.Conv2dOptions{}, true)
+	h := b.Op(ops.OpAdd, "add", ops.Attrs{}, block("b1", x, 16, 96, 16, 1), x)
+	h = block("b2", h, 16, 96, 24, 2)
+	y := b.Linear("fc", b.Op(ops.OpFlatten, "flatten", ops.Attrs{Axis: 1}, h), 24*20*20, 3, true)
+	m, err := b.Build(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, p := range m.Params() {
+		for i := range p.Value.Data {
+			p.Value.Data[i] = float32(r.NormFloat64()) * 0.3
+		}
+	}
+	return m
+}
+
+// Inference hands each inverted residual block to the backend in one call
+// (three here), and the CPU backend's banded blocks give the same bits as
+// the block's convolutions one after the other (the backend declining:
+// the executor's own path) and match the nodes run apart (a hook turns
+// fusion off), at batch 1 and 2.
+func TestConvBlockFusionMatchesUnfused(t *testing.T) {
+	m := mobileBlocks(t)
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{1, 2} {
+		in := ops.New(n, 16, 40, 40)
+		for i := range in.Data {
+			in.Data[i] = float32(r.NormFloat64())
+		}
+		banded := &blockCounter{Backend: cpu.New(cpu.Options{Threads: 2})}
+		got, err := m.Forward1(ops.NewContext(banded, ops.Options{}), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if banded.offered != 3 || banded.taken != 3 {
+			t.Fatalf("batch %d: %d blocks offered, %d banded; want 3 and 3", n, banded.offered, banded.taken)
+		}
+		declined := &blockCounter{Backend: cpu.New(cpu.Options{Threads: 2}), decline: true}
+		want, err := m.Forward1(ops.NewContext(declined, ops.Options{}), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range want.Data {
+			if math.Float32bits(got.Data[i]) != math.Float32bits(v) {
+				t.Fatalf("batch %d: output %d banded %v, layer by layer %v", n, i, got.Data[i], v)
+			}
+		}
+		outs, err := m.ForwardObserved(ops.NewContext(cpu.New(cpu.Options{}), ops.Options{}), func(*ops.Node, []*ops.Tensor, *ops.Tensor) {}, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range outs[0].Data {
+			if d := math.Abs(float64(got.Data[i] - v)); d > 1e-4*(1+math.Abs(float64(v))) {
+				t.Fatalf("batch %d: output %d fused %v, unfused %v", n, i, got.Data[i], v)
+			}
+		}
+	}
+}
+
+// An expansion whose activation has a second reader is not folded into
+// the block (its value is needed): the block offered starts at the
+// depthwise convolution; both outputs match the nodes run apart (a hook
+// turns fusion off) and, bit for bit, the layer-by-layer path.
+func TestConvBlockKeepsValuesOthersRead(t *testing.T) {
+	b := ops.NewBuilder("shared", 1)
+	x := b.Input("x")
+	relu6 := ops.Attrs{Lo: 0, Hi: 6}
+	h := b.Op(ops.OpClip, "a1", relu6, b.Conv2d("expand", x, 8, 48, 1, ops.Conv2dOptions{}, true))
+	dw := ops.Conv2dOptions{Padding: [2]int{1, 1}, Groups: 48}
+	y := b.Conv2d("project", b.Op(ops.OpClip, "a2", relu6, b.Conv2d("dw", h, 48, 48, 3, dw, true)), 48, 8, 1, ops.Conv2dOptions{}, true)
+	side := b.Op(ops.OpFlatten, "side", ops.Attrs{Axis: 1}, h) // h's second reader
+	m, err := b.Build(y, side)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(9, 10))
+	in := ops.New(1, 8, 24, 24)
+	for i := range in.Data {
+		in.Data[i] = float32(r.NormFloat64())
+	}
+	banded := &blockCounter{Backend: cpu.New(cpu.Options{Threads: 2})}
+	got, err := m.Forward(ops.NewContext(banded, ops.Options{}), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if banded.offered != 1 || banded.taken != 1 {
+		t.Fatalf("%d blocks offered, %d banded; want the depthwise block alone, banded", banded.offered, banded.taken)
+	}
+	layered, err := m.Forward(ops.NewContext(&blockCounter{Backend: cpu.New(cpu.Options{Threads: 2}), decline: true}, ops.Options{}), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apart, err := m.ForwardObserved(ops.NewContext(cpu.New(cpu.Options{}), ops.Options{}), func(*ops.Node, []*ops.Tensor, *ops.Tensor) {}, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for o := range apart {
+		if len(got[o].Data) != len(apart[o].Data) || len(layered[o].Data) != len(apart[o].Data) {
+			t.Fatalf("output %d: %d and %d values, want %d", o, len(got[o].Data), len(layered[o].Data), len(apart[o].Data))
+		}
+		for i, v := range apart[o].Data {
+			if math.Float32bits(got[o].Data[i]) != math.Float32bits(layered[o].Data[i]) {
+				t.Fatalf("output %d, value %d: banded %v, layer by layer %v", o, i, got[o].Data[i], layered[o].Data[i])
+			}
+			if d := math.Abs(float64(got[o].Data[i] - v)); d > 1e-4*(1+math.Abs(float64(v))) {
+				t.Fatalf("output %d, value %d: fused %v, unfused %v", o, i, got[o].Data[i], v)
+			}
+		}
+	}
+}
+
+// A 3×3 convolution before a depthwise block (MobileNetV2's stem) makes
+// the pattern of a block with an expansion that the CPU backend does not
+// take; the executor then runs the stem alone and offers the rest, which
+// the backend bands: the same bits as layer by layer, and the unfused
+// nodes' values.
+func TestConvBlockAfterAStem(t *testing.T) {
+	b := ops.NewBuilder("stem", 1)
+	x := b.Input("x")
+	relu6 := ops.Attrs{Lo: 0, Hi: 6}
+	stem := ops.Conv2dOptions{Padding: [2]int{1, 1}, Stride: [2]int{2, 2}}
+	h := b.Op(ops.OpClip, "a0", relu6, b.Conv2d("stem", x, 3, 32, 3, stem, true))
+	dw := ops.Conv2dOptions{Padding: [2]int{1, 1}, Groups: 32}
+	y := b.Conv2d("project", b.Op(ops.OpClip, "a1", relu6, b.Conv2d("dw", h, 32, 32, 3, dw, true)), 32, 16, 1, ops.Conv2dOptions{}, true)
+	m, err := b.Build(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	in := ops.New(1, 3, 48, 48)
+	for i := range in.Data {
+		in.Data[i] = float32(r.NormFloat64())
+	}
+	banded := &blockCounter{Backend: cpu.New(cpu.Options{Threads: 2})}
+	got, err := m.Forward1(ops.NewContext(banded, ops.Options{}), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if banded.offered != 2 || banded.taken != 1 {
+		t.Fatalf("%d blocks offered, %d banded; want 2 (with the stem, then without) and 1", banded.offered, banded.taken)
+	}
+	layered, err := m.Forward1(ops.NewContext(&blockCounter{Backend: cpu.New(cpu.Options{Threads: 2}), decline: true}, ops.Options{}), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apart, err := m.ForwardObserved(ops.NewContext(cpu.New(cpu.Options{}), ops.Options{}), func(*ops.Node, []*ops.Tensor, *ops.Tensor) {}, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range apart[0].Data {
+		if math.Float32bits(got.Data[i]) != math.Float32bits(layered.Data[i]) {
+			t.Fatalf("value %d: banded %v, layer by layer %v", i, got.Data[i], layered.Data[i])
+		}
+		if d := math.Abs(float64(got.Data[i] - v)); d > 1e-4*(1+math.Abs(float64(v))) {
+			t.Fatalf("value %d: fused %v, unfused %v", i, got.Data[i], v)
+		}
+	}
+}

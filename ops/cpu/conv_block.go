@@ -1,0 +1,195 @@
+package cpu
+
+import (
+	"github.com/qpipe/qpipe/ops"
+	"github.com/qpipe/qpipe/ops/cpu/gemm"
+)
+
+// An inverted residual block (ops.ConvBlock: 1×1 expansion and its clip,
+// 3×3 depthwise and its clip, 1×1 projection [+ residual]) runs band of
+// output rows by band: for rows r0..r1 of the block's output, the
+// expansion computes the input rows the depthwise taps reach (one or two
+// more at each inner band edge, computed by both neighbours) into a
+// buffer, the depthwise kernel (conv_dw3.go) reads that buffer into a
+// second one, and the projection writes y's rows r0..r1 from it. The
+// two buffers stay in the core's cache: the expanded activations, six
+// times the block's channels, never go to memory. Each band is one
+// worker's from start to end. Every output is computed by the same
+// kernels with the same operands in the same order as the three
+// convolutions one after the other, so the bits are the same. A block of
+// one image with few rows runs in parts of its channels instead
+// (conv_block_parts.go).
+
+var _ ops.ConvBlockBackend = (*Backend)(nil)
+
+// blockBudget is the floats a band's two buffers may hold together.
+const blockBudget = 2 * tileBudget
+
+// blockPlan is a ConvBlock cut into bands.
+type blockPlan struct {
+	blk        ops.ConvBlock
+	e, d, pr   ops.ConvParams // expansion, depthwise, projection
+	dw         *dw3Plan
+	lo, hi     float32 // the depthwise clamp
+	nb         int     // bands per image
+	maxE, maxD int     // the largest band's expansion and depthwise floats
+	parts      int     // >0: ranges of expanded channels instead of bands (blockParts)
+}
+
+// pointwiseConv reports whether p is a 1×1, stride 1, unpadded, ungrouped
+// convolution.
+func pointwiseConv(p ops.ConvParams) bool {
+	return p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 && p.PadH == 0 && p.PadW == 0 && p.Groups <= 1
+}
+
+// fusionOf is the output pass the convolution p with bias and act gets
+// on its own (Conv2dEpilogue's), and whether the GEMM epilogue has it.
+func fusionOf(p ops.ConvParams, bias *ops.Tensor, act ops.Epilogue) (ops.ConvFusion, bool) {
+	f := ops.ConvFusion{Shift: biasShift(p, bias)}
+	switch act.Kind {
+	case ops.EpilogueNone:
+		return f, true
+	case ops.EpilogueClip:
+		f.Clip, f.Lo, f.Hi = true, act.Lo, act.Hi
+		return f, true
+	}
+	return f, false
+}
+
+// newBlockPlan returns the band plan of blk, or nil where the block is
+// not banded: convolutions other than 1×1 → depthwise 3×3 (stride 1 or 2,
+// one output channel per input channel) → 1×1, activations other than
+// clips, no indirect GEMM kernel, or fewer bands than workers where the
+// expanded activations fit in the cache anyway (the layers one after the
+// other spread better over the workers).
+func (b *Backend) newBlockPlan(blk ops.ConvBlock) *blockPlan {
+	e, d, pr := blk.Expand.P, blk.Depthwise.P, blk.Project.P
+	lo, hi, own := clampOf(blk.Depthwise.Act)
+	_, ok := fusionOf(e, nil, blk.Expand.Act)
+	if blk.Expand.W == nil { // no expansion: the depthwise reads x in place
+		e, ok = d, true
+	}
+	if !ok || own || !gemm.IndirectNative() || !pointwiseConv(e) && blk.Expand.W != nil || !pointwiseConv(pr) ||
+		!depthwise(d) || d.OutC != d.C {
+		return nil
+	}
+	dw := newDW3Plan(d)
+	if dw == nil {
+		return nil
+	}
+	pl := &blockPlan{blk: blk, e: e, d: d, pr: pr, dw: dw, lo: lo, hi: hi}
+	s := d.StrideH
+	perRow := d.C * (s*d.W + d.OutW) // floats per output row in the two buffers
+	most := max(4, (blockBudget-2*d.C*d.W)/max(perRow, 1))
+	pl.nb = b.blockBands(d.N, d.OutH, most)
+	if d.N == 1 && d.OutH < blockPartRows && blk.Expand.W != nil { // channel parts instead of short bands
+		pl.parts = blockParts
+		return pl
+	}
+	if d.N*pl.nb < b.w.n && e.N*e.OutC*e.OutH*e.OutW <= tileBudget {
+		return nil // the layers spread over the workers, and the cache holds their outputs
+	}
+	for i := range pl.nb {
+		r0, r1 := pl.band(i)
+		e0, e1 := pl.inRows(r0, r1)
+		pl.maxE, pl.maxD = max(pl.maxE, d.C*(e1-e0)*d.W), max(pl.maxD, d.C*(r1-r0)*d.OutW)
+	}
+	if blk.Expand.W == nil {
+		pl.maxE = 0
+	}
+	return pl
+}
+
+// blockBands returns how many bands of at least four and at most most
+// output rows (of outH) each of n images is cut into: the fewest whose
+// total is a multiple of the workers, where one is.
+func (b *Backend) blockBands(n, outH, most int) int {
+	least, top := (outH+most-1)/most, max(1, outH/4)
+	for nb := least; nb <= top; nb++ {
+		if n*nb%b.w.n == 0 {
+			return nb
+		}
+	}
+	return min(least, top)
+}
+
+// band returns band i's output rows r0..r1-1.
+func (pl *blockPlan) band(i int) (r0, r1 int) {
+	return pl.d.OutH * i / pl.nb, pl.d.OutH * (i + 1) / pl.nb
+}
+
+// inRows returns the depthwise input rows e0..e1-1 (inside the plane)
+// that output rows r0..r1-1 read.
+func (pl *blockPlan) inRows(r0, r1 int) (e0, e1 int) {
+	d := pl.d
+	return max(0, d.StrideH*r0-d.PadH), min(d.H, d.StrideH*(r1-1)-d.PadH+3)
+}
+
+// ConvBlock computes blk band by band (see blockPlan), or reports false
+// where it does not band blk.
+func (b *Backend) ConvBlock(blk ops.ConvBlock) (bool, error) {
+	pl := b.newBlockPlan(blk)
+	if pl == nil {
+		return false, nil
+	}
+	if pl.parts > 0 {
+		b.blockInParts(pl)
+		return true, nil
+	}
+	b.w.ForSlots(pl.d.N*pl.nb, 1, func(u0, u1, slot int) {
+		var ebuf []float32
+		if pl.maxE > 0 {
+			ebuf = b.tmp.get(slot, pl.maxE)
+		}
+		dbuf := b.tmp.get(slot, pl.maxD)
+		defer b.putBufs(slot, ebuf, dbuf)
+		off := make([]int, max(pl.e.C, pl.d.C))
+		for u := u0; u < u1; u++ {
+			pl.run(u/pl.nb, u%pl.nb, ebuf, dbuf, off)
+		}
+	})
+	return true, nil
+}
+
+// run computes band i of image img: expansion into ebuf (without one the
+// depthwise reads x), depthwise into dbuf, projection into y.
+func (pl *blockPlan) run(img, i int, ebuf, dbuf []float32, off []int) {
+	blk, e, d, pr := pl.blk, pl.e, pl.d, pl.pr
+	r0, r1 := pl.band(i)
+	e0, e1 := pl.inRows(r0, r1)
+	hw, ne, nd := e.H*e.W, (e1-e0)*e.W, (r1-r0)*d.OutW
+	in := func(ch int) []float32 { return blk.X.Data[(img*d.C+ch)*hw+e0*e.W:][:ne] } // no expansion
+	if blk.Expand.W != nil {
+		pl.expand(img, e0, e1, ebuf, off)
+		in = func(ch int) []float32 { return ebuf[ch*ne:][:ne] }
+	}
+	// the depthwise output rows r0..r1-1 (dbuf: channel c at c·nd)
+	for ch := range d.C {
+		pl.dw.rows(in(ch), blk.Depthwise.W.Data[ch*9:][:9], dbuf[ch*nd:][:nd],
+			e1-e0, d.PadH-d.StrideH*r0+e0, r1-r0, biasAt(blk.Depthwise.B, ch), pl.lo, pl.hi)
+	}
+	// the projection's rows r0..r1-1, into y, as Conv2dFused's pointwise
+	// tiles write them
+	for c := range pr.C {
+		off[c] = c * nd
+	}
+	fp := ops.ConvFusion{Shift: biasShift(pr, blk.Project.B), Res: blk.Res}
+	c, ldc, ep := newFusedOut(pr, blk.Y.Data, fp).into(directTile{n0: img, cnt: 1, oh0: r0, oh1: r1, oc1: pr.OutC})
+	gemm.SgemmIndirectEpilogue(pr.OutC, nd, pr.C, blk.Project.W.Data, pr.C, dbuf, off[:pr.C], c, ldc, ep)
+}
+
+// expand writes the expansion's rows e0..e1-1 of image img into ebuf
+// (channel c at c·(e1−e0)·W), reading x in place, as Conv2dEpilogue's
+// pointwise tiles compute them.
+func (pl *blockPlan) expand(img, e0, e1 int, ebuf []float32, off []int) {
+	blk, e := pl.blk, pl.e
+	hw := e.H * e.W
+	for c := range e.C {
+		off[c] = c * hw
+	}
+	band := e
+	band.N, band.H, band.OutH = 1, e1-e0, e1-e0
+	f, _ := fusionOf(e, blk.Expand.B, blk.Expand.Act)
+	c, ldc, ep := newFusedOut(band, ebuf, f).into(directTile{cnt: 1, oh1: e1 - e0, oc1: e.OutC})
+	gemm.SgemmIndirectEpilogue(e.OutC, (e1-e0)*e.W, e.C, blk.Expand.W.Data, e.C, blk.X.Data[img*e.C*hw+e0*e.W:], off[:e.C], c, ldc, ep)
+}

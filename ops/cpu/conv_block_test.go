@@ -1,0 +1,261 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"testing"
+
+	"github.com/qpipe/qpipe/ops"
+)
+
+// blockCase is an inverted residual block: c channels in, e expanded,
+// o out, an h×w input, depthwise stride s, a residual add or not.
+type blockCase struct {
+	n, c, e, o, h, w, s int
+	res                 bool
+	noExpand            bool // e must be c: the depthwise reads x
+}
+
+// convStage returns a stage of random weights and bias for p.
+func convStage(r *rand.Rand, p ops.ConvParams, act ops.Epilogue) ops.ConvStage {
+	wt := ops.New(p.OutC, p.C/max(p.Groups, 1), p.KH, p.KW)
+	bias := ops.New(p.OutC)
+	for i := range wt.Data {
+		wt.Data[i] = float32(r.NormFloat64()) / float32(math.Sqrt(float64(p.C/max(p.Groups, 1)*p.KH*p.KW)))
+	}
+	for i := range bias.Data {
+		bias.Data[i] = float32(r.NormFloat64()) * 0.1
+	}
+	return ops.ConvStage{P: p, W: wt, B: bias, Act: act}
+}
+
+// newBlock returns the block k with random operands.
+func newBlock(r *rand.Rand, k blockCase) ops.ConvBlock {
+	pw := func(c, o, h, w int) ops.ConvParams {
+		return ops.ConvParams{N: k.n, C: c, H: h, W: w, OutC: o, KH: 1, KW: 1, StrideH: 1, StrideW: 1,
+			DilH: 1, DilW: 1, Groups: 1, OutH: h, OutW: w}
+	}
+	oh, ow := (k.h-1)/k.s+1, (k.w-1)/k.s+1
+	dw := ops.ConvParams{N: k.n, C: k.e, H: k.h, W: k.w, OutC: k.e, KH: 3, KW: 3, StrideH: k.s, StrideW: k.s,
+		PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: k.e, OutH: oh, OutW: ow}
+	relu6 := ops.Epilogue{Kind: ops.EpilogueClip, Lo: 0, Hi: 6}
+	blk := ops.ConvBlock{
+		X:         ops.New(k.n, k.c, k.h, k.w),
+		Expand:    convStage(r, pw(k.c, k.e, k.h, k.w), relu6),
+		Depthwise: convStage(r, dw, relu6),
+		Project:   convStage(r, pw(k.e, k.o, oh, ow), ops.Epilogue{}),
+		Y:         ops.New(k.n, k.o, oh, ow),
+	}
+	if k.noExpand {
+		blk.Expand = ops.ConvStage{}
+	}
+	for i := range blk.X.Data {
+		blk.X.Data[i] = float32(r.NormFloat64())
+	}
+	if k.res {
+		blk.Res = ops.New(k.n, k.o, oh, ow)
+		for i := range blk.Res.Data {
+			blk.Res.Data[i] = float32(r.NormFloat64())
+		}
+	}
+	return blk
+}
+
+// layerBufs are the outputs of a block's layers.
+type layerBufs struct{ h1, h2, y *ops.Tensor }
+
+// newLayerBufs allocates the outputs of blk's layers.
+func newLayerBufs(blk ops.ConvBlock) layerBufs {
+	e, d, p := blk.Expand.P, blk.Depthwise.P, blk.Project.P
+	lb := layerBufs{h1: blk.X, h2: ops.New(d.N, d.OutC, d.OutH, d.OutW), y: ops.New(p.N, p.OutC, p.OutH, p.OutW)}
+	if blk.Expand.W != nil {
+		lb.h1 = ops.New(e.N, e.OutC, e.OutH, e.OutW)
+	}
+	return lb
+}
+
+// layers computes blk as its convolutions one after the other, into lb.
+func layers(t testing.TB, be *Backend, blk ops.ConvBlock, lb layerBufs) []float32 {
+	e, d, p := blk.Expand.P, blk.Depthwise.P, blk.Project.P
+	if blk.Expand.W != nil {
+		if err := be.Conv2dEpilogue(e, blk.X, blk.Expand.W, blk.Expand.B, lb.h1, blk.Expand.Act); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := be.Conv2dEpilogue(d, lb.h1, blk.Depthwise.W, blk.Depthwise.B, lb.h2, blk.Depthwise.Act); err != nil {
+		t.Fatal(err)
+	}
+	if err := be.Conv2dFused(p, lb.h2, blk.Project.W, lb.y, ops.ConvFusion{Shift: biasShift(p, blk.Project.B), Res: blk.Res}); err != nil {
+		t.Fatal(err)
+	}
+	return lb.y.Data
+}
+
+// TestConvBlockMatchesLayers: an inverted residual block computed band by
+// band equals its three convolutions one after the other bit for bit
+// (stride 1 with and without the residual, stride 2, with and without an
+// expansion, MobileNetV2's 112×112, 56×56 and 14×14 shapes, uneven sizes,
+// batches 2 and 3), on 1 to 3
+// workers, with band edges inside the image; the layers themselves are
+// checked against float64 references (TestDepthwiseMatchesFloat64Reference
+// and the pointwise tests).
+func TestConvBlockMatchesLayers(t *testing.T) {
+	if !vec16 {
+		t.Skip("no AVX-512 here: no banded blocks")
+	}
+	r := rand.New(rand.NewPCG(31, 32))
+	cases := []blockCase{
+		{n: 1, c: 16, e: 96, o: 24, h: 112, w: 112, s: 2},
+		{n: 1, c: 24, e: 144, o: 24, h: 56, w: 56, s: 1, res: true},
+		{n: 1, c: 8, e: 96, o: 8, h: 45, w: 37, s: 1},
+		{n: 2, c: 8, e: 96, o: 12, h: 81, w: 35, s: 2},
+		{n: 1, c: 5, e: 40, o: 5, h: 63, w: 70, s: 1, res: true},
+		{n: 3, c: 64, e: 384, o: 64, h: 14, w: 14, s: 1, res: true}, // in cache: banded for the workers
+		{n: 1, c: 32, e: 32, o: 16, h: 112, w: 112, s: 1, noExpand: true},
+		{n: 3, c: 24, e: 24, o: 24, h: 57, w: 50, s: 2, res: true, noExpand: true},
+	}
+	for _, k := range cases {
+		blk := newBlock(r, k)
+		want := layers(t, New(Options{Threads: 1}), blk, newLayerBufs(blk))
+		for threads := 1; threads <= 3; threads++ {
+			be := New(Options{Threads: threads})
+			clear(blk.Y.Data)
+			done, err := be.ConvBlock(blk)
+			if err != nil || !done {
+				t.Fatalf("%+v: ConvBlock = %v, %v; want it banded", k, done, err)
+			}
+			if pl := be.newBlockPlan(blk); threads == 2 && pl.nb < 2 {
+				t.Fatalf("%+v: %d band per image: the test checks no band edge", k, pl.nb)
+			}
+			for i, g := range blk.Y.Data {
+				if math.Float32bits(g) != math.Float32bits(want[i]) {
+					t.Fatalf("%+v, %d threads: output %d is %v, the layers give %v", k, threads, i, g, want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestConvBlockPartsMatchLayers: a one-image block of fewer than 16
+// output rows (7×7, 14×14, and 14×14 to 7×7 at stride 2) computed in
+// ranges of its expanded channels matches its layers one after the other
+// within
+// float32 rounding of the projection's sums (relative to the sum of the
+// magnitudes of its terms), and gives the same bits on 1 to 3 workers.
+func TestConvBlockPartsMatchLayers(t *testing.T) {
+	if !vec16 {
+		t.Skip("no AVX-512 here: no banded blocks")
+	}
+	r := rand.New(rand.NewPCG(37, 38))
+	for _, k := range []blockCase{
+		{n: 1, c: 160, e: 960, o: 160, h: 7, w: 7, s: 1, res: true},
+		{n: 1, c: 64, e: 384, o: 64, h: 14, w: 14, s: 1, res: true},
+		{n: 1, c: 96, e: 576, o: 160, h: 14, w: 14, s: 2},
+		{n: 1, c: 8, e: 37, o: 5, h: 6, w: 9, s: 1, res: true},
+	} {
+		blk := newBlock(r, k)
+		lb := newLayerBufs(blk)
+		want := layers(t, New(Options{Threads: 1}), blk, lb)
+		// the projection's Σ|w||h2| per output: float32 sums in any order
+		// differ by at most a few ulps of it
+		p := blk.Project.P
+		L := p.OutH * p.OutW
+		mag := make([]float64, p.OutC*L)
+		for oc := range p.OutC {
+			for c := range p.C {
+				wv := math.Abs(float64(blk.Project.W.Data[oc*p.C+c]))
+				for j := range L {
+					mag[oc*L+j] += wv * math.Abs(float64(lb.h2.Data[c*L+j]))
+				}
+			}
+		}
+		var first []float32
+		for threads := 1; threads <= 3; threads++ {
+			be := New(Options{Threads: threads})
+			if pl := be.newBlockPlan(blk); pl == nil || pl.parts == 0 {
+				t.Fatalf("%+v: not computed in parts", k)
+			}
+			clear(blk.Y.Data)
+			if done, err := be.ConvBlock(blk); err != nil || !done {
+				t.Fatalf("%+v: ConvBlock = %v, %v", k, done, err)
+			}
+			for i, g := range blk.Y.Data {
+				if d := math.Abs(float64(g) - float64(want[i])); d > 4e-7*(mag[i]+math.Abs(float64(want[i]))) {
+					t.Fatalf("%+v, %d threads: output %d is %v, the layers give %v (sum of |terms| %v)", k, threads, i, g, want[i], mag[i])
+				}
+			}
+			if first == nil {
+				first = append([]float32(nil), blk.Y.Data...)
+			} else if !slices.Equal(first, blk.Y.Data) {
+				t.Fatalf("%+v: %d threads differ from 1", k, threads)
+			}
+		}
+	}
+}
+
+// TestConvBlockDeclines: blocks the bands do not take are left to the
+// layers (ConvBlock reports false and writes nothing): a small block
+// without expansion in fewer bands than workers (7×7 rows make one band
+// of at least four), a hardswish, a 5×5 depthwise, a strided expansion.
+func TestConvBlockDeclines(t *testing.T) {
+	r := rand.New(rand.NewPCG(33, 34))
+	be := New(Options{Threads: 2})
+	small := newBlock(r, blockCase{n: 1, c: 16, e: 16, o: 8, h: 7, w: 7, s: 1, noExpand: true})
+	hswish := newBlock(r, blockCase{n: 1, c: 16, e: 96, o: 24, h: 56, w: 56, s: 1})
+	hswish.Depthwise.Act = ops.Epilogue{Kind: ops.EpilogueHardswish}
+	k5 := newBlock(r, blockCase{n: 1, c: 16, e: 96, o: 24, h: 56, w: 56, s: 1})
+	k5.Depthwise.P.KH, k5.Depthwise.P.KW, k5.Depthwise.P.PadH, k5.Depthwise.P.PadW = 5, 5, 2, 2
+	strided := newBlock(r, blockCase{n: 1, c: 16, e: 96, o: 24, h: 56, w: 56, s: 1})
+	strided.Expand.P.StrideH = 2
+	for name, blk := range map[string]ops.ConvBlock{"small": small, "hardswish": hswish, "5x5": k5, "strided expansion": strided} {
+		for i := range blk.Y.Data {
+			blk.Y.Data[i] = 7
+		}
+		done, err := be.ConvBlock(blk)
+		if err != nil || done {
+			t.Fatalf("%s: ConvBlock = %v, %v; want false, nil", name, done, err)
+		}
+		for _, v := range blk.Y.Data {
+			if v != 7 {
+				t.Fatalf("%s: a declined block wrote y", name)
+			}
+		}
+	}
+}
+
+// BenchmarkConvBlock times MobileNetV2's banded inverted residual blocks
+// at batch 1 (224×224 input), banded and as their layers one after the
+// other (outputs allocated once).
+func BenchmarkConvBlock(b *testing.B) {
+	r := rand.New(rand.NewPCG(35, 36))
+	for _, k := range []blockCase{
+		{n: 1, c: 16, e: 96, o: 24, h: 112, w: 112, s: 2},
+		{n: 1, c: 24, e: 144, o: 24, h: 56, w: 56, s: 1, res: true},
+		{n: 1, c: 24, e: 144, o: 32, h: 56, w: 56, s: 2},
+		{n: 1, c: 32, e: 192, o: 32, h: 28, w: 28, s: 1, res: true},
+		{n: 1, c: 32, e: 32, o: 16, h: 112, w: 112, s: 1, noExpand: true},
+	} {
+		blk := newBlock(r, k)
+		name := fmt.Sprintf("%dx%d/c%d-e%d-s%d", k.h, k.w, k.c, k.e, k.s)
+		if k.noExpand {
+			name = fmt.Sprintf("%dx%d/c%d-s%d", k.h, k.w, k.c, k.s)
+		}
+		be := New(Options{Threads: runtime.GOMAXPROCS(0)})
+		b.Run(name+"/banded", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := be.ConvBlock(blk); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		lb := newLayerBufs(blk)
+		b.Run(name+"/layers", func(b *testing.B) {
+			for b.Loop() {
+				layers(b, be, blk, lb)
+			}
+		})
+	}
+}

@@ -1,0 +1,290 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// The unpadded 3x3 depthwise kernels (conv_dw3.go): four output rows per
+// pass, read straight from the input plane. Input rows outside the plane
+// are read from a zero row; columns outside it are masked off (zeroed) by
+// each 16-output column block's lane masks, so every output sums exactly
+// the products the zero-padded plane would give, in the same order: taps
+// (i, j) in order, the first a product and the others fused multiply-adds,
+// then the bias and the clamp, as dw9Rows16 does.
+//
+// Both kernels take
+//   x      the input plane's first float (rows of rs bytes)
+//   dst    the output plane's first float (rows of outW floats)
+//   zero   at least W zero floats (the rows outside the plane)
+//   w      the nine weights, row-major
+//   masks  per column block, four uint16 lane masks: three for the loads,
+//          one for the stores
+//   nblk   column blocks per output row, ceil(outW/16)
+//   h      input rows; outH output rows (at least four)
+//   padH   padding rows above the plane
+//   colOff byte offset of a row's first load from the row's first float
+// and process output rows 0-3, 4-7, ... and a last four ending at row
+// outH-1 (rewriting, with the same bits, rows an earlier group wrote).
+
+// ROWPTR(q) stores at q*8(SP) the address of input row AX (x + AX*rs, or
+// the zero row where AX is outside 0..h-1) plus colOff, and advances AX.
+#define ROWPTR(q) \
+	MOVQ zero+16(FP), R8; \
+	MOVQ AX, R9; \
+	IMULQ rs+48(FP), R9; \
+	ADDQ x+0(FP), R9; \
+	CMPQ AX, h+56(FP); \
+	CMOVQCS R9, R8; \
+	ADDQ colOff+88(FP), R8; \
+	MOVQ R8, (q*8)(SP); \
+	INCQ AX
+
+// MUL3(acc): acc = the first row of taps (weights Z16-Z18) on Z4-Z6.
+#define MUL3(acc) \
+	VMULPS Z4, Z16, acc; \
+	VFMADD231PS Z5, Z17, acc; \
+	VFMADD231PS Z6, Z18, acc
+
+// FMA3(wa, wb, wc, acc): acc += a row of taps on Z4-Z6, in order.
+#define FMA3(wa, wb, wc, acc) \
+	VFMADD231PS Z4, wa, acc; \
+	VFMADD231PS Z5, wb, acc; \
+	VFMADD231PS Z6, wc, acc
+
+// OUT(acc, addr): bias, clamp (a NaN stays NaN) and masked store.
+#define OUT(acc, addr) \
+	VADDPS Z25, acc, acc; \
+	VMAXPS acc, Z26, acc; \
+	VMINPS acc, Z27, acc; \
+	VMOVUPS acc, K4, addr
+
+// LOADW broadcasts the weights, bias and bounds; BX = bytes per output
+// row, R15 three of them, R14 = 0 (the first group's first output row).
+#define LOADW \
+	MOVQ w+24(FP), AX; \
+	VBROADCASTSS 0(AX), Z16; \
+	VBROADCASTSS 4(AX), Z17; \
+	VBROADCASTSS 8(AX), Z18; \
+	VBROADCASTSS 12(AX), Z19; \
+	VBROADCASTSS 16(AX), Z20; \
+	VBROADCASTSS 20(AX), Z21; \
+	VBROADCASTSS 24(AX), Z22; \
+	VBROADCASTSS 28(AX), Z23; \
+	VBROADCASTSS 32(AX), Z24; \
+	VBROADCASTSS bias+96(FP), Z25; \
+	VBROADCASTSS lo+100(FP), Z26; \
+	VBROADCASTSS hi+104(FP), Z27; \
+	MOVQ outW+72(FP), BX; \
+	SHLQ $2, BX; \
+	LEAQ (BX)(BX*2), R15; \
+	XORQ R14, R14
+
+// GROUPSTART: DI = the group's first output row, SI the masks, DX the
+// blocks, CX = 0 (the block's byte offset in an output row), K1-K4 later.
+#define GROUPSTART \
+	MOVQ R14, DI; \
+	IMULQ BX, DI; \
+	ADDQ dst+8(FP), DI; \
+	MOVQ masks+32(FP), SI; \
+	MOVQ nblk+40(FP), DX; \
+	XORQ CX, CX
+
+// BLOCKMASKS loads the block's four lane masks.
+#define BLOCKMASKS \
+	KMOVW 0(SI), K1; \
+	KMOVW 2(SI), K2; \
+	KMOVW 4(SI), K3; \
+	KMOVW 6(SI), K4
+
+// STORE4 writes the four rows' outputs of the block.
+#define STORE4 \
+	LEAQ (DI)(CX*1), AX; \
+	OUT(Z0, (AX)); \
+	OUT(Z1, (AX)(BX*1)); \
+	OUT(Z2, (AX)(BX*2)); \
+	OUT(Z3, (AX)(R15*1))
+
+// NEXTGROUP moves R14 to the next group's first row (the last group ends
+// at row outH-1) and jumps to grp, or jumps to done when every row is.
+#define NEXTGROUP(grp, done) \
+	LEAQ 4(R14), AX; \
+	CMPQ AX, outH+64(FP); \
+	JGE done; \
+	MOVQ outH+64(FP), R9; \
+	SUBQ $4, R9; \
+	CMPQ AX, R9; \
+	CMOVQGT R9, AX; \
+	MOVQ AX, R14; \
+	JMP grp
+
+// func dw3s1x4(x, dst, zero, w *float32, masks *uint16, nblk, rs, h, outH, outW, padH, colOff int, bias, lo, hi float32)
+// Stride 1: output row r reads input rows r-padH .. r-padH+2, output
+// column k's tap j input column k+j+colOff/4; a block's loads (masks K1,
+// K2, K3 for j = 0, 1, 2) start 64 bytes on from the previous block's.
+// Each of a group's six input rows is loaded once and feeds up to three
+// output rows.
+TEXT ·dw3s1x4(SB), NOSPLIT, $48-108
+	LOADW
+s1_group:
+	MOVQ R14, AX
+	SUBQ padH+80(FP), AX
+	ROWPTR(0)
+	ROWPTR(1)
+	ROWPTR(2)
+	ROWPTR(3)
+	ROWPTR(4)
+	ROWPTR(5)
+	GROUPSTART
+s1_block:
+	BLOCKMASKS
+	MOVQ 0(SP), R8
+	VMOVUPS.Z (R8)(CX*1), K1, Z4
+	VMOVUPS.Z 4(R8)(CX*1), K2, Z5
+	VMOVUPS.Z 8(R8)(CX*1), K3, Z6
+	MUL3(Z0)
+	MOVQ 8(SP), R8
+	VMOVUPS.Z (R8)(CX*1), K1, Z4
+	VMOVUPS.Z 4(R8)(CX*1), K2, Z5
+	VMOVUPS.Z 8(R8)(CX*1), K3, Z6
+	FMA3(Z19, Z20, Z21, Z0)
+	MUL3(Z1)
+	MOVQ 16(SP), R8
+	VMOVUPS.Z (R8)(CX*1), K1, Z4
+	VMOVUPS.Z 4(R8)(CX*1), K2, Z5
+	VMOVUPS.Z 8(R8)(CX*1), K3, Z6
+	FMA3(Z22, Z23, Z24, Z0)
+	FMA3(Z19, Z20, Z21, Z1)
+	MUL3(Z2)
+	MOVQ 24(SP), R8
+	VMOVUPS.Z (R8)(CX*1), K1, Z4
+	VMOVUPS.Z 4(R8)(CX*1), K2, Z5
+	VMOVUPS.Z 8(R8)(CX*1), K3, Z6
+	FMA3(Z22, Z23, Z24, Z1)
+	FMA3(Z19, Z20, Z21, Z2)
+	MUL3(Z3)
+	MOVQ 32(SP), R8
+	VMOVUPS.Z (R8)(CX*1), K1, Z4
+	VMOVUPS.Z 4(R8)(CX*1), K2, Z5
+	VMOVUPS.Z 8(R8)(CX*1), K3, Z6
+	FMA3(Z22, Z23, Z24, Z2)
+	FMA3(Z19, Z20, Z21, Z3)
+	MOVQ 40(SP), R8
+	VMOVUPS.Z (R8)(CX*1), K1, Z4
+	VMOVUPS.Z 4(R8)(CX*1), K2, Z5
+	VMOVUPS.Z 8(R8)(CX*1), K3, Z6
+	FMA3(Z22, Z23, Z24, Z3)
+	STORE4
+	ADDQ $64, CX
+	ADDQ $8, SI
+	DECQ DX
+	JNZ s1_block
+	NEXTGROUP(s1_group, s1_done)
+s1_done:
+	VZEROUPPER
+	RET
+
+// the even and the odd lanes of a pair of vectors, for VPERMT2PS
+DATA dw3Even<>+0(SB)/4, $0
+DATA dw3Even<>+4(SB)/4, $2
+DATA dw3Even<>+8(SB)/4, $4
+DATA dw3Even<>+12(SB)/4, $6
+DATA dw3Even<>+16(SB)/4, $8
+DATA dw3Even<>+20(SB)/4, $10
+DATA dw3Even<>+24(SB)/4, $12
+DATA dw3Even<>+28(SB)/4, $14
+DATA dw3Even<>+32(SB)/4, $16
+DATA dw3Even<>+36(SB)/4, $18
+DATA dw3Even<>+40(SB)/4, $20
+DATA dw3Even<>+44(SB)/4, $22
+DATA dw3Even<>+48(SB)/4, $24
+DATA dw3Even<>+52(SB)/4, $26
+DATA dw3Even<>+56(SB)/4, $28
+DATA dw3Even<>+60(SB)/4, $30
+GLOBL dw3Even<>(SB), RODATA|NOPTR, $64
+DATA dw3Odd<>+0(SB)/4, $1
+DATA dw3Odd<>+4(SB)/4, $3
+DATA dw3Odd<>+8(SB)/4, $5
+DATA dw3Odd<>+12(SB)/4, $7
+DATA dw3Odd<>+16(SB)/4, $9
+DATA dw3Odd<>+20(SB)/4, $11
+DATA dw3Odd<>+24(SB)/4, $13
+DATA dw3Odd<>+28(SB)/4, $15
+DATA dw3Odd<>+32(SB)/4, $17
+DATA dw3Odd<>+36(SB)/4, $19
+DATA dw3Odd<>+40(SB)/4, $21
+DATA dw3Odd<>+44(SB)/4, $23
+DATA dw3Odd<>+48(SB)/4, $25
+DATA dw3Odd<>+52(SB)/4, $27
+DATA dw3Odd<>+56(SB)/4, $29
+DATA dw3Odd<>+60(SB)/4, $31
+GLOBL dw3Odd<>(SB), RODATA|NOPTR, $64
+
+// LOAD2(q): input row q's three taps for a stride-2 block into Z4-Z6.
+// A and B are the block's 32 input columns from the row's first load on
+// (masks K1, K2); tap 1 is A and B's even lanes, tap 2 their odd lanes,
+// tap 0 the odd lanes moved up one with the column before A (lane 15 of
+// P, mask K3) in lane 0.
+#define LOAD2(q) \
+	MOVQ (q*8)(SP), R8; \
+	VMOVUPS.Z (R8)(CX*2), K1, Z5; \
+	VMOVUPS.Z 64(R8)(CX*2), K2, Z8; \
+	VMOVUPS.Z -64(R8)(CX*2), K3, Z4; \
+	VMOVAPS Z5, Z6; \
+	VPERMT2PS Z8, Z28, Z5; \
+	VPERMT2PS Z8, Z29, Z6; \
+	VALIGND $15, Z4, Z6, Z4
+
+// func dw3s2x4(x, dst, zero, w *float32, masks *uint16, nblk, rs, h, outH, outW, padH, colOff int, bias, lo, hi float32)
+// Stride 2: output row r reads input rows 2r-padH .. 2r-padH+2, output
+// column k's tap j the input column 2k+j-1+colOff/4; a block's loads
+// start 128 bytes on from the previous block's. Each of a group's nine
+// input rows is loaded and split into its taps once; the even ones feed
+// two output rows.
+TEXT ·dw3s2x4(SB), NOSPLIT, $72-108
+	LOADW
+	VMOVUPS dw3Even<>(SB), Z28
+	VMOVUPS dw3Odd<>(SB), Z29
+s2_group:
+	MOVQ R14, AX
+	ADDQ AX, AX
+	SUBQ padH+80(FP), AX
+	ROWPTR(0)
+	ROWPTR(1)
+	ROWPTR(2)
+	ROWPTR(3)
+	ROWPTR(4)
+	ROWPTR(5)
+	ROWPTR(6)
+	ROWPTR(7)
+	ROWPTR(8)
+	GROUPSTART
+s2_block:
+	BLOCKMASKS
+	LOAD2(0)
+	MUL3(Z0)
+	LOAD2(1)
+	FMA3(Z19, Z20, Z21, Z0)
+	LOAD2(2)
+	FMA3(Z22, Z23, Z24, Z0)
+	MUL3(Z1)
+	LOAD2(3)
+	FMA3(Z19, Z20, Z21, Z1)
+	LOAD2(4)
+	FMA3(Z22, Z23, Z24, Z1)
+	MUL3(Z2)
+	LOAD2(5)
+	FMA3(Z19, Z20, Z21, Z2)
+	LOAD2(6)
+	FMA3(Z22, Z23, Z24, Z2)
+	MUL3(Z3)
+	LOAD2(7)
+	FMA3(Z19, Z20, Z21, Z3)
+	LOAD2(8)
+	FMA3(Z22, Z23, Z24, Z3)
+	STORE4
+	ADDQ $64, CX
+	ADDQ $8, SI
+	DECQ DX
+	JNZ s2_block
+	NEXTGROUP(s2_group, s2_done)
+s2_done:
+	VZEROUPPER
+	RET
