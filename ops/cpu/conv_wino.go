@@ -66,6 +66,10 @@ const (
 // at start-up).
 var winoOn = os.Getenv("QPIPE_WINOGRAD") != "0"
 
+// wino2On is false when the environment sets QPIPE_WINOGRAD=1d: F(4,3)
+// only, for its smaller rounding error (read once, at start-up).
+var wino2On = os.Getenv("QPIPE_WINOGRAD") != "1d"
+
 // winoMinC is the fewest input and output channels that take the
 // Winograd path: below it the GEMMs are too thin to pay for the
 // transforms (a first layer with C = 1..3 stays direct).
@@ -142,7 +146,7 @@ func winoPick(p ops.ConvParams) winoKind {
 	wino *= 1.1 + 4/float64(p.C)
 	wino2 = wino2Cost(p, wino2)
 	switch {
-	case wino2 < min(wino, direct):
+	case wino2On && wino2 < min(wino, direct):
 		return wino2D
 	case wino < direct:
 		return wino1D
@@ -441,8 +445,9 @@ func winoWeights(p ops.ConvParams, w []float32) []float32 {
 
 // winoG is G·g for three taps g0..g2, in float64.
 func winoG(g0, g1, g2 float64) [winoIns]float64 {
-	return [winoIns]float64{g0 / 4, -(g0 + g1 + g2) / 6, -(g0 - g1 + g2) / 6,
-		g0/24 + g1/12 + g2/6, g0/24 - g1/12 + g2/6, g2}
+	const sixth, twelfth, twentyFourth = 1.0 / 6, 1.0 / 12, 1.0 / 24
+	return [winoIns]float64{g0 / 4, -(g0 + g1 + g2) * sixth, -(g0 - g1 + g2) * sixth,
+		g0*twentyFourth + g1*twelfth + g2*sixth, g0*twentyFourth - g1*twelfth + g2*sixth, g2}
 }
 
 // winoEntry is a weight tensor's transform and the weights it was made

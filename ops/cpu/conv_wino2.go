@@ -35,8 +35,6 @@ package cpu
 
 import (
 	"math/bits"
-	"os"
-	"strconv"
 
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/cpu/gemm"
@@ -116,7 +114,7 @@ func wino2Stride(rows, n int) int { return (rows*(n+16)+15)/16*16 + 16 }
 // 2-D tile aims for. Every tile reads all 36·C·OutC transformed weights,
 // which outweigh the tile's data at small batches, so tiles are larger
 // than the other paths': each of the 36 GEMMs still works on a 36th.
-var wino2Budget = envInt("QPIPE_W2B", 1<<18)
+const wino2Budget = 1 << 18
 
 // wino2Tiles cuts p's batch as winoTiles does, a row block being tw
 // tiles of 36 transformed values per channel.
@@ -257,8 +255,11 @@ func winoOutHGo(dst []float32, dstStride int, src []float32, srcStride int, mask
 // winoWeights2 transforms w (OutC, C, 3, 3) into the 36 products'
 // matrices: u[(k·OutC + oc)·C + c] = (G·g·Gᵀ)[i][m], k = 6i + m, for
 // the kernel g of (oc, c) (rows i along the kernel's height), in float64.
+// An output channel's 36 rows are made in a scratch and copied out whole
+// (written in place, the 36 rows C·OutC apart share the L1's sets).
 func winoWeights2(p ops.ConvParams, w []float32) []float32 {
 	u := make([]float32, wino2Prods*p.OutC*p.C)
+	rows := make([]float32, wino2Prods*p.C)
 	for oc := range p.OutC {
 		for c := range p.C {
 			g := w[(oc*p.C+c)*9:][:9]
@@ -267,19 +268,14 @@ func winoWeights2(p ops.ConvParams, w []float32) []float32 {
 				cols[j] = winoG(float64(g[j]), float64(g[3+j]), float64(g[6+j]))
 			}
 			for i := range winoIns {
-				row := winoG(cols[0][i], cols[1][i], cols[2][i])
-				for m, x := range row {
-					u[((i*winoIns+m)*p.OutC+oc)*p.C+c] = float32(x)
+				for m, x := range winoG(cols[0][i], cols[1][i], cols[2][i]) {
+					rows[(i*winoIns+m)*p.C+c] = float32(x)
 				}
 			}
 		}
+		for k := range wino2Prods {
+			copy(u[(k*p.OutC+oc)*p.C:][:p.C], rows[k*p.C:][:p.C])
+		}
 	}
 	return u
-}
-
-func envInt(k string, d int) int {
-	if v, err := strconv.Atoi(os.Getenv(k)); err == nil {
-		return v
-	}
-	return d
 }
