@@ -191,25 +191,25 @@ func (g *wino2Geom) transformIn(t winoTile, x, v []float32, vs, ld int, sa []flo
 	lo := min(max(t.b0, (p.PadH+winoRows-1)/winoRows), t.b1)
 	hi := max(min(t.b1, floorDiv(p.H-winoIns+p.PadH, winoRows)+1), lo)
 	clear(sa)
+	imgs := x[t.n0*p.C*hw : (t.n0+t.cnt)*p.C*hw]
 	for c := range p.C {
-		for img := range t.cnt {
-			src := x[((t.n0+img)*p.C+c)*hw:][:hw]
-			sa := sa[img*nb*bw:]
-			if hi > lo {
-				winoIn(sa[(lo-t.b0)*bw+p.PadW:], ri, src[(lo*winoRows-p.PadH)*p.W:], p.W, p.W, 0, hi-lo, winoRows*p.W, bw)
+		if hi > lo {
+			for img := range t.cnt {
+				src := imgs[(img*p.C+c)*hw:][:hw]
+				winoIn(sa[img*nb*bw+(lo-t.b0)*bw+p.PadW:], ri, src[(lo*winoRows-p.PadH)*p.W:], p.W, p.W, 0, hi-lo, winoRows*p.W, bw)
 			}
-			for bi := t.b0; bi < t.b1; bi++ {
-				if bi >= lo && bi < hi {
-					continue
-				}
-				var rows [winoIns][]float32
-				for i := range rows {
-					if r := bi*winoRows - p.PadH + i; r >= 0 && r < p.H {
-						rows[i] = src[r*p.W:][:p.W]
-					}
-				}
-				winoInRows(sa[(bi-t.b0)*bw+p.PadW:], ri, &rows, p.W, 0, 1, 0, 0)
+		}
+		for bi := t.b0; bi < t.b1; bi++ { // border blocks: one call for the tile's images
+			if bi >= lo && bi < hi {
+				continue
 			}
+			var rows [winoIns][]float32
+			for i := range rows {
+				if r := bi*winoRows - p.PadH + i; r >= 0 && r < p.H {
+					rows[i] = imgs[c*hw+r*p.W:]
+				}
+			}
+			winoInRows(sa[(bi-t.b0)*bw+p.PadW:], ri, &rows, p.W, 0, t.cnt, p.C*hw, nb*bw)
 		}
 		winoInH(v[c*ld:], vs, sa, ri, masks)
 	}

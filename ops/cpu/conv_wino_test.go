@@ -556,6 +556,9 @@ func BenchmarkWinoConv(b *testing.B) {
 			for i := range w.Data {
 				w.Data[i] = float32(i%5) - 2
 			}
+			for i := range x.Data { // written: an untouched input reads the zero page
+				x.Data[i] = float32(i%7) - 3
+			}
 			f := ops.ConvFusion{Shift: make([]float32, p.OutC), ReLU: true}
 			for _, threads := range []int{1, 2} {
 				be := New(Options{Threads: threads})
