@@ -165,14 +165,22 @@ const wino2CallDepth = 9
 // wino2Cost is F(4×4,3×3)'s cost in winoPick's units from its GEMMs'
 // calls × (depth + wino2CallDepth): 0.69 of them (its short GEMMs stream
 // their operands well) plus a quarter of a unit per input and output
-// value for the transforms. Fitted to BenchmarkWinoConv on one worker
-// (resnet20's, resnet18's and the cnn's 3×3 layers at batch 1 and 64);
-// the fit is within 20% of the measured times except resnet20's 8×8 at
-// batch 64 (predicted 0.65× of measured) and resnet18's 7×7 at batch 1.
+// value for the transforms, fitted to BenchmarkWinoConv on one worker
+// (resnet20's, resnet18's and the cnn's 3×3 layers at batch 1 and 64;
+// within 20% of the measured times except resnet20's 8×8 at batch 64 and
+// resnet18's 7×7 at batch 1), plus wino2WeightCost per transformed
+// weight it reads beyond F(4,3)'s (36·C·OutC against 18·C·OutC): in a
+// whole model the weights come from memory on every forward, which a
+// layer timed alone does not show.
 func wino2Cost(p ops.ConvParams, gemms float64) float64 {
 	data := float64(p.N * (p.C*p.H*p.W + p.OutC*p.OutH*p.OutW))
-	return 0.69 * (gemms + 0.25*data)
+	return 0.69*(gemms+0.25*data) + wino2WeightCost*float64((wino2Prods-3*winoIns)*p.C*p.OutC)
 }
+
+// wino2WeightCost is winoPick's units per float read from memory (about
+// 0.37 ns, 11 GB/s, at 0.0037 µs per unit: what a one-worker unit of the
+// direct path's kernel calls × depth measured).
+const wino2WeightCost = 0.1
 
 // winoGeom is the layout of one convolution's Winograd tiles.
 type winoGeom struct {
