@@ -30,9 +30,9 @@ package cpu
 // That is 6·3 = 18 products per four rows and kernel row triple instead
 // of 4·9 = 36: half the multiply-adds of the direct convolution, at the
 // cost of two transforms (a few adds per value) and the transformed
-// products' round trip through the cache. The 2-D F(4×4,3×3) saves 4×,
-// but its transforms along rows need stride-4 gathers and a blocked
-// layout; the column form reuses the direct path's layout and kernels.
+// products' round trip through the cache. The 2-D F(4×4,3×3)
+// (conv_wino2.go) halves the multiply-adds again, for transforms along
+// rows as well; winoPick chooses between the three paths per geometry.
 // Every multiplier in Bᵀ and Aᵀ is a power of two (the transforms are
 // written so), so the vector and Go transforms agree bit for bit, and a
 // tile's outputs do not depend on how the batch is cut: results are the
@@ -40,8 +40,9 @@ package cpu
 //
 // The error is larger than the direct convolution's (G has entries 1/6,
 // 1/12, 1/24, and Aᵀ multiplies by up to 8): the tests bound it by the
-// sum of |w|·|x| over each output's taps. QPIPE_WINOGRAD=0 turns the path
-// off for the direct convolution's numerics.
+// sum of |w|·|x| over each output's taps. QPIPE_WINOGRAD=0 turns the
+// Winograd paths off for the direct convolution's numerics,
+// QPIPE_WINOGRAD=1d keeps F(4,3) only.
 
 import (
 	"bytes"
