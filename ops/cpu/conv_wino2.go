@@ -12,12 +12,13 @@ package cpu
 // channel against F(4,3)'s 4.5 and the direct convolution's 9, for
 // larger transforms and a larger weight transform (36·C·OutC floats).
 //
-//   - The input transform runs per image, channel and band of row blocks:
-//     the column half Bᵀ·d is the 1-D path's winoIn (six whole rows per
-//     block, vector over columns) into a row scratch that carries the
-//     left and right zero padding; the row half ·B (winoInH) takes a
-//     tile per vector lane, de-interleaving the four column phases of
-//     each scratch row with permutes, and writes V_k[c][tile], k = 0..35.
+//   - The input transform runs per channel over the tile's images and
+//     row blocks: the column half Bᵀ·d is the 1-D path's winoIn and
+//     winoInRows (six whole rows per block, vector over columns) into a
+//     row scratch that carries the left and right zero padding; the row
+//     half ·B (winoInH) takes a tile per vector lane, de-interleaving the
+//     four column phases of each scratch row with permutes, and writes
+//     V_k[c][tile], k = 0..35, packed (wino2Geom).
 //   - The 36 products M_k = U_k·V_k are plain GEMMs of depth C over the
 //     tile's tiles (gemm.SgemmIndirect with one offset per channel).
 //   - The output transform's row half ·A (winoOutH, a tile per lane,
@@ -44,12 +45,12 @@ import (
 const wino2Prods = winoIns * winoIns
 
 // winoHRow is the floats a scratch row of the input transform holds for
-// tiles tiles: winoInH's vector kernel reads windows of 64 columns (16
-// tiles) and the next 16.
+// tiles slots: winoInH's vector kernel reads windows of 64 columns (16
+// slots) and the next 16.
 func winoHRow(tiles int) int { return 64*((tiles+15)/16) + 16 }
 
 // winoHOut is the floats a row of winoOutH's output takes for tiles
-// tiles (whole groups of 16 tiles of four columns).
+// slots (whole groups of 16 slots of four columns).
 func winoHOut(tiles int) int { return 64 * ((tiles + 15) / 16) }
 
 // wino2Geom is the layout of one convolution's 2-D Winograd tiles. The
