@@ -90,10 +90,11 @@ func TestConv2dEpilogueMatchesFloat64Reference(t *testing.T) {
 			want := convEpilogueRef(p, x, w, bias, act)
 			var saturated int
 			for i, g := range y.Data {
-				// 3e-4: geometry 3 takes the Winograd path (conv_wino.go),
-				// which rounds more than the direct one (its own tests
-				// bound that by the sum of |w|·|x|)
-				if d := math.Abs(float64(g) - want[i]); d > 3e-4*(1+math.Abs(want[i])) {
+				// 1e-3: geometry 3 takes the Winograd path, F(4×4,3×3)
+				// (conv_wino2.go), which rounds more than the direct one
+				// (6.9e-4 at |y| = 1.17 here; its own tests bound the
+				// error by the sum of |w|·|x| over the input tile)
+				if d := math.Abs(float64(g) - want[i]); d > 1e-3*(1+math.Abs(want[i])) {
 					t.Fatalf("geometry %d, epilogue %+v: y[%d] = %v, want %v", gi, act, i, g, want[i])
 				}
 				if act.Kind != ops.EpilogueNone && (want[i] == float64(act.Hi) && act.Kind == ops.EpilogueClip || want[i] == 1 && act.Kind == ops.EpilogueHardSigmoid) {

@@ -30,9 +30,9 @@ package cpu
 // That is 6·3 = 18 products per four rows and kernel row triple instead
 // of 4·9 = 36: half the multiply-adds of the direct convolution, at the
 // cost of two transforms (a few adds per value) and the transformed
-// products' round trip through the cache. The 2-D F(4×4,3×3) saves 4×,
-// but its transforms along rows need stride-4 gathers and a blocked
-// layout; the column form reuses the direct path's layout and kernels.
+// products' round trip through the cache. The 2-D F(4×4,3×3)
+// (conv_wino2.go) halves the multiply-adds again, for transforms along
+// rows as well; winoPick chooses between the three paths per geometry.
 // Every multiplier in Bᵀ and Aᵀ is a power of two (the transforms are
 // written so), so the vector and Go transforms agree bit for bit, and a
 // tile's outputs do not depend on how the batch is cut: results are the
@@ -40,8 +40,9 @@ package cpu
 //
 // The error is larger than the direct convolution's (G has entries 1/6,
 // 1/12, 1/24, and Aᵀ multiplies by up to 8): the tests bound it by the
-// sum of |w|·|x| over each output's taps. QPIPE_WINOGRAD=0 turns the path
-// off for the direct convolution's numerics.
+// sum of |w|·|x| over each output's taps. QPIPE_WINOGRAD=0 turns the
+// Winograd paths off for the direct convolution's numerics,
+// QPIPE_WINOGRAD=1d keeps F(4,3) only.
 
 import (
 	"bytes"
@@ -66,6 +67,10 @@ const (
 // at start-up).
 var winoOn = os.Getenv("QPIPE_WINOGRAD") != "0"
 
+// wino2On is false when the environment sets QPIPE_WINOGRAD=1d: F(4,3)
+// only, for its smaller rounding error (read once, at start-up).
+var wino2On = os.Getenv("QPIPE_WINOGRAD") != "1d"
+
 // winoMinC is the fewest input and output channels that take the
 // Winograd path: below it the GEMMs are too thin to pay for the
 // transforms (a first layer with C = 1..3 stays direct).
@@ -81,52 +86,102 @@ func winoOK(p ops.ConvParams) bool {
 		p.OutH > 0 && p.OutW > 0
 }
 
-// useWino reports whether p's inference forward takes the Winograd path:
-// it applies (winoOK) and is expected to win (winoWinsFor).
-func (b *Backend) useWino(p ops.ConvParams) bool { return winoOK(p) && winoWinsFor(p) }
+// winoKind is a convolution's path: direct, Winograd F(4,3) along
+// columns, or F(4×4,3×3) in 2-D (conv_wino2.go).
+type winoKind uint8
 
-// winoChoice caches winoWins per geometry (it cuts both paths' tiles,
+const (
+	winoNone winoKind = iota
+	wino1D
+	wino2D
+)
+
+// useWino reports whether p's inference forward takes a Winograd path:
+// it applies (winoOK) and is expected to win (winoKindFor).
+func (b *Backend) useWino(p ops.ConvParams) bool { return winoOK(p) && winoKindFor(p) != winoNone }
+
+// winoChoice caches winoPick per geometry (it cuts every path's tiles,
 // a few allocations per convolution per forward otherwise).
-var winoChoice sync.Map // ops.ConvParams → bool
+var winoChoice sync.Map // ops.ConvParams → winoKind
 
-// winoWinsFor is winoWins(p), computed once per geometry.
-func winoWinsFor(p ops.ConvParams) bool {
+// winoKindFor is winoPick(p), computed once per geometry.
+func winoKindFor(p ops.ConvParams) winoKind {
 	if v, ok := winoChoice.Load(p); ok {
-		return v.(bool)
+		return v.(winoKind)
 	}
-	w := winoWins(p)
-	winoChoice.Store(p, w)
-	return w
+	k := winoPick(p)
+	winoChoice.Store(p, k)
+	return k
 }
 
 // idxMR and idxNR are the indirect GEMM kernel's register tile (gemm's
 // AVX-512 9×48), the unit of winoWins' cost model.
 const idxMR, idxNR = 9, 48
 
-// winoWins reports whether the Winograd path is expected to beat the
-// direct one for p. Both run the same indirect GEMM
+// winoPick returns the path expected to be fastest for p (winoNone when
+// none beats the direct one). All three run the same indirect GEMM
 // kernel, so each is costed as its kernel calls times their depth over
 // the tiles it would cut (a call's cost barely depends on how many of its
-// 9 rows and 48 columns are used): the Winograd path makes six products
-// of depth 3·C where the direct path makes one of depth 9·C, but over 4×
-// fewer columns, so with few columns (a small image at batch 1) it saves
-// nothing. Its transforms cost it 1.1 + 4/C times its GEMMs (measured on
-// resnet20's and the cnn's layers: 1.38 at C = 16, about 1.1 at 32 and 64).
+// 9 rows and 48 columns are used): F(4,3) makes six products of depth 3·C
+// where the direct path makes one of depth 9·C, over 4× fewer columns;
+// F(4×4,3×3) makes 36 of depth C over 16× fewer columns (one per 4×4
+// tile), so with few columns (a small image at batch 1) they save
+// nothing. F(4,3)'s transforms cost it 1.1 + 4/C times its GEMMs
+// (measured on resnet20's and the cnn's layers: 1.38 at C = 16, about 1.1
+// at 32 and 64); F(4×4,3×3)'s cost is wino2Cost's.
 // The tiles are those of one worker whatever b has, so the choice, and
 // with it every output bit, is the same on any number of workers.
-func winoWins(p ops.ConvParams) bool {
-	calls := func(m, n int) int { return ((m + idxMR - 1) / idxMR) * ((n + idxNR - 1) / idxNR) }
+func winoPick(p ops.ConvParams) winoKind {
 	one := &Backend{w: &workers{n: 1}} // only its worker count is read
-	g, dg := newWinoGeom(p), directGeomFor(p)
-	var wino, direct float64
+	g, g2, dg := newWinoGeom(p), newWino2Geom(p), directGeomFor(p)
+	var wino, wino2, direct float64
 	for _, t := range one.winoTiles(g) {
-		wino += float64(winoIns * calls(t.oc1-t.oc0, g.cols(t)) * 3 * p.C)
+		wino += float64(winoIns * idxCalls(t.oc1-t.oc0, g.cols(t)) * 3 * p.C)
+	}
+	for _, t := range one.wino2Tiles(g2) {
+		wino2 += float64(wino2Prods * idxCalls(t.oc1-t.oc0, g2.cols(t)) * (p.C + wino2CallDepth))
 	}
 	for _, t := range one.directTiles(dg) {
-		direct += float64(calls(t.oc1-t.oc0, dg.cols(t)) * 9 * p.C)
+		direct += float64(idxCalls(t.oc1-t.oc0, dg.cols(t)) * 9 * p.C)
 	}
-	return wino*(1.1+4/float64(p.C)) < direct
+	wino *= 1.1 + 4/float64(p.C)
+	wino2 = wino2Cost(p, wino2)
+	switch {
+	case wino2On && wino2 < min(wino, direct):
+		return wino2D
+	case wino < direct:
+		return wino1D
+	}
+	return winoNone
 }
+
+// idxCalls is the indirect GEMM kernel calls of an m×n product.
+func idxCalls(m, n int) int { return ((m + idxMR - 1) / idxMR) * ((n + idxNR - 1) / idxNR) }
+
+// wino2CallDepth is what one call of the GEMM kernel costs over its
+// depth, in multiply-add steps (loading and storing its 9×48 tile): it
+// weighs on F(4×4,3×3), whose GEMMs are only C deep.
+const wino2CallDepth = 9
+
+// wino2Cost is F(4×4,3×3)'s cost in winoPick's units from its GEMMs'
+// calls × (depth + wino2CallDepth): 0.69 of them (its short GEMMs stream
+// their operands well) plus a quarter of a unit per input and output
+// value for the transforms, fitted to BenchmarkWinoConv on one worker
+// (resnet20's, resnet18's and the cnn's 3×3 layers at batch 1 and 64;
+// within 20% of the measured times except resnet20's 8×8 at batch 64 and
+// resnet18's 7×7 at batch 1), plus wino2WeightCost per transformed
+// weight it reads beyond F(4,3)'s (36·C·OutC against 18·C·OutC): in a
+// whole model the weights come from memory on every forward, which a
+// layer timed alone does not show.
+func wino2Cost(p ops.ConvParams, gemms float64) float64 {
+	data := float64(p.N * (p.C*p.H*p.W + p.OutC*p.OutH*p.OutW))
+	return 0.69*(gemms+0.25*data) + wino2WeightCost*float64((wino2Prods-3*winoIns)*p.C*p.OutC)
+}
+
+// wino2WeightCost is winoPick's units per float read from memory (about
+// 0.37 ns, 11 GB/s, at 0.0037 µs per unit: what a one-worker unit of the
+// direct path's kernel calls × depth measured).
+const wino2WeightCost = 0.1
 
 // winoGeom is the layout of one convolution's Winograd tiles.
 type winoGeom struct {
@@ -168,42 +223,49 @@ func (g *winoGeom) cols(t winoTile) int { return (t.rows()-1)*g.wp + g.p.OutW }
 // channels (each part then transforms the whole, small, input).
 func (b *Backend) winoTiles(g *winoGeom) []winoTile {
 	p := g.p
-	perBlock := winoIns * max(p.C, p.OutC) * g.wp // floats per row block, in or out
-	budget := max(1, tileBudget/perBlock)         // row blocks per tile
+	return b.cutWino(p, g.blocks, winoIns*max(p.C, p.OutC)*g.wp, g.wp, tileBudget)
+}
+
+// cutWino is winoTiles for a path with blocks row blocks per image, of
+// perBlock floats of transformed input or products and blockCols GEMM
+// columns each, in tiles of about most floats.
+func (b *Backend) cutWino(p ops.ConvParams, blocks, perBlock, blockCols, most int) []winoTile {
+	budget := max(1, most/perBlock) // row blocks per tile
 	switch {
-	case g.blocks > budget: // bands, as many as the workers share evenly
+	case blocks > budget: // bands, as many as the workers share evenly
 		nb := b.evenBands(p, budget*winoRows, winoRows)
-		return winoBands(p, g, (g.blocks+nb-1)/nb)
+		return winoBands(p, blocks, (blocks+nb-1)/nb)
 	case p.N >= b.w.n:
 		var ts []winoTile
-		for _, r := range imageRuns(p.N, budget/g.blocks) {
-			ts = append(ts, winoTile{n0: r.n0, cnt: r.cnt, b1: g.blocks, oc1: p.OutC})
+		for _, r := range imageRuns(p.N, budget/blocks) {
+			ts = append(ts, winoTile{n0: r.n0, cnt: r.cnt, b1: blocks, oc1: p.OutC})
 		}
 		return ts
 	}
 	parts, macs := b.w.n, p.OutC*p.OutH*p.OutW*p.C*9
-	per := (g.blocks + parts - 1) / parts
+	per := (blocks + parts - 1) / parts
 	switch {
 	case parts == 1 || macs < partWork:
-		return winoBands(p, g, g.blocks)
-	case per*g.wp >= 2*48:
-		return winoBands(p, g, per)
+		return winoBands(p, blocks, blocks)
+	case per*blockCols >= 2*48:
+		return winoBands(p, blocks, per)
 	}
 	var ts []winoTile
 	for img := range p.N {
 		for k := range parts {
-			ts = append(ts, winoTile{n0: img, cnt: 1, b1: g.blocks, oc0: p.OutC * k / parts, oc1: p.OutC * (k + 1) / parts})
+			ts = append(ts, winoTile{n0: img, cnt: 1, b1: blocks, oc0: p.OutC * k / parts, oc1: p.OutC * (k + 1) / parts})
 		}
 	}
 	return ts
 }
 
-// winoBands cuts every image of p into bands of per row blocks.
-func winoBands(p ops.ConvParams, g *winoGeom, per int) []winoTile {
+// winoBands cuts every image of p (blocks row blocks each) into bands of
+// per row blocks.
+func winoBands(p ops.ConvParams, blocks, per int) []winoTile {
 	var ts []winoTile
 	for img := range p.N {
-		for b0 := 0; b0 < g.blocks; b0 += per {
-			ts = append(ts, winoTile{n0: img, cnt: 1, b0: b0, b1: min(b0+per, g.blocks), oc1: p.OutC})
+		for b0 := 0; b0 < blocks; b0 += per {
+			ts = append(ts, winoTile{n0: img, cnt: 1, b0: b0, b1: min(b0+per, blocks), oc1: p.OutC})
 		}
 	}
 	return ts
@@ -328,17 +390,10 @@ func winoInGo(dst []float32, dstStride int, src []float32, srcStride, n, gw, blo
 		d0, d1, d2 := s[:n], s[srcStride:][:n], s[2*srcStride:][:n]
 		d3, d4, d5 := s[3*srcStride:][:n], s[4*srcStride:][:n], s[5*srcStride:][:n]
 		for i := range n {
-			e := d4[i] - d2[i]
-			t0 := d4[i] - float32(4*d2[i])
-			t1 := d3[i] - float32(4*d1[i])
-			t3 := d3[i] - d1[i]
-			t3 += t3
-			d[i] = float32(4*(d0[i]-d2[i])) + e
-			d[dstStride+i] = t0 + t1
-			d[2*dstStride+i] = t0 - t1
-			d[3*dstStride+i] = e + t3
-			d[4*dstStride+i] = e - t3
-			d[5*dstStride+i] = float32(4*(d1[i]-d3[i])) + (d5[i] - d3[i])
+			v := winoIn1(d0[i], d1[i], d2[i], d3[i], d4[i], d5[i])
+			for k, x := range v {
+				d[k*dstStride+i] = x
+			}
 		}
 		for k := range winoIns {
 			clear(d[k*dstStride+n:][:gw])
@@ -351,15 +406,30 @@ func winoOutGo(dst []float32, dstStride int, src []float32, srcStride, n, blocks
 	for b := range blocks {
 		s, d := src[b*srcStep:], dst[b*dstStep:]
 		for i := range n {
-			m0, m1, m2 := s[i], s[srcStride+i], s[2*srcStride+i]
-			m3, m4, m5 := s[3*srcStride+i], s[4*srcStride+i], s[5*srcStride+i]
-			a, b, c, e := m1+m2, m1-m2, m3+m4, m3-m4
-			d[i] = (m0 + a) + c
-			d[dstStride+i] = b + float32(2*e)
-			d[2*dstStride+i] = a + float32(4*c)
-			d[3*dstStride+i] = (b + float32(8*e)) + m5
+			y := winoOut1(s[i], s[srcStride+i], s[2*srcStride+i], s[3*srcStride+i], s[4*srcStride+i], s[5*srcStride+i])
+			for r, x := range y {
+				d[r*dstStride+i] = x
+			}
 		}
 	}
+}
+
+// winoIn1 is Bᵀ·d for one column of six values, the vector kernels'
+// operations in order (every product is by a power of two, so exact).
+func winoIn1(d0, d1, d2, d3, d4, d5 float32) [winoIns]float32 {
+	e := d4 - d2
+	t0 := d4 - float32(4*d2)
+	t1 := d3 - float32(4*d1)
+	t3 := d3 - d1
+	t3 += t3
+	return [winoIns]float32{float32(4*(d0-d2)) + e, t0 + t1, t0 - t1, e + t3, e - t3, float32(4*(d1-d3)) + (d5 - d3)}
+}
+
+// winoOut1 is Aᵀ·m for one column of six products, the vector kernels'
+// operations in order.
+func winoOut1(m0, m1, m2, m3, m4, m5 float32) [winoRows]float32 {
+	a, b, c, e := m1+m2, m1-m2, m3+m4, m3-m4
+	return [winoRows]float32{(m0 + a) + c, b + float32(2*e), a + float32(4*c), (b + float32(8*e)) + m5}
 }
 
 // winoWeights transforms w (OutC, C, 3, 3) into the six products'
@@ -372,9 +442,7 @@ func winoWeights(p ops.ConvParams, w []float32) []float32 {
 		for c := range p.C {
 			for j := range 3 {
 				at := (oc*p.C+c)*9 + j
-				g0, g1, g2 := float64(w[at]), float64(w[at+3]), float64(w[at+6])
-				gk := [winoIns]float64{g0 / 4, -(g0 + g1 + g2) / 6, -(g0 - g1 + g2) / 6,
-					g0/24 + g1/12 + g2/6, g0/24 - g1/12 + g2/6, g2}
+				gk := winoG(float64(w[at]), float64(w[at+3]), float64(w[at+6]))
 				for k, v := range gk {
 					u[(k*p.OutC+oc)*K+c*3+j] = float32(v)
 				}
@@ -384,6 +452,13 @@ func winoWeights(p ops.ConvParams, w []float32) []float32 {
 	return u
 }
 
+// winoG is G·g for three taps g0..g2, in float64.
+func winoG(g0, g1, g2 float64) [winoIns]float64 {
+	const sixth, twelfth, twentyFourth = 1.0 / 6, 1.0 / 12, 1.0 / 24
+	return [winoIns]float64{g0 / 4, -(g0 + g1 + g2) * sixth, -(g0 - g1 + g2) * sixth,
+		g0*twentyFourth + g1*twelfth + g2*sixth, g0*twentyFourth - g1*twelfth + g2*sixth, g2}
+}
+
 // winoEntry is a weight tensor's transform and the weights it was made
 // from.
 type winoEntry struct {
@@ -391,11 +466,18 @@ type winoEntry struct {
 	u   []float32
 }
 
-// winoCache holds each weight tensor's transform, keyed by the tensor
-// (weakly: an entry goes when its tensor is collected). An entry is used
-// only while the tensor holds the same bits it was made from, so weights
-// changed in place (training, SetParam) are transformed again.
-var winoCache sync.Map // weak.Pointer[ops.Tensor] → *winoEntry
+// winoCache holds each weight tensor's transforms, keyed by the tensor
+// (weakly: an entry goes when its tensor is collected) and the path. An
+// entry is used only while the tensor holds the same bits it was made
+// from, so weights changed in place (training, SetParam) are transformed
+// again.
+var winoCache sync.Map // winoKey → *winoEntry
+
+// winoKey is a weight tensor and the path its transform is for.
+type winoKey struct {
+	w    weak.Pointer[ops.Tensor]
+	kind winoKind
+}
 
 // floatBytes is the bytes of s.
 func floatBytes(s []float32) []byte {
@@ -405,38 +487,73 @@ func floatBytes(s []float32) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), 4*len(s))
 }
 
-// winoWeightsFor returns w's transform (winoWeights), from the cache
-// when w still holds the weights it was made from.
-func winoWeightsFor(p ops.ConvParams, w *ops.Tensor) []float32 {
-	key := weak.Make(w)
+// winoWeightsFor returns w's transform for the path kind (winoWeights,
+// winoWeights2), from the cache when w still holds the weights it was
+// made from.
+func winoWeightsFor(p ops.ConvParams, w *ops.Tensor, kind winoKind) []float32 {
+	key := winoKey{weak.Make(w), kind}
 	raw := floatBytes(w.Data[:p.OutC*p.C*9])
 	if v, ok := winoCache.Load(key); ok {
 		if e := v.(*winoEntry); bytes.Equal(e.src, raw) {
 			return e.u
 		}
 	}
-	e := &winoEntry{src: bytes.Clone(raw), u: winoWeights(p, w.Data)}
+	transform := winoWeights
+	if kind == wino2D {
+		transform = winoWeights2
+	}
+	e := &winoEntry{src: bytes.Clone(raw), u: transform(p, w.Data)}
 	if _, loaded := winoCache.Swap(key, e); !loaded {
-		runtime.AddCleanup(w, func(k weak.Pointer[ops.Tensor]) { winoCache.Delete(k) }, key)
+		runtime.AddCleanup(w, func(k winoKey) { winoCache.Delete(k) }, key)
 	}
 	return e.u
+}
+
+// winoRun runs p's convolution of x with w on the Winograd path kind
+// (wino2D, else F(4,3)), each tile's output planes going to out through
+// the output geometry it is given first.
+func (b *Backend) winoRun(kind winoKind, p ops.ConvParams, x, w *ops.Tensor, out func(g *winoGeom) winoOutFunc) {
+	if kind == wino2D {
+		g := newWino2Geom(p)
+		b.wino2Forward(g, b.wino2Tiles(g), x.Data, winoWeightsFor(p, w, wino2D), out(g.row))
+		return
+	}
+	g := newWinoGeom(p)
+	b.winoForward(g, b.winoTiles(g), x.Data, winoWeightsFor(p, w, wino1D), out(g))
+}
+
+// winoKindOf is the path Conv2dFused and Conv2dReLUMaxPool2 take for p
+// once useWino(p): the cost model's, F(4,3) where it picked none (the
+// tests and benchmarks run the Winograd path on any winoOK geometry).
+func winoKindOf(p ops.ConvParams) winoKind {
+	if k := winoKindFor(p); k != winoNone {
+		return k
+	}
+	return wino1D
 }
 
 // winoFused is Conv2dFused on the Winograd path (winoOK(p)): the output
 // transform applies Conv2dFused's output pass (fusedOut's scale, shift,
 // residual and activation) as it stores.
 func (b *Backend) winoFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvFusion) {
-	g, fo := newWinoGeom(p), newFusedOut(p, y.Data, f)
+	b.winoFusedAs(winoKindOf(p), p, x, w, y, f)
+}
+
+// winoFusedAs is winoFused on the Winograd path kind.
+func (b *Backend) winoFusedAs(kind winoKind, p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvFusion) {
+	fo := newFusedOut(p, y.Data, f)
 	L := p.OutH * p.OutW
-	b.winoForward(g, b.winoTiles(g), x.Data, winoWeightsFor(p, w), func(m []float32, ms int, rows []float32, t winoTile, img, oc int) {
-		oh0 := t.b0 * winoRows
-		n := min(t.b1*winoRows, p.OutH) - oh0
-		at := ((t.n0+img)*p.OutC+oc)*L + oh0*p.OutW
-		var res []float32
-		if fo.res != nil {
-			res = fo.res[at:][:n*p.OutW]
+	b.winoRun(kind, p, x, w, func(g *winoGeom) winoOutFunc {
+		return func(m []float32, ms int, rows []float32, t winoTile, img, oc int) {
+			oh0 := t.b0 * winoRows
+			n := min(t.b1*winoRows, p.OutH) - oh0
+			at := ((t.n0+img)*p.OutC+oc)*L + oh0*p.OutW
+			var res []float32
+			if fo.res != nil {
+				res = fo.res[at:][:n*p.OutW]
+			}
+			winoOutFused(g, m, ms, rows, fo.y[at:][:n*p.OutW], res, n, fo.scale(oc), f.Shift[oc], fo.act)
 		}
-		winoOutFused(g, m, ms, rows, fo.y[at:][:n*p.OutW], res, n, fo.scale(oc), f.Shift[oc], fo.act)
 	})
 }
 
@@ -484,15 +601,21 @@ func winoOutActGo(dst []float32, dstStride int, src []float32, srcStride, n, blo
 // block's four rows are pooled straight into y (blocks start on even
 // rows).
 func (b *Backend) winoReLUMaxPool2(p ops.ConvParams, x, w, bias, y *ops.Tensor) {
-	g := newWinoGeom(p)
+	b.winoReLUMaxPool2As(winoKindOf(p), p, x, w, bias, y)
+}
+
+// winoReLUMaxPool2As is winoReLUMaxPool2 on the Winograd path kind.
+func (b *Backend) winoReLUMaxPool2As(kind winoKind, p ops.ConvParams, x, w, bias, y *ops.Tensor) {
 	ph, pw := p.OutH/2, p.OutW/2
-	b.winoForward(g, b.winoTiles(g), x.Data, winoWeightsFor(p, w), func(m []float32, ms int, rows []float32, t winoTile, img, oc int) {
-		r0 := t.b0 * winoRows / 2
-		n := min(t.b1*winoRows, 2*ph)/2 - r0 // pooled rows of the band
-		if n <= 0 {
-			return
+	b.winoRun(kind, p, x, w, func(g *winoGeom) winoOutFunc {
+		return func(m []float32, ms int, rows []float32, t winoTile, img, oc int) {
+			r0 := t.b0 * winoRows / 2
+			n := min(t.b1*winoRows, 2*ph)/2 - r0 // pooled rows of the band
+			if n <= 0 {
+				return
+			}
+			winoOut(rows, g.wp, m, ms, p.OutW, t.b1-t.b0, g.wp, winoRows*g.wp)
+			poolOut(rows, g.wp, y.Data[((t.n0+img)*p.OutC+oc)*ph*pw+r0*pw:][:n*pw], n, pw, biasAt(bias, oc))
 		}
-		winoOut(rows, g.wp, m, ms, p.OutW, t.b1-t.b0, g.wp, winoRows*g.wp)
-		poolOut(rows, g.wp, y.Data[((t.n0+img)*p.OutC+oc)*ph*pw+r0*pw:][:n*pw], n, pw, biasAt(bias, oc))
 	})
 }
