@@ -147,13 +147,24 @@ func winoPick(p ops.ConvParams) winoKind {
 	wino *= 1.1 + 4/float64(p.C)
 	wino2 = wino2Cost(p, wino2)
 	switch {
-	case wino2On && wino2 < min(wino, direct):
+	case wino2On && wino2 < min(wino, direct) && p.OutH >= wino2MinSide && p.OutW >= wino2MinSide:
 		return wino2D
 	case wino < direct:
 		return wino1D
 	}
 	return winoNone
 }
+
+// wino2MinSide is the smallest output side F(4×4,3×3) is picked for.
+// Below it an image makes at most 2×2 tiles, and the 2-D path stops
+// gaining from a second worker: resnet20's 64-channel 8×8 layer at batch
+// 64 (BenchmarkWinoConv, five alternations, load 1.6) took 0.80 ms
+// against F(4,3)'s 1.04 on one worker but 0.71 against 0.64 on two, and
+// the whole resnet20 b64 forward on two threads 15.8 against 14.4 ms
+// (ConvNetInfer, four alternations of QPIPE_WINOGRAD=1d). The choice has
+// to be the same on any worker count (the bits depend on it), so it
+// follows the multi-worker figure.
+const wino2MinSide = 12
 
 // idxCalls is the indirect GEMM kernel calls of an m×n product.
 func idxCalls(m, n int) int { return ((m + idxMR - 1) / idxMR) * ((n + idxNR - 1) / idxNR) }
