@@ -335,7 +335,7 @@ func (b *Backend) directCut(g *directGeom, align int) []directTile {
 	}
 	if p.N >= b.w.n {
 		var ts []directTile
-		for _, r := range imageRuns(p.N, (tileBudget/2)/max(perRow*(g.hq+g.gh), 1)) {
+		for _, r := range imageRuns(p.N, (tileBudget/2)/max(perRow*(g.hq+g.gh), 1), b.w.n) {
 			ts = append(ts, directTile{n0: r.n0, cnt: r.cnt, oh1: p.OutH, oc1: p.OutC})
 		}
 		return ts
@@ -354,10 +354,20 @@ func (b *Backend) directCut(g *directGeom, align int) []directTile {
 type imageRun struct{ n0, cnt int }
 
 // imageRuns cuts n images into the fewest runs of at most most images
-// (at least one each), all of nearly the same length (64 images at most
-// 24: 21, 21 and 22 rather than 24, 24 and 16).
-func imageRuns(n, most int) []imageRun {
+// (at least one each) whose count is a multiple of workers where n allows
+// it, all of nearly the same length (64 images at most 24: 21, 21 and 22
+// rather than 24, 24 and 16). The workers take equal shares of the runs
+// (workers.spread), so an even count gives each the same images: at most
+// 5 on 2 workers, 14 runs of 4 or 5 (32 images each) where 13 gave one
+// worker 7 runs against the other's 6, and it waited for the last.
+func imageRuns(n, most, workers int) []imageRun {
 	nt := (n + max(1, most) - 1) / max(1, most)
+	for even := nt; even <= n; even++ {
+		if even%max(1, workers) == 0 {
+			nt = even
+			break
+		}
+	}
 	runs := make([]imageRun, 0, nt)
 	for i := range nt {
 		n0 := n * i / nt

@@ -173,21 +173,46 @@ func sameOnWorkers(t *testing.T, name string, workers []int, run func(be *Backen
 }
 
 // TestImageRuns: the runs cover every image once, in order, none longer
-// than asked (nor empty), lengths at most one apart.
+// than asked (nor empty), lengths at most one apart; there are as few as
+// the length allows, rounded up to a multiple of the workers where there
+// are enough images, and then every worker's share of them (newShares,
+// as workers.spread cuts items) holds the same images to one.
 func TestImageRuns(t *testing.T) {
-	for n := 1; n <= 70; n++ {
-		for most := 0; most <= n+1; most++ {
-			runs := imageRuns(n, most)
-			next, lo, hi := 0, n, 0
-			for _, r := range runs {
-				if r.n0 != next || r.cnt < 1 || r.cnt > max(most, 1) {
-					t.Fatalf("imageRuns(%d, %d) = %v", n, most, runs)
+	for workers := 1; workers <= 3; workers++ {
+		for n := 1; n <= 70; n++ {
+			for most := 0; most <= n+1; most++ {
+				runs := imageRuns(n, most, workers)
+				next, lo, hi := 0, n, 0
+				for _, r := range runs {
+					if r.n0 != next || r.cnt < 1 || r.cnt > max(most, 1) {
+						t.Fatalf("imageRuns(%d, %d, %d) = %v", n, most, workers, runs)
+					}
+					next += r.cnt
+					lo, hi = min(lo, r.cnt), max(hi, r.cnt)
 				}
-				next += r.cnt
-				lo, hi = min(lo, r.cnt), max(hi, r.cnt)
-			}
-			if next != n || hi-lo > 1 || len(runs) != (n+max(most, 1)-1)/max(most, 1) {
-				t.Fatalf("imageRuns(%d, %d) = %v", n, most, runs)
+				fewest := (n + max(most, 1) - 1) / max(most, 1)
+				want := (fewest + workers - 1) / workers * workers
+				if want > n {
+					want = fewest
+				}
+				if next != n || hi-lo > 1 || len(runs) != want {
+					t.Fatalf("imageRuns(%d, %d, %d) = %v, want %d runs", n, most, workers, runs, want)
+				}
+				if len(runs)%workers != 0 {
+					continue
+				}
+				lo, hi = n, 0
+				shares := newShares(len(runs), workers)
+				for i := range shares {
+					imgs := 0
+					for _, r := range runs[shares[i].next.Load():shares[i].end] {
+						imgs += r.cnt
+					}
+					lo, hi = min(lo, imgs), max(hi, imgs)
+				}
+				if hi-lo > 1 {
+					t.Fatalf("imageRuns(%d, %d, %d) = %v: the workers' shares hold %d to %d images", n, most, workers, runs, lo, hi)
+				}
 			}
 		}
 	}

@@ -248,7 +248,7 @@ func (b *Backend) cutWino(p ops.ConvParams, blocks, perBlock, blockCols, most in
 		return winoBands(p, blocks, (blocks+nb-1)/nb)
 	case p.N >= b.w.n:
 		var ts []winoTile
-		for _, r := range imageRuns(p.N, budget/blocks) {
+		for _, r := range imageRuns(p.N, budget/blocks, b.w.n) {
 			ts = append(ts, winoTile{n0: r.n0, cnt: r.cnt, b1: blocks, oc1: p.OutC})
 		}
 		return ts
