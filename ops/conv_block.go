@@ -1,9 +1,6 @@
 package ops
 
-import (
-	"fmt"
-	"slices"
-)
+import "slices"
 
 // Inference-time inverted residual blocks (MobileNetV2): a 1×1 expansion
 // with its activation (absent in a block that does not expand), a
@@ -106,9 +103,9 @@ func (e *exec) runBlock(bl *blockNodes, vals map[int]*Tensor) (out *Tensor, err 
 			err = locate(panicToError(r), n)
 		}
 	}()
-	x := vals[n.Inputs[0]]
-	if x == nil {
-		return nil, locate(fmt.Errorf("input 0 (node %d) has no value", n.Inputs[0]), n)
+	x, err := inputOf(n, 0, vals)
+	if err != nil {
+		return nil, err
 	}
 	var w1, b1 *Tensor
 	var o1 Conv2dOptions

@@ -1,9 +1,6 @@
 package ops
 
-import (
-	"fmt"
-	"slices"
-)
+import "slices"
 
 // Inference-time convolution chains: conv2d [→ batchnorm] [→ add] [→ relu]
 // run as one convolution whose output pass applies the evaluation batch
@@ -96,9 +93,9 @@ func (e *exec) runChain(n *Node, ch *convChain, vals map[int]*Tensor) (out *Tens
 			err = locate(panicToError(r), n)
 		}
 	}()
-	x := vals[n.Inputs[0]]
-	if x == nil {
-		return nil, locate(fmt.Errorf("input 0 (node %d) has no value", n.Inputs[0]), n)
+	x, err := inputOf(n, 0, vals)
+	if err != nil {
+		return nil, err
 	}
 	a := n.Attrs
 	o := Conv2dOptions{Stride: pair(a.Stride, 1), Padding: pair(a.Padding, 0), Dilation: pair(a.Dilation, 1), Groups: a.Groups}

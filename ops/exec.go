@@ -425,6 +425,15 @@ func (m *Model) Forward1(c *Context, inputs ...*Tensor) (*Tensor, error) {
 	return outs[0], nil
 }
 
+// inputOf returns node n's input i from vals, or an error located at n
+// when it has no value.
+func inputOf(n *Node, i int, vals map[int]*Tensor) (*Tensor, error) {
+	if v := vals[n.Inputs[i]]; v != nil {
+		return v, nil
+	}
+	return nil, locate(fmt.Errorf("input %d (node %d) has no value", i, n.Inputs[i]), n)
+}
+
 // run evaluates one node, turning a panic into an error located at the
 // node.
 func (e *exec) run(n *Node, vals map[int]*Tensor) (out *Tensor, err error) {
@@ -439,9 +448,9 @@ func (e *exec) run(n *Node, vals map[int]*Tensor) (out *Tensor, err error) {
 	}
 	in := make([]*Tensor, len(n.Inputs))
 	int8In := takesInt8(n.Kind) || passesInt8(n.Kind)
-	for i, id := range n.Inputs {
-		if in[i] = vals[id]; in[i] == nil {
-			return nil, locate(fmt.Errorf("input %d (node %d) has no value", i, id), n)
+	for i := range n.Inputs {
+		if in[i], err = inputOf(n, i, vals); err != nil {
+			return nil, err
 		}
 		if n.Kind == OpAdd {
 			continue // runAdd takes int8 and channel-last operands as they are
