@@ -244,7 +244,9 @@ func TestConvBlockDeclines(t *testing.T) {
 
 // BenchmarkConvBlock times MobileNetV2's banded inverted residual blocks
 // at batch 1 (224×224 input), banded and as their layers one after the
-// other (outputs allocated once).
+// other (outputs allocated once); the first block with the 3×3 stem in
+// its bands against the stem alone and the rest banded (as before the
+// stem ran in the bands).
 func BenchmarkConvBlock(b *testing.B) {
 	r := rand.New(rand.NewPCG(35, 36))
 	for _, k := range []blockCase{
@@ -253,11 +255,15 @@ func BenchmarkConvBlock(b *testing.B) {
 		{n: 1, c: 24, e: 144, o: 32, h: 56, w: 56, s: 2},
 		{n: 1, c: 32, e: 192, o: 32, h: 28, w: 28, s: 1, res: true},
 		{n: 1, c: 32, e: 32, o: 16, h: 112, w: 112, s: 1, noExpand: true},
+		{n: 1, c: 3, e: 32, o: 16, h: 112, w: 112, s: 1, stem: 2},
 	} {
 		blk := newBlock(r, k)
 		name := fmt.Sprintf("%dx%d/c%d-e%d-s%d", k.h, k.w, k.c, k.e, k.s)
-		if k.noExpand {
+		switch {
+		case k.noExpand:
 			name = fmt.Sprintf("%dx%d/c%d-s%d", k.h, k.w, k.c, k.s)
+		case k.stem > 0:
+			name = fmt.Sprintf("%dx%d/stem%d-c%d-e%d-s%d", k.h, k.w, k.stem, k.c, k.e, k.s)
 		}
 		be := New(Options{Threads: runtime.GOMAXPROCS(0)})
 		b.Run(name+"/banded", func(b *testing.B) {
@@ -268,6 +274,20 @@ func BenchmarkConvBlock(b *testing.B) {
 			}
 		})
 		lb := newLayerBufs(blk)
+		if k.stem > 0 {
+			rest := blk
+			rest.X, rest.Expand = lb.h1, ops.ConvStage{}
+			b.Run(name+"/stem-then-banded", func(b *testing.B) {
+				for b.Loop() {
+					if err := be.Conv2dEpilogue(blk.Expand.P, blk.X, blk.Expand.W, blk.Expand.B, lb.h1, blk.Expand.Act); err != nil {
+						b.Fatal(err)
+					}
+					if done, err := be.ConvBlock(rest); !done || err != nil {
+						b.Fatal("the rest of the block is not banded: ", err)
+					}
+				}
+			})
+		}
 		b.Run(name+"/layers", func(b *testing.B) {
 			for b.Loop() {
 				layers(b, be, blk, lb)
