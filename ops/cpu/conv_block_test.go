@@ -256,6 +256,8 @@ func BenchmarkConvBlock(b *testing.B) {
 		{n: 1, c: 32, e: 192, o: 32, h: 28, w: 28, s: 1, res: true},
 		{n: 1, c: 32, e: 32, o: 16, h: 112, w: 112, s: 1, noExpand: true},
 		{n: 1, c: 3, e: 32, o: 16, h: 112, w: 112, s: 1, stem: 2},
+		{n: 1, c: 96, e: 576, o: 96, h: 14, w: 14, s: 1, res: true}, // channel parts
+		{n: 1, c: 160, e: 960, o: 160, h: 7, w: 7, s: 1, res: true},
 	} {
 		blk := newBlock(r, k)
 		name := fmt.Sprintf("%dx%d/c%d-e%d-s%d", k.h, k.w, k.c, k.e, k.s)
