@@ -10,16 +10,17 @@ import (
 )
 
 // blockCounter is the CPU backend counting the inverted residual blocks
-// handed to it and the ones it banded; with decline set it takes none.
+// handed to it and the ones it banded; with decline set it takes none,
+// with noStem none whose expansion is not a 1×1 convolution.
 type blockCounter struct {
 	*cpu.Backend
-	decline        bool
-	offered, taken int
+	decline, noStem bool
+	offered, taken  int
 }
 
 func (c *blockCounter) ConvBlock(b ops.ConvBlock) (bool, error) {
 	c.offered++
-	if c.decline {
+	if c.decline || c.noStem && b.Expand.W != nil && b.Expand.P.KH*b.Expand.P.KW > 1 {
 		return false, nil
 	}
 	done, err := c.Backend.ConvBlock(b)
@@ -159,9 +160,10 @@ func TestConvBlockKeepsValuesOthersRead(t *testing.T) {
 }
 
 // A 3×3 convolution before a depthwise block (MobileNetV2's stem) makes
-// the pattern of a block with an expansion that the CPU backend does not
-// take; the executor then runs the stem alone and offers the rest, which
-// the backend bands: the same bits as layer by layer, and the unfused
+// the pattern of a block with an expansion. The CPU backend bands it
+// with the stem (one call); a backend that takes only 1×1 expansions
+// declines it, and the executor then runs the stem alone and offers the
+// rest. Both give the same bits as layer by layer, and the unfused
 // nodes' values.
 func TestConvBlockAfterAStem(t *testing.T) {
 	b := ops.NewBuilder("stem", 1)
@@ -180,14 +182,6 @@ func TestConvBlockAfterAStem(t *testing.T) {
 	for i := range in.Data {
 		in.Data[i] = float32(r.NormFloat64())
 	}
-	banded := &blockCounter{Backend: cpu.New(cpu.Options{Threads: 2})}
-	got, err := m.Forward1(ops.NewContext(banded, ops.Options{}), in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if banded.offered != 2 || banded.taken != 1 {
-		t.Fatalf("%d blocks offered, %d banded; want 2 (with the stem, then without) and 1", banded.offered, banded.taken)
-	}
 	layered, err := m.Forward1(ops.NewContext(&blockCounter{Backend: cpu.New(cpu.Options{Threads: 2}), decline: true}, ops.Options{}), in)
 	if err != nil {
 		t.Fatal(err)
@@ -196,12 +190,27 @@ func TestConvBlockAfterAStem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, v := range apart[0].Data {
-		if math.Float32bits(got.Data[i]) != math.Float32bits(layered.Data[i]) {
-			t.Fatalf("value %d: banded %v, layer by layer %v", i, got.Data[i], layered.Data[i])
+	for _, c := range []struct {
+		be             *blockCounter
+		offered, taken int
+	}{
+		{&blockCounter{Backend: cpu.New(cpu.Options{Threads: 2})}, 1, 1},               // banded with the stem
+		{&blockCounter{Backend: cpu.New(cpu.Options{Threads: 2}), noStem: true}, 2, 1}, // with the stem, then without
+	} {
+		got, err := m.Forward1(ops.NewContext(c.be, ops.Options{}), in)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if d := math.Abs(float64(got.Data[i] - v)); d > 1e-4*(1+math.Abs(float64(v))) {
-			t.Fatalf("value %d: fused %v, unfused %v", i, got.Data[i], v)
+		if c.be.offered != c.offered || c.be.taken != c.taken {
+			t.Fatalf("noStem %v: %d blocks offered, %d banded; want %d and %d", c.be.noStem, c.be.offered, c.be.taken, c.offered, c.taken)
+		}
+		for i, v := range apart[0].Data {
+			if math.Float32bits(got.Data[i]) != math.Float32bits(layered.Data[i]) {
+				t.Fatalf("noStem %v, value %d: banded %v, layer by layer %v", c.be.noStem, i, got.Data[i], layered.Data[i])
+			}
+			if d := math.Abs(float64(got.Data[i] - v)); d > 1e-4*(1+math.Abs(float64(v))) {
+				t.Fatalf("noStem %v, value %d: fused %v, unfused %v", c.be.noStem, i, got.Data[i], v)
+			}
 		}
 	}
 }

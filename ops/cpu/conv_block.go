@@ -19,6 +19,13 @@ import (
 // convolutions one after the other, so the bits are the same. A block of
 // one image with few rows runs in parts of its channels instead
 // (conv_block_parts.go).
+//
+// The expansion may also be a clipped convolution the direct path takes
+// (MobileNetV2's 3×3 stride-2 stem before its first depthwise one): each
+// band then copies the input rows its expansion rows' taps reach into a
+// direct tile (conv_direct.go), multiplies it into a tile result and
+// writes the clipped rows into the buffer with the layer's output pass,
+// so the stem's output (32×112×112 floats) never goes to memory either.
 
 var _ ops.ConvBlockBackend = (*Backend)(nil)
 
@@ -30,10 +37,13 @@ type blockPlan struct {
 	blk        ops.ConvBlock
 	e, d, pr   ops.ConvParams // expansion, depthwise, projection
 	dw         *dw3Plan
-	lo, hi     float32 // the depthwise clamp
-	nb         int     // bands per image
-	maxE, maxD int     // the largest band's expansion and depthwise floats
-	parts      int     // >0: ranges of expanded channels instead of bands (blockParts)
+	g          *directGeom // a direct (not 1×1) expansion's layout; nil for a 1×1 one
+	maxIn      int         // the largest band's direct tile: its input copy
+	maxT       int         // and its GEMM result
+	lo, hi     float32     // the depthwise clamp
+	nb         int         // bands per image
+	maxE, maxD int         // the largest band's expansion and depthwise floats
+	parts      int         // >0: ranges of expanded channels instead of bands (blockParts)
 }
 
 // pointwiseConv reports whether p is a 1×1, stride 1, unpadded, ungrouped
@@ -69,7 +79,8 @@ func (b *Backend) newBlockPlan(blk ops.ConvBlock) *blockPlan {
 	if blk.Expand.W == nil { // no expansion: the depthwise reads x in place
 		e, ok = d, true
 	}
-	if !ok || own || !gemm.IndirectNative() || !pointwiseConv(e) && blk.Expand.W != nil || !pointwiseConv(pr) ||
+	direct := blk.Expand.W != nil && !pointwiseConv(e)
+	if !ok || own || !gemm.IndirectNative() || direct && !b.directStem(blk.Expand) || !pointwiseConv(pr) ||
 		!depthwise(d) || d.OutC != d.C {
 		return nil
 	}
@@ -78,11 +89,14 @@ func (b *Backend) newBlockPlan(blk ops.ConvBlock) *blockPlan {
 		return nil
 	}
 	pl := &blockPlan{blk: blk, e: e, d: d, pr: pr, dw: dw, lo: lo, hi: hi}
+	if direct {
+		pl.g = directGeomFor(e)
+	}
 	s := d.StrideH
 	perRow := d.C * (s*d.W + d.OutW) // floats per output row in the two buffers
 	most := max(4, (blockBudget-2*d.C*d.W)/max(perRow, 1))
 	pl.nb = b.blockBands(d.N, d.OutH, most)
-	if d.N == 1 && d.OutH < blockPartRows && blk.Expand.W != nil { // channel parts instead of short bands
+	if d.N == 1 && d.OutH < blockPartRows && blk.Expand.W != nil && !direct { // channel parts instead of short bands
 		pl.parts = blockParts
 		return pl
 	}
@@ -93,11 +107,23 @@ func (b *Backend) newBlockPlan(blk ops.ConvBlock) *blockPlan {
 		r0, r1 := pl.band(i)
 		e0, e1 := pl.inRows(r0, r1)
 		pl.maxE, pl.maxD = max(pl.maxE, d.C*(e1-e0)*d.W), max(pl.maxD, d.C*(r1-r0)*d.OutW)
+		if direct {
+			t := pl.expandTile(0, e0, e1)
+			pl.maxIn, pl.maxT = max(pl.maxIn, e.C*pl.g.used*pl.g.planeLen(t)), max(pl.maxT, e.OutC*pl.g.cols(t))
+		}
 	}
 	if blk.Expand.W == nil {
 		pl.maxE = 0
 	}
 	return pl
+}
+
+// directStem reports whether the expansion stage st, not a 1×1
+// convolution, runs in the bands: a clipped convolution that Conv2dEpilogue
+// computes on the direct path (ungrouped, not Winograd), whose output pass
+// the bands then repeat bit for bit.
+func (b *Backend) directStem(st ops.ConvStage) bool {
+	return st.Act.Kind == ops.EpilogueClip && directOK(st.P) && !b.useWino(st.P)
 }
 
 // blockBands returns how many bands of at least four and at most most
@@ -142,10 +168,14 @@ func (b *Backend) ConvBlock(blk ops.ConvBlock) (bool, error) {
 			ebuf = b.tmp.get(slot, pl.maxE)
 		}
 		dbuf := b.tmp.get(slot, pl.maxD)
-		defer b.putBufs(slot, ebuf, dbuf)
-		off := make([]int, max(pl.e.C, pl.d.C))
+		var tb directBufs
+		if pl.g != nil {
+			tb = directBufs{in: b.tmp.get(slot, pl.maxIn), t: b.tmp.get(slot, pl.maxT)}
+		}
+		defer b.putBufs(slot, ebuf, dbuf, tb.in, tb.t)
+		off := make([]int, max(pl.e.C*pl.e.KH*pl.e.KW, pl.d.C))
 		for u := u0; u < u1; u++ {
-			pl.run(u/pl.nb, u%pl.nb, ebuf, dbuf, off)
+			pl.run(u/pl.nb, u%pl.nb, ebuf, dbuf, tb, off)
 		}
 	})
 	return true, nil
@@ -153,13 +183,17 @@ func (b *Backend) ConvBlock(blk ops.ConvBlock) (bool, error) {
 
 // run computes band i of image img: expansion into ebuf (without one the
 // depthwise reads x), depthwise into dbuf, projection into y.
-func (pl *blockPlan) run(img, i int, ebuf, dbuf []float32, off []int) {
+func (pl *blockPlan) run(img, i int, ebuf, dbuf []float32, tb directBufs, off []int) {
 	blk, e, d, pr := pl.blk, pl.e, pl.d, pl.pr
 	r0, r1 := pl.band(i)
 	e0, e1 := pl.inRows(r0, r1)
-	hw, ne, nd := e.H*e.W, (e1-e0)*e.W, (r1-r0)*d.OutW
+	hw, ne, nd := e.H*e.W, (e1-e0)*d.W, (r1-r0)*d.OutW                               // d.W: the expansion's output width
 	in := func(ch int) []float32 { return blk.X.Data[(img*d.C+ch)*hw+e0*e.W:][:ne] } // no expansion
-	if blk.Expand.W != nil {
+	switch {
+	case pl.g != nil:
+		pl.expandDirect(img, e0, e1, ebuf, tb, off)
+		in = func(ch int) []float32 { return ebuf[ch*ne:][:ne] }
+	case blk.Expand.W != nil:
 		pl.expand(img, e0, e1, ebuf, off)
 		in = func(ch int) []float32 { return ebuf[ch*ne:][:ne] }
 	}
@@ -192,4 +226,31 @@ func (pl *blockPlan) expand(img, e0, e1 int, ebuf []float32, off []int) {
 	f, _ := fusionOf(e, blk.Expand.B, blk.Expand.Act)
 	c, ldc, ep := newFusedOut(band, ebuf, f).into(directTile{cnt: 1, oh1: e1 - e0, oc1: e.OutC})
 	gemm.SgemmIndirectEpilogue(e.OutC, (e1-e0)*e.W, e.C, blk.Expand.W.Data, e.C, blk.X.Data[img*e.C*hw+e0*e.W:], off[:e.C], c, ldc, ep)
+}
+
+// directBufs are a band's direct expansion tile: its input copy and its
+// GEMM result.
+type directBufs struct{ in, t []float32 }
+
+// expandTile is the direct tile of the expansion's rows e0..e1-1 of image
+// img.
+func (pl *blockPlan) expandTile(img, e0, e1 int) directTile {
+	return directTile{n0: img, cnt: 1, oh0: e0, oh1: e1, oc1: pl.e.OutC}
+}
+
+// expandDirect writes the direct expansion's rows e0..e1-1 of image img
+// into ebuf (channel c at c·(e1−e0)·W) as directForward computes that
+// tile: its input copy, the GEMM into a tile result, the output pass.
+func (pl *blockPlan) expandDirect(img, e0, e1 int, ebuf []float32, tb directBufs, off []int) {
+	blk, e, g := pl.blk, pl.e, pl.g
+	K := e.C * e.KH * e.KW
+	t := pl.expandTile(img, e0, e1)
+	in, n := tb.in[:e.C*g.used*g.planeLen(t)], g.cols(t)
+	g.fill(t, blk.X.Data, in, off[:K])
+	gemm.SgemmIndirect(e.OutC, n, K, blk.Expand.W.Data, K, in, off[:K], tb.t[:e.OutC*n], n)
+	band := e // the output pass writes the band's rows as a one-image plane of e1−e0 rows
+	band.N, band.OutH = 1, e1-e0
+	f, _ := fusionOf(e, blk.Expand.B, blk.Expand.Act)
+	rowsPer, _ := g.rows(t)
+	newFusedOut(band, ebuf, f).out(g)(tb.t[:e.OutC*n], n, rowsPer*g.wp, directTile{cnt: 1, oh1: e1 - e0, oc1: e.OutC})
 }

@@ -14,7 +14,10 @@ import (
 // and depthwise planes and their share of the projection (a product over
 // its channels only) into a partial sum of its own, one worker per part;
 // the partial sums are then added in part order with the projection's
-// bias and the residual. The number of parts is fixed, so the bits do
+// bias and the residual, spread over the workers by output channel where
+// there are at least two pieces of 4096 floats (the 14×14 blocks; each
+// element's additions are the same in any piece, so the bits do not
+// change). The number of parts is fixed, so the bits do
 // not depend on the number of workers; they differ from the layers one
 // after the other by the order of the projection's sum (the parts' sums
 // added at the end).
@@ -46,17 +49,19 @@ func (b *Backend) blockInParts(pl *blockPlan) {
 	// (each a correctly rounded add, in this order)
 	shift, y := biasShift(pr, pl.blk.Project.B), pl.blk.Y.Data[:per]
 	inf := float32(math.Inf(1))
-	for oc := range pr.OutC {
-		acc := psum[oc*ohw:][:ohw]
-		for k := 1; k < pl.parts; k++ {
-			axpy(1, psum[k*per+oc*ohw:][:ohw], acc)
+	b.w.ForSlots(pr.OutC, max(1, 4096/ohw), func(o0, o1, _ int) {
+		for oc := o0; oc < o1; oc++ {
+			acc := psum[oc*ohw:][:ohw]
+			for k := 1; k < pl.parts; k++ {
+				axpy(1, psum[k*per+oc*ohw:][:ohw], acc)
+			}
+			row := y[oc*ohw:][:ohw]
+			biasClipRow(acc, row, shift[oc], -inf, inf)
+			if pl.blk.Res != nil {
+				axpy(1, pl.blk.Res.Data[oc*ohw:][:ohw], row)
+			}
 		}
-		row := y[oc*ohw:][:ohw]
-		biasClipRow(acc, row, shift[oc], -inf, inf)
-		if pl.blk.Res != nil {
-			axpy(1, pl.blk.Res.Data[oc*ohw:][:ohw], row)
-		}
-	}
+	})
 }
 
 // part computes part k of the block (expanded channels c0..c1-1): their

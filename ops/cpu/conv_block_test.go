@@ -17,6 +17,7 @@ type blockCase struct {
 	n, c, e, o, h, w, s int
 	res                 bool
 	noExpand            bool // e must be c: the depthwise reads x
+	stem                int  // >0: the expansion is a 3×3 convolution of this stride (padding 1) from an input stem times h×w
 }
 
 // convStage returns a stage of random weights and bias for p.
@@ -51,6 +52,11 @@ func newBlock(r *rand.Rand, k blockCase) ops.ConvBlock {
 	}
 	if k.noExpand {
 		blk.Expand = ops.ConvStage{}
+	}
+	if s := k.stem; s > 0 {
+		blk.X = ops.New(k.n, k.c, s*k.h, s*k.w)
+		blk.Expand = convStage(r, ops.ConvParams{N: k.n, C: k.c, H: s * k.h, W: s * k.w, OutC: k.e, KH: 3, KW: 3,
+			StrideH: s, StrideW: s, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: k.h, OutW: k.w}, relu6)
 	}
 	for i := range blk.X.Data {
 		blk.X.Data[i] = float32(r.NormFloat64())
@@ -97,7 +103,8 @@ func layers(t testing.TB, be *Backend, blk ops.ConvBlock, lb layerBufs) []float3
 // TestConvBlockMatchesLayers: an inverted residual block computed band by
 // band equals its three convolutions one after the other bit for bit
 // (stride 1 with and without the residual, stride 2, with and without an
-// expansion, MobileNetV2's 112×112, 56×56 and 14×14 shapes, uneven sizes,
+// expansion or a 3×3 strided stem as the expansion, MobileNetV2's 112×112,
+// 56×56 and 14×14 shapes, uneven sizes,
 // batches 2 and 3), on 1 to 3
 // workers, with band edges inside the image; the layers themselves are
 // checked against float64 references (TestDepthwiseMatchesFloat64Reference
@@ -116,6 +123,9 @@ func TestConvBlockMatchesLayers(t *testing.T) {
 		{n: 3, c: 64, e: 384, o: 64, h: 14, w: 14, s: 1, res: true}, // in cache: banded for the workers
 		{n: 1, c: 32, e: 32, o: 16, h: 112, w: 112, s: 1, noExpand: true},
 		{n: 3, c: 24, e: 24, o: 24, h: 57, w: 50, s: 2, res: true, noExpand: true},
+		{n: 1, c: 3, e: 32, o: 16, h: 112, w: 112, s: 1, stem: 2}, // MobileNetV2's stem and first block
+		{n: 3, c: 3, e: 48, o: 8, h: 81, w: 35, s: 2, stem: 2},
+		{n: 1, c: 4, e: 24, o: 8, h: 37, w: 45, s: 1, stem: 3},
 	}
 	for _, k := range cases {
 		blk := newBlock(r, k)
@@ -199,7 +209,9 @@ func TestConvBlockPartsMatchLayers(t *testing.T) {
 // TestConvBlockDeclines: blocks the bands do not take are left to the
 // layers (ConvBlock reports false and writes nothing): a small block
 // without expansion in fewer bands than workers (7×7 rows make one band
-// of at least four), a hardswish, a 5×5 depthwise, a strided expansion.
+// of at least four), a hardswish, a 5×5 depthwise, a 3×3 stem without a
+// clip (Conv2dEpilogue does not take it on the direct path), a 3×3 stem
+// of stride 1 (Winograd's in the layers).
 func TestConvBlockDeclines(t *testing.T) {
 	r := rand.New(rand.NewPCG(33, 34))
 	be := New(Options{Threads: 2})
@@ -208,9 +220,13 @@ func TestConvBlockDeclines(t *testing.T) {
 	hswish.Depthwise.Act = ops.Epilogue{Kind: ops.EpilogueHardswish}
 	k5 := newBlock(r, blockCase{n: 1, c: 16, e: 96, o: 24, h: 56, w: 56, s: 1})
 	k5.Depthwise.P.KH, k5.Depthwise.P.KW, k5.Depthwise.P.PadH, k5.Depthwise.P.PadW = 5, 5, 2, 2
-	strided := newBlock(r, blockCase{n: 1, c: 16, e: 96, o: 24, h: 56, w: 56, s: 1})
-	strided.Expand.P.StrideH = 2
-	for name, blk := range map[string]ops.ConvBlock{"small": small, "hardswish": hswish, "5x5": k5, "strided expansion": strided} {
+	unclipped := newBlock(r, blockCase{n: 1, c: 3, e: 32, o: 16, h: 56, w: 56, s: 1, stem: 2})
+	unclipped.Expand.Act = ops.Epilogue{}
+	wino := newBlock(r, blockCase{n: 1, c: 32, e: 32, o: 16, h: 56, w: 56, s: 1, stem: 1})
+	if !be.useWino(wino.Expand.P) {
+		t.Fatalf("the 3×3 stride-1 32-channel stem at 56×56 should be Winograd's; the case checks nothing")
+	}
+	for name, blk := range map[string]ops.ConvBlock{"small": small, "hardswish": hswish, "5x5": k5, "unclipped stem": unclipped, "winograd stem": wino} {
 		for i := range blk.Y.Data {
 			blk.Y.Data[i] = 7
 		}
@@ -228,7 +244,9 @@ func TestConvBlockDeclines(t *testing.T) {
 
 // BenchmarkConvBlock times MobileNetV2's banded inverted residual blocks
 // at batch 1 (224×224 input), banded and as their layers one after the
-// other (outputs allocated once).
+// other (outputs allocated once); the first block with the 3×3 stem in
+// its bands against the stem alone and the rest banded (as before the
+// stem ran in the bands).
 func BenchmarkConvBlock(b *testing.B) {
 	r := rand.New(rand.NewPCG(35, 36))
 	for _, k := range []blockCase{
@@ -237,11 +255,17 @@ func BenchmarkConvBlock(b *testing.B) {
 		{n: 1, c: 24, e: 144, o: 32, h: 56, w: 56, s: 2},
 		{n: 1, c: 32, e: 192, o: 32, h: 28, w: 28, s: 1, res: true},
 		{n: 1, c: 32, e: 32, o: 16, h: 112, w: 112, s: 1, noExpand: true},
+		{n: 1, c: 3, e: 32, o: 16, h: 112, w: 112, s: 1, stem: 2},
+		{n: 1, c: 96, e: 576, o: 96, h: 14, w: 14, s: 1, res: true}, // channel parts
+		{n: 1, c: 160, e: 960, o: 160, h: 7, w: 7, s: 1, res: true},
 	} {
 		blk := newBlock(r, k)
 		name := fmt.Sprintf("%dx%d/c%d-e%d-s%d", k.h, k.w, k.c, k.e, k.s)
-		if k.noExpand {
+		switch {
+		case k.noExpand:
 			name = fmt.Sprintf("%dx%d/c%d-s%d", k.h, k.w, k.c, k.s)
+		case k.stem > 0:
+			name = fmt.Sprintf("%dx%d/stem%d-c%d-e%d-s%d", k.h, k.w, k.stem, k.c, k.e, k.s)
 		}
 		be := New(Options{Threads: runtime.GOMAXPROCS(0)})
 		b.Run(name+"/banded", func(b *testing.B) {
@@ -252,6 +276,20 @@ func BenchmarkConvBlock(b *testing.B) {
 			}
 		})
 		lb := newLayerBufs(blk)
+		if k.stem > 0 {
+			rest := blk
+			rest.X, rest.Expand = lb.h1, ops.ConvStage{}
+			b.Run(name+"/stem-then-banded", func(b *testing.B) {
+				for b.Loop() {
+					if err := be.Conv2dEpilogue(blk.Expand.P, blk.X, blk.Expand.W, blk.Expand.B, lb.h1, blk.Expand.Act); err != nil {
+						b.Fatal(err)
+					}
+					if done, err := be.ConvBlock(rest); !done || err != nil {
+						b.Fatal("the rest of the block is not banded: ", err)
+					}
+				}
+			})
+		}
 		b.Run(name+"/layers", func(b *testing.B) {
 			for b.Loop() {
 				layers(b, be, blk, lb)
