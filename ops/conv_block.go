@@ -98,11 +98,7 @@ func (e *exec) stage(n *Node) (w, b *Tensor, o Conv2dOptions) {
 // convolutions one after the other.
 func (e *exec) runBlock(bl *blockNodes, vals map[int]*Tensor) (out *Tensor, err error) {
 	n := bl.nodes[0]
-	defer func() {
-		if r := recover(); r != nil {
-			err = locate(panicToError(r), n)
-		}
-	}()
+	defer recoverAt(n, &err)
 	x, err := inputOf(n, 0, vals)
 	if err != nil {
 		return nil, err

@@ -88,11 +88,7 @@ func fusedChain(m *Model, i int, readers map[int]int, vals map[int]*Tensor) *con
 
 // runChain evaluates conv2d node n with chain ch fused into it.
 func (e *exec) runChain(n *Node, ch *convChain, vals map[int]*Tensor) (out *Tensor, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = locate(panicToError(r), n)
-		}
-	}()
+	defer recoverAt(n, &err)
 	x, err := inputOf(n, 0, vals)
 	if err != nil {
 		return nil, err

@@ -425,6 +425,14 @@ func (m *Model) Forward1(c *Context, inputs ...*Tensor) (*Tensor, error) {
 	return outs[0], nil
 }
 
+// recoverAt turns a panic while node n is evaluated into an error
+// located at n (err is the deferring function's result).
+func recoverAt(n *Node, err *error) {
+	if r := recover(); r != nil {
+		*err = locate(panicToError(r), n)
+	}
+}
+
 // inputOf returns node n's input i from vals, or an error located at n
 // when it has no value.
 func inputOf(n *Node, i int, vals map[int]*Tensor) (*Tensor, error) {
@@ -437,11 +445,7 @@ func inputOf(n *Node, i int, vals map[int]*Tensor) (*Tensor, error) {
 // run evaluates one node, turning a panic into an error located at the
 // node.
 func (e *exec) run(n *Node, vals map[int]*Tensor) (out *Tensor, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = locate(panicToError(r), n)
-		}
-	}()
+	defer recoverAt(n, &err)
 	spec, ok := kindSpecs[n.Kind]
 	if !ok || spec.run == nil {
 		return nil, locate(fmt.Errorf("unknown node kind %q", n.Kind), n)
