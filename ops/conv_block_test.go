@@ -1,6 +1,7 @@
 package ops_test
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -90,20 +91,7 @@ func TestConvBlockFusionMatchesUnfused(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i, v := range want.Data {
-			if math.Float32bits(got.Data[i]) != math.Float32bits(v) {
-				t.Fatalf("batch %d: output %d banded %v, layer by layer %v", n, i, got.Data[i], v)
-			}
-		}
-		outs, err := m.ForwardObserved(ops.NewContext(cpu.New(cpu.Options{}), ops.Options{}), func(*ops.Node, []*ops.Tensor, *ops.Tensor) {}, in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, v := range outs[0].Data {
-			if d := math.Abs(float64(got.Data[i] - v)); d > 1e-4*(1+math.Abs(float64(v))) {
-				t.Fatalf("batch %d: output %d fused %v, unfused %v", n, i, got.Data[i], v)
-			}
-		}
+		matchesLayered(t, fmt.Sprintf("batch %d", n), got, want, unfused(t, m, in)[0])
 	}
 }
 
@@ -140,22 +128,8 @@ func TestConvBlockKeepsValuesOthersRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	apart, err := m.ForwardObserved(ops.NewContext(cpu.New(cpu.Options{}), ops.Options{}), func(*ops.Node, []*ops.Tensor, *ops.Tensor) {}, in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for o := range apart {
-		if len(got[o].Data) != len(apart[o].Data) || len(layered[o].Data) != len(apart[o].Data) {
-			t.Fatalf("output %d: %d and %d values, want %d", o, len(got[o].Data), len(layered[o].Data), len(apart[o].Data))
-		}
-		for i, v := range apart[o].Data {
-			if math.Float32bits(got[o].Data[i]) != math.Float32bits(layered[o].Data[i]) {
-				t.Fatalf("output %d, value %d: banded %v, layer by layer %v", o, i, got[o].Data[i], layered[o].Data[i])
-			}
-			if d := math.Abs(float64(got[o].Data[i] - v)); d > 1e-4*(1+math.Abs(float64(v))) {
-				t.Fatalf("output %d, value %d: fused %v, unfused %v", o, i, got[o].Data[i], v)
-			}
-		}
+	for o, a := range unfused(t, m, in) {
+		matchesLayered(t, fmt.Sprintf("output %d", o), got[o], layered[o], a)
 	}
 }
 
@@ -186,10 +160,7 @@ func TestConvBlockAfterAStem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	apart, err := m.ForwardObserved(ops.NewContext(cpu.New(cpu.Options{}), ops.Options{}), func(*ops.Node, []*ops.Tensor, *ops.Tensor) {}, in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	apart := unfused(t, m, in)[0]
 	for _, c := range []struct {
 		be             *blockCounter
 		offered, taken int
@@ -204,13 +175,35 @@ func TestConvBlockAfterAStem(t *testing.T) {
 		if c.be.offered != c.offered || c.be.taken != c.taken {
 			t.Fatalf("noStem %v: %d blocks offered, %d banded; want %d and %d", c.be.noStem, c.be.offered, c.be.taken, c.offered, c.taken)
 		}
-		for i, v := range apart[0].Data {
-			if math.Float32bits(got.Data[i]) != math.Float32bits(layered.Data[i]) {
-				t.Fatalf("noStem %v, value %d: banded %v, layer by layer %v", c.be.noStem, i, got.Data[i], layered.Data[i])
-			}
-			if d := math.Abs(float64(got.Data[i] - v)); d > 1e-4*(1+math.Abs(float64(v))) {
-				t.Fatalf("noStem %v, value %d: fused %v, unfused %v", c.be.noStem, i, got.Data[i], v)
-			}
+		matchesLayered(t, fmt.Sprintf("noStem %v", c.be.noStem), got, layered, apart)
+	}
+}
+
+// unfused is m's outputs with every node run on its own (an observing
+// hook turns the executor's fusions off).
+func unfused(t *testing.T, m *ops.Model, in *ops.Tensor) []*ops.Tensor {
+	t.Helper()
+	outs, err := m.ForwardObserved(ops.NewContext(cpu.New(cpu.Options{}), ops.Options{}), func(*ops.Node, []*ops.Tensor, *ops.Tensor) {}, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return outs
+}
+
+// matchesLayered fails unless got has the bits of layered (the block's
+// convolutions one after the other) and is within 1e-4·(1+|v|) of each
+// value v of apart (the nodes run on their own).
+func matchesLayered(t *testing.T, what string, got, layered, apart *ops.Tensor) {
+	t.Helper()
+	if len(got.Data) != len(apart.Data) || len(layered.Data) != len(apart.Data) {
+		t.Fatalf("%s: %d and %d values, want %d", what, len(got.Data), len(layered.Data), len(apart.Data))
+	}
+	for i, v := range apart.Data {
+		if math.Float32bits(got.Data[i]) != math.Float32bits(layered.Data[i]) {
+			t.Fatalf("%s, value %d: banded %v, layer by layer %v", what, i, got.Data[i], layered.Data[i])
+		}
+		if d := math.Abs(float64(got.Data[i] - v)); d > 1e-4*(1+math.Abs(float64(v))) {
+			t.Fatalf("%s, value %d: fused %v, unfused %v", what, i, got.Data[i], v)
 		}
 	}
 }
