@@ -161,7 +161,7 @@ func TestSlurmSameMetrics(t *testing.T) {
 // TestSlurmKilledJob: scancel on one branch's job fails the run with the
 // job's state and log; running again resubmits that branch only.
 func TestSlurmKilledJob(t *testing.T) {
-	slurmDir(t, strings.Replace(seeded, "epochs=2", "epochs=4", 1), "")
+	slurmDir(t, strings.Replace(seeded, "epochs=2", "epochs=300", 1), "")
 	code, _, stderr := qpipeIn(t, "", "run", "--executor", "slurm", "--detach", "--out", "o", "sweep.qpipe")
 	if code != 0 || !strings.Contains(stderr, "detached:") {
 		t.Fatalf("exit %d\n%s", code, stderr)
