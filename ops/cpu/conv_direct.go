@@ -340,9 +340,9 @@ func (b *Backend) directCut(g *directGeom, align int) []directTile {
 		}
 		return ts
 	}
-	parts, macs := b.w.n, p.OutC*p.OutH*p.OutW*p.C*p.KH*p.KW
+	parts := b.w.n
 	switch {
-	case parts == 1 || macs < partWork:
+	case !b.splitsImage(p.OutC * p.OutH * p.OutW * p.C * p.KH * p.KW):
 		return bands(p, p.OutH)
 	case p.OutH/parts/align*align*g.wp >= 64:
 		return cutBands(p, parts, align)
@@ -424,6 +424,23 @@ func bands(p ops.ConvParams, rows int) []directTile {
 // partWork is the multiply-adds of one image's convolution above which it
 // is split over the workers.
 const partWork = 1 << 18
+
+// contendedWork is the multiply-adds below which a lone image's
+// convolution stays whole while the pool workers are not getting a core
+// (workers.contended): resnet20's and the cnn's batch-1 3×3 layers (2.4M
+// and 3.6M), 10-40 µs on one thread. On a machine whose other processes
+// took the second core, resnet20's batch-1 forward on two threads ran
+// 0.83-0.88× the time with every such layer whole than split in parts
+// that the caller then ran both of (docs/performance.md, s9-r20).
+const contendedWork = 1 << 22
+
+// splitsImage reports whether one image's convolution of macs
+// multiply-adds is cut into a part per worker: with more than one worker,
+// enough work to pay for the hand-off (partWork), and, for a small one,
+// workers that have been taking their parts (contended).
+func (b *Backend) splitsImage(macs int) bool {
+	return b.w.n > 1 && macs >= partWork && (macs >= contendedWork || !b.w.contended())
+}
 
 // directForward runs the forward of tiles ts: each worker takes whole
 // tiles (copy, GEMM, out), its own share first (tiles). out writes the

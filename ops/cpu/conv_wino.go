@@ -253,10 +253,10 @@ func (b *Backend) cutWino(p ops.ConvParams, blocks, perBlock, blockCols, most in
 		}
 		return ts
 	}
-	parts, macs := b.w.n, p.OutC*p.OutH*p.OutW*p.C*9
+	parts := b.w.n
 	per := (blocks + parts - 1) / parts
 	switch {
-	case parts == 1 || macs < partWork:
+	case !b.splitsImage(p.OutC * p.OutH * p.OutW * p.C * 9):
 		return winoBands(p, blocks, blocks)
 	case per*blockCols >= 2*48:
 		return winoBands(p, blocks, per)

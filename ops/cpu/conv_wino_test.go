@@ -703,3 +703,47 @@ func TestWino2TransformsMatchGo(t *testing.T) {
 		}
 	}
 }
+
+// TestContendedKeepsSmallImagesWhole: while the pool workers are not
+// getting a core (workers.contended), a lone image's convolution under
+// contendedWork multiply-adds runs as one tile on both paths (resnet20's
+// batch-1 3×3 layers, Winograd and direct), a larger one is still cut in
+// a part per worker, and either cut gives the same bits.
+func TestContendedKeepsSmallImagesWhole(t *testing.T) {
+	r := rand.New(rand.NewPCG(29, 30))
+	for _, s := range []struct {
+		c, oc, hw int
+		whole     bool // kept whole while contended
+	}{{16, 16, 32, true}, {32, 32, 16, true}, {64, 64, 8, true}, {128, 128, 14, false}} {
+		p := ops.ConvParams{N: 1, C: s.c, H: s.hw, W: s.hw, OutC: s.oc, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
+			PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: s.hw, OutW: s.hw}
+		x, w := ops.New(1, p.C, p.H, p.W), ops.New(p.OutC, p.C, 3, 3)
+		for _, v := range [][]float32{x.Data, w.Data} {
+			for i := range v {
+				v[i] = float32(r.NormFloat64())
+			}
+		}
+		f := ops.ConvFusion{Shift: make([]float32, p.OutC), ReLU: true}
+		be := &Backend{w: newWorkers(2), tmp: &scratch{}} // its own average, not the shared workers'
+		var outs [2][]float32
+		for i, busy := range []bool{false, true} {
+			if busy {
+				for range 16 {
+					be.w.record(false)
+				}
+			}
+			nw, nd := len(be.winoTiles(newWinoGeom(p))), len(be.directTiles(directGeomFor(p)))
+			if want := busy && s.whole; (nw == 1) != want || (nd == 1) != want {
+				t.Errorf("%d→%d %d×%d, contended %v: %d Winograd and %d direct tiles, want one each: %v", s.c, s.oc, s.hw, s.hw, busy, nw, nd, want)
+			}
+			y := ops.New(1, p.OutC, p.OutH, p.OutW)
+			if err := be.Conv2dFused(p, x, w, y, f); err != nil {
+				t.Fatal(err)
+			}
+			outs[i] = y.Data
+		}
+		if i := firstBitDiff(outs[0], outs[1]); i >= 0 {
+			t.Errorf("%d→%d %d×%d: y[%d] = %v split, %v whole", s.c, s.oc, s.hw, s.hw, i, outs[0][i], outs[1][i])
+		}
+	}
+}

@@ -32,10 +32,63 @@ var jitter atomic.Bool
 // A loop started from inside a piece (nested) runs inline when no worker
 // is idle, so nesting never deadlocks.
 type workers struct {
-	n int
+	n      int
+	unhelp atomic.Int32 // running average of split loops the pool workers did none of (contended)
+	last   atomic.Int64 // when the last such loop ended (nanoseconds since clock0)
 }
 
 func newWorkers(n int) *workers { return &workers{n: max(n, 1)} }
+
+// unhelpFull is the running average of contended at which every recent
+// split loop ran without any help from the pool workers; each loop moves
+// the average an eighth of the way to unhelpFull (no help) or to 0 (a
+// pool worker took an item).
+const unhelpFull = 1 << 12
+
+// contendedFor is how long contended keeps answering true after the last
+// split loop that the workers did not help with. Small layers then run
+// whole, so the workers get no items and park (no spinning thread takes
+// time slices from the caller), and nothing new is learnt: once it has
+// passed, the average starts again from zero and the next loops are
+// split, on a quiet machine for good, on a busy one until enough of them
+// go unhelped again (about six).
+const contendedFor = 10 * time.Millisecond
+
+// clock0 is the origin of workers.last.
+var clock0 = time.Now()
+
+// record adds one split loop's outcome to the running average: whether a
+// pool worker took any of its items. Concurrent loops may lose each
+// other's update; the average is a hint, never part of a result.
+func (w *workers) record(helped bool) {
+	s := w.unhelp.Load()
+	s -= s / 8
+	if !helped {
+		s += unhelpFull / 8
+		w.last.Store(int64(time.Since(clock0)))
+	}
+	w.unhelp.Store(s)
+}
+
+// contended reports whether most recent split loops ran without any help
+// from the pool workers, the last of them less than contendedFor ago: the
+// caller took every item because the workers had not started (other
+// processes hold the cores, so the loop's tasks were taken back;
+// gemm.ParallelShared). A layer split in parts then costs more than
+// whole on the caller alone (each part copies or transforms input the
+// other shares, and reads rows the other core wrote), so a lone image's
+// small convolution stays whole while it reports true (splitsImage).
+// Which cut runs never changes an output bit.
+func (w *workers) contended() bool {
+	if w.n < 2 || w.unhelp.Load() < unhelpFull/2 {
+		return false
+	}
+	if time.Since(clock0)-time.Duration(w.last.Load()) < contendedFor {
+		return true
+	}
+	w.unhelp.Store(0) // start learning again
+	return false
+}
 
 // piecesPerThread is how many pieces For cuts a loop into per thread: with
 // one piece per thread a worker that starts a few tens of microseconds late
@@ -96,11 +149,16 @@ func (w *workers) ForSlots(n, grain int, fn func(lo, hi, slot int)) {
 func (w *workers) spread(n, threads int, body func(it *items, slot int)) {
 	shares := newShares(n, threads)
 	var f fault
+	var helped atomic.Bool
 	gemm.ParallelSlots(threads, func(rank, slot int) {
 		it := &items{shares: shares, rank: rank, fault: &f}
 		defer it.catch()
 		body(it, slot)
+		if slot != callerSlot && it.took > 0 {
+			helped.Store(true)
+		}
 	})
+	w.record(helped.Load())
 	if f.v != nil {
 		panic(fmt.Sprintf("cpu kernel: %v", f.v))
 	}
@@ -136,6 +194,7 @@ type items struct {
 	shares []share
 	rank   int
 	fault  *fault
+	took   int // items this thread took
 }
 
 // guard runs fn(lo, hi, slot), recording a panic instead of ending the
@@ -166,6 +225,7 @@ func (it *items) next() (int, bool) {
 			continue
 		}
 		if i := sh.next.Add(1) - 1; i < sh.end {
+			it.took++
 			return int(i), true
 		}
 	}

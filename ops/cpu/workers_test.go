@@ -214,3 +214,84 @@ func TestSpreadKeepsShares(t *testing.T) {
 		}
 	}
 }
+
+// TestContendedLearnsAndForgets: loops the pool workers did none of make
+// contended true (after about six of them, not after one), loops they
+// helped with bring it back, and once contendedFor has passed since the
+// last unhelped loop it answers false and starts learning from zero. One
+// worker is never contended.
+func TestContendedLearnsAndForgets(t *testing.T) {
+	w := newWorkers(2)
+	w.record(false)
+	if w.contended() {
+		t.Fatal("contended after one unhelped loop")
+	}
+	for range 8 {
+		w.record(false)
+	}
+	if !w.contended() {
+		t.Fatal("not contended after nine unhelped loops")
+	}
+	for range 8 {
+		w.record(true)
+	}
+	if w.contended() {
+		t.Fatal("still contended after eight helped loops")
+	}
+	for range 16 {
+		w.record(false)
+	}
+	w.last.Store(int64(time.Since(clock0) - contendedFor - time.Millisecond))
+	if w.contended() {
+		t.Fatalf("contended %v after the last unhelped loop", contendedFor)
+	}
+	if w.unhelp.Load() != 0 {
+		t.Fatalf("average %d after forgetting, want 0", w.unhelp.Load())
+	}
+	one := newWorkers(1)
+	for range 16 {
+		one.record(false)
+	}
+	if one.contended() {
+		t.Fatal("one worker: contended")
+	}
+}
+
+// TestSpreadRecordsWhoHelped: a loop whose items a pool worker took
+// counts as helped; one the caller ran alone, because every pool worker
+// was busy with another caller's loop, counts as unhelped.
+func TestSpreadRecordsWhoHelped(t *testing.T) {
+	w := newWorkers(2)
+	for range 20 { // a quiet pool worker takes its share of a slow loop
+		w.For(2, 1, func(lo, hi int) { time.Sleep(time.Millisecond) })
+	}
+	if w.contended() {
+		t.Fatalf("contended after loops the worker helped with (average %d)", w.unhelp.Load())
+	}
+	var held atomic.Int32
+	release := make(chan struct{})
+	finished := make(chan struct{})
+	go func() { // holds every pool worker (and its caller) until release
+		defer close(finished)
+		all := newWorkers(64)
+		all.For(64, 1, func(lo, hi int) {
+			held.Add(1)
+			<-release
+		})
+	}()
+	for last := int32(-1); ; time.Sleep(20 * time.Millisecond) { // until no more threads join
+		if h := held.Load(); h == last && h >= 2 {
+			break
+		} else {
+			last = h
+		}
+	}
+	for range 16 {
+		w.For(2, 1, func(lo, hi int) {})
+	}
+	close(release)
+	<-finished
+	if !w.contended() {
+		t.Fatalf("not contended after loops the busy workers could not help with (average %d)", w.unhelp.Load())
+	}
+}

@@ -1,0 +1,110 @@
+package cpu
+
+import (
+	"slices"
+	"time"
+
+	"testing"
+
+	"github.com/qpipe/qpipe/ops"
+)
+
+// resnet20Layers is every distinct convolution of resnet20's batch-1
+// forward on 3×32×32 with its fused output pass (batch norm's scale and
+// shift, ReLU, the residual of a block's second convolution).
+var resnet20Layers = []struct {
+	name            string
+	c, oc, hw, k, s int
+	res             bool
+}{
+	{"stem_3to16x32", 3, 16, 32, 3, 1, false},
+	{"16x32", 16, 16, 32, 3, 1, false},
+	{"16x32_res", 16, 16, 32, 3, 1, true},
+	{"s2_16to32x16", 16, 32, 32, 3, 2, false},
+	{"1x1s2_16to32x16", 16, 32, 32, 1, 2, false},
+	{"32x16", 32, 32, 16, 3, 1, false},
+	{"32x16_res", 32, 32, 16, 3, 1, true},
+	{"s2_32to64x8", 32, 64, 16, 3, 2, false},
+	{"1x1s2_32to64x8", 32, 64, 16, 1, 2, false},
+	{"64x8", 64, 64, 8, 3, 1, false},
+	{"64x8_res", 64, 64, 8, 3, 1, true},
+}
+
+// BenchmarkResNet20LayersThreads times each resnet20 batch-1 convolution
+// (Conv2dFused, the path the cost model picks) on one and on two workers
+// in the same loop, alternating every 50 calls so both see the same load:
+// it reports each one's minimum and median µs over the alternations and
+// t2/t1, the median of the per-alternation ratios (0.5 is a perfect
+// split; 1 means the second worker gains nothing).
+func BenchmarkResNet20LayersThreads(b *testing.B) {
+	for _, l := range resnet20Layers {
+		b.Run(l.name, func(b *testing.B) {
+			pad := l.k / 2
+			out := (l.hw+2*pad-l.k)/l.s + 1
+			p := ops.ConvParams{N: 1, C: l.c, H: l.hw, W: l.hw, OutC: l.oc, KH: l.k, KW: l.k, StrideH: l.s, StrideW: l.s,
+				PadH: pad, PadW: pad, DilH: 1, DilW: 1, Groups: 1, OutH: out, OutW: out}
+			x, w, y := ops.New(1, p.C, p.H, p.W), ops.New(p.OutC, p.C, l.k, l.k), ops.New(1, p.OutC, out, out)
+			for i := range w.Data {
+				w.Data[i] = float32(i%5-2) / 8
+			}
+			for i := range x.Data {
+				x.Data[i] = float32(i%7) - 3
+			}
+			f := ops.ConvFusion{Scale: make([]float32, p.OutC), Shift: make([]float32, p.OutC), ReLU: true}
+			for i := range f.Scale {
+				f.Scale[i], f.Shift[i] = 1+float32(i%3)/8, float32(i%4)/8
+			}
+			if l.res {
+				f.Res = ops.New(1, p.OutC, out, out)
+			}
+			var be [2]*Backend
+			for i := range be {
+				be[i] = New(Options{Threads: i + 1})
+			}
+			const per = 50
+			run := func(be *Backend) float64 {
+				start := time.Now()
+				for range per {
+					if err := be.Conv2dFused(p, x, w, y, f); err != nil {
+						b.Fatal(err)
+					}
+				}
+				return float64(time.Since(start).Nanoseconds()) / 1e3 / per
+			}
+			run(be[0])
+			run(be[1])
+			var t1, t2, ratio []float64
+			b.ResetTimer()
+			for i := 0; i < b.N; i += 2 * per {
+				a, c := run(be[0]), run(be[1])
+				t1, t2, ratio = append(t1, a), append(t2, c), append(ratio, c/a)
+			}
+			b.ReportMetric(minOf(t1), "t1-min-µs")
+			b.ReportMetric(minOf(t2), "t2-min-µs")
+			b.ReportMetric(midOf(t1), "t1-µs")
+			b.ReportMetric(midOf(t2), "t2-µs")
+			b.ReportMetric(midOf(ratio), "t2/t1")
+		})
+	}
+}
+
+// minOf returns the smallest of v (0 when empty).
+func minOf(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	m := v[0]
+	for _, x := range v {
+		m = min(m, x)
+	}
+	return m
+}
+
+// midOf returns the median of v (0 when empty); v is sorted in place.
+func midOf(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	slices.Sort(v)
+	return v[len(v)/2]
+}
