@@ -461,7 +461,7 @@ func (b *Backend) directForward(g *directGeom, ts []directTile, x, w []float32, 
 	}
 	run := func(ti int, st *tileState) {
 		if st.col == nil {
-			st.col, st.t, st.off = b.tmp.get(st.slot, maxIn), b.tmp.get(st.slot, maxOut), make([]int, K)
+			st.col, st.t, st.off = b.tmp.get(st.slot, maxIn), b.tmp.get(st.slot, maxOut), b.tmp.getInts(st.slot, K)
 		}
 		t := ts[ti]
 		n, m := g.cols(t), t.oc1-t.oc0
@@ -484,7 +484,7 @@ func (b *Backend) directForward(g *directGeom, ts []directTile, x, w []float32, 
 		rowsPer, _ := g.rows(t)
 		out(st.t[:m*n], n, rowsPer*g.wp, t)
 	}
-	done := func(st *tileState) { b.putBufs(st.slot, st.col, st.t) }
+	done := func(st *tileState) { b.putBufs(st.slot, st.col, st.t); b.tmp.putInts(st.slot, st.off) }
 	b.tiles(len(ts), run, done)
 }
 

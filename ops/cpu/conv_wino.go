@@ -303,11 +303,11 @@ func (b *Backend) winoForward(g *winoGeom, ts []winoTile, x, u []float32, out wi
 	}
 	run := func(ti int, st *tileState) {
 		if st.col == nil {
-			st.col, st.t, st.dcol, st.off = b.tmp.get(st.slot, maxIn), b.tmp.get(st.slot, maxOut), b.tmp.get(st.slot, maxRows), make([]int, 3*p.C)
+			st.col, st.t, st.dcol, st.off = b.tmp.get(st.slot, maxIn), b.tmp.get(st.slot, maxOut), b.tmp.get(st.slot, maxRows), b.tmp.getInts(st.slot, 3*p.C)
 		}
 		b.winoTile(g, ts[ti], x, u, st, out)
 	}
-	done := func(st *tileState) { b.putBufs(st.slot, st.col, st.t, st.dcol) }
+	done := func(st *tileState) { b.putBufs(st.slot, st.col, st.t, st.dcol); b.tmp.putInts(st.slot, st.off) }
 	b.tiles(len(ts), run, done)
 }
 

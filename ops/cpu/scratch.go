@@ -37,7 +37,8 @@ const keepPerLength = 4
 type freeList struct {
 	mu   sync.Mutex
 	free map[int][][]float32
-	_    [64]byte // keeps the next allocation's hot fields off mu's cache line
+	ints map[int][][]int // the direct and Winograd paths' tap offsets
+	_    [64]byte        // keeps the next allocation's hot fields off mu's cache line
 }
 
 // list returns slot's free list, adding slots up to it on first use.
@@ -52,7 +53,7 @@ func (s *scratch) list(slot int) *freeList {
 		ls = *p
 	}
 	for len(ls) <= slot {
-		ls = append(ls[:len(ls):len(ls)], &freeList{free: map[int][][]float32{}})
+		ls = append(ls[:len(ls):len(ls)], &freeList{free: map[int][][]float32{}, ints: map[int][][]int{}})
 	}
 	s.slots.Store(&ls)
 	return ls[slot]
@@ -64,13 +65,7 @@ func (s *scratch) get(slot, n int) []float32 {
 	l := s.list(slot)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if bs := l.free[n]; len(bs) > 0 {
-		buf := bs[len(bs)-1]
-		bs[len(bs)-1] = nil
-		l.free[n] = bs[:len(bs)-1]
-		return buf
-	}
-	return make([]float32, n)
+	return take(l.free, n)
 }
 
 // put gives buf back to slot's list (dropped if the list already keeps
@@ -79,7 +74,42 @@ func (s *scratch) put(slot int, buf []float32) {
 	l := s.list(slot)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.free[len(buf)]) < keepPerLength {
-		l.free[len(buf)] = append(l.free[len(buf)], buf)
+	keep(l.free, buf)
+}
+
+// getInts is get for a buffer of n ints.
+func (s *scratch) getInts(slot, n int) []int {
+	l := s.list(slot)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return take(l.ints, n)
+}
+
+// putInts is put for a buffer of ints (nil is ignored).
+func (s *scratch) putInts(slot int, buf []int) {
+	if buf == nil {
+		return
+	}
+	l := s.list(slot)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	keep(l.ints, buf)
+}
+
+// take removes and returns the last kept buffer of length n, or a new one.
+func take[T any](free map[int][][]T, n int) []T {
+	if bs := free[n]; len(bs) > 0 {
+		buf := bs[len(bs)-1]
+		bs[len(bs)-1] = nil
+		free[n] = bs[:len(bs)-1]
+		return buf
+	}
+	return make([]T, n)
+}
+
+// keep adds buf to free unless keepPerLength of its length are kept.
+func keep[T any](free map[int][][]T, buf []T) {
+	if len(free[len(buf)]) < keepPerLength {
+		free[len(buf)] = append(free[len(buf)], buf)
 	}
 }

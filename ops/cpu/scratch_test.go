@@ -65,3 +65,24 @@ func TestScratchConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestScratchInts: int buffers (tap offsets) come back on the slot that
+// returned them, apart from the float buffers of the same length.
+func TestScratchInts(t *testing.T) {
+	var s scratch
+	a := s.getInts(1, 48)
+	s.putInts(1, a)
+	s.putInts(1, nil) // ignored
+	if f := s.get(1, 48); len(f) != 48 {
+		t.Fatalf("float buffer of %d, want 48", len(f))
+	}
+	if b := s.getInts(0, 48); &b[0] == &a[0] {
+		t.Fatal("slot 0 got the int buffer slot 1 returned")
+	}
+	if b := s.getInts(1, 48); &b[0] != &a[0] {
+		t.Fatal("slot 1 did not get back its own int buffer")
+	}
+	if n := len(s.list(1).ints[48]); n != 0 {
+		t.Fatalf("slot 1 still keeps %d int buffers after handing its one out", n)
+	}
+}
