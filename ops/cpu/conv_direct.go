@@ -422,8 +422,12 @@ func bands(p ops.ConvParams, rows int) []directTile {
 }
 
 // partWork is the multiply-adds of one image's convolution above which it
-// is split over the workers.
-const partWork = 1 << 18
+// is split over the workers. resnet20's stem (3 → 16 channels, 32×32,
+// 442K) took two workers 1.39× (median) the time of one when split in
+// two bands (BenchmarkResNet20LayersThreads, load 1.3): a part of a few
+// microseconds does not pay for handing it over and for the rows the
+// other core then reads.
+const partWork = 1 << 19
 
 // contendedWork is the multiply-adds below which a lone image's
 // convolution stays whole while the pool workers are not getting a core
