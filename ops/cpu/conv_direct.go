@@ -432,10 +432,10 @@ const partWork = 1 << 19
 // contendedWork is the multiply-adds below which a lone image's
 // convolution stays whole while the pool workers are not getting a core
 // (workers.contended): resnet20's and the cnn's batch-1 3×3 layers (2.4M
-// and 3.6M), 10-40 µs on one thread. On a machine whose other processes
-// took the second core, resnet20's batch-1 forward on two threads ran
-// 0.83-0.88× the time with every such layer whole than split in parts
-// that the caller then ran both of (docs/performance.md, s9-r20).
+// and 3.6M), 10-40 µs on one thread. While another engineer's work held
+// a core (load 2-2.5), resnet20's batch-1 forward on two threads took a
+// median 0.655× main's time with such layers whole (docs/performance.md,
+// s9-r20): split, the caller ran both parts itself most of the time.
 const contendedWork = 1 << 22
 
 // splitsImage reports whether one image's convolution of macs

@@ -58,7 +58,7 @@ const contendedFor = 10 * time.Millisecond
 var clock0 = time.Now()
 
 // record adds one split loop's outcome to the running average: whether a
-// pool worker took any of its items. Concurrent loops may lose each
+// pool worker it handed a task to took any of its items. Concurrent loops may lose each
 // other's update; the average is a hint, never part of a result.
 func (w *workers) record(helped bool) {
 	s := w.unhelp.Load()
@@ -150,7 +150,7 @@ func (w *workers) spread(n, threads int, body func(it *items, slot int)) {
 	shares := newShares(n, threads)
 	var f fault
 	var helped atomic.Bool
-	gemm.ParallelSlots(threads, func(rank, slot int) {
+	sent := gemm.ParallelSlots(threads, func(rank, slot int) {
 		it := &items{shares: shares, rank: rank, fault: &f}
 		defer it.catch()
 		body(it, slot)
@@ -158,7 +158,9 @@ func (w *workers) spread(n, threads int, body func(it *items, slot int)) {
 			helped.Store(true)
 		}
 	})
-	w.record(helped.Load())
+	if sent > 0 { // a loop with no idle worker (nested, or beside another) says nothing about the cores
+		w.record(helped.Load())
+	}
 	if f.v != nil {
 		panic(fmt.Sprintf("cpu kernel: %v", f.v))
 	}

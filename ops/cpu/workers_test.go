@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -258,8 +259,11 @@ func TestContendedLearnsAndForgets(t *testing.T) {
 }
 
 // TestSpreadRecordsWhoHelped: a loop whose items a pool worker took
-// counts as helped; one the caller ran alone, because every pool worker
-// was busy with another caller's loop, counts as unhelped.
+// counts as helped; one that found no idle worker (every one busy with
+// another caller's loop) is not counted at all; one whose worker did not
+// run before the caller had taken every item (one core: the worker never
+// gets it, as on a machine whose other processes hold the second core)
+// counts as unhelped.
 func TestSpreadRecordsWhoHelped(t *testing.T) {
 	w := newWorkers(2)
 	for range 20 { // a quiet pool worker takes its share of a slow loop
@@ -271,9 +275,12 @@ func TestSpreadRecordsWhoHelped(t *testing.T) {
 	var held atomic.Int32
 	release := make(chan struct{})
 	finished := make(chan struct{})
-	go func() { // holds every pool worker (and its caller) until release
+	all := newWorkers(64)
+	// the pool's 63 workers exist and have started; then hold every one
+	// of them (and the loop's caller) until release
+	all.For(64, 1, func(lo, hi int) { time.Sleep(time.Millisecond) })
+	go func() {
 		defer close(finished)
-		all := newWorkers(64)
 		all.For(64, 1, func(lo, hi int) {
 			held.Add(1)
 			<-release
@@ -286,12 +293,20 @@ func TestSpreadRecordsWhoHelped(t *testing.T) {
 			last = h
 		}
 	}
+	before := w.unhelp.Load()
 	for range 16 {
 		w.For(2, 1, func(lo, hi int) {})
 	}
 	close(release)
 	<-finished
+	if after := w.unhelp.Load(); after != before {
+		t.Fatalf("loops that found no idle worker moved the average from %d to %d", before, after)
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for range 16 {
+		w.For(2, 1, func(lo, hi int) {})
+	}
 	if !w.contended() {
-		t.Fatalf("not contended after loops the busy workers could not help with (average %d)", w.unhelp.Load())
+		t.Fatalf("not contended after loops the worker never got a core for (average %d)", w.unhelp.Load())
 	}
 }

@@ -216,15 +216,16 @@ func claim(ws []*worker) *worker {
 
 // parallel runs f(0..n-1) and waits: f(0) on the calling goroutine, the
 // others on idle workers, or on the caller too when none is idle (other
-// calls running at the same time hold them). With shared, the tasks take
+// calls running at the same time hold them). It returns how many tasks it
+// handed to workers (sent), whether or not they got to run them. With shared, the tasks take
 // their work from a source they share until none is left, so once f(0)
 // has returned a task that no worker has started yet has nothing left to
 // do: the caller takes it back (revoke) instead of waiting for a worker
 // that is descheduled or still waking up.
-func parallel(n int, shared bool, f func(t, slot int)) {
+func parallel(n int, shared bool, f func(t, slot int)) int {
 	if n <= 1 {
 		f(0, CallerSlot)
-		return
+		return 0
 	}
 	ws := ensureWorkers(n - 1)
 	var j join
@@ -252,6 +253,7 @@ func parallel(n int, shared bool, f func(t, slot int)) {
 		f(t, CallerSlot)
 	}
 	j.wait()
+	return len(given)
 }
 
 // sentTask is a task in a worker's slot.
@@ -302,7 +304,11 @@ const CallerSlot = 0
 // pool worker (and a worker that starts a nested call, for its own part)
 // runs as CallerSlot, so state of slot 0 may be used by several
 // goroutines at once and needs a lock.
-func ParallelSlots(n int, f func(t, slot int)) { parallel(n, true, f) }
+//
+// It returns how many tasks went to pool workers (the others ran on the
+// caller because no worker was idle): a task sent but run by no worker
+// (taken back) tells the caller that the worker did not get to it in time.
+func ParallelSlots(n int, f func(t, slot int)) (sent int) { return parallel(n, true, f) }
 
 // gridCost weighs a thread's block of rows×cols outputs: the products
 // themselves, plus per-row and per-column costs (packing or reading an
