@@ -103,8 +103,8 @@ func (b *Backend) newBlockPlan(blk ops.ConvBlock) *blockPlan {
 	if d.N*pl.nb < b.w.n && e.N*e.OutC*e.OutH*e.OutW <= tileBudget {
 		return nil // the layers spread over the workers, and the cache holds their outputs
 	}
-	if d.N == 1 && d.OutH*d.OutW < smallImage {
-		return nil // the layers' projection computes its last columns as dot products (dotTail), the bands' would not
+	if d.N == 1 && d.OutH*d.OutW < dotTailCols {
+		return nil // the layers compute their last columns as dot products (dotTail), the bands would not
 	}
 	for i := range pl.nb {
 		r0, r1 := pl.band(i)
