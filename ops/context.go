@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"time"
 
 	"github.com/qpipe/qpipe/internal/bounded"
 )
@@ -38,6 +39,14 @@ type Options struct {
 	Grad bool
 	// Seed seeds the dropout random stream.
 	Seed uint64
+	// NodeTime, if set, is called after each step of Model.Forward with
+	// the step's first node and its wall time. A fused step (conv + batch
+	// norm + activation, a conv with its residual add, an inverted
+	// residual block) is reported once, at its first node, so the times
+	// are those of the forward as it runs (ForwardObserved's hook, by
+	// contrast, turns fusion off). For per-layer profiles; see
+	// docs/performance.md.
+	NodeTime func(n *Node, d time.Duration)
 }
 
 // Context runs primitives eagerly on a backend. It owns the define-by-run

@@ -3,6 +3,7 @@ package ops
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // kindSpec gives a node kind its meaning: run computes the node's value
@@ -279,11 +280,13 @@ func (m *Model) ForwardObserved(c *Context, hook ForwardHook, inputs ...*Tensor)
 	if hook == nil {
 		readers = readerCounts(m)
 	}
+	clock := stepClock{report: c.opts.NodeTime}
 	for i := 0; i < len(m.Nodes); i++ {
 		n := m.Nodes[i]
 		if n.Kind == OpInput {
 			continue
 		}
+		clock.next(n)
 		if readers != nil && !c.opts.Grad && !c.opts.Train {
 			if bl := fusedBlock(m, i, readers, vals); bl != nil {
 				v, err := e.runBlock(bl, vals)
@@ -353,6 +356,7 @@ func (m *Model) ForwardObserved(c *Context, hook ForwardHook, inputs ...*Tensor)
 			i++
 		}
 	}
+	clock.next(nil)
 	outs := make([]*Tensor, len(m.Outputs))
 	err := Guard(func() error {
 		for i, id := range m.Outputs {
@@ -361,6 +365,26 @@ func (m *Model) ForwardObserved(c *Context, hook ForwardHook, inputs ...*Tensor)
 		return nil
 	})
 	return outs, err
+}
+
+// stepClock times the steps of a forward for Options.NodeTime.
+type stepClock struct {
+	report func(*Node, time.Duration) // nil: no timing
+	n      *Node                      // the running step's first node
+	start  time.Time
+}
+
+// next ends the running step, reporting its time, and starts n's (nil:
+// none).
+func (s *stepClock) next(n *Node) {
+	if s.report == nil {
+		return
+	}
+	now := time.Now()
+	if s.n != nil {
+		s.report(s.n, now.Sub(s.start))
+	}
+	s.n, s.start = n, now
 }
 
 // readerCounts returns how many node inputs and model outputs read each

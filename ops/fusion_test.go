@@ -2,7 +2,9 @@ package ops_test
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/cpu"
@@ -184,5 +186,55 @@ func TestQKVAttentionMatchesComposition(t *testing.T) {
 		if !near(o.Data[i], out1[i]) {
 			t.Fatalf("eval output %d: %v, want %v", i, o.Data[i], out1[i])
 		}
+	}
+}
+
+// Options.NodeTime reports each step of a fused forward once, at its first
+// node, in order: a conv with its ReLU is one step (the ReLU is not
+// reported), a conv with two readers and its own ReLU are two, and the
+// outputs are the same bits as without the clock.
+func TestNodeTimeReportsFusedSteps(t *testing.T) {
+	b := ops.NewBuilder("steps", 1)
+	x := b.Input("x")
+	h := b.Act(ops.OpReLU, "r1", b.Conv2d("c1", x, 2, 4, 3, ops.Conv2dOptions{Padding: [2]int{1, 1}}, true))
+	c2 := b.Conv2d("c2", h, 4, 4, 3, ops.Conv2dOptions{Padding: [2]int{1, 1}}, false)
+	h = b.Op(ops.OpAdd, "add", ops.Attrs{}, b.Act(ops.OpReLU, "r2", c2), c2)
+	h = b.Op(ops.OpFlatten, "flatten", ops.Attrs{Axis: 1}, h)
+	y := b.Linear("fc", h, 4*7*7, 5, true)
+	m, err := b.Build(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := ops.New(2, 2, 7, 7)
+	for i := range in.Data {
+		in.Data[i] = float32(i%11) - 5
+	}
+	var names []string
+	var total time.Duration
+	timed := ops.NewContext(cpu.New(cpu.Options{}), ops.Options{NodeTime: func(n *ops.Node, d time.Duration) {
+		if d < 0 {
+			t.Errorf("%s: negative time %v", n.Name, d)
+		}
+		names = append(names, n.Name)
+		total += d
+	}})
+	t0 := time.Now()
+	got, err := m.Forward1(timed, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wall := time.Since(t0); total > wall {
+		t.Errorf("steps took %v in all, more than the forward's %v", total, wall)
+	}
+	want := []string{"c1", "c2", "r2", "add", "flatten", "fc"}
+	if !slices.Equal(names, want) {
+		t.Errorf("steps %v, want %v", names, want)
+	}
+	plain, err := m.Forward1(ops.NewContext(cpu.New(cpu.Options{}), ops.Options{}), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Data, plain.Data) {
+		t.Errorf("outputs differ with NodeTime set")
 	}
 }

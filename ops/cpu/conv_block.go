@@ -103,6 +103,9 @@ func (b *Backend) newBlockPlan(blk ops.ConvBlock) *blockPlan {
 	if d.N*pl.nb < b.w.n && e.N*e.OutC*e.OutH*e.OutW <= tileBudget {
 		return nil // the layers spread over the workers, and the cache holds their outputs
 	}
+	if d.N == 1 && d.OutH*d.OutW < dotTailCols {
+		return nil // the layers compute their last columns as dot products (dotTail), the bands would not
+	}
 	for i := range pl.nb {
 		r0, r1 := pl.band(i)
 		e0, e1 := pl.inRows(r0, r1)

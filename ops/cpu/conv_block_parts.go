@@ -20,7 +20,10 @@ import (
 // change). The number of parts is fixed, so the bits do
 // not depend on the number of workers; they differ from the layers one
 // after the other by the order of the projection's sum (the parts' sums
-// added at the end).
+// added at the end) and, on a 7×7 or 14×14 image, by the order of the
+// sums of the expansion's and the projection's last columns (one and four
+// past the GEMM kernel's 48-column blocks: gemm.SgemmIndirectDotTail
+// computes them as dot products instead of mostly idle 16-column tiles).
 
 // blockParts is how many ranges of expanded channels a short block is
 // cut into.
@@ -75,12 +78,13 @@ func (pl *blockPlan) part(k int, ebuf, dbuf, sum []float32, off []int) {
 		off[c] = c * hw
 	}
 	f, _ := fusionOf(e, blk.Expand.B, blk.Expand.Act)
-	gemm.SgemmIndirectEpilogue(m, hw, e.C, blk.Expand.W.Data[c0*e.C:], e.C, blk.X.Data, off[:e.C], ebuf[:m*hw], hw, rowEpilogue(f, c0, c1))
+	ep := rowEpilogue(f, c0, c1)
+	gemm.SgemmIndirectDotTail(m, hw, e.C, blk.Expand.W.Data[c0*e.C:], e.C, blk.X.Data, off[:e.C], ebuf[:m*hw], hw, &ep)
 	for ch := c0; ch < c1; ch++ {
 		pl.dw.plane(ebuf[(ch-c0)*hw:][:hw], blk.Depthwise.W.Data[ch*9:][:9], dbuf[(ch-c0)*ohw:][:ohw], biasAt(blk.Depthwise.B, ch), pl.lo, pl.hi)
 	}
 	for j := range m {
 		off[j] = j * ohw
 	}
-	gemm.SgemmIndirect(pr.OutC, ohw, m, blk.Project.W.Data[c0:], pr.C, dbuf, off[:m], sum, ohw)
+	gemm.SgemmIndirectDotTail(pr.OutC, ohw, m, blk.Project.W.Data[c0:], pr.C, dbuf, off[:m], sum, ohw, nil)
 }

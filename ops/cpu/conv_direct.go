@@ -481,10 +481,10 @@ func (b *Backend) directForward(g *directGeom, ts []directTile, x, w []float32, 
 		}
 		if into != nil && g.inPlace(t) {
 			c, ldc, ep := into(t)
-			gemm.SgemmIndirectEpilogue(m, n, K, w[t.oc0*K:], K, in, st.off, c, ldc, ep)
+			pointwiseInto(g, t, m, n, K, w[t.oc0*K:], in, st.off, c, ldc, ep)
 			return
 		}
-		gemm.SgemmIndirect(m, n, K, w[t.oc0*K:], K, in, st.off, st.t[:m*n], n)
+		directGemm(g, t, m, n, K, w[t.oc0*K:], in, st.off, st.t[:m*n])
 		rowsPer, _ := g.rows(t)
 		out(st.t[:m*n], n, rowsPer*g.wp, t)
 	}

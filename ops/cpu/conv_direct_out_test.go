@@ -64,7 +64,8 @@ func TestDirectOutMatchesGo(t *testing.T) {
 // same order), and against the float64 convolution: every activation,
 // scale or none, residual or none, 1 and 2 threads (bands and channel
 // ranges), k across the GEMM's k block, a NaN input. Dropping any part of
-// the epilogue fails it.
+// the epilogue fails it. (A one-image 7×7 convolution's last column is a
+// dot product, dotTail, in both.)
 func TestConv2dFusedPointwise(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
 	fill := func(n int) []float32 {

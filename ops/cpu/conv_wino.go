@@ -500,12 +500,12 @@ func floatBytes(s []float32) []byte {
 
 // winoWeightsFor returns w's transform for the path kind (winoWeights,
 // winoWeights2), from the cache when w still holds the weights it was
-// made from.
-func winoWeightsFor(p ops.ConvParams, w *ops.Tensor, kind winoKind) []float32 {
+// made from (compared on the workers: sameBytes).
+func (b *Backend) winoWeightsFor(p ops.ConvParams, w *ops.Tensor, kind winoKind) []float32 {
 	key := winoKey{weak.Make(w), kind}
 	raw := floatBytes(w.Data[:p.OutC*p.C*9])
 	if v, ok := winoCache.Load(key); ok {
-		if e := v.(*winoEntry); bytes.Equal(e.src, raw) {
+		if e := v.(*winoEntry); b.sameBytes(e.src, raw) {
 			return e.u
 		}
 	}
@@ -526,11 +526,11 @@ func winoWeightsFor(p ops.ConvParams, w *ops.Tensor, kind winoKind) []float32 {
 func (b *Backend) winoRun(kind winoKind, p ops.ConvParams, x, w *ops.Tensor, out func(g *winoGeom) winoOutFunc) {
 	if kind == wino2D {
 		g := newWino2Geom(p)
-		b.wino2Forward(g, b.wino2Tiles(g), x.Data, winoWeightsFor(p, w, wino2D), out(g.row))
+		b.wino2Forward(g, b.wino2Tiles(g), x.Data, b.winoWeightsFor(p, w, wino2D), out(g.row))
 		return
 	}
 	g := newWinoGeom(p)
-	b.winoForward(g, b.winoTiles(g), x.Data, winoWeightsFor(p, w, wino1D), out(g))
+	b.winoForward(g, b.winoTiles(g), x.Data, b.winoWeightsFor(p, w, wino1D), out(g))
 }
 
 // winoKindOf is the path Conv2dFused and Conv2dReLUMaxPool2 take for p

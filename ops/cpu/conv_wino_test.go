@@ -473,25 +473,34 @@ func TestWinoTransformsAreF43(t *testing.T) {
 
 // TestWinoWeightsFollowInPlaceChanges: the transform cache serves a
 // weight tensor's transform while its values are unchanged and makes a
-// new one when they change in place (a training step).
+// new one when they change in place (a training step), on 1 and 2
+// workers, for weights of one comparison piece and of several (a change
+// in the first piece and one in the last).
 func TestWinoWeightsFollowInPlaceChanges(t *testing.T) {
-	p := winoGeoms()[2]
-	w := &ops.Tensor{Data: make([]float32, p.OutC*p.C*9)}
-	for i := range w.Data {
-		w.Data[i] = float32(i%7) - 3
-	}
-	for kind, transform := range map[winoKind]func(ops.ConvParams, []float32) []float32{wino1D: winoWeights, wino2D: winoWeights2} {
-		u1 := winoWeightsFor(p, w, kind)
-		if u2 := winoWeightsFor(p, w, kind); &u2[0] != &u1[0] {
-			t.Errorf("kind %d: unchanged weights transformed again", kind)
-		}
-		if !slices.Equal(u1, transform(p, w.Data)) {
-			t.Errorf("kind %d: the cached transform is not the path's", kind)
-		}
-		w.Data[5] += 1
-		u3 := winoWeightsFor(p, w, kind)
-		if !slices.Equal(u3, transform(p, w.Data)) {
-			t.Errorf("kind %d: weights changed in place: the cached transform is stale", kind)
+	big := winoGeoms()[0]
+	big.C, big.OutC = 64, 128 // 295 KB of weights: two pieces of sameBytes
+	for _, p := range []ops.ConvParams{winoGeoms()[2], big} {
+		for threads := 1; threads <= 2; threads++ {
+			b := New(Options{Threads: threads})
+			w := &ops.Tensor{Data: make([]float32, p.OutC*p.C*9)}
+			for i := range w.Data {
+				w.Data[i] = float32(i%7) - 3
+			}
+			for kind, transform := range map[winoKind]func(ops.ConvParams, []float32) []float32{wino1D: winoWeights, wino2D: winoWeights2} {
+				u1 := b.winoWeightsFor(p, w, kind)
+				if u2 := b.winoWeightsFor(p, w, kind); &u2[0] != &u1[0] {
+					t.Errorf("C %d, %d workers, kind %d: unchanged weights transformed again", p.C, threads, kind)
+				}
+				if !slices.Equal(u1, transform(p, w.Data)) {
+					t.Errorf("C %d, %d workers, kind %d: the cached transform is not the path's", p.C, threads, kind)
+				}
+				for _, i := range []int{5, len(w.Data) - 1} {
+					w.Data[i] += 1
+					if u3 := b.winoWeightsFor(p, w, kind); !slices.Equal(u3, transform(p, w.Data)) {
+						t.Errorf("C %d, %d workers, kind %d: weight %d changed in place: the cached transform is stale", p.C, threads, kind, i)
+					}
+				}
+			}
 		}
 	}
 }
