@@ -57,6 +57,11 @@ const contendedFor = 10 * time.Millisecond
 // clock0 is the origin of workers.last.
 var clock0 = time.Now()
 
+// sinceClock0 is the clock of workers.last and contended (a variable so
+// that tests can stop it: a test descheduled for contendedFor between
+// two calls would otherwise see the average forgotten).
+var sinceClock0 = func() time.Duration { return time.Since(clock0) }
+
 // record adds one split loop's outcome to the running average: whether a
 // pool worker it handed a task to took any of its items. Concurrent loops may lose each
 // other's update; the average is a hint, never part of a result.
@@ -65,7 +70,7 @@ func (w *workers) record(helped bool) {
 	s -= s / 8
 	if !helped {
 		s += unhelpFull / 8
-		w.last.Store(int64(time.Since(clock0)))
+		w.last.Store(int64(sinceClock0()))
 	}
 	w.unhelp.Store(s)
 }
@@ -83,7 +88,7 @@ func (w *workers) contended() bool {
 	if w.n < 2 || w.unhelp.Load() < unhelpFull/2 {
 		return false
 	}
-	if time.Since(clock0)-time.Duration(w.last.Load()) < contendedFor {
+	if sinceClock0()-time.Duration(w.last.Load()) < contendedFor {
 		return true
 	}
 	w.unhelp.Store(0) // start learning again

@@ -222,6 +222,9 @@ func TestSpreadKeepsShares(t *testing.T) {
 // last unhelped loop it answers false and starts learning from zero. One
 // worker is never contended.
 func TestContendedLearnsAndForgets(t *testing.T) {
+	now := time.Second
+	defer func(f func() time.Duration) { sinceClock0 = f }(sinceClock0)
+	sinceClock0 = func() time.Duration { return now }
 	w := newWorkers(2)
 	w.record(false)
 	if w.contended() {
@@ -242,7 +245,7 @@ func TestContendedLearnsAndForgets(t *testing.T) {
 	for range 16 {
 		w.record(false)
 	}
-	w.last.Store(int64(time.Since(clock0) - contendedFor - time.Millisecond))
+	now += contendedFor + time.Millisecond
 	if w.contended() {
 		t.Fatalf("contended %v after the last unhelped loop", contendedFor)
 	}
