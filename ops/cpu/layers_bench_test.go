@@ -1,9 +1,6 @@
 package cpu
 
 import (
-	"slices"
-	"time"
-
 	"testing"
 
 	"github.com/qpipe/qpipe/ops"
@@ -61,29 +58,16 @@ func BenchmarkResNet20LayersThreads(b *testing.B) {
 			for i := range be {
 				be[i] = New(Options{Threads: i + 1})
 			}
-			const per = 50
-			run := func(be *Backend) float64 {
-				start := time.Now()
-				for range per {
-					if err := be.Conv2dFused(p, x, w, y, f); err != nil {
-						b.Fatal(err)
-					}
+			t1, t2, ratio := AlternateThreads(b, 50, func(i int) {
+				if err := be[i].Conv2dFused(p, x, w, y, f); err != nil {
+					b.Fatal(err)
 				}
-				return float64(time.Since(start).Nanoseconds()) / 1e3 / per
-			}
-			run(be[0])
-			run(be[1])
-			var t1, t2, ratio []float64
-			b.ResetTimer()
-			for i := 0; i < b.N; i += 2 * per {
-				a, c := run(be[0]), run(be[1])
-				t1, t2, ratio = append(t1, a), append(t2, c), append(ratio, c/a)
-			}
+			})
 			b.ReportMetric(minOf(t1), "t1-min-µs")
 			b.ReportMetric(minOf(t2), "t2-min-µs")
-			b.ReportMetric(midOf(t1), "t1-µs")
-			b.ReportMetric(midOf(t2), "t2-µs")
-			b.ReportMetric(midOf(ratio), "t2/t1")
+			b.ReportMetric(MedianOf(t1), "t1-µs")
+			b.ReportMetric(MedianOf(t2), "t2-µs")
+			b.ReportMetric(MedianOf(ratio), "t2/t1")
 		})
 	}
 }
@@ -98,13 +82,4 @@ func minOf(v []float64) float64 {
 		m = min(m, x)
 	}
 	return m
-}
-
-// midOf returns the median of v (0 when empty); v is sorted in place.
-func midOf(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	slices.Sort(v)
-	return v[len(v)/2]
 }

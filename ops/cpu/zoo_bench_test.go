@@ -3,10 +3,8 @@ package cpu_test
 import (
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/cpu"
@@ -159,37 +157,18 @@ func BenchmarkConvNetInferThreads(b *testing.B) {
 			for i := range ctx {
 				ctx[i] = ops.NewContext(cpu.New(cpu.Options{Threads: i + 1}), ops.Options{})
 			}
-			const per = 20
-			run := func(c *ops.Context) float64 {
-				start := time.Now()
-				for range per {
-					if _, err := m.Forward(c, x); err != nil {
-						b.Fatal(err)
-					}
-					c.Reset()
+			t1, t2, ratio := cpu.AlternateThreads(b, 20, func(i int) {
+				if _, err := m.Forward(ctx[i], x); err != nil {
+					b.Fatal(err)
 				}
-				return float64(time.Since(start).Nanoseconds()) / 1e6 / per
+				ctx[i].Reset()
+			})
+			for i := range t1 {
+				t1[i], t2[i] = t1[i]/1e3, t2[i]/1e3
 			}
-			run(ctx[0])
-			run(ctx[1])
-			var t1, t2, ratio []float64
-			b.ResetTimer()
-			for i := 0; i < b.N; i += 2 * per {
-				a, c := run(ctx[0]), run(ctx[1])
-				t1, t2, ratio = append(t1, a), append(t2, c), append(ratio, c/a)
-			}
-			b.ReportMetric(medianOf(t1), "t1-ms")
-			b.ReportMetric(medianOf(t2), "t2-ms")
-			b.ReportMetric(medianOf(ratio), "t2/t1")
+			b.ReportMetric(cpu.MedianOf(t1), "t1-ms")
+			b.ReportMetric(cpu.MedianOf(t2), "t2-ms")
+			b.ReportMetric(cpu.MedianOf(ratio), "t2/t1")
 		})
 	}
-}
-
-// medianOf returns the median of v (0 when empty); v is sorted in place.
-func medianOf(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	slices.Sort(v)
-	return v[len(v)/2]
 }
