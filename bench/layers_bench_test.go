@@ -2,7 +2,6 @@ package bench
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -26,15 +25,7 @@ import (
 func BenchmarkTorchvisionLayers(b *testing.B) {
 	for _, arch := range []string{"resnet18", "mobilenet_v2"} {
 		b.Run(arch, func(b *testing.B) {
-			dir := os.Getenv("QPIPE_ORT_DIR")
-			if dir == "" {
-				dir = b.TempDir()
-			}
-			m, err := torchvisionModel(dir, arch)
-			if err != nil {
-				b.Skip(err)
-			}
-			b.Log(layerTable(b, m))
+			b.Log(layerTable(b, torchvisionForBench(b, arch)))
 		})
 	}
 }

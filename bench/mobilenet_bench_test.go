@@ -35,9 +35,10 @@ func BenchmarkMobileNetV2Int8Forward(b *testing.B) {
 	benchTorchvision(b, "mobilenet_v2", true)
 }
 
-// benchTorchvision times the forward of torchvision model arch at batch 1
-// and 64, FP32 or INT8.
-func benchTorchvision(b *testing.B, arch string, int8 bool) {
+// torchvisionForBench imports torchvision model arch from the ONNX export
+// in QPIPE_ORT_DIR (exported there first when missing; a temporary folder
+// without it), skipping the benchmark when it cannot be had.
+func torchvisionForBench(b *testing.B, arch string) *ops.Model {
 	dir := os.Getenv("QPIPE_ORT_DIR")
 	if dir == "" {
 		dir = b.TempDir()
@@ -46,6 +47,13 @@ func benchTorchvision(b *testing.B, arch string, int8 bool) {
 	if err != nil {
 		b.Skip(err)
 	}
+	return m
+}
+
+// benchTorchvision times the forward of torchvision model arch at batch 1
+// and 64, FP32 or INT8.
+func benchTorchvision(b *testing.B, arch string, int8 bool) {
+	m := torchvisionForBench(b, arch)
 	s := zoo.Shape{C: 3, H: 224, W: 224}
 	be := cpu.New(cpu.Options{})
 	if int8 {
