@@ -681,20 +681,26 @@ func (fo *fusedOut) scale(oc int) float32 {
 	return fo.f.Scale[oc]
 }
 
-// out is the pass over a tile's GEMM result (directForward's out).
+// out is the pass over a tile's GEMM result (directForward's out). Where
+// the result's rows have no gap columns (wp = OutW: a 1×1 stride-2
+// downsample) each image's rows are one run of columns, passed as one
+// row: whole vectors instead of rows of OutW (8 floats at 8×8).
 func (fo *fusedOut) out(g *directGeom) func(t []float32, ldc, stride int, tl directTile) {
 	p := fo.p
 	L := p.OutH * p.OutW
 	return func(t []float32, ldc, stride int, tl directTile) {
-		rows := tl.oh1 - tl.oh0
+		rows, lds, cols := tl.oh1-tl.oh0, g.wp, p.OutW
+		if g.wp == p.OutW {
+			rows, lds, cols = 1, rows*p.OutW, rows*p.OutW
+		}
 		for img := range tl.cnt {
 			for oc := tl.oc0; oc < tl.oc1; oc++ {
 				at := ((tl.n0+img)*p.OutC+oc)*L + tl.oh0*p.OutW
 				var r []float32
 				if fo.res != nil {
-					r = fo.res[at:][:rows*p.OutW]
+					r = fo.res[at:][:rows*cols]
 				}
-				directOut(t[(oc-tl.oc0)*ldc+img*stride:], g.wp, fo.y[at:][:rows*p.OutW], r, rows, p.OutW, fo.scale(oc), fo.f.Shift[oc], fo.act)
+				directOut(t[(oc-tl.oc0)*ldc+img*stride:], lds, fo.y[at:][:rows*cols], r, rows, cols, fo.scale(oc), fo.f.Shift[oc], fo.act)
 			}
 		}
 	}

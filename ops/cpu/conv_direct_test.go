@@ -261,8 +261,14 @@ func TestConv2dFusedMatchesReference(t *testing.T) {
 		}
 		return v
 	}
-	for _, groups := range []int{1, 2} {
-		p := ops.ConvParams{N: 3, C: 4, H: 9, W: 7, OutC: 6, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: groups, OutH: 9, OutW: 7}
+	for _, p := range []ops.ConvParams{
+		{N: 3, C: 4, H: 9, W: 7, OutC: 6, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: 9, OutW: 7},
+		{N: 3, C: 4, H: 9, W: 7, OutC: 6, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 2, OutH: 9, OutW: 7},
+		// a 1×1 stride-2 downsample: its rows have no gap columns, and the
+		// output pass takes each image's rows as one run
+		{N: 5, C: 16, H: 15, W: 13, OutC: 12, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, OutH: 8, OutW: 7},
+	} {
+		groups := p.Groups
 		x, w := fill(p.N*p.C*p.H*p.W), fill(p.OutC*p.C/groups*p.KH*p.KW)
 		scale, shift, res := fill(p.OutC), fill(p.OutC), fill(p.N*p.OutC*p.OutH*p.OutW)
 		conv, _, _, _ := convRef(p, x, w, make([]float32, p.OutC), make([]float32, len(res)), false)
