@@ -171,12 +171,12 @@ func (g *directGeom) cols(t directTile) int {
 }
 
 // fill copies the tile's input into buf (planeLen floats per phase plane
-// in use) and writes the tap offsets into it to off (C·KH·KW entries).
+// in use) and writes the tap offsets into it to off (C·KH·KW entries). A
+// stride-2 row's two column phases, when both are in use, are written
+// from one read of its rows (fillRowsPair).
 func (g *directGeom) fill(t directTile, x, buf []float32, off []int) {
 	p := g.p
 	plane := g.planeLen(t)
-	rowsPer, extra := g.rows(t)
-	uLo := t.oh0 - g.top
 	for c := range p.C {
 		for ph, slot := range g.slot {
 			if slot < 0 {
@@ -184,32 +184,75 @@ func (g *directGeom) fill(t directTile, x, buf []float32, off []int) {
 			}
 			a, bb := ph/p.StrideW, ph%p.StrideW
 			dst := buf[(c*g.used+slot)*plane:][:plane]
-			clear(dst[:g.gw])
-			clear(dst[len(dst)-g.gw:])
-			rows := dst[g.gw:]
-			hqa := (p.H - a + p.StrideH - 1) / p.StrideH // phase rows with data
-			for img := range t.cnt {
-				r0 := img * rowsPer
-				u0, u1 := max(uLo, 0), min(uLo+rowsPer, hqa)
-				if u1 <= u0 {
-					clear(rows[r0*g.wp : (r0+rowsPer)*g.wp])
-					continue
-				}
-				d0, d1 := r0+u0-uLo, r0+u1-uLo // plane rows holding data
-				clear(rows[r0*g.wp : d0*g.wp])
-				src := x[(((t.n0+img)*p.C+c)*p.H+u0*p.StrideH+a)*p.W:]
-				if wr := p.W - bb; wr > 0 {
-					fillRows(src[bb:], p.StrideH*p.W, rows[d0*g.wp:d1*g.wp], g.wp, d1-d0, wr, p.StrideW)
-				} else {
-					clear(rows[d0*g.wp : d1*g.wp])
-				}
-				clear(rows[d1*g.wp : (r0+rowsPer)*g.wp])
+			if p.StrideW == 2 && bb == 0 && g.slot[ph+1] >= 0 {
+				g.fillPlanes(t, x, c, a, 0, dst, buf[(c*g.used+g.slot[ph+1])*plane:][:plane])
+			} else if p.StrideW != 2 || bb == 0 || g.slot[ph-1] < 0 {
+				g.fillPlanes(t, x, c, a, bb, dst, nil) // an odd phase whose even one is in use was written with it
 			}
-			clear(rows[t.cnt*rowsPer*g.wp:][:extra*g.wp])
 		}
 	}
 	for k, b := range g.offBase {
 		off[k] = g.planeIdx[k]*plane + b
+	}
+}
+
+// fillPlanes writes channel c's phase plane of row phase a and column
+// phase bb into dst and, when dst1 is not nil (stride 2, bb 0), the plane
+// of column phase 1 of the same rows into dst1: the tile's images end to
+// end, rows outside the image and the gaps zero.
+func (g *directGeom) fillPlanes(t directTile, x []float32, c, a, bb int, dst, dst1 []float32) {
+	p := g.p
+	rowsPer, extra := g.rows(t)
+	uLo := t.oh0 - g.top
+	hqa := (p.H - a + p.StrideH - 1) / p.StrideH // phase rows with data
+	// edges zeroes the gaps around the images in plane d and returns its rows
+	edges := func(d []float32) []float32 {
+		clear(d[:g.gw])
+		clear(d[len(d)-g.gw:])
+		r := d[g.gw:]
+		clear(r[t.cnt*rowsPer*g.wp:][:extra*g.wp])
+		return r
+	}
+	rows, rows1 := edges(dst), []float32(nil)
+	if dst1 != nil {
+		rows1 = edges(dst1)
+	}
+	for img := range t.cnt {
+		r0 := img * rowsPer
+		u0, u1 := max(uLo, 0), min(uLo+rowsPer, hqa)
+		if u1 <= u0 {
+			clear(rows[r0*g.wp : (r0+rowsPer)*g.wp])
+			if rows1 != nil {
+				clear(rows1[r0*g.wp : (r0+rowsPer)*g.wp])
+			}
+			continue
+		}
+		d0, d1 := r0+u0-uLo, r0+u1-uLo // plane rows holding data
+		src := x[(((t.n0+img)*p.C+c)*p.H+u0*p.StrideH+a)*p.W:]
+		lds := p.StrideH * p.W
+		clear(rows[r0*g.wp : d0*g.wp])
+		clear(rows[d1*g.wp : (r0+rowsPer)*g.wp])
+		if rows1 == nil {
+			if wr := p.W - bb; wr > 0 {
+				fillRows(src[bb:], lds, rows[d0*g.wp:d1*g.wp], g.wp, d1-d0, wr, p.StrideW)
+			} else {
+				clear(rows[d0*g.wp : d1*g.wp])
+			}
+			continue
+		}
+		clear(rows1[r0*g.wp : d0*g.wp])
+		clear(rows1[d1*g.wp : (r0+rowsPer)*g.wp])
+		fillRowsPair(src, lds, rows[d0*g.wp:d1*g.wp], rows1[d0*g.wp:d1*g.wp], g.wp, d1-d0, p.W)
+	}
+}
+
+// fillRowsPairGo is fillRowsPair in Go: fillRowsGo on each column phase.
+func fillRowsPairGo(src []float32, lds int, dst0, dst1 []float32, wp, rows, wr int) {
+	fillRowsGo(src, lds, dst0, wp, rows, wr, 2)
+	if wr > 1 {
+		fillRowsGo(src[1:], lds, dst1, wp, rows, wr-1, 2)
+	} else {
+		fillRowsGo(src, lds, dst1, wp, rows, 0, 2)
 	}
 }
 
@@ -638,20 +681,26 @@ func (fo *fusedOut) scale(oc int) float32 {
 	return fo.f.Scale[oc]
 }
 
-// out is the pass over a tile's GEMM result (directForward's out).
+// out is the pass over a tile's GEMM result (directForward's out). Where
+// the result's rows have no gap columns (wp = OutW: a 1×1 stride-2
+// downsample) each image's rows are one run of columns, passed as one
+// row: whole vectors instead of rows of OutW (8 floats at 8×8).
 func (fo *fusedOut) out(g *directGeom) func(t []float32, ldc, stride int, tl directTile) {
 	p := fo.p
 	L := p.OutH * p.OutW
 	return func(t []float32, ldc, stride int, tl directTile) {
-		rows := tl.oh1 - tl.oh0
+		rows, lds, cols := tl.oh1-tl.oh0, g.wp, p.OutW
+		if g.wp == p.OutW {
+			rows, lds, cols = 1, rows*p.OutW, rows*p.OutW
+		}
 		for img := range tl.cnt {
 			for oc := tl.oc0; oc < tl.oc1; oc++ {
 				at := ((tl.n0+img)*p.OutC+oc)*L + tl.oh0*p.OutW
 				var r []float32
 				if fo.res != nil {
-					r = fo.res[at:][:rows*p.OutW]
+					r = fo.res[at:][:rows*cols]
 				}
-				directOut(t[(oc-tl.oc0)*ldc+img*stride:], g.wp, fo.y[at:][:rows*p.OutW], r, rows, p.OutW, fo.scale(oc), fo.f.Shift[oc], fo.act)
+				directOut(t[(oc-tl.oc0)*ldc+img*stride:], lds, fo.y[at:][:rows*cols], r, rows, cols, fo.scale(oc), fo.f.Shift[oc], fo.act)
 			}
 		}
 	}

@@ -45,6 +45,21 @@ func fillRows(src []float32, lds int, dst []float32, wp, rows, wr, s int) {
 }
 
 //go:noescape
+func fillRowsPair16(src *float32, lds int, dst0, dst1 *float32, wp, rows, wr int)
+
+// fillRowsPair is fillRows with s = 2 for both column phases of the same
+// rows from one read: dst0 gets src[r·lds + 2v] for 2v < wr, dst1
+// src[r·lds + 2v + 1] for 2v + 1 < wr, each then zeros up to wp.
+func fillRowsPair(src []float32, lds int, dst0, dst1 []float32, wp, rows, wr int) {
+	if !vec16 || rows == 0 || wr <= 0 {
+		fillRowsPairGo(src, lds, dst0, dst1, wp, rows, wr)
+		return
+	}
+	_, _, _ = dst0[rows*wp-1], dst1[rows*wp-1], src[(rows-1)*lds+wr-1]
+	fillRowsPair16(&src[0], lds, &dst0[0], &dst1[0], wp, rows, wr)
+}
+
+//go:noescape
 func poolOut16(src *float32, lds int, dst *float32, rows, cols int, bias float32)
 
 // poolOut writes rows×cols outputs dst = relu(bias + 2×2 max of src),

@@ -348,3 +348,86 @@ hgo:
 pdone3:
 	VZEROUPPER
 	RET
+
+// func fillRowsPair16(src *float32, lds int, dst0, dst1 *float32, wp, rows, wr int)
+// fillRows16 with two = true for both column phases of a stride-2 row
+// from one read: for rows rows (src rows lds floats apart, dst rows wp
+// floats apart), dst0[v] = src[2v] where 2v < wr, dst1[v] = src[2v+1]
+// where 2v+1 < wr, 0 up to wp. Column blocks of 16 outside, rows inside.
+TEXT ·fillRowsPair16(SB), NOSPLIT, $0-56
+	MOVQ src+0(FP), SI
+	MOVQ lds+8(FP), R8
+	SHLQ $2, R8
+	MOVQ wp+32(FP), R9
+	MOVQ rows+40(FP), R10
+	MOVQ wr+48(FP), R12
+	VMOVDQU32 evenIdx<>(SB), Z8
+	VMOVDQU32 oddIdx<>(SB), Z9
+	TESTQ R10, R10
+	JZ pfdone
+	XORQ R11, R11 // output column of the block
+pfblk:
+	CMPQ R11, R9
+	JGE pfdone
+	MOVQ R9, CX
+	SUBQ R11, CX
+	MOVQ $16, AX
+	CMPQ CX, AX
+	CMOVQGT AX, CX
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K2 // the block's output lanes
+	MOVQ R11, CX
+	SHLQ $1, CX
+	NEGQ CX
+	ADDQ R12, CX // source floats left from the block's first
+	XORQ AX, AX
+	CMPQ CX, AX
+	CMOVQLT AX, CX
+	MOVQ $32, AX
+	CMPQ CX, AX
+	CMOVQGT AX, CX
+	MOVQ dst0+16(FP), R13
+	LEAQ (R13)(R11*4), R13
+	MOVQ dst1+24(FP), DI
+	LEAQ (DI)(R11*4), DI
+	MOVQ R10, R14
+	TESTQ CX, CX
+	JZ pfzero // a block past the source (the gap columns): zeros only
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K1
+	SHRQ $16, BX
+	KMOVW BX, K3
+	LEAQ (SI)(R11*8), AX
+pfrow:
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS.Z 64(AX), K3, Z1
+	VMOVAPS Z0, Z2
+	VPERMT2PS Z1, Z8, Z0
+	VPERMT2PS Z1, Z9, Z2
+	VMOVUPS Z0, K2, (R13)
+	VMOVUPS Z2, K2, (DI)
+	ADDQ R8, AX
+	LEAQ (R13)(R9*4), R13
+	LEAQ (DI)(R9*4), DI
+	DECQ R14
+	JNZ pfrow
+	ADDQ $16, R11
+	JMP pfblk
+pfzero:
+	VPXORD Z0, Z0, Z0
+pfzrow:
+	VMOVUPS Z0, K2, (R13)
+	VMOVUPS Z0, K2, (DI)
+	LEAQ (R13)(R9*4), R13
+	LEAQ (DI)(R9*4), DI
+	DECQ R14
+	JNZ pfzrow
+	ADDQ $16, R11
+	JMP pfblk
+pfdone:
+	VZEROUPPER
+	RET

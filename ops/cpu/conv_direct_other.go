@@ -16,6 +16,13 @@ func fillRows(src []float32, lds int, dst []float32, wp, rows, wr, s int) {
 	fillRowsGo(src, lds, dst, wp, rows, wr, s)
 }
 
+// fillRowsPair is fillRows with s = 2 for both column phases of the same
+// rows: dst0 gets src[r·lds + 2v] for 2v < wr, dst1 src[r·lds + 2v + 1]
+// for 2v + 1 < wr, each then zeros up to wp.
+func fillRowsPair(src []float32, lds int, dst0, dst1 []float32, wp, rows, wr int) {
+	fillRowsPairGo(src, lds, dst0, dst1, wp, rows, wr)
+}
+
 // poolOut writes rows×cols outputs dst = relu(bias + 2×2 max of src),
 // src rows lds floats apart.
 func poolOut(src []float32, lds int, dst []float32, rows, cols int, bias float32) {

@@ -192,6 +192,41 @@ func TestFillRows(t *testing.T) {
 	}
 }
 
+// TestFillRowsPair checks the vector copy of both column phases of
+// stride-2 rows against fillRowsGo on each phase (rows shorter and longer
+// than 32 floats, odd and even widths, a row stride past the data; the
+// guard value after each plane stays).
+func TestFillRowsPair(t *testing.T) {
+	r := rand.New(rand.NewPCG(10, 11))
+	for _, wr := range []int{0, 1, 2, 7, 16, 17, 31, 32, 33, 70} {
+		for _, wp := range []int{1, 9, 16, 17, 33, 40} {
+			rows, lds := 3, wr+5
+			src := make([]float32, rows*lds)
+			for i := range src {
+				src[i] = float32(r.NormFloat64())
+			}
+			var got, want [2][]float32
+			for k := range got {
+				got[k], want[k] = make([]float32, rows*wp+1), make([]float32, rows*wp+1)
+				for i := range got[k] {
+					got[k][i] = float32(math.NaN())
+				}
+				got[k][rows*wp], want[k][rows*wp] = 42, 42
+			}
+			fillRowsPair(src, lds, got[0], got[1], wp, rows, wr)
+			fillRowsGo(src, lds, want[0], wp, rows, wr, 2)
+			fillRowsGo(src[1:], lds, want[1], wp, rows, max(wr-1, 0), 2)
+			for k := range want {
+				for i := range want[k] {
+					if got[k][i] != want[k][i] {
+						t.Fatalf("wr=%d wp=%d phase %d: dst[%d] = %v, want %v", wr, wp, k, i, got[k][i], want[k][i])
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestPoolOut checks the vector pooled output pass against its Go
 // definition (widths below, at and past 16 outputs, padded row stride).
 func TestPoolOut(t *testing.T) {
@@ -226,8 +261,14 @@ func TestConv2dFusedMatchesReference(t *testing.T) {
 		}
 		return v
 	}
-	for _, groups := range []int{1, 2} {
-		p := ops.ConvParams{N: 3, C: 4, H: 9, W: 7, OutC: 6, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: groups, OutH: 9, OutW: 7}
+	for _, p := range []ops.ConvParams{
+		{N: 3, C: 4, H: 9, W: 7, OutC: 6, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: 9, OutW: 7},
+		{N: 3, C: 4, H: 9, W: 7, OutC: 6, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 2, OutH: 9, OutW: 7},
+		// a 1×1 stride-2 downsample: its rows have no gap columns, and the
+		// output pass takes each image's rows as one run
+		{N: 5, C: 16, H: 15, W: 13, OutC: 12, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, OutH: 8, OutW: 7},
+	} {
+		groups := p.Groups
 		x, w := fill(p.N*p.C*p.H*p.W), fill(p.OutC*p.C/groups*p.KH*p.KW)
 		scale, shift, res := fill(p.OutC), fill(p.OutC), fill(p.N*p.OutC*p.OutH*p.OutW)
 		conv, _, _, _ := convRef(p, x, w, make([]float32, p.OutC), make([]float32, len(res)), false)

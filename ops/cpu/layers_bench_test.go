@@ -33,14 +33,24 @@ var resnet20Layers = []struct {
 // it reports each one's minimum and median µs over the alternations and
 // t2/t1, the median of the per-alternation ratios (0.5 is a perfect
 // split; 1 means the second worker gains nothing).
-func BenchmarkResNet20LayersThreads(b *testing.B) {
+func BenchmarkResNet20LayersThreads(b *testing.B) { layersThreads(b, 1, 50) }
+
+// BenchmarkResNet20LayersThreadsB64 is BenchmarkResNet20LayersThreads at
+// batch 64 (image runs instead of parts of one image), alternating every
+// 2 calls: set against ONNX Runtime's per-node times of the same layers
+// (scripts/ort/profile.js at 64,3,32,32).
+func BenchmarkResNet20LayersThreadsB64(b *testing.B) { layersThreads(b, 64, 2) }
+
+// layersThreads times resnet20Layers at batch n on one and two workers,
+// alternating every per calls.
+func layersThreads(b *testing.B, n, per int) {
 	for _, l := range resnet20Layers {
 		b.Run(l.name, func(b *testing.B) {
 			pad := l.k / 2
 			out := (l.hw+2*pad-l.k)/l.s + 1
-			p := ops.ConvParams{N: 1, C: l.c, H: l.hw, W: l.hw, OutC: l.oc, KH: l.k, KW: l.k, StrideH: l.s, StrideW: l.s,
+			p := ops.ConvParams{N: n, C: l.c, H: l.hw, W: l.hw, OutC: l.oc, KH: l.k, KW: l.k, StrideH: l.s, StrideW: l.s,
 				PadH: pad, PadW: pad, DilH: 1, DilW: 1, Groups: 1, OutH: out, OutW: out}
-			x, w, y := ops.New(1, p.C, p.H, p.W), ops.New(p.OutC, p.C, l.k, l.k), ops.New(1, p.OutC, out, out)
+			x, w, y := ops.New(n, p.C, p.H, p.W), ops.New(p.OutC, p.C, l.k, l.k), ops.New(n, p.OutC, out, out)
 			for i := range w.Data {
 				w.Data[i] = float32(i%5-2) / 8
 			}
@@ -52,13 +62,13 @@ func BenchmarkResNet20LayersThreads(b *testing.B) {
 				f.Scale[i], f.Shift[i] = 1+float32(i%3)/8, float32(i%4)/8
 			}
 			if l.res {
-				f.Res = ops.New(1, p.OutC, out, out)
+				f.Res = ops.New(n, p.OutC, out, out)
 			}
 			var be [2]*Backend
 			for i := range be {
 				be[i] = New(Options{Threads: i + 1})
 			}
-			t1, t2, ratio := AlternateThreads(b, 50, func(i int) {
+			t1, t2, ratio := AlternateThreads(b, per, func(i int) {
 				if err := be[i].Conv2dFused(p, x, w, y, f); err != nil {
 					b.Fatal(err)
 				}

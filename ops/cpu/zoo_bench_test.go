@@ -131,11 +131,12 @@ func BenchmarkConvNetInfer(b *testing.B) {
 	}
 }
 
-// BenchmarkConvNetInferThreads times the zoo CNNs' batch-1 forward on one
-// and on two workers in the same loop, alternating every 20 forwards, so
-// both see the same load from other processes: it reports each one's
-// median ms per forward over the alternations and t2/t1, the median of
-// the per-alternation ratios (below 1: the second thread helps). On a
+// BenchmarkConvNetInferThreads times the zoo CNNs' batch-1 and batch-64
+// forwards on one and on two workers in the same loop, alternating every
+// 20 forwards (2 at batch 64), so both see the same load from other
+// processes: it reports each one's median ms per forward over the
+// alternations and t2/t1, the median of the per-alternation ratios
+// (below 1: the second thread helps). On a
 // shared machine single runs of ConvNetInfer swing by 2x with the load;
 // this ratio moves far less.
 func BenchmarkConvNetInferThreads(b *testing.B) {
@@ -143,32 +144,34 @@ func BenchmarkConvNetInferThreads(b *testing.B) {
 		name string
 		s    zoo.Shape
 	}{{"cnn", zoo.Shape{C: 1, H: 28, W: 28}}, {"resnet20", zoo.Shape{C: 3, H: 32, W: 32}}} {
-		b.Run(mc.name+"/b1", func(b *testing.B) {
-			m, err := zoo.Build(mc.name, mc.s, 10, 1)
-			if err != nil {
-				b.Fatal(err)
-			}
-			x := ops.New(1, mc.s.C, mc.s.H, mc.s.W)
-			r := rand.New(rand.NewPCG(5, 6))
-			for i := range x.Data {
-				x.Data[i] = r.Float32()
-			}
-			var ctx [2]*ops.Context
-			for i := range ctx {
-				ctx[i] = ops.NewContext(cpu.New(cpu.Options{Threads: i + 1}), ops.Options{})
-			}
-			t1, t2, ratio := cpu.AlternateThreads(b, 20, func(i int) {
-				if _, err := m.Forward(ctx[i], x); err != nil {
+		for _, bt := range []struct{ n, per int }{{1, 20}, {64, 2}} {
+			b.Run(fmt.Sprintf("%s/b%d", mc.name, bt.n), func(b *testing.B) {
+				m, err := zoo.Build(mc.name, mc.s, 10, 1)
+				if err != nil {
 					b.Fatal(err)
 				}
-				ctx[i].Reset()
+				x := ops.New(bt.n, mc.s.C, mc.s.H, mc.s.W)
+				r := rand.New(rand.NewPCG(5, 6))
+				for i := range x.Data {
+					x.Data[i] = r.Float32()
+				}
+				var ctx [2]*ops.Context
+				for i := range ctx {
+					ctx[i] = ops.NewContext(cpu.New(cpu.Options{Threads: i + 1}), ops.Options{})
+				}
+				t1, t2, ratio := cpu.AlternateThreads(b, bt.per, func(i int) {
+					if _, err := m.Forward(ctx[i], x); err != nil {
+						b.Fatal(err)
+					}
+					ctx[i].Reset()
+				})
+				for i := range t1 {
+					t1[i], t2[i] = t1[i]/1e3, t2[i]/1e3
+				}
+				b.ReportMetric(cpu.MedianOf(t1), "t1-ms")
+				b.ReportMetric(cpu.MedianOf(t2), "t2-ms")
+				b.ReportMetric(cpu.MedianOf(ratio), "t2/t1")
 			})
-			for i := range t1 {
-				t1[i], t2[i] = t1[i]/1e3, t2[i]/1e3
-			}
-			b.ReportMetric(cpu.MedianOf(t1), "t1-ms")
-			b.ReportMetric(cpu.MedianOf(t2), "t2-ms")
-			b.ReportMetric(cpu.MedianOf(ratio), "t2/t1")
-		})
+		}
 	}
 }
