@@ -26,9 +26,12 @@ build:
 deps:
 	./scripts/deps.sh $(DEPSFLAGS)
 
-## test: install what is missing, then run every test (unit, golden, testscript)
+## test: install what is missing, then run every test (unit, golden, testscript),
+## and the CPU engine's tests once more on its portable Go kernels (-tags
+## purego: the fallbacks that arm64, and x86 without AVX-512, take)
 test: deps
 	$(GO) test $(TESTFLAGS) $(PKGS)
+	$(GO) test $(TESTFLAGS) -tags purego ./ops/cpu/...
 
 ## lint: gofmt must have nothing to say, and go vet must pass
 lint:

@@ -126,7 +126,12 @@ func IndirectNative() bool { return curF32.Load().tileIdx != nil }
 // IndirectTile returns the rows and columns of C one call of the
 // indirect kernel computes (9×48 with AVX-512): a product whose n is not a
 // multiple of the columns pays for the last, partial, block in full.
+// Without an indirect kernel of its own (AVX2, other CPUs, purego) it is
+// the ordinary GEMM's tile, which SgemmIndirect then runs.
 func IndirectTile() (mr, nr int) {
 	im := curF32.Load()
+	if im.tileIdx == nil {
+		return im.mr, im.nr
+	}
 	return im.idxMR, im.idxNR
 }
