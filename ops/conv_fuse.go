@@ -36,15 +36,16 @@ type convChain struct {
 	res           int // the add's other input (node ID)
 }
 
-// nodes returns the chain's nodes after the convolution, in graph order.
-func (ch *convChain) nodes() []*Node {
-	var out []*Node
-	for _, n := range []*Node{ch.bn, ch.add, ch.relu} {
+// nodes returns the chain's nodes after the convolution, in graph order,
+// and how many there are (the array's first count entries; no allocation
+// per forward).
+func (ch *convChain) nodes() (out [3]*Node, count int) {
+	for _, n := range [...]*Node{ch.bn, ch.add, ch.relu} {
 		if n != nil {
-			out = append(out, n)
+			out[count], count = n, count+1
 		}
 	}
-	return out
+	return out, count
 }
 
 // fusedChain returns the batch norm, residual add and ReLU that the conv2d
@@ -57,7 +58,7 @@ func fusedChain(m *Model, i int, readers map[int]int, vals map[int]*Tensor) *con
 	if n.Kind != OpConv2d || len(n.Inputs) != 1 {
 		return nil
 	}
-	ch := &convChain{}
+	var ch convChain // on the stack until a chain is found
 	last, j := n.ID, i+1
 	next := func(kind OpKind) *Node {
 		if j >= len(m.Nodes) || readers[last] != 1 || m.Nodes[j].Kind != kind {
@@ -83,7 +84,8 @@ func fusedChain(m *Model, i int, readers map[int]int, vals map[int]*Tensor) *con
 	if relu := next(OpReLU); relu != nil && len(relu.Inputs) == 1 && relu.Inputs[0] == last {
 		ch.relu = relu
 	}
-	return ch
+	found := ch
+	return &found
 }
 
 // runChain evaluates conv2d node n with chain ch fused into it.
