@@ -302,8 +302,8 @@ func (m *Model) ForwardObserved(c *Context, hook ForwardHook, inputs ...*Tensor)
 				i += len(bl.nodes) - 1
 				continue
 			}
-			if ch := fusedChain(m, i, readers, vals); ch != nil {
-				v, err := e.runChain(n, ch, vals)
+			if ch, ok := fusedChain(m, i, readers, vals); ok {
+				v, err := e.runChain(n, &ch, vals)
 				if err != nil {
 					return nil, err
 				}
