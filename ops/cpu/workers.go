@@ -172,7 +172,7 @@ func (w *workers) spread(n, threads int, body func(it *items, slot int)) {
 // nothing: a batch-1 forward runs a few dozen of them.
 type spreadLoop struct {
 	shares []share
-	its    []items // by rank
+	its    []rankItems
 	f      fault
 	helped atomic.Bool
 	body   func(it *items, slot int)
@@ -185,15 +185,23 @@ var spreadLoops = sync.Pool{New: func() any {
 	return l
 }}
 
+// rankItems is one rank's items, 64 bytes from the next rank's: each
+// thread counts what it took (items.took), and two counters on one cache
+// line would pass it between the cores on every item.
+type rankItems struct {
+	items
+	_ [64]byte
+}
+
 // start readies l for n items on threads threads.
 func (l *spreadLoop) start(n, threads int, body func(it *items, slot int)) {
 	if cap(l.shares) < threads {
-		l.shares, l.its = make([]share, threads), make([]items, threads)
+		l.shares, l.its = make([]share, threads), make([]rankItems, threads)
 	}
 	l.shares, l.its = l.shares[:threads], l.its[:threads]
 	cutShares(l.shares, n)
 	for r := range l.its {
-		l.its[r] = items{shares: l.shares, rank: r, fault: &l.f}
+		l.its[r].items = items{shares: l.shares, rank: r, fault: &l.f}
 	}
 	l.helped.Store(false)
 	l.body = body
@@ -201,7 +209,7 @@ func (l *spreadLoop) start(n, threads int, body func(it *items, slot int)) {
 
 // rank runs the body as thread rank.
 func (l *spreadLoop) rank(rank, slot int) {
-	it := &l.its[rank]
+	it := &l.its[rank].items
 	defer it.catch()
 	l.body(it, slot)
 	if slot != callerSlot && it.took > 0 {
