@@ -61,7 +61,7 @@ func fusedBlock(m *Model, i int, readers map[int]int, vals map[int]*Tensor) *blo
 		a, _ := fusedEpilogue(m, j, readers)
 		return a != nil && readers[a.ID] == 1
 	}
-	b := &blockNodes{res: -1}
+	b := blockNodes{res: -1} // on the stack until a block is found
 	dw := i
 	if conv(i, false) && act(i) && conv(i+2, true) {
 		b.expand, dw = true, i+2
@@ -82,7 +82,8 @@ func fusedBlock(m *Model, i int, readers map[int]int, vals map[int]*Tensor) *blo
 		}
 	}
 	b.nodes = m.Nodes[i:end]
-	return b
+	found := b
+	return &found
 }
 
 // stage returns conv2d node n's weight, bias and options.

@@ -36,28 +36,30 @@ type convChain struct {
 	res           int // the add's other input (node ID)
 }
 
-// nodes returns the chain's nodes after the convolution, in graph order.
-func (ch *convChain) nodes() []*Node {
-	var out []*Node
-	for _, n := range []*Node{ch.bn, ch.add, ch.relu} {
+// nodes returns the chain's nodes after the convolution, in graph order,
+// and how many there are (the array's first count entries; no allocation
+// per forward).
+func (ch *convChain) nodes() (out [3]*Node, count int) {
+	for _, n := range [...]*Node{ch.bn, ch.add, ch.relu} {
 		if n != nil {
-			out = append(out, n)
+			out[count], count = n, count+1
 		}
 	}
-	return out
+	return out, count
 }
 
 // fusedChain returns the batch norm, residual add and ReLU that the conv2d
 // m.Nodes[i] absorbs at inference (no gradients, evaluation statistics,
 // no observing hook): each the next node and the only reader of the one
-// before, the add's other operand already computed (in vals). Nil unless
-// the chain has a batch norm or an add (a lone ReLU fuses as before).
-func fusedChain(m *Model, i int, readers map[int]int, vals map[int]*Tensor) *convChain {
+// before, the add's other operand already computed (in vals). ok is
+// false unless the chain has a batch norm or an add (a lone ReLU fuses as
+// before). A value, so the check allocates nothing per forward.
+func fusedChain(m *Model, i int, readers map[int]int, vals map[int]*Tensor) (convChain, bool) {
 	n := m.Nodes[i]
 	if n.Kind != OpConv2d || len(n.Inputs) != 1 {
-		return nil
+		return convChain{}, false
 	}
-	ch := &convChain{}
+	var ch convChain
 	last, j := n.ID, i+1
 	next := func(kind OpKind) *Node {
 		if j >= len(m.Nodes) || readers[last] != 1 || m.Nodes[j].Kind != kind {
@@ -78,12 +80,12 @@ func fusedChain(m *Model, i int, readers map[int]int, vals map[int]*Tensor) *con
 		}
 	}
 	if ch.bn == nil && ch.add == nil {
-		return nil
+		return convChain{}, false
 	}
 	if relu := next(OpReLU); relu != nil && len(relu.Inputs) == 1 && relu.Inputs[0] == last {
 		ch.relu = relu
 	}
-	return ch
+	return ch, true
 }
 
 // runChain evaluates conv2d node n with chain ch fused into it.
@@ -97,7 +99,7 @@ func (e *exec) runChain(n *Node, ch *convChain, vals map[int]*Tensor) (out *Tens
 	o := Conv2dOptions{Stride: pair(a.Stride, 1), Padding: pair(a.Padding, 0), Dilation: pair(a.Dilation, 1), Groups: a.Groups}
 	f := fusedConv{x: e.c.Dequantize(x), w: e.mustParam(n, nil, "weight"), b: e.param(n, nil, "bias"), o: o, relu: ch.relu != nil}
 	if ch.bn != nil {
-		f.bn = &bnEval{gamma: e.param(ch.bn, nil, "weight"), beta: e.param(ch.bn, nil, "bias"),
+		f.bn = bnEval{on: true, gamma: e.param(ch.bn, nil, "weight"), beta: e.param(ch.bn, nil, "bias"),
 			mean: e.param(ch.bn, nil, "running_mean"), variance: e.param(ch.bn, nil, "running_var"),
 			o: BatchNormOptions{Momentum: ch.bn.Attrs.Momentum, Eps: ch.bn.Attrs.Eps}}
 	}
@@ -107,8 +109,10 @@ func (e *exec) runChain(n *Node, ch *convChain, vals map[int]*Tensor) (out *Tens
 	return e.c.conv2dFused(f), nil
 }
 
-// bnEval is an evaluation batch norm's parameters.
+// bnEval is an evaluation batch norm's parameters (a value in fusedConv,
+// so a forward's chains allocate none; on says there is one).
 type bnEval struct {
+	on                          bool
 	gamma, beta, mean, variance *Tensor
 	o                           BatchNormOptions
 }
@@ -117,7 +121,7 @@ type bnEval struct {
 type fusedConv struct {
 	x, w, b *Tensor
 	o       Conv2dOptions
-	bn      *bnEval // nil: none
+	bn      bnEval  // bn.on false: none
 	res     *Tensor // nil: none
 	relu    bool
 }
@@ -133,7 +137,7 @@ func (c *Context) conv2dFused(f fusedConv) *Tensor {
 	shape := []int{p.N, p.OutC, p.OutH, p.OutW}
 	fb, ok := c.b.(ConvFusedBackend)
 	if !ok || (f.res != nil && !slices.Equal(f.res.Shape, shape)) || (f.b != nil && f.b.Numel() != p.OutC) ||
-		(f.bn != nil && !f.bn.fits(p.OutC)) || c.opts.Train || c.needsGrad(f.x, f.w, f.b) {
+		(f.bn.on && !f.bn.fits(p.OutC)) || c.opts.Train || c.needsGrad(f.x, f.w, f.b) {
 		return c.convChainOps(f)
 	}
 	scale, shift := f.affine(p.OutC)
@@ -145,7 +149,7 @@ func (c *Context) conv2dFused(f fusedConv) *Tensor {
 // convChainOps is the chain's ops one after the other.
 func (c *Context) convChainOps(f fusedConv) *Tensor {
 	y := c.Conv2d(f.x, f.w, f.b, f.o)
-	if f.bn != nil {
+	if f.bn.on {
 		y = c.BatchNorm(y, f.bn.gamma, f.bn.beta, f.bn.mean, f.bn.variance, f.bn.o)
 	}
 	if f.res != nil {
@@ -176,15 +180,19 @@ func (bn *bnEval) fits(n int) bool {
 // (b - mean)·s + beta with s = gamma/sqrt(var + eps), as BatchNorm's
 // evaluation computes it.
 func (f fusedConv) affine(n int) (scale, shift []float32) {
-	shift = make([]float32, n)
+	if !f.bn.on {
+		shift = make([]float32, n)
+	} else { // one allocation for both
+		both := make([]float32, 2*n)
+		shift, scale = both[:n:n], both[n:]
+	}
 	if f.b != nil {
 		copy(shift, f.b.Data)
 	}
-	if f.bn == nil {
+	if !f.bn.on {
 		return nil, shift
 	}
 	o := f.bn.o.withDefaults()
-	scale = make([]float32, n)
 	invStd(f.bn.variance.Data, scale, o.Eps)
 	for i := range scale {
 		s := scale[i]

@@ -3,6 +3,7 @@ package ops
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -272,13 +273,14 @@ func (m *Model) ForwardObserved(c *Context, hook ForwardHook, inputs ...*Tensor)
 	for i, id := range m.Inputs {
 		vals[id] = inputs[i]
 	}
+	plan := m.stepPlan()
 	var lt *lifetimes
 	if !c.opts.Grad {
-		lt = newLifetimes(m, vals)
+		lt = newLifetimes(plan, vals)
 	}
 	var readers map[int]int
 	if hook == nil {
-		readers = readerCounts(m)
+		readers = plan.readers
 	}
 	clock := stepClock{report: c.opts.NodeTime}
 	for i := 0; i < len(m.Nodes); i++ {
@@ -300,14 +302,15 @@ func (m *Model) ForwardObserved(c *Context, hook ForwardHook, inputs ...*Tensor)
 				i += len(bl.nodes) - 1
 				continue
 			}
-			if ch := fusedChain(m, i, readers, vals); ch != nil {
-				v, err := e.runChain(n, ch, vals)
+			if ch, ok := fusedChain(m, i, readers, vals); ok {
+				v, err := e.runChain(n, &ch, vals)
 				if err != nil {
 					return nil, err
 				}
 				vals[n.ID] = v
 				lt.done(c, n, vals)
-				for _, f := range ch.nodes() { // their values are the chain's output
+				fused, count := ch.nodes()
+				for _, f := range fused[:count] { // their values are the chain's output
 					vals[f.ID] = v
 					lt.done(c, f, vals)
 					i++
@@ -400,6 +403,71 @@ func readerCounts(m *Model) map[int]int {
 		r[id]++
 	}
 	return r
+}
+
+// stepPlan is what a forward needs to know about the graph's wiring: who
+// reads each value (the fusion checks), where each node sits and its
+// value's last reader (lifetimes), and which values are never released.
+// It depends on nothing but the node order, each node's ID and inputs,
+// and the model's inputs and outputs; it is built once and kept while a
+// snapshot of exactly those (node, ids, ins, modelIns, modelOuts) still
+// matches the model, checked on every forward. It is never written
+// after it is built, so concurrent forwards share it.
+type stepPlan struct {
+	nodes               []*Node
+	ids                 []int
+	ins                 [][]int
+	modelIns, modelOuts []int
+
+	readers map[int]int  // node ID → node inputs and model outputs reading it
+	lastUse map[int]int  // node ID → index of its last reader
+	pos     map[int]int  // node ID → index in m.Nodes
+	keep    map[int]bool // model inputs and outputs
+}
+
+// stepPlan returns m's step plan, rebuilding it when the wiring changed.
+func (m *Model) stepPlan() *stepPlan {
+	if p := m.steps.Load(); p != nil && p.matches(m) {
+		return p
+	}
+	p := newStepPlan(m)
+	m.steps.Store(p)
+	return p
+}
+
+func newStepPlan(m *Model) *stepPlan {
+	p := &stepPlan{
+		nodes: slices.Clone(m.Nodes), ids: make([]int, len(m.Nodes)), ins: make([][]int, len(m.Nodes)),
+		modelIns: slices.Clone(m.Inputs), modelOuts: slices.Clone(m.Outputs),
+		readers: readerCounts(m), lastUse: map[int]int{}, pos: make(map[int]int, len(m.Nodes)), keep: map[int]bool{},
+	}
+	for i, n := range m.Nodes {
+		p.ids[i], p.ins[i] = n.ID, slices.Clone(n.Inputs)
+		p.pos[n.ID] = i
+		for _, in := range n.Inputs {
+			p.lastUse[in] = i
+		}
+	}
+	for _, id := range m.Outputs {
+		p.keep[id] = true
+	}
+	for _, id := range m.Inputs {
+		p.keep[id] = true
+	}
+	return p
+}
+
+// matches reports whether m's wiring is still the one p was built from.
+func (p *stepPlan) matches(m *Model) bool {
+	if len(m.Nodes) != len(p.nodes) || !slices.Equal(m.Inputs, p.modelIns) || !slices.Equal(m.Outputs, p.modelOuts) {
+		return false
+	}
+	for i, n := range m.Nodes {
+		if n != p.nodes[i] || n.ID != p.ids[i] || !slices.Equal(n.Inputs, p.ins[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // fusedReLU returns the ReLU node that m.Nodes[i] can absorb: a conv2d
@@ -512,27 +580,16 @@ func locate(err error, n *Node) error {
 
 // lifetimes frees intermediate buffers in no-grad mode: each value is
 // released after its last reader, unless a live value shares its storage
-// (reshape views) or it is a model output.
+// (reshape views) or it is a model input or output. Who reads what comes
+// from the model's step plan; only the storage counts are per forward.
 type lifetimes struct {
-	lastUse map[int]int // node ID → index of last reader
-	pos     map[int]int
-	refs    map[*float32]int
-	keep    map[int]bool
+	*stepPlan
+	refs map[*float32]int
 }
 
-func newLifetimes(m *Model, vals map[int]*Tensor) *lifetimes {
-	lt := &lifetimes{lastUse: map[int]int{}, pos: map[int]int{}, refs: map[*float32]int{}, keep: map[int]bool{}}
-	for i, n := range m.Nodes {
-		lt.pos[n.ID] = i
-		for _, in := range n.Inputs {
-			lt.lastUse[in] = i
-		}
-	}
-	for _, id := range m.Outputs {
-		lt.keep[id] = true
-	}
-	for id, v := range vals {
-		lt.keep[id] = true
+func newLifetimes(p *stepPlan, vals map[int]*Tensor) *lifetimes {
+	lt := &lifetimes{stepPlan: p, refs: make(map[*float32]int, len(p.pos))}
+	for _, v := range vals {
 		if len(v.Data) > 0 {
 			lt.refs[&v.Data[0]]++ // never released: the caller owns inputs
 		}

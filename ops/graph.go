@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/qpipe/qpipe/lang/source"
 )
@@ -162,6 +163,8 @@ type Model struct {
 
 	cacheMu sync.Mutex
 	cache   map[string]any // derived constants (masks, packed int8 weights)
+
+	steps atomic.Pointer[stepPlan] // the forward's wiring, checked per forward (see stepPlan)
 }
 
 // NewModel returns an empty model.

@@ -152,22 +152,68 @@ func (w *workers) ForSlots(n, grain int, fn func(lo, hi, slot int)) {
 // body (or in a piece run by items.guard) is re-raised on the caller once
 // every thread has finished.
 func (w *workers) spread(n, threads int, body func(it *items, slot int)) {
-	shares := newShares(n, threads)
-	var f fault
-	var helped atomic.Bool
-	sent := gemm.ParallelSlots(threads, func(rank, slot int) {
-		it := &items{shares: shares, rank: rank, fault: &f}
-		defer it.catch()
-		body(it, slot)
-		if slot != callerSlot && it.took > 0 {
-			helped.Store(true)
-		}
-	})
+	l := spreadLoops.Get().(*spreadLoop)
+	l.start(n, threads, body)
+	sent := gemm.ParallelSlots(threads, l.run)
+	helped, v := l.helped.Load(), l.f.v
+	l.body, l.f.v = nil, nil // ParallelSlots returns once no thread runs l.run: l is free again
+	spreadLoops.Put(l)
 	if sent > 0 { // a loop with no idle worker (nested, or beside another) says nothing about the cores
-		w.record(helped.Load())
+		w.record(helped)
 	}
-	if f.v != nil {
-		panic(fmt.Sprintf("cpu kernel: %v", f.v))
+	if v != nil {
+		panic(fmt.Sprintf("cpu kernel: %v", v))
+	}
+}
+
+// spreadLoop is one spread call's state: the shares, each thread's view
+// of them, the recovered panic and whether a pool worker helped. It is
+// pooled (spreadLoops), with run bound once, so that a loop allocates
+// nothing: a batch-1 forward runs a few dozen of them.
+type spreadLoop struct {
+	shares []share
+	its    []rankItems
+	f      fault
+	helped atomic.Bool
+	body   func(it *items, slot int)
+	run    func(rank, slot int) // l.rank
+}
+
+var spreadLoops = sync.Pool{New: func() any {
+	l := &spreadLoop{}
+	l.run = l.rank
+	return l
+}}
+
+// rankItems is one rank's items, 64 bytes from the next rank's: each
+// thread counts what it took (items.took), and two counters on one cache
+// line would pass it between the cores on every item.
+type rankItems struct {
+	items
+	_ [64]byte
+}
+
+// start readies l for n items on threads threads.
+func (l *spreadLoop) start(n, threads int, body func(it *items, slot int)) {
+	if cap(l.shares) < threads {
+		l.shares, l.its = make([]share, threads), make([]rankItems, threads)
+	}
+	l.shares, l.its = l.shares[:threads], l.its[:threads]
+	cutShares(l.shares, n)
+	for r := range l.its {
+		l.its[r].items = items{shares: l.shares, rank: r, fault: &l.f}
+	}
+	l.helped.Store(false)
+	l.body = body
+}
+
+// rank runs the body as thread rank.
+func (l *spreadLoop) rank(rank, slot int) {
+	it := &l.its[rank].items
+	defer it.catch()
+	l.body(it, slot)
+	if slot != callerSlot && it.took > 0 {
+		l.helped.Store(true)
 	}
 }
 
@@ -189,11 +235,16 @@ type share struct {
 // newShares cuts items [0, n) into threads contiguous shares.
 func newShares(n, threads int) []share {
 	shares := make([]share, threads)
-	for r := range shares {
-		shares[r].next.Store(int64(n * r / threads))
-		shares[r].end = int64(n * (r + 1) / threads)
-	}
+	cutShares(shares, n)
 	return shares
+}
+
+// cutShares cuts items [0, n) into len(shares) contiguous shares.
+func cutShares(shares []share, n int) {
+	for r := range shares {
+		shares[r].next.Store(int64(n * r / len(shares)))
+		shares[r].end = int64(n * (r + 1) / len(shares))
+	}
 }
 
 // items is one thread's view of spread's shares.

@@ -313,3 +313,33 @@ func TestSpreadRecordsWhoHelped(t *testing.T) {
 		t.Fatalf("not contended after loops the worker never got a core for (average %d)", w.unhelp.Load())
 	}
 }
+
+// TestSpreadReusesItsState: spread's state comes from a pool, so a loop on
+// one thread allocates nothing, and loops of other sizes and thread counts
+// after it (the pooled shares cut again, longer or shorter) still run
+// every item once.
+func TestSpreadReusesItsState(t *testing.T) {
+	w := newWorkers(3)
+	var sum int
+	body := func(it *items, slot int) {
+		for i, ok := it.next(); ok; i, ok = it.next() {
+			sum += i
+		}
+	}
+	if a := testing.AllocsPerRun(100, func() { w.spread(16, 1, body) }); a != 0 {
+		t.Fatalf("a one-thread loop allocated %v objects, want 0", a)
+	}
+	for _, c := range []struct{ n, threads int }{{7, 3}, {5, 1}, {40, 2}, {3, 3}, {9, 1}} {
+		ran := make([]atomic.Int32, c.n)
+		w.spread(c.n, c.threads, func(it *items, slot int) {
+			for i, ok := it.next(); ok; i, ok = it.next() {
+				ran[i].Add(1)
+			}
+		})
+		for i := range ran {
+			if got := ran[i].Load(); got != 1 {
+				t.Fatalf("%d items on %d threads: item %d ran %d times", c.n, c.threads, i, got)
+			}
+		}
+	}
+}

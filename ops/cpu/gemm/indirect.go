@@ -1,6 +1,20 @@
 package gemm
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
+
+// idxArgs holds the kernel arguments of sgemmIndirect's calls: passed by
+// pointer to a kernel through a function value they would escape, one
+// heap object per call (resnet20's batch-1 forward makes 78 such calls).
+var idxArgs = sync.Pool{New: func() any { return new(sgemmArgs) }}
+
+// putIdxArgs clears p (it points into the caller's matrices) and pools it.
+func putIdxArgs(p *sgemmArgs) {
+	*p = sgemmArgs{}
+	idxArgs.Put(p)
+}
 
 // SgemmIndirect computes C = A·B on the calling goroutine, for row-major A
 // (m×k, row stride lda) and C (m×n, row stride ldc), where row p of B is
@@ -52,7 +66,9 @@ func sgemmIndirect(m, n, k int, a []float32, lda int, b []float32, off []int, c 
 	// Row tiles of near-equal height (16 = 8+8, 64 = 8·8, 20 = 7+7+6)
 	// rather than full ones and a short, slow tail.
 	tiles := ceilDiv(m, impl.idxMR)
-	p := sgemmArgs{alpha: 1, lda: lda, ldc: ldc}
+	p := idxArgs.Get().(*sgemmArgs) // the kernels take it by pointer: from a pool, not the heap per call
+	defer putIdxArgs(p)
+	*p = sgemmArgs{alpha: 1, lda: lda, ldc: ldc}
 	for pc := 0; pc < k; pc += idxKC {
 		p.kc = min(idxKC, k-pc)
 		if pc > 0 {
@@ -80,9 +96,9 @@ func sgemmIndirect(m, n, k int, a []float32, lda int, b []float32, off []int, c 
 					}
 				}
 				if vecs > 0 {
-					impl.tileIdxNarrow(rows, vecs, &p)
+					impl.tileIdxNarrow(rows, vecs, p)
 				} else {
-					impl.tileIdx(rows, &p)
+					impl.tileIdx(rows, p)
 				}
 			}
 		}
