@@ -3,8 +3,11 @@
 GO        ?= go
 TESTFLAGS ?= -timeout 10m
 PKGS      ?= ./...
-# PUREGO_PKGS run their tests a second time with -tags purego (empty: not).
-PUREGO_PKGS ?= ./ops/cpu/...
+# PUREGO_PKGS run their tests a second time with -tags purego, and
+# AVX2_PKGS a third time with the AVX-512 kernels turned off
+# (GODEBUG=cpu.avx512f=off: the AVX2 ones); empty: not.
+PUREGO_PKGS ?= ./ops ./ops/cpu/...
+AVX2_PKGS   ?= ./ops ./ops/cpu/...
 # FUZZTIME bounds every fuzzer alike (e.g. FUZZTIME=30s); left empty, each
 # runs a fixed number of executions (about 15 s each on an idle 2-core
 # machine). Counts, not durations, by default: Go 1.26's fuzz coordinator
@@ -30,11 +33,13 @@ deps:
 
 ## test: install what is missing, then run every test (unit, golden, testscript),
 ## and the CPU engine's tests once more on its portable Go kernels (-tags
-## purego: the fallbacks that arm64, and x86 without AVX-512, take; there
-## the fast-path tests skip, so QPIPE_REQUIRE_AVX512 is not passed on)
+## purego: what arm64 runs) and once on the AVX2 kernels (what x86 without
+## AVX-512 runs); there the fast-path tests skip, so QPIPE_REQUIRE_AVX512
+## is not passed on
 test: deps
 	$(GO) test $(TESTFLAGS) $(PKGS)
 	$(if $(PUREGO_PKGS),env -u QPIPE_REQUIRE_AVX512 $(GO) test $(TESTFLAGS) -tags purego $(PUREGO_PKGS))
+	$(if $(AVX2_PKGS),env -u QPIPE_REQUIRE_AVX512 GODEBUG=cpu.avx512f=off $(GO) test $(TESTFLAGS) -count=1 $(AVX2_PKGS))
 
 ## lint: gofmt must have nothing to say, and go vet must pass
 lint:

@@ -56,7 +56,7 @@ func cleanEnv(extra ...string) []string {
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		switch name {
-		case "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "DEPSFLAGS", "PKGS", "PUREGO_PKGS", "TESTFLAGS", "QPIPE_DEPS_ROOT":
+		case "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "DEPSFLAGS", "PKGS", "PUREGO_PKGS", "AVX2_PKGS", "TESTFLAGS", "QPIPE_DEPS_ROOT":
 			continue
 		}
 		env = append(env, kv)
@@ -92,7 +92,7 @@ func TestReadmeTestCommandInFreshClone(t *testing.T) {
 
 	cmd := exec.Command("sh", "-c", cmds[1])
 	cmd.Dir = clone
-	cmd.Env = cleanEnv("DEPSFLAGS=--dry-run", "PKGS=./internal/spell", "PUREGO_PKGS=./ops/cpu/gemm")
+	cmd.Env = cleanEnv("DEPSFLAGS=--dry-run", "PKGS=./internal/spell", "PUREGO_PKGS=./ops/cpu/gemm", "AVX2_PKGS=./ops/cpu/gemm")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%q in the clone: %v\n%s", cmds[1], err, out)
@@ -109,7 +109,8 @@ func TestReadmeTestCommandInFreshClone(t *testing.T) {
 	if !strings.Contains(text, "ok  \tgithub.com/qpipe/qpipe/internal/spell") {
 		t.Errorf("the tests did not run in the clone:\n%s", text)
 	}
-	if !strings.Contains(text, "-tags purego ./ops/cpu/gemm\n") || !strings.Contains(text, "ok  \tgithub.com/qpipe/qpipe/ops/cpu/gemm") {
-		t.Errorf("the purego tests did not run in the clone:\n%s", text)
+	if !strings.Contains(text, "-tags purego ./ops/cpu/gemm\n") || !strings.Contains(text, "GODEBUG=cpu.avx512f=off") ||
+		strings.Count(text, "ok  \tgithub.com/qpipe/qpipe/ops/cpu/gemm") != 2 {
+		t.Errorf("the purego and AVX2 runs did not both run in the clone:\n%s", text)
 	}
 }
