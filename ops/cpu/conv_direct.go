@@ -39,8 +39,9 @@ type directGeom struct {
 	gh, gw   int   // zero rows after each image, zero columns after each row
 	top, bot int   // rows a tap reaches above and below its output row
 	wp       int   // row stride: wq + gw
-	phases   int   // sH·sW phases per channel
-	slot     []int // phase a·sW+b → its plane among a channel's used ones, -1 unused
+	phases   int   // sH·sW phases per channel (sH row phases with taps)
+	slot     []int // phase a·sW+b → its plane among a channel's used ones, -1 unused (with taps: row phase a → its rank)
+	taps     bool  // the gapless layout: a plane per row phase and kernel column (conv_direct_taps.go)
 	used     int   // phase planes per channel that some tap reads
 	offBase  []int // tap k's offset inside its plane (tile-independent)
 	planeIdx []int // tap k's plane: channel·used + its phase's slot
@@ -87,8 +88,17 @@ func directGeomFor(p ops.ConvParams) *directGeom {
 	return &g
 }
 
-// newDirectGeom lays out p's direct convolution.
+// newDirectGeom lays out p's direct convolution: in column phases, or, for
+// a column stride of 2 or more, without gap columns (newTapGeom).
 func newDirectGeom(p ops.ConvParams) *directGeom {
+	if p.StrideW >= 2 {
+		return newTapGeom(p)
+	}
+	return newPhaseGeom(p)
+}
+
+// newPhaseGeom lays out p's direct convolution in phase planes with gaps.
+func newPhaseGeom(p ops.ConvParams) *directGeom {
 	g := &directGeom{p: p, phases: p.StrideH * p.StrideW}
 	g.hq, g.gh, g.top, g.bot = gapFor(p.H, p.PadH, p.KH, p.DilH, p.StrideH, p.OutH)
 	g.wq, g.gw, _, _ = gapFor(p.W, p.PadW, p.KW, p.DilW, p.StrideW, p.OutW)
@@ -171,10 +181,23 @@ func (g *directGeom) cols(t directTile) int {
 }
 
 // fill copies the tile's input into buf (planeLen floats per phase plane
-// in use) and writes the tap offsets into it to off (C·KH·KW entries). A
-// stride-2 row's two column phases, when both are in use, are written
-// from one read of its rows (fillRowsPair).
+// in use) and writes the tap offsets into it to off (C·KH·KW entries).
 func (g *directGeom) fill(t directTile, x, buf []float32, off []int) {
+	if g.taps {
+		g.fillTaps(t, x, buf)
+	} else {
+		g.fillPhases(t, x, buf)
+	}
+	plane := g.planeLen(t)
+	for k, b := range g.offBase {
+		off[k] = g.planeIdx[k]*plane + b
+	}
+}
+
+// fillPhases is fill for the column phases. A stride-2 row's two column
+// phases, when both are in use, are written from one read of its rows
+// (fillRowsPair).
+func (g *directGeom) fillPhases(t directTile, x, buf []float32) {
 	p := g.p
 	plane := g.planeLen(t)
 	for c := range p.C {
@@ -191,16 +214,15 @@ func (g *directGeom) fill(t directTile, x, buf []float32, off []int) {
 			}
 		}
 	}
-	for k, b := range g.offBase {
-		off[k] = g.planeIdx[k]*plane + b
-	}
 }
 
-// fillPlanes writes channel c's phase plane of row phase a and column
-// phase bb into dst and, when dst1 is not nil (stride 2, bb 0), the plane
-// of column phase 1 of the same rows into dst1: the tile's images end to
-// end, rows outside the image and the gaps zero.
-func (g *directGeom) fillPlanes(t directTile, x []float32, c, a, bb int, dst, dst1 []float32) {
+// fillPlanes writes channel c's plane of row phase a and column col into
+// dst and, when dst1 is not nil, the plane of column col+1 of the same
+// rows into dst1: the tile's images end to end, rows outside the image
+// and the gaps zero. col is a column phase (fillPhases; dst1 only for
+// stride 2, col 0) or, in the gapless layout, a kernel column's shift
+// (fillTaps).
+func (g *directGeom) fillPlanes(t directTile, x []float32, c, a, col int, dst, dst1 []float32) {
 	p := g.p
 	rowsPer, extra := g.rows(t)
 	uLo := t.oh0 - g.top
@@ -220,29 +242,41 @@ func (g *directGeom) fillPlanes(t directTile, x []float32, c, a, bb int, dst, ds
 	for img := range t.cnt {
 		r0 := img * rowsPer
 		u0, u1 := max(uLo, 0), min(uLo+rowsPer, hqa)
-		if u1 <= u0 {
-			clear(rows[r0*g.wp : (r0+rowsPer)*g.wp])
-			if rows1 != nil {
-				clear(rows1[r0*g.wp : (r0+rowsPer)*g.wp])
+		d0, d1 := r0, r0 // plane rows holding data
+		if u1 > u0 {
+			d0, d1 = r0+u0-uLo, r0+u1-uLo
+		}
+		var data1 []float32
+		for _, r := range [2][]float32{rows, rows1} {
+			if r != nil {
+				clear(r[r0*g.wp : d0*g.wp])
+				clear(r[d1*g.wp : (r0+rowsPer)*g.wp])
 			}
+		}
+		if d1 == d0 {
 			continue
 		}
-		d0, d1 := r0+u0-uLo, r0+u1-uLo // plane rows holding data
+		if rows1 != nil {
+			data1 = rows1[d0*g.wp : d1*g.wp]
+		}
 		src := x[(((t.n0+img)*p.C+c)*p.H+u0*p.StrideH+a)*p.W:]
-		lds := p.StrideH * p.W
-		clear(rows[r0*g.wp : d0*g.wp])
-		clear(rows[d1*g.wp : (r0+rowsPer)*g.wp])
-		if rows1 == nil {
-			if wr := p.W - bb; wr > 0 {
-				fillRows(src[bb:], lds, rows[d0*g.wp:d1*g.wp], g.wp, d1-d0, wr, p.StrideW)
-			} else {
-				clear(rows[d0*g.wp : d1*g.wp])
-			}
-			continue
-		}
-		clear(rows1[r0*g.wp : d0*g.wp])
-		clear(rows1[d1*g.wp : (r0+rowsPer)*g.wp])
-		fillRowsPair(src, lds, rows[d0*g.wp:d1*g.wp], rows1[d0*g.wp:d1*g.wp], g.wp, d1-d0, p.W)
+		g.fillData(src, p.StrideH*p.W, rows[d0*g.wp:d1*g.wp], data1, d1-d0, col)
+	}
+}
+
+// fillData writes n plane rows from src (the first input row from its
+// column 0, rows lds floats apart): fillPlanes' rows holding data.
+func (g *directGeom) fillData(src []float32, lds int, dst, dst1 []float32, n, col int) {
+	p := g.p
+	switch {
+	case g.taps:
+		fillRowsAt(src, lds, dst, dst1, g.wp, n, p.W, col, p.StrideW)
+	case dst1 != nil:
+		fillRowsPair(src, lds, dst, dst1, g.wp, n, p.W)
+	case p.W > col:
+		fillRows(src[col:], lds, dst, g.wp, n, p.W-col, p.StrideW)
+	default:
+		clear(dst)
 	}
 }
 
@@ -493,9 +527,10 @@ func (b *Backend) splitsImage(macs int) bool {
 // tiles (copy, GEMM, out), its own share first (tiles). out writes the
 // tile's outputs from its GEMM result t (output channel oc0+r in row r of
 // ldc floats; output (img, oh, ow) at column img·stride + (oh-oh0)·wp +
-// ow). A tile read in place (inPlace) whose outputs are contiguous rows of
-// y goes through into instead where into is not nil: the GEMM writes y
-// itself, applying the output pass in its epilogue.
+// ow). Where into is not nil and the layout has no gap columns (gapless:
+// each image's outputs are contiguous rows of y), the GEMM writes y
+// itself instead, image by image, applying the output pass in its
+// epilogue (gemmInto).
 func (b *Backend) directForward(g *directGeom, ts []directTile, x, w []float32, out func(t []float32, ldc, stride int, tl directTile), into directInto) {
 	p := g.p
 	K := p.C * p.KH * p.KW
@@ -522,9 +557,8 @@ func (b *Backend) directForward(g *directGeom, ts []directTile, x, w []float32, 
 		} else {
 			g.fill(t, x, in, st.off)
 		}
-		if into != nil && g.inPlace(t) {
-			c, ldc, ep := into(t)
-			pointwiseInto(g, t, m, n, K, w[t.oc0*K:], in, st.off, c, ldc, ep)
+		if into != nil && g.gapless() {
+			g.gemmInto(t, m, K, w[t.oc0*K:], in, st.off, into)
 			return
 		}
 		directGemm(g, t, m, n, K, w[t.oc0*K:], in, st.off, st.t[:m*n])
@@ -535,7 +569,26 @@ func (b *Backend) directForward(g *directGeom, ts []directTile, x, w []float32, 
 	b.tiles(len(ts), run, done)
 }
 
-// directInto returns where the GEMM of an in-place tile writes its
+// gapless reports whether every GEMM column is an output (no gap
+// columns: the gapless layout of strided convolutions, 1×1 stride-2
+// ones, pointwise ones), so that the GEMM can write y itself.
+func (g *directGeom) gapless() bool { return g.wp == g.p.OutW }
+
+// gemmInto is a gapless tile's GEMM writing y through into's epilogue,
+// image by image: image i of the tile is the n = (oh1−oh0)·OutW columns
+// from i·rowsPer·wp, contiguous in each output channel's plane of y.
+func (g *directGeom) gemmInto(t directTile, m, k int, w, in []float32, off []int, into directInto) {
+	rowsPer, _ := g.rows(t)
+	n := (t.oh1 - t.oh0) * g.p.OutW
+	for i := range t.cnt {
+		ti := t
+		ti.n0, ti.cnt = t.n0+i, 1
+		c, ldc, ep := into(ti)
+		pointwiseInto(g, ti, m, n, k, w, in[i*rowsPer*g.wp:], off, c, ldc, ep)
+	}
+}
+
+// directInto returns where the GEMM of a gapless tile of one image writes its
 // outputs (row r, output channel oc0+r, at c[r·ldc:]) and the epilogue
 // that makes them final.
 type directInto func(tl directTile) (c []float32, ldc int, ep gemm.RowEpilogue)

@@ -60,6 +60,31 @@ func fillRowsPair(src []float32, lds int, dst0, dst1 []float32, wp, rows, wr int
 }
 
 //go:noescape
+func fillRowsAt16(src *float32, lds int, dst0, dst1 *float32, wp, rows, wr, shift int)
+
+// fillRowsAt writes rows rows of wp floats into dst0 (packed): row r holds
+// src[r·lds + v·s + shift] where 0 ≤ v·s + shift < wr, zeros elsewhere
+// (shift may be negative: the columns left of the row are zeros); dst1,
+// when not nil, the same one column further. src is the first row from
+// its column 0.
+func fillRowsAt(src []float32, lds int, dst0, dst1 []float32, wp, rows, wr, shift, s int) {
+	if !vec16 || s != 2 || rows == 0 || wp == 0 || len(src) == 0 {
+		fillRowsAtGo(src, lds, dst0, dst1, wp, rows, wr, shift, s)
+		return
+	}
+	_ = dst0[rows*wp-1]
+	var d1 *float32
+	if dst1 != nil {
+		_ = dst1[rows*wp-1]
+		d1 = &dst1[0]
+	}
+	if wr > 0 {
+		_ = src[(rows-1)*lds+wr-1]
+	}
+	fillRowsAt16(&src[0], lds, &dst0[0], d1, wp, rows, wr, shift)
+}
+
+//go:noescape
 func poolOut16(src *float32, lds int, dst *float32, rows, cols int, bias float32)
 
 // poolOut writes rows×cols outputs dst = relu(bias + 2×2 max of src),

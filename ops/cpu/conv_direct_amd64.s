@@ -431,3 +431,126 @@ pfzrow:
 pfdone:
 	VZEROUPPER
 	RET
+
+// func fillRowsAt16(src *float32, lds int, dst0, dst1 *float32, wp, rows, wr, shift int)
+// For rows rows (src rows lds floats apart, dst rows wp floats apart):
+// dst0[v] = src[2v+shift] where 0 ≤ 2v+shift < wr, else 0; dst1 (when
+// not nil) the same at 2v+shift+1. shift may be negative: the lanes
+// outside [0, wr) are masked off, so nothing before src or past a row's
+// wr floats is read. Column blocks of 16 outside, rows inside.
+TEXT ·fillRowsAt16(SB), NOSPLIT, $0-64
+	MOVQ src+0(FP), SI
+	MOVQ lds+8(FP), R8
+	SHLQ $2, R8
+	MOVQ wp+32(FP), R9
+	MOVQ rows+40(FP), R10
+	MOVQ wr+48(FP), R12
+	MOVQ shift+56(FP), DX
+	VMOVDQU32 evenIdx<>(SB), Z8
+	VMOVDQU32 oddIdx<>(SB), Z9
+	TESTQ R10, R10
+	JZ fadone
+	XORQ R11, R11 // output column of the block
+fablk:
+	CMPQ R11, R9
+	JGE fadone
+	MOVQ R9, CX
+	SUBQ R11, CX
+	MOVQ $16, AX
+	CMPQ CX, AX
+	CMOVQGT AX, CX
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K2 // the block's output lanes
+	MOVQ R11, DI
+	SHLQ $1, DI
+	ADDQ DX, DI // s0: the source float of the block's first lane
+	MOVQ R12, CX
+	SUBQ DI, CX // hi = wr - s0, clamped to 0..32
+	XORQ AX, AX
+	CMPQ CX, AX
+	CMOVQLT AX, CX
+	MOVQ $32, AX
+	CMPQ CX, AX
+	CMOVQGT AX, CX
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX // lanes below hi
+	MOVQ DI, CX
+	NEGQ CX // lo = -s0, clamped to 0..32
+	XORQ AX, AX
+	CMPQ CX, AX
+	CMOVQLT AX, CX
+	MOVQ $32, AX
+	CMPQ CX, AX
+	CMOVQGT AX, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	NOTQ AX
+	ANDQ AX, BX // lanes lo..hi-1: the source floats in the row
+	MOVQ dst0+16(FP), R13
+	LEAQ (R13)(R11*4), R13
+	MOVQ R10, R14
+	TESTQ BX, BX
+	JZ fazero
+	KMOVW BX, K1
+	SHRQ $16, BX
+	KMOVW BX, K3
+	LEAQ (SI)(DI*4), AX
+	MOVQ dst1+24(FP), DI
+	TESTQ DI, DI
+	JZ farow1
+	LEAQ (DI)(R11*4), DI
+farow2:
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS.Z 64(AX), K3, Z1
+	VMOVAPS Z0, Z2
+	VPERMT2PS Z1, Z8, Z0
+	VPERMT2PS Z1, Z9, Z2
+	VMOVUPS Z0, K2, (R13)
+	VMOVUPS Z2, K2, (DI)
+	ADDQ R8, AX
+	LEAQ (R13)(R9*4), R13
+	LEAQ (DI)(R9*4), DI
+	DECQ R14
+	JNZ farow2
+	ADDQ $16, R11
+	JMP fablk
+farow1:
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS.Z 64(AX), K3, Z1
+	VPERMT2PS Z1, Z8, Z0
+	VMOVUPS Z0, K2, (R13)
+	ADDQ R8, AX
+	LEAQ (R13)(R9*4), R13
+	DECQ R14
+	JNZ farow1
+	ADDQ $16, R11
+	JMP fablk
+fazero:
+	VPXORD Z0, Z0, Z0
+	MOVQ dst1+24(FP), DI
+	TESTQ DI, DI
+	JZ fazrow1
+	LEAQ (DI)(R11*4), DI
+fazrow2:
+	VMOVUPS Z0, K2, (R13)
+	VMOVUPS Z0, K2, (DI)
+	LEAQ (R13)(R9*4), R13
+	LEAQ (DI)(R9*4), DI
+	DECQ R14
+	JNZ fazrow2
+	ADDQ $16, R11
+	JMP fablk
+fazrow1:
+	VMOVUPS Z0, K2, (R13)
+	LEAQ (R13)(R9*4), R13
+	DECQ R14
+	JNZ fazrow1
+	ADDQ $16, R11
+	JMP fablk
+fadone:
+	VZEROUPPER
+	RET

@@ -1,0 +1,228 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/qpipe/qpipe/ops"
+)
+
+// TestFillRowsAt checks the vector copy of the gapless layout's rows
+// (fillRowsAt, stride 2) against its Go definition: shifts left of the
+// row (the padding columns, read as zeros) and right of it, one and two
+// destinations, rows shorter and longer than 32 floats, a row stride past
+// the data; the guard value after each plane stays, and the Go definition
+// itself against the formula.
+func TestFillRowsAt(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	for _, wr := range []int{0, 1, 2, 7, 16, 17, 31, 32, 33, 70} {
+		for _, wp := range []int{1, 8, 16, 17, 33} {
+			for shift := -4; shift <= 4; shift++ {
+				rows, lds := 3, wr+5
+				src := make([]float32, rows*lds+1)
+				for i := range src {
+					src[i] = float32(r.NormFloat64())
+				}
+				for _, two := range []bool{false, true} {
+					var got, want [2][]float32
+					for k := range got {
+						got[k], want[k] = make([]float32, rows*wp+1), make([]float32, rows*wp+1)
+						for i := range got[k] {
+							got[k][i] = float32(math.NaN())
+						}
+						got[k][rows*wp], want[k][rows*wp] = 42, 42
+					}
+					g1, w1 := got[1][:rows*wp], want[1][:rows*wp]
+					if !two {
+						g1, w1 = nil, nil
+					}
+					fillRowsAt(src, lds, got[0][:rows*wp], g1, wp, rows, wr, shift, 2)
+					fillRowsAtGo(src, lds, want[0][:rows*wp], w1, wp, rows, wr, shift, 2)
+					for k := range 2 {
+						if k == 1 && !two {
+							break
+						}
+						for i := range want[k] {
+							if got[k][i] != want[k][i] {
+								t.Fatalf("wr=%d wp=%d shift=%d dst%d: [%d] = %v, want %v", wr, wp, shift, k, i, got[k][i], want[k][i])
+							}
+						}
+						for i, v := range want[k][:rows*wp] { // the definition
+							q := i%wp*2 + shift + k
+							ref := float32(0)
+							if q >= 0 && q < wr {
+								ref = src[i/wp*lds+q]
+							}
+							if v != ref {
+								t.Fatalf("fillRowsAtGo wr=%d wp=%d shift=%d dst%d: [%d] = %v, want %v", wr, wp, shift, k, i, v, ref)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestTapLayoutSameBits: a strided convolution in the gapless layout
+// (newTapGeom), whose GEMM writes y through its epilogue, gives the same
+// bits as the column phases with their gap columns and the output pass
+// over the GEMM's result (the same sums in the same order), on 1, 2 and 3
+// workers, and matches the float64 convolution: 3×3 and 7×7 stride 2,
+// 1×1 stride 2, stride 3 and 4, dilation, odd sizes, a residual, ReLU
+// and clip, batch 1 (bands and channel ranges), 3 and 16 (image runs).
+func TestTapLayoutSameBits(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	fill := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		return v
+	}
+	geoms := []ops.ConvParams{
+		{C: 16, H: 32, W: 32, OutC: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1},
+		{C: 32, H: 16, W: 16, OutC: 64, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1},
+		{C: 16, H: 15, W: 13, OutC: 32, KH: 1, KW: 1, StrideH: 2, StrideW: 2},
+		{C: 3, H: 45, W: 43, OutC: 20, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadH: 3, PadW: 3},
+		{C: 8, H: 29, W: 27, OutC: 12, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1},
+		{C: 2, H: 10, W: 10, OutC: 3, KH: 3, KW: 3, StrideH: 3, StrideW: 3, PadH: 1, PadW: 1},
+		{C: 1, H: 28, W: 28, OutC: 5, KH: 4, KW: 4, StrideH: 4, StrideW: 4},
+		{C: 6, H: 17, W: 19, OutC: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 2, PadH: 2, PadW: 2, DilH: 2, DilW: 2},
+		{C: 64, H: 56, W: 56, OutC: 128, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1},
+	}
+	fusions := []ops.ConvFusion{{ReLU: true}, {Clip: true, Lo: -1, Hi: 0.5}, {}}
+	for gi, p := range geoms {
+		p.Groups, p.DilH, p.DilW = 1, max(p.DilH, 1), max(p.DilW, 1)
+		p.OutH = (p.H+2*p.PadH-p.DilH*(p.KH-1)-1)/p.StrideH + 1
+		p.OutW = (p.W+2*p.PadW-p.DilW*(p.KW-1)-1)/p.StrideW + 1
+		if !directOK(p) {
+			t.Skip("no indirect GEMM kernel on this CPU: the direct path does not run")
+		}
+		for _, n := range []int{1, 3, 16} {
+			if n == 16 && p.C*p.H*p.W > 1<<14 {
+				continue
+			}
+			p.N = n
+			L := p.OutH * p.OutW
+			x, w := fill(p.N*p.C*p.H*p.W), fill(p.OutC*p.C*p.KH*p.KW)
+			conv, _, _, _ := convRef(p, x, w, make([]float32, p.OutC), make([]float32, p.N*p.OutC*L), false)
+			for fi, f := range fusions {
+				f.Scale, f.Shift = fill(p.OutC), fill(p.OutC)
+				if fi == 0 {
+					f.Res = &ops.Tensor{Data: fill(p.N * p.OutC * L)}
+				}
+				var first []float32
+				for threads := 1; threads <= 3; threads++ {
+					name := fmt.Sprintf("geom %d n %d fusion %d threads %d", gi, n, fi, threads)
+					be := New(Options{Threads: threads})
+					g, old := newDirectGeom(p), newPhaseGeom(p)
+					if !g.taps || !g.gapless() {
+						t.Fatalf("%s: %+v is not in the gapless layout", name, p)
+					}
+					got, want := ops.New(p.N, p.OutC, p.OutH, p.OutW), ops.New(p.N, p.OutC, p.OutH, p.OutW)
+					if err := be.Conv2dFused(p, &ops.Tensor{Data: x}, &ops.Tensor{Data: w}, got, f); err != nil {
+						t.Fatal(err)
+					}
+					ts := be.directTiles(old)
+					be.directForward(old, ts, x, w, newFusedOut(p, want.Data, f).out(old), nil)
+					sameSums := true // the dot columns of a small lone image run where the layouts' column counts differ
+					for _, tl := range ts {
+						sameSums = sameSums && !dotTail(old, tl) && !dotTail(g, tl)
+					}
+					for i, v := range got.Data {
+						if sameSums && math.Float32bits(v) != math.Float32bits(want.Data[i]) {
+							t.Fatalf("%s: y[%d] = %v, the column phases give %v", name, i, v, want.Data[i])
+						}
+						ref := fusionRef(f, conv[i], i/L%p.OutC, i)
+						if math.Abs(float64(v)-ref) > 1e-4*(1+math.Abs(ref))*math.Sqrt(float64(p.C*p.KH*p.KW)) {
+							t.Fatalf("%s: y[%d] = %v, want %v", name, i, v, ref)
+						}
+					}
+					if first == nil {
+						first = got.Data
+						continue
+					}
+					for i := range first {
+						if math.Float32bits(got.Data[i]) != math.Float32bits(first[i]) {
+							t.Fatalf("%s: y[%d] = %v, %v on one worker", name, i, got.Data[i], first[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// stridedLayers are the strided convolutions of resnet20 (batch 64 and
+// 1) and torchvision resnet18 (batch 1, 224×224): name, batch, input
+// channels, output channels, input side, kernel.
+var stridedLayers = []struct {
+	name            string
+	n, c, oc, hw, k int
+}{
+	{"r20_b64_s2_16to32x16", 64, 16, 32, 32, 3},
+	{"r20_b64_1x1s2_16to32x16", 64, 16, 32, 32, 1},
+	{"r20_b64_s2_32to64x8", 64, 32, 64, 16, 3},
+	{"r20_b64_1x1s2_32to64x8", 64, 32, 64, 16, 1},
+	{"r20_b1_s2_16to32x16", 1, 16, 32, 32, 3},
+	{"r20_b1_s2_32to64x8", 1, 32, 64, 16, 3},
+	{"r18_b1_stem_3to64x112", 1, 3, 64, 224, 7},
+	{"r18_b1_s2_64to128x28", 1, 64, 128, 56, 3},
+	{"r18_b1_1x1s2_64to128x28", 1, 64, 128, 56, 1},
+	{"r18_b1_s2_128to256x14", 1, 128, 256, 28, 3},
+	{"r18_b1_1x1s2_128to256x14", 1, 128, 256, 28, 1},
+	{"r18_b1_s2_256to512x7", 1, 256, 512, 14, 3},
+	{"r18_b1_1x1s2_256to512x7", 1, 256, 512, 14, 1},
+}
+
+// BenchmarkStridedLayouts times each strided convolution of resnet20 and
+// resnet18 (Conv2dFused with a batch norm's scale and shift and ReLU) in
+// the column phases with the output pass over the GEMM's result (the
+// layout before the gapless one) and in the gapless layout writing y
+// from the GEMM, alternating every per calls in one process so both see
+// the same load, on the workers -cpu gives: each one's minimum and
+// median µs and new/old, the median of the per-round ratios.
+func BenchmarkStridedLayouts(b *testing.B) {
+	for _, l := range stridedLayers {
+		b.Run(l.name, func(b *testing.B) {
+			pad := l.k / 2
+			out := (l.hw+2*pad-l.k)/2 + 1
+			p := ops.ConvParams{N: l.n, C: l.c, H: l.hw, W: l.hw, OutC: l.oc, KH: l.k, KW: l.k, StrideH: 2, StrideW: 2,
+				PadH: pad, PadW: pad, DilH: 1, DilW: 1, Groups: 1, OutH: out, OutW: out}
+			if !directOK(p) {
+				b.Skip("no indirect GEMM kernel on this CPU")
+			}
+			x, w, y := ops.New(p.N, p.C, p.H, p.W), ops.New(p.OutC, p.C, l.k, l.k), ops.New(p.N, p.OutC, out, out)
+			for i := range w.Data {
+				w.Data[i] = float32(i%5-2) / 8
+			}
+			for i := range x.Data {
+				x.Data[i] = float32(i%7) - 3
+			}
+			f := ops.ConvFusion{Scale: make([]float32, p.OutC), Shift: make([]float32, p.OutC), ReLU: true}
+			for i := range f.Scale {
+				f.Scale[i], f.Shift[i] = 1+float32(i%3)/8, float32(i%4)/8
+			}
+			be := New(Options{})
+			old := newPhaseGeom(p)
+			per := max(1, 20000/(p.N*p.OutC*out*out*p.C*l.k*l.k>>10+1))
+			t0, t1, ratio := AlternateThreads(b, per, func(i int) {
+				if i == 0 {
+					be.directForward(old, be.directTiles(old), x.Data, w.Data, newFusedOut(p, y.Data, f).out(old), nil)
+					return
+				}
+				if err := be.Conv2dFused(p, x, w, y, f); err != nil {
+					b.Fatal(err)
+				}
+			})
+			b.ReportMetric(minOf(t0), "old-min-µs")
+			b.ReportMetric(minOf(t1), "new-min-µs")
+			b.ReportMetric(MedianOf(t0), "old-µs")
+			b.ReportMetric(MedianOf(t1), "new-µs")
+			b.ReportMetric(MedianOf(ratio), "new/old")
+		})
+	}
+}
