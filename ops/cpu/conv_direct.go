@@ -218,10 +218,8 @@ func (g *directGeom) fillPhases(t directTile, x, buf []float32) {
 
 // fillPlanes writes channel c's plane of row phase a and column col into
 // dst and, when dst1 is not nil, the plane of column col+1 of the same
-// rows into dst1: the tile's images end to end, rows outside the image
-// and the gaps zero. col is a column phase (fillPhases; dst1 only for
-// stride 2, col 0) or, in the gapless layout, a kernel column's shift
-// (fillTaps).
+// rows into dst1 (stride 2, col 0): the tile's images end to end, rows
+// outside the image and the gaps zero.
 func (g *directGeom) fillPlanes(t directTile, x []float32, c, a, col int, dst, dst1 []float32) {
 	p := g.p
 	rowsPer, extra := g.rows(t)
@@ -269,8 +267,6 @@ func (g *directGeom) fillPlanes(t directTile, x []float32, c, a, col int, dst, d
 func (g *directGeom) fillData(src []float32, lds int, dst, dst1 []float32, n, col int) {
 	p := g.p
 	switch {
-	case g.taps:
-		fillRowsAt(src, lds, dst, dst1, g.wp, n, p.W, col, p.StrideW)
 	case dst1 != nil:
 		fillRowsPair(src, lds, dst, dst1, g.wp, n, p.W)
 	case p.W > col:

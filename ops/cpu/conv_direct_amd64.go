@@ -60,28 +60,23 @@ func fillRowsPair(src []float32, lds int, dst0, dst1 []float32, wp, rows, wr int
 }
 
 //go:noescape
-func fillRowsAt16(src *float32, lds int, dst0, dst1 *float32, wp, rows, wr, shift int)
+func fillTaps16(src *float32, lds, srcImg int, dst *float32, plane, wp, imgs, lead, rows, trail, wr, shift, kw int)
 
-// fillRowsAt writes rows rows of wp floats into dst0 (packed): row r holds
-// src[r·lds + v·s + shift] where 0 ≤ v·s + shift < wr, zeros elsewhere
-// (shift may be negative: the columns left of the row are zeros); dst1,
-// when not nil, the same one column further. src is the first row from
-// its column 0.
-func fillRowsAt(src []float32, lds int, dst0, dst1 []float32, wp, rows, wr, shift, s int) {
-	if !vec16 || s != 2 || rows == 0 || wp == 0 || len(src) == 0 {
-		fillRowsAtGo(src, lds, dst0, dst1, wp, rows, wr, shift, s)
+// fillTapPlanes writes the gapless layout's kw planes (plane floats apart
+// in dst) of one channel and row phase for imgs images: image i's rows
+// in each plane, from i·(lead+rows+trail)·wp, are lead zero rows, rows
+// rows whose column v holds src[i·srcImg + r·lds + v·s + shift + j·dil]
+// (plane j; zero outside 0..wr-1) and trail zero rows.
+func fillTapPlanes(src []float32, lds, srcImg int, dst []float32, plane, wp, imgs, lead, rows, trail, wr, shift, kw, s, dil int) {
+	if !vec16 || s != 2 || dil != 1 || imgs == 0 || wp == 0 || len(src) == 0 {
+		fillTapPlanesGo(src, lds, srcImg, dst, plane, wp, imgs, lead, rows, trail, wr, shift, kw, s, dil)
 		return
 	}
-	_ = dst0[rows*wp-1]
-	var d1 *float32
-	if dst1 != nil {
-		_ = dst1[rows*wp-1]
-		d1 = &dst1[0]
+	_ = dst[(kw-1)*plane+imgs*(lead+rows+trail)*wp-1]
+	if rows > 0 && wr > 0 {
+		_ = src[(imgs-1)*srcImg+(rows-1)*lds+wr-1]
 	}
-	if wr > 0 {
-		_ = src[(rows-1)*lds+wr-1]
-	}
-	fillRowsAt16(&src[0], lds, &dst0[0], d1, wp, rows, wr, shift)
+	fillTaps16(&src[0], lds, srcImg, &dst[0], plane, wp, imgs, lead, rows, trail, wr, shift, kw)
 }
 
 //go:noescape

@@ -432,28 +432,40 @@ pfdone:
 	VZEROUPPER
 	RET
 
-// func fillRowsAt16(src *float32, lds int, dst0, dst1 *float32, wp, rows, wr, shift int)
-// For rows rows (src rows lds floats apart, dst rows wp floats apart):
-// dst0[v] = src[2v+shift] where 0 ≤ 2v+shift < wr, else 0; dst1 (when
-// not nil) the same at 2v+shift+1. shift may be negative: the lanes
-// outside [0, wr) are masked off, so nothing before src or past a row's
-// wr floats is read. Column blocks of 16 outside, rows inside.
-TEXT ·fillRowsAt16(SB), NOSPLIT, $0-64
-	MOVQ src+0(FP), SI
+// func fillTaps16(src *float32, lds, srcImg int, dst *float32, plane, wp, imgs, lead, rows, trail, wr, shift, kw int)
+// The gapless layout's planes of one channel and row phase for imgs
+// images (stride 2, no dilation): plane j (dst + j·plane) of image i
+// (rows lead+rows+trail, wp floats each, from i·(lead+rows+trail)·wp)
+// holds lead zero rows, then rows r of src + i·srcImg + r·lds at columns
+// 2v + shift + j (zero outside 0..wr-1), then trail zero rows. Two
+// neighbouring kernel columns come from one read of a row: the even and
+// the odd floats of 32 loaded from 2v + shift + j, masked to the row, so
+// nothing left of a row (shift < 0: the padding) or past wr is read.
+// The arguments src, dst and imgs advance as the images go by.
+TEXT ·fillTaps16(SB), NOSPLIT, $0-104
 	MOVQ lds+8(FP), R8
 	SHLQ $2, R8
-	MOVQ wp+32(FP), R9
-	MOVQ rows+40(FP), R10
-	MOVQ wr+48(FP), R12
-	MOVQ shift+56(FP), DX
+	MOVQ wp+40(FP), R9
+	MOVQ wr+80(FP), R12
 	VMOVDQU32 evenIdx<>(SB), Z8
 	VMOVDQU32 oddIdx<>(SB), Z9
-	TESTQ R10, R10
-	JZ fadone
+	VPXORD Z7, Z7, Z7
+ftimg:
+	CMPQ imgs+48(FP), $0
+	JLE ftdone
+	MOVQ shift+88(FP), DX // the pair's first column shift
+ftpair:
+	MOVQ DX, BX
+	SUBQ shift+88(FP), BX // j
+	CMPQ BX, kw+96(FP)
+	JGE ftnext
+	IMULQ plane+32(FP), BX
+	MOVQ dst+24(FP), R10
+	LEAQ (R10)(BX*4), R10 // plane j of the image
 	XORQ R11, R11 // output column of the block
-fablk:
+ftblk:
 	CMPQ R11, R9
-	JGE fadone
+	JGE ftpairend
 	MOVQ R9, CX
 	SUBQ R11, CX
 	MOVQ $16, AX
@@ -463,47 +475,61 @@ fablk:
 	SHLQ CX, BX
 	DECQ BX
 	KMOVW BX, K2 // the block's output lanes
-	MOVQ R11, DI
-	SHLQ $1, DI
-	ADDQ DX, DI // s0: the source float of the block's first lane
+	MOVQ R11, AX
+	SHLQ $1, AX
+	ADDQ DX, AX // s0: the source column of the block's first lane
 	MOVQ R12, CX
-	SUBQ DI, CX // hi = wr - s0, clamped to 0..32
-	XORQ AX, AX
-	CMPQ CX, AX
-	CMOVQLT AX, CX
-	MOVQ $32, AX
-	CMPQ CX, AX
-	CMOVQGT AX, CX
+	SUBQ AX, CX // hi = wr - s0, clamped to 0..32
+	XORQ BX, BX
+	CMPQ CX, BX
+	CMOVQLT BX, CX
+	MOVQ $32, BX
+	CMPQ CX, BX
+	CMOVQGT BX, CX
 	MOVQ $1, BX
 	SHLQ CX, BX
 	DECQ BX // lanes below hi
-	MOVQ DI, CX
+	MOVQ AX, CX
 	NEGQ CX // lo = -s0, clamped to 0..32
-	XORQ AX, AX
-	CMPQ CX, AX
-	CMOVQLT AX, CX
-	MOVQ $32, AX
-	CMPQ CX, AX
-	CMOVQGT AX, CX
-	MOVQ $1, AX
-	SHLQ CX, AX
-	DECQ AX
-	NOTQ AX
-	ANDQ AX, BX // lanes lo..hi-1: the source floats in the row
-	MOVQ dst0+16(FP), R13
-	LEAQ (R13)(R11*4), R13
-	MOVQ R10, R14
-	TESTQ BX, BX
-	JZ fazero
+	XORQ R13, R13
+	CMPQ CX, R13
+	CMOVQLT R13, CX
+	MOVQ $32, R13
+	CMPQ CX, R13
+	CMOVQGT R13, CX
+	MOVQ $1, R13
+	SHLQ CX, R13
+	DECQ R13
+	NOTQ R13
+	ANDQ R13, BX // lanes lo..hi-1: the source floats in the row
 	KMOVW BX, K1
 	SHRQ $16, BX
 	KMOVW BX, K3
-	LEAQ (SI)(DI*4), AX
-	MOVQ dst1+24(FP), DI
-	TESTQ DI, DI
-	JZ farow1
-	LEAQ (DI)(R11*4), DI
-farow2:
+	MOVQ src+0(FP), CX
+	LEAQ (CX)(AX*4), AX
+	LEAQ (R10)(R11*4), R13
+	MOVQ DX, CX
+	SUBQ shift+88(FP), CX
+	INCQ CX
+	CMPQ CX, kw+96(FP)
+	JGE ftone // the last column of an odd kernel width
+	MOVQ plane+32(FP), DI
+	LEAQ (R13)(DI*4), DI
+	MOVQ lead+56(FP), R14
+	TESTQ R14, R14
+	JZ ft2data
+ft2lead:
+	VMOVUPS Z7, K2, (R13)
+	VMOVUPS Z7, K2, (DI)
+	LEAQ (R13)(R9*4), R13
+	LEAQ (DI)(R9*4), DI
+	DECQ R14
+	JNZ ft2lead
+ft2data:
+	MOVQ rows+64(FP), R14
+	TESTQ R14, R14
+	JZ ft2trail
+ft2row:
 	VMOVUPS.Z (AX), K1, Z0
 	VMOVUPS.Z 64(AX), K3, Z1
 	VMOVAPS Z0, Z2
@@ -515,10 +541,33 @@ farow2:
 	LEAQ (R13)(R9*4), R13
 	LEAQ (DI)(R9*4), DI
 	DECQ R14
-	JNZ farow2
-	ADDQ $16, R11
-	JMP fablk
-farow1:
+	JNZ ft2row
+ft2trail:
+	MOVQ trail+72(FP), R14
+	TESTQ R14, R14
+	JZ ftblkend
+ft2t:
+	VMOVUPS Z7, K2, (R13)
+	VMOVUPS Z7, K2, (DI)
+	LEAQ (R13)(R9*4), R13
+	LEAQ (DI)(R9*4), DI
+	DECQ R14
+	JNZ ft2t
+	JMP ftblkend
+ftone:
+	MOVQ lead+56(FP), R14
+	TESTQ R14, R14
+	JZ ft1data
+ft1lead:
+	VMOVUPS Z7, K2, (R13)
+	LEAQ (R13)(R9*4), R13
+	DECQ R14
+	JNZ ft1lead
+ft1data:
+	MOVQ rows+64(FP), R14
+	TESTQ R14, R14
+	JZ ft1trail
+ft1row:
 	VMOVUPS.Z (AX), K1, Z0
 	VMOVUPS.Z 64(AX), K3, Z1
 	VPERMT2PS Z1, Z8, Z0
@@ -526,31 +575,34 @@ farow1:
 	ADDQ R8, AX
 	LEAQ (R13)(R9*4), R13
 	DECQ R14
-	JNZ farow1
-	ADDQ $16, R11
-	JMP fablk
-fazero:
-	VPXORD Z0, Z0, Z0
-	MOVQ dst1+24(FP), DI
-	TESTQ DI, DI
-	JZ fazrow1
-	LEAQ (DI)(R11*4), DI
-fazrow2:
-	VMOVUPS Z0, K2, (R13)
-	VMOVUPS Z0, K2, (DI)
-	LEAQ (R13)(R9*4), R13
-	LEAQ (DI)(R9*4), DI
-	DECQ R14
-	JNZ fazrow2
-	ADDQ $16, R11
-	JMP fablk
-fazrow1:
-	VMOVUPS Z0, K2, (R13)
+	JNZ ft1row
+ft1trail:
+	MOVQ trail+72(FP), R14
+	TESTQ R14, R14
+	JZ ftblkend
+ft1t:
+	VMOVUPS Z7, K2, (R13)
 	LEAQ (R13)(R9*4), R13
 	DECQ R14
-	JNZ fazrow1
+	JNZ ft1t
+ftblkend:
 	ADDQ $16, R11
-	JMP fablk
-fadone:
+	JMP ftblk
+ftpairend:
+	ADDQ $2, DX
+	JMP ftpair
+ftnext:
+	MOVQ srcImg+16(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, src+0(FP)
+	MOVQ lead+56(FP), AX
+	ADDQ rows+64(FP), AX
+	ADDQ trail+72(FP), AX
+	IMULQ R9, AX
+	SHLQ $2, AX
+	ADDQ AX, dst+24(FP)
+	DECQ imgs+48(FP)
+	JMP ftimg
+ftdone:
 	VZEROUPPER
 	RET

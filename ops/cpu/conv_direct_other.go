@@ -23,11 +23,10 @@ func fillRowsPair(src []float32, lds int, dst0, dst1 []float32, wp, rows, wr int
 	fillRowsPairGo(src, lds, dst0, dst1, wp, rows, wr)
 }
 
-// fillRowsAt writes rows rows of wp floats into dst0 (packed): row r holds
-// src[r·lds + v·s + shift] where 0 ≤ v·s + shift < wr, zeros elsewhere;
-// dst1, when not nil, the same one column further.
-func fillRowsAt(src []float32, lds int, dst0, dst1 []float32, wp, rows, wr, shift, s int) {
-	fillRowsAtGo(src, lds, dst0, dst1, wp, rows, wr, shift, s)
+// fillTapPlanes writes the gapless layout's kw planes of one channel and
+// row phase for imgs images (see fillTapPlanesGo).
+func fillTapPlanes(src []float32, lds, srcImg int, dst []float32, plane, wp, imgs, lead, rows, trail, wr, shift, kw, s, dil int) {
+	fillTapPlanesGo(src, lds, srcImg, dst, plane, wp, imgs, lead, rows, trail, wr, shift, kw, s, dil)
 }
 
 // poolOut writes rows×cols outputs dst = relu(bias + 2×2 max of src),

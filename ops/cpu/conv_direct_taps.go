@@ -14,7 +14,7 @@ package cpu
 // (directForward's into). The planes hold KW/sW times the floats of the
 // column phases (1.5× for 3×3 stride 2); a stride-2 row's two
 // neighbouring kernel columns are written from one read of it
-// (fillRowsAt).
+// (fillTapPlanes).
 
 import "github.com/qpipe/qpipe/ops"
 
@@ -62,46 +62,61 @@ func newTapGeom(p ops.ConvParams) *directGeom {
 }
 
 // fillTaps is fill for the gapless layout: channel c's planes of each used
-// row phase a, kernel column j at (c·used + slot(a)·KW + j)·plane, two
-// neighbouring columns of a stride-2 undilated kernel from one read.
+// row phase a, kernel column j at (c·used + slot(a)·KW + j)·plane, all
+// the tile's images and kernel columns in one call (fillTapPlanes).
 func (g *directGeom) fillTaps(t directTile, x, buf []float32) {
 	p := g.p
 	plane := g.planeLen(t)
-	pair := p.StrideW == 2 && p.DilW == 1
+	rowsPer, extra := g.rows(t)
+	uLo := t.oh0 - g.top
 	for c := range p.C {
 		for a, slot := range g.slot {
 			if slot < 0 {
 				continue
 			}
-			at := (c*g.used + slot*p.KW) * plane
-			for j := 0; j < p.KW; j++ {
-				dst, dst1 := buf[at+j*plane:][:plane], []float32(nil)
-				if pair && j+1 < p.KW {
-					dst1 = buf[at+(j+1)*plane:][:plane]
-				}
-				g.fillPlanes(t, x, c, a, j*p.DilW-p.PadW, dst, dst1)
-				if dst1 != nil {
-					j++
-				}
+			planes := buf[(c*g.used+slot*p.KW)*plane:][:p.KW*plane]
+			hqa := (p.H - a + p.StrideH - 1) / p.StrideH // phase rows with data
+			u0, u1 := max(uLo, 0), min(uLo+rowsPer, hqa)
+			lead, rows, src := rowsPer, 0, x
+			if u1 > u0 {
+				lead, rows = u0-uLo, u1-u0
+				src = x[(((t.n0*p.C)+c)*p.H+u0*p.StrideH+a)*p.W:]
+			}
+			fillTapPlanes(src, p.StrideH*p.W, p.C*p.H*p.W, planes, plane, g.wp, t.cnt, lead, rows, rowsPer-lead-rows,
+				p.W, -p.PadW, p.KW, p.StrideW, p.DilW)
+			for j := range p.KW { // the rows below the last image
+				clear(planes[j*plane+t.cnt*rowsPer*g.wp:][:extra*g.wp])
 			}
 		}
 	}
 }
 
-// fillRowsAtGo is fillRowsAt in Go.
-func fillRowsAtGo(src []float32, lds int, dst0, dst1 []float32, wp, rows, wr, shift, s int) {
-	for k, dst := range [2][]float32{dst0, dst1} {
-		if dst == nil {
-			continue
+// fillTapPlanesGo is fillTapPlanes in Go.
+func fillTapPlanesGo(src []float32, lds, srcImg int, dst []float32, plane, wp, imgs, lead, rows, trail, wr, shift, kw, s, dil int) {
+	per := (lead + rows + trail) * wp
+	for i := range imgs {
+		for j := range kw {
+			d := dst[j*plane+i*per:][:per]
+			clear(d[:lead*wp])
+			clear(d[(lead+rows)*wp:])
+			if rows > 0 {
+				fillRowsAtGo(src[i*srcImg:], lds, d[lead*wp:(lead+rows)*wp], wp, rows, wr, shift+j*dil, s)
+			}
 		}
-		for r := range rows {
-			row := dst[r*wp:][:wp]
-			for v := range row {
-				q := v*s + shift + k
-				row[v] = 0
-				if q >= 0 && q < wr {
-					row[v] = src[r*lds+q]
-				}
+	}
+}
+
+// fillRowsAtGo writes rows rows of wp floats into dst (packed): row r
+// holds src[r·lds + v·s + shift] where 0 ≤ v·s + shift < wr, zeros
+// elsewhere (shift < 0: the columns left of the row).
+func fillRowsAtGo(src []float32, lds int, dst []float32, wp, rows, wr, shift, s int) {
+	for r := range rows {
+		row := dst[r*wp:][:wp]
+		for v := range row {
+			q := v*s + shift
+			row[v] = 0
+			if q >= 0 && q < wr {
+				row[v] = src[r*lds+q]
 			}
 		}
 	}

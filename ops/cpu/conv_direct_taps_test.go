@@ -9,54 +9,53 @@ import (
 	"github.com/qpipe/qpipe/ops"
 )
 
-// TestFillRowsAt checks the vector copy of the gapless layout's rows
-// (fillRowsAt, stride 2) against its Go definition: shifts left of the
-// row (the padding columns, read as zeros) and right of it, one and two
-// destinations, rows shorter and longer than 32 floats, a row stride past
-// the data; the guard value after each plane stays, and the Go definition
-// itself against the formula.
-func TestFillRowsAt(t *testing.T) {
+// TestFillTapPlanes checks the vector fill of the gapless layout
+// (fillTapPlanes, stride 2) against its Go definition, and that against
+// the formula: kernel widths 1, 2, 3 and 7 (an odd last column alone),
+// shifts left of the row (the padding, read as zeros), rows shorter and
+// longer than 32 floats, planes wider and narrower than the data, zero
+// lead, data or trail rows, one and three images; a guard value after
+// the planes stays.
+func TestFillTapPlanes(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
-	for _, wr := range []int{0, 1, 2, 7, 16, 17, 31, 32, 33, 70} {
-		for _, wp := range []int{1, 8, 16, 17, 33} {
-			for shift := -4; shift <= 4; shift++ {
-				rows, lds := 3, wr+5
-				src := make([]float32, rows*lds+1)
-				for i := range src {
-					src[i] = float32(r.NormFloat64())
-				}
-				for _, two := range []bool{false, true} {
-					var got, want [2][]float32
-					for k := range got {
-						got[k], want[k] = make([]float32, rows*wp+1), make([]float32, rows*wp+1)
-						for i := range got[k] {
-							got[k][i] = float32(math.NaN())
+	for _, wr := range []int{1, 2, 7, 16, 17, 32, 33, 70} {
+		for _, wp := range []int{1, 8, 16, 17, 36} {
+			for _, k := range [][2]int{{1, 0}, {2, 0}, {3, -1}, {3, 1}, {7, -3}, {7, -4}} {
+				for _, rows := range [][3]int{{0, 3, 0}, {1, 2, 1}, {2, 0, 3}, {0, 1, 0}} {
+					for _, imgs := range []int{1, 3} {
+						kw, shift := k[0], k[1]
+						lead, n, trail := rows[0], rows[1], rows[2]
+						lds := wr + 3
+						srcImg := n*lds + 5
+						src := make([]float32, imgs*srcImg)
+						for i := range src {
+							src[i] = float32(r.NormFloat64())
 						}
-						got[k][rows*wp], want[k][rows*wp] = 42, 42
-					}
-					g1, w1 := got[1][:rows*wp], want[1][:rows*wp]
-					if !two {
-						g1, w1 = nil, nil
-					}
-					fillRowsAt(src, lds, got[0][:rows*wp], g1, wp, rows, wr, shift, 2)
-					fillRowsAtGo(src, lds, want[0][:rows*wp], w1, wp, rows, wr, shift, 2)
-					for k := range 2 {
-						if k == 1 && !two {
-							break
+						per := (lead + n + trail) * wp
+						plane := imgs*per + 2
+						got, want := make([]float32, kw*plane+1), make([]float32, kw*plane+1)
+						for i := range got {
+							got[i], want[i] = float32(math.NaN()), float32(math.NaN())
 						}
-						for i := range want[k] {
-							if got[k][i] != want[k][i] {
-								t.Fatalf("wr=%d wp=%d shift=%d dst%d: [%d] = %v, want %v", wr, wp, shift, k, i, got[k][i], want[k][i])
+						got[kw*plane], want[kw*plane] = 42, 42
+						fillTapPlanes(src, lds, srcImg, got, plane, wp, imgs, lead, n, trail, wr, shift, kw, 2, 1)
+						fillTapPlanesGo(src, lds, srcImg, want, plane, wp, imgs, lead, n, trail, wr, shift, kw, 2, 1)
+						name := fmt.Sprintf("wr=%d wp=%d kw=%d shift=%d rows=%v imgs=%d", wr, wp, kw, shift, rows, imgs)
+						for i := range want {
+							if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+								t.Fatalf("%s: dst[%d] = %v, want %v", name, i, got[i], want[i])
 							}
 						}
-						for i, v := range want[k][:rows*wp] { // the definition
-							q := i%wp*2 + shift + k
-							ref := float32(0)
-							if q >= 0 && q < wr {
-								ref = src[i/wp*lds+q]
-							}
-							if v != ref {
-								t.Fatalf("fillRowsAtGo wr=%d wp=%d shift=%d dst%d: [%d] = %v, want %v", wr, wp, shift, k, i, v, ref)
+						for j := range kw { // the definition
+							for i := range imgs * per {
+								row, v := i%per/wp, i%wp
+								ref := float32(0)
+								if q := 2*v + shift + j; row >= lead && row < lead+n && q >= 0 && q < wr {
+									ref = src[i/per*srcImg+(row-lead)*lds+q]
+								}
+								if v := want[j*plane+i]; v != ref {
+									t.Fatalf("fillTapPlanesGo %s: plane %d [%d] = %v, want %v", name, j, i, v, ref)
+								}
 							}
 						}
 					}
