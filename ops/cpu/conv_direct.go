@@ -94,7 +94,10 @@ func newDirectGeom(p ops.ConvParams) *directGeom {
 	if p.StrideW >= 2 {
 		return newTapGeom(p)
 	}
-	return newPhaseGeom(p)
+	if g := newPhaseGeom(p); !tapsPay(g) {
+		return g
+	}
+	return newTapGeom(p)
 }
 
 // newPhaseGeom lays out p's direct convolution in phase planes with gaps.

@@ -60,6 +60,9 @@ func fillRowsPair(src []float32, lds int, dst0, dst1 []float32, wp, rows, wr int
 }
 
 //go:noescape
+func fillTapsOne16(src *float32, lds, srcImg int, dst *float32, plane, wp, imgs, lead, rows, trail, wr, shift, kw int)
+
+//go:noescape
 func fillTaps16(src *float32, lds, srcImg int, dst *float32, plane, wp, imgs, lead, rows, trail, wr, shift, kw int)
 
 // fillTapPlanes writes the gapless layout's kw planes (plane floats apart
@@ -68,13 +71,17 @@ func fillTaps16(src *float32, lds, srcImg int, dst *float32, plane, wp, imgs, le
 // rows whose column v holds src[i·srcImg + r·lds + v·s + shift + j·dil]
 // (plane j; zero outside 0..wr-1) and trail zero rows.
 func fillTapPlanes(src []float32, lds, srcImg int, dst []float32, plane, wp, imgs, lead, rows, trail, wr, shift, kw, s, dil int) {
-	if !vec16 || s != 2 || dil != 1 || imgs == 0 || wp == 0 || len(src) == 0 {
+	if !vec16 || (s != 1 && s != 2) || dil != 1 || imgs == 0 || wp == 0 || len(src) == 0 {
 		fillTapPlanesGo(src, lds, srcImg, dst, plane, wp, imgs, lead, rows, trail, wr, shift, kw, s, dil)
 		return
 	}
 	_ = dst[(kw-1)*plane+imgs*(lead+rows+trail)*wp-1]
 	if rows > 0 && wr > 0 {
 		_ = src[(imgs-1)*srcImg+(rows-1)*lds+wr-1]
+	}
+	if s == 1 {
+		fillTapsOne16(&src[0], lds, srcImg, &dst[0], plane, wp, imgs, lead, rows, trail, wr, shift, kw)
+		return
 	}
 	fillTaps16(&src[0], lds, srcImg, &dst[0], plane, wp, imgs, lead, rows, trail, wr, shift, kw)
 }

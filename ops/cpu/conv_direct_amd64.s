@@ -606,3 +606,117 @@ ftnext:
 ftdone:
 	VZEROUPPER
 	RET
+
+// func fillTapsOne16(src *float32, lds, srcImg int, dst *float32, plane, wp, imgs, lead, rows, trail, wr, shift, kw int)
+// fillTaps16 for stride 1: plane j's column v holds src[r·lds + v +
+// shift + j] (zero outside 0..wr-1), one masked load of 16 floats a row.
+TEXT ·fillTapsOne16(SB), NOSPLIT, $0-104
+	MOVQ lds+8(FP), R8
+	SHLQ $2, R8
+	MOVQ wp+40(FP), R9
+	MOVQ wr+80(FP), R12
+	VPXORD Z7, Z7, Z7
+f1img:
+	CMPQ imgs+48(FP), $0
+	JLE f1done
+	MOVQ shift+88(FP), DX // the kernel column's shift
+f1tap:
+	MOVQ DX, BX
+	SUBQ shift+88(FP), BX // j
+	CMPQ BX, kw+96(FP)
+	JGE f1next
+	IMULQ plane+32(FP), BX
+	MOVQ dst+24(FP), R10
+	LEAQ (R10)(BX*4), R10 // plane j of the image
+	XORQ R11, R11 // output column of the block
+f1blk:
+	CMPQ R11, R9
+	JGE f1tapend
+	MOVQ R9, CX
+	SUBQ R11, CX
+	MOVQ $16, AX
+	CMPQ CX, AX
+	CMOVQGT AX, CX
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX
+	KMOVW BX, K2 // the block's output lanes
+	MOVQ R11, AX
+	ADDQ DX, AX // s0: the source column of the block's first lane
+	MOVQ R12, CX
+	SUBQ AX, CX // hi = wr - s0, clamped to 0..16
+	XORQ BX, BX
+	CMPQ CX, BX
+	CMOVQLT BX, CX
+	MOVQ $16, BX
+	CMPQ CX, BX
+	CMOVQGT BX, CX
+	MOVQ $1, BX
+	SHLQ CX, BX
+	DECQ BX // lanes below hi
+	MOVQ AX, CX
+	NEGQ CX // lo = -s0, clamped to 0..16
+	XORQ R13, R13
+	CMPQ CX, R13
+	CMOVQLT R13, CX
+	MOVQ $16, R13
+	CMPQ CX, R13
+	CMOVQGT R13, CX
+	MOVQ $1, R13
+	SHLQ CX, R13
+	DECQ R13
+	NOTQ R13
+	ANDQ R13, BX // lanes lo..hi-1: the source floats in the row
+	KMOVW BX, K1
+	MOVQ src+0(FP), CX
+	LEAQ (CX)(AX*4), AX
+	LEAQ (R10)(R11*4), R13
+	MOVQ lead+56(FP), R14
+	TESTQ R14, R14
+	JZ f1data
+f1lead:
+	VMOVUPS Z7, K2, (R13)
+	LEAQ (R13)(R9*4), R13
+	DECQ R14
+	JNZ f1lead
+f1data:
+	MOVQ rows+64(FP), R14
+	TESTQ R14, R14
+	JZ f1trail
+f1row:
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS Z0, K2, (R13)
+	ADDQ R8, AX
+	LEAQ (R13)(R9*4), R13
+	DECQ R14
+	JNZ f1row
+f1trail:
+	MOVQ trail+72(FP), R14
+	TESTQ R14, R14
+	JZ f1blkend
+f1t:
+	VMOVUPS Z7, K2, (R13)
+	LEAQ (R13)(R9*4), R13
+	DECQ R14
+	JNZ f1t
+f1blkend:
+	ADDQ $16, R11
+	JMP f1blk
+f1tapend:
+	INCQ DX
+	JMP f1tap
+f1next:
+	MOVQ srcImg+16(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, src+0(FP)
+	MOVQ lead+56(FP), AX
+	ADDQ rows+64(FP), AX
+	ADDQ trail+72(FP), AX
+	IMULQ R9, AX
+	SHLQ $2, AX
+	ADDQ AX, dst+24(FP)
+	DECQ imgs+48(FP)
+	JMP f1img
+f1done:
+	VZEROUPPER
+	RET

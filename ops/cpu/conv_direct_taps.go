@@ -6,7 +6,8 @@ package cpu
 // gap columns: a tap left of the image reads the gap after the previous
 // row. Those columns are computed by the GEMM and dropped by an output
 // pass over its result (at 8×8, rows of 8 floats: half a vector). Here a
-// convolution with a column stride of 2 or more gets one plane per row
+// convolution with a column stride of 2 or more, or a small stride-1 one
+// whose gaps cost its GEMM a vector (tapsPay), gets one plane per row
 // phase and kernel column instead: plane (a, j) holds, at column ow of
 // phase row u, input (u·sH + a, ow·sW + j·dW − padW), zero outside the
 // image. A tap is then a shift by whole rows of one plane, every GEMM
@@ -18,8 +19,35 @@ package cpu
 
 import "github.com/qpipe/qpipe/ops"
 
+// tapsPay reports whether a stride-1 convolution (in column phases, g)
+// takes the gapless layout instead: a small image (at most four kernel
+// blocks of outputs) whose gap columns cost its GEMM a 16-column vector
+// or more. resnet20's 8×8 layers at batch 1: 71 columns in the phases
+// (48 + 23, two vectors of the narrow kernel), 64 without (48 + 16). A
+// larger image's gaps are a small share of its columns, and the planes
+// hold KW times the input.
+func tapsPay(g *directGeom) bool {
+	p := g.p
+	n := p.OutH * p.OutW
+	if p.KW == 1 || g.gapless() || n > 4*idxNR {
+		return false
+	}
+	phases := (p.OutH-1)*g.wp + p.OutW
+	return (phases+15)/16 > (n+15)/16
+}
+
+// gemmCalls is the indirect GEMM kernel calls of tile t on the fused
+// path (Conv2dFused): a gapless layout's product per image (gemmInto),
+// else one product over the tile's columns.
+func (g *directGeom) gemmCalls(t directTile) int {
+	if g.gapless() {
+		return t.cnt * idxCalls(t.oc1-t.oc0, (t.oh1-t.oh0)*g.p.OutW)
+	}
+	return idxCalls(t.oc1-t.oc0, g.cols(t))
+}
+
 // newTapGeom lays out p's direct convolution in planes of row phase and
-// kernel column (p.StrideW ≥ 2).
+// kernel column.
 func newTapGeom(p ops.ConvParams) *directGeom {
 	g := &directGeom{p: p, taps: true, phases: p.StrideH}
 	g.hq, g.gh, g.top, g.bot = gapFor(p.H, p.PadH, p.KH, p.DilH, p.StrideH, p.OutH)

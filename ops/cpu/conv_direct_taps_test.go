@@ -4,13 +4,14 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/qpipe/qpipe/ops"
 )
 
 // TestFillTapPlanes checks the vector fill of the gapless layout
-// (fillTapPlanes, stride 2) against its Go definition, and that against
+// (fillTapPlanes, strides 1 and 2) against its Go definition, and that against
 // the formula: kernel widths 1, 2, 3 and 7 (an odd last column alone),
 // shifts left of the row (the padding, read as zeros), rows shorter and
 // longer than 32 floats, planes wider and narrower than the data, zero
@@ -22,7 +23,8 @@ func TestFillTapPlanes(t *testing.T) {
 		for _, wp := range []int{1, 8, 16, 17, 36} {
 			for _, k := range [][2]int{{1, 0}, {2, 0}, {3, -1}, {3, 1}, {7, -3}, {7, -4}} {
 				for _, rows := range [][3]int{{0, 3, 0}, {1, 2, 1}, {2, 0, 3}, {0, 1, 0}} {
-					for _, imgs := range []int{1, 3} {
+					for _, is := range [][2]int{{1, 1}, {3, 1}, {1, 2}, {3, 2}} { // images, stride
+						imgs, st := is[0], is[1]
 						kw, shift := k[0], k[1]
 						lead, n, trail := rows[0], rows[1], rows[2]
 						lds := wr + 3
@@ -38,9 +40,9 @@ func TestFillTapPlanes(t *testing.T) {
 							got[i], want[i] = float32(math.NaN()), float32(math.NaN())
 						}
 						got[kw*plane], want[kw*plane] = 42, 42
-						fillTapPlanes(src, lds, srcImg, got, plane, wp, imgs, lead, n, trail, wr, shift, kw, 2, 1)
-						fillTapPlanesGo(src, lds, srcImg, want, plane, wp, imgs, lead, n, trail, wr, shift, kw, 2, 1)
-						name := fmt.Sprintf("wr=%d wp=%d kw=%d shift=%d rows=%v imgs=%d", wr, wp, kw, shift, rows, imgs)
+						fillTapPlanes(src, lds, srcImg, got, plane, wp, imgs, lead, n, trail, wr, shift, kw, st, 1)
+						fillTapPlanesGo(src, lds, srcImg, want, plane, wp, imgs, lead, n, trail, wr, shift, kw, st, 1)
+						name := fmt.Sprintf("wr=%d wp=%d kw=%d shift=%d rows=%v imgs=%d stride=%d", wr, wp, kw, shift, rows, imgs, st)
 						for i := range want {
 							if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 								t.Fatalf("%s: dst[%d] = %v, want %v", name, i, got[i], want[i])
@@ -50,7 +52,7 @@ func TestFillTapPlanes(t *testing.T) {
 							for i := range imgs * per {
 								row, v := i%per/wp, i%wp
 								ref := float32(0)
-								if q := 2*v + shift + j; row >= lead && row < lead+n && q >= 0 && q < wr {
+								if q := st*v + shift + j; row >= lead && row < lead+n && q >= 0 && q < wr {
 									ref = src[i/per*srcImg+(row-lead)*lds+q]
 								}
 								if v := want[j*plane+i]; v != ref {
@@ -69,9 +71,11 @@ func TestFillTapPlanes(t *testing.T) {
 // (newTapGeom), whose GEMM writes y through its epilogue, gives the same
 // bits as the column phases with their gap columns and the output pass
 // over the GEMM's result (the same sums in the same order), on 1, 2 and 3
-// workers, and matches the float64 convolution: 3×3 and 7×7 stride 2,
-// 1×1 stride 2, stride 3 and 4, dilation, odd sizes, a residual, ReLU
-// and clip, batch 1 (bands and channel ranges), 3 and 16 (image runs).
+// workers, and matches the float64 convolution; Conv2dFused gives the
+// same bits where it takes the direct path (not Winograd). Geometries:
+// 3×3 and 7×7 stride 2, 1×1 stride 2, stride 3 and 4, dilation, small
+// stride-1 images, odd sizes; a residual, ReLU and clip; batch 1 (bands
+// and channel ranges), 3 and 16 (image runs).
 func TestTapLayoutSameBits(t *testing.T) {
 	r := rand.New(rand.NewPCG(23, 24))
 	fill := func(n int) []float32 {
@@ -91,6 +95,8 @@ func TestTapLayoutSameBits(t *testing.T) {
 		{C: 1, H: 28, W: 28, OutC: 5, KH: 4, KW: 4, StrideH: 4, StrideW: 4},
 		{C: 6, H: 17, W: 19, OutC: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 2, PadH: 2, PadW: 2, DilH: 2, DilW: 2},
 		{C: 64, H: 56, W: 56, OutC: 128, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1},
+		{C: 64, H: 8, W: 8, OutC: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1}, // stride 1, small: tapsPay
+		{C: 5, H: 9, W: 10, OutC: 11, KH: 3, KW: 5, StrideH: 1, StrideW: 1, PadH: 1, PadW: 2},
 	}
 	fusions := []ops.ConvFusion{{ReLU: true}, {Clip: true, Lo: -1, Hi: 0.5}, {}}
 	for gi, p := range geoms {
@@ -122,8 +128,16 @@ func TestTapLayoutSameBits(t *testing.T) {
 						t.Fatalf("%s: %+v is not in the gapless layout", name, p)
 					}
 					got, want := ops.New(p.N, p.OutC, p.OutH, p.OutW), ops.New(p.N, p.OutC, p.OutH, p.OutW)
-					if err := be.Conv2dFused(p, &ops.Tensor{Data: x}, &ops.Tensor{Data: w}, got, f); err != nil {
-						t.Fatal(err)
+					fo := newFusedOut(p, got.Data, f)
+					be.directForward(g, be.directTiles(g), x, w, fo.out(g), fo.into)
+					if !be.useWino(p) { // Conv2dFused takes this path
+						y := ops.New(p.N, p.OutC, p.OutH, p.OutW)
+						if err := be.Conv2dFused(p, &ops.Tensor{Data: x}, &ops.Tensor{Data: w}, y, f); err != nil {
+							t.Fatal(err)
+						}
+						if !sameBits(y.Data, got.Data) {
+							t.Fatalf("%s: Conv2dFused differs from the gapless direct path", name)
+						}
 					}
 					ts := be.directTiles(old)
 					be.directForward(old, ts, x, w, newFusedOut(p, want.Data, f).out(old), nil)
@@ -224,4 +238,9 @@ func BenchmarkStridedLayouts(b *testing.B) {
 			b.ReportMetric(MedianOf(ratio), "new/old")
 		})
 	}
+}
+
+// sameBits reports whether a and b hold the same float32 bits.
+func sameBits(a, b []float32) bool {
+	return slices.EqualFunc(a, b, func(x, y float32) bool { return math.Float32bits(x) == math.Float32bits(y) })
 }

@@ -142,7 +142,7 @@ func winoPick(p ops.ConvParams) winoKind {
 		wino2 += float64(wino2Prods * idxCalls(t.oc1-t.oc0, g2.cols(t)) * (p.C + wino2CallDepth))
 	}
 	for _, t := range one.directTiles(dg) {
-		direct += float64(idxCalls(t.oc1-t.oc0, dg.cols(t)) * 9 * p.C)
+		direct += float64(dg.gemmCalls(t) * 9 * p.C)
 	}
 	wino *= 1.1 + 4/float64(p.C)
 	wino2 = wino2Cost(p, wino2)
