@@ -3,6 +3,7 @@ package gemm
 import (
 	"fmt"
 	"math"
+	"sync/atomic"
 )
 
 // RowEpilogue is an output pass that SgemmIndirectEpilogue applies to each
@@ -87,15 +88,30 @@ func (ep *RowEpilogue) check(m, n, ldc int) {
 }
 
 // withScale returns ep with Scale set (ones where it was nil), so that the
-// kernel always multiplies: fma(v, 1, s) rounds as v + s.
-func (ep RowEpilogue) withScale(m int) *RowEpilogue {
+// kernel always multiplies: fma(v, 1, s) rounds as v + s. A value, so
+// that the epilogue of a call stays off the heap.
+func (ep RowEpilogue) withScale(m int) RowEpilogue {
 	if ep.Scale == nil {
-		ep.Scale = make([]float32, m)
-		for i := range ep.Scale {
-			ep.Scale[i] = 1
-		}
+		ep.Scale = onesOf(m)
 	}
-	return &ep
+	return ep
+}
+
+// ones holds the longest run of ones onesOf has made; never written once
+// stored, so callers share it.
+var ones atomic.Pointer[[]float32]
+
+// onesOf returns m ones (read-only, shared).
+func onesOf(m int) []float32 {
+	if o := ones.Load(); o != nil && len(*o) >= m {
+		return (*o)[:m]
+	}
+	o := make([]float32, max(m, 64))
+	for i := range o {
+		o[i] = 1
+	}
+	ones.Store(&o)
+	return o[:m]
 }
 
 // SgemmIndirectEpilogue is SgemmIndirect followed by ep on every element
@@ -105,5 +121,6 @@ func (ep RowEpilogue) withScale(m int) *RowEpilogue {
 // ep.Res.
 func SgemmIndirectEpilogue(m, n, k int, a []float32, lda int, b []float32, off []int, c []float32, ldc int, ep RowEpilogue) {
 	ep.check(m, n, ldc)
-	sgemmIndirect(m, n, k, a, lda, b, off, c, ldc, ep.withScale(m))
+	ep = ep.withScale(m)
+	sgemmIndirect(m, n, k, a, lda, b, off, c, ldc, &ep)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -42,7 +43,8 @@ func TestSgemmIndirectEpilogue(t *testing.T) {
 					}
 					want, got := make([]float32, m*ldc), make([]float32, m*ldc)
 					SgemmIndirect(m, n, k, a, k, b, off, want, ldc)
-					ep.withScale(m).applyGo(m, n, want, ldc)
+					ws := ep.withScale(m)
+					ws.applyGo(m, n, want, ldc)
 					SgemmIndirectEpilogue(m, n, k, a, k, b, off, got, ldc, ep)
 					name := fmt.Sprintf("%v scale %v res %v floor %v ceil %v", s, ep.Scale != nil, ep.Res != nil, ep.Floor, ep.Ceil)
 					for i := range m {
@@ -95,5 +97,50 @@ func TestSgemmIndirectEpiloguePanics(t *testing.T) {
 			}()
 			f()
 		}()
+	}
+}
+
+// TestSgemmIndirectEpilogueAllocates: a call with the epilogue allocates
+// nothing once warm where the native kernel runs, with a scale or
+// without one (the ones it multiplies by are shared), and a call without
+// a scale still multiplies by 1. The
+// epilogue went to the heap on every call before (one object per GEMM of
+// a convolution that writes y through it).
+func TestSgemmIndirectEpilogueAllocates(t *testing.T) {
+	const m, n, k = 20, 50, 7
+	a, b, c := make([]float32, m*k), make([]float32, k+n), make([]float32, m*n)
+	off := make([]int, k)
+	for i := range a {
+		a[i] = float32(i%5) - 2
+	}
+	for i := range b {
+		b[i] = float32(i%3) - 1
+	}
+	for i := range off {
+		off[i] = i
+	}
+	shift, scale := make([]float32, m), make([]float32, m)
+	for i := range scale {
+		scale[i], shift[i] = 2, float32(i)
+	}
+	for _, sc := range [][]float32{scale, nil} {
+		ep := RowEpilogue{Scale: sc, Shift: shift}
+		SgemmIndirectEpilogue(m, n, k, a, k, b, off, c, n, ep)
+		got := slices.Clone(c)
+		want := make([]float32, m*n)
+		SgemmIndirect(m, n, k, a, k, b, off, want, n)
+		ws := ep.withScale(m)
+		ws.applyGo(m, n, want, n)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("scale %v: c[%d] = %v, want %v", sc != nil, i, got[i], want[i])
+			}
+		}
+		if !IndirectNative() {
+			continue // the fallback copies B into pooled buffers
+		}
+		if allocs := testing.AllocsPerRun(20, func() { SgemmIndirectEpilogue(m, n, k, a, k, b, off, c, n, ep) }); allocs != 0 {
+			t.Errorf("scale %v: %v allocations per call, want 0", sc != nil, allocs)
+		}
 	}
 }

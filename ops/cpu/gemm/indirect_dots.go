@@ -21,7 +21,8 @@ const dotTailMax = 4
 func SgemmIndirectDotTail(m, n, k int, a []float32, lda int, b []float32, off []int, c []float32, ldc int, ep *RowEpilogue) {
 	if ep != nil {
 		ep.check(m, n, ldc)
-		ep = ep.withScale(m)
+		e := ep.withScale(m)
+		ep = &e
 	}
 	impl := curF32.Load()
 	full := n / max(impl.idxNR, 1) * impl.idxNR
