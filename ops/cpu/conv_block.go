@@ -243,17 +243,22 @@ func (pl *blockPlan) expandTile(img, e0, e1 int) directTile {
 
 // expandDirect writes the direct expansion's rows e0..e1-1 of image img
 // into ebuf (channel c at c·(e1−e0)·W) as directForward computes that
-// tile: its input copy, the GEMM into a tile result, the output pass.
+// tile: its input copy, the GEMM into a tile result, the output pass (in
+// the gapless layout, the GEMM into ebuf with the pass in its epilogue).
 func (pl *blockPlan) expandDirect(img, e0, e1 int, ebuf []float32, tb directBufs, off []int) {
 	blk, e, g := pl.blk, pl.e, pl.g
 	K := e.C * e.KH * e.KW
 	t := pl.expandTile(img, e0, e1)
 	in, n := tb.in[:e.C*g.used*g.planeLen(t)], g.cols(t)
 	g.fill(t, blk.X.Data, in, off[:K])
+	f, _ := fusionOf(e, blk.Expand.B, blk.Expand.Act)
+	if g.gapless() { // a strided stem: each channel's rows are one run of ebuf, written by the GEMM's epilogue
+		gemm.SgemmIndirectEpilogue(e.OutC, n, K, blk.Expand.W.Data, K, in, off[:K], ebuf, n, rowEpilogue(f, 0, e.OutC))
+		return
+	}
 	gemm.SgemmIndirect(e.OutC, n, K, blk.Expand.W.Data, K, in, off[:K], tb.t[:e.OutC*n], n)
 	band := e // the output pass writes the band's rows as a one-image plane of e1−e0 rows
 	band.N, band.OutH = 1, e1-e0
-	f, _ := fusionOf(e, blk.Expand.B, blk.Expand.Act)
 	rowsPer, _ := g.rows(t)
 	newFusedOut(band, ebuf, f).out(g)(tb.t[:e.OutC*n], n, rowsPer*g.wp, directTile{cnt: 1, oh1: e1 - e0, oc1: e.OutC})
 }
