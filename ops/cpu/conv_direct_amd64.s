@@ -2,6 +2,64 @@
 
 #include "textflag.h"
 
+// Macros of the gapless layout's fills (fillTaps16, fillTapsOne16).
+
+// OUTLANES sets K2 to the lanes of the output block from column R11 of
+// rows R9 floats wide: min(16, R9 − R11).
+#define OUTLANES \
+	MOVQ R9, CX; \
+	SUBQ R11, CX; \
+	MOVQ $16, AX; \
+	CMPQ CX, AX; \
+	CMOVQGT AX, CX; \
+	MOVQ $1, BX; \
+	SHLQ CX, BX; \
+	DECQ BX; \
+	KMOVW BX, K2
+
+// SRCLANES(n) sets BX to the lanes of a load of n floats from source
+// column AX (s0) that lie in the row: lo = −s0 to hi = R12 (wr) − s0,
+// each clamped to 0..n. Clobbers CX and R13.
+#define SRCLANES(n) \
+	MOVQ R12, CX; \
+	SUBQ AX, CX; \
+	XORQ BX, BX; \
+	CMPQ CX, BX; \
+	CMOVQLT BX, CX; \
+	MOVQ n, BX; \
+	CMPQ CX, BX; \
+	CMOVQGT BX, CX; \
+	MOVQ $1, BX; \
+	SHLQ CX, BX; \
+	DECQ BX; \
+	MOVQ AX, CX; \
+	NEGQ CX; \
+	XORQ R13, R13; \
+	CMPQ CX, R13; \
+	CMOVQLT R13, CX; \
+	MOVQ n, R13; \
+	CMPQ CX, R13; \
+	CMOVQGT R13, CX; \
+	MOVQ $1, R13; \
+	SHLQ CX, R13; \
+	DECQ R13; \
+	NOTQ R13; \
+	ANDQ R13, BX
+
+// NEXTIMG advances the source by srcImg floats and the planes by one
+// image's rows (lead+rows+trail of R9 floats), and counts the image.
+#define NEXTIMG \
+	MOVQ srcImg+16(FP), AX; \
+	SHLQ $2, AX; \
+	ADDQ AX, src+0(FP); \
+	MOVQ lead+56(FP), AX; \
+	ADDQ rows+64(FP), AX; \
+	ADDQ trail+72(FP), AX; \
+	IMULQ R9, AX; \
+	SHLQ $2, AX; \
+	ADDQ AX, dst+24(FP); \
+	DECQ imgs+48(FP)
+
 // func directOut16(src *float32, lds int, dst, res *float32, rows, cols int, scale, shift, lo, hi float32, clamp uint8)
 // For rows rows of cols floats (src rows lds floats apart, dst and res
 // rows packed): dst = act(src·scale + shift + res), res skipped when nil,
@@ -466,42 +524,11 @@ ftpair:
 ftblk:
 	CMPQ R11, R9
 	JGE ftpairend
-	MOVQ R9, CX
-	SUBQ R11, CX
-	MOVQ $16, AX
-	CMPQ CX, AX
-	CMOVQGT AX, CX
-	MOVQ $1, BX
-	SHLQ CX, BX
-	DECQ BX
-	KMOVW BX, K2 // the block's output lanes
+	OUTLANES
 	MOVQ R11, AX
 	SHLQ $1, AX
 	ADDQ DX, AX // s0: the source column of the block's first lane
-	MOVQ R12, CX
-	SUBQ AX, CX // hi = wr - s0, clamped to 0..32
-	XORQ BX, BX
-	CMPQ CX, BX
-	CMOVQLT BX, CX
-	MOVQ $32, BX
-	CMPQ CX, BX
-	CMOVQGT BX, CX
-	MOVQ $1, BX
-	SHLQ CX, BX
-	DECQ BX // lanes below hi
-	MOVQ AX, CX
-	NEGQ CX // lo = -s0, clamped to 0..32
-	XORQ R13, R13
-	CMPQ CX, R13
-	CMOVQLT R13, CX
-	MOVQ $32, R13
-	CMPQ CX, R13
-	CMOVQGT R13, CX
-	MOVQ $1, R13
-	SHLQ CX, R13
-	DECQ R13
-	NOTQ R13
-	ANDQ R13, BX // lanes lo..hi-1: the source floats in the row
+	SRCLANES($32)
 	KMOVW BX, K1
 	SHRQ $16, BX
 	KMOVW BX, K3
@@ -592,16 +619,7 @@ ftpairend:
 	ADDQ $2, DX
 	JMP ftpair
 ftnext:
-	MOVQ srcImg+16(FP), AX
-	SHLQ $2, AX
-	ADDQ AX, src+0(FP)
-	MOVQ lead+56(FP), AX
-	ADDQ rows+64(FP), AX
-	ADDQ trail+72(FP), AX
-	IMULQ R9, AX
-	SHLQ $2, AX
-	ADDQ AX, dst+24(FP)
-	DECQ imgs+48(FP)
+	NEXTIMG
 	JMP ftimg
 ftdone:
 	VZEROUPPER
@@ -632,41 +650,10 @@ f1tap:
 f1blk:
 	CMPQ R11, R9
 	JGE f1tapend
-	MOVQ R9, CX
-	SUBQ R11, CX
-	MOVQ $16, AX
-	CMPQ CX, AX
-	CMOVQGT AX, CX
-	MOVQ $1, BX
-	SHLQ CX, BX
-	DECQ BX
-	KMOVW BX, K2 // the block's output lanes
+	OUTLANES
 	MOVQ R11, AX
 	ADDQ DX, AX // s0: the source column of the block's first lane
-	MOVQ R12, CX
-	SUBQ AX, CX // hi = wr - s0, clamped to 0..16
-	XORQ BX, BX
-	CMPQ CX, BX
-	CMOVQLT BX, CX
-	MOVQ $16, BX
-	CMPQ CX, BX
-	CMOVQGT BX, CX
-	MOVQ $1, BX
-	SHLQ CX, BX
-	DECQ BX // lanes below hi
-	MOVQ AX, CX
-	NEGQ CX // lo = -s0, clamped to 0..16
-	XORQ R13, R13
-	CMPQ CX, R13
-	CMOVQLT R13, CX
-	MOVQ $16, R13
-	CMPQ CX, R13
-	CMOVQGT R13, CX
-	MOVQ $1, R13
-	SHLQ CX, R13
-	DECQ R13
-	NOTQ R13
-	ANDQ R13, BX // lanes lo..hi-1: the source floats in the row
+	SRCLANES($16)
 	KMOVW BX, K1
 	MOVQ src+0(FP), CX
 	LEAQ (CX)(AX*4), AX
@@ -706,16 +693,7 @@ f1tapend:
 	INCQ DX
 	JMP f1tap
 f1next:
-	MOVQ srcImg+16(FP), AX
-	SHLQ $2, AX
-	ADDQ AX, src+0(FP)
-	MOVQ lead+56(FP), AX
-	ADDQ rows+64(FP), AX
-	ADDQ trail+72(FP), AX
-	IMULQ R9, AX
-	SHLQ $2, AX
-	ADDQ AX, dst+24(FP)
-	DECQ imgs+48(FP)
+	NEXTIMG
 	JMP f1img
 f1done:
 	VZEROUPPER
