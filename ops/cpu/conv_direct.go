@@ -71,12 +71,19 @@ func gapFor(x, pad, k, d, s, o int) (phaseLen, gap, before, after int) {
 
 // geomCache holds each geometry's layout (a few hundred bytes of tap
 // offsets) by its parameters without the batch size, so a batch-1 forward
-// does not rebuild it and varying batch sizes add no entries.
-var geomCache sync.Map // ops.ConvParams with N 0 → *directGeom
+// does not rebuild it, and under the full parameters the geometry of each
+// batch size seen: a copy of the first that shares its offset tables
+// (about a hundred bytes), so a forward takes its geometries without
+// allocating.
+var geomCache sync.Map // ops.ConvParams → *directGeom
 
 // directGeomFor returns p's layout, from the cache when it has been built
-// before (the shared offset tables are never modified after that).
+// before (geometries and their shared offset tables are never modified
+// after that).
 func directGeomFor(p ops.ConvParams) *directGeom {
+	if v, ok := geomCache.Load(p); ok {
+		return v.(*directGeom)
+	}
 	key := p
 	key.N = 0
 	v, ok := geomCache.Load(key)
@@ -85,7 +92,8 @@ func directGeomFor(p ops.ConvParams) *directGeom {
 	}
 	g := *v.(*directGeom)
 	g.p = p
-	return &g
+	v, _ = geomCache.LoadOrStore(p, &g)
+	return v.(*directGeom)
 }
 
 // newDirectGeom lays out p's direct convolution: in column phases, or, for

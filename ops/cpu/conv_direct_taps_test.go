@@ -244,3 +244,23 @@ func BenchmarkStridedLayouts(b *testing.B) {
 func sameBits(a, b []float32) bool {
 	return slices.EqualFunc(a, b, func(x, y float32) bool { return math.Float32bits(x) == math.Float32bits(y) })
 }
+
+// TestDirectGeomForCaches: a geometry comes from the cache without an
+// allocation once its batch size has been seen, carries that batch size,
+// and shares its offset tables with the other batch sizes' geometries.
+func TestDirectGeomForCaches(t *testing.T) {
+	p := ops.ConvParams{N: 3, C: 5, H: 11, W: 9, OutC: 4, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: 6, OutW: 5}
+	g3 := directGeomFor(p)
+	p1 := p
+	p1.N = 1
+	g1 := directGeomFor(p1)
+	if g3.p.N != 3 || g1.p.N != 1 || &g3.offBase[0] != &g1.offBase[0] {
+		t.Fatalf("batch sizes %d and %d (want 3 and 1), shared offsets %v", g3.p.N, g1.p.N, &g3.offBase[0] == &g1.offBase[0])
+	}
+	if directGeomFor(p) != g3 {
+		t.Fatal("a second lookup built another geometry")
+	}
+	if allocs := testing.AllocsPerRun(50, func() { directGeomFor(p1) }); allocs != 0 {
+		t.Errorf("%v allocations per cached lookup, want 0", allocs)
+	}
+}
