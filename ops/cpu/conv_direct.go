@@ -227,11 +227,11 @@ func (g *directGeom) fillPhases(t directTile, x, buf []float32) {
 	}
 }
 
-// fillPlanes writes channel c's plane of row phase a and column col into
-// dst and, when dst1 is not nil, the plane of column col+1 of the same
-// rows into dst1 (stride 2, col 0): the tile's images end to end, rows
-// outside the image and the gaps zero.
-func (g *directGeom) fillPlanes(t directTile, x []float32, c, a, col int, dst, dst1 []float32) {
+// fillPlanes writes channel c's phase plane of row phase a and column
+// phase bb into dst and, when dst1 is not nil (stride 2, bb 0), the plane
+// of column phase 1 of the same rows into dst1: the tile's images end to
+// end, rows outside the image and the gaps zero.
+func (g *directGeom) fillPlanes(t directTile, x []float32, c, a, bb int, dst, dst1 []float32) {
 	p := g.p
 	rowsPer, extra := g.rows(t)
 	uLo := t.oh0 - g.top
@@ -251,39 +251,29 @@ func (g *directGeom) fillPlanes(t directTile, x []float32, c, a, col int, dst, d
 	for img := range t.cnt {
 		r0 := img * rowsPer
 		u0, u1 := max(uLo, 0), min(uLo+rowsPer, hqa)
-		d0, d1 := r0, r0 // plane rows holding data
-		if u1 > u0 {
-			d0, d1 = r0+u0-uLo, r0+u1-uLo
-		}
-		var data1 []float32
-		for _, r := range [2][]float32{rows, rows1} {
-			if r != nil {
-				clear(r[r0*g.wp : d0*g.wp])
-				clear(r[d1*g.wp : (r0+rowsPer)*g.wp])
+		if u1 <= u0 {
+			clear(rows[r0*g.wp : (r0+rowsPer)*g.wp])
+			if rows1 != nil {
+				clear(rows1[r0*g.wp : (r0+rowsPer)*g.wp])
 			}
-		}
-		if d1 == d0 {
 			continue
 		}
-		if rows1 != nil {
-			data1 = rows1[d0*g.wp : d1*g.wp]
-		}
+		d0, d1 := r0+u0-uLo, r0+u1-uLo // plane rows holding data
 		src := x[(((t.n0+img)*p.C+c)*p.H+u0*p.StrideH+a)*p.W:]
-		g.fillData(src, p.StrideH*p.W, rows[d0*g.wp:d1*g.wp], data1, d1-d0, col)
-	}
-}
-
-// fillData writes n plane rows from src (the first input row from its
-// column 0, rows lds floats apart): fillPlanes' rows holding data.
-func (g *directGeom) fillData(src []float32, lds int, dst, dst1 []float32, n, col int) {
-	p := g.p
-	switch {
-	case dst1 != nil:
-		fillRowsPair(src, lds, dst, dst1, g.wp, n, p.W)
-	case p.W > col:
-		fillRows(src[col:], lds, dst, g.wp, n, p.W-col, p.StrideW)
-	default:
-		clear(dst)
+		lds := p.StrideH * p.W
+		clear(rows[r0*g.wp : d0*g.wp])
+		clear(rows[d1*g.wp : (r0+rowsPer)*g.wp])
+		if rows1 == nil {
+			if wr := p.W - bb; wr > 0 {
+				fillRows(src[bb:], lds, rows[d0*g.wp:d1*g.wp], g.wp, d1-d0, wr, p.StrideW)
+			} else {
+				clear(rows[d0*g.wp : d1*g.wp])
+			}
+			continue
+		}
+		clear(rows1[r0*g.wp : d0*g.wp])
+		clear(rows1[d1*g.wp : (r0+rowsPer)*g.wp])
+		fillRowsPair(src, lds, rows[d0*g.wp:d1*g.wp], rows1[d0*g.wp:d1*g.wp], g.wp, d1-d0, p.W)
 	}
 }
 
