@@ -18,6 +18,9 @@ type exec struct {
 	c    *Context
 	m    *Model
 	hook ForwardHook
+	// shown are the nodes Options.NodeTime reports in place of m.Nodes
+	// (a frozen model's private nodes stay private); nil: m.Nodes.
+	shown []*Node
 	// fuseReLU tells the conv2d node being run to apply the ReLU node that
 	// follows it (see fusedReLU).
 	fuseReLU bool
@@ -268,98 +271,45 @@ func (m *Model) ForwardObserved(c *Context, hook ForwardHook, inputs ...*Tensor)
 	if len(inputs) != len(m.Inputs) {
 		return nil, fmt.Errorf("ops: model %s takes %d inputs, got %d", m.Name, len(m.Inputs), len(inputs))
 	}
-	e := &exec{c: c, m: m, hook: hook}
+	return forward(&exec{c: c, m: m, hook: hook}, m.stepPlan(), nil, inputs)
+}
+
+// forward runs e's model: the steps of compiled (indexed by each step's
+// first node; a frozen model's, see Freeze) or, when it is nil, the steps
+// the fusion checks find on this forward (plainStep only with a hook).
+func forward(e *exec, plan *stepPlan, compiled []step, inputs []*Tensor) ([]*Tensor, error) {
+	c, m := e.c, e.m
 	vals := make(map[int]*Tensor, len(m.Nodes))
 	for i, id := range m.Inputs {
 		vals[id] = inputs[i]
 	}
-	plan := m.stepPlan()
 	var lt *lifetimes
 	if !c.opts.Grad {
 		lt = newLifetimes(plan, vals)
 	}
 	var readers map[int]int
-	if hook == nil {
+	if e.hook == nil {
 		readers = plan.readers
 	}
-	clock := stepClock{report: c.opts.NodeTime}
+	clock := stepClock{report: c.opts.NodeTime, shown: e.shown}
 	for i := 0; i < len(m.Nodes); i++ {
 		n := m.Nodes[i]
 		if n.Kind == OpInput {
 			continue
 		}
-		clock.next(n)
-		if readers != nil && !c.opts.Grad && !c.opts.Train {
-			if bl := fusedBlock(m, i, readers, vals); bl != nil {
-				v, err := e.runBlock(bl, vals)
-				if err != nil {
-					return nil, err
-				}
-				for _, f := range bl.nodes { // the block's output stands for each of its nodes
-					vals[f.ID] = v
-					lt.done(c, f, vals)
-				}
-				i += len(bl.nodes) - 1
-				continue
-			}
-			if ch, ok := fusedChain(m, i, readers, vals); ok {
-				v, err := e.runChain(n, &ch, vals)
-				if err != nil {
-					return nil, err
-				}
-				vals[n.ID] = v
-				lt.done(c, n, vals)
-				fused, count := ch.nodes()
-				for _, f := range fused[:count] { // their values are the chain's output
-					vals[f.ID] = v
-					lt.done(c, f, vals)
-					i++
-				}
-				continue
-			}
+		clock.next(i, n)
+		var st step
+		if compiled != nil {
+			st = compiled[i]
+		} else {
+			st = findStep(c, m, i, readers, vals)
 		}
-		var relu *Node
-		if readers != nil {
-			relu = fusedReLU(m, i, readers)
-		}
-		var pool *Node
-		if relu != nil && !c.opts.Grad {
-			pool = fusedPool(m, i+1, readers)
-		}
-		if relu == nil && readers != nil && !c.opts.Grad {
-			var act Epilogue
-			if relu, act = fusedEpilogue(m, i, readers); relu != nil {
-				e.epilogue = &act
-			}
-		}
-		if relu == nil && pool == nil && readers != nil && !c.opts.Grad && fusesInt8Pool(c, n) {
-			pool = fusedPool(m, i, readers) // an int8 conv's codes pooled in its epilogue
-		}
-		if relu == nil && pool == nil && readers != nil && !c.opts.Grad {
-			if relu = fusedInt8Clip(c, m, i, readers); relu != nil {
-				e.int8Hi = relu.Attrs.Hi
-			}
-		}
-		e.fuseReLU, e.fusePool = relu != nil && e.epilogue == nil && e.int8Hi == 0, pool != nil
-		v, err := e.run(n, vals)
-		e.fuseReLU, e.fusePool, e.epilogue, e.int8Hi = false, false, nil, 0
-		if err != nil {
+		if err := e.runStep(i, &st, vals, lt); err != nil {
 			return nil, err
 		}
-		vals[n.ID] = v
-		lt.done(c, n, vals)
-		if relu != nil { // the conv's value is already the ReLU's (or the fused activation's)
-			vals[relu.ID] = v
-			lt.done(c, relu, vals)
-			i++
-		}
-		if pool != nil { // and the pool's
-			vals[pool.ID] = v
-			lt.done(c, pool, vals)
-			i++
-		}
+		i += st.absorbed()
 	}
-	clock.next(nil)
+	clock.next(0, nil)
 	outs := make([]*Tensor, len(m.Outputs))
 	err := Guard(func() error {
 		for i, id := range m.Outputs {
@@ -370,22 +320,150 @@ func (m *Model) ForwardObserved(c *Context, hook ForwardHook, inputs ...*Tensor)
 	return outs, err
 }
 
+// step is one unit of a forward: the node m.Nodes[i] and the nodes after
+// it that its kernel computes too (an inverted residual block, a
+// convolution chain, a fused activation and pool). findStep finds it on
+// every forward of a model; a frozen model finds its steps once.
+type step struct {
+	block    *blockNodes // a whole block (the other fields unused)
+	chain    convChain   // with isChain: batch norm, add, ReLU after a conv
+	isChain  bool
+	relu     *Node    // the fused ReLU, or the node of epilogue / int8Hi
+	pool     *Node    // the fused max pool
+	epilogue Epilogue // with hasEpi: the fused clip/hardswish/hardsigmoid
+	hasEpi   bool
+	int8Hi   float32 // > 0: the int8 layer's fused clip [0, int8Hi]
+	// folded (a frozen model's chains only): the chain's output scale and
+	// shift, its batch norm and bias folded once (fusedConv.affine); nil:
+	// folded on every forward.
+	folded *affine
+}
+
+// absorbed is the number of nodes after the first that the step computes.
+func (st *step) absorbed() int {
+	switch {
+	case st.block != nil:
+		return len(st.block.nodes) - 1
+	case st.isChain:
+		_, count := st.chain.nodes()
+		return count
+	}
+	k := 0
+	if st.relu != nil {
+		k++
+	}
+	if st.pool != nil {
+		k++
+	}
+	return k
+}
+
+// findStep is the step starting at m.Nodes[i]: what the fusion checks
+// find there (readers nil, as with an observing hook: the node alone).
+// vals holds the values computed so far.
+func findStep(c *Context, m *Model, i int, readers map[int]int, vals map[int]*Tensor) step {
+	var st step
+	if readers == nil {
+		return st
+	}
+	inference := !c.opts.Grad && !c.opts.Train
+	if inference {
+		if st.block = fusedBlock(m, i, readers, vals); st.block != nil {
+			return st
+		}
+		if st.chain, st.isChain = fusedChain(m, i, readers, vals); st.isChain {
+			return st
+		}
+	}
+	st.relu = fusedReLU(m, i, readers)
+	if st.relu != nil && !c.opts.Grad {
+		st.pool = fusedPool(m, i+1, readers)
+	}
+	if st.relu == nil && !c.opts.Grad {
+		st.relu, st.epilogue = fusedEpilogue(m, i, readers)
+		st.hasEpi = st.relu != nil
+	}
+	if st.relu == nil && st.pool == nil && !c.opts.Grad && fusesInt8Pool(c, m.Nodes[i]) {
+		st.pool = fusedPool(m, i, readers) // an int8 conv's codes pooled in its epilogue
+	}
+	if st.relu == nil && st.pool == nil && !c.opts.Grad {
+		if st.relu = fusedInt8Clip(c, m, i, readers); st.relu != nil {
+			st.int8Hi = st.relu.Attrs.Hi
+		}
+	}
+	return st
+}
+
+// runStep runs st, the step at m.Nodes[i], storing the value of every
+// node it computes and releasing inputs past their last reader.
+func (e *exec) runStep(i int, st *step, vals map[int]*Tensor, lt *lifetimes) error {
+	c, n := e.c, e.m.Nodes[i]
+	if st.block != nil {
+		v, err := e.runBlock(st.block, vals)
+		if err != nil {
+			return err
+		}
+		for _, f := range st.block.nodes { // the block's output stands for each of its nodes
+			vals[f.ID] = v
+			lt.done(c, f, vals)
+		}
+		return nil
+	}
+	if st.isChain {
+		v, err := e.runChain(n, st, vals)
+		if err != nil {
+			return err
+		}
+		vals[n.ID] = v
+		lt.done(c, n, vals)
+		fused, count := st.chain.nodes()
+		for _, f := range fused[:count] { // their values are the chain's output
+			vals[f.ID] = v
+			lt.done(c, f, vals)
+		}
+		return nil
+	}
+	if st.hasEpi {
+		e.epilogue = &st.epilogue
+	}
+	e.int8Hi = st.int8Hi
+	e.fuseReLU, e.fusePool = st.relu != nil && !st.hasEpi && st.int8Hi == 0, st.pool != nil
+	v, err := e.run(n, vals)
+	e.fuseReLU, e.fusePool, e.epilogue, e.int8Hi = false, false, nil, 0
+	if err != nil {
+		return err
+	}
+	vals[n.ID] = v
+	lt.done(c, n, vals)
+	for _, f := range [...]*Node{st.relu, st.pool} { // the conv's value is already theirs
+		if f != nil {
+			vals[f.ID] = v
+			lt.done(c, f, vals)
+		}
+	}
+	return nil
+}
+
 // stepClock times the steps of a forward for Options.NodeTime.
 type stepClock struct {
 	report func(*Node, time.Duration) // nil: no timing
-	n      *Node                      // the running step's first node
+	shown  []*Node                    // reported in place of m.Nodes[i] (a frozen model's copies); nil: m.Nodes
+	n      *Node                      // the running step's first node (as reported)
 	start  time.Time
 }
 
-// next ends the running step, reporting its time, and starts n's (nil:
-// none).
-func (s *stepClock) next(n *Node) {
+// next ends the running step, reporting its time, and starts n's, the
+// step at m.Nodes[i] (nil: none).
+func (s *stepClock) next(i int, n *Node) {
 	if s.report == nil {
 		return
 	}
 	now := time.Now()
 	if s.n != nil {
 		s.report(s.n, now.Sub(s.start))
+	}
+	if n != nil && s.shown != nil {
+		n = s.shown[i]
 	}
 	s.n, s.start = n, now
 }
@@ -508,6 +586,11 @@ func fusedPool(m *Model, i int, readers map[int]int) *Node {
 // Forward1 runs a one-output model.
 func (m *Model) Forward1(c *Context, inputs ...*Tensor) (*Tensor, error) {
 	outs, err := m.Forward(c, inputs...)
+	return oneOutput(m, outs, err)
+}
+
+// oneOutput is Forward1's result from Forward's.
+func oneOutput(m *Model, outs []*Tensor, err error) (*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
