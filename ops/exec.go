@@ -271,7 +271,14 @@ func (m *Model) ForwardObserved(c *Context, hook ForwardHook, inputs ...*Tensor)
 	if len(inputs) != len(m.Inputs) {
 		return nil, fmt.Errorf("ops: model %s takes %d inputs, got %d", m.Name, len(m.Inputs), len(inputs))
 	}
-	return forward(&exec{c: c, m: m, hook: hook}, m.stepPlan(), nil, inputs)
+	plan := m.stepPlan()
+	if plan.negative {
+		if err := m.Validate(); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("ops: model %s has a negative node ID", m.Name)
+	}
+	return forward(&exec{c: c, m: m, hook: hook}, plan, nil, inputs)
 }
 
 // forward runs e's model: the steps of compiled (indexed by each step's
@@ -279,7 +286,7 @@ func (m *Model) ForwardObserved(c *Context, hook ForwardHook, inputs ...*Tensor)
 // the fusion checks find on this forward (plainStep only with a hook).
 func forward(e *exec, plan *stepPlan, compiled []step, inputs []*Tensor) ([]*Tensor, error) {
 	c, m := e.c, e.m
-	vals := make(map[int]*Tensor, len(m.Nodes))
+	vals := make(values, plan.maxID+1)
 	for i, id := range m.Inputs {
 		vals[id] = inputs[i]
 	}
@@ -319,6 +326,10 @@ func forward(e *exec, plan *stepPlan, compiled []step, inputs []*Tensor) ([]*Ten
 	})
 	return outs, err
 }
+
+// values are a forward's node values, indexed by node ID (nil: none, or
+// released).
+type values []*Tensor
 
 // step is one unit of a forward: the node m.Nodes[i] and the nodes after
 // it that its kernel computes too (an inverted residual block, a
@@ -361,7 +372,7 @@ func (st *step) absorbed() int {
 // findStep is the step starting at m.Nodes[i]: what the fusion checks
 // find there (readers nil, as with an observing hook: the node alone).
 // vals holds the values computed so far.
-func findStep(c *Context, m *Model, i int, readers map[int]int, vals map[int]*Tensor) step {
+func findStep(c *Context, m *Model, i int, readers map[int]int, vals values) step {
 	var st step
 	if readers == nil {
 		return st
@@ -396,7 +407,7 @@ func findStep(c *Context, m *Model, i int, readers map[int]int, vals map[int]*Te
 
 // runStep runs st, the step at m.Nodes[i], storing the value of every
 // node it computes and releasing inputs past their last reader.
-func (e *exec) runStep(i int, st *step, vals map[int]*Tensor, lt *lifetimes) error {
+func (e *exec) runStep(i int, st *step, vals values, lt *lifetimes) error {
 	c, n := e.c, e.m.Nodes[i]
 	if st.block != nil {
 		v, err := e.runBlock(st.block, vals)
@@ -497,10 +508,12 @@ type stepPlan struct {
 	ins                 [][]int
 	modelIns, modelOuts []int
 
-	readers map[int]int  // node ID → node inputs and model outputs reading it
-	lastUse map[int]int  // node ID → index of its last reader
-	pos     map[int]int  // node ID → index in m.Nodes
-	keep    map[int]bool // model inputs and outputs
+	maxID    int          // the largest node ID read or written (values are indexed by ID)
+	negative bool         // some ID is negative: the model is malformed (Validate)
+	readers  map[int]int  // node ID → node inputs and model outputs reading it
+	lastUse  map[int]int  // node ID → index of its last reader
+	pos      map[int]int  // node ID → index in m.Nodes
+	keep     map[int]bool // model inputs and outputs
 }
 
 // stepPlan returns m's step plan, rebuilding it when the wiring changed.
@@ -521,16 +534,24 @@ func newStepPlan(m *Model) *stepPlan {
 	}
 	for i, n := range m.Nodes {
 		p.ids[i], p.ins[i] = n.ID, slices.Clone(n.Inputs)
+		p.maxID = max(p.maxID, n.ID)
+		p.negative = p.negative || n.ID < 0
 		p.pos[n.ID] = i
 		for _, in := range n.Inputs {
 			p.lastUse[in] = i
+			p.maxID = max(p.maxID, in)
+			p.negative = p.negative || in < 0
 		}
 	}
 	for _, id := range m.Outputs {
 		p.keep[id] = true
+		p.maxID = max(p.maxID, id)
+		p.negative = p.negative || id < 0
 	}
 	for _, id := range m.Inputs {
 		p.keep[id] = true
+		p.maxID = max(p.maxID, id)
+		p.negative = p.negative || id < 0
 	}
 	return p
 }
@@ -610,7 +631,7 @@ func recoverAt(n *Node, err *error) {
 
 // inputOf returns node n's input i from vals, or an error located at n
 // when it has no value.
-func inputOf(n *Node, i int, vals map[int]*Tensor) (*Tensor, error) {
+func inputOf(n *Node, i int, vals values) (*Tensor, error) {
 	if v := vals[n.Inputs[i]]; v != nil {
 		return v, nil
 	}
@@ -619,7 +640,7 @@ func inputOf(n *Node, i int, vals map[int]*Tensor) (*Tensor, error) {
 
 // run evaluates one node, turning a panic into an error located at the
 // node.
-func (e *exec) run(n *Node, vals map[int]*Tensor) (out *Tensor, err error) {
+func (e *exec) run(n *Node, vals values) (out *Tensor, err error) {
 	defer recoverAt(n, &err)
 	spec, ok := kindSpecs[n.Kind]
 	if !ok || spec.run == nil {
@@ -670,17 +691,17 @@ type lifetimes struct {
 	refs map[*float32]int
 }
 
-func newLifetimes(p *stepPlan, vals map[int]*Tensor) *lifetimes {
+func newLifetimes(p *stepPlan, vals values) *lifetimes {
 	lt := &lifetimes{stepPlan: p, refs: make(map[*float32]int, len(p.pos))}
 	for _, v := range vals {
-		if len(v.Data) > 0 {
+		if v != nil && len(v.Data) > 0 {
 			lt.refs[&v.Data[0]]++ // never released: the caller owns inputs
 		}
 	}
 	return lt
 }
 
-func (lt *lifetimes) done(c *Context, n *Node, vals map[int]*Tensor) {
+func (lt *lifetimes) done(c *Context, n *Node, vals values) {
 	if lt == nil {
 		return
 	}
@@ -693,7 +714,7 @@ func (lt *lifetimes) done(c *Context, n *Node, vals map[int]*Tensor) {
 			continue
 		}
 		v := vals[in]
-		delete(vals, in)
+		vals[in] = nil
 		if v == nil || len(v.Data) == 0 {
 			continue
 		}

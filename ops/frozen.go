@@ -132,7 +132,7 @@ func (f *Frozen) stepsFor(c *Context) []step {
 func (f *Frozen) findSteps(c *Context) []step {
 	m := f.m
 	steps := make([]step, len(m.Nodes))
-	seen := make(map[int]*Tensor, len(m.Nodes))
+	seen := make(values, f.plan.maxID+1)
 	placeholder := &Tensor{}
 	for _, id := range m.Inputs {
 		seen[id] = placeholder
