@@ -30,8 +30,9 @@ type exec struct {
 	// int8Hi] (ReLU6) that follows it (Int8ClampBackend).
 	int8Hi float32
 	// epilogue (no-grad only) is the clip/hardswish/hardsigmoid the conv2d
-	// applies (see fusedEpilogue); nil when none.
-	epilogue *Epilogue
+	// applies (see fusedEpilogue) when useEpilogue is set.
+	epilogue    Epilogue
+	useEpilogue bool
 }
 
 // ForwardHook observes every node evaluation of ForwardObserved: the node,
@@ -115,8 +116,8 @@ func init() {
 			if e.fuseReLU {
 				return e.c.Conv2dReLU(in[0], e.mustParam(n, in, "weight"), e.param(n, in, "bias"), o)
 			}
-			if e.epilogue != nil {
-				return e.c.conv2dEpilogue(in[0], e.mustParam(n, in, "weight"), e.param(n, in, "bias"), o, *e.epilogue)
+			if e.useEpilogue {
+				return e.c.conv2dEpilogue(in[0], e.mustParam(n, in, "weight"), e.param(n, in, "bias"), o, e.epilogue)
 			}
 			return e.c.Conv2d(in[0], e.mustParam(n, in, "weight"), e.param(n, in, "bias"), o)
 		}},
@@ -434,13 +435,11 @@ func (e *exec) runStep(i int, st *step, vals values, lt *lifetimes) error {
 		}
 		return nil
 	}
-	if st.hasEpi {
-		e.epilogue = &st.epilogue
-	}
+	e.epilogue, e.useEpilogue = st.epilogue, st.hasEpi
 	e.int8Hi = st.int8Hi
 	e.fuseReLU, e.fusePool = st.relu != nil && !st.hasEpi && st.int8Hi == 0, st.pool != nil
 	v, err := e.run(n, vals)
-	e.fuseReLU, e.fusePool, e.epilogue, e.int8Hi = false, false, nil, 0
+	e.fuseReLU, e.fusePool, e.useEpilogue, e.int8Hi = false, false, false, 0
 	if err != nil {
 		return err
 	}
