@@ -48,7 +48,7 @@ type blockNodes struct {
 // conv2d [→ add], each node the next one and the only reader of the one
 // before, the add's other operand already computed (in vals). Nil
 // otherwise.
-func fusedBlock(m *Model, i int, readers map[int]int, vals values) *blockNodes {
+func fusedBlock(m *Model, i int, readers []int, vals values) *blockNodes {
 	conv := func(j int, grouped bool) bool {
 		if j >= len(m.Nodes) {
 			return false

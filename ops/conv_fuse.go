@@ -54,7 +54,7 @@ func (ch *convChain) nodes() (out [3]*Node, count int) {
 // before, the add's other operand already computed (in vals). ok is
 // false unless the chain has a batch norm or an add (a lone ReLU fuses as
 // before). A value, so the check allocates nothing per forward.
-func fusedChain(m *Model, i int, readers map[int]int, vals values) (convChain, bool) {
+func fusedChain(m *Model, i int, readers []int, vals values) (convChain, bool) {
 	n := m.Nodes[i]
 	if n.Kind != OpConv2d || len(n.Inputs) != 1 {
 		return convChain{}, false

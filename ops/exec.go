@@ -295,7 +295,7 @@ func forward(e *exec, plan *stepPlan, compiled []step, inputs []*Tensor) ([]*Ten
 	if !c.opts.Grad {
 		lt = newLifetimes(plan, vals)
 	}
-	var readers map[int]int
+	var readers []int
 	if e.hook == nil {
 		readers = plan.readers
 	}
@@ -373,7 +373,7 @@ func (st *step) absorbed() int {
 // findStep is the step starting at m.Nodes[i]: what the fusion checks
 // find there (readers nil, as with an observing hook: the node alone).
 // vals holds the values computed so far.
-func findStep(c *Context, m *Model, i int, readers map[int]int, vals values) step {
+func findStep(c *Context, m *Model, i int, readers []int, vals values) step {
 	var st step
 	if readers == nil {
 		return st
@@ -479,18 +479,45 @@ func (s *stepClock) next(i int, n *Node) {
 }
 
 // readerCounts returns how many node inputs and model outputs read each
-// node.
-func readerCounts(m *Model) map[int]int {
-	r := make(map[int]int, len(m.Nodes))
+// node, indexed by node ID (IDs outside 0..maxID, a malformed model's,
+// are not counted).
+func readerCounts(m *Model, maxID int) []int {
+	r := make([]int, maxID+1)
+	count := func(id int) {
+		if id >= 0 && id <= maxID {
+			r[id]++
+		}
+	}
 	for _, n := range m.Nodes {
 		for _, in := range n.Inputs {
-			r[in]++
+			count(in)
 		}
 	}
 	for _, id := range m.Outputs {
-		r[id]++
+		count(id)
 	}
 	return r
+}
+
+// idRange returns the largest ID m's nodes, their inputs and the model's
+// inputs and outputs name, and whether any is negative (a malformed model).
+func idRange(m *Model) (maxID int, negative bool) {
+	see := func(id int) {
+		maxID, negative = max(maxID, id), negative || id < 0
+	}
+	for _, n := range m.Nodes {
+		see(n.ID)
+		for _, in := range n.Inputs {
+			see(in)
+		}
+	}
+	for _, id := range m.Outputs {
+		see(id)
+	}
+	for _, id := range m.Inputs {
+		see(id)
+	}
+	return maxID, negative
 }
 
 // stepPlan is what a forward needs to know about the graph's wiring: who
@@ -500,19 +527,20 @@ func readerCounts(m *Model) map[int]int {
 // and the model's inputs and outputs; it is built once and kept while a
 // snapshot of exactly those (node, ids, ins, modelIns, modelOuts) still
 // matches the model, checked on every forward. It is never written
-// after it is built, so concurrent forwards share it.
+// after it is built, so concurrent forwards share it. Its tables are
+// indexed by node ID.
 type stepPlan struct {
 	nodes               []*Node
 	ids                 []int
 	ins                 [][]int
 	modelIns, modelOuts []int
 
-	maxID    int          // the largest node ID read or written (values are indexed by ID)
-	negative bool         // some ID is negative: the model is malformed (Validate)
-	readers  map[int]int  // node ID → node inputs and model outputs reading it
-	lastUse  map[int]int  // node ID → index of its last reader
-	pos      map[int]int  // node ID → index in m.Nodes
-	keep     map[int]bool // model inputs and outputs
+	maxID    int    // the largest node ID read or written
+	negative bool   // some ID is negative: the model is malformed (Validate), the tables are empty
+	readers  []int  // node inputs and model outputs reading each node
+	lastUse  []int  // index of each node's last reader
+	pos      []int  // index of each node in m.Nodes
+	keep     []bool // model inputs and outputs
 }
 
 // stepPlan returns m's step plan, rebuilding it when the wiring changed.
@@ -529,28 +557,26 @@ func newStepPlan(m *Model) *stepPlan {
 	p := &stepPlan{
 		nodes: slices.Clone(m.Nodes), ids: make([]int, len(m.Nodes)), ins: make([][]int, len(m.Nodes)),
 		modelIns: slices.Clone(m.Inputs), modelOuts: slices.Clone(m.Outputs),
-		readers: readerCounts(m), lastUse: map[int]int{}, pos: make(map[int]int, len(m.Nodes)), keep: map[int]bool{},
 	}
 	for i, n := range m.Nodes {
 		p.ids[i], p.ins[i] = n.ID, slices.Clone(n.Inputs)
-		p.maxID = max(p.maxID, n.ID)
-		p.negative = p.negative || n.ID < 0
+	}
+	if p.maxID, p.negative = idRange(m); p.negative {
+		return p
+	}
+	n := p.maxID + 1
+	p.readers, p.lastUse, p.pos, p.keep = readerCounts(m, p.maxID), make([]int, n), make([]int, n), make([]bool, n)
+	for i, n := range m.Nodes {
 		p.pos[n.ID] = i
 		for _, in := range n.Inputs {
 			p.lastUse[in] = i
-			p.maxID = max(p.maxID, in)
-			p.negative = p.negative || in < 0
 		}
 	}
 	for _, id := range m.Outputs {
 		p.keep[id] = true
-		p.maxID = max(p.maxID, id)
-		p.negative = p.negative || id < 0
 	}
 	for _, id := range m.Inputs {
 		p.keep[id] = true
-		p.maxID = max(p.maxID, id)
-		p.negative = p.negative || id < 0
 	}
 	return p
 }
@@ -572,7 +598,7 @@ func (p *stepPlan) matches(m *Model) bool {
 // whose only reader is the next node, a ReLU. Without an observing hook
 // nobody sees the convolution's own output, so the pair runs as one
 // Conv2dReLU.
-func fusedReLU(m *Model, i int, readers map[int]int) *Node {
+func fusedReLU(m *Model, i int, readers []int) *Node {
 	n := m.Nodes[i]
 	if n.Kind != OpConv2d || i+1 >= len(m.Nodes) || readers[n.ID] != 1 {
 		return nil
@@ -587,7 +613,7 @@ func fusedReLU(m *Model, i int, readers map[int]int) *Node {
 // fusedPool returns the max-pool node that the ReLU m.Nodes[i] (itself
 // fused into its conv) can absorb too: the next node, its only reader, a
 // 2×2 stride-2 unpadded max pool.
-func fusedPool(m *Model, i int, readers map[int]int) *Node {
+func fusedPool(m *Model, i int, readers []int) *Node {
 	n := m.Nodes[i]
 	if i+1 >= len(m.Nodes) || readers[n.ID] != 1 {
 		return nil

@@ -143,7 +143,7 @@ func clampsInt8(b Backend) bool {
 // fusedInt8Clip returns the clip [0, Hi] (ReLU6) node that the int8 layer
 // m.Nodes[i] can absorb at inference: the next node, its only reader, on
 // a backend that clamps int8 epilogues.
-func fusedInt8Clip(c *Context, m *Model, i int, readers map[int]int) *Node {
+func fusedInt8Clip(c *Context, m *Model, i int, readers []int) *Node {
 	n := m.Nodes[i]
 	if (n.Kind != OpQConv2d && n.Kind != OpQLinear) || i+1 >= len(m.Nodes) || readers[n.ID] != 1 {
 		return nil
