@@ -96,8 +96,13 @@ func (e *exec) runChain(n *Node, st *step, vals values) (out *Tensor, err error)
 		return nil, err
 	}
 	ch := &st.chain
-	f := e.chainConv(n, ch)
-	f.x, f.folded = e.c.Dequantize(x), st.folded
+	var f fusedConv
+	if st.conv != nil {
+		f = *st.conv
+	} else {
+		f = e.chainConv(n, ch)
+	}
+	f.x = e.c.Dequantize(x)
 	if ch.add != nil {
 		f.res = e.c.Dequantize(vals[ch.res])
 	}

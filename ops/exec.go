@@ -345,10 +345,11 @@ type step struct {
 	epilogue Epilogue // with hasEpi: the fused clip/hardswish/hardsigmoid
 	hasEpi   bool
 	int8Hi   float32 // > 0: the int8 layer's fused clip [0, int8Hi]
-	// folded (a frozen model's chains only): the chain's output scale and
-	// shift, its batch norm and bias folded once (fusedConv.affine); nil:
-	// folded on every forward.
-	folded *affine
+	// conv (a frozen model's chains only): the chain's weights, options
+	// and batch norm looked up once, with its output scale and shift
+	// folded once where the parameters fit (fusedConv.folded); nil: both
+	// on every forward.
+	conv *fusedConv
 }
 
 // absorbed is the number of nodes after the first that the step computes.

@@ -145,7 +145,7 @@ func (f *Frozen) findSteps(c *Context) []step {
 		}
 		st := findStep(c, m, i, f.plan.readers, seen)
 		if st.isChain {
-			st.folded = e.fold(n, &st.chain)
+			st.conv = e.frozenChain(n, &st.chain)
 		}
 		steps[i] = st
 		for k := i; k <= i+st.absorbed(); k++ {
@@ -156,25 +156,26 @@ func (f *Frozen) findSteps(c *Context) []step {
 	return steps
 }
 
-// fold is the output pass of conv2d node n's chain ch, computed once, or
-// nil where the parameters' shapes do not fit (the forward then reports
-// the error).
-func (e *exec) fold(n *Node, ch *convChain) (a *affine) {
+// frozenChain is conv2d node n's chain ch without its input and
+// residual, its parameters looked up and its output pass folded once
+// (nil where a parameter is missing: the forward then reports it; no
+// fold where the parameters' shapes do not fit: the forward reports or
+// falls back as an ordinary one does).
+func (e *exec) frozenChain(n *Node, ch *convChain) (fc *fusedConv) {
 	defer func() {
-		if recover() != nil { // a missing parameter: the forward reports it
-			a = nil
+		if recover() != nil {
+			fc = nil
 		}
 	}()
-	fc := e.chainConv(n, ch)
-	if fc.w.Dims() != 4 {
-		return nil
+	f := e.chainConv(n, ch)
+	if f.w.Dims() == 4 {
+		oc := f.w.Shape[0]
+		if (f.b == nil || f.b.Numel() == oc) && (!f.bn.on || f.bn.fits(oc)) {
+			scale, shift := f.affine(oc)
+			f.folded = &affine{scale: scale, shift: shift}
+		}
 	}
-	oc := fc.w.Shape[0]
-	if (fc.b != nil && fc.b.Numel() != oc) || (fc.bn.on && !fc.bn.fits(oc)) {
-		return nil
-	}
-	scale, shift := fc.affine(oc)
-	return &affine{scale: scale, shift: shift}
+	return &f
 }
 
 // shares reports whether y's storage overlaps one of the frozen
