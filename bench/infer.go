@@ -30,13 +30,18 @@ func benchInfer(opts Options, emit func(Result)) error {
 	return nil
 }
 
-// infer times no-grad evaluation forwards.
+// infer times no-grad evaluation forwards of the model frozen (as
+// evaluate and infer.Model run it).
 func (mb *modelBench) infer(opts Options) (Result, error) {
+	f, err := ops.Freeze(mb.model)
+	if err != nil {
+		return Result{}, err
+	}
 	c := ops.NewContext(mb.be, ops.Options{})
 	var fwdErr error
 	best, med := measure(opts, float64(mb.x.Shape[0]), func() {
 		if fwdErr == nil {
-			_, fwdErr = mb.model.Forward(c, mb.x)
+			_, fwdErr = f.Forward(c, mb.x)
 			c.Reset()
 		}
 	})

@@ -103,7 +103,8 @@ func randomImages(n int) *data.Dataset {
 
 // medianLatencies runs every variant once per round (after one warm-up
 // round) until seconds (default 2) per variant have passed, at least 5
-// rounds, and returns each variant's median forward time.
+// rounds, and returns each variant's median forward time (the models
+// frozen, as evaluate and infer.Model run them).
 func medianLatencies(be ops.Backend, vs []int8Variant, n int, seconds float64) (map[string]time.Duration, error) {
 	if seconds <= 0 {
 		seconds = 2
@@ -111,12 +112,20 @@ func medianLatencies(be ops.Backend, vs []int8Variant, n int, seconds float64) (
 	x := ops.New(n, mnistShape.C, mnistShape.H, mnistShape.W)
 	copy(x.Data, randomImages(n).X)
 	c := ops.NewContext(be, ops.Options{})
+	frozen := map[string]*ops.Frozen{}
+	for _, v := range vs { // as evaluate and infer.Model run them
+		f, err := ops.Freeze(v.model)
+		if err != nil {
+			return nil, fmt.Errorf("infer-int8 %s: %w", v.name, err)
+		}
+		frozen[v.name] = f
+	}
 	times := map[string][]time.Duration{}
 	budget := time.Duration(seconds * float64(len(vs)) * float64(time.Second))
 	for start, round := time.Now(), 0; round < 6 || time.Since(start) < budget; round++ {
 		for _, v := range vs {
 			t0 := time.Now()
-			if _, err := v.model.Forward(c, x); err != nil {
+			if _, err := frozen[v.name].Forward(c, x); err != nil {
 				return nil, fmt.Errorf("infer-int8 %s: %w", v.name, err)
 			}
 			c.Reset()

@@ -50,8 +50,8 @@ func torchvisionForBench(b *testing.B, arch string) *ops.Model {
 	return m
 }
 
-// benchTorchvision times the forward of torchvision model arch at batch 1
-// and 64, FP32 or INT8.
+// benchTorchvision times the forward of torchvision model arch, frozen,
+// at batch 1 and 64, FP32 or INT8.
 func benchTorchvision(b *testing.B, arch string, int8 bool) {
 	m := torchvisionForBench(b, arch)
 	s := zoo.Shape{C: 3, H: 224, W: 224}
@@ -67,6 +67,10 @@ func benchTorchvision(b *testing.B, arch string, int8 bool) {
 		}
 		m = ir.Model
 	}
+	f, err := ops.Freeze(m) // as infer-ort runs it
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, n := range []int{1, 64} {
 		b.Run(map[int]string{1: "b1", 64: "b64"}[n], func(b *testing.B) {
 			x := ops.New(n, s.C, s.H, s.W)
@@ -74,7 +78,7 @@ func benchTorchvision(b *testing.B, arch string, int8 bool) {
 			c := ops.NewContext(be, ops.Options{})
 			cpu0 := cpuTime()
 			for b.Loop() {
-				if _, err := m.Forward(c, x); err != nil {
+				if _, err := f.Forward(c, x); err != nil {
 					b.Fatal(err)
 				}
 				c.Reset()

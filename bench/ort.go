@@ -188,7 +188,7 @@ var ortPrecisions = []string{"fp32", "int8"}
 
 func ratio2(a, b float64) float64 { return float64(int64(100*a/b)) / 100 }
 
-// ortRounds times qpipe (models) and ORT (files) on one random input of
+// ortRounds times qpipe (models, frozen) and ORT (files) on one random input of
 // batch n: three rounds, each timing every precision on qpipe for
 // seconds/6 and then on ORT for about as long, so load drift hits all
 // four alike; each figure is the median of its round medians.
@@ -200,7 +200,15 @@ func ortRounds(be ops.Backend, models map[string]*ops.Model, files map[string]st
 		return nil, err
 	}
 	c := ops.NewContext(be, ops.Options{})
-	fwd := func(m *ops.Model) func() error {
+	frozen := map[string]*ops.Frozen{}
+	for prec, m := range models { // as evaluate and infer.Model run them
+		f, err := ops.Freeze(m)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", prec, err)
+		}
+		frozen[prec] = f
+	}
+	fwd := func(m *ops.Frozen) func() error {
 		return func() error {
 			_, err := m.Forward(c, x)
 			c.Reset()
@@ -208,7 +216,7 @@ func ortRounds(be ops.Backend, models map[string]*ops.Model, files map[string]st
 		}
 	}
 	for _, prec := range ortPrecisions {
-		if err := fwd(models[prec])(); err != nil { // warm-up: weight packing, buffers
+		if err := fwd(frozen[prec])(); err != nil { // warm-up: weight packing, buffers
 			return nil, fmt.Errorf("%s: %w", prec, err)
 		}
 	}
@@ -216,7 +224,7 @@ func ortRounds(be ops.Backend, models map[string]*ops.Model, files map[string]st
 	per := seconds / 6
 	for range 3 {
 		for _, prec := range ortPrecisions {
-			q, err := medianMS(per, fwd(models[prec]))
+			q, err := medianMS(per, fwd(frozen[prec]))
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", prec, err)
 			}

@@ -12,7 +12,9 @@
 // fake-quant form) on the integer engine, converted by the same function
 // (compress.Deploy), so Predict gives the logits `evaluate accuracy`
 // scores. Format says which. The engine is pure Go with assembly kernels;
-// no cgo.
+// no cgo. A loaded model is frozen (ops.Freeze): its weights are a private
+// snapshot, so the work that depends only on them (folded batch norms,
+// Winograd weight transforms) is done once, not on every Predict.
 //
 // Predict takes images as the recipe's evaluation saw them: pixels in
 // [0, 1], normalized with the data line's normalize= values if it had
@@ -45,7 +47,7 @@ type Model struct {
 	path   string
 	meta   modelio.Meta
 	format Format
-	net    *ops.Model
+	net    *ops.Frozen
 
 	mu  sync.Mutex
 	ctx *ops.Context
@@ -79,7 +81,11 @@ func LoadOn(path string, be ops.Backend) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Model{path: path, meta: meta, format: format, net: dep.Model, ctx: ops.NewContext(be, ops.Options{})}, nil
+	net, err := ops.Freeze(dep.Model)
+	if err != nil {
+		return nil, fmt.Errorf("infer: %s: %w", path, err)
+	}
+	return &Model{path: path, meta: meta, format: format, net: net, ctx: ops.NewContext(be, ops.Options{})}, nil
 }
 
 // Path is the file the model was loaded from.

@@ -48,7 +48,7 @@ type blockNodes struct {
 // conv2d [→ add], each node the next one and the only reader of the one
 // before, the add's other operand already computed (in vals). Nil
 // otherwise.
-func fusedBlock(m *Model, i int, readers map[int]int, vals map[int]*Tensor) *blockNodes {
+func fusedBlock(m *Model, i int, readers []int, vals values) *blockNodes {
 	conv := func(j int, grouped bool) bool {
 		if j >= len(m.Nodes) {
 			return false
@@ -97,7 +97,7 @@ func (e *exec) stage(n *Node) (w, b *Tensor, o Conv2dOptions) {
 // takes it; else, for a block with an expansion, the expansion alone and
 // the rest in one call where the backend takes that; else as its
 // convolutions one after the other.
-func (e *exec) runBlock(bl *blockNodes, vals map[int]*Tensor) (out *Tensor, err error) {
+func (e *exec) runBlock(bl *blockNodes, vals values) (out *Tensor, err error) {
 	n := bl.nodes[0]
 	defer recoverAt(n, &err)
 	x, err := inputOf(n, 0, vals)

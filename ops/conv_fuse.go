@@ -54,7 +54,7 @@ func (ch *convChain) nodes() (out [3]*Node, count int) {
 // before, the add's other operand already computed (in vals). ok is
 // false unless the chain has a batch norm or an add (a lone ReLU fuses as
 // before). A value, so the check allocates nothing per forward.
-func fusedChain(m *Model, i int, readers map[int]int, vals map[int]*Tensor) (convChain, bool) {
+func fusedChain(m *Model, i int, readers []int, vals values) (convChain, bool) {
 	n := m.Nodes[i]
 	if n.Kind != OpConv2d || len(n.Inputs) != 1 {
 		return convChain{}, false
@@ -88,25 +88,39 @@ func fusedChain(m *Model, i int, readers map[int]int, vals map[int]*Tensor) (con
 	return ch, true
 }
 
-// runChain evaluates conv2d node n with chain ch fused into it.
-func (e *exec) runChain(n *Node, ch *convChain, vals map[int]*Tensor) (out *Tensor, err error) {
+// runChain evaluates conv2d node n with the chain of st fused into it.
+func (e *exec) runChain(n *Node, st *step, vals values) (out *Tensor, err error) {
 	defer recoverAt(n, &err)
 	x, err := inputOf(n, 0, vals)
 	if err != nil {
 		return nil, err
 	}
+	ch := &st.chain
+	var f fusedConv
+	if st.conv != nil {
+		f = *st.conv
+	} else {
+		f = e.chainConv(n, ch)
+	}
+	f.x = e.c.Dequantize(x)
+	if ch.add != nil {
+		f.res = e.c.Dequantize(vals[ch.res])
+	}
+	return e.c.conv2dFused(f), nil
+}
+
+// chainConv is conv2d node n's fused chain ch without its input and
+// residual: weights, options, batch norm, ReLU.
+func (e *exec) chainConv(n *Node, ch *convChain) fusedConv {
 	a := n.Attrs
 	o := Conv2dOptions{Stride: pair(a.Stride, 1), Padding: pair(a.Padding, 0), Dilation: pair(a.Dilation, 1), Groups: a.Groups}
-	f := fusedConv{x: e.c.Dequantize(x), w: e.mustParam(n, nil, "weight"), b: e.param(n, nil, "bias"), o: o, relu: ch.relu != nil}
+	f := fusedConv{w: e.mustParam(n, nil, "weight"), b: e.param(n, nil, "bias"), o: o, relu: ch.relu != nil}
 	if ch.bn != nil {
 		f.bn = bnEval{on: true, gamma: e.param(ch.bn, nil, "weight"), beta: e.param(ch.bn, nil, "bias"),
 			mean: e.param(ch.bn, nil, "running_mean"), variance: e.param(ch.bn, nil, "running_var"),
 			o: BatchNormOptions{Momentum: ch.bn.Attrs.Momentum, Eps: ch.bn.Attrs.Eps}}
 	}
-	if ch.add != nil {
-		f.res = e.c.Dequantize(vals[ch.res])
-	}
-	return e.c.conv2dFused(f), nil
+	return f
 }
 
 // bnEval is an evaluation batch norm's parameters (a value in fusedConv,
@@ -124,7 +138,12 @@ type fusedConv struct {
 	bn      bnEval  // bn.on false: none
 	res     *Tensor // nil: none
 	relu    bool
+	folded  *affine // the output pass's scale and shift, computed once (a frozen model); nil: per call
 }
+
+// affine is a fused chain's output pass: per output channel, scale (nil:
+// 1) and shift.
+type affine struct{ scale, shift []float32 }
 
 // conv2dFused computes the chain f in one convolution where the backend
 // implements ConvFusedBackend (and the residual has the output's shape),
@@ -140,7 +159,12 @@ func (c *Context) conv2dFused(f fusedConv) *Tensor {
 		(f.bn.on && !f.bn.fits(p.OutC)) || c.opts.Train || c.needsGrad(f.x, f.w, f.b) {
 		return c.convChainOps(f)
 	}
-	scale, shift := f.affine(p.OutC)
+	var scale, shift []float32
+	if f.folded != nil && len(f.folded.shift) == p.OutC {
+		scale, shift = f.folded.scale, f.folded.shift
+	} else {
+		scale, shift = f.affine(p.OutC)
+	}
 	y := c.empty(shape)
 	check("conv2d", fb.Conv2dFused(p, f.x, f.w, y, ConvFusion{Scale: scale, Shift: shift, Res: f.res, ReLU: f.relu}), f.x, f.w)
 	return y

@@ -63,7 +63,7 @@ type ConvEpilogueBackend interface {
 // fusedEpilogue returns the clip/hardswish/hardsigmoid node that the
 // conv2d m.Nodes[i] can absorb at inference (no gradients, no observing
 // hook): the next node, the convolution's only reader.
-func fusedEpilogue(m *Model, i int, readers map[int]int) (*Node, Epilogue) {
+func fusedEpilogue(m *Model, i int, readers []int) (*Node, Epilogue) {
 	n := m.Nodes[i]
 	if n.Kind != OpConv2d || i+1 >= len(m.Nodes) || readers[n.ID] != 1 {
 		return nil, Epilogue{}
@@ -82,7 +82,8 @@ func fusedEpilogue(m *Model, i int, readers map[int]int) (*Node, Epilogue) {
 // FusedEpilogues counts the activations, by kind, that inference fuses
 // into the convolution before them (ReLU included).
 func FusedEpilogues(m *Model) map[OpKind]int {
-	readers := readerCounts(m)
+	maxID, _ := idRange(m)
+	readers := readerCounts(m, maxID)
 	c := map[OpKind]int{}
 	for i := range m.Nodes {
 		if r := fusedReLU(m, i, readers); r != nil {

@@ -18,6 +18,9 @@ type exec struct {
 	c    *Context
 	m    *Model
 	hook ForwardHook
+	// shown are the nodes Options.NodeTime reports in place of m.Nodes
+	// (a frozen model's private nodes stay private); nil: m.Nodes.
+	shown []*Node
 	// fuseReLU tells the conv2d node being run to apply the ReLU node that
 	// follows it (see fusedReLU).
 	fuseReLU bool
@@ -27,8 +30,9 @@ type exec struct {
 	// int8Hi] (ReLU6) that follows it (Int8ClampBackend).
 	int8Hi float32
 	// epilogue (no-grad only) is the clip/hardswish/hardsigmoid the conv2d
-	// applies (see fusedEpilogue); nil when none.
-	epilogue *Epilogue
+	// applies (see fusedEpilogue) when useEpilogue is set.
+	epilogue    Epilogue
+	useEpilogue bool
 }
 
 // ForwardHook observes every node evaluation of ForwardObserved: the node,
@@ -112,8 +116,8 @@ func init() {
 			if e.fuseReLU {
 				return e.c.Conv2dReLU(in[0], e.mustParam(n, in, "weight"), e.param(n, in, "bias"), o)
 			}
-			if e.epilogue != nil {
-				return e.c.conv2dEpilogue(in[0], e.mustParam(n, in, "weight"), e.param(n, in, "bias"), o, *e.epilogue)
+			if e.useEpilogue {
+				return e.c.conv2dEpilogue(in[0], e.mustParam(n, in, "weight"), e.param(n, in, "bias"), o, e.epilogue)
 			}
 			return e.c.Conv2d(in[0], e.mustParam(n, in, "weight"), e.param(n, in, "bias"), o)
 		}},
@@ -268,98 +272,52 @@ func (m *Model) ForwardObserved(c *Context, hook ForwardHook, inputs ...*Tensor)
 	if len(inputs) != len(m.Inputs) {
 		return nil, fmt.Errorf("ops: model %s takes %d inputs, got %d", m.Name, len(m.Inputs), len(inputs))
 	}
-	e := &exec{c: c, m: m, hook: hook}
-	vals := make(map[int]*Tensor, len(m.Nodes))
+	plan := m.stepPlan()
+	if plan.negative {
+		if err := m.Validate(); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("ops: model %s has a negative node ID", m.Name)
+	}
+	return forward(&exec{c: c, m: m, hook: hook}, plan, nil, inputs)
+}
+
+// forward runs e's model: the steps of compiled (indexed by each step's
+// first node; a frozen model's, see Freeze) or, when it is nil, the steps
+// the fusion checks find on this forward (plainStep only with a hook).
+func forward(e *exec, plan *stepPlan, compiled []step, inputs []*Tensor) ([]*Tensor, error) {
+	c, m := e.c, e.m
+	vals := make(values, plan.maxID+1)
 	for i, id := range m.Inputs {
 		vals[id] = inputs[i]
 	}
-	plan := m.stepPlan()
 	var lt *lifetimes
 	if !c.opts.Grad {
 		lt = newLifetimes(plan, vals)
 	}
-	var readers map[int]int
-	if hook == nil {
+	var readers []int
+	if e.hook == nil {
 		readers = plan.readers
 	}
-	clock := stepClock{report: c.opts.NodeTime}
+	clock := stepClock{report: c.opts.NodeTime, shown: e.shown}
 	for i := 0; i < len(m.Nodes); i++ {
 		n := m.Nodes[i]
 		if n.Kind == OpInput {
 			continue
 		}
-		clock.next(n)
-		if readers != nil && !c.opts.Grad && !c.opts.Train {
-			if bl := fusedBlock(m, i, readers, vals); bl != nil {
-				v, err := e.runBlock(bl, vals)
-				if err != nil {
-					return nil, err
-				}
-				for _, f := range bl.nodes { // the block's output stands for each of its nodes
-					vals[f.ID] = v
-					lt.done(c, f, vals)
-				}
-				i += len(bl.nodes) - 1
-				continue
-			}
-			if ch, ok := fusedChain(m, i, readers, vals); ok {
-				v, err := e.runChain(n, &ch, vals)
-				if err != nil {
-					return nil, err
-				}
-				vals[n.ID] = v
-				lt.done(c, n, vals)
-				fused, count := ch.nodes()
-				for _, f := range fused[:count] { // their values are the chain's output
-					vals[f.ID] = v
-					lt.done(c, f, vals)
-					i++
-				}
-				continue
-			}
+		clock.next(i, n)
+		var st step
+		if compiled != nil {
+			st = compiled[i]
+		} else {
+			st = findStep(c, m, i, readers, vals)
 		}
-		var relu *Node
-		if readers != nil {
-			relu = fusedReLU(m, i, readers)
-		}
-		var pool *Node
-		if relu != nil && !c.opts.Grad {
-			pool = fusedPool(m, i+1, readers)
-		}
-		if relu == nil && readers != nil && !c.opts.Grad {
-			var act Epilogue
-			if relu, act = fusedEpilogue(m, i, readers); relu != nil {
-				e.epilogue = &act
-			}
-		}
-		if relu == nil && pool == nil && readers != nil && !c.opts.Grad && fusesInt8Pool(c, n) {
-			pool = fusedPool(m, i, readers) // an int8 conv's codes pooled in its epilogue
-		}
-		if relu == nil && pool == nil && readers != nil && !c.opts.Grad {
-			if relu = fusedInt8Clip(c, m, i, readers); relu != nil {
-				e.int8Hi = relu.Attrs.Hi
-			}
-		}
-		e.fuseReLU, e.fusePool = relu != nil && e.epilogue == nil && e.int8Hi == 0, pool != nil
-		v, err := e.run(n, vals)
-		e.fuseReLU, e.fusePool, e.epilogue, e.int8Hi = false, false, nil, 0
-		if err != nil {
+		if err := e.runStep(i, &st, vals, lt); err != nil {
 			return nil, err
 		}
-		vals[n.ID] = v
-		lt.done(c, n, vals)
-		if relu != nil { // the conv's value is already the ReLU's (or the fused activation's)
-			vals[relu.ID] = v
-			lt.done(c, relu, vals)
-			i++
-		}
-		if pool != nil { // and the pool's
-			vals[pool.ID] = v
-			lt.done(c, pool, vals)
-			i++
-		}
+		i += st.absorbed()
 	}
-	clock.next(nil)
+	clock.next(0, nil)
 	outs := make([]*Tensor, len(m.Outputs))
 	err := Guard(func() error {
 		for i, id := range m.Outputs {
@@ -370,16 +328,144 @@ func (m *Model) ForwardObserved(c *Context, hook ForwardHook, inputs ...*Tensor)
 	return outs, err
 }
 
+// values are a forward's node values, indexed by node ID (nil: none, or
+// released).
+type values []*Tensor
+
+// step is one unit of a forward: the node m.Nodes[i] and the nodes after
+// it that its kernel computes too (an inverted residual block, a
+// convolution chain, a fused activation and pool). findStep finds it on
+// every forward of a model; a frozen model finds its steps once.
+type step struct {
+	block    *blockNodes // a whole block (the other fields unused)
+	chain    convChain   // with isChain: batch norm, add, ReLU after a conv
+	isChain  bool
+	relu     *Node    // the fused ReLU, or the node of epilogue / int8Hi
+	pool     *Node    // the fused max pool
+	epilogue Epilogue // with hasEpi: the fused clip/hardswish/hardsigmoid
+	hasEpi   bool
+	int8Hi   float32 // > 0: the int8 layer's fused clip [0, int8Hi]
+	// conv (a frozen model's chains only): the chain's weights, options
+	// and batch norm looked up once, with its output scale and shift
+	// folded once where the parameters fit (fusedConv.folded); nil: both
+	// on every forward.
+	conv *fusedConv
+}
+
+// absorbed is the number of nodes after the first that the step computes.
+func (st *step) absorbed() int {
+	switch {
+	case st.block != nil:
+		return len(st.block.nodes) - 1
+	case st.isChain:
+		_, count := st.chain.nodes()
+		return count
+	}
+	k := 0
+	if st.relu != nil {
+		k++
+	}
+	if st.pool != nil {
+		k++
+	}
+	return k
+}
+
+// findStep is the step starting at m.Nodes[i]: what the fusion checks
+// find there (readers nil, as with an observing hook: the node alone).
+// vals holds the values computed so far.
+func findStep(c *Context, m *Model, i int, readers []int, vals values) step {
+	var st step
+	if readers == nil {
+		return st
+	}
+	inference := !c.opts.Grad && !c.opts.Train
+	if inference {
+		if st.block = fusedBlock(m, i, readers, vals); st.block != nil {
+			return st
+		}
+		if st.chain, st.isChain = fusedChain(m, i, readers, vals); st.isChain {
+			return st
+		}
+	}
+	st.relu = fusedReLU(m, i, readers)
+	if st.relu != nil && !c.opts.Grad {
+		st.pool = fusedPool(m, i+1, readers)
+	}
+	if st.relu == nil && !c.opts.Grad {
+		st.relu, st.epilogue = fusedEpilogue(m, i, readers)
+		st.hasEpi = st.relu != nil
+	}
+	if st.relu == nil && st.pool == nil && !c.opts.Grad && fusesInt8Pool(c, m.Nodes[i]) {
+		st.pool = fusedPool(m, i, readers) // an int8 conv's codes pooled in its epilogue
+	}
+	if st.relu == nil && st.pool == nil && !c.opts.Grad {
+		if st.relu = fusedInt8Clip(c, m, i, readers); st.relu != nil {
+			st.int8Hi = st.relu.Attrs.Hi
+		}
+	}
+	return st
+}
+
+// runStep runs st, the step at m.Nodes[i], storing the value of every
+// node it computes and releasing inputs past their last reader.
+func (e *exec) runStep(i int, st *step, vals values, lt *lifetimes) error {
+	c, n := e.c, e.m.Nodes[i]
+	if st.block != nil {
+		v, err := e.runBlock(st.block, vals)
+		if err != nil {
+			return err
+		}
+		for _, f := range st.block.nodes { // the block's output stands for each of its nodes
+			vals[f.ID] = v
+			lt.done(c, f, vals)
+		}
+		return nil
+	}
+	if st.isChain {
+		v, err := e.runChain(n, st, vals)
+		if err != nil {
+			return err
+		}
+		vals[n.ID] = v
+		lt.done(c, n, vals)
+		fused, count := st.chain.nodes()
+		for _, f := range fused[:count] { // their values are the chain's output
+			vals[f.ID] = v
+			lt.done(c, f, vals)
+		}
+		return nil
+	}
+	e.epilogue, e.useEpilogue = st.epilogue, st.hasEpi
+	e.int8Hi = st.int8Hi
+	e.fuseReLU, e.fusePool = st.relu != nil && !st.hasEpi && st.int8Hi == 0, st.pool != nil
+	v, err := e.run(n, vals)
+	e.fuseReLU, e.fusePool, e.useEpilogue, e.int8Hi = false, false, false, 0
+	if err != nil {
+		return err
+	}
+	vals[n.ID] = v
+	lt.done(c, n, vals)
+	for _, f := range [...]*Node{st.relu, st.pool} { // the conv's value is already theirs
+		if f != nil {
+			vals[f.ID] = v
+			lt.done(c, f, vals)
+		}
+	}
+	return nil
+}
+
 // stepClock times the steps of a forward for Options.NodeTime.
 type stepClock struct {
 	report func(*Node, time.Duration) // nil: no timing
-	n      *Node                      // the running step's first node
+	shown  []*Node                    // reported in place of m.Nodes[i] (a frozen model's copies); nil: m.Nodes
+	n      *Node                      // the running step's first node (as reported)
 	start  time.Time
 }
 
-// next ends the running step, reporting its time, and starts n's (nil:
-// none).
-func (s *stepClock) next(n *Node) {
+// next ends the running step, reporting its time, and starts n's, the
+// step at m.Nodes[i] (nil: none).
+func (s *stepClock) next(i int, n *Node) {
 	if s.report == nil {
 		return
 	}
@@ -387,22 +473,52 @@ func (s *stepClock) next(n *Node) {
 	if s.n != nil {
 		s.report(s.n, now.Sub(s.start))
 	}
+	if n != nil && s.shown != nil {
+		n = s.shown[i]
+	}
 	s.n, s.start = n, now
 }
 
 // readerCounts returns how many node inputs and model outputs read each
-// node.
-func readerCounts(m *Model) map[int]int {
-	r := make(map[int]int, len(m.Nodes))
+// node, indexed by node ID (IDs outside 0..maxID, a malformed model's,
+// are not counted).
+func readerCounts(m *Model, maxID int) []int {
+	r := make([]int, maxID+1)
+	count := func(id int) {
+		if id >= 0 && id <= maxID {
+			r[id]++
+		}
+	}
 	for _, n := range m.Nodes {
 		for _, in := range n.Inputs {
-			r[in]++
+			count(in)
 		}
 	}
 	for _, id := range m.Outputs {
-		r[id]++
+		count(id)
 	}
 	return r
+}
+
+// idRange returns the largest ID m's nodes, their inputs and the model's
+// inputs and outputs name, and whether any is negative (a malformed model).
+func idRange(m *Model) (maxID int, negative bool) {
+	see := func(id int) {
+		maxID, negative = max(maxID, id), negative || id < 0
+	}
+	for _, n := range m.Nodes {
+		see(n.ID)
+		for _, in := range n.Inputs {
+			see(in)
+		}
+	}
+	for _, id := range m.Outputs {
+		see(id)
+	}
+	for _, id := range m.Inputs {
+		see(id)
+	}
+	return maxID, negative
 }
 
 // stepPlan is what a forward needs to know about the graph's wiring: who
@@ -412,17 +528,20 @@ func readerCounts(m *Model) map[int]int {
 // and the model's inputs and outputs; it is built once and kept while a
 // snapshot of exactly those (node, ids, ins, modelIns, modelOuts) still
 // matches the model, checked on every forward. It is never written
-// after it is built, so concurrent forwards share it.
+// after it is built, so concurrent forwards share it. Its tables are
+// indexed by node ID.
 type stepPlan struct {
 	nodes               []*Node
 	ids                 []int
 	ins                 [][]int
 	modelIns, modelOuts []int
 
-	readers map[int]int  // node ID → node inputs and model outputs reading it
-	lastUse map[int]int  // node ID → index of its last reader
-	pos     map[int]int  // node ID → index in m.Nodes
-	keep    map[int]bool // model inputs and outputs
+	maxID    int    // the largest node ID read or written
+	negative bool   // some ID is negative: the model is malformed (Validate), the tables are empty
+	readers  []int  // node inputs and model outputs reading each node
+	lastUse  []int  // index of each node's last reader
+	pos      []int  // index of each node in m.Nodes
+	keep     []bool // model inputs and outputs
 }
 
 // stepPlan returns m's step plan, rebuilding it when the wiring changed.
@@ -439,10 +558,16 @@ func newStepPlan(m *Model) *stepPlan {
 	p := &stepPlan{
 		nodes: slices.Clone(m.Nodes), ids: make([]int, len(m.Nodes)), ins: make([][]int, len(m.Nodes)),
 		modelIns: slices.Clone(m.Inputs), modelOuts: slices.Clone(m.Outputs),
-		readers: readerCounts(m), lastUse: map[int]int{}, pos: make(map[int]int, len(m.Nodes)), keep: map[int]bool{},
 	}
 	for i, n := range m.Nodes {
 		p.ids[i], p.ins[i] = n.ID, slices.Clone(n.Inputs)
+	}
+	if p.maxID, p.negative = idRange(m); p.negative {
+		return p
+	}
+	n := p.maxID + 1
+	p.readers, p.lastUse, p.pos, p.keep = readerCounts(m, p.maxID), make([]int, n), make([]int, n), make([]bool, n)
+	for i, n := range m.Nodes {
 		p.pos[n.ID] = i
 		for _, in := range n.Inputs {
 			p.lastUse[in] = i
@@ -474,7 +599,7 @@ func (p *stepPlan) matches(m *Model) bool {
 // whose only reader is the next node, a ReLU. Without an observing hook
 // nobody sees the convolution's own output, so the pair runs as one
 // Conv2dReLU.
-func fusedReLU(m *Model, i int, readers map[int]int) *Node {
+func fusedReLU(m *Model, i int, readers []int) *Node {
 	n := m.Nodes[i]
 	if n.Kind != OpConv2d || i+1 >= len(m.Nodes) || readers[n.ID] != 1 {
 		return nil
@@ -489,7 +614,7 @@ func fusedReLU(m *Model, i int, readers map[int]int) *Node {
 // fusedPool returns the max-pool node that the ReLU m.Nodes[i] (itself
 // fused into its conv) can absorb too: the next node, its only reader, a
 // 2×2 stride-2 unpadded max pool.
-func fusedPool(m *Model, i int, readers map[int]int) *Node {
+func fusedPool(m *Model, i int, readers []int) *Node {
 	n := m.Nodes[i]
 	if i+1 >= len(m.Nodes) || readers[n.ID] != 1 {
 		return nil
@@ -508,6 +633,11 @@ func fusedPool(m *Model, i int, readers map[int]int) *Node {
 // Forward1 runs a one-output model.
 func (m *Model) Forward1(c *Context, inputs ...*Tensor) (*Tensor, error) {
 	outs, err := m.Forward(c, inputs...)
+	return oneOutput(m, outs, err)
+}
+
+// oneOutput is Forward1's result from Forward's.
+func oneOutput(m *Model, outs []*Tensor, err error) (*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -527,7 +657,7 @@ func recoverAt(n *Node, err *error) {
 
 // inputOf returns node n's input i from vals, or an error located at n
 // when it has no value.
-func inputOf(n *Node, i int, vals map[int]*Tensor) (*Tensor, error) {
+func inputOf(n *Node, i int, vals values) (*Tensor, error) {
 	if v := vals[n.Inputs[i]]; v != nil {
 		return v, nil
 	}
@@ -536,7 +666,7 @@ func inputOf(n *Node, i int, vals map[int]*Tensor) (*Tensor, error) {
 
 // run evaluates one node, turning a panic into an error located at the
 // node.
-func (e *exec) run(n *Node, vals map[int]*Tensor) (out *Tensor, err error) {
+func (e *exec) run(n *Node, vals values) (out *Tensor, err error) {
 	defer recoverAt(n, &err)
 	spec, ok := kindSpecs[n.Kind]
 	if !ok || spec.run == nil {
@@ -587,17 +717,17 @@ type lifetimes struct {
 	refs map[*float32]int
 }
 
-func newLifetimes(p *stepPlan, vals map[int]*Tensor) *lifetimes {
+func newLifetimes(p *stepPlan, vals values) *lifetimes {
 	lt := &lifetimes{stepPlan: p, refs: make(map[*float32]int, len(p.pos))}
 	for _, v := range vals {
-		if len(v.Data) > 0 {
+		if v != nil && len(v.Data) > 0 {
 			lt.refs[&v.Data[0]]++ // never released: the caller owns inputs
 		}
 	}
 	return lt
 }
 
-func (lt *lifetimes) done(c *Context, n *Node, vals map[int]*Tensor) {
+func (lt *lifetimes) done(c *Context, n *Node, vals values) {
 	if lt == nil {
 		return
 	}
@@ -610,7 +740,7 @@ func (lt *lifetimes) done(c *Context, n *Node, vals map[int]*Tensor) {
 			continue
 		}
 		v := vals[in]
-		delete(vals, in)
+		vals[in] = nil
 		if v == nil || len(v.Data) == 0 {
 			continue
 		}

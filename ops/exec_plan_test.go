@@ -3,6 +3,7 @@ package ops_test
 import (
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/qpipe/qpipe/ops"
@@ -80,4 +81,22 @@ func TestStepPlanFollowsRewiredModel(t *testing.T) {
 	m.AddNode(&ops.Node{Kind: ops.OpReLU, Name: "r3", Inputs: []int{c2.ID}})
 	m.Outputs = append(m.Outputs, m.Nodes[len(m.Nodes)-1].ID)
 	same("node appended")
+}
+
+// A forward keeps its values in a slice indexed by node ID: a malformed
+// model with a negative ID (an input, an output or a node's input) is an
+// error, never an index panic.
+func TestForwardRefusesNegativeIDs(t *testing.T) {
+	for _, bend := range []func(m *ops.Model){
+		func(m *ops.Model) { m.Outputs = []int{-1} },
+		func(m *ops.Model) { m.Inputs = []int{-2} },
+		func(m *ops.Model) { m.Nodes[len(m.Nodes)-1].Inputs = []int{-3} },
+	} {
+		m := resBlocks(t)
+		bend(m)
+		_, err := m.Forward(ops.NewContext(cpu.New(cpu.Options{}), ops.Options{}), ops.New(1, 4, 8, 8))
+		if err == nil || !strings.Contains(err.Error(), "malformed") {
+			t.Errorf("err %v, want the model reported malformed", err)
+		}
+	}
 }

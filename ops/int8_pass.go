@@ -114,11 +114,17 @@ func (m *Model) passInt8Scale(n, c *Node) float32 {
 // fusesInt8Pool reports whether n is a qconv2d writing int8 codes on a
 // backend that can pool them in the convolution (Int8ConvPoolBackend).
 func fusesInt8Pool(c *Context, n *Node) bool {
-	if n.Kind != OpQConv2d || n.Attrs.OutScale <= 0 || !c.b.Capabilities().Int8 {
+	return n.Kind == OpQConv2d && n.Attrs.OutScale > 0 && poolsInt8(c.b)
+}
+
+// poolsInt8 reports whether b pools int8 convolutions' codes in their
+// epilogue.
+func poolsInt8(b Backend) bool {
+	if !b.Capabilities().Int8 {
 		return false
 	}
-	_, conv := c.b.(Int8ConvBackend)
-	_, pool := c.b.(Int8ConvPoolBackend)
+	_, conv := b.(Int8ConvBackend)
+	_, pool := b.(Int8ConvPoolBackend)
 	return conv && pool
 }
 
@@ -128,15 +134,21 @@ type Int8ClampBackend interface {
 	Int8Clamps() bool
 }
 
+// clampsInt8 reports whether b's int8 epilogues honor Int8Epilogue.Hi.
+func clampsInt8(b Backend) bool {
+	cb, ok := b.(Int8ClampBackend)
+	return ok && cb.Int8Clamps()
+}
+
 // fusedInt8Clip returns the clip [0, Hi] (ReLU6) node that the int8 layer
 // m.Nodes[i] can absorb at inference: the next node, its only reader, on
 // a backend that clamps int8 epilogues.
-func fusedInt8Clip(c *Context, m *Model, i int, readers map[int]int) *Node {
+func fusedInt8Clip(c *Context, m *Model, i int, readers []int) *Node {
 	n := m.Nodes[i]
 	if (n.Kind != OpQConv2d && n.Kind != OpQLinear) || i+1 >= len(m.Nodes) || readers[n.ID] != 1 {
 		return nil
 	}
-	if cb, ok := c.b.(Int8ClampBackend); !ok || !cb.Int8Clamps() {
+	if !clampsInt8(c.b) {
 		return nil
 	}
 	next := m.Nodes[i+1]

@@ -30,6 +30,8 @@ type Tensor struct {
 	qnhwc  bool    // q is channel-last (N, H, W, C) for an NCHW Shape
 	qflat  int     // with qnhwc and a (N, C·H·W) Shape: C (a flatten of channel-last codes)
 	fnhwc  bool    // Data is channel-last (N, H, W, C) for an NCHW Shape (a qconv2d output only int8 adds read)
+
+	frozen bool // a frozen model's private parameter (see Freeze and Frozen)
 }
 
 // New returns a zero tensor of the given shape. A shape whose size
@@ -143,6 +145,13 @@ func (t *Tensor) Clone() *Tensor {
 	}
 	return c
 }
+
+// Frozen reports whether t is a parameter of a frozen model (Freeze): a
+// tensor nothing outside the frozen model can reach, whose values never
+// change while it lives. A backend may keep layouts derived from it (a
+// Winograd transform) without comparing its values on each use. Only
+// Freeze sets it; copies (Clone) and views do not carry it.
+func (t *Tensor) Frozen() bool { return t.frozen }
 
 // Detach returns a tensor sharing t's data that no gradient flows through.
 func (t *Tensor) Detach() *Tensor {

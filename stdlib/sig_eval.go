@@ -27,7 +27,8 @@ func evaluateSig() *check.Signature {
 		Summary: "measure the current model",
 		Doc: "Records metrics of the current model for the report and for expect. accuracy: top-1 " +
 			"on the test set (and loss). latency: median milliseconds per batch on the run's device " +
-			"over `runs` timed runs. size: bytes of the model as it would be exported, and parameter " +
+			"over `runs` timed runs, of the model frozen for inference as infer.Load runs it (its weights " +
+			"copied once, batch norms folded and weight transforms cached once, not per batch). size: bytes of the model as it would be exported, and parameter " +
 			"count. robustness: clean accuracy, accuracy under a domain shift (shift=DATASET) and " +
 			"corruptions (CIFAR-10-C style, severities 1..5, seeded), and under FGSM and PGD at each eps, " +
 			"each also as a ratio to the uncompressed model (Shen et al. 2024): per-corruption, per-severity " +

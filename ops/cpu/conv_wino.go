@@ -471,7 +471,7 @@ func winoG(g0, g1, g2 float64) [winoIns]float64 {
 }
 
 // winoEntry is a weight tensor's transform and the weights it was made
-// from.
+// from (nil for a frozen tensor's: they cannot change).
 type winoEntry struct {
 	src []byte // the weights' bits
 	u   []float32
@@ -481,7 +481,8 @@ type winoEntry struct {
 // (weakly: an entry goes when its tensor is collected) and the path. An
 // entry is used only while the tensor holds the same bits it was made
 // from, so weights changed in place (training, SetParam) are transformed
-// again.
+// again; a frozen model's weights (ops.Tensor.Frozen) never change, and
+// their entries are used without that comparison.
 var winoCache sync.Map // winoKey → *winoEntry
 
 // winoKey is a weight tensor and the path its transform is for.
@@ -499,13 +500,14 @@ func floatBytes(s []float32) []byte {
 }
 
 // winoWeightsFor returns w's transform for the path kind (winoWeights,
-// winoWeights2), from the cache when w still holds the weights it was
-// made from (compared on the workers: sameBytes).
+// winoWeights2) from the cache: for a frozen tensor whenever there is
+// one, for any other while w still holds the weights it was made from
+// (compared on the workers: sameBytes).
 func (b *Backend) winoWeightsFor(p ops.ConvParams, w *ops.Tensor, kind winoKind) []float32 {
 	key := winoKey{weak.Make(w), kind}
 	raw := floatBytes(w.Data[:p.OutC*p.C*9])
 	if v, ok := winoCache.Load(key); ok {
-		if e := v.(*winoEntry); b.sameBytes(e.src, raw) {
+		if e := v.(*winoEntry); w.Frozen() || b.sameBytes(e.src, raw) {
 			return e.u
 		}
 	}
@@ -513,7 +515,10 @@ func (b *Backend) winoWeightsFor(p ops.ConvParams, w *ops.Tensor, kind winoKind)
 	if kind == wino2D {
 		transform = winoWeights2
 	}
-	e := &winoEntry{src: bytes.Clone(raw), u: transform(p, w.Data)}
+	e := &winoEntry{u: transform(p, w.Data)}
+	if !w.Frozen() {
+		e.src = bytes.Clone(raw)
+	}
 	if _, loaded := winoCache.Swap(key, e); !loaded {
 		runtime.AddCleanup(w, func(k winoKey) { winoCache.Delete(k) }, key)
 	}

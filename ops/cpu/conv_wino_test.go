@@ -756,3 +756,72 @@ func TestContendedKeepsSmallImagesWhole(t *testing.T) {
 		}
 	}
 }
+
+// frozenEntries returns the Winograd cache's entries without a copy of
+// their weights (a frozen model's).
+func frozenEntries() map[*winoEntry]bool {
+	out := map[*winoEntry]bool{}
+	winoCache.Range(func(_, v any) bool {
+		if e := v.(*winoEntry); e.src == nil {
+			out[e] = true
+		}
+		return true
+	})
+	return out
+}
+
+// TestWinoFrozenWeightsKeepOneTransform: a frozen model's Winograd layer
+// keeps one transform of its weights, with no copy of them to compare
+// against, and uses it on every later forward (a comparison against the
+// missing copy would fail and replace the entry); an ordinary model's
+// entries keep their copy (the check of TestWinoWeightsFollowInPlaceChanges).
+func TestWinoFrozenWeightsKeepOneTransform(t *testing.T) {
+	b := ops.NewBuilder("wino", 1)
+	y := b.BatchNorm("bn", b.Conv2d("conv", b.Input("x"), 16, 16, 3, ops.Conv2dOptions{Padding: [2]int{1, 1}}, false), 16)
+	m, err := b.Build(b.Act(ops.OpReLU, "relu", y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := ops.Freeze(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	be := New(Options{Threads: 2})
+	if !be.useWino(ops.ConvParams{N: 1, C: 16, H: 32, W: 32, OutC: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: 32, OutW: 32}) {
+		t.Skip("the geometry does not take a Winograd path on this machine (QPIPE_WINOGRAD=0, or no AVX-512)")
+	}
+	c := ops.NewContext(be, ops.Options{})
+	x := ops.New(1, 16, 32, 32)
+	for i := range x.Data {
+		x.Data[i] = float32(i%11) - 5
+	}
+	before := frozenEntries()
+	var first *winoEntry
+	for run := range 3 {
+		if _, err := f.Forward1(c, x); err != nil {
+			t.Fatal(err)
+		}
+		c.Reset()
+		var added []*winoEntry
+		for e := range frozenEntries() {
+			if !before[e] {
+				added = append(added, e)
+			}
+		}
+		if len(added) != 1 {
+			t.Fatalf("run %d: %d new frozen entries, want 1", run, len(added))
+		}
+		if first == nil {
+			first = added[0]
+		} else if added[0] != first {
+			t.Fatalf("run %d: the frozen weights were transformed again", run)
+		}
+	}
+	all := len(frozenEntries())
+	if _, err := m.Forward1(c, x); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(frozenEntries()); got != all {
+		t.Errorf("an ordinary model's forward made %d entries without a copy of its weights", got-all)
+	}
+}

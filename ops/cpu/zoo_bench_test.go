@@ -85,12 +85,17 @@ func BenchmarkZooInfer(b *testing.B) {
 	}
 }
 
-// benchForward times b.N no-grad forwards of m on x (after one warm-up)
-// and returns the CPU milliseconds per forward.
+// benchForward times b.N no-grad forwards of m, frozen as `qpipe bench
+// infer` and evaluate run it, on x (after one warm-up) and returns the
+// CPU milliseconds per forward.
 func benchForward(b *testing.B, m *ops.Model, x *ops.Tensor) float64 {
+	f, err := ops.Freeze(m)
+	if err != nil {
+		b.Fatal(err)
+	}
 	c := ops.NewContext(cpu.New(cpu.Options{}), ops.Options{})
 	run := func() {
-		if _, err := m.Forward(c, x); err != nil {
+		if _, err := f.Forward(c, x); err != nil {
 			b.Fatal(err)
 		}
 		c.Reset()
@@ -105,7 +110,7 @@ func benchForward(b *testing.B, m *ops.Model, x *ops.Tensor) float64 {
 }
 
 // BenchmarkConvNetInfer is the FP32 side of `qpipe bench infer-ort` for the
-// zoo CNNs (no-grad forward at batch 1 and 64), for profiling the
+// zoo CNNs (no-grad forward of the frozen model at batch 1 and 64), for profiling the
 // convolution path: wall ms and CPU ms per batch.
 func BenchmarkConvNetInfer(b *testing.B) {
 	for _, mc := range []struct {
@@ -155,12 +160,16 @@ func BenchmarkConvNetInferThreads(b *testing.B) {
 				for i := range x.Data {
 					x.Data[i] = r.Float32()
 				}
+				f, err := ops.Freeze(m) // as infer-ort runs it
+				if err != nil {
+					b.Fatal(err)
+				}
 				var ctx [2]*ops.Context
 				for i := range ctx {
 					ctx[i] = ops.NewContext(cpu.New(cpu.Options{Threads: i + 1}), ops.Options{})
 				}
 				t1, t2, ratio := cpu.AlternateThreads(b, bt.per, func(i int) {
-					if _, err := m.Forward(ctx[i], x); err != nil {
+					if _, err := f.Forward(ctx[i], x); err != nil {
 						b.Fatal(err)
 					}
 					ctx[i].Reset()

@@ -2,7 +2,10 @@
 // over a dataset, the median latency of a forward pass, and the size of
 // the weights as a file. Every measurement runs on the Backend it is
 // given; training's validation, the evaluate and expect verbs, and the
-// benchmarks all measure here.
+// benchmarks all measure here. Accuracy and Latency run a frozen snapshot
+// of the model (ops.Freeze): what depends only on its weights (folded batch
+// norms, Winograd weight transforms) is computed once per call, not per
+// batch, with the outputs of the model's own forward bit for bit.
 package eval
 
 import (
@@ -21,13 +24,17 @@ import (
 // every batch of l, on be. tick, when not nil, sees each finished batch.
 // It stops when ctx is done.
 func Accuracy(ctx context.Context, be ops.Backend, m *ops.Model, l *data.Loader, tick func(done, total int)) (accuracy, loss float64, err error) {
+	f, err := ops.Freeze(m)
+	if err != nil {
+		return 0, 0, err
+	}
 	c := ops.NewContext(be, ops.Options{})
 	it := l.Epoch(ctx, 0)
 	defer it.Close()
 	var lossSum float64
 	correct, n, done := 0, 0, 0
 	for b, ok := it.Next(); ok; b, ok = it.Next() {
-		bl, right, err := batch(c, m, b)
+		bl, right, err := batch(c, f, b)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -47,7 +54,7 @@ func Accuracy(ctx context.Context, be ops.Backend, m *ops.Model, l *data.Loader,
 }
 
 // batch is one batch's mean loss and correct count.
-func batch(c *ops.Context, m *ops.Model, b *data.Batch) (float64, int, error) {
+func batch(c *ops.Context, m *ops.Frozen, b *data.Batch) (float64, int, error) {
 	defer c.Reset()
 	x, err := ops.FromData(b.X, b.Shape[:]...)
 	if err != nil {
@@ -85,11 +92,15 @@ type LatencyOptions struct {
 	Runs   int // timed passes; the median is reported (default 20)
 }
 
-// Latency is the median wall time of one forward pass of m on be over a
-// deterministic input of the given shape (batch first), after the warm-up
-// passes. Latency measures this machine now: it is nondeterministic, and
-// never a cached result.
+// Latency is the median wall time of one forward pass of m (frozen, as
+// infer.Model runs it) on be over a deterministic input of the given
+// shape (batch first), after the warm-up passes. Latency measures this
+// machine now: it is nondeterministic, and never a cached result.
 func Latency(ctx context.Context, be ops.Backend, m *ops.Model, shape []int, o LatencyOptions) (time.Duration, error) {
+	f, err := ops.Freeze(m)
+	if err != nil {
+		return 0, err
+	}
 	if o.Warmup <= 0 {
 		o.Warmup = 3
 	}
@@ -107,7 +118,7 @@ func Latency(ctx context.Context, be ops.Backend, m *ops.Model, shape []int, o L
 			return 0, context.Cause(ctx)
 		}
 		start := time.Now()
-		_, err := m.Forward1(c, x)
+		_, err := f.Forward1(c, x)
 		c.Reset()
 		if err != nil {
 			return 0, err
