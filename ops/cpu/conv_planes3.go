@@ -22,7 +22,7 @@ package cpu
 // so every tap is a run of OutH·OutW floats (the indirect GEMM's B row),
 // and the GEMM's columns are exactly the outputs, in y's order: 49 = 48 +
 // 1, whose last column gemm.SgemmIndirectDotTail computes as a dot
-// product (up to four past a 48-column block; more take a kernel tile). The GEMM writes y itself with the fused output pass (scale,
+// product. The GEMM writes y itself with the fused output pass (scale,
 // shift, residual, activation) in its epilogue. The weights are read in
 // place (row oc of A is w[oc], K = 9·C in the direct path's (c, kh, kw)
 // order); the workers split the output channels, so every output is the
@@ -35,18 +35,15 @@ import (
 
 // planes3OK reports whether p's inference forward takes this path: one
 // image, 3×3, stride 1, padding 1, undilated, ungrouped, where the direct
-// path runs (AVX-512), with 48 to 196 outputs (7×7 to 14×14; Winograd
-// takes the larger ones first where it wins). Its GEMM never has more
-// columns than the direct path's, whose rows carry gap columns (7×7: 49
-// against 55, 48 + 1 against 48 + 16; 8×8: 64 against 78, 48 + 16
-// against 48 + 32); larger images stay on the direct path, which cuts
-// them into bands that stay in cache.
+// path runs (AVX-512), and OutH·OutW outputs that end at most four
+// columns past a 48-column kernel block (7×7: 49; 14×14: 196, which
+// Winograd takes first where it wins).
 func planes3OK(p ops.ConvParams) bool {
 	mr, nr := gemm.IndirectTile()
 	n := p.OutH * p.OutW
 	return directOK(p) && p.N == 1 && p.KH == 3 && p.KW == 3 && p.StrideH == 1 && p.StrideW == 1 &&
 		p.PadH == 1 && p.PadW == 1 && p.DilH == 1 && p.DilW == 1 && p.Groups == 1 &&
-		p.OutH == p.H && p.OutW == p.W && mr > 0 && nr == 48 && n >= nr && n <= 4*nr+4
+		p.OutH == p.H && p.OutW == p.W && mr > 0 && nr == 48 && n >= nr && n%nr <= 4
 }
 
 // planes3Stride is the floats of one copy of an input plane: a guard
