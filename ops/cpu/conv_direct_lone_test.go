@@ -36,14 +36,7 @@ func conv3Ref(p ops.ConvParams, x, w []float32, f ops.ConvFusion) (y, mag []floa
 				if f.Scale != nil {
 					scale = float64(f.Scale[oc])
 				}
-				v := s*scale + float64(f.Shift[oc])
-				if f.Res != nil {
-					v += float64(f.Res.Data[at])
-				}
-				if f.ReLU {
-					v = max(v, 0)
-				}
-				y[at], mag[at] = v, m*math.Abs(scale)
+				y[at], mag[at] = fusionRef(f, s, oc, at), m*math.Abs(scale)
 			}
 		}
 	}
