@@ -25,12 +25,13 @@ func TestDirectDotTail(t *testing.T) {
 		n, c, oc, hw, k, stride, pad int
 		dots                         bool
 	}{
-		{1, 64, 40, 7, 3, 1, 1, true},   // 55 columns: 48 + 7
-		{1, 32, 30, 14, 3, 2, 1, true},  // stride 2 onto 7×7
-		{1, 48, 50, 14, 1, 2, 0, true},  // the downsample: 49 columns
-		{1, 40, 36, 7, 1, 1, 0, true},   // 1×1 read in place: 49
-		{2, 64, 40, 7, 3, 1, 1, false},  // two images
-		{1, 16, 24, 14, 3, 1, 1, false}, // 14×14: over dotTailCols
+		{1, 64, 40, 7, 3, 1, 1, true},    // 55 columns: 48 + 7
+		{1, 32, 30, 14, 3, 2, 1, true},   // stride 2 onto 7×7
+		{1, 256, 512, 14, 3, 2, 1, true}, // resnet18's: input planes over the tile budget
+		{1, 48, 50, 14, 1, 2, 0, true},   // the downsample: 49 columns
+		{1, 40, 36, 7, 1, 1, 0, true},    // 1×1 read in place: 49
+		{2, 64, 40, 7, 3, 1, 1, false},   // two images
+		{1, 16, 24, 14, 3, 1, 1, false},  // 14×14: over dotTailCols
 	} {
 		o := (s.hw+2*s.pad-s.k)/s.stride + 1
 		p := ops.ConvParams{N: s.n, C: s.c, H: s.hw, W: s.hw, OutC: s.oc, KH: s.k, KW: s.k, StrideH: s.stride, StrideW: s.stride,
