@@ -85,7 +85,9 @@ func directGeomFor(p ops.ConvParams) *directGeom {
 		return v.(*directGeom)
 	}
 	key := p
-	key.N = 0
+	if p.N > 1 { // one layout for every batch; a lone image's may differ (tapsPay: its dot columns)
+		key.N = 0
+	}
 	v, ok := geomCache.Load(key)
 	if !ok {
 		v, _ = geomCache.LoadOrStore(key, newDirectGeom(key))

@@ -17,15 +17,20 @@ package cpu
 // neighbouring kernel columns are written from one read of it
 // (fillTapPlanes).
 
-import "github.com/qpipe/qpipe/ops"
+import (
+	"github.com/qpipe/qpipe/ops"
+	"github.com/qpipe/qpipe/ops/cpu/gemm"
+)
 
 // tapsPay reports whether a stride-1 convolution (in column phases, g)
 // takes the gapless layout instead: a small image (at most four kernel
 // blocks of outputs) whose gap columns cost its GEMM a 16-column vector
 // or more. resnet20's 8×8 layers at batch 1: 71 columns in the phases
-// (48 + 23, two vectors of the narrow kernel), 64 without (48 + 16). A
-// larger image's gaps are a small share of its columns, and the planes
-// hold KW times the input.
+// (48 + 23, two vectors of the narrow kernel), 64 without (48 + 16);
+// resnet18's 7×7 layers at batch 1: 55 columns (48 + 7, a vector) against
+// 49, whose last one is a dot product (dotTail). A larger image's gaps
+// are a small share of its columns, and the planes hold KW times the
+// input.
 func tapsPay(g *directGeom) bool {
 	p := g.p
 	n := p.OutH * p.OutW
@@ -33,7 +38,18 @@ func tapsPay(g *directGeom) bool {
 		return false
 	}
 	phases := (p.OutH-1)*g.wp + p.OutW
-	return (phases+15)/16 > (n+15)/16
+	return colVecs(p, phases, p.OutH*g.wp) > colVecs(p, n, n)
+}
+
+// colVecs is the 16-column vectors the GEMM kernel runs over cols columns
+// of one image (span: its output rows × row stride), the last
+// gemm.SgemmIndirectDotTail columns left out where they are dot products
+// (dotTail: a lone image under dotTailCols).
+func colVecs(p ops.ConvParams, cols, span int) int {
+	if tail := cols % idxNR; p.N == 1 && cols >= idxNR && span < dotTailCols && tail <= gemm.DotTailMax {
+		cols -= tail
+	}
+	return (cols + 15) / 16
 }
 
 // gemmCalls is the indirect GEMM kernel calls of tile t on the fused

@@ -247,20 +247,43 @@ func sameBits(a, b []float32) bool {
 
 // TestDirectGeomForCaches: a geometry comes from the cache without an
 // allocation once its batch size has been seen, carries that batch size,
-// and shares its offset tables with the other batch sizes' geometries.
+// and shares its offset tables with the other batch sizes' geometries
+// (a lone image's layout is its own: tapsPay counts its dot columns).
 func TestDirectGeomForCaches(t *testing.T) {
 	p := ops.ConvParams{N: 3, C: 5, H: 11, W: 9, OutC: 4, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: 6, OutW: 5}
 	g3 := directGeomFor(p)
-	p1 := p
-	p1.N = 1
-	g1 := directGeomFor(p1)
-	if g3.p.N != 3 || g1.p.N != 1 || &g3.offBase[0] != &g1.offBase[0] {
-		t.Fatalf("batch sizes %d and %d (want 3 and 1), shared offsets %v", g3.p.N, g1.p.N, &g3.offBase[0] == &g1.offBase[0])
+	p5 := p
+	p5.N = 5
+	g5 := directGeomFor(p5)
+	if g3.p.N != 3 || g5.p.N != 5 || &g3.offBase[0] != &g5.offBase[0] {
+		t.Fatalf("batch sizes %d and %d (want 3 and 5), shared offsets %v", g3.p.N, g5.p.N, &g3.offBase[0] == &g5.offBase[0])
 	}
 	if directGeomFor(p) != g3 {
 		t.Fatal("a second lookup built another geometry")
 	}
-	if allocs := testing.AllocsPerRun(50, func() { directGeomFor(p1) }); allocs != 0 {
-		t.Errorf("%v allocations per cached lookup, want 0", allocs)
+	p1 := p
+	p1.N = 1
+	if g1 := directGeomFor(p1); g1.p.N != 1 || directGeomFor(p1) != g1 {
+		t.Fatalf("a lone image's geometry has batch size %d or was built twice", g1.p.N)
+	}
+	for _, q := range []ops.ConvParams{p1, p5} {
+		if allocs := testing.AllocsPerRun(50, func() { directGeomFor(q) }); allocs != 0 {
+			t.Errorf("batch %d: %v allocations per cached lookup, want 0", q.N, allocs)
+		}
+	}
+}
+
+// TestTapsPayCountsDotColumns: a lone 7×7 image's 3×3 layer takes the
+// gapless layout (49 columns, 48 and a dot product, against 55 in the
+// column phases) and the same layer in a batch keeps the phases.
+func TestTapsPayCountsDotColumns(t *testing.T) {
+	p := ops.ConvParams{N: 1, C: 6, H: 7, W: 7, OutC: 11, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: 7, OutW: 7}
+	if g := directGeomFor(p); !g.taps {
+		t.Error("a lone 7×7 image's 3×3 layer is in column phases")
+	}
+	p2 := p
+	p2.N = 2
+	if g := directGeomFor(p2); g.taps {
+		t.Error("a batch of 7×7 images took the lone image's gapless layout")
 	}
 }

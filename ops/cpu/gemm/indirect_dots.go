@@ -2,9 +2,9 @@ package gemm
 
 import "fmt"
 
-// dotTailMax is the most columns past the indirect kernel's last full
+// DotTailMax is the most columns past the indirect kernel's last full
 // block that SgemmIndirectDotTail computes as dot products.
-const dotTailMax = 4
+const DotTailMax = 4
 
 // SgemmIndirectDotTail is SgemmIndirectEpilogue (SgemmIndirect where ep
 // is nil) for a product whose columns past the kernel's last full block
@@ -26,7 +26,7 @@ func SgemmIndirectDotTail(m, n, k int, a []float32, lda int, b []float32, off []
 	}
 	impl := curF32.Load()
 	full := n / max(impl.idxNR, 1) * impl.idxNR
-	if impl.tileIdx == nil || impl.dots == nil || full == 0 || n-full > dotTailMax || k == 0 || m == 0 {
+	if impl.tileIdx == nil || impl.dots == nil || full == 0 || n-full > DotTailMax || k == 0 || m == 0 {
 		sgemmIndirect(m, n, k, a, lda, b, off, c, ldc, ep)
 		return
 	}

@@ -49,7 +49,7 @@ func TestSgemmIndirectDotTail(t *testing.T) {
 						SgemmIndirect(m, n, k, a, k, b, off, same, ldc)
 					}
 					full := n
-					if tail := n % 48; tail <= dotTailMax {
+					if tail := n % 48; tail <= DotTailMax {
 						full = n - tail
 					}
 					for i := range m {
