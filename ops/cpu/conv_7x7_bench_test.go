@@ -11,8 +11,8 @@ import (
 
 // BenchmarkConv7x7Paths times resnet18's 512→512 3×3 layer on 7×7 at
 // batch 1 (with its residual and ReLU) on one worker, on each path the
-// backend has: the direct convolution (55 GEMM columns: 48 + 7), the
-// three-copy path that Conv2dFused takes (planes3: 49 columns, 48 + 1), F(4,3)
+// backend has: the direct convolution that Conv2dFused takes (the
+// gapless layout: 49 GEMM columns, 48 + 1 as a dot product), F(4,3)
 // and F(4×4,3×3) forced (winoPick chooses none here), and the 16 GEMMs
 // of 512×512 by 16 columns that an F(2×2,3×3) Winograd would run (its
 // transforms left out: a lower bound on that path), with the weights in
@@ -46,14 +46,13 @@ func BenchmarkConv7x7Paths(b *testing.B) {
 			g := directGeomFor(p)
 			be.directForward(g, be.directTiles(g), x.Data, w.Data, fo.out(g), fo.into)
 		},
-		"planes3":  func() { be.planes3Fused(p, x, w, y, f) },
 		"f43":      func() { be.winoFusedAs(wino1D, p, x, w, y, f) },
 		"f4x4":     func() { be.winoFusedAs(wino2D, p, x, w, y, f) },
 		"f2x2gemm": func() { f22GEMMs(u, v, m, off) },
 	}
 	flush := make([]float32, 16<<20)
 	for _, cold := range []bool{false, true} {
-		for _, name := range []string{"direct", "planes3", "f43", "f4x4", "f2x2gemm"} {
+		for _, name := range []string{"direct", "f43", "f4x4", "f2x2gemm"} {
 			b.Run(fmt.Sprintf("%s/cold=%v", name, cold), func(b *testing.B) {
 				for b.Loop() {
 					if cold {

@@ -691,10 +691,6 @@ func (b *Backend) Conv2dFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvF
 		b.winoFused(p, x, w, y, f)
 		return nil
 	}
-	if planes3OK(p) { // one small image, 3×3: one GEMM without gap columns (conv_planes3.go)
-		b.planes3Fused(p, x, w, y, f)
-		return nil
-	}
 	fo := newFusedOut(p, y.Data, f)
 	if directOK(p) {
 		g := directGeomFor(p)

@@ -50,10 +50,11 @@ func conv3Ref(p ops.ConvParams, x, w []float32, f ops.ConvFusion) (y, mag []floa
 	return y, mag
 }
 
-// planes3Geoms are the shapes that take the path: 7×7 (49 = 48 + 1
-// columns) and 14×14 (196 = 4·48 + 4), with channel counts that cut into
+// loneGeoms are one-image 3×3 layers on small images: 7×7 (the gapless
+// layout, 49 = 48 + 1 columns, the last a dot product) and 14×14 (196 =
+// 4·48 + 4 outputs, in column phases), with channel counts that cut into
 // parts off the kernel's 9 rows.
-func planes3Geoms() []ops.ConvParams {
+func loneGeoms() []ops.ConvParams {
 	var out []ops.ConvParams
 	for _, s := range [][3]int{{16, 20, 7}, {37, 512, 7}, {8, 13, 14}} {
 		out = append(out, ops.ConvParams{N: 1, C: s[0], H: s[2], W: s[2], OutC: s[1], KH: 3, KW: 3, StrideH: 1, StrideW: 1,
@@ -62,16 +63,17 @@ func planes3Geoms() []ops.ConvParams {
 	return out
 }
 
-// TestPlanes3MatchesReference: the three-copy path computes the fused
-// convolution (scale, shift, residual, ReLU; and bias only) within
-// float32 rounding of a float64 reference (1e-5 of the sum of |w|·|x|
-// over each output's taps, plus 1e-6), and gives the same bits on 1, 2
-// and 3 workers.
-func TestPlanes3MatchesReference(t *testing.T) {
+// TestDirectLoneImageMatchesReference: the direct path computes a lone
+// small image's fused convolution (scale, shift, residual, ReLU; and bias
+// only) within float32 rounding of a float64 reference (1e-5 of the sum of
+// |w|·|x| over each output's taps, plus 1e-6), and gives the same bits on
+// 1, 2 and 3 workers; a 7×7 image is in the gapless layout (tapsPay
+// counts its dot column), a 14×14 one in column phases.
+func TestDirectLoneImageMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
-	for _, p := range planes3Geoms() {
-		if !planes3OK(p) {
-			t.Skipf("%+v does not take the path here (no AVX-512 indirect kernel)", p)
+	for _, p := range loneGeoms() {
+		if g := directGeomFor(p); g.taps != (p.H == 7) {
+			t.Errorf("%dx%d, C %d: gapless layout %v", p.H, p.W, p.C, g.taps)
 		}
 		x, w := ops.New(1, p.C, p.H, p.W), ops.New(p.OutC, p.C, 3, 3)
 		for i := range x.Data {
@@ -93,7 +95,9 @@ func TestPlanes3MatchesReference(t *testing.T) {
 			var first []float32
 			for threads := 1; threads <= 3; threads++ {
 				y := ops.New(1, p.OutC, p.OutH, p.OutW)
-				New(Options{Threads: threads}).planes3Fused(p, x, w, y, f)
+				be := New(Options{Threads: threads})
+				fo, g := newFusedOut(p, y.Data, f), directGeomFor(p)
+				be.directForward(g, be.directTiles(g), x.Data, w.Data, fo.out(g), fo.into)
 				for i, v := range y.Data {
 					if d := math.Abs(float64(v) - want[i]); d > 1e-5*mag[i]+1e-6 {
 						t.Fatalf("C %d OutC %d %dx%d, res %v, %d workers: y[%d] = %v, want %v (|w|·|x| %v)", p.C, p.OutC, p.H, p.W, f.Res != nil, threads, i, v, want[i], mag[i])
