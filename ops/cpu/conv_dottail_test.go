@@ -28,6 +28,7 @@ func TestDirectDotTail(t *testing.T) {
 		{1, 64, 40, 7, 3, 1, 1, true},    // 55 columns: 48 + 7
 		{1, 32, 30, 14, 3, 2, 1, true},   // stride 2 onto 7×7
 		{1, 256, 512, 14, 3, 2, 1, true}, // resnet18's: input planes over the tile budget
+		{1, 512, 512, 7, 3, 1, 1, true},  // resnet18's 7×7 layers: the same
 		{1, 48, 50, 14, 1, 2, 0, true},   // the downsample: 49 columns
 		{1, 40, 36, 7, 1, 1, 0, true},    // 1×1 read in place: 49
 		{2, 64, 40, 7, 3, 1, 1, false},   // two images
