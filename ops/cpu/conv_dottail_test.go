@@ -11,11 +11,13 @@ import (
 )
 
 // TestDirectDotTail: one-image convolutions on 7×7 outputs whose tiles
-// take SgemmIndirectDotTail (dotTail: resnet18's 1×1 stride-2 downsample
-// and a 1×1, whose last column is a dot product; its 3×3 stride-1 and
-// stride-2 layers, whose seven last columns keep the kernel) match the
-// float64 convolution and give the same bits on 1 to 3 workers; a batch
-// of two and an image over dotTailCols columns take the kernel only.
+// take SgemmIndirectDotTail (dotTail: resnet18's 1×1 stride-2 downsample,
+// a 1×1, and 3×3 stride-1 and stride-2 layers, 49 columns in the gapless
+// layout, among them resnet18's 256→512 and 512→512, whose wide inputs
+// the tile budget cut in bands on two workers before dotTailCut) match
+// the float64 convolution, are never banded and give the same bits on 1
+// to 3 workers; a batch of two and an image over dotTailCols columns take
+// the kernel only.
 func TestDirectDotTail(t *testing.T) {
 	if !directOK(ops.ConvParams{Groups: 1}) {
 		t.Skip("no direct path on this CPU")
