@@ -398,9 +398,13 @@ func ocParts(p ops.ConvParams, parts int) []directTile {
 }
 
 // directCut is directTilesAligned's bands, image runs or parts, before
-// the comparison with ranges of channels.
+// the comparison with ranges of channels; an image whose tiles take the
+// dot columns is never banded (dotTailCut).
 func (b *Backend) directCut(g *directGeom, align int) []directTile {
 	p := g.p
+	if dotTailImage(g) {
+		return b.dotTailCut(g)
+	}
 	perRow := max(p.C*g.used, p.OutC) * g.wp // floats per output row, in or out
 	if budget := b.bandBudget(g); g.hq+g.gh > budget {
 		rows := max(budget, (2*48+g.wp-1)/g.wp) // two kernel tiles at least

@@ -106,13 +106,23 @@ func pool3s2Row16(r0, r1, r2 *float32, w int, tmp, out *float32, ow int)
 // pool3s2 is the 3×3, stride-2, padding-1 max pool of one plane (resnets'
 // stem pool) with vector kernels, reporting false where it does not apply.
 func pool3s2(p ops.PoolParams, src, dst []float32, tmp []float32) bool {
-	if !vec16 || p.KH != 3 || p.KW != 3 || p.StrideH != 2 || p.StrideW != 2 || p.PadH != 1 || p.PadW != 1 {
+	return pool3s2Rows(p, src, dst, tmp, 0, p.OutH)
+}
+
+// pool3s2OK reports whether pool3s2 applies to p.
+func pool3s2OK(p ops.PoolParams) bool {
+	return vec16 && p.KH == 3 && p.KW == 3 && p.StrideH == 2 && p.StrideW == 2 && p.PadH == 1 && p.PadW == 1
+}
+
+// pool3s2Rows is pool3s2 for output rows oh0..oh1-1 of the plane.
+func pool3s2Rows(p ops.PoolParams, src, dst []float32, tmp []float32, oh0, oh1 int) bool {
+	if !pool3s2OK(p) {
 		return false
 	}
 	inf := float32(math.Inf(-1))
 	tmp = tmp[:p.W+66]
 	tmp[0] = inf
-	for oh := range p.OutH {
+	for oh := oh0; oh < oh1; oh++ {
 		ih := 2*oh - 1
 		r1 := src[(ih+1)*p.W:][:p.W] // always inside: oh < OutH
 		r0, r2 := r1, r1             // a row in the padding repeats r1

@@ -37,3 +37,9 @@ func poolOut(src []float32, lds int, dst []float32, rows, cols int, bias float32
 
 // pool3s2 has no vector kernel here.
 func pool3s2(p ops.PoolParams, src, dst []float32, tmp []float32) bool { return false }
+
+func pool3s2OK(p ops.PoolParams) bool { return false }
+
+func pool3s2Rows(p ops.PoolParams, src, dst []float32, tmp []float32, oh0, oh1 int) bool {
+	return false
+}

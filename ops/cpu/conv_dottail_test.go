@@ -11,11 +11,13 @@ import (
 )
 
 // TestDirectDotTail: one-image convolutions on 7×7 outputs whose tiles
-// take SgemmIndirectDotTail (dotTail: resnet18's 1×1 stride-2 downsample
-// and a 1×1, whose last column is a dot product; its 3×3 stride-1 and
-// stride-2 layers, whose seven last columns keep the kernel) match the
-// float64 convolution and give the same bits on 1 to 3 workers; a batch
-// of two and an image over dotTailCols columns take the kernel only.
+// take SgemmIndirectDotTail (dotTail: resnet18's 1×1 stride-2 downsample,
+// a 1×1, and 3×3 stride-1 and stride-2 layers, 49 columns in the gapless
+// layout, among them resnet18's 256→512 and 512→512, whose wide inputs
+// the tile budget cut in bands on two workers before dotTailCut) match
+// the float64 convolution, are never banded and give the same bits on 1
+// to 3 workers; a batch of two and an image over dotTailCols columns take
+// the kernel only.
 func TestDirectDotTail(t *testing.T) {
 	if !directOK(ops.ConvParams{Groups: 1}) {
 		t.Skip("no direct path on this CPU")
@@ -25,12 +27,14 @@ func TestDirectDotTail(t *testing.T) {
 		n, c, oc, hw, k, stride, pad int
 		dots                         bool
 	}{
-		{1, 64, 40, 7, 3, 1, 1, true},   // 55 columns: 48 + 7
-		{1, 32, 30, 14, 3, 2, 1, true},  // stride 2 onto 7×7
-		{1, 48, 50, 14, 1, 2, 0, true},  // the downsample: 49 columns
-		{1, 40, 36, 7, 1, 1, 0, true},   // 1×1 read in place: 49
-		{2, 64, 40, 7, 3, 1, 1, false},  // two images
-		{1, 16, 24, 14, 3, 1, 1, false}, // 14×14: over dotTailCols
+		{1, 64, 40, 7, 3, 1, 1, true},    // 55 columns: 48 + 7
+		{1, 32, 30, 14, 3, 2, 1, true},   // stride 2 onto 7×7
+		{1, 256, 512, 14, 3, 2, 1, true}, // resnet18's: input planes over the tile budget
+		{1, 512, 512, 7, 3, 1, 1, true},  // resnet18's 7×7 layers: the same
+		{1, 48, 50, 14, 1, 2, 0, true},   // the downsample: 49 columns
+		{1, 40, 36, 7, 1, 1, 0, true},    // 1×1 read in place: 49
+		{2, 64, 40, 7, 3, 1, 1, false},   // two images
+		{1, 16, 24, 14, 3, 1, 1, false},  // 14×14: over dotTailCols
 	} {
 		o := (s.hw+2*s.pad-s.k)/s.stride + 1
 		p := ops.ConvParams{N: s.n, C: s.c, H: s.hw, W: s.hw, OutC: s.oc, KH: s.k, KW: s.k, StrideH: s.stride, StrideW: s.stride,

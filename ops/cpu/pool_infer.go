@@ -13,6 +13,10 @@ import (
 // padding-1 pool of resnet stems has a vector kernel (pool3s2).
 func (b *Backend) MaxPool2dInfer(p ops.PoolParams, x, y *ops.Tensor) error {
 	hw, ohw := p.H*p.W, p.OutH*p.OutW
+	if p.N < b.w.n && pool3s2OK(p) {
+		b.maxPoolBands(p, x, y)
+		return nil
+	}
 	b.w.For(p.N*p.C, max(1, grain/max(hw, 1)), func(lo, hi int) {
 		tmp := make([]float32, max(p.H*p.OutW, p.W+66))
 		for q := lo; q < hi; q++ {
@@ -94,4 +98,26 @@ func maxPoolCols(p ops.PoolParams, tmp, dst []float32) {
 			}
 		}
 	}
+}
+
+// poolBandRows is the fewest output rows a band of maxPoolBands holds.
+const poolBandRows = 4
+
+// maxPoolBands is MaxPool2dInfer's 3×3 stride-2 pool (pool3s2) of fewer
+// images than workers, cut into bands of output rows across all channels
+// instead of into planes. The workers take their shares of the bands in
+// order (workers.spread), as they took the bands of the convolution
+// before (a resnet stem), so each reads mostly rows its own core wrote;
+// cut by planes, each read half its planes' rows from the other core, and
+// two threads took resnet18's stem pool 0.75× one thread's time with 1.3×
+// its CPU (docs/performance.md, s12-scale). A maximum is exact, so the
+// cut changes no output.
+func (b *Backend) maxPoolBands(p ops.PoolParams, x, y *ops.Tensor) {
+	hw, ohw := p.H*p.W, p.OutH*p.OutW
+	b.w.For(p.OutH, poolBandRows, func(lo, hi int) {
+		tmp := make([]float32, p.W+66)
+		for q := range p.N * p.C {
+			pool3s2Rows(p, x.Data[q*hw:][:hw], y.Data[q*ohw:][:ohw], tmp, lo, hi)
+		}
+	})
 }

@@ -10,20 +10,22 @@ import (
 
 // TestMaxPoolInferMatchesMaxPool: the inference max pool (no argmax)
 // gives exactly MaxPool2d's values for windows 1..5, strides 1..3,
-// padding up to half the window, odd sizes, on 1 and 3 workers.
+// padding up to half the window, odd sizes, batches of 1 and 2, on 1 to
+// 3 workers (fewer images than workers: the 3×3 stride-2 pool in bands of
+// rows, maxPoolBands).
 func TestMaxPoolInferMatchesMaxPool(t *testing.T) {
 	r := rand.New(rand.NewPCG(6, 7))
-	for _, g := range [][4]int{ // kernel, stride, pad, size
-		{3, 2, 1, 112}, {3, 2, 1, 7}, {2, 2, 0, 9}, {3, 1, 1, 5}, {5, 3, 2, 11}, {1, 1, 0, 4}, {3, 3, 0, 10}, {4, 2, 2, 6},
+	for _, g := range [][5]int{ // kernel, stride, pad, size, batch
+		{3, 2, 1, 112, 2}, {3, 2, 1, 112, 1}, {3, 2, 1, 7, 2}, {3, 2, 1, 9, 1}, {2, 2, 0, 9, 2}, {3, 1, 1, 5, 2}, {5, 3, 2, 11, 2}, {1, 1, 0, 4, 2}, {3, 3, 0, 10, 2}, {4, 2, 2, 6, 2},
 	} {
-		p := ops.PoolParams{N: 2, C: 3, H: g[3], W: g[3] - 1, KH: g[0], KW: g[0], StrideH: g[1], StrideW: g[1], PadH: g[2], PadW: g[2]}
+		p := ops.PoolParams{N: g[4], C: 3, H: g[3], W: g[3] - 1, KH: g[0], KW: g[0], StrideH: g[1], StrideW: g[1], PadH: g[2], PadW: g[2]}
 		p.OutH = (p.H+2*p.PadH-p.KH)/p.StrideH + 1
 		p.OutW = (p.W+2*p.PadW-p.KW)/p.StrideW + 1
 		x := ops.New(p.N, p.C, p.H, p.W)
 		for i := range x.Data {
 			x.Data[i] = float32(r.NormFloat64())
 		}
-		for _, threads := range []int{1, 3} {
+		for _, threads := range []int{1, 2, 3} {
 			name := fmt.Sprintf("%v/t%d", g, threads)
 			be := New(Options{Threads: threads})
 			want, got := ops.New(p.N, p.C, p.OutH, p.OutW), ops.New(p.N, p.C, p.OutH, p.OutW)
