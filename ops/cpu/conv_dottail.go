@@ -11,10 +11,9 @@ import (
 // tile is the whole image and the bits do not depend on the workers.
 // That takes the 7×7 images: MobileNetV2's last 1×1 convolution (320 →
 // 1280: 49 columns, 48 + 1), resnet18's 1×1 stride-2 downsample onto 7×7
-// (49) and its 3×3 stride-2 layer onto 7×7 (49 in the gapless layout,
-// conv_direct_taps.go); its 3×3
-// layers there (55 columns, 48 + 7) are past SgemmIndirectDotTail's four
-// columns and keep the kernel (seven dot columns measured 20% slower).
+// (49), and its 3×3 layers there, stride 2 and stride 1, in the gapless
+// layout (49 columns; conv_direct_taps.go, tapsPay). Five or more columns
+// past a block keep the kernel (seven dot columns measured 20% slower).
 const dotTailCols = 128
 
 // dotTail reports whether tile t of g's convolution takes
