@@ -273,11 +273,11 @@ func (m *Model) ForwardObserved(c *Context, hook ForwardHook, inputs ...*Tensor)
 		return nil, fmt.Errorf("ops: model %s takes %d inputs, got %d", m.Name, len(m.Inputs), len(inputs))
 	}
 	plan := m.stepPlan()
-	if plan.negative {
+	if plan.badIDs {
 		if err := m.Validate(); err != nil {
 			return nil, err
 		}
-		return nil, fmt.Errorf("ops: model %s has a negative node ID", m.Name)
+		return nil, fmt.Errorf("ops: model %s is malformed: a node ID outside 0..%d", m.Name, maxNodeID(len(m.Nodes))-1)
 	}
 	return forward(&exec{c: c, m: m, hook: hook}, plan, nil, inputs)
 }
@@ -501,10 +501,12 @@ func readerCounts(m *Model, maxID int) []int {
 }
 
 // idRange returns the largest ID m's nodes, their inputs and the model's
-// inputs and outputs name, and whether any is negative (a malformed model).
-func idRange(m *Model) (maxID int, negative bool) {
+// inputs and outputs name, and whether any is outside 0..maxNodeID (a
+// malformed model, whose tables would be negative or huge).
+func idRange(m *Model) (maxID int, bad bool) {
+	limit := maxNodeID(len(m.Nodes))
 	see := func(id int) {
-		maxID, negative = max(maxID, id), negative || id < 0
+		maxID, bad = max(maxID, id), bad || id < 0 || id >= limit
 	}
 	for _, n := range m.Nodes {
 		see(n.ID)
@@ -518,7 +520,7 @@ func idRange(m *Model) (maxID int, negative bool) {
 	for _, id := range m.Inputs {
 		see(id)
 	}
-	return maxID, negative
+	return maxID, bad
 }
 
 // stepPlan is what a forward needs to know about the graph's wiring: who
@@ -536,12 +538,12 @@ type stepPlan struct {
 	ins                 [][]int
 	modelIns, modelOuts []int
 
-	maxID    int    // the largest node ID read or written
-	negative bool   // some ID is negative: the model is malformed (Validate), the tables are empty
-	readers  []int  // node inputs and model outputs reading each node
-	lastUse  []int  // index of each node's last reader
-	pos      []int  // index of each node in m.Nodes
-	keep     []bool // model inputs and outputs
+	maxID   int    // the largest node ID read or written
+	badIDs  bool   // some ID is outside 0..maxNodeID: the model is malformed (Validate), the tables are empty
+	readers []int  // node inputs and model outputs reading each node
+	lastUse []int  // index of each node's last reader
+	pos     []int  // index of each node in m.Nodes
+	keep    []bool // model inputs and outputs
 }
 
 // stepPlan returns m's step plan, rebuilding it when the wiring changed.
@@ -562,7 +564,7 @@ func newStepPlan(m *Model) *stepPlan {
 	for i, n := range m.Nodes {
 		p.ids[i], p.ins[i] = n.ID, slices.Clone(n.Inputs)
 	}
-	if p.maxID, p.negative = idRange(m); p.negative {
+	if p.maxID, p.badIDs = idRange(m); p.badIDs {
 		return p
 	}
 	n := p.maxID + 1

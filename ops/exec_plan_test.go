@@ -1,6 +1,7 @@
 package ops_test
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -84,19 +85,38 @@ func TestStepPlanFollowsRewiredModel(t *testing.T) {
 }
 
 // A forward keeps its values in a slice indexed by node ID: a malformed
-// model with a negative ID (an input, an output or a node's input) is an
-// error, never an index panic.
-func TestForwardRefusesNegativeIDs(t *testing.T) {
+// model with a negative ID or a huge one (an input, an output, a node or
+// a node's input; 2^40 would be a fatal out-of-memory, not a panic) is an
+// error from Forward, Freeze and a model file's decoding, never a crash.
+func TestForwardRefusesIDsOutOfRange(t *testing.T) {
+	const huge = 1 << 40
 	for _, bend := range []func(m *ops.Model){
 		func(m *ops.Model) { m.Outputs = []int{-1} },
 		func(m *ops.Model) { m.Inputs = []int{-2} },
 		func(m *ops.Model) { m.Nodes[len(m.Nodes)-1].Inputs = []int{-3} },
+		func(m *ops.Model) { m.Outputs = []int{huge} },
+		func(m *ops.Model) { m.Nodes[len(m.Nodes)-1].Inputs = []int{huge} },
+		func(m *ops.Model) { last := m.Nodes[len(m.Nodes)-1]; last.ID = huge; m.Outputs = []int{huge} },
 	} {
 		m := resBlocks(t)
 		bend(m)
 		_, err := m.Forward(ops.NewContext(cpu.New(cpu.Options{}), ops.Options{}), ops.New(1, 4, 8, 8))
 		if err == nil || !strings.Contains(err.Error(), "malformed") {
-			t.Errorf("err %v, want the model reported malformed", err)
+			t.Errorf("forward: err %v, want the model reported malformed", err)
 		}
+		if _, err := ops.Freeze(m); err == nil || !strings.Contains(err.Error(), "malformed") {
+			t.Errorf("freeze: err %v, want the model reported malformed", err)
+		}
+	}
+	m := resBlocks(t)
+	last := m.Nodes[len(m.Nodes)-1]
+	last.ID, m.Outputs = huge, []int{huge}
+	data, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back ops.Model
+	if err := json.Unmarshal(data, &back); err == nil || !strings.Contains(err.Error(), "outside 0..") {
+		t.Errorf("decoding a model file with node id 2^40: err %v, want the id refused", err)
 	}
 }

@@ -555,12 +555,22 @@ func (a Attrs) clone() Attrs {
 	return a
 }
 
-// Validate checks that IDs are unique, inputs refer to earlier nodes,
-// parameters exist and inputs/outputs are set.
+// maxNodeID bounds the node IDs of a model of the given number of nodes:
+// every ID is below it (2^20, or 64 per node for larger graphs: IDs only
+// grow as passes add nodes). A forward indexes its tables by node ID, so
+// a model file naming node 2^40 must be refused, not allocated for.
+func maxNodeID(nodes int) int { return max(1<<20, 64*nodes) }
+
+// Validate checks that IDs are unique and within maxNodeID, inputs refer
+// to earlier nodes, parameters exist and inputs/outputs are set.
 func (m *Model) Validate() error {
 	seen := map[int]bool{}
 	var errs []string
+	limit := maxNodeID(len(m.Nodes))
 	for _, n := range m.Nodes {
+		if n.ID < 0 || n.ID >= limit {
+			errs = append(errs, fmt.Sprintf("node %s has id %d, outside 0..%d", n.Name, n.ID, limit-1))
+		}
 		if seen[n.ID] {
 			errs = append(errs, fmt.Sprintf("duplicate node id %d", n.ID))
 		}
