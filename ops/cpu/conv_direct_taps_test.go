@@ -208,17 +208,7 @@ func BenchmarkStridedLayouts(b *testing.B) {
 			if !directOK(p) {
 				b.Skip("no indirect GEMM kernel on this CPU")
 			}
-			x, w, y := ops.New(p.N, p.C, p.H, p.W), ops.New(p.OutC, p.C, l.k, l.k), ops.New(p.N, p.OutC, out, out)
-			for i := range w.Data {
-				w.Data[i] = float32(i%5-2) / 8
-			}
-			for i := range x.Data {
-				x.Data[i] = float32(i%7) - 3
-			}
-			f := ops.ConvFusion{Scale: make([]float32, p.OutC), Shift: make([]float32, p.OutC), ReLU: true}
-			for i := range f.Scale {
-				f.Scale[i], f.Shift[i] = 1+float32(i%3)/8, float32(i%4)/8
-			}
+			x, w, y, f := benchOperands(p)
 			be := New(Options{})
 			old := newPhaseGeom(p)
 			per := max(1, 20000/(p.N*p.OutC*out*out*p.C*l.k*l.k>>10+1))

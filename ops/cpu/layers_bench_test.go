@@ -41,6 +41,24 @@ func BenchmarkResNet20LayersThreads(b *testing.B) { layersThreads(b, 1, 50) }
 // (scripts/ort/profile.js at 64,3,32,32).
 func BenchmarkResNet20LayersThreadsB64(b *testing.B) { layersThreads(b, 64, 2) }
 
+// benchOperands are a benchmark convolution's input, weights, output and
+// fused batch norm (scale and shift) with ReLU, p's shapes filled with a
+// fixed pattern.
+func benchOperands(p ops.ConvParams) (x, w, y *ops.Tensor, f ops.ConvFusion) {
+	x, w, y = ops.New(p.N, p.C, p.H, p.W), ops.New(p.OutC, p.C/p.Groups, p.KH, p.KW), ops.New(p.N, p.OutC, p.OutH, p.OutW)
+	for i := range w.Data {
+		w.Data[i] = float32(i%5-2) / 8
+	}
+	for i := range x.Data {
+		x.Data[i] = float32(i%7) - 3
+	}
+	f = ops.ConvFusion{Scale: make([]float32, p.OutC), Shift: make([]float32, p.OutC), ReLU: true}
+	for i := range f.Scale {
+		f.Scale[i], f.Shift[i] = 1+float32(i%3)/8, float32(i%4)/8
+	}
+	return x, w, y, f
+}
+
 // layersThreads times resnet20Layers at batch n on one and two workers,
 // alternating every per calls.
 func layersThreads(b *testing.B, n, per int) {
@@ -50,17 +68,7 @@ func layersThreads(b *testing.B, n, per int) {
 			out := (l.hw+2*pad-l.k)/l.s + 1
 			p := ops.ConvParams{N: n, C: l.c, H: l.hw, W: l.hw, OutC: l.oc, KH: l.k, KW: l.k, StrideH: l.s, StrideW: l.s,
 				PadH: pad, PadW: pad, DilH: 1, DilW: 1, Groups: 1, OutH: out, OutW: out}
-			x, w, y := ops.New(n, p.C, p.H, p.W), ops.New(p.OutC, p.C, l.k, l.k), ops.New(n, p.OutC, out, out)
-			for i := range w.Data {
-				w.Data[i] = float32(i%5-2) / 8
-			}
-			for i := range x.Data {
-				x.Data[i] = float32(i%7) - 3
-			}
-			f := ops.ConvFusion{Scale: make([]float32, p.OutC), Shift: make([]float32, p.OutC), ReLU: true}
-			for i := range f.Scale {
-				f.Scale[i], f.Shift[i] = 1+float32(i%3)/8, float32(i%4)/8
-			}
+			x, w, y, f := benchOperands(p)
 			if l.res {
 				f.Res = ops.New(n, p.OutC, out, out)
 			}
