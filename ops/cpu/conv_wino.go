@@ -529,13 +529,59 @@ func (b *Backend) winoWeightsFor(p ops.ConvParams, w *ops.Tensor, kind winoKind)
 // (wino2D, else F(4,3)), each tile's output planes going to out through
 // the output geometry it is given first.
 func (b *Backend) winoRun(kind winoKind, p ops.ConvParams, x, w *ops.Tensor, out func(g *winoGeom) winoOutFunc) {
+	l := b.winoLayoutFor(kind, p)
 	if kind == wino2D {
-		g := newWino2Geom(p)
-		b.wino2Forward(g, b.wino2Tiles(g), x.Data, b.winoWeightsFor(p, w, wino2D), out(g.row))
+		b.wino2Forward(l.g2, l.ts, x.Data, b.winoWeightsFor(p, w, wino2D), out(l.g2.row))
 		return
 	}
-	g := newWinoGeom(p)
-	b.winoForward(g, b.winoTiles(g), x.Data, b.winoWeightsFor(p, w, wino1D), out(g))
+	b.winoForward(l.g, l.ts, x.Data, b.winoWeightsFor(p, w, wino1D), out(l.g))
+}
+
+// winoLayout is a convolution's Winograd geometry (g for F(4,3), g2 for
+// F(4×4,3×3)) and its tiles on a worker count. The cut depends on nothing
+// else (the geometry and the worker count: splitsImage), so it is made
+// once per geometry, path and worker count and shared, read only, by
+// every call (winoLayouts): resnet20's batch-1 forward made a geometry
+// and a tile list for each of its eleven Winograd layers on every
+// forward.
+type winoLayout struct {
+	g  *winoGeom
+	g2 *wino2Geom
+	ts []winoTile
+}
+
+// winoLayoutKey is a winoLayout's geometry, path and worker count.
+type winoLayoutKey struct {
+	p       ops.ConvParams
+	kind    winoKind
+	workers int
+}
+
+// winoLayouts holds the layouts made so far (winoLayoutKey → *winoLayout),
+// one per geometry, batch size and worker count a process runs, like
+// winoChoice.
+var winoLayouts sync.Map
+
+// winoLayoutFor returns the layout of p's convolution on path kind (wino2D,
+// else F(4,3)) on b's workers.
+func (b *Backend) winoLayoutFor(kind winoKind, p ops.ConvParams) *winoLayout {
+	if kind != wino2D {
+		kind = wino1D
+	}
+	key := winoLayoutKey{p: p, kind: kind, workers: b.w.n}
+	if v, ok := winoLayouts.Load(key); ok {
+		return v.(*winoLayout)
+	}
+	l := &winoLayout{}
+	if kind == wino2D {
+		l.g2 = newWino2Geom(p)
+		l.ts = b.wino2Tiles(l.g2)
+	} else {
+		l.g = newWinoGeom(p)
+		l.ts = b.winoTiles(l.g)
+	}
+	v, _ := winoLayouts.LoadOrStore(key, l)
+	return v.(*winoLayout)
 }
 
 // winoKindOf is the path Conv2dFused and Conv2dReLUMaxPool2 take for p

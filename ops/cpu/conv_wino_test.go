@@ -820,3 +820,36 @@ func TestWinoFrozenWeightsKeepOneTransform(t *testing.T) {
 		t.Errorf("an ordinary model's forward made %d entries without a copy of its weights", got-all)
 	}
 }
+
+// TestWinoLayoutMadeOnce: a Winograd layout is cut once per geometry,
+// path and worker count: later calls return the same layout without
+// allocating, its tiles are those of a fresh cut, and another worker
+// count or path gets its own.
+func TestWinoLayoutMadeOnce(t *testing.T) {
+	p := winoGeoms()[0]
+	p.N = 1
+	for _, kind := range []winoKind{wino1D, wino2D} {
+		var first [3]*winoLayout
+		for threads := 1; threads <= 3; threads++ {
+			be := New(Options{Threads: threads})
+			l := be.winoLayoutFor(kind, p)
+			first[threads-1] = l
+			want := be.winoTiles(newWinoGeom(p))
+			if kind == wino2D {
+				want = be.wino2Tiles(newWino2Geom(p))
+			}
+			if !slices.Equal(l.ts, want) {
+				t.Fatalf("kind %d, %d workers: tiles %v, want %v", kind, threads, l.ts, want)
+			}
+			if a := testing.AllocsPerRun(20, func() { be.winoLayoutFor(kind, p) }); a != 0 || be.winoLayoutFor(kind, p) != l {
+				t.Fatalf("kind %d, %d workers: a later call allocated %v objects or made a new layout", kind, threads, a)
+			}
+		}
+		if first[0] == first[1] || first[1] == first[2] {
+			t.Fatalf("kind %d: worker counts share a layout", kind)
+		}
+	}
+	if New(Options{Threads: 2}).winoLayoutFor(wino1D, p) == New(Options{Threads: 2}).winoLayoutFor(wino2D, p) {
+		t.Fatal("the two paths share a layout")
+	}
+}
