@@ -501,6 +501,31 @@ func bands(p ops.ConvParams, rows int) []directTile {
 	return ts
 }
 
+// partWork is the multiply-adds of one image's convolution above which it
+// is split over the workers. resnet20's stem (3 → 16 channels, 32×32,
+// 442K) took two workers 1.39× (median) the time of one when split in
+// two bands (BenchmarkResNet20LayersThreads, load 1.3): a part of a few
+// microseconds does not pay for handing it over and for the rows the
+// other core then reads.
+const partWork = 1 << 19
+
+// contendedWork is the multiply-adds below which a lone image's
+// convolution stays whole while the pool workers are not getting a core
+// (workers.contended): resnet20's and the cnn's batch-1 3×3 layers (2.4M
+// and 3.6M), 10-40 µs on one thread. While another engineer's work held
+// a core (load 2-2.5), resnet20's batch-1 forward on two threads took a
+// median 0.655× main's time with such layers whole (docs/performance.md,
+// s9-r20): split, the caller ran both parts itself most of the time.
+const contendedWork = 1 << 22
+
+// splitsImage reports whether one image's convolution of macs
+// multiply-adds is cut into a part per worker: with more than one worker,
+// enough work to pay for the hand-off (partWork), and, for a small one,
+// workers that have been taking their parts (contended).
+func (b *Backend) splitsImage(macs int) bool {
+	return b.w.n > 1 && macs >= partWork && (macs >= contendedWork || !b.w.contended())
+}
+
 // directForward runs the forward of tiles ts: each worker takes whole
 // tiles (copy, GEMM, out), its own share first (tiles). out writes the
 // tile's outputs from its GEMM result t (output channel oc0+r in row r of

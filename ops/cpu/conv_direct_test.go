@@ -30,7 +30,6 @@ func directGeoms() []ops.ConvParams {
 		{C: 64, H: 40, W: 37, OutC: 24, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1}, // bands at any batch
 		{C: 24, H: 14, W: 13, OutC: 40, KH: 1, KW: 1, StrideH: 1, StrideW: 1},                   // read in place at any batch
 		{C: 64, H: 16, W: 16, OutC: 64, KH: 1, KW: 1, StrideH: 1, StrideW: 1},                   // in place, bands at batch 1
-		{C: 96, H: 8, W: 8, OutC: 96, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1},   // channel ranges at batch 1 (over loneWork)
 	}
 	for i := range geoms {
 		p := &geoms[i]

@@ -32,10 +32,68 @@ var jitter atomic.Bool
 // A loop started from inside a piece (nested) runs inline when no worker
 // is idle, so nesting never deadlocks.
 type workers struct {
-	n int
+	n      int
+	unhelp atomic.Int32 // running average of split loops the pool workers did none of (contended)
+	last   atomic.Int64 // when the last such loop ended (nanoseconds since clock0)
 }
 
 func newWorkers(n int) *workers { return &workers{n: max(n, 1)} }
+
+// unhelpFull is the running average of contended at which every recent
+// split loop ran without any help from the pool workers; each loop moves
+// the average an eighth of the way to unhelpFull (no help) or to 0 (a
+// pool worker took an item).
+const unhelpFull = 1 << 12
+
+// contendedFor is how long contended keeps answering true after the last
+// split loop that the workers did not help with. Small layers then run
+// whole, so the workers get no items and park (no spinning thread takes
+// time slices from the caller), and nothing new is learnt: once it has
+// passed, the average starts again from zero and the next loops are
+// split, on a quiet machine for good, on a busy one until enough of them
+// go unhelped again (about six).
+const contendedFor = 10 * time.Millisecond
+
+// clock0 is the origin of workers.last.
+var clock0 = time.Now()
+
+// sinceClock0 is the clock of workers.last and contended (a variable so
+// that tests can stop it: a test descheduled for contendedFor between
+// two calls would otherwise see the average forgotten).
+var sinceClock0 = func() time.Duration { return time.Since(clock0) }
+
+// record adds one split loop's outcome to the running average: whether a
+// pool worker it handed a task to took any of its items. Concurrent loops may lose each
+// other's update; the average is a hint, never part of a result.
+func (w *workers) record(helped bool) {
+	s := w.unhelp.Load()
+	s -= s / 8
+	if !helped {
+		s += unhelpFull / 8
+		w.last.Store(int64(sinceClock0()))
+	}
+	w.unhelp.Store(s)
+}
+
+// contended reports whether most recent split loops ran without any help
+// from the pool workers, the last of them less than contendedFor ago: the
+// caller took every item because the workers had not started (other
+// processes hold the cores, so the loop's tasks were taken back;
+// gemm.ParallelShared). A layer split in parts then costs more than
+// whole on the caller alone (each part copies or transforms input the
+// other shares, and reads rows the other core wrote), so a lone image's
+// small convolution stays whole while it reports true (splitsImage).
+// Which cut runs never changes an output bit.
+func (w *workers) contended() bool {
+	if w.n < 2 || w.unhelp.Load() < unhelpFull/2 {
+		return false
+	}
+	if sinceClock0()-time.Duration(w.last.Load()) < contendedFor {
+		return true
+	}
+	w.unhelp.Store(0) // start learning again
+	return false
+}
 
 // piecesPerThread is how many pieces For cuts a loop into per thread: with
 // one piece per thread a worker that starts a few tens of microseconds late
@@ -96,23 +154,27 @@ func (w *workers) ForSlots(n, grain int, fn func(lo, hi, slot int)) {
 func (w *workers) spread(n, threads int, body func(it *items, slot int)) {
 	l := spreadLoops.Get().(*spreadLoop)
 	l.start(n, threads, body)
-	gemm.ParallelSlots(threads, l.run)
-	v := l.f.v
+	sent := gemm.ParallelSlots(threads, l.run)
+	helped, v := l.helped.Load(), l.f.v
 	l.body, l.f.v = nil, nil // ParallelSlots returns once no thread runs l.run: l is free again
 	spreadLoops.Put(l)
+	if sent > 0 { // a loop with no idle worker (nested, or beside another) says nothing about the cores
+		w.record(helped)
+	}
 	if v != nil {
 		panic(fmt.Sprintf("cpu kernel: %v", v))
 	}
 }
 
 // spreadLoop is one spread call's state: the shares, each thread's view
-// of them and the recovered panic. It is
+// of them, the recovered panic and whether a pool worker helped. It is
 // pooled (spreadLoops), with run bound once, so that a loop allocates
 // nothing: a batch-1 forward runs a few dozen of them.
 type spreadLoop struct {
 	shares []share
-	its    []items
+	its    []rankItems
 	f      fault
+	helped atomic.Bool
 	body   func(it *items, slot int)
 	run    func(rank, slot int) // l.rank
 }
@@ -123,24 +185,36 @@ var spreadLoops = sync.Pool{New: func() any {
 	return l
 }}
 
+// rankItems is one rank's items, 64 bytes from the next rank's: each
+// thread counts what it took (items.took), and two counters on one cache
+// line would pass it between the cores on every item.
+type rankItems struct {
+	items
+	_ [64]byte
+}
+
 // start readies l for n items on threads threads.
 func (l *spreadLoop) start(n, threads int, body func(it *items, slot int)) {
 	if cap(l.shares) < threads {
-		l.shares, l.its = make([]share, threads), make([]items, threads)
+		l.shares, l.its = make([]share, threads), make([]rankItems, threads)
 	}
 	l.shares, l.its = l.shares[:threads], l.its[:threads]
 	cutShares(l.shares, n)
 	for r := range l.its {
-		l.its[r] = items{shares: l.shares, rank: r, fault: &l.f}
+		l.its[r].items = items{shares: l.shares, rank: r, fault: &l.f}
 	}
+	l.helped.Store(false)
 	l.body = body
 }
 
 // rank runs the body as thread rank.
 func (l *spreadLoop) rank(rank, slot int) {
-	it := &l.its[rank]
+	it := &l.its[rank].items
 	defer it.catch()
 	l.body(it, slot)
+	if slot != callerSlot && it.took > 0 {
+		l.helped.Store(true)
+	}
 }
 
 // fault is the panic a loop's threads recovered (the last one).
@@ -178,6 +252,7 @@ type items struct {
 	shares []share
 	rank   int
 	fault  *fault
+	took   int // items this thread took
 }
 
 // guard runs fn(lo, hi, slot), recording a panic instead of ending the
@@ -208,6 +283,7 @@ func (it *items) next() (int, bool) {
 			continue
 		}
 		if i := sh.next.Add(1) - 1; i < sh.end {
+			it.took++
 			return int(i), true
 		}
 	}

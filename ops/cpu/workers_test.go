@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -212,6 +213,104 @@ func TestSpreadKeepsShares(t *testing.T) {
 		if f := first[1].Load(); f >= 0 && f < 4 {
 			t.Fatalf("round %d: the worker's first item was %d, want 4 (its own share) or a later one the caller left", round, f)
 		}
+	}
+}
+
+// TestContendedLearnsAndForgets: loops the pool workers did none of make
+// contended true (after about six of them, not after one), loops they
+// helped with bring it back, and once contendedFor has passed since the
+// last unhelped loop it answers false and starts learning from zero. One
+// worker is never contended.
+func TestContendedLearnsAndForgets(t *testing.T) {
+	now := time.Second
+	defer func(f func() time.Duration) { sinceClock0 = f }(sinceClock0)
+	sinceClock0 = func() time.Duration { return now }
+	w := newWorkers(2)
+	w.record(false)
+	if w.contended() {
+		t.Fatal("contended after one unhelped loop")
+	}
+	for range 8 {
+		w.record(false)
+	}
+	if !w.contended() {
+		t.Fatal("not contended after nine unhelped loops")
+	}
+	for range 8 {
+		w.record(true)
+	}
+	if w.contended() {
+		t.Fatal("still contended after eight helped loops")
+	}
+	for range 16 {
+		w.record(false)
+	}
+	now += contendedFor + time.Millisecond
+	if w.contended() {
+		t.Fatalf("contended %v after the last unhelped loop", contendedFor)
+	}
+	if w.unhelp.Load() != 0 {
+		t.Fatalf("average %d after forgetting, want 0", w.unhelp.Load())
+	}
+	one := newWorkers(1)
+	for range 16 {
+		one.record(false)
+	}
+	if one.contended() {
+		t.Fatal("one worker: contended")
+	}
+}
+
+// TestSpreadRecordsWhoHelped: a loop whose items a pool worker took
+// counts as helped; one that found no idle worker (every one busy with
+// another caller's loop) is not counted at all; one whose worker did not
+// run before the caller had taken every item (one core: the worker never
+// gets it, as on a machine whose other processes hold the second core)
+// counts as unhelped.
+func TestSpreadRecordsWhoHelped(t *testing.T) {
+	w := newWorkers(2)
+	for range 20 { // a quiet pool worker takes its share of a slow loop
+		w.For(2, 1, func(lo, hi int) { time.Sleep(time.Millisecond) })
+	}
+	if w.contended() {
+		t.Fatalf("contended after loops the worker helped with (average %d)", w.unhelp.Load())
+	}
+	var held atomic.Int32
+	release := make(chan struct{})
+	finished := make(chan struct{})
+	all := newWorkers(64)
+	// the pool's 63 workers exist and have started; then hold every one
+	// of them (and the loop's caller) until release
+	all.For(64, 1, func(lo, hi int) { time.Sleep(time.Millisecond) })
+	go func() {
+		defer close(finished)
+		all.For(64, 1, func(lo, hi int) {
+			held.Add(1)
+			<-release
+		})
+	}()
+	for last := int32(-1); ; time.Sleep(20 * time.Millisecond) { // until no more threads join
+		if h := held.Load(); h == last && h >= 2 {
+			break
+		} else {
+			last = h
+		}
+	}
+	before := w.unhelp.Load()
+	for range 16 {
+		w.For(2, 1, func(lo, hi int) {})
+	}
+	close(release)
+	<-finished
+	if after := w.unhelp.Load(); after != before {
+		t.Fatalf("loops that found no idle worker moved the average from %d to %d", before, after)
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for range 16 {
+		w.For(2, 1, func(lo, hi int) {})
+	}
+	if !w.contended() {
+		t.Fatalf("not contended after loops the worker never got a core for (average %d)", w.unhelp.Load())
 	}
 }
 
