@@ -232,15 +232,24 @@ func (g *winoGeom) cols(t winoTile) int { return (t.rows()-1)*g.wp + g.p.OutW }
 // pays for the hand-off, each image is split into one part per worker:
 // bands where a band still fills two kernel tiles, else ranges of output
 // channels (each part then transforms the whole, small, input).
-func (b *Backend) winoTiles(g *winoGeom) []winoTile {
+func (b *Backend) winoTiles(g *winoGeom) []winoTile { return b.winoTilesAs(g, b.winoSplits(g.p)) }
+
+// winoTilesAs is winoTiles with splitsImage's answer for p given (split).
+func (b *Backend) winoTilesAs(g *winoGeom, split bool) []winoTile {
 	p := g.p
-	return b.cutWino(p, g.blocks, winoIns*max(p.C, p.OutC)*g.wp, g.wp, tileBudget)
+	return b.cutWino(p, g.blocks, winoIns*max(p.C, p.OutC)*g.wp, g.wp, tileBudget, split)
+}
+
+// winoSplits is splitsImage for one image of p's Winograd convolution.
+func (b *Backend) winoSplits(p ops.ConvParams) bool {
+	return b.splitsImage(p.OutC * p.OutH * p.OutW * p.C * 9)
 }
 
 // cutWino is winoTiles for a path with blocks row blocks per image, of
 // perBlock floats of transformed input or products and blockCols GEMM
-// columns each, in tiles of about most floats.
-func (b *Backend) cutWino(p ops.ConvParams, blocks, perBlock, blockCols, most int) []winoTile {
+// columns each, in tiles of about most floats; split is whether a lone
+// image is cut in a part per worker (winoSplits).
+func (b *Backend) cutWino(p ops.ConvParams, blocks, perBlock, blockCols, most int, split bool) []winoTile {
 	budget := max(1, most/perBlock) // row blocks per tile
 	switch {
 	case blocks > budget: // bands, as many as the workers share evenly
@@ -256,7 +265,7 @@ func (b *Backend) cutWino(p ops.ConvParams, blocks, perBlock, blockCols, most in
 	parts := b.w.n
 	per := (blocks + parts - 1) / parts
 	switch {
-	case !b.splitsImage(p.OutC * p.OutH * p.OutW * p.C * 9):
+	case !split:
 		return winoBands(p, blocks, blocks)
 	case per*blockCols >= 2*48:
 		return winoBands(p, blocks, per)
@@ -539,22 +548,24 @@ func (b *Backend) winoRun(kind winoKind, p ops.ConvParams, x, w *ops.Tensor, out
 
 // winoLayout is a convolution's Winograd geometry (g for F(4,3), g2 for
 // F(4×4,3×3)) and its tiles on a worker count. The cut depends on nothing
-// else (the geometry and the worker count: splitsImage), so it is made
-// once per geometry, path and worker count and shared, read only, by
-// every call (winoLayouts): resnet20's batch-1 forward made a geometry
-// and a tile list for each of its eleven Winograd layers on every
-// forward.
+// else but whether a lone image is split (winoSplits, which follows the
+// workers' state), so it is made once per geometry, path, worker count
+// and that answer, and shared, read only, by every call (winoLayouts):
+// resnet20's batch-1 forward made a geometry and a tile list for each of
+// its eleven Winograd layers on every forward.
 type winoLayout struct {
 	g  *winoGeom
 	g2 *wino2Geom
 	ts []winoTile
 }
 
-// winoLayoutKey is a winoLayout's geometry, path and worker count.
+// winoLayoutKey is a winoLayout's geometry, path, worker count and
+// whether a lone image is split.
 type winoLayoutKey struct {
 	p       ops.ConvParams
 	kind    winoKind
 	workers int
+	split   bool
 }
 
 // winoLayouts holds the layouts made so far (winoLayoutKey → *winoLayout),
@@ -568,17 +579,18 @@ func (b *Backend) winoLayoutFor(kind winoKind, p ops.ConvParams) *winoLayout {
 	if kind != wino2D {
 		kind = wino1D
 	}
-	key := winoLayoutKey{p: p, kind: kind, workers: b.w.n}
+	split := b.winoSplits(p)
+	key := winoLayoutKey{p: p, kind: kind, workers: b.w.n, split: split}
 	if v, ok := winoLayouts.Load(key); ok {
 		return v.(*winoLayout)
 	}
 	l := &winoLayout{}
 	if kind == wino2D {
 		l.g2 = newWino2Geom(p)
-		l.ts = b.wino2Tiles(l.g2)
+		l.ts = b.wino2TilesAs(l.g2, split)
 	} else {
 		l.g = newWinoGeom(p)
-		l.ts = b.winoTiles(l.g)
+		l.ts = b.winoTilesAs(l.g, split)
 	}
 	v, _ := winoLayouts.LoadOrStore(key, l)
 	return v.(*winoLayout)

@@ -119,9 +119,12 @@ const wino2Budget = 1 << 18
 
 // wino2Tiles cuts p's batch as winoTiles does, a row block being tw
 // tiles of 36 transformed values per channel.
-func (b *Backend) wino2Tiles(g *wino2Geom) []winoTile {
+func (b *Backend) wino2Tiles(g *wino2Geom) []winoTile { return b.wino2TilesAs(g, b.winoSplits(g.p)) }
+
+// wino2TilesAs is wino2Tiles with splitsImage's answer for p given (split).
+func (b *Backend) wino2TilesAs(g *wino2Geom, split bool) []winoTile {
 	p := g.p
-	return b.cutWino(p, g.blocks, wino2Prods*max(p.C, p.OutC)*g.tw, g.tw, wino2Budget)
+	return b.cutWino(p, g.blocks, wino2Prods*max(p.C, p.OutC)*g.tw, g.tw, wino2Budget, split)
 }
 
 // wino2Forward runs the tiles ts of p's convolution of x with the 2-D

@@ -827,9 +827,9 @@ func TestWinoFrozenWeightsKeepOneTransform(t *testing.T) {
 }
 
 // TestWinoLayoutMadeOnce: a Winograd layout is cut once per geometry,
-// path and worker count: later calls return the same layout without
-// allocating, its tiles are those of a fresh cut, and another worker
-// count or path gets its own.
+// path, worker count and split: later calls return the same layout
+// without allocating, its tiles are those of a fresh cut, and another
+// worker count, path or split (contended workers) gets its own.
 func TestWinoLayoutMadeOnce(t *testing.T) {
 	p := winoGeoms()[0]
 	p.N = 1
@@ -856,5 +856,16 @@ func TestWinoLayoutMadeOnce(t *testing.T) {
 	}
 	if New(Options{Threads: 2}).winoLayoutFor(wino1D, p) == New(Options{Threads: 2}).winoLayoutFor(wino2D, p) {
 		t.Fatal("the two paths share a layout")
+	}
+	// while the workers are contended a lone small image is whole: its
+	// own layout, not the split one made before
+	be := &Backend{w: newWorkers(2), tmp: &scratch{}}
+	split := be.winoLayoutFor(wino1D, p)
+	for range 16 {
+		be.w.record(false)
+	}
+	whole := be.winoLayoutFor(wino1D, p)
+	if len(split.ts) != 2 || len(whole.ts) != 1 {
+		t.Fatalf("%d tiles before the workers were contended, %d after; want 2 and 1", len(split.ts), len(whole.ts))
 	}
 }
