@@ -228,14 +228,35 @@ func (g *sgemmProblem) panels(p *sgemmArgs, a, bp []float32, ic, mc, jc, nc, kc 
 // is transposed: each row then reads B once, which beats packing B.
 const dotRowsMax = 3
 
+// dotsStream is the floats of B (n×k) from which sgemmDots takes every
+// thread whatever its multiply-adds: a core's L2 cache (1 MiB). A product
+// of a few rows reads each float of B once, so a B larger than that
+// streams from L3 or memory at what one core can load; a second core
+// loads the other half. resnet18's classifier at batch 1 (1 × 1000 × 512,
+// 2 MB of weights, 512K multiply-adds: one thread by threadsFor) took
+// 145 µs on one thread and 112 on two in the model's forward
+// (docs/performance.md, s13-r18).
+const dotsStream = 1 << 18
+
+// dotsThreads is how many threads sgemmDots uses for m rows against an
+// n×k B: by multiply-adds (threadsFor), or all of them where B streams
+// (dotsStream); at most one per 64 columns.
+func dotsThreads(m, n, k int) int {
+	t := threadsFor(m * n * k)
+	if n*k >= dotsStream {
+		t = Threads()
+	}
+	return max(1, min(t, ceilDiv(n, 64)))
+}
+
 // sgemmDots computes C for a few rows against a transposed B (n×k, rows
 // contiguous in k): every C element is a dot product of two contiguous rows.
 func sgemmDots(par bool, im *f32Impl, transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	t := 1
 	if par {
-		t = min(threadsFor(m*n*k), ceilDiv(n, 64))
+		t = dotsThreads(m, n, k)
 	}
-	parallel(max(t, 1), false, func(part, _ int) {
+	parallel(t, false, func(part, _ int) {
 		j0, j1 := span(n, 64, max(t, 1), part)
 		if j0 >= j1 {
 			return
@@ -244,7 +265,9 @@ func sgemmDots(par bool, im *f32Impl, transA bool, m, n, k int, alpha float32, a
 		if transA {
 			row = make([]float32, k)
 		}
-		tmp = make([]float32, j1-j0)
+		if beta != 0 { // with beta 0 the dots are written to C itself
+			tmp = make([]float32, j1-j0)
+		}
 		for i := 0; i < m; i++ {
 			ai := a[i*lda:]
 			if transA {
@@ -253,14 +276,19 @@ func sgemmDots(par bool, im *f32Impl, transA bool, m, n, k int, alpha float32, a
 				}
 				ai = row
 			}
-			im.dots(&ai[0], &b[j0*ldb], ldb, k, j1-j0, &tmp[0])
 			cr := c[i*ldc+j0 : i*ldc+j1]
-			for j, v := range tmp {
-				if beta == 0 {
-					cr[j] = alpha * v
-				} else {
-					cr[j] = alpha*v + beta*cr[j]
+			if beta == 0 {
+				im.dots(&ai[0], &b[j0*ldb], ldb, k, j1-j0, &cr[0])
+				if alpha != 1 {
+					for j, v := range cr {
+						cr[j] = alpha * v
+					}
 				}
+				continue
+			}
+			im.dots(&ai[0], &b[j0*ldb], ldb, k, j1-j0, &tmp[0])
+			for j, v := range tmp {
+				cr[j] = alpha*v + beta*cr[j]
 			}
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -318,4 +319,47 @@ func TestSgemmSerial(t *testing.T) {
 		}
 	}()
 	SgemmSerial(false, false, 4, 4, 4, 1, make([]float32, 15), 4, make([]float32, 16), 4, 0, make([]float32, 16), 4)
+}
+
+// TestSgemmDotsThreads: a few rows against a transposed B that does not
+// fit a core's L2 (resnet18's classifier at batch 1: 1 × 1000 × 512) take
+// every thread although their multiply-adds alone would not (threadsFor:
+// one), a small B keeps one, and the columns' split changes no bit: each
+// output is the same dot product on 1, 2 and 3 threads, within the
+// float64 reference's tolerance.
+func TestSgemmDotsThreads(t *testing.T) {
+	defer SetThreads(0)
+	SetThreads(2)
+	if got := dotsThreads(1, 1000, 512); got != 2 {
+		t.Errorf("1×1000×512 on 2 threads: %d threads, want 2", got)
+	}
+	if got := dotsThreads(1, 128, 256); got != 1 {
+		t.Errorf("1×128×256 (128 KiB of B) on 2 threads: %d threads, want 1", got)
+	}
+	if got := dotsThreads(1, 100, 4096); got != 2 {
+		t.Errorf("1×100×4096: %d threads, want 2 (one per 64 columns at most)", got)
+	}
+	r := rand.New(rand.NewPCG(31, 32))
+	const n, k = 1000, 512
+	for _, m := range []int{1, 3} {
+		a, b := randF32(r, m*k), randF32(r, n*k)
+		want := make([]float32, m*n)
+		refSgemm(false, true, m, n, k, 1, a, k, b, k, 0, want, n)
+		var first []float32
+		for _, th := range []int{1, 2, 3} {
+			SetThreads(th)
+			c := make([]float32, m*n)
+			Sgemm(false, true, m, n, k, 1, a, k, b, k, 0, c, n)
+			for i := range c {
+				if d := math.Abs(float64(c[i] - want[i])); d > 1e-3*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("m=%d, %d threads: element %d = %v, want %v", m, th, i, c[i], want[i])
+				}
+			}
+			if first == nil {
+				first = c
+			} else if !slices.EqualFunc(c, first, func(x, y float32) bool { return math.Float32bits(x) == math.Float32bits(y) }) {
+				t.Errorf("m=%d: %d threads give other bits than one", m, th)
+			}
+		}
+	}
 }
