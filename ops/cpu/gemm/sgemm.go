@@ -250,46 +250,65 @@ func dotsThreads(m, n, k int) int {
 }
 
 // sgemmDots computes C for a few rows against a transposed B (n×k, rows
-// contiguous in k): every C element is a dot product of two contiguous rows.
+// contiguous in k): every C element is a dot product of two contiguous
+// rows. The threads take pieces of whole 64-column units from a shared
+// counter (chunksPerThread per thread), so a worker that is descheduled
+// or still waking up holds nothing up: the caller takes its pieces. The
+// 4-column groups of the dot kernel start at the same columns on any
+// number of threads, so the bits do not depend on them.
 func sgemmDots(par bool, im *f32Impl, transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	t := 1
 	if par {
 		t = dotsThreads(m, n, k)
 	}
-	parallel(t, false, func(part, _ int) {
-		j0, j1 := span(n, 64, max(t, 1), part)
-		if j0 >= j1 {
-			return
-		}
+	pieces := 1
+	if t > 1 {
+		pieces = min(ceilDiv(n, 64), t*chunksPerThread)
+	}
+	var next atomic.Int32
+	parallel(t, true, func(int, int) {
 		var row, tmp []float32
-		if transA {
-			row = make([]float32, k)
-		}
-		if beta != 0 { // with beta 0 the dots are written to C itself
-			tmp = make([]float32, j1-j0)
-		}
-		for i := 0; i < m; i++ {
-			ai := a[i*lda:]
-			if transA {
-				for p := range row {
-					row[p] = a[p*lda+i]
-				}
-				ai = row
-			}
-			cr := c[i*ldc+j0 : i*ldc+j1]
-			if beta == 0 {
-				im.dots(&ai[0], &b[j0*ldb], ldb, k, j1-j0, &cr[0])
-				if alpha != 1 {
-					for j, v := range cr {
-						cr[j] = alpha * v
-					}
-				}
+		for p := int(next.Add(1)) - 1; p < pieces; p = int(next.Add(1)) - 1 {
+			j0, j1 := span(n, 64, pieces, p)
+			if j0 >= j1 {
 				continue
 			}
-			im.dots(&ai[0], &b[j0*ldb], ldb, k, j1-j0, &tmp[0])
-			for j, v := range tmp {
-				cr[j] = alpha*v + beta*cr[j]
+			if transA && row == nil {
+				row = make([]float32, k)
 			}
+			if beta != 0 && len(tmp) < j1-j0 { // with beta 0 the dots are written to C itself
+				tmp = make([]float32, ceilDiv(ceilDiv(n, 64), pieces)*64)
+			}
+			dotsCols(im, transA, m, k, j0, j1, alpha, a, lda, b, ldb, beta, c, ldc, row, tmp)
 		}
 	})
+}
+
+// dotsCols is sgemmDots for columns j0..j1-1: row a buffer of k floats
+// for a transposed A, tmp one of j1-j0 where beta is not 0.
+func dotsCols(im *f32Impl, transA bool, m, k, j0, j1 int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, row, tmp []float32) {
+	for i := 0; i < m; i++ {
+		ai := a[i*lda:]
+		if transA {
+			for p := range row {
+				row[p] = a[p*lda+i]
+			}
+			ai = row
+		}
+		cr := c[i*ldc+j0 : i*ldc+j1]
+		if beta == 0 {
+			im.dots(&ai[0], &b[j0*ldb], ldb, k, j1-j0, &cr[0])
+			if alpha != 1 {
+				for j, v := range cr {
+					cr[j] = alpha * v
+				}
+			}
+			continue
+		}
+		t := tmp[:j1-j0]
+		im.dots(&ai[0], &b[j0*ldb], ldb, k, j1-j0, &t[0])
+		for j, v := range t {
+			cr[j] = alpha*v + beta*cr[j]
+		}
+	}
 }

@@ -325,8 +325,9 @@ func TestSgemmSerial(t *testing.T) {
 // fit a core's L2 (resnet18's classifier at batch 1: 1 × 1000 × 512) take
 // every thread although their multiply-adds alone would not (threadsFor:
 // one), a small B keeps one, and the columns' split changes no bit: each
-// output is the same dot product on 1, 2 and 3 threads, within the
-// float64 reference's tolerance.
+// output is the same dot product on 1, 2 and 3 threads (1003 columns: the
+// dot kernel's last, single, columns too; with and without alpha and
+// beta), within the float64 reference's tolerance.
 func TestSgemmDotsThreads(t *testing.T) {
 	defer SetThreads(0)
 	SetThreads(2)
@@ -340,25 +341,28 @@ func TestSgemmDotsThreads(t *testing.T) {
 		t.Errorf("1×100×4096: %d threads, want 2 (one per 64 columns at most)", got)
 	}
 	r := rand.New(rand.NewPCG(31, 32))
-	const n, k = 1000, 512
-	for _, m := range []int{1, 3} {
-		a, b := randF32(r, m*k), randF32(r, n*k)
-		want := make([]float32, m*n)
-		refSgemm(false, true, m, n, k, 1, a, k, b, k, 0, want, n)
+	const n, k = 1003, 512
+	for _, tc := range []struct {
+		m           int
+		alpha, beta float32
+	}{{1, 1, 0}, {3, 1, 0}, {2, -0.5, 2}} {
+		a, b, c0 := randF32(r, tc.m*k), randF32(r, n*k), randF32(r, tc.m*n)
+		want := slices.Clone(c0)
+		refSgemm(false, true, tc.m, n, k, tc.alpha, a, k, b, k, tc.beta, want, n)
 		var first []float32
 		for _, th := range []int{1, 2, 3} {
 			SetThreads(th)
-			c := make([]float32, m*n)
-			Sgemm(false, true, m, n, k, 1, a, k, b, k, 0, c, n)
+			c := slices.Clone(c0)
+			Sgemm(false, true, tc.m, n, k, tc.alpha, a, k, b, k, tc.beta, c, n)
 			for i := range c {
 				if d := math.Abs(float64(c[i] - want[i])); d > 1e-3*(1+math.Abs(float64(want[i]))) {
-					t.Fatalf("m=%d, %d threads: element %d = %v, want %v", m, th, i, c[i], want[i])
+					t.Fatalf("%+v, %d threads: element %d = %v, want %v", tc, th, i, c[i], want[i])
 				}
 			}
 			if first == nil {
 				first = c
 			} else if !slices.EqualFunc(c, first, func(x, y float32) bool { return math.Float32bits(x) == math.Float32bits(y) }) {
-				t.Errorf("m=%d: %d threads give other bits than one", m, th)
+				t.Errorf("%+v: %d threads give other bits than one", tc, th)
 			}
 		}
 	}
