@@ -265,23 +265,50 @@ func sgemmDots(par bool, im *f32Impl, transA bool, m, n, k int, alpha float32, a
 	if t > 1 {
 		pieces = min(ceilDiv(n, 64), t*chunksPerThread)
 	}
-	var next atomic.Int32
-	parallel(t, true, func(int, int) {
-		var row, tmp []float32
-		for p := int(next.Add(1)) - 1; p < pieces; p = int(next.Add(1)) - 1 {
-			j0, j1 := span(n, 64, pieces, p)
-			if j0 >= j1 {
-				continue
-			}
-			if transA && row == nil {
-				row = make([]float32, k)
-			}
-			if beta != 0 && len(tmp) < j1-j0 { // with beta 0 the dots are written to C itself
-				tmp = make([]float32, ceilDiv(ceilDiv(n, 64), pieces)*64)
-			}
-			dotsCols(im, transA, m, k, j0, j1, alpha, a, lda, b, ldb, beta, c, ldc, row, tmp)
+	j := dotsJobs.Get().(*dotsJob)
+	j.im, j.transA, j.m, j.n, j.k, j.pieces = im, transA, m, n, k, pieces
+	j.alpha, j.a, j.lda, j.b, j.ldb, j.beta, j.c, j.ldc = alpha, a, lda, b, ldb, beta, c, ldc
+	j.next.Store(0)
+	parallel(t, true, j.run)
+	j.a, j.b, j.c, j.im = nil, nil, nil, nil // parallel returns once no thread runs j.run: j is free again
+	dotsJobs.Put(j)
+}
+
+// dotsJob is one sgemmDots call's operands and piece counter, pooled with
+// its work method bound once, so that a call allocates nothing.
+type dotsJob struct {
+	im              *f32Impl
+	transA          bool
+	m, n, k, pieces int
+	alpha, beta     float32
+	a, b, c         []float32
+	lda, ldb, ldc   int
+	next            atomic.Int32
+	run             func(t, slot int) // work
+}
+
+var dotsJobs = sync.Pool{New: func() any {
+	j := &dotsJob{}
+	j.run = j.work
+	return j
+}}
+
+// work takes pieces until none is left (one thread's part of sgemmDots).
+func (j *dotsJob) work(int, int) {
+	var row, tmp []float32
+	for p := int(j.next.Add(1)) - 1; p < j.pieces; p = int(j.next.Add(1)) - 1 {
+		j0, j1 := span(j.n, 64, j.pieces, p)
+		if j0 >= j1 {
+			continue
 		}
-	})
+		if j.transA && row == nil {
+			row = make([]float32, j.k)
+		}
+		if j.beta != 0 && len(tmp) < j1-j0 { // with beta 0 the dots are written to C itself
+			tmp = make([]float32, ceilDiv(ceilDiv(j.n, 64), j.pieces)*64)
+		}
+		dotsCols(j.im, j.transA, j.m, j.k, j0, j1, j.alpha, j.a, j.lda, j.b, j.ldb, j.beta, j.c, j.ldc, row, tmp)
+	}
 }
 
 // dotsCols is sgemmDots for columns j0..j1-1: row a buffer of k floats

@@ -367,3 +367,18 @@ func TestSgemmDotsThreads(t *testing.T) {
 		}
 	}
 }
+
+// TestSgemmDotsAllocates: a classifier's product at batch 1 (the dot
+// path) allocates nothing on one thread: its job, counter and bound work
+// method come from a pool (before: a closure and a buffer per part).
+func TestSgemmDotsAllocates(t *testing.T) {
+	if curF32.Load().dots == nil {
+		t.Skip("no dot-product kernel: the product takes the packed GEMM")
+	}
+	defer SetThreads(0)
+	SetThreads(1)
+	a, b, c := make([]float32, 512), make([]float32, 1000*512), make([]float32, 1000)
+	if n := testing.AllocsPerRun(50, func() { Sgemm(false, true, 1, 1000, 512, 1, a, 512, b, 512, 0, c, 1000) }); n != 0 {
+		t.Errorf("%v allocations per call, want 0", n)
+	}
+}
