@@ -228,40 +228,114 @@ func (g *sgemmProblem) panels(p *sgemmArgs, a, bp []float32, ic, mc, jc, nc, kc 
 // is transposed: each row then reads B once, which beats packing B.
 const dotRowsMax = 3
 
+// dotsStream is the floats of B (n×k) from which sgemmDots takes every
+// thread whatever its multiply-adds: a core's L2 cache (1 MiB). A product
+// of a few rows reads each float of B once, so a B larger than that
+// streams from L3 or memory at what one core can load; a second core
+// loads the other half. resnet18's classifier at batch 1 (1 × 1000 × 512,
+// 2 MB of weights, 512K multiply-adds: one thread by threadsFor) took
+// 145 µs on one thread and 112 on two in the model's forward
+// (docs/performance.md, s13-r18).
+const dotsStream = 1 << 18
+
+// dotsThreads is how many threads sgemmDots uses for m rows against an
+// n×k B: by multiply-adds (threadsFor), or all of them where B streams
+// (dotsStream); at most one per 64 columns.
+func dotsThreads(m, n, k int) int {
+	t := threadsFor(m * n * k)
+	if n*k >= dotsStream {
+		t = Threads()
+	}
+	return max(1, min(t, ceilDiv(n, 64)))
+}
+
 // sgemmDots computes C for a few rows against a transposed B (n×k, rows
-// contiguous in k): every C element is a dot product of two contiguous rows.
+// contiguous in k): every C element is a dot product of two contiguous
+// rows. The threads take pieces of whole 64-column units from a shared
+// counter (chunksPerThread per thread), so a worker that is descheduled
+// or still waking up holds nothing up: the caller takes its pieces. The
+// 4-column groups of the dot kernel start at the same columns on any
+// number of threads, so the bits do not depend on them.
 func sgemmDots(par bool, im *f32Impl, transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	t := 1
 	if par {
-		t = min(threadsFor(m*n*k), ceilDiv(n, 64))
+		t = dotsThreads(m, n, k)
 	}
-	parallel(max(t, 1), false, func(part, _ int) {
-		j0, j1 := span(n, 64, max(t, 1), part)
+	pieces := 1
+	if t > 1 {
+		pieces = min(ceilDiv(n, 64), t*chunksPerThread)
+	}
+	j := dotsJobs.Get().(*dotsJob)
+	j.im, j.transA, j.m, j.n, j.k, j.pieces = im, transA, m, n, k, pieces
+	j.alpha, j.a, j.lda, j.b, j.ldb, j.beta, j.c, j.ldc = alpha, a, lda, b, ldb, beta, c, ldc
+	j.next.Store(0)
+	parallel(t, true, j.run)
+	j.a, j.b, j.c, j.im = nil, nil, nil, nil // parallel returns once no thread runs j.run: j is free again
+	dotsJobs.Put(j)
+}
+
+// dotsJob is one sgemmDots call's operands and piece counter, pooled with
+// its work method bound once, so that a call allocates nothing.
+type dotsJob struct {
+	im              *f32Impl
+	transA          bool
+	m, n, k, pieces int
+	alpha, beta     float32
+	a, b, c         []float32
+	lda, ldb, ldc   int
+	next            atomic.Int32
+	run             func(t, slot int) // work
+}
+
+var dotsJobs = sync.Pool{New: func() any {
+	j := &dotsJob{}
+	j.run = j.work
+	return j
+}}
+
+// work takes pieces until none is left (one thread's part of sgemmDots).
+func (j *dotsJob) work(int, int) {
+	var row, tmp []float32
+	for p := int(j.next.Add(1)) - 1; p < j.pieces; p = int(j.next.Add(1)) - 1 {
+		j0, j1 := span(j.n, 64, j.pieces, p)
 		if j0 >= j1 {
-			return
+			continue
 		}
-		var row, tmp []float32
+		if j.transA && row == nil {
+			row = make([]float32, j.k)
+		}
+		if j.beta != 0 && len(tmp) < j1-j0 { // with beta 0 the dots are written to C itself
+			tmp = make([]float32, ceilDiv(ceilDiv(j.n, 64), j.pieces)*64)
+		}
+		dotsCols(j.im, j.transA, j.m, j.k, j0, j1, j.alpha, j.a, j.lda, j.b, j.ldb, j.beta, j.c, j.ldc, row, tmp)
+	}
+}
+
+// dotsCols is sgemmDots for columns j0..j1-1: row a buffer of k floats
+// for a transposed A, tmp one of j1-j0 where beta is not 0.
+func dotsCols(im *f32Impl, transA bool, m, k, j0, j1 int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, row, tmp []float32) {
+	for i := 0; i < m; i++ {
+		ai := a[i*lda:]
 		if transA {
-			row = make([]float32, k)
-		}
-		tmp = make([]float32, j1-j0)
-		for i := 0; i < m; i++ {
-			ai := a[i*lda:]
-			if transA {
-				for p := range row {
-					row[p] = a[p*lda+i]
-				}
-				ai = row
+			for p := range row {
+				row[p] = a[p*lda+i]
 			}
-			im.dots(&ai[0], &b[j0*ldb], ldb, k, j1-j0, &tmp[0])
-			cr := c[i*ldc+j0 : i*ldc+j1]
-			for j, v := range tmp {
-				if beta == 0 {
+			ai = row
+		}
+		cr := c[i*ldc+j0 : i*ldc+j1]
+		if beta == 0 {
+			im.dots(&ai[0], &b[j0*ldb], ldb, k, j1-j0, &cr[0])
+			if alpha != 1 {
+				for j, v := range cr {
 					cr[j] = alpha * v
-				} else {
-					cr[j] = alpha*v + beta*cr[j]
 				}
 			}
+			continue
 		}
-	})
+		t := tmp[:j1-j0]
+		im.dots(&ai[0], &b[j0*ldb], ldb, k, j1-j0, &t[0])
+		for j, v := range t {
+			cr[j] = alpha*v + beta*cr[j]
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -318,4 +319,66 @@ func TestSgemmSerial(t *testing.T) {
 		}
 	}()
 	SgemmSerial(false, false, 4, 4, 4, 1, make([]float32, 15), 4, make([]float32, 16), 4, 0, make([]float32, 16), 4)
+}
+
+// TestSgemmDotsThreads: a few rows against a transposed B that does not
+// fit a core's L2 (resnet18's classifier at batch 1: 1 × 1000 × 512) take
+// every thread although their multiply-adds alone would not (threadsFor:
+// one), a small B keeps one, and the columns' split changes no bit: each
+// output is the same dot product on 1, 2 and 3 threads (1003 columns: the
+// dot kernel's last, single, columns too; with and without alpha and
+// beta), within the float64 reference's tolerance.
+func TestSgemmDotsThreads(t *testing.T) {
+	defer SetThreads(0)
+	SetThreads(2)
+	if got := dotsThreads(1, 1000, 512); got != 2 {
+		t.Errorf("1×1000×512 on 2 threads: %d threads, want 2", got)
+	}
+	if got := dotsThreads(1, 128, 256); got != 1 {
+		t.Errorf("1×128×256 (128 KiB of B) on 2 threads: %d threads, want 1", got)
+	}
+	if got := dotsThreads(1, 100, 4096); got != 2 {
+		t.Errorf("1×100×4096: %d threads, want 2 (one per 64 columns at most)", got)
+	}
+	r := rand.New(rand.NewPCG(31, 32))
+	const n, k = 1003, 512
+	for _, tc := range []struct {
+		m           int
+		alpha, beta float32
+	}{{1, 1, 0}, {3, 1, 0}, {2, -0.5, 2}} {
+		a, b, c0 := randF32(r, tc.m*k), randF32(r, n*k), randF32(r, tc.m*n)
+		want := slices.Clone(c0)
+		refSgemm(false, true, tc.m, n, k, tc.alpha, a, k, b, k, tc.beta, want, n)
+		var first []float32
+		for _, th := range []int{1, 2, 3} {
+			SetThreads(th)
+			c := slices.Clone(c0)
+			Sgemm(false, true, tc.m, n, k, tc.alpha, a, k, b, k, tc.beta, c, n)
+			for i := range c {
+				if d := math.Abs(float64(c[i] - want[i])); d > 1e-3*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("%+v, %d threads: element %d = %v, want %v", tc, th, i, c[i], want[i])
+				}
+			}
+			if first == nil {
+				first = c
+			} else if !slices.EqualFunc(c, first, func(x, y float32) bool { return math.Float32bits(x) == math.Float32bits(y) }) {
+				t.Errorf("%+v: %d threads give other bits than one", tc, th)
+			}
+		}
+	}
+}
+
+// TestSgemmDotsAllocates: a classifier's product at batch 1 (the dot
+// path) allocates nothing on one thread: its job, counter and bound work
+// method come from a pool (before: a closure and a buffer per part).
+func TestSgemmDotsAllocates(t *testing.T) {
+	if curF32.Load().dots == nil {
+		t.Skip("no dot-product kernel: the product takes the packed GEMM")
+	}
+	defer SetThreads(0)
+	SetThreads(1)
+	a, b, c := make([]float32, 512), make([]float32, 1000*512), make([]float32, 1000)
+	if n := testing.AllocsPerRun(50, func() { Sgemm(false, true, 1, 1000, 512, 1, a, 512, b, 512, 0, c, 1000) }); n != 0 {
+		t.Errorf("%v allocations per call, want 0", n)
+	}
 }
