@@ -25,9 +25,7 @@ import (
 //     takes that path: its weights may change between any two forwards.
 //
 // The outputs are those of the model's own Forward at the time of Freeze,
-// bit for bit: the same kernels compute the same sums. The order may
-// differ: a residual block's downsample runs while its input is in the
-// cache (cacheOrder).
+// bit for bit: the same kernels run in the same order.
 
 // Frozen is a model frozen for inference (see Freeze). Its Forward and
 // Forward1 behave like the model's at the time it was frozen; changing the
@@ -67,7 +65,6 @@ func Freeze(m *Model) (*Frozen, error) {
 		return nil, err
 	}
 	own := m.Clone()
-	cacheOrder(own)
 	f := &Frozen{m: own, shown: make([]*Node, len(own.Nodes))}
 	for _, p := range own.params {
 		p.Trainable = false
