@@ -234,8 +234,8 @@ const dotRowsMax = 3
 // streams from L3 or memory at what one core can load; a second core
 // loads the other half. resnet18's classifier at batch 1 (1 × 1000 × 512,
 // 2 MB of weights, 512K multiply-adds: one thread by threadsFor) took
-// 145 µs on one thread and 112 on two in the model's forward
-// (docs/performance.md, s13-r18).
+// 121-124 µs on one thread and 72-73 on two in the model's two-thread
+// forward (docs/performance.md, s13-r18).
 const dotsStream = 1 << 18
 
 // dotsThreads is how many threads sgemmDots uses for m rows against an
