@@ -25,15 +25,14 @@ import (
 func BenchmarkTorchvisionLayers(b *testing.B) {
 	for _, arch := range []string{"resnet18", "mobilenet_v2"} {
 		b.Run(arch, func(b *testing.B) {
-			b.Log(layerTable(b, torchvisionForBench(b, arch)))
+			b.Log(layerTable(b, torchvisionForBench(b, arch), zoo.Shape{C: 3, H: 224, W: 224}))
 		})
 	}
 }
 
-// layerTable runs b.N batch-1 forwards of m and formats each step's median
-// time.
-func layerTable(b *testing.B, m *ops.Model) string {
-	s := zoo.Shape{C: 3, H: 224, W: 224}
+// layerTable runs b.N batch-1 forwards of m on inputs of shape s and
+// formats each step's median time.
+func layerTable(b *testing.B, m *ops.Model, s zoo.Shape) string {
 	x := ops.New(1, s.C, s.H, s.W)
 	copy(x.Data, randomDataset(s, 1).X)
 	times := map[*ops.Node][]time.Duration{}
