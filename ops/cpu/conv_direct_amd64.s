@@ -46,6 +46,32 @@
 	NOTQ R13; \
 	ANDQ R13, BX
 
+// ZEROROWS(count, loop, done) zeroes the count (an argument) rows of R9
+// floats from R13 on, lanes K2, with Z7 = 0, and leaves R13 after them;
+// loop is the loop's label, done the label after it. ZEROROWS2 zeroes
+// the same rows of the plane at DI as well.
+#define ZEROROWS(count, loop, done) \
+	MOVQ count, R14; \
+	TESTQ R14, R14; \
+	JZ done; \
+loop: \
+	VMOVUPS Z7, K2, (R13); \
+	LEAQ (R13)(R9*4), R13; \
+	DECQ R14; \
+	JNZ loop
+
+#define ZEROROWS2(count, loop, done) \
+	MOVQ count, R14; \
+	TESTQ R14, R14; \
+	JZ done; \
+loop: \
+	VMOVUPS Z7, K2, (R13); \
+	VMOVUPS Z7, K2, (DI); \
+	LEAQ (R13)(R9*4), R13; \
+	LEAQ (DI)(R9*4), DI; \
+	DECQ R14; \
+	JNZ loop
+
 // NEXTIMG advances the source by srcImg floats and the planes by one
 // image's rows (lead+rows+trail of R9 floats), and counts the image.
 #define NEXTIMG \
@@ -552,16 +578,7 @@ ftblk:
 	JGE ftone // the last column of an odd kernel width
 	MOVQ plane+32(FP), DI
 	LEAQ (R13)(DI*4), DI
-	MOVQ lead+56(FP), R14
-	TESTQ R14, R14
-	JZ ft2data
-ft2lead:
-	VMOVUPS Z7, K2, (R13)
-	VMOVUPS Z7, K2, (DI)
-	LEAQ (R13)(R9*4), R13
-	LEAQ (DI)(R9*4), DI
-	DECQ R14
-	JNZ ft2lead
+	ZEROROWS2(lead+56(FP), ft2lead, ft2data)
 ft2data:
 	MOVQ rows+64(FP), R14
 	TESTQ R14, R14
@@ -580,26 +597,10 @@ ft2row:
 	DECQ R14
 	JNZ ft2row
 ft2trail:
-	MOVQ trail+72(FP), R14
-	TESTQ R14, R14
-	JZ ftblkend
-ft2t:
-	VMOVUPS Z7, K2, (R13)
-	VMOVUPS Z7, K2, (DI)
-	LEAQ (R13)(R9*4), R13
-	LEAQ (DI)(R9*4), DI
-	DECQ R14
-	JNZ ft2t
+	ZEROROWS2(trail+72(FP), ft2t, ftblkend)
 	JMP ftblkend
 ftone:
-	MOVQ lead+56(FP), R14
-	TESTQ R14, R14
-	JZ ft1data
-ft1lead:
-	VMOVUPS Z7, K2, (R13)
-	LEAQ (R13)(R9*4), R13
-	DECQ R14
-	JNZ ft1lead
+	ZEROROWS(lead+56(FP), ft1lead, ft1data)
 ft1data:
 	MOVQ rows+64(FP), R14
 	TESTQ R14, R14
@@ -614,14 +615,7 @@ ft1row:
 	DECQ R14
 	JNZ ft1row
 ft1trail:
-	MOVQ trail+72(FP), R14
-	TESTQ R14, R14
-	JZ ftblkend
-ft1t:
-	VMOVUPS Z7, K2, (R13)
-	LEAQ (R13)(R9*4), R13
-	DECQ R14
-	JNZ ft1t
+	ZEROROWS(trail+72(FP), ft1t, ftblkend)
 ftblkend:
 	ADDQ $16, R11
 	JMP ftblk
@@ -668,14 +662,7 @@ f1blk:
 	MOVQ src+0(FP), CX
 	LEAQ (CX)(AX*4), AX
 	LEAQ (R10)(R11*4), R13
-	MOVQ lead+56(FP), R14
-	TESTQ R14, R14
-	JZ f1data
-f1lead:
-	VMOVUPS Z7, K2, (R13)
-	LEAQ (R13)(R9*4), R13
-	DECQ R14
-	JNZ f1lead
+	ZEROROWS(lead+56(FP), f1lead, f1data)
 f1data:
 	MOVQ rows+64(FP), R14
 	TESTQ R14, R14
@@ -688,14 +675,7 @@ f1row:
 	DECQ R14
 	JNZ f1row
 f1trail:
-	MOVQ trail+72(FP), R14
-	TESTQ R14, R14
-	JZ f1blkend
-f1t:
-	VMOVUPS Z7, K2, (R13)
-	LEAQ (R13)(R9*4), R13
-	DECQ R14
-	JNZ f1t
+	ZEROROWS(trail+72(FP), f1t, f1blkend)
 f1blkend:
 	ADDQ $16, R11
 	JMP f1blk
