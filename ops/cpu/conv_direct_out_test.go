@@ -68,13 +68,7 @@ func TestDirectOutMatchesGo(t *testing.T) {
 // dot product, dotTail, in both.)
 func TestConv2dFusedPointwise(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
-	fill := func(n int) []float32 {
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = float32(r.NormFloat64())
-		}
-		return v
-	}
+	fill := func(n int) []float32 { return normals(r, n) }
 	fusions := []ops.ConvFusion{{}, {ReLU: true}, {Clip: true, Lo: 0, Hi: 6}, {Clip: true, Lo: -1, Hi: 0.5}, {ReLU: true, Clip: true, Lo: -2, Hi: 6}}
 	for _, s := range [][5]int{{1, 24, 14, 14, 20}, {1, 800, 7, 7, 16}, {2, 16, 12, 12, 9}, {1, 8, 3, 5, 5}, {1, 32, 28, 28, 96}} { // N, C, H=OutH, W=OutW, OutC
 		p := ops.ConvParams{N: s[0], C: s[1], H: s[2], W: s[3], OutC: s[4], KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: s[2], OutW: s[3]}

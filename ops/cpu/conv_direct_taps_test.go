@@ -78,13 +78,7 @@ func TestFillTapPlanes(t *testing.T) {
 // and channel ranges), 3 and 16 (image runs).
 func TestTapLayoutSameBits(t *testing.T) {
 	r := rand.New(rand.NewPCG(23, 24))
-	fill := func(n int) []float32 {
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = float32(r.NormFloat64())
-		}
-		return v
-	}
+	fill := func(n int) []float32 { return normals(r, n) }
 	geoms := []ops.ConvParams{
 		{C: 16, H: 32, W: 32, OutC: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1},
 		{C: 32, H: 16, W: 16, OutC: 64, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1},

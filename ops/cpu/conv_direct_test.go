@@ -47,13 +47,7 @@ func directGeoms() []ops.ConvParams {
 // outputs across worker counts.
 func TestDirectConvMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	fill := func(n int) []float32 {
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = float32(r.NormFloat64())
-		}
-		return v
-	}
+	fill := func(n int) []float32 { return normals(r, n) }
 	kinds := map[[2]bool]bool{} // tiles of (row bands, channel ranges) seen
 	bigBands := false           // bands of images too large for one tile
 	inPlace := false            // 1×1 tiles reading the input where it lies
@@ -254,13 +248,7 @@ func TestPoolOut(t *testing.T) {
 // convolutions take, against the float64 convolution.
 func TestConv2dFusedMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
-	fill := func(n int) []float32 {
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = float32(r.NormFloat64())
-		}
-		return v
-	}
+	fill := func(n int) []float32 { return normals(r, n) }
 	for _, p := range []ops.ConvParams{
 		{N: 3, C: 4, H: 9, W: 7, OutC: 6, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: 9, OutW: 7},
 		{N: 3, C: 4, H: 9, W: 7, OutC: 6, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 2, OutH: 9, OutW: 7},

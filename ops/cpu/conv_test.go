@@ -86,13 +86,7 @@ func TestConvActMatchesDirect(t *testing.T) {
 		{N: 5, C: 4, H: 9, W: 11, OutC: 6, KH: 3, KW: 2, StrideH: 2, StrideW: 1, PadH: 1, PadW: 0, DilH: 1, DilW: 2, Groups: 2},
 		{N: 3, C: 1, H: 28, W: 28, OutC: 5, KH: 4, KW: 4, StrideH: 4, StrideW: 4, DilH: 1, DilW: 1, Groups: 1},
 	}
-	fill := func(n int) []float32 {
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = float32(r.NormFloat64())
-		}
-		return v
-	}
+	fill := func(n int) []float32 { return normals(r, n) }
 	for gi, p := range geoms {
 		p.OutH = (p.H+2*p.PadH-p.DilH*(p.KH-1)-1)/p.StrideH + 1
 		p.OutW = (p.W+2*p.PadW-p.DilW*(p.KW-1)-1)/p.StrideW + 1
@@ -192,4 +186,14 @@ func TestIm2colTap32(t *testing.T) {
 			}
 		}
 	}
+}
+
+// normals is n floats drawn from r's standard normal distribution, the
+// random operands of the convolution tests.
+func normals(r *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(r.NormFloat64())
+	}
+	return v
 }

@@ -103,13 +103,7 @@ func TestWinoMatchesReference(t *testing.T) {
 		t.Skip("no Winograd path on this CPU (or QPIPE_WINOGRAD=0)")
 	}
 	r := rand.New(rand.NewPCG(19, 20))
-	fill := func(n int) []float32 {
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = float32(r.NormFloat64())
-		}
-		return v
-	}
+	fill := func(n int) []float32 { return normals(r, n) }
 	fusions := []func(oc int, res []float32) ops.ConvFusion{
 		func(oc int, _ []float32) ops.ConvFusion { return ops.ConvFusion{Shift: fill(oc)} },
 		func(oc int, _ []float32) ops.ConvFusion {
