@@ -198,9 +198,15 @@ func TestSlurmKilledJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// the killed branch's first step (its model, 2.2.1) may have finished
+	// before scancel reached the job: then it is stored, and the rerun
+	// takes it from the store
+	modelDone := false
 	for _, s := range r.Steps {
 		inKilled := strings.HasPrefix(s.Node, "2.2.")
-		if inKilled == (s.Status == run.StatusDone) && s.Node != "2.2.1" {
+		if s.Node == "2.2.1" {
+			modelDone = s.Status == run.StatusDone
+		} else if inKilled == (s.Status == run.StatusDone) {
 			t.Errorf("node %s: %s", s.Node, s.Status)
 		}
 	}
@@ -208,9 +214,13 @@ func TestSlurmKilledJob(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("second run: exit %d\n%s", code, stderr)
 	}
-	if !strings.Contains(stderr, "submitted 1 job of sweep.qpipe to Slurm: 3 of 10 nodes to run (7 in the step store)") ||
+	toRun := "3 of 10 nodes to run (7 in the step store)"
+	if modelDone {
+		toRun = "2 of 10 nodes to run (8 in the step store)"
+	}
+	if !strings.Contains(stderr, "submitted 1 job of sweep.qpipe to Slurm: "+toRun) ||
 		!strings.Contains(stderr, "--array=1") {
-		t.Errorf("second run did not resubmit branch s=2 only:\n%s", stderr)
+		t.Errorf("second run did not resubmit branch s=2 only (want %q):\n%s", toRun, stderr)
 	}
 	r, err = run.ReadReport("o")
 	if err != nil {
@@ -218,7 +228,7 @@ func TestSlurmKilledJob(t *testing.T) {
 	}
 	for _, s := range r.Steps {
 		want := run.StatusCached
-		if strings.HasPrefix(s.Node, "2.2.") {
+		if strings.HasPrefix(s.Node, "2.2.") && !(s.Node == "2.2.1" && modelDone) {
 			want = run.StatusDone
 		}
 		if s.Status != want {
