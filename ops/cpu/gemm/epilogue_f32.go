@@ -122,5 +122,5 @@ func onesOf(m int) []float32 {
 func SgemmIndirectEpilogue(m, n, k int, a []float32, lda int, b []float32, off []int, c []float32, ldc int, ep RowEpilogue) {
 	ep.check(m, n, ldc)
 	ep = ep.withScale(m)
-	sgemmIndirect(m, n, k, a, lda, b, off, c, ldc, &ep)
+	sgemmIndirect(m, n, k, a, lda, b, off, c, ldc, &ep, nil)
 }

@@ -25,11 +25,14 @@ func putIdxArgs(p *sgemmArgs) {
 // packed copy. C is overwritten (beta 0). It panics on inconsistent sizes,
 // short slices or an offset whose row leaves b.
 func SgemmIndirect(m, n, k int, a []float32, lda int, b []float32, off []int, c []float32, ldc int) {
-	sgemmIndirect(m, n, k, a, lda, b, off, c, ldc, nil)
+	sgemmIndirect(m, n, k, a, lda, b, off, c, ldc, nil, nil)
 }
 
-// sgemmIndirect is SgemmIndirect with the epilogue ep (nil: none).
-func sgemmIndirect(m, n, k int, a []float32, lda int, b []float32, off []int, c []float32, ldc int, ep *RowEpilogue) {
+// sgemmIndirect is SgemmIndirect with the epilogue ep (nil: none) and
+// the dot-product columns tail (nil: none; SgemmIndirectDotTail), which
+// run on each row tile of A after the kernel's, while the tile's rows are
+// still in cache.
+func sgemmIndirect(m, n, k int, a []float32, lda int, b []float32, off []int, c []float32, ldc int, ep *RowEpilogue, tail *tailCols) {
 	checkMat("SgemmIndirect", "A", len(a), m, k, lda, false)
 	checkMat("SgemmIndirect", "C", len(c), m, n, ldc, false)
 	if len(off) < k {
@@ -69,38 +72,58 @@ func sgemmIndirect(m, n, k int, a []float32, lda int, b []float32, off []int, c 
 	p := idxArgs.Get().(*sgemmArgs) // the kernels take it by pointer: from a pool, not the heap per call
 	defer putIdxArgs(p)
 	*p = sgemmArgs{alpha: 1, lda: lda, ldc: ldc}
+	if tail != nil {
+		for t := range tiles {
+			ir, rows := m*t/tiles, m*(t+1)/tiles-m*t/tiles
+			for pc := 0; pc < k; pc += idxKC {
+				idxBlock(impl, p, pc, k, n, ir, rows, a, b, off, c, ep)
+			}
+			tail.rows(impl, ir, rows, k, a, lda, c, ldc, ep)
+		}
+		return
+	}
 	for pc := 0; pc < k; pc += idxKC {
-		p.kc = min(idxKC, k-pc)
-		if pc > 0 {
-			p.beta = 1
+		for t := range tiles {
+			ir, rows := m*t/tiles, m*(t+1)/tiles-m*t/tiles
+			idxBlock(impl, p, pc, k, n, ir, rows, a, b, off, c, ep)
 		}
-		p.boff = &off[pc]
-		if ep != nil && pc+p.kc == k { // the last k block stores the final values
-			p.epi, p.lo, p.hi = ep.flags(), ep.Lo, ep.Hi
+	}
+}
+
+// idxBlock runs the indirect kernel on rows ir..ir+rows-1 of C, every
+// column block, for the k block at pc (beta 1 past the first; the
+// epilogue with the last).
+func idxBlock(impl *f32Impl, p *sgemmArgs, pc, k, n, ir, rows int, a, b []float32, off []int, c []float32, ep *RowEpilogue) {
+	lda, ldc := p.lda, p.ldc
+	p.kc = min(idxKC, k-pc)
+	p.beta = 0
+	if pc > 0 {
+		p.beta = 1
+	}
+	p.boff = &off[pc]
+	p.epi = 0
+	if ep != nil && pc+p.kc == k { // the last k block stores the final values
+		p.epi, p.lo, p.hi = ep.flags(), ep.Lo, ep.Hi
+	}
+	p.a = &a[ir*lda+pc]
+	if p.epi != 0 {
+		p.scale, p.shift = &ep.Scale[ir], &ep.Shift[ir]
+	}
+	for jr := 0; jr < n; jr += impl.idxNR {
+		p.nr = min(impl.idxNR, n-jr)
+		p.b = &b[jr]
+		p.c = &c[ir*ldc+jr]
+		if p.epi != 0 && ep.Res != nil {
+			p.res = &ep.Res[ir*ldc+jr]
 		}
-		for jr := 0; jr < n; jr += impl.idxNR {
-			p.nr = min(impl.idxNR, n-jr)
-			p.b = &b[jr]
-			vecs := 0 // a narrow kernel's vectors, 0: the full one
-			if impl.tileIdxNarrow != nil && ceilDiv(p.nr, impl.idxNarrow)*impl.idxNarrow < impl.idxNR {
-				vecs = ceilDiv(p.nr, impl.idxNarrow)
-			}
-			for t := range tiles {
-				ir, rows := m*t/tiles, m*(t+1)/tiles-m*t/tiles
-				p.a = &a[ir*lda+pc]
-				p.c = &c[ir*ldc+jr]
-				if p.epi != 0 {
-					p.scale, p.shift = &ep.Scale[ir], &ep.Shift[ir]
-					if ep.Res != nil {
-						p.res = &ep.Res[ir*ldc+jr]
-					}
-				}
-				if vecs > 0 {
-					impl.tileIdxNarrow(rows, vecs, p)
-				} else {
-					impl.tileIdx(rows, p)
-				}
-			}
+		vecs := 0 // a narrow kernel's vectors, 0: the full one
+		if impl.tileIdxNarrow != nil && ceilDiv(p.nr, impl.idxNarrow)*impl.idxNarrow < impl.idxNR {
+			vecs = ceilDiv(p.nr, impl.idxNarrow)
+		}
+		if vecs > 0 {
+			impl.tileIdxNarrow(rows, vecs, p)
+		} else {
+			impl.tileIdx(rows, p)
 		}
 	}
 }

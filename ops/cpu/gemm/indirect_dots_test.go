@@ -20,7 +20,7 @@ func TestSgemmIndirectDotTail(t *testing.T) {
 			defer useKernels(kern, "")()
 			r := rand.New(rand.NewPCG(7, 8))
 			for _, s := range [][4]int{ // m, n, k, ldc pad
-				{160, 49, 480, 0}, {9, 49, 1, 0}, {37, 196, 64, 3}, {20, 100, 800, 0}, {10, 48, 20, 0}, {5, 96, 17, 1}, {12, 53, 30, 0},
+				{160, 49, 480, 0}, {30, 97, 1700, 2}, {9, 49, 1, 0}, {37, 196, 64, 3}, {20, 100, 800, 0}, {10, 48, 20, 0}, {5, 96, 17, 1}, {12, 53, 30, 0},
 			} {
 				for combo := range 5 { // 0: no epilogue; 1: a shift; 2: and a scale; 3: and a residual; 4: and both bounds
 					m, n, k := s[0], s[1], s[2]
@@ -90,5 +90,48 @@ func TestSgemmIndirectDotTail(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSgemmIndirectDotTailRowTiles checks the tail columns that
+// SgemmIndirectDotTail computes tile by tile (each row tile's dot
+// products right after the kernel's k blocks for it) bit for bit against
+// one pass of the dot products over every row with the whole k, the order
+// they ran in before: a row's sum must not depend on the tile it sits in.
+// The shapes have several k blocks (idxKC) and row tiles of 8 and 9 rows,
+// resnet18's 512→512 layer on 7×7 among them (k = 4608, 49 columns).
+func TestSgemmIndirectDotTailRowTiles(t *testing.T) {
+	defer useKernels("avx512", "")()
+	impl := curF32.Load()
+	if impl.tileIdx == nil || impl.dots == nil {
+		t.Skip("no AVX-512 indirect kernel here")
+	}
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, s := range [][3]int{{512, 49, 4608}, {37, 98, 2*idxKC + 5}, {17, 52, idxKC + 1}} { // m, n, k
+		m, n, k := s[0], s[1], s[2]
+		ldc := n + 2
+		b := randF32(r, 2*n+k)
+		off := make([]int, k)
+		for p := range off {
+			off[p] = r.IntN(len(b) - n + 1)
+		}
+		a := randF32(r, m*k)
+		ep := &RowEpilogue{Scale: randF32(r, m), Shift: randF32(r, m), Res: randF32(r, m*ldc), Lo: 0, Floor: true}
+		got := make([]float32, m*ldc)
+		SgemmIndirectDotTail(m, n, k, a, k, b, off, got, ldc, ep)
+		full := n / 48 * 48
+		col, out := make([]float32, k), make([]float32, m)
+		for j := full; j < n; j++ {
+			for p, o := range off {
+				col[p] = b[o+j]
+			}
+			impl.dots(&col[0], &a[0], k, k, m, &out[0])
+			for i, v := range out {
+				want := ep.apply(v, ep.Scale[i], ep.Shift[i], ep.Res[i*ldc+j])
+				if g := got[i*ldc+j]; math.Float32bits(g) != math.Float32bits(want) {
+					t.Fatalf("%v: C[%d,%d] = %v, one pass over the rows gives %v", s, i, j, g, want)
+				}
+			}
+		}
 	}
 }
