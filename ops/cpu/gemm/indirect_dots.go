@@ -48,7 +48,12 @@ func SgemmIndirectDotTail(m, n, k int, a []float32, lda int, b []float32, off []
 			col[p] = b[o+j]
 		}
 	}
-	sgemmIndirect(m, full, k, a, lda, b, off, c, ldc, ep, &tail) // checks A, the offsets and B's first columns
+	if m*k < dotsStream { // A stays in the core's L2 from the kernel's pass to the dots'
+		sgemmIndirect(m, full, k, a, lda, b, off, c, ldc, ep, nil) // checks A, the offsets and B's first columns
+		tail.rows(impl, 0, m, k, a, lda, c, ldc, ep)
+		return
+	}
+	sgemmIndirect(m, full, k, a, lda, b, off, c, ldc, ep, &tail)
 }
 
 // tailCols holds the columns j0..j1-1 of SgemmIndirectDotTail's B,
@@ -61,12 +66,15 @@ type tailCols struct {
 
 // rows computes the tail columns of C's rows ir..ir+rows-1 as dot
 // products (each row's sum in the same order whatever the rows around it:
-// the bits depend on k alone) and applies ep (nil: none). sgemmIndirect
-// calls it on each row tile right after the kernel has run all of the
-// tile's k blocks, so the tile's rows of A come from the core's cache: a
-// second pass over all of A after the kernel's read it from memory again
-// (resnet18's 512→512 3×3 layer on 7×7: 9.4 MB of weights, 14% of the
-// layer's time on one thread).
+// the bits depend on k alone) and applies ep (nil: none). Where A exceeds
+// a core's L2 (dotsStream), sgemmIndirect calls it on each row tile right
+// after the kernel has run all of the tile's k blocks, so the tile's rows
+// of A come from the core's cache: a second pass over all of A after the
+// kernel's read it from memory again (resnet18's 512→512 3×3 layer on
+// 7×7: 9.4 MB of weights, 14% of the layer's time on one thread). A
+// smaller A is still in L2 after the kernel's pass, and one pass over its
+// rows saves a call per tile (the 1×1 stride-2 256→512 downsample onto
+// 7×7 took 13-18 µs more tile by tile).
 func (tc *tailCols) rows(impl *f32Impl, ir, rows, k int, a []float32, lda int, c []float32, ldc int, ep *RowEpilogue) {
 	for j := tc.j0; j < tc.j1; j++ {
 		out := tc.out[:rows]

@@ -98,7 +98,8 @@ func TestSgemmIndirectDotTail(t *testing.T) {
 // products right after the kernel's k blocks for it) bit for bit against
 // one pass of the dot products over every row with the whole k, the order
 // they ran in before: a row's sum must not depend on the tile it sits in.
-// The shapes have several k blocks (idxKC) and row tiles of 8 and 9 rows,
+// The shapes have several k blocks (idxKC), row tiles of 8 and 9 rows and
+// an A larger than dotsStream (tile by tile) or smaller (one pass after),
 // resnet18's 512→512 layer on 7×7 among them (k = 4608, 49 columns).
 func TestSgemmIndirectDotTailRowTiles(t *testing.T) {
 	defer useKernels("avx512", "")()
@@ -107,7 +108,7 @@ func TestSgemmIndirectDotTailRowTiles(t *testing.T) {
 		t.Skip("no AVX-512 indirect kernel here")
 	}
 	r := rand.New(rand.NewPCG(9, 10))
-	for _, s := range [][3]int{{512, 49, 4608}, {37, 98, 2*idxKC + 5}, {17, 52, idxKC + 1}} { // m, n, k
+	for _, s := range [][3]int{{512, 49, 4608}, {60, 97, 4400}, {37, 98, 2*idxKC + 5}, {17, 52, idxKC + 1}} { // m, n, k: A over and under dotsStream
 		m, n, k := s[0], s[1], s[2]
 		ldc := n + 2
 		b := randF32(r, 2*n+k)
