@@ -76,24 +76,28 @@ func sgemmIndirect(m, n, k int, a []float32, lda int, b []float32, off []int, c 
 		for t := range tiles {
 			ir, rows := m*t/tiles, m*(t+1)/tiles-m*t/tiles
 			for pc := 0; pc < k; pc += idxKC {
-				idxBlock(impl, p, pc, k, n, ir, rows, a, b, off, c, ep)
+				for jr := 0; jr < n; jr += impl.idxNR {
+					idxTile(impl, p, pc, k, jr, n, ir, rows, a, b, off, c, ep)
+				}
 			}
 			tail.rows(impl, ir, rows, k, a, lda, c, ldc, ep)
 		}
 		return
 	}
 	for pc := 0; pc < k; pc += idxKC {
-		for t := range tiles {
-			ir, rows := m*t/tiles, m*(t+1)/tiles-m*t/tiles
-			idxBlock(impl, p, pc, k, n, ir, rows, a, b, off, c, ep)
+		for jr := 0; jr < n; jr += impl.idxNR { // a block of B's columns stays in L1 across the row tiles
+			for t := range tiles {
+				ir, rows := m*t/tiles, m*(t+1)/tiles-m*t/tiles
+				idxTile(impl, p, pc, k, jr, n, ir, rows, a, b, off, c, ep)
+			}
 		}
 	}
 }
 
-// idxBlock runs the indirect kernel on rows ir..ir+rows-1 of C, every
-// column block, for the k block at pc (beta 1 past the first; the
+// idxTile runs the indirect kernel on the tile of C at rows ir..ir+rows-1
+// and columns jr.., for the k block at pc (beta 1 past the first; the
 // epilogue with the last).
-func idxBlock(impl *f32Impl, p *sgemmArgs, pc, k, n, ir, rows int, a, b []float32, off []int, c []float32, ep *RowEpilogue) {
+func idxTile(impl *f32Impl, p *sgemmArgs, pc, k, jr, n, ir, rows int, a, b []float32, off []int, c []float32, ep *RowEpilogue) {
 	lda, ldc := p.lda, p.ldc
 	p.kc = min(idxKC, k-pc)
 	p.beta = 0
@@ -104,27 +108,23 @@ func idxBlock(impl *f32Impl, p *sgemmArgs, pc, k, n, ir, rows int, a, b []float3
 	p.epi = 0
 	if ep != nil && pc+p.kc == k { // the last k block stores the final values
 		p.epi, p.lo, p.hi = ep.flags(), ep.Lo, ep.Hi
-	}
-	p.a = &a[ir*lda+pc]
-	if p.epi != 0 {
 		p.scale, p.shift = &ep.Scale[ir], &ep.Shift[ir]
-	}
-	for jr := 0; jr < n; jr += impl.idxNR {
-		p.nr = min(impl.idxNR, n-jr)
-		p.b = &b[jr]
-		p.c = &c[ir*ldc+jr]
-		if p.epi != 0 && ep.Res != nil {
+		if ep.Res != nil {
 			p.res = &ep.Res[ir*ldc+jr]
 		}
-		vecs := 0 // a narrow kernel's vectors, 0: the full one
-		if impl.tileIdxNarrow != nil && ceilDiv(p.nr, impl.idxNarrow)*impl.idxNarrow < impl.idxNR {
-			vecs = ceilDiv(p.nr, impl.idxNarrow)
-		}
-		if vecs > 0 {
-			impl.tileIdxNarrow(rows, vecs, p)
-		} else {
-			impl.tileIdx(rows, p)
-		}
+	}
+	p.nr = min(impl.idxNR, n-jr)
+	p.a = &a[ir*lda+pc]
+	p.b = &b[jr]
+	p.c = &c[ir*ldc+jr]
+	vecs := 0 // a narrow kernel's vectors, 0: the full one
+	if impl.tileIdxNarrow != nil && ceilDiv(p.nr, impl.idxNarrow)*impl.idxNarrow < impl.idxNR {
+		vecs = ceilDiv(p.nr, impl.idxNarrow)
+	}
+	if vecs > 0 {
+		impl.tileIdxNarrow(rows, vecs, p)
+	} else {
+		impl.tileIdx(rows, p)
 	}
 }
 
