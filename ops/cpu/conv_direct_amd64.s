@@ -366,7 +366,7 @@ pdone:
 // past the plane does not fault): in resnet18's forward the stem's output
 // comes back from memory, and the prefetch took the pool from 268-307 to
 // 241-257 µs at one thread (docs/performance.md, s13-r18).
-TEXT ·pool3s2Row16(SB), NOSPLIT, $0-56
+TEXT ·pool3s2Row16(SB), NOSPLIT, $0-64
 	MOVQ r0+0(FP), SI
 	MOVQ r1+8(FP), BX
 	MOVQ r2+16(FP), DX
@@ -379,6 +379,16 @@ TEXT ·pool3s2Row16(SB), NOSPLIT, $0-56
 	SHLQ $2, R14
 	LEAQ (DX)(R14*1), R13 // r2 + w: the next output row's first new row
 	LEAQ (R13)(R14*1), R14 // and its second
+	MOVQ next+56(FP), AX // the next output row's lines, for writing (nil: none)
+	TESTQ AX, AX
+	JZ pwdone
+	LEAQ (AX)(R9*4), R12
+pwloop:
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08 // PREFETCHW (AX)
+	ADDQ $64, AX
+	CMPQ AX, R12
+	JLT pwloop
+pwdone:
 	XORQ R11, R11
 vloop:
 	MOVQ CX, AX
