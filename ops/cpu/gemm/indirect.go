@@ -72,12 +72,16 @@ func sgemmIndirect(m, n, k int, a []float32, lda int, b []float32, off []int, c 
 	p := idxArgs.Get().(*sgemmArgs) // the kernels take it by pointer: from a pool, not the heap per call
 	defer putIdxArgs(p)
 	*p = sgemmArgs{alpha: 1, lda: lda, ldc: ldc}
+	kern := impl.tileIdx
+	if impl.tileIdxStream != nil && idxStreams(m, n, k, impl.idxNR) {
+		kern = impl.tileIdxStream
+	}
 	if tail != nil {
 		for t := range tiles {
 			ir, rows := m*t/tiles, m*(t+1)/tiles-m*t/tiles
 			for pc := 0; pc < k; pc += idxKC {
 				for jr := 0; jr < n; jr += impl.idxNR {
-					idxTile(impl, p, pc, k, jr, n, ir, rows, a, b, off, c, ep)
+					idxTile(impl, kern, p, pc, k, jr, n, ir, rows, a, b, off, c, ep)
 				}
 			}
 			tail.rows(impl, ir, rows, k, a, lda, c, ldc, ep)
@@ -88,7 +92,7 @@ func sgemmIndirect(m, n, k int, a []float32, lda int, b []float32, off []int, c 
 		for jr := 0; jr < n; jr += impl.idxNR { // a block of B's columns stays in L1 across the row tiles
 			for t := range tiles {
 				ir, rows := m*t/tiles, m*(t+1)/tiles-m*t/tiles
-				idxTile(impl, p, pc, k, jr, n, ir, rows, a, b, off, c, ep)
+				idxTile(impl, kern, p, pc, k, jr, n, ir, rows, a, b, off, c, ep)
 			}
 		}
 	}
@@ -97,7 +101,7 @@ func sgemmIndirect(m, n, k int, a []float32, lda int, b []float32, off []int, c 
 // idxTile runs the indirect kernel on the tile of C at rows ir..ir+rows-1
 // and columns jr.., for the k block at pc (beta 1 past the first; the
 // epilogue with the last).
-func idxTile(impl *f32Impl, p *sgemmArgs, pc, k, jr, n, ir, rows int, a, b []float32, off []int, c []float32, ep *RowEpilogue) {
+func idxTile(impl *f32Impl, kern func(int, *sgemmArgs), p *sgemmArgs, pc, k, jr, n, ir, rows int, a, b []float32, off []int, c []float32, ep *RowEpilogue) {
 	lda, ldc := p.lda, p.ldc
 	p.kc = min(idxKC, k-pc)
 	p.beta = 0
@@ -124,9 +128,19 @@ func idxTile(impl *f32Impl, p *sgemmArgs, pc, k, jr, n, ir, rows int, a, b []flo
 	if vecs > 0 {
 		impl.tileIdxNarrow(rows, vecs, p)
 	} else {
-		impl.tileIdx(rows, p)
+		kern(rows, p)
 	}
 }
+
+// idxStreams reports whether the kernel reads an m×k A once from L3 or
+// memory: A exceeds a core's L2 (dotsStream floats) and the n columns are
+// one block of nr, so no later block reads A again from cache. Such a
+// product takes the variant that prefetches A's rows
+// (f32Impl.tileIdxStream): resnet18's 3×3 layers onto 7×7 (48 columns in
+// the kernel, the 49th a dot product). Where later column blocks reread
+// A from L2 (its 3×3 stride-2 128→256 layer onto 14×14: 196 columns)
+// the prefetches cost 10-20 µs.
+func idxStreams(m, n, k, nr int) bool { return m*k >= dotsStream && n <= nr }
 
 // idxKC is the k block of the indirect kernel. B is read in place, not
 // packed into a cache-sized panel, so k is cut only to keep a row tile of

@@ -15,6 +15,9 @@ type f32Impl struct {
 	// boff[k] (SgemmIndirect).
 	tileIdx      func(rows int, p *sgemmArgs)
 	idxMR, idxNR int
+	// tileIdxStream, if set, is tileIdx prefetching A's rows ahead, for
+	// an A larger than a core's L2 (idxStreams).
+	tileIdxStream func(rows int, p *sgemmArgs)
 	// tileIdxNarrow, if set, is tileIdx for a last tile of at most
 	// idxNarrow·vecs columns (vecs < idxNR/idxNarrow), doing that many
 	// columns' work rather than idxNR's.

@@ -30,6 +30,7 @@ func init() {
 		registerF32(&f32Impl{name: "avx512", mr: 14, nr: 32, kc: 256, mc: 168, nc: 3072,
 			tile:    func(rows int, p *sgemmArgs) { sgemmAVX512[rows](p) },
 			tileIdx: func(rows int, p *sgemmArgs) { sgemmIdxAVX512[rows](p) }, idxMR: 9, idxNR: 48,
+			tileIdxStream: func(rows int, p *sgemmArgs) { sgemmIdxStreamAVX512[rows](p) },
 			tileIdxNarrow: func(rows, vecs int, p *sgemmArgs) {
 				if vecs == 1 {
 					sgemmIdx16AVX512[rows](p)

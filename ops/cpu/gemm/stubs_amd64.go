@@ -79,6 +79,36 @@ func sgemmIdxAVX512_8(p *sgemmArgs)
 //go:noescape
 func sgemmIdxAVX512_9(p *sgemmArgs)
 
+// sgemmIdxStreamAVX512[r] is the sgemmIdxStreamAVX512 kernel for r rows.
+var sgemmIdxStreamAVX512 = [...]func(*sgemmArgs){nil, sgemmIdxStreamAVX512_1, sgemmIdxStreamAVX512_2, sgemmIdxStreamAVX512_3, sgemmIdxStreamAVX512_4, sgemmIdxStreamAVX512_5, sgemmIdxStreamAVX512_6, sgemmIdxStreamAVX512_7, sgemmIdxStreamAVX512_8, sgemmIdxStreamAVX512_9}
+
+//go:noescape
+func sgemmIdxStreamAVX512_1(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdxStreamAVX512_2(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdxStreamAVX512_3(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdxStreamAVX512_4(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdxStreamAVX512_5(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdxStreamAVX512_6(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdxStreamAVX512_7(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdxStreamAVX512_8(p *sgemmArgs)
+
+//go:noescape
+func sgemmIdxStreamAVX512_9(p *sgemmArgs)
+
 // sgemmIdx16AVX512[r] is the sgemmIdx16AVX512 kernel for r rows.
 var sgemmIdx16AVX512 = [...]func(*sgemmArgs){nil, sgemmIdx16AVX512_1, sgemmIdx16AVX512_2, sgemmIdx16AVX512_3, sgemmIdx16AVX512_4, sgemmIdx16AVX512_5, sgemmIdx16AVX512_6, sgemmIdx16AVX512_7, sgemmIdx16AVX512_8, sgemmIdx16AVX512_9}
 

@@ -136,7 +136,9 @@ func (g *gen) masks256(off int) {
 
 // sgemmAVX512 emits the rows×32 fp32 kernel: C = alpha*A*B + beta*C.
 // A is read in place (rows at lda), B is a packed kc×32 panel.
-func (g *gen) sgemmAVX512(rows int) { g.sgemm512(fmt.Sprintf("sgemmAVX512_%d", rows), rows, 2, false) }
+func (g *gen) sgemmAVX512(rows int) {
+	g.sgemm512(fmt.Sprintf("sgemmAVX512_%d", rows), rows, 2, false, false)
+}
 
 // sgemmIdxAVX512 emits the rows×48 kernel (rows <= 9) whose B row k is the
 // 48 floats (fewer, masked, at the right edge) at b + boff[k]: an
@@ -144,7 +146,17 @@ func (g *gen) sgemmAVX512(rows int) { g.sgemm512(fmt.Sprintf("sgemmAVX512_%d", r
 // kernel tap. Its 27 accumulators in 3 columns of vectors let row tiles of
 // 8 cover the 16..64 output channels of small CNNs without a short tail.
 func (g *gen) sgemmIdxAVX512(rows int) {
-	g.sgemm512(fmt.Sprintf("sgemmIdxAVX512_%d", rows), rows, 3, true)
+	g.sgemm512(fmt.Sprintf("sgemmIdxAVX512_%d", rows), rows, 3, true, false)
+}
+
+// sgemmIdxStreamAVX512 emits sgemmIdxAVX512 with a prefetch of each row
+// of A 512 bytes ahead (PREFETCHT0, one per row every 4 k steps), for
+// an A that streams from memory (larger than a core's L2: resnet18's
+// 7×7 and stride-2 layers onto 7×7), whose rows the kernel otherwise
+// waits for; with A in cache the prefetches cost 3-5%, so SgemmIndirect
+// takes this variant only for a large A.
+func (g *gen) sgemmIdxStreamAVX512(rows int) {
+	g.sgemm512(fmt.Sprintf("sgemmIdxStreamAVX512_%d", rows), rows, 3, true, true)
 }
 
 // sgemmIdxNarrow emits the rows×16 (nv 1: sgemmIdx16AVX512) and rows×32
@@ -152,13 +164,14 @@ func (g *gen) sgemmIdxAVX512(rows int) {
 // columns of a row: the 49 columns of a 7×7 image are a 48-column tile
 // and a 16-column one instead of two 48-column ones.
 func (g *gen) sgemmIdxNarrow(rows, nv int) {
-	g.sgemm512(fmt.Sprintf("sgemmIdx%dAVX512_%d", 16*nv, rows), rows, nv, true)
+	g.sgemm512(fmt.Sprintf("sgemmIdx%dAVX512_%d", 16*nv, rows), rows, nv, true, false)
 }
 
 // sgemm512 is the body of the AVX-512 fp32 kernels: a rows×(16·nv) tile
 // (accumulator Z(nv·r+h)); indirect selects sgemmIdxAVX512's B (R14 the
-// base, DX walking the offset table).
-func (g *gen) sgemm512(name string, rows, nv int, indirect bool) {
+// base, DX walking the offset table); stream adds the prefetch of A's
+// rows (sgemmIdxStreamAVX512).
+func (g *gen) sgemm512(name string, rows, nv int, indirect, stream bool) {
 	g.text(name)
 	g.f("MOVQ %d(AX), SI", fA)
 	g.f("MOVQ %d(AX), R9", fLda)
@@ -181,6 +194,11 @@ func (g *gen) sgemm512(name string, rows, nv int, indirect bool) {
 	g.loop(name, rows, 4, 4, bStep, func(s int) {
 		if indirect {
 			g.f("MOVQ %d(DX), R15", 8*s)
+		}
+		if stream && s < 3 { // rows 3s..3s+2, so each row once per unrolled loop
+			for r := s * 3; r < min(rows, s*3+3); r++ {
+				g.f("PREFETCHT0 %s", rowAddr(r, 512))
+			}
 		}
 		for h := 0; h < nv; h++ {
 			if indirect {
@@ -797,6 +815,9 @@ func main() {
 	for r := 1; r <= 9; r++ {
 		g.sgemmIdxAVX512(r)
 	}
+	for r := 1; r <= 9; r++ {
+		g.sgemmIdxStreamAVX512(r)
+	}
 	for nv := 1; nv <= 2; nv++ {
 		for r := 1; r <= 9; r++ {
 			g.sgemmIdxNarrow(r, nv)
@@ -834,7 +855,7 @@ func goStubs() []byte {
 	for _, f := range []struct {
 		name, typ string
 		rows      int
-	}{{"sgemmAVX512", "sgemmArgs", 14}, {"sgemmIdxAVX512", "sgemmArgs", 9}, {"sgemmIdx16AVX512", "sgemmArgs", 9}, {"sgemmIdx32AVX512", "sgemmArgs", 9}, {"sgemmAVX2", "sgemmArgs", 6}, {"s8VNNI", "s8Args", 14}, {"u8VNNI", "s8Args", 14}, {"s16AVX2", "s8Args", 6}} {
+	}{{"sgemmAVX512", "sgemmArgs", 14}, {"sgemmIdxAVX512", "sgemmArgs", 9}, {"sgemmIdxStreamAVX512", "sgemmArgs", 9}, {"sgemmIdx16AVX512", "sgemmArgs", 9}, {"sgemmIdx32AVX512", "sgemmArgs", 9}, {"sgemmAVX2", "sgemmArgs", 6}, {"s8VNNI", "s8Args", 14}, {"u8VNNI", "s8Args", 14}, {"s16AVX2", "s8Args", 6}} {
 		fmt.Fprintf(&b, "\n// %s[r] is the %s kernel for r rows.\nvar %s = [...]func(*%s){nil", f.name, f.name, f.name, f.typ)
 		for r := 1; r <= f.rows; r++ {
 			fmt.Fprintf(&b, ", %s_%d", f.name, r)
