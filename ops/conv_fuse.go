@@ -52,9 +52,12 @@ func (ch *convChain) nodes() (out [4]*Node, count int) {
 // fusedChain returns the batch norm, residual add and ReLU that the conv2d
 // m.Nodes[i] absorbs at inference (no gradients, evaluation statistics,
 // no observing hook): each the next node and the only reader of the one
-// before, the add's other operand already computed (in vals). ok is
-// false unless the chain has a batch norm or an add (a lone ReLU fuses as
-// before). A value, so the check allocates nothing per forward.
+// before, the add's other operand already computed (in vals), and a max
+// pool after the ReLU (chainPool; an imported stem's batch norm is folded
+// into the conv's bias: conv → ReLU → pool). ok is false unless the
+// chain has a batch norm, an add or such a pool (a lone ReLU, and a
+// ReLU then a 2×2 pool, fuse as before: fusedReLU, fusedPool). A value,
+// so the check allocates nothing per forward.
 func fusedChain(m *Model, i int, readers []int, vals values) (convChain, bool) {
 	n := m.Nodes[i]
 	if n.Kind != OpConv2d || len(n.Inputs) != 1 {
@@ -80,12 +83,14 @@ func fusedChain(m *Model, i int, readers []int, vals values) (convChain, bool) {
 			ch.add, ch.res, last, j = add, b, add.ID, j+1
 		}
 	}
-	if ch.bn == nil && ch.add == nil {
-		return convChain{}, false
-	}
 	if relu := next(OpReLU); relu != nil && len(relu.Inputs) == 1 && relu.Inputs[0] == last {
 		ch.relu = relu
-		ch.pool = chainPool(m, j+1, readers)
+		if ch.bn != nil || ch.add != nil || fusedPool(m, j, readers) == nil { // a bare conv → ReLU → 2×2 pool fuses as before
+			ch.pool = chainPool(m, j+1, readers)
+		}
+	}
+	if ch.bn == nil && ch.add == nil && ch.pool == nil {
+		return convChain{}, false
 	}
 	return ch, true
 }

@@ -29,11 +29,16 @@ func (b noPool) Conv2dFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvFus
 }
 
 // stem is a resnet stem (conv 7×7 stride 2 → batch norm → ReLU → max
-// pool kernel, stride 2, padding pad) on 3 channels.
-func stem(t *testing.T, kernel, pad int) *ops.Model {
+// pool kernel, stride 2, padding pad) on 3 channels; without bn, the
+// batch norm folded into the conv's bias, as an imported one has it.
+func stem(t *testing.T, kernel, pad int, bn bool) *ops.Model {
 	b := ops.NewBuilder("stem", 1)
 	x := b.Input("x")
-	h := b.Act(ops.OpReLU, "relu", b.BatchNorm("bn", b.Conv2d("conv", x, 3, 32, 7, ops.Conv2dOptions{Stride: [2]int{2, 2}, Padding: [2]int{3, 3}}, false), 32))
+	h := b.Conv2d("conv", x, 3, 32, 7, ops.Conv2dOptions{Stride: [2]int{2, 2}, Padding: [2]int{3, 3}}, !bn)
+	if bn {
+		h = b.BatchNorm("bn", h, 32)
+	}
+	h = b.Act(ops.OpReLU, "relu", h)
 	y := b.Op(ops.OpMaxPool2d, "pool", ops.Attrs{Kernel: []int{kernel, kernel}, Stride: []int{2, 2}, Padding: []int{pad, pad}}, h)
 	m, err := b.Build(y)
 	if err != nil {
@@ -52,13 +57,17 @@ func stem(t *testing.T, kernel, pad int) *ops.Model {
 	return m
 }
 
-// At inference the stem's conv, batch norm, ReLU and max pool are one
-// step (the backend's Conv2dFusedMaxPool, once per forward, frozen or
+// At inference the stem's conv, batch norm (or bias), ReLU and max pool
+// are one step (the backend's Conv2dFusedMaxPool, once per forward, frozen or
 // not), bit for bit the fused convolution followed by the pool (a
 // backend without the fused pool), and within rounding of the ops run
 // apart (a hook turns fusion off).
 func TestConvChainPoolStep(t *testing.T) {
-	m := stem(t, 3, 1)
+	t.Run("batchnorm", func(t *testing.T) { testChainPoolStep(t, stem(t, 3, 1, true)) })
+	t.Run("bias", func(t *testing.T) { testChainPoolStep(t, stem(t, 3, 1, false)) })
+}
+
+func testChainPoolStep(t *testing.T, m *ops.Model) {
 	r := rand.New(rand.NewPCG(6, 19))
 	in := ops.New(2, 3, 75, 62)
 	for i := range in.Data {
@@ -109,7 +118,7 @@ func abs32(v float32) float32 { return max(v, -v) }
 // A pool window the stem's output cannot hold is the pool's error, not a
 // panic, with or without the fused step.
 func TestConvChainPoolBadWindow(t *testing.T) {
-	m := stem(t, 9, 0)
+	m := stem(t, 9, 0, true)
 	in := ops.New(1, 3, 9, 9) // a 5×5 conv output
 	for _, be := range []ops.Backend{cpu.New(cpu.Options{}), noPool{cpu.New(cpu.Options{})}} {
 		_, err := m.Forward1(ops.NewContext(be, ops.Options{}), in)
