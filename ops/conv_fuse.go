@@ -33,14 +33,15 @@ type ConvFusedBackend interface {
 // its output pass computes.
 type convChain struct {
 	bn, add, relu *Node
-	res           int // the add's other input (node ID)
+	pool          *Node // a max pool after the ReLU (convPoolChain); nil: none
+	res           int   // the add's other input (node ID)
 }
 
 // nodes returns the chain's nodes after the convolution, in graph order,
 // and how many there are (the array's first count entries; no allocation
 // per forward).
-func (ch *convChain) nodes() (out [3]*Node, count int) {
-	for _, n := range [...]*Node{ch.bn, ch.add, ch.relu} {
+func (ch *convChain) nodes() (out [4]*Node, count int) {
+	for _, n := range [...]*Node{ch.bn, ch.add, ch.relu, ch.pool} {
 		if n != nil {
 			out[count], count = n, count+1
 		}
@@ -51,9 +52,12 @@ func (ch *convChain) nodes() (out [3]*Node, count int) {
 // fusedChain returns the batch norm, residual add and ReLU that the conv2d
 // m.Nodes[i] absorbs at inference (no gradients, evaluation statistics,
 // no observing hook): each the next node and the only reader of the one
-// before, the add's other operand already computed (in vals). ok is
-// false unless the chain has a batch norm or an add (a lone ReLU fuses as
-// before). A value, so the check allocates nothing per forward.
+// before, the add's other operand already computed (in vals), and a max
+// pool after the ReLU (chainPool; an imported stem's batch norm is folded
+// into the conv's bias: conv → ReLU → pool). ok is false unless the
+// chain has a batch norm, an add or such a pool (a lone ReLU, and a
+// ReLU then a 2×2 pool, fuse as before: fusedReLU, fusedPool). A value,
+// so the check allocates nothing per forward.
 func fusedChain(m *Model, i int, readers []int, vals values) (convChain, bool) {
 	n := m.Nodes[i]
 	if n.Kind != OpConv2d || len(n.Inputs) != 1 {
@@ -79,11 +83,14 @@ func fusedChain(m *Model, i int, readers []int, vals values) (convChain, bool) {
 			ch.add, ch.res, last, j = add, b, add.ID, j+1
 		}
 	}
-	if ch.bn == nil && ch.add == nil {
-		return convChain{}, false
-	}
 	if relu := next(OpReLU); relu != nil && len(relu.Inputs) == 1 && relu.Inputs[0] == last {
 		ch.relu = relu
+		if ch.bn != nil || ch.add != nil || fusedPool(m, j, readers) == nil { // a bare conv → ReLU → 2×2 pool fuses as before
+			ch.pool = chainPool(m, j+1, readers)
+		}
+	}
+	if ch.bn == nil && ch.add == nil && ch.pool == nil {
+		return convChain{}, false
 	}
 	return ch, true
 }
@@ -115,6 +122,10 @@ func (e *exec) chainConv(n *Node, ch *convChain) fusedConv {
 	a := n.Attrs
 	o := Conv2dOptions{Stride: pair(a.Stride, 1), Padding: pair(a.Padding, 0), Dilation: pair(a.Dilation, 1), Groups: a.Groups}
 	f := fusedConv{w: e.mustParam(n, nil, "weight"), b: e.param(n, nil, "bias"), o: o, relu: ch.relu != nil}
+	if ch.pool != nil {
+		po := poolOpts(ch.pool.Attrs)
+		f.pool = &po
+	}
 	if ch.bn != nil {
 		f.bn = bnEval{on: true, gamma: e.param(ch.bn, nil, "weight"), beta: e.param(ch.bn, nil, "bias"),
 			mean: e.param(ch.bn, nil, "running_mean"), variance: e.param(ch.bn, nil, "running_var"),
@@ -138,7 +149,8 @@ type fusedConv struct {
 	bn      bnEval  // bn.on false: none
 	res     *Tensor // nil: none
 	relu    bool
-	folded  *affine // the output pass's scale and shift, computed once (a frozen model); nil: per call
+	folded  *affine      // the output pass's scale and shift, computed once (a frozen model); nil: per call
+	pool    *PoolOptions // the max pool after the chain (convPoolChain); nil: none
 }
 
 // affine is a fused chain's output pass: per output channel, scale (nil:
@@ -159,15 +171,33 @@ func (c *Context) conv2dFused(f fusedConv) *Tensor {
 		(f.bn.on && !f.bn.fits(p.OutC)) || c.opts.Train || c.needsGrad(f.x, f.w, f.b) {
 		return c.convChainOps(f)
 	}
-	var scale, shift []float32
-	if f.folded != nil && len(f.folded.shift) == p.OutC {
-		scale, shift = f.folded.scale, f.folded.shift
-	} else {
-		scale, shift = f.affine(p.OutC)
+	if f.pool != nil {
+		return c.convPoolFused(p, fb, f)
 	}
+	return c.convFusedOut(p, fb, f)
+}
+
+// convFusedOut is conv2dFused's one fused convolution, without the pool.
+func (c *Context) convFusedOut(p ConvParams, fb ConvFusedBackend, f fusedConv) *Tensor {
+	shape := []int{p.N, p.OutC, p.OutH, p.OutW}
+	scale, shift := f.outPass(p)
 	y := c.empty(shape)
-	check("conv2d", fb.Conv2dFused(p, f.x, f.w, y, ConvFusion{Scale: scale, Shift: shift, Res: f.res, ReLU: f.relu}), f.x, f.w)
+	check("conv2d", fb.Conv2dFused(p, f.x, f.w, y, f.fusion(scale, shift)), f.x, f.w)
 	return y
+}
+
+// fusion is the output pass of f with the given scale and shift.
+func (f fusedConv) fusion(scale, shift []float32) ConvFusion {
+	return ConvFusion{Scale: scale, Shift: shift, Res: f.res, ReLU: f.relu}
+}
+
+// outPass returns f's per-channel scale (nil: 1) and shift: folded once
+// (a frozen model) or computed now.
+func (f fusedConv) outPass(p ConvParams) (scale, shift []float32) {
+	if f.folded != nil && len(f.folded.shift) == p.OutC {
+		return f.folded.scale, f.folded.shift
+	}
+	return f.affine(p.OutC)
 }
 
 // convChainOps is the chain's ops one after the other.
@@ -181,6 +211,9 @@ func (c *Context) convChainOps(f fusedConv) *Tensor {
 	}
 	if f.relu {
 		y = c.ReLU(y)
+	}
+	if f.pool != nil {
+		y = c.MaxPool2d(y, *f.pool)
 	}
 	return y
 }

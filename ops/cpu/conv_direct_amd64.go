@@ -115,7 +115,7 @@ func pool3s2Row16(r0, r1, r2 *float32, w int, tmp, out *float32, ow int, next *f
 // pool3s2 is the 3×3, stride-2, padding-1 max pool of one plane (resnets'
 // stem pool) with vector kernels, reporting false where it does not apply.
 func pool3s2(p ops.PoolParams, src, dst []float32, tmp []float32) bool {
-	return pool3s2Rows(p, src, dst, tmp, 0, p.OutH)
+	return pool3s2Rows(p, src, dst, tmp, 0, p.OutH, 0)
 }
 
 // pool3s2OK reports whether pool3s2 applies to p.
@@ -123,8 +123,11 @@ func pool3s2OK(p ops.PoolParams) bool {
 	return vec16 && p.KH == 3 && p.KW == 3 && p.StrideH == 2 && p.StrideW == 2 && p.PadH == 1 && p.PadW == 1
 }
 
-// pool3s2Rows is pool3s2 for output rows oh0..oh1-1 of the plane.
-func pool3s2Rows(p ops.PoolParams, src, dst []float32, tmp []float32, oh0, oh1 int) bool {
+// pool3s2Rows is pool3s2 for output rows oh0..oh1-1 of the plane, src
+// holding the plane's input rows from row base on (base ≤ 2·oh0−1: the
+// rows those outputs read; a row above the plane, −1, is padding and
+// never read).
+func pool3s2Rows(p ops.PoolParams, src, dst []float32, tmp []float32, oh0, oh1, base int) bool {
 	if !pool3s2OK(p) {
 		return false
 	}
@@ -133,13 +136,13 @@ func pool3s2Rows(p ops.PoolParams, src, dst []float32, tmp []float32, oh0, oh1 i
 	tmp[0] = inf
 	for oh := oh0; oh < oh1; oh++ {
 		ih := 2*oh - 1
-		r1 := src[(ih+1)*p.W:][:p.W] // always inside: oh < OutH
-		r0, r2 := r1, r1             // a row in the padding repeats r1
+		r1 := src[(ih+1-base)*p.W:][:p.W] // always inside: oh < OutH
+		r0, r2 := r1, r1                  // a row in the padding repeats r1
 		if ih >= 0 {
-			r0 = src[ih*p.W:][:p.W]
+			r0 = src[(ih-base)*p.W:][:p.W]
 		}
 		if ih+2 < p.H {
-			r2 = src[(ih+2)*p.W:][:p.W]
+			r2 = src[(ih+2-base)*p.W:][:p.W]
 		}
 		tmp[p.W+1] = inf
 		out := dst[oh*p.OutW:][:p.OutW]

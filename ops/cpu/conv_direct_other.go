@@ -40,6 +40,6 @@ func pool3s2(p ops.PoolParams, src, dst []float32, tmp []float32) bool { return 
 
 func pool3s2OK(p ops.PoolParams) bool { return false }
 
-func pool3s2Rows(p ops.PoolParams, src, dst []float32, tmp []float32, oh0, oh1 int) bool {
+func pool3s2Rows(p ops.PoolParams, src, dst []float32, tmp []float32, oh0, oh1, base int) bool {
 	return false
 }

@@ -117,7 +117,7 @@ func (b *Backend) maxPoolBands(p ops.PoolParams, x, y *ops.Tensor) {
 	b.w.For(p.OutH, poolBandRows, func(lo, hi int) {
 		tmp := make([]float32, p.W+66)
 		for q := range p.N * p.C {
-			pool3s2Rows(p, x.Data[q*hw:][:hw], y.Data[q*ohw:][:ohw], tmp, lo, hi)
+			pool3s2Rows(p, x.Data[q*hw:][:hw], y.Data[q*ohw:][:ohw], tmp, lo, hi, 0)
 		}
 	})
 }
