@@ -5,14 +5,24 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/qpipe/qpipe/internal/cpufeature"
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/cpu"
 )
 
-// countPool is the CPU backend counting its fused conv → pool steps.
+// countPool is the CPU backend counting its fused conv → pool steps and
+// the chains it declined.
 type countPool struct {
 	*cpu.Backend
-	steps int
+	steps, declined int
+}
+
+func (c *countPool) ConvPoolFuses(p ops.ConvParams, pp ops.PoolParams, f ops.ConvFusion) bool {
+	ok := c.Backend.ConvPoolFuses(p, pp, f)
+	if !ok {
+		c.declined++
+	}
+	return ok
 }
 
 func (c *countPool) Conv2dFusedMaxPool(p ops.ConvParams, pp ops.PoolParams, x, w, y *ops.Tensor, f ops.ConvFusion) error {
@@ -86,9 +96,6 @@ func testChainPoolStep(t *testing.T, m *ops.Model) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if be.steps != 2 {
-		t.Fatalf("%d fused conv-pool steps in two forwards, want 2", be.steps)
-	}
 	apart, err := m.Forward1(ops.NewContext(noPool{cpu.New(cpu.Options{Threads: 2})}, ops.Options{}), in)
 	if err != nil {
 		t.Fatal(err)
@@ -110,6 +117,12 @@ func testChainPoolStep(t *testing.T, m *ops.Model) {
 		if u := outs[0].Data[i]; abs32(u-v) > 1e-4*(1+abs32(u)) {
 			t.Fatalf("y[%d]: fused %v, unfused ops %v", i, v, u)
 		}
+	}
+	if be.steps != 2 {
+		if be.declined > 0 { // no vector pool or direct convolution here: skips, or fails where CI requires them
+			cpufeature.Require(t, false, "AVX-512F and AVX-512VL (the fused stem's kernels)")
+		}
+		t.Fatalf("%d fused conv-pool steps in two forwards, want 2", be.steps)
 	}
 }
 

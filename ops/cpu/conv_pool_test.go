@@ -5,8 +5,20 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/qpipe/qpipe/internal/cpufeature"
 	"github.com/qpipe/qpipe/ops"
 )
+
+// skipNoConvPool skips a test of the fused step where this CPU has no
+// vector 3×3 stride-2 pool or direct convolution (purego, no AVX-512;
+// it fails there where CI requires them): ConvPoolFuses then declines
+// every shape and the ops run the chain's nodes one by one (ops'
+// TestConvChainPoolStep covers that).
+func skipNoConvPool(t *testing.T) {
+	stem := ops.ConvParams{Groups: 1}
+	pool := ops.PoolParams{KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1}
+	cpufeature.Require(t, directOK(stem) && pool3s2OK(pool), "AVX-512F and AVX-512VL (the fused stem's kernels)")
+}
 
 // TestConvFusedMaxPoolMatchesUnfused: the stem step (7×7 or 3×3 stride-2
 // convolution, batch norm and ReLU in the epilogue, 3×3 stride-2 max
@@ -17,6 +29,7 @@ import (
 // both carried over and computed again (a wrong halo row changes the
 // pooled maxima of the band's first row).
 func TestConvFusedMaxPoolMatchesUnfused(t *testing.T) {
+	skipNoConvPool(t)
 	r := rand.New(rand.NewPCG(19, 16))
 	for _, g := range [][6]int{ // in C, out C, H, W, kernel, batch
 		{3, 64, 113, 120, 7, 1}, {3, 64, 224, 224, 7, 1}, {3, 16, 131, 97, 7, 2}, {8, 64, 181, 121, 3, 1}, {3, 64, 71, 80, 7, 3},
@@ -71,6 +84,7 @@ func TestConvFusedMaxPoolMatchesUnfused(t *testing.T) {
 // a pool whose input is not the convolution's output, a 7×7 image small
 // enough for the dot columns).
 func TestConvPoolFusesDeclines(t *testing.T) {
+	skipNoConvPool(t)
 	be := New(Options{Threads: 2})
 	p := ops.ConvParams{N: 1, C: 3, H: 64, W: 64, OutC: 16, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadH: 3, PadW: 3, DilH: 1, DilW: 1, Groups: 1, OutH: 32, OutW: 32}
 	pp := ops.PoolParams{N: 1, C: 16, H: 32, W: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, OutH: 16, OutW: 16}
