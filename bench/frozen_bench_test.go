@@ -54,15 +54,21 @@ func BenchmarkFrozenForward(b *testing.B) {
 	}
 }
 
-// alternateFrozen runs BenchmarkFrozenForward's loop for m on one random
-// image of shape s.
-func alternateFrozen(b *testing.B, m *ops.Model, s zoo.Shape, per int) {
+// frozenImage freezes m and makes one random image of shape s for it.
+func frozenImage(b *testing.B, m *ops.Model, s zoo.Shape) (*ops.Frozen, *ops.Tensor) {
 	f, err := ops.Freeze(m)
 	if err != nil {
 		b.Fatal(err)
 	}
 	x := ops.New(1, s.C, s.H, s.W)
 	copy(x.Data, randomDataset(s, 1).X)
+	return f, x
+}
+
+// alternateFrozen runs BenchmarkFrozenForward's loop for m on one random
+// image of shape s.
+func alternateFrozen(b *testing.B, m *ops.Model, s zoo.Shape, per int) {
+	f, x := frozenImage(b, m, s)
 	be := cpu.New(cpu.Options{})
 	fwd := [2]func(*ops.Context, ...*ops.Tensor) ([]*ops.Tensor, error){m.Forward, f.Forward}
 	ctx := [2]*ops.Context{ops.NewContext(be, ops.Options{}), ops.NewContext(be, ops.Options{})}

@@ -1,10 +1,8 @@
 package bench
 
 import (
-	"slices"
-	"time"
-
 	"testing"
+	"time"
 
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/cpu"
@@ -27,16 +25,9 @@ func (stemApart) ConvPoolFuses(ops.ConvParams, ops.PoolParams, ops.ConvFusion) b
 //	cd bench && QPIPE_ORT_DIR=DIR go test -run XXX -bench ResNet18StemPool -benchtime 400x -cpu 1,2
 func BenchmarkResNet18StemPool(b *testing.B) {
 	m := torchvisionForBench(b, "resnet18")
-	s := zoo.Shape{C: 3, H: 224, W: 224}
-	f, err := ops.Freeze(m)
-	if err != nil {
-		b.Fatal(err)
-	}
-	x := ops.New(1, s.C, s.H, s.W)
-	copy(x.Data, randomDataset(s, 1).X)
+	f, x := frozenImage(b, m, zoo.Shape{C: 3, H: 224, W: 224})
 	be := cpu.New(cpu.Options{})
-	var stem [2][]time.Duration // fused, apart
-	var fwd [2][]time.Duration
+	var stem, fwd [2][]float64 // µs; fused, apart
 	var first *ops.Node
 	which := 0
 	opts := ops.Options{NodeTime: func(n *ops.Node, d time.Duration) {
@@ -44,7 +35,7 @@ func BenchmarkResNet18StemPool(b *testing.B) {
 			first = n
 		}
 		if n == first {
-			stem[which] = append(stem[which], d)
+			stem[which] = append(stem[which], float64(d.Microseconds()))
 		}
 	}}
 	ctx := [2]*ops.Context{ops.NewContext(be, opts), ops.NewContext(stemApart{be}, opts)}
@@ -55,18 +46,13 @@ func BenchmarkResNet18StemPool(b *testing.B) {
 		if _, err := f.Forward(ctx[which], x); err != nil {
 			b.Fatal(err)
 		}
-		fwd[which] = append(fwd[which], time.Since(t0))
+		fwd[which] = append(fwd[which], float64(time.Since(t0).Microseconds()))
 		ctx[which].Reset()
 		i++
 	}
-	med := func(d []time.Duration) float64 {
-		if len(d) == 0 {
-			return 0
-		}
-		d = slices.Clone(d)
-		slices.Sort(d)
-		return float64(d[len(d)/2].Microseconds())
+	if len(fwd[1]) == 0 {
+		b.Fatalf("%d forwards ran, all fused: the switch flips every 10 (run it with -benchtime 400x)", len(fwd[0]))
 	}
 	b.Logf("%s: stem step (conv1 with its ReLU and pool) median %.0f µs fused, %.0f µs conv then pool; median forward %.0f / %.0f µs (%d / %d forwards)",
-		first.Name, med(stem[0]), med(stem[1]), med(fwd[0]), med(fwd[1]), len(fwd[0]), len(fwd[1]))
+		first.Name, median(stem[0]), median(stem[1]), median(fwd[0]), median(fwd[1]), len(fwd[0]), len(fwd[1]))
 }
