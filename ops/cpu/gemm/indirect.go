@@ -72,16 +72,21 @@ func sgemmIndirect(m, n, k int, a []float32, lda int, b []float32, off []int, c 
 	p := idxArgs.Get().(*sgemmArgs) // the kernels take it by pointer: from a pool, not the heap per call
 	defer putIdxArgs(p)
 	*p = sgemmArgs{alpha: 1, lda: lda, ldc: ldc}
-	kern := impl.tileIdx
+	r := idxRun{impl: impl, kern: impl.tileIdx, p: p, k: k, n: n, a: a, b: b, off: off, c: c}
+	if ep != nil {
+		r.epi, r.lo, r.hi = ep.flags(), ep.Lo, ep.Hi
+		r.scale, r.shift, r.res = ep.Scale, ep.Shift, ep.Res
+	}
 	if impl.tileIdxStream != nil && idxStreams(m, n, k, impl.idxNR) {
-		kern = impl.tileIdxStream
+		r.kern = impl.tileIdxStream
 	}
 	if tail != nil {
 		for t := range tiles {
 			ir, rows := m*t/tiles, m*(t+1)/tiles-m*t/tiles
 			for pc := 0; pc < k; pc += idxKC {
+				r.block(pc)
 				for jr := 0; jr < n; jr += impl.idxNR {
-					idxTile(impl, kern, p, pc, k, jr, n, ir, rows, a, b, off, c, ep)
+					r.tiles(pc, jr, r.cols(jr), m, tiles, t, t+1)
 				}
 			}
 			tail.rows(impl, ir, rows, k, a, lda, c, ldc, ep)
@@ -89,46 +94,79 @@ func sgemmIndirect(m, n, k int, a []float32, lda int, b []float32, off []int, c 
 		return
 	}
 	for pc := 0; pc < k; pc += idxKC {
+		r.block(pc)
 		for jr := 0; jr < n; jr += impl.idxNR { // a block of B's columns stays in L1 across the row tiles
-			for t := range tiles {
-				ir, rows := m*t/tiles, m*(t+1)/tiles-m*t/tiles
-				idxTile(impl, kern, p, pc, k, jr, n, ir, rows, a, b, off, c, ep)
-			}
+			r.tiles(pc, jr, r.cols(jr), m, tiles, 0, tiles)
 		}
 	}
 }
 
-// idxTile runs the indirect kernel on the tile of C at rows ir..ir+rows-1
-// and columns jr.., for the k block at pc (beta 1 past the first; the
-// epilogue with the last).
-func idxTile(impl *f32Impl, kern func(int, *sgemmArgs), p *sgemmArgs, pc, k, jr, n, ir, rows int, a, b []float32, off []int, c []float32, ep *RowEpilogue) {
-	lda, ldc := p.lda, p.ldc
-	p.kc = min(idxKC, k-pc)
+// idxRun is one indirect product's kernel calls: its arguments p set
+// per k block (block), per block of columns (cols) and per row tile
+// (tiles), each at the loop level it changes at (a product as wide as
+// MobileNetV2's stem, 12,656 columns, makes a thousand tiles, and
+// setting every field per tile cost it 5-15%).
+type idxRun struct {
+	impl    *f32Impl
+	kern    func(int, *sgemmArgs)
+	p       *sgemmArgs
+	k, n    int
+	a, b, c []float32
+	off     []int
+	// the epilogue's flags (0: none), bounds and rows (RowEpilogue's,
+	// copied: a pointer to it here would move the caller's to the heap)
+	epi               int
+	lo, hi            float32
+	scale, shift, res []float32
+}
+
+// block sets the k block at pc: beta 1 past the first, the epilogue with
+// the last.
+func (r *idxRun) block(pc int) {
+	p := r.p
+	p.kc = min(idxKC, r.k-pc)
 	p.beta = 0
 	if pc > 0 {
 		p.beta = 1
 	}
-	p.boff = &off[pc]
+	p.boff = &r.off[pc]
 	p.epi = 0
-	if ep != nil && pc+p.kc == k { // the last k block stores the final values
-		p.epi, p.lo, p.hi = ep.flags(), ep.Lo, ep.Hi
-		p.scale, p.shift = &ep.Scale[ir], &ep.Shift[ir]
-		if ep.Res != nil {
-			p.res = &ep.Res[ir*ldc+jr]
-		}
+	if pc+p.kc == r.k { // the last k block stores the final values
+		p.epi, p.lo, p.hi = r.epi, r.lo, r.hi
 	}
-	p.nr = min(impl.idxNR, n-jr)
-	p.a = &a[ir*lda+pc]
-	p.b = &b[jr]
-	p.c = &c[ir*ldc+jr]
-	vecs := 0 // a narrow kernel's vectors, 0: the full one
+}
+
+// cols sets the block of columns at jr and returns the narrow kernel's
+// vectors for it (0: the full kernel).
+func (r *idxRun) cols(jr int) (vecs int) {
+	p, impl := r.p, r.impl
+	p.nr = min(impl.idxNR, r.n-jr)
+	p.b = &r.b[jr]
 	if impl.tileIdxNarrow != nil && ceilDiv(p.nr, impl.idxNarrow)*impl.idxNarrow < impl.idxNR {
 		vecs = ceilDiv(p.nr, impl.idxNarrow)
 	}
-	if vecs > 0 {
-		impl.tileIdxNarrow(rows, vecs, p)
-	} else {
-		kern(rows, p)
+	return vecs
+}
+
+// tiles runs the kernel on row tiles t0..t1-1 of the m rows cut in
+// tiles, at the columns jr (cols) and the k block at pc (block).
+func (r *idxRun) tiles(pc, jr, vecs, m, tiles, t0, t1 int) {
+	p := r.p
+	for t := t0; t < t1; t++ {
+		ir, rows := m*t/tiles, m*(t+1)/tiles-m*t/tiles
+		p.a = &r.a[ir*p.lda+pc]
+		p.c = &r.c[ir*p.ldc+jr]
+		if p.epi != 0 {
+			p.scale, p.shift = &r.scale[ir], &r.shift[ir]
+			if r.res != nil {
+				p.res = &r.res[ir*p.ldc+jr]
+			}
+		}
+		if vecs > 0 {
+			r.impl.tileIdxNarrow(rows, vecs, p)
+		} else {
+			r.kern(rows, p)
+		}
 	}
 }
 
