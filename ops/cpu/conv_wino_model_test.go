@@ -53,19 +53,20 @@ func wino2Alternation(b *testing.B, m *ops.Model, s zoo.Shape, n int) string {
 	copy(x.Data, normals(rand.New(rand.NewPCG(41, 42)), len(x.Data)))
 	mode := 0
 	var order []*ops.Node
-	times := [2]map[*ops.Node][]time.Duration{{}, {}}
+	times := [2]map[*ops.Node][]float64{{}, {}} // per step, µs
+
 	be := &Backend{w: newWorkers(runtime.GOMAXPROCS(0)), tmp: &scratch{}} // not the shared pool: -cpu 1,2 in one process
 	c := ops.NewContext(be, ops.Options{NodeTime: func(nd *ops.Node, d time.Duration) {
 		if times[0][nd] == nil && times[1][nd] == nil {
 			order = append(order, nd)
 		}
-		times[mode][nd] = append(times[mode][nd], d)
+		times[mode][nd] = append(times[mode][nd], micros(d))
 	}})
 	f, err := ops.Freeze(m)
 	if err != nil {
 		b.Fatal(err)
 	}
-	var total [2][]time.Duration
+	var total [2][]float64 // µs
 	var outs [2][]float32
 	i := 0
 	for b.Loop() {
@@ -79,7 +80,7 @@ func wino2Alternation(b *testing.B, m *ops.Model, s zoo.Shape, n int) string {
 			b.Fatal(err)
 		}
 		if d := time.Since(t0); i%20 >= 3 {
-			total[mode] = append(total[mode], d)
+			total[mode] = append(total[mode], micros(d))
 		}
 		if outs[mode] == nil {
 			outs[mode] = slices.Clone(y[0].Data)
@@ -111,17 +112,17 @@ func setWinoSwapped(on bool) {
 // wino2Table formats wino2Alternation's medians: per step, then the
 // sums and the median forwards, and the largest difference between the
 // two paths' outputs (the transforms round differently).
-func wino2Table(order []*ops.Node, times [2]map[*ops.Node][]time.Duration, total [2][]time.Duration, outs [2][]float32) string {
+func wino2Table(order []*ops.Node, times [2]map[*ops.Node][]float64, total [2][]float64, outs [2][]float32) string {
 	var out strings.Builder
 	fmt.Fprintf(&out, "\n%-28s %-14s %10s %10s %6s", "step", "kind", "picked µs", "other µs", "o/p")
 	var sum [2]float64
 	for _, nd := range order {
-		a, c := medianMicros(times[0][nd]), medianMicros(times[1][nd])
+		a, c := MedianOf(times[0][nd]), MedianOf(times[1][nd])
 		sum[0] += a
 		sum[1] += c
 		fmt.Fprintf(&out, "\n%-28s %-14v %10.1f %10.1f %6.2f", nd.Name, nd.Kind, a, c, c/a)
 	}
-	m0, m1 := medianMicros(total[0]), medianMicros(total[1])
+	m0, m1 := MedianOf(total[0]), MedianOf(total[1])
 	diff := 0.0
 	if outs[1] != nil {
 		for i := range outs[0] {
@@ -133,12 +134,5 @@ func wino2Table(order []*ops.Node, times [2]map[*ops.Node][]time.Duration, total
 	return out.String()
 }
 
-// medianMicros is the median of d in microseconds (0 for none).
-func medianMicros(d []time.Duration) float64 {
-	if len(d) == 0 {
-		return 0
-	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return float64(s[len(s)/2].Nanoseconds()) / 1e3
-}
+// micros is d in microseconds.
+func micros(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
