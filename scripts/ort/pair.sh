@@ -2,21 +2,25 @@
 # pair.sh NEW OLD MODELS ROUNDS [infer-ort flags...]
 #
 # Times two qpipe binaries against ONNX Runtime, alternated: ROUNDS times,
-# `NEW bench infer-ort` then `OLD bench infer-ort` on MODELS (comma-
-# separated, as QPIPE_ORT_MODELS), each with its own export folder under
-# ${TMPDIR:-/tmp}, printing one line per row with the load average before
-# each run. Run it from the repository root (infer-ort needs
+# `NEW bench infer-ort` and `OLD bench infer-ort` on MODELS (comma-
+# separated, as QPIPE_ORT_MODELS), NEW first in odd rounds and OLD first in
+# even ones (the binary that runs second has read faster in most pairs, so
+# a fixed order biases the comparison), each with its own export folder
+# under ${TMPDIR:-/tmp}, printing one line per row with the load average
+# before each run. Run it from the repository root (infer-ort needs
 # scripts/ort/node_modules: cd scripts/ort && npm ci --ignore-scripts).
 #   scripts/ort/pair.sh ./qpipe /tmp/qpipe-main cnn,resnet20 2 --seconds 2
 set -euo pipefail
 if [ $# -lt 4 ]; then
-	sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 fi
 new=$1 old=$2 models=$3 rounds=$4
 shift 4
 for i in $(seq "$rounds"); do
-	for which in new old; do
+	order="new old"
+	[ $((i % 2)) = 0 ] && order="old new"
+	for which in $order; do
 		bin=$new
 		[ "$which" = old ] && bin=$old
 		dir="${TMPDIR:-/tmp}/qpipe-ort-pair-$which"
