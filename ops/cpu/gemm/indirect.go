@@ -85,9 +85,7 @@ func sgemmIndirect(m, n, k int, a []float32, lda int, b []float32, off []int, c 
 			ir, rows := m*t/tiles, m*(t+1)/tiles-m*t/tiles
 			for pc := 0; pc < k; pc += idxKC {
 				r.block(pc)
-				for jr := 0; jr < n; jr += impl.idxNR {
-					r.tiles(pc, jr, r.cols(jr), m, tiles, t, t+1)
-				}
+				r.colBlocks(pc, m, tiles, t, t+1)
 			}
 			tail.rows(impl, ir, rows, k, a, lda, c, ldc, ep)
 		}
@@ -95,9 +93,7 @@ func sgemmIndirect(m, n, k int, a []float32, lda int, b []float32, off []int, c 
 	}
 	for pc := 0; pc < k; pc += idxKC {
 		r.block(pc)
-		for jr := 0; jr < n; jr += impl.idxNR { // a block of B's columns stays in L1 across the row tiles
-			r.tiles(pc, jr, r.cols(jr), m, tiles, 0, tiles)
-		}
+		r.colBlocks(pc, m, tiles, 0, tiles) // a block of B's columns stays in L1 across the row tiles
 	}
 }
 
@@ -136,11 +132,29 @@ func (r *idxRun) block(pc int) {
 	}
 }
 
+// colBlocks runs row tiles t0..t1-1 (tiles) on every block of columns
+// in turn, at the k block at pc (block).
+func (r *idxRun) colBlocks(pc, m, tiles, t0, t1 int) {
+	for jr := 0; jr < r.n; jr += r.p.nr {
+		r.tiles(pc, jr, r.cols(jr), m, tiles, t0, t1)
+	}
+}
+
 // cols sets the block of columns at jr and returns the narrow kernel's
-// vectors for it (0: the full kernel).
+// vectors for it (0: the full kernel). The block is the full kernel's
+// width, except where the columns left (n-jr) are more than that and at
+// most one narrow vector more (49-64 with AVX-512): those run as two
+// blocks of two narrow vectors (32 + 1-32) instead of a full block and a
+// one-vector tail, whose single vector per broadcast of A ran at three
+// quarters of the full kernel's rate (resnet20's 8×8 layers: 64
+// columns). Each column's sum is the same either way (the kernels differ
+// only in how many vectors they hold), so the bits do not change.
 func (r *idxRun) cols(jr int) (vecs int) {
 	p, impl := r.p, r.impl
 	p.nr = min(impl.idxNR, r.n-jr)
+	if rest := r.n - jr; idxPairs && impl.tileIdxNarrow != nil && rest > impl.idxNR && rest <= impl.idxNR+impl.idxNarrow {
+		p.nr = 2 * impl.idxNarrow
+	}
 	p.b = &r.b[jr]
 	if impl.tileIdxNarrow != nil && ceilDiv(p.nr, impl.idxNarrow)*impl.idxNarrow < impl.idxNR {
 		vecs = ceilDiv(p.nr, impl.idxNarrow)
@@ -169,6 +183,10 @@ func (r *idxRun) tiles(pc, jr, vecs, m, tiles, t0, t1 int) {
 		}
 	}
 }
+
+// idxPairs, switched off by tests only, makes cols cut 49-64 columns as
+// a full block and a one-vector tail, as before it cut them in two.
+var idxPairs = true
 
 // idxStreams reports whether the kernel reads an m×k A once from L3 or
 // memory: A exceeds a core's L2 (dotsStream floats) and the n columns are
