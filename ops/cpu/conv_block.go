@@ -32,6 +32,19 @@ var _ ops.ConvBlockBackend = (*Backend)(nil)
 // blockBudget is the floats a band's two buffers may hold together.
 const blockBudget = 2 * tileBudget
 
+// blockMinRows is the fewest output rows of a band that a one-image block
+// is cut into for more than one worker: such a block is cut into bands of
+// about OutH/(piecesPerThread·workers) rows, not the fewest the cache
+// budget allows (MobileNetV2's 112×112 block: 8 bands of 14 rows on two
+// workers instead of 4 of 28; its 28×28 ones 4 of 7 instead of 2 of 14).
+// A pool worker starts a block's loop tens of microseconds after the
+// caller, later still when the machine is busy; with one or two bands per
+// worker the caller then waits for the worker's last band, with several
+// it takes the bands the worker has not reached (workers.spread). Each band
+// computes one or two expansion rows more at its edges, so the bands stay
+// at least this tall. The outputs are the same bits for any bands.
+const blockMinRows = 7
+
 // blockPlan is a ConvBlock cut into bands.
 type blockPlan struct {
 	blk        ops.ConvBlock
@@ -100,6 +113,9 @@ func (b *Backend) newBlockPlan(blk ops.ConvBlock) *blockPlan {
 	s := d.StrideH
 	perRow := d.C * (s*d.W + d.OutW) // floats per output row in the two buffers
 	most := max(4, (blockBudget-2*d.C*d.W)/max(perRow, 1))
+	if d.N == 1 && b.w.n > 1 {
+		most = min(most, max(blockMinRows, d.OutH/(piecesPerThread*b.w.n)))
+	}
 	pl.nb = b.blockBands(d.N, d.OutH, most)
 	pl.pshift = biasShift(pr, blk.Project.B)
 	if blk.Expand.W != nil {
