@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/qpipe/qpipe/internal/cpufeature"
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/cpu/gemm"
 )
@@ -256,9 +257,7 @@ func TestConvBlockDeclines(t *testing.T) {
 // alone decides (TestConvBlockMatchesLayers checks the bits on 1-3
 // workers).
 func TestConvBlockBandsPerWorker(t *testing.T) {
-	if !gemm.IndirectNative() {
-		t.Skip("no indirect GEMM kernel here: blocks are not banded")
-	}
+	cpufeature.Require(t, gemm.IndirectNative(), "AVX-512F (the indirect GEMM kernel: blocks are banded only with it)")
 	r := rand.New(rand.NewPCG(37, 38))
 	for _, c := range []struct {
 		k           blockCase
