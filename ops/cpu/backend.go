@@ -58,13 +58,19 @@ var (
 	sharedWorkers = sync.OnceValue(func() *workers { return newWorkers(runtime.GOMAXPROCS(0)) })
 )
 
-// New returns a CPU backend. Backends with the default thread count share
-// one worker pool.
+// New returns a CPU backend. Backends with the thread count of the first
+// default one (GOMAXPROCS then) share one worker pool; a default backend
+// made after GOMAXPROCS changed (a benchmark's -cpu 1,2) gets the new
+// count, not the shared pool's.
 func New(o Options) *Backend {
-	if o.Threads <= 0 || o.Threads == runtime.GOMAXPROCS(0) {
-		return &Backend{w: sharedWorkers(), tmp: &scratch{}}
+	n := o.Threads
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
 	}
-	return &Backend{w: newWorkers(o.Threads), tmp: &scratch{}}
+	if w := sharedWorkers(); w.n == n {
+		return &Backend{w: w, tmp: &scratch{}}
+	}
+	return &Backend{w: newWorkers(n), tmp: &scratch{}}
 }
 
 // Name is "cpu".

@@ -32,6 +32,19 @@ var _ ops.ConvBlockBackend = (*Backend)(nil)
 // blockBudget is the floats a band's two buffers may hold together.
 const blockBudget = 2 * tileBudget
 
+// blockMinRows is the fewest output rows of a band that a one-image block
+// is cut into for more than one worker: such a block is cut into bands of
+// about OutH/(piecesPerThread·workers) rows, not the fewest the cache
+// budget allows (MobileNetV2's 112×112 block: 8 bands of 14 rows on two
+// workers instead of 4 of 28; its 28×28 ones 4 of 7 instead of 2 of 14).
+// A pool worker starts a block's loop tens of microseconds after the
+// caller, later still when the machine is busy; with one or two bands per
+// worker the caller then waits for the worker's last band, with several
+// it takes the bands the worker has not reached (workers.spread). Each band
+// computes one or two expansion rows more at its edges, so the bands stay
+// at least this tall. The outputs are the same bits for any bands.
+const blockMinRows = 7
+
 // blockPlan is a ConvBlock cut into bands.
 type blockPlan struct {
 	blk        ops.ConvBlock
@@ -44,6 +57,10 @@ type blockPlan struct {
 	nb         int         // bands per image
 	maxE, maxD int         // the largest band's expansion and depthwise floats
 	parts      int         // >0: ranges of expanded channels instead of bands (blockParts)
+	// the expansion's output pass and the projection's bias, made once
+	// per block rather than per band or part (each was an allocation)
+	ef     ops.ConvFusion
+	pshift []float32
 }
 
 // pointwiseConv reports whether p is a 1×1, stride 1, unpadded, ungrouped
@@ -56,14 +73,15 @@ func pointwiseConv(p ops.ConvParams) bool {
 // on its own (Conv2dEpilogue's), and whether the GEMM epilogue has it.
 func fusionOf(p ops.ConvParams, bias *ops.Tensor, act ops.Epilogue) (ops.ConvFusion, bool) {
 	f := ops.ConvFusion{Shift: biasShift(p, bias)}
-	switch act.Kind {
-	case ops.EpilogueNone:
-		return f, true
-	case ops.EpilogueClip:
+	if act.Kind == ops.EpilogueClip {
 		f.Clip, f.Lo, f.Hi = true, act.Lo, act.Hi
-		return f, true
 	}
-	return f, false
+	return f, fusible(act)
+}
+
+// fusible reports whether the GEMM epilogue has the activation act.
+func fusible(act ops.Epilogue) bool {
+	return act.Kind == ops.EpilogueNone || act.Kind == ops.EpilogueClip
 }
 
 // newBlockPlan returns the band plan of blk, or nil where the block is
@@ -75,7 +93,7 @@ func fusionOf(p ops.ConvParams, bias *ops.Tensor, act ops.Epilogue) (ops.ConvFus
 func (b *Backend) newBlockPlan(blk ops.ConvBlock) *blockPlan {
 	e, d, pr := blk.Expand.P, blk.Depthwise.P, blk.Project.P
 	lo, hi, own := clampOf(blk.Depthwise.Act)
-	_, ok := fusionOf(e, nil, blk.Expand.Act)
+	ok := fusible(blk.Expand.Act)
 	if blk.Expand.W == nil { // no expansion: the depthwise reads x in place
 		e, ok = d, true
 	}
@@ -95,7 +113,14 @@ func (b *Backend) newBlockPlan(blk ops.ConvBlock) *blockPlan {
 	s := d.StrideH
 	perRow := d.C * (s*d.W + d.OutW) // floats per output row in the two buffers
 	most := max(4, (blockBudget-2*d.C*d.W)/max(perRow, 1))
+	if d.N == 1 && b.w.n > 1 {
+		most = min(most, max(blockMinRows, d.OutH/(piecesPerThread*b.w.n)))
+	}
 	pl.nb = b.blockBands(d.N, d.OutH, most)
+	pl.pshift = biasShift(pr, blk.Project.B)
+	if blk.Expand.W != nil {
+		pl.ef, _ = fusionOf(e, blk.Expand.B, blk.Expand.Act)
+	}
 	if d.N == 1 && d.OutH < blockPartRows && blk.Expand.W != nil && !direct { // channel parts instead of short bands
 		pl.parts = blockParts
 		return pl
@@ -210,7 +235,7 @@ func (pl *blockPlan) run(img, i int, ebuf, dbuf []float32, tb directBufs, off []
 	for c := range pr.C {
 		off[c] = c * nd
 	}
-	fp := ops.ConvFusion{Shift: biasShift(pr, blk.Project.B), Res: blk.Res}
+	fp := ops.ConvFusion{Shift: pl.pshift, Res: blk.Res}
 	c, ldc, ep := newFusedOut(pr, blk.Y.Data, fp).into(directTile{n0: img, cnt: 1, oh0: r0, oh1: r1, oc1: pr.OutC})
 	gemm.SgemmIndirectEpilogue(pr.OutC, nd, pr.C, blk.Project.W.Data, pr.C, dbuf, off[:pr.C], c, ldc, ep)
 }
@@ -226,8 +251,7 @@ func (pl *blockPlan) expand(img, e0, e1 int, ebuf []float32, off []int) {
 	}
 	band := e
 	band.N, band.H, band.OutH = 1, e1-e0, e1-e0
-	f, _ := fusionOf(e, blk.Expand.B, blk.Expand.Act)
-	c, ldc, ep := newFusedOut(band, ebuf, f).into(directTile{cnt: 1, oh1: e1 - e0, oc1: e.OutC})
+	c, ldc, ep := newFusedOut(band, ebuf, pl.ef).into(directTile{cnt: 1, oh1: e1 - e0, oc1: e.OutC})
 	gemm.SgemmIndirectEpilogue(e.OutC, (e1-e0)*e.W, e.C, blk.Expand.W.Data, e.C, blk.X.Data[img*e.C*hw+e0*e.W:], off[:e.C], c, ldc, ep)
 }
 
@@ -251,7 +275,7 @@ func (pl *blockPlan) expandDirect(img, e0, e1 int, ebuf []float32, tb directBufs
 	t := pl.expandTile(img, e0, e1)
 	in, n := tb.in[:e.C*g.used*g.planeLen(t)], g.cols(t)
 	g.fill(t, blk.X.Data, in, off[:K])
-	f, _ := fusionOf(e, blk.Expand.B, blk.Expand.Act)
+	f := pl.ef
 	if g.gapless() { // a strided stem: each channel's rows are one run of ebuf, written by the GEMM's epilogue
 		gemm.SgemmIndirectEpilogue(e.OutC, n, K, blk.Expand.W.Data, K, in, off[:K], ebuf, n, rowEpilogue(f, 0, e.OutC))
 		return

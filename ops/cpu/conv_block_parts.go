@@ -50,7 +50,7 @@ func (b *Backend) blockInParts(pl *blockPlan) {
 	})
 	// y = (Σ_k psum_k) + bias [+ res], row by row with the vector kernels
 	// (each a correctly rounded add, in this order)
-	shift, y := biasShift(pr, pl.blk.Project.B), pl.blk.Y.Data[:per]
+	shift, y := pl.pshift, pl.blk.Y.Data[:per]
 	inf := float32(math.Inf(1))
 	b.w.ForSlots(pr.OutC, max(1, 4096/ohw), func(o0, o1, _ int) {
 		for oc := o0; oc < o1; oc++ {
@@ -77,8 +77,7 @@ func (pl *blockPlan) part(k int, ebuf, dbuf, sum []float32, off []int) {
 	for c := range e.C {
 		off[c] = c * hw
 	}
-	f, _ := fusionOf(e, blk.Expand.B, blk.Expand.Act)
-	ep := rowEpilogue(f, c0, c1)
+	ep := rowEpilogue(pl.ef, c0, c1)
 	gemm.SgemmIndirectDotTail(m, hw, e.C, blk.Expand.W.Data[c0*e.C:], e.C, blk.X.Data, off[:e.C], ebuf[:m*hw], hw, &ep)
 	for ch := c0; ch < c1; ch++ {
 		pl.dw.plane(ebuf[(ch-c0)*hw:][:hw], blk.Depthwise.W.Data[ch*9:][:9], dbuf[(ch-c0)*ohw:][:ohw], biasAt(blk.Depthwise.B, ch), pl.lo, pl.hi)

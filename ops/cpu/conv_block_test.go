@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/qpipe/qpipe/internal/cpufeature"
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/cpu/gemm"
 )
@@ -245,6 +246,39 @@ func TestConvBlockDeclines(t *testing.T) {
 			if v != 7 {
 				t.Fatalf("%s: a declined block wrote y", name)
 			}
+		}
+	}
+}
+
+// TestConvBlockBandsPerWorker: a one-image banded block on more than one
+// worker is cut into about piecesPerThread bands per worker of at least
+// blockMinRows rows, so that the caller can take the bands of a worker
+// that starts late; on one worker, and for a batch, the cache budget
+// alone decides (TestConvBlockMatchesLayers checks the bits on 1-3
+// workers).
+func TestConvBlockBandsPerWorker(t *testing.T) {
+	cpufeature.Require(t, gemm.IndirectNative(), "AVX-512F (the indirect GEMM kernel: blocks are banded only with it)")
+	r := rand.New(rand.NewPCG(37, 38))
+	for _, c := range []struct {
+		k           blockCase
+		workers, nb int
+	}{
+		{blockCase{n: 1, c: 3, e: 32, o: 16, h: 112, w: 112, s: 1, stem: 2}, 1, 4},
+		{blockCase{n: 1, c: 3, e: 32, o: 16, h: 112, w: 112, s: 1, stem: 2}, 2, 8},
+		{blockCase{n: 1, c: 24, e: 144, o: 24, h: 56, w: 56, s: 1, res: true}, 2, 8},
+		{blockCase{n: 1, c: 32, e: 192, o: 32, h: 28, w: 28, s: 1, res: true}, 1, 2},
+		{blockCase{n: 1, c: 32, e: 192, o: 32, h: 28, w: 28, s: 1, res: true}, 2, 4},
+		{blockCase{n: 1, c: 32, e: 192, o: 32, h: 28, w: 28, s: 1, res: true}, 3, 6}, // a multiple of the workers
+		{blockCase{n: 2, c: 32, e: 192, o: 32, h: 28, w: 28, s: 1, res: true}, 2, 2},
+	} {
+		be := New(Options{Threads: c.workers})
+		be.w = newWorkers(c.workers) // the count itself, whatever GOMAXPROCS is
+		pl := be.newBlockPlan(newBlock(r, c.k))
+		if pl == nil || pl.parts > 0 {
+			t.Fatalf("%+v on %d workers: not banded", c.k, c.workers)
+		}
+		if pl.nb != c.nb {
+			t.Errorf("%dx%d c%d-e%d batch %d on %d workers: %d bands per image, want %d", c.k.h, c.k.w, c.k.c, c.k.e, c.k.n, c.workers, pl.nb, c.nb)
 		}
 	}
 }

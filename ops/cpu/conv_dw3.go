@@ -26,6 +26,57 @@ type dw3Plan struct {
 	nblk   int      // 16-output column blocks per output row
 	masks  []uint16 // per block: the three loads' lane masks, then the stores'
 	colOff int      // bytes from an input row's first float to its first load
+	flat   *dw3Flat // a small stride-1 plane computed as one run of floats (nil: none)
+}
+
+// A small plane at stride 1 with one row and column of padding (output
+// H×W, as the input) is computed as one run of H·W floats, 16 outputs per
+// vector whatever the row width (dw3Flat16): output i = r·W+c reads tap
+// (i, j)'s input at i + (i−1)·W + j−1, each load's lanes whose input
+// falls outside the plane (above, below, left or right of it) masked to
+// zero. A 7×7 plane is 4 vectors instead of 7 rows of 16 lanes each
+// holding 7 outputs (MobileNetV2's 7×7 blocks: 960 planes each). The
+// products and fused multiply-adds per output are the row kernels', in
+// the same order, so the bits are the same.
+
+// dw3FlatMax is the most outputs a plane has for dw3Flat16.
+const dw3FlatMax = 64
+
+// dw3Flat is a flat plane's tap offsets and lane masks.
+type dw3Flat struct {
+	offs  [9]int   // bytes from output i's float to tap t's input float
+	masks []uint16 // per vector of 16 outputs: the nine taps' masks, then the store's
+}
+
+// newDW3Flat returns the flat plan of p, or nil where p is not a stride-1
+// plane with one row and column of padding and at most dw3FlatMax outputs.
+func newDW3Flat(p ops.ConvParams) *dw3Flat {
+	h, w := p.H, p.W
+	if p.StrideH != 1 || p.StrideW != 1 || p.PadH != 1 || p.PadW != 1 || p.OutH != h || p.OutW != w || h*w > dw3FlatMax {
+		return nil
+	}
+	f := &dw3Flat{}
+	for t := range 9 {
+		f.offs[t] = 4 * ((t/3-1)*w + t%3 - 1)
+	}
+	for v := range (h*w + 15) / 16 {
+		var m [10]uint16
+		for k := range 16 {
+			i := 16*v + k
+			if i >= h*w {
+				break
+			}
+			m[9] |= 1 << k
+			for t := range 9 {
+				r, c := i/w+t/3-1, i%w+t%3-1
+				if r >= 0 && r < h && c >= 0 && c < w {
+					m[t] |= 1 << k
+				}
+			}
+		}
+		f.masks = append(f.masks, m[:]...)
+	}
+	return f
 }
 
 // newDW3Plan returns the unpadded plan of a 3×3 undilated depthwise
@@ -74,5 +125,6 @@ func newDW3Plan(p ops.ConvParams) *dw3Plan {
 	if s == 2 {
 		d.colOff = 4 * (1 - p.PadW)
 	}
+	d.flat = newDW3Flat(p)
 	return d
 }

@@ -288,3 +288,76 @@ s2_block:
 s2_done:
 	VZEROUPPER
 	RET
+
+// FLATTAP(t, mask, reg): acc Z0 += tap t's masked input (at reg + CX) ×
+// its weight; tap 0 is the product that starts the sum.
+#define FLATTAP(moff, reg, wz) \
+	KMOVW moff(DX), K1; \
+	VMOVUPS.Z (reg)(CX*1), K1, Z4; \
+	VFMADD231PS Z4, wz, Z0
+
+// func dw3Flat16(x, dst, w *float32, offs *[9]int, masks *uint16, nvec int, bias, lo, hi float32)
+// A stride-1 plane with one row and column of padding as one run of
+// floats (conv_dw3.go's dw3Flat): per vector of 16 outputs (byte offset
+// CX in x and dst), tap t's input at x + offs[t] + CX under the vector's
+// mask t (lanes whose input is outside the plane are zero and not read),
+// the taps in order, the first a product, then the bias, the clamp and the
+// store under mask 9, as OUT does.
+TEXT ·dw3Flat16(SB), NOSPLIT, $0-60
+	MOVQ w+16(FP), AX
+	VBROADCASTSS 0(AX), Z16
+	VBROADCASTSS 4(AX), Z17
+	VBROADCASTSS 8(AX), Z18
+	VBROADCASTSS 12(AX), Z19
+	VBROADCASTSS 16(AX), Z20
+	VBROADCASTSS 20(AX), Z21
+	VBROADCASTSS 24(AX), Z22
+	VBROADCASTSS 28(AX), Z23
+	VBROADCASTSS 32(AX), Z24
+	VBROADCASTSS bias+48(FP), Z25
+	VBROADCASTSS lo+52(FP), Z26
+	VBROADCASTSS hi+56(FP), Z27
+	MOVQ x+0(FP), BX
+	MOVQ offs+24(FP), AX
+	MOVQ 0(AX), SI
+	ADDQ BX, SI
+	MOVQ 8(AX), R8
+	ADDQ BX, R8
+	MOVQ 16(AX), R9
+	ADDQ BX, R9
+	MOVQ 24(AX), R10
+	ADDQ BX, R10
+	MOVQ 32(AX), R11
+	ADDQ BX, R11
+	MOVQ 40(AX), R12
+	ADDQ BX, R12
+	MOVQ 48(AX), R13
+	ADDQ BX, R13
+	MOVQ 56(AX), R14
+	ADDQ BX, R14
+	MOVQ 64(AX), R15
+	ADDQ BX, R15
+	MOVQ dst+8(FP), DI
+	MOVQ masks+32(FP), DX
+	MOVQ nvec+40(FP), BX
+	XORQ CX, CX
+flat_vec:
+	KMOVW 0(DX), K1
+	VMOVUPS.Z (SI)(CX*1), K1, Z4
+	VMULPS Z4, Z16, Z0
+	FLATTAP(2, R8, Z17)
+	FLATTAP(4, R9, Z18)
+	FLATTAP(6, R10, Z19)
+	FLATTAP(8, R11, Z20)
+	FLATTAP(10, R12, Z21)
+	FLATTAP(12, R13, Z22)
+	FLATTAP(14, R14, Z23)
+	FLATTAP(16, R15, Z24)
+	KMOVW 18(DX), K4
+	OUT(Z0, (DI)(CX*1))
+	ADDQ $64, CX
+	ADDQ $20, DX
+	DECQ BX
+	JNZ flat_vec
+	VZEROUPPER
+	RET

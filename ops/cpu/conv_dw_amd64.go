@@ -105,9 +105,18 @@ func dw3s1x4(x, dst, zero, w *float32, masks *uint16, nblk, rs, h, outH, outW, p
 //go:noescape
 func dw3s2x4(x, dst, zero, w *float32, masks *uint16, nblk, rs, h, outH, outW, padH, colOff int, bias, lo, hi float32)
 
+//go:noescape
+func dw3Flat16(x, dst, w *float32, offs *[9]int, masks *uint16, nvec int, bias, lo, hi float32)
+
 // plane writes one output plane dst (OutH×OutW) = clamp(conv(x, w) +
 // bias, lo, hi) from the unpadded input plane x (H×W).
 func (d *dw3Plan) plane(x, w, dst []float32, bias, lo, hi float32) {
+	if f := d.flat; f != nil {
+		n := d.p.H * d.p.W
+		_, _, _ = x[n-1], dst[n-1], w[8]
+		dw3Flat16(&x[0], &dst[0], &w[0], &f.offs, &f.masks[0], len(f.masks)/10, bias, lo, hi)
+		return
+	}
 	d.rows(x, w, dst, d.p.H, d.p.PadH, d.p.OutH, bias, lo, hi)
 }
 
