@@ -55,7 +55,7 @@ func BenchmarkFrozenForward(b *testing.B) {
 }
 
 // frozenImage freezes m and makes one random image of shape s for it.
-func frozenImage(b *testing.B, m *ops.Model, s zoo.Shape) (*ops.Frozen, *ops.Tensor) {
+func frozenImage(b testing.TB, m *ops.Model, s zoo.Shape) (*ops.Frozen, *ops.Tensor) {
 	f, err := ops.Freeze(m)
 	if err != nil {
 		b.Fatal(err)

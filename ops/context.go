@@ -214,9 +214,25 @@ func (c *Context) addGrad(t, g *Tensor, owned bool) {
 	check("backward", c.b.SumTo(view, dst, 1, beta), t)
 }
 
-// empty returns an uninitialised tensor from the arena.
+// empty returns an uninitialised tensor from the arena. A shape of up to
+// four dimensions is copied into the same allocation as the header (one
+// object instead of two; its capacity is its length, as a copy of its
+// own would have).
 func (c *Context) empty(shape []int) *Tensor {
-	return &Tensor{Shape: append([]int(nil), shape...), Data: c.arena.get(Numel(shape)), leaf: true}
+	data := c.arena.get(Numel(shape))
+	if len(shape) == 0 || len(shape) > len(tensorBox{}.dims) { // nil for a scalar, as before
+		return &Tensor{Shape: append([]int(nil), shape...), Data: data, leaf: true}
+	}
+	box := &tensorBox{}
+	n := copy(box.dims[:], shape)
+	box.t = Tensor{Shape: box.dims[:n:n], Data: data, leaf: true}
+	return &box.t
+}
+
+// tensorBox is a tensor header with room for its shape.
+type tensorBox struct {
+	t    Tensor
+	dims [4]int
 }
 
 // zeros returns a zeroed tensor from the arena.

@@ -24,6 +24,8 @@ package cpu
 // the end (tilesInOrder).
 
 import (
+	"sync"
+
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/cpu/gemm"
 )
@@ -60,18 +62,66 @@ type convSaved struct {
 // use, from the scratch of the thread's slot) and done sees it after its
 // last.
 func (b *Backend) tiles(n int, fn func(tile int, st *tileState), done func(st *tileState)) {
+	b.tileLoop(n, fn, done, false)
+}
+
+// tilesPut is tiles for an fn that takes its buffers from the slot's
+// scratch: each thread gives back those it took (col, t, dcol, off) after
+// its last tile.
+func (b *Backend) tilesPut(n int, fn func(tile int, st *tileState)) {
+	b.tileLoop(n, fn, nil, true)
+}
+
+// tileLoop is tiles, and with put tilesPut.
+func (b *Backend) tileLoop(n int, fn func(tile int, st *tileState), done func(st *tileState), put bool) {
 	if n <= 0 {
 		return
 	}
-	b.w.spread(n, min(b.w.n, n), func(it *items, slot int) {
-		st := &tileState{slot: slot}
-		for t, ok := it.next(); ok; t, ok = it.next() {
-			fn(t, st)
-		}
-		if done != nil {
-			done(st)
-		}
-	})
+	threads := min(b.w.n, n)
+	l := tileLoops.Get().(*tileLoop)
+	if cap(l.sts) < threads {
+		l.sts = make([]tileState, threads)
+	}
+	l.sts, l.fn, l.done, l.b, l.put = l.sts[:threads], fn, done, b, put
+	b.w.spread(n, threads, l.run) // returns once no thread runs l.run: l is free again
+	clear(l.sts)
+	l.fn, l.done, l.b = nil, nil, nil
+	tileLoops.Put(l)
+}
+
+// tileLoop is one tiles call's state: fn, done and each rank's
+// tileState. It is pooled (tileLoops), with run bound once, so that tiles
+// allocates nothing of its own (a closure and a tileState per thread
+// before: a few dozen objects a batch-1 forward).
+type tileLoop struct {
+	fn   func(tile int, st *tileState)
+	done func(st *tileState)
+	b    *Backend // with put: whose scratch takes the buffers back
+	put  bool
+	sts  []tileState       // by rank
+	run  func(*items, int) // l.rank
+}
+
+var tileLoops = sync.Pool{New: func() any {
+	l := &tileLoop{}
+	l.run = l.rank
+	return l
+}}
+
+// rank is one thread's part of the loop: its tiles, then done.
+func (l *tileLoop) rank(it *items, slot int) {
+	st := &l.sts[it.rank]
+	*st = tileState{slot: slot}
+	for t, ok := it.next(); ok; t, ok = it.next() {
+		l.fn(t, st)
+	}
+	if l.done != nil {
+		l.done(st)
+	}
+	if l.put {
+		l.b.putBufs(st.slot, st.col, st.t, st.dcol)
+		l.b.tmp.putInts(st.slot, st.off)
+	}
 }
 
 // tilesInOrder is tiles for work that sums over tiles (the weight and bias

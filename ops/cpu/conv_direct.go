@@ -536,40 +536,66 @@ func (b *Backend) splitsImage(macs int) bool {
 // epilogue (gemmInto).
 func (b *Backend) directForward(g *directGeom, ts []directTile, x, w []float32, out func(t []float32, ldc, stride int, tl directTile), into directInto) {
 	p := g.p
-	K := p.C * p.KH * p.KW
-	maxIn, maxOut := 1, 0
+	j := directJobs.Get().(*directJob)
+	j.b, j.g, j.ts, j.x, j.w, j.out, j.into = b, g, ts, x, w, out, into
+	j.K, j.maxIn, j.maxOut = p.C*p.KH*p.KW, 1, 0
 	for _, t := range ts {
 		if !g.inPlace(t) {
-			maxIn = max(maxIn, p.C*g.used*g.planeLen(t))
+			j.maxIn = max(j.maxIn, p.C*g.used*g.planeLen(t))
 		}
-		maxOut = max(maxOut, (t.oc1-t.oc0)*g.cols(t))
+		j.maxOut = max(j.maxOut, (t.oc1-t.oc0)*g.cols(t))
 	}
-	run := func(ti int, st *tileState) {
-		if st.col == nil {
-			st.col, st.t, st.off = b.tmp.get(st.slot, maxIn), b.tmp.get(st.slot, maxOut), b.tmp.getInts(st.slot, K)
-		}
-		t := ts[ti]
-		n, m := g.cols(t), t.oc1-t.oc0
-		in := st.col[:min(maxIn, p.C*g.used*g.planeLen(t))]
-		if g.inPlace(t) { // B's row c is channel c of the image, from row oh0
-			hw := p.H * p.W
-			for c := range p.C {
-				st.off[c] = c * hw
-			}
-			in = x[t.n0*p.C*hw+t.oh0*p.W : (t.n0+1)*p.C*hw]
-		} else {
-			g.fill(t, x, in, st.off)
-		}
-		if into != nil && g.gapless() {
-			g.gemmInto(t, m, K, w[t.oc0*K:], in, st.off, into)
-			return
-		}
-		directGemm(g, t, m, n, K, w[t.oc0*K:], in, st.off, st.t[:m*n])
-		rowsPer, _ := g.rows(t)
-		out(st.t[:m*n], n, rowsPer*g.wp, t)
+	b.tilesPut(len(ts), j.fn)
+	*j = directJob{fn: j.fn}
+	directJobs.Put(j)
+}
+
+// directJob is one directForward call: its arguments and buffer sizes,
+// with its tile function bound once (fn, j.tile). It is pooled
+// (directJobs), so that a call allocates no closure.
+type directJob struct {
+	b                *Backend
+	g                *directGeom
+	ts               []directTile
+	x, w             []float32
+	out              func(t []float32, ldc, stride int, tl directTile)
+	into             directInto
+	K, maxIn, maxOut int
+	fn               func(ti int, st *tileState)
+}
+
+var directJobs = sync.Pool{New: func() any {
+	j := &directJob{}
+	j.fn = j.tile
+	return j
+}}
+
+// tile runs tile ti: the copy (or B read in place), the GEMM and out, or
+// the GEMM into y.
+func (j *directJob) tile(ti int, st *tileState) {
+	b, g, p, K := j.b, j.g, j.g.p, j.K
+	if st.col == nil {
+		st.col, st.t, st.off = b.tmp.get(st.slot, j.maxIn), b.tmp.get(st.slot, j.maxOut), b.tmp.getInts(st.slot, K)
 	}
-	done := func(st *tileState) { b.putBufs(st.slot, st.col, st.t); b.tmp.putInts(st.slot, st.off) }
-	b.tiles(len(ts), run, done)
+	t := j.ts[ti]
+	n, m := g.cols(t), t.oc1-t.oc0
+	in := st.col[:min(j.maxIn, p.C*g.used*g.planeLen(t))]
+	if g.inPlace(t) { // B's row c is channel c of the image, from row oh0
+		hw := p.H * p.W
+		for c := range p.C {
+			st.off[c] = c * hw
+		}
+		in = j.x[t.n0*p.C*hw+t.oh0*p.W : (t.n0+1)*p.C*hw]
+	} else {
+		g.fill(t, j.x, in, st.off)
+	}
+	if j.into != nil && g.gapless() {
+		g.gemmInto(t, m, K, j.w[t.oc0*K:], in, st.off, j.into)
+		return
+	}
+	directGemm(g, t, m, n, K, j.w[t.oc0*K:], in, st.off, st.t[:m*n])
+	rowsPer, _ := g.rows(t)
+	j.out(st.t[:m*n], n, rowsPer*g.wp, t)
 }
 
 // gapless reports whether every GEMM column is an output (no gap
@@ -691,12 +717,14 @@ func (b *Backend) Conv2dFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvF
 		b.winoFused(p, x, w, y, f)
 		return nil
 	}
-	fo := newFusedOut(p, y.Data, f)
 	if directOK(p) {
-		g := directGeomFor(p)
-		b.directForward(g, b.directTiles(g), x.Data, w.Data, fo.out(g), fo.into)
+		fc := getFusedCall(p, y.Data, f)
+		fc.g = directGeomFor(p)
+		b.directForward(fc.g, b.directTiles(fc.g), x.Data, w.Data, fc.outFn, fc.intoFn)
+		fc.put()
 		return nil
 	}
+	fo := newFusedOut(p, y.Data, f)
 	if _, err := b.Conv2dAct(p, x, w, nil, y, false, false); err != nil { // whichever forward suits p
 		return err
 	}
@@ -742,24 +770,65 @@ func (fo *fusedOut) scale(oc int) float32 {
 // downsample) each image's rows are one run of columns, passed as one
 // row: whole vectors instead of rows of OutW (8 floats at 8×8).
 func (fo *fusedOut) out(g *directGeom) func(t []float32, ldc, stride int, tl directTile) {
+	return func(t []float32, ldc, stride int, tl directTile) { fo.outTile(g, t, ldc, stride, tl) }
+}
+
+// outTile is out(g)'s pass over one tile.
+func (fo *fusedOut) outTile(g *directGeom, t []float32, ldc, stride int, tl directTile) {
 	p := fo.p
 	L := p.OutH * p.OutW
-	return func(t []float32, ldc, stride int, tl directTile) {
-		rows, lds, cols := tl.oh1-tl.oh0, g.wp, p.OutW
-		if g.wp == p.OutW {
-			rows, lds, cols = 1, rows*p.OutW, rows*p.OutW
-		}
-		for img := range tl.cnt {
-			for oc := tl.oc0; oc < tl.oc1; oc++ {
-				at := ((tl.n0+img)*p.OutC+oc)*L + tl.oh0*p.OutW
-				var r []float32
-				if fo.res != nil {
-					r = fo.res[at:][:rows*cols]
-				}
-				directOut(t[(oc-tl.oc0)*ldc+img*stride:], lds, fo.y[at:][:rows*cols], r, rows, cols, fo.scale(oc), fo.f.Shift[oc], fo.act)
+	rows, lds, cols := tl.oh1-tl.oh0, g.wp, p.OutW
+	if g.wp == p.OutW {
+		rows, lds, cols = 1, rows*p.OutW, rows*p.OutW
+	}
+	for img := range tl.cnt {
+		for oc := tl.oc0; oc < tl.oc1; oc++ {
+			at := ((tl.n0+img)*p.OutC+oc)*L + tl.oh0*p.OutW
+			var r []float32
+			if fo.res != nil {
+				r = fo.res[at:][:rows*cols]
 			}
+			directOut(t[(oc-tl.oc0)*ldc+img*stride:], lds, fo.y[at:][:rows*cols], r, rows, cols, fo.scale(oc), fo.f.Shift[oc], fo.act)
 		}
 	}
+}
+
+// fusedCall is a layer call's fusedOut with its passes bound once: the
+// direct path's out (outTile on g) and into, the Winograd path's
+// winoOutFunc (winoOut on wg). It is pooled (fusedCalls), so that a
+// fused layer allocates none of them (resnet20's batch-1 forward made
+// about fifty such objects: the fusedOut, its closures and method values).
+type fusedCall struct {
+	fusedOut
+	g      *directGeom
+	wg     *winoGeom
+	outFn  func(t []float32, ldc, stride int, tl directTile) // outTile on g
+	intoFn directInto                                        // fusedOut.into
+	winoFn winoOutFunc                                       // winoOut on wg
+}
+
+var fusedCalls = sync.Pool{New: func() any {
+	fc := &fusedCall{}
+	fc.outFn = func(t []float32, ldc, stride int, tl directTile) { fc.outTile(fc.g, t, ldc, stride, tl) }
+	fc.intoFn = fc.into
+	fc.winoFn = fc.winoOut
+	return fc
+}}
+
+// getFusedCall returns a pooled fusedCall for y's output pass f of p.
+func getFusedCall(p ops.ConvParams, y []float32, f ops.ConvFusion) *fusedCall {
+	fc := fusedCalls.Get().(*fusedCall)
+	fc.fusedOut = fusedOut{p: p, y: y, f: f, act: fusionAct(f)}
+	if f.Res != nil {
+		fc.res = f.Res.Data
+	}
+	return fc
+}
+
+// put returns fc to the pool, holding no tensor.
+func (fc *fusedCall) put() {
+	fc.fusedOut, fc.g, fc.wg = fusedOut{}, nil, nil
+	fusedCalls.Put(fc)
 }
 
 // into is the same pass as the GEMM's epilogue for a pointwise tile read

@@ -309,20 +309,44 @@ type winoOutFunc func(m []float32, ms int, rows []float32, t winoTile, img, oc i
 // there are no more tiles than workers.
 func (b *Backend) winoForward(g *winoGeom, ts []winoTile, x, u []float32, out winoOutFunc) {
 	p := g.p
-	maxIn, maxOut, maxRows := 0, 0, 0
+	j := winoJobs.Get().(*winoJob)
+	j.b, j.g, j.ts, j.x, j.u, j.out = b, g, ts, x, u, out
+	j.maxIn, j.maxOut, j.maxRows = 0, 0, 0
 	for _, t := range ts {
-		maxIn = max(maxIn, winoIns*p.C*g.plane(t))
-		maxOut = max(maxOut, winoIns*(t.oc1-t.oc0)*g.cols(t))
-		maxRows = max(maxRows, winoRows*(t.b1-t.b0)*g.wp)
+		j.maxIn = max(j.maxIn, winoIns*p.C*g.plane(t))
+		j.maxOut = max(j.maxOut, winoIns*(t.oc1-t.oc0)*g.cols(t))
+		j.maxRows = max(j.maxRows, winoRows*(t.b1-t.b0)*g.wp)
 	}
-	run := func(ti int, st *tileState) {
-		if st.col == nil {
-			st.col, st.t, st.dcol, st.off = b.tmp.get(st.slot, maxIn), b.tmp.get(st.slot, maxOut), b.tmp.get(st.slot, maxRows), b.tmp.getInts(st.slot, 3*p.C)
-		}
-		b.winoTile(g, ts[ti], x, u, st, out)
+	b.tilesPut(len(ts), j.fn)
+	*j = winoJob{fn: j.fn}
+	winoJobs.Put(j)
+}
+
+// winoJob is one winoForward call, pooled with its tile function bound
+// once (fn, j.tile) like directJob.
+type winoJob struct {
+	b                      *Backend
+	g                      *winoGeom
+	ts                     []winoTile
+	x, u                   []float32
+	out                    winoOutFunc
+	maxIn, maxOut, maxRows int
+	fn                     func(ti int, st *tileState)
+}
+
+var winoJobs = sync.Pool{New: func() any {
+	j := &winoJob{}
+	j.fn = j.tile
+	return j
+}}
+
+// tile runs tile ti (winoTile), taking the thread's buffers on its first.
+func (j *winoJob) tile(ti int, st *tileState) {
+	b := j.b
+	if st.col == nil {
+		st.col, st.t, st.dcol, st.off = b.tmp.get(st.slot, j.maxIn), b.tmp.get(st.slot, j.maxOut), b.tmp.get(st.slot, j.maxRows), b.tmp.getInts(st.slot, 3*j.g.p.C)
 	}
-	done := func(st *tileState) { b.putBufs(st.slot, st.col, st.t, st.dcol); b.tmp.putInts(st.slot, st.off) }
-	b.tiles(len(ts), run, done)
+	b.winoTile(j.g, j.ts[ti], j.x, j.u, st, j.out)
 }
 
 // winoTile runs one tile: the input transform, the six products and the
@@ -620,20 +644,26 @@ func (b *Backend) winoFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvFus
 
 // winoFusedAs is winoFused on the Winograd path kind.
 func (b *Backend) winoFusedAs(kind winoKind, p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvFusion) {
-	fo := newFusedOut(p, y.Data, f)
-	L := p.OutH * p.OutW
+	fc := getFusedCall(p, y.Data, f)
 	b.winoRun(kind, p, x, w, func(g *winoGeom) winoOutFunc {
-		return func(m []float32, ms int, rows []float32, t winoTile, img, oc int) {
-			oh0 := t.b0 * winoRows
-			n := min(t.b1*winoRows, p.OutH) - oh0
-			at := ((t.n0+img)*p.OutC+oc)*L + oh0*p.OutW
-			var res []float32
-			if fo.res != nil {
-				res = fo.res[at:][:n*p.OutW]
-			}
-			winoOutFused(g, m, ms, rows, fo.y[at:][:n*p.OutW], res, n, fo.scale(oc), f.Shift[oc], fo.act)
-		}
+		fc.wg = g
+		return fc.winoFn
 	})
+	fc.put()
+}
+
+// winoOut is winoFusedAs's winoOutFunc on fc.wg.
+func (fc *fusedCall) winoOut(m []float32, ms int, rows []float32, t winoTile, img, oc int) {
+	p := fc.p
+	L := p.OutH * p.OutW
+	oh0 := t.b0 * winoRows
+	n := min(t.b1*winoRows, p.OutH) - oh0
+	at := ((t.n0+img)*p.OutC+oc)*L + oh0*p.OutW
+	var res []float32
+	if fc.res != nil {
+		res = fc.res[at:][:n*p.OutW]
+	}
+	winoOutFused(fc.wg, m, ms, rows, fc.y[at:][:n*p.OutW], res, n, fc.scale(oc), fc.f.Shift[oc], fc.act)
 }
 
 // winoOutFused writes n output rows of one plane into dst from its

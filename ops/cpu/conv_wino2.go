@@ -147,8 +147,7 @@ func (b *Backend) wino2Forward(g *wino2Geom, ts []winoTile, x, u []float32, out 
 		}
 		b.wino2Tile(g, ts[ti], x, u, st, out)
 	}
-	done := func(st *tileState) { b.putBufs(st.slot, st.col, st.t, st.dcol); b.tmp.putInts(st.slot, st.off) }
-	b.tiles(len(ts), run, done)
+	b.tilesPut(len(ts), run)
 }
 
 // wino2Tile runs one tile: the input transform, the 36 products and,
