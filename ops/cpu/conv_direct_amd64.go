@@ -63,14 +63,19 @@ func fillRowsPair(src []float32, lds int, dst0, dst1 []float32, wp, rows, wr int
 func fillTapsOne16(src *float32, lds, srcImg int, dst *float32, plane, wp, imgs, lead, rows, trail, wr, shift, kw int)
 
 //go:noescape
+func fillTapsThree16(src *float32, lds, srcImg int, dst *float32, plane, wp, imgs, lead, rows, trail, wr, ahead int)
+
+//go:noescape
 func fillTaps16(src *float32, lds, srcImg int, dst *float32, plane, wp, imgs, lead, rows, trail, wr, shift, kw int)
 
 // fillTapPlanes writes the gapless layout's kw planes (plane floats apart
 // in dst) of one channel and row phase for imgs images: image i's rows
 // in each plane, from i·(lead+rows+trail)·wp, are lead zero rows, rows
 // rows whose column v holds src[i·srcImg + r·lds + v·s + shift + j·dil]
-// (plane j; zero outside 0..wr-1) and trail zero rows.
-func fillTapPlanes(src []float32, lds, srcImg int, dst []float32, plane, wp, imgs, lead, rows, trail, wr, shift, kw, s, dil int) {
+// (plane j; zero outside 0..wr-1) and trail zero rows. ahead is how far
+// past a row (floats: the next channel's rows) the 3×3 stride-2 fill
+// prefetches.
+func fillTapPlanes(src []float32, lds, srcImg int, dst []float32, plane, wp, imgs, lead, rows, trail, wr, shift, kw, s, dil, ahead int) {
 	if !vec16 || (s != 1 && s != 2) || dil != 1 || imgs == 0 || wp == 0 || len(src) == 0 {
 		fillTapPlanesGo(src, lds, srcImg, dst, plane, wp, imgs, lead, rows, trail, wr, shift, kw, s, dil)
 		return
@@ -81,6 +86,10 @@ func fillTapPlanes(src []float32, lds, srcImg int, dst []float32, plane, wp, img
 	}
 	if s == 1 {
 		fillTapsOne16(&src[0], lds, srcImg, &dst[0], plane, wp, imgs, lead, rows, trail, wr, shift, kw)
+		return
+	}
+	if kw == 3 && shift == -1 { // 3×3 stride 2, padding 1: the three planes from one read
+		fillTapsThree16(&src[0], lds, srcImg, &dst[0], plane, wp, imgs, lead, rows, trail, wr, ahead)
 		return
 	}
 	fillTaps16(&src[0], lds, srcImg, &dst[0], plane, wp, imgs, lead, rows, trail, wr, shift, kw)

@@ -639,6 +639,109 @@ ftdone:
 	VZEROUPPER
 	RET
 
+// func fillTapsThree16(src *float32, lds, srcImg int, dst *float32, plane, wp, imgs, lead, rows, trail, wr, ahead int)
+// fillTaps16 for a 3-wide kernel with shift −1 (3×3 stride 2, padding 1):
+// the three planes from one read of 32 floats of a row from column 2v,
+// the block's first: column 2v (even lanes, plane 1), 2v + 1 (odd lanes,
+// plane 2) and 2v − 1 (the odd lanes one lane up, plane 0), whose first
+// lane is the last float before the block (a masked load of the 16 before
+// it; none in the first block: the padding). Each row's two lines ahead
+// floats on (the next channel's rows) are prefetched.
+TEXT ·fillTapsThree16(SB), NOSPLIT, $0-96
+	MOVQ lds+8(FP), R8
+	SHLQ $2, R8
+	MOVQ wp+40(FP), R9
+	MOVQ wr+80(FP), R12
+	MOVQ plane+32(FP), DX
+	SHLQ $2, DX
+	MOVQ ahead+88(FP), R10
+	SHLQ $2, R10
+	VMOVDQU32 evenIdx<>(SB), Z8
+	VMOVDQU32 oddIdx<>(SB), Z9
+	VPXORD Z7, Z7, Z7
+t3img:
+	CMPQ imgs+48(FP), $0
+	JLE t3done
+	XORQ R11, R11 // output column of the block
+t3blk:
+	CMPQ R11, R9
+	JGE t3next
+	OUTLANES
+	MOVQ R11, AX
+	SHLQ $1, AX
+	SUBQ $16, AX // the 16 source columns before the block
+	SRCLANES($16)
+	KMOVW BX, K4
+	MOVQ R11, AX
+	SHLQ $1, AX // s0: the source column of the block's first lane
+	SRCLANES($32)
+	KMOVW BX, K1
+	SHRQ $16, BX
+	KMOVW BX, K3
+	MOVQ src+0(FP), CX
+	LEAQ (CX)(AX*4), AX
+	MOVQ dst+24(FP), R13
+	LEAQ (R13)(R11*4), R13 // plane 0
+	LEAQ (R13)(DX*1), DI // plane 1
+	LEAQ (DI)(DX*1), SI // plane 2
+	MOVQ lead+56(FP), R14
+	TESTQ R14, R14
+	JZ t3data
+t3lead:
+	VMOVUPS Z7, K2, (R13)
+	VMOVUPS Z7, K2, (DI)
+	VMOVUPS Z7, K2, (SI)
+	LEAQ (R13)(R9*4), R13
+	LEAQ (DI)(R9*4), DI
+	LEAQ (SI)(R9*4), SI
+	DECQ R14
+	JNZ t3lead
+t3data:
+	MOVQ rows+64(FP), R14
+	TESTQ R14, R14
+	JZ t3trail
+t3row:
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS.Z 64(AX), K3, Z1
+	VMOVUPS.Z -64(AX), K4, Z4
+	PREFETCHT0 (AX)(R10*1)
+	PREFETCHT0 64(AX)(R10*1)
+	VMOVAPS Z0, Z2
+	VPERMT2PS Z1, Z8, Z0 // columns 2v
+	VPERMT2PS Z1, Z9, Z2 // columns 2v + 1
+	VALIGND $15, Z4, Z2, Z3 // columns 2v − 1
+	VMOVUPS Z3, K2, (R13)
+	VMOVUPS Z0, K2, (DI)
+	VMOVUPS Z2, K2, (SI)
+	ADDQ R8, AX
+	LEAQ (R13)(R9*4), R13
+	LEAQ (DI)(R9*4), DI
+	LEAQ (SI)(R9*4), SI
+	DECQ R14
+	JNZ t3row
+t3trail:
+	MOVQ trail+72(FP), R14
+	TESTQ R14, R14
+	JZ t3blkend
+t3t:
+	VMOVUPS Z7, K2, (R13)
+	VMOVUPS Z7, K2, (DI)
+	VMOVUPS Z7, K2, (SI)
+	LEAQ (R13)(R9*4), R13
+	LEAQ (DI)(R9*4), DI
+	LEAQ (SI)(R9*4), SI
+	DECQ R14
+	JNZ t3t
+t3blkend:
+	ADDQ $16, R11
+	JMP t3blk
+t3next:
+	NEXTIMG
+	JMP t3img
+t3done:
+	VZEROUPPER
+	RET
+
 // func fillTapsOne16(src *float32, lds, srcImg int, dst *float32, plane, wp, imgs, lead, rows, trail, wr, shift, kw int)
 // fillTaps16 for stride 1: plane j's column v holds src[r·lds + v +
 // shift + j] (zero outside 0..wr-1), one masked load of 16 floats a row.

@@ -24,8 +24,9 @@ func fillRowsPair(src []float32, lds int, dst0, dst1 []float32, wp, rows, wr int
 }
 
 // fillTapPlanes writes the gapless layout's kw planes of one channel and
-// row phase for imgs images (see fillTapPlanesGo).
-func fillTapPlanes(src []float32, lds, srcImg int, dst []float32, plane, wp, imgs, lead, rows, trail, wr, shift, kw, s, dil int) {
+// row phase for imgs images (see fillTapPlanesGo); ahead, the amd64
+// kernel's prefetch distance, is not used.
+func fillTapPlanes(src []float32, lds, srcImg int, dst []float32, plane, wp, imgs, lead, rows, trail, wr, shift, kw, s, dil, _ int) {
 	fillTapPlanesGo(src, lds, srcImg, dst, plane, wp, imgs, lead, rows, trail, wr, shift, kw, s, dil)
 }
 

@@ -127,7 +127,7 @@ func (g *directGeom) fillTaps(t directTile, x, buf []float32) {
 				src = x[(((t.n0*p.C)+c)*p.H+u0*p.StrideH+a)*p.W:]
 			}
 			fillTapPlanes(src, p.StrideH*p.W, p.C*p.H*p.W, planes, plane, g.wp, t.cnt, lead, rows, rowsPer-lead-rows,
-				p.W, -p.PadW, p.KW, p.StrideW, p.DilW)
+				p.W, -p.PadW, p.KW, p.StrideW, p.DilW, p.H*p.W)
 			for j := range p.KW { // the rows below the last image
 				clear(planes[j*plane+t.cnt*rowsPer*g.wp:][:extra*g.wp])
 			}

@@ -40,7 +40,7 @@ func TestFillTapPlanes(t *testing.T) {
 							got[i], want[i] = float32(math.NaN()), float32(math.NaN())
 						}
 						got[kw*plane], want[kw*plane] = 42, 42
-						fillTapPlanes(src, lds, srcImg, got, plane, wp, imgs, lead, n, trail, wr, shift, kw, st, 1)
+						fillTapPlanes(src, lds, srcImg, got, plane, wp, imgs, lead, n, trail, wr, shift, kw, st, 1, srcImg)
 						fillTapPlanesGo(src, lds, srcImg, want, plane, wp, imgs, lead, n, trail, wr, shift, kw, st, 1)
 						name := fmt.Sprintf("wr=%d wp=%d kw=%d shift=%d rows=%v imgs=%d stride=%d", wr, wp, kw, shift, rows, imgs, st)
 						for i := range want {
