@@ -338,3 +338,42 @@ func BenchmarkConvBlock(b *testing.B) {
 		})
 	}
 }
+
+// TestConvBlockPartsWorkersSameBits: a block in 2, 3 or 4 channel parts
+// gives the same bits on one worker (each part's sum added onto the one
+// before it in its GEMM epilogue, through two sums in turn) as on two and
+// three (the later parts' sums added into y after them).
+func TestConvBlockPartsWorkersSameBits(t *testing.T) {
+	if !vec16 {
+		t.Skip("no AVX-512 here: no banded blocks")
+	}
+	r := rand.New(rand.NewPCG(39, 40))
+	for _, k := range []blockCase{
+		{n: 1, c: 32, e: 192, o: 32, h: 7, w: 7, s: 1, res: true},
+		{n: 1, c: 24, e: 144, o: 40, h: 14, w: 14, s: 2},
+	} {
+		blk := newBlock(r, k)
+		for parts := 2; parts <= 4; parts++ {
+			var first []float32
+			for threads := 1; threads <= 3; threads++ {
+				be := New(Options{Threads: threads})
+				pl := be.newBlockPlan(blk)
+				if pl == nil || pl.parts == 0 {
+					t.Fatalf("%+v: not computed in parts", k)
+				}
+				pl.parts = parts
+				clear(blk.Y.Data)
+				be.blockInParts(pl)
+				if first == nil {
+					first = append([]float32(nil), blk.Y.Data...)
+					continue
+				}
+				for i, v := range blk.Y.Data {
+					if math.Float32bits(v) != math.Float32bits(first[i]) {
+						t.Fatalf("%+v in %d parts: output %d on %d workers is %v, on one %v", k, parts, i, threads, v, first[i])
+					}
+				}
+			}
+		}
+	}
+}
