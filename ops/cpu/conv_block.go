@@ -216,12 +216,20 @@ func (b *Backend) ConvBlock(blk ops.ConvBlock) (bool, error) {
 			tb = directBufs{in: b.tmp.get(slot, pl.maxIn), t: b.tmp.get(slot, pl.maxT)}
 		}
 		defer b.putBufs(slot, ebuf, dbuf, tb.in, tb.t)
-		off := make([]int, max(pl.e.C*pl.e.KH*pl.e.KW, pl.d.C))
+		off := b.offs(slot, max(pl.e.C*pl.e.KH*pl.e.KW, pl.d.C))
+		defer b.tmp.putInts(slot, off)
 		for u := u0; u < u1; u++ {
 			pl.run(u/pl.nb, u%pl.nb, ebuf, dbuf, tb, off)
 		}
 	})
 	return true, nil
+}
+
+// offs is n ints of slot's scratch for a band's or a part's GEMM row
+// offsets (a fresh slice per call was an allocation of up to 480 ints per
+// worker for each block of a forward); put it back with putInts.
+func (b *Backend) offs(slot, n int) []int {
+	return b.tmp.getInts(slot, n)
 }
 
 // run computes band i of image img: expansion into ebuf (without one the

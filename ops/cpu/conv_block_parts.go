@@ -56,7 +56,8 @@ func (b *Backend) blockInParts(pl *blockPlan) {
 		defer b.tmp.put(callerSlot, psum)
 		ebuf, dbuf := b.tmp.get(callerSlot, most*hw), b.tmp.get(callerSlot, most*ohw)
 		defer b.putBufs(callerSlot, ebuf, dbuf)
-		off := make([]int, max(e.C, most))
+		off := b.offs(callerSlot, max(e.C, most))
+		defer b.tmp.putInts(callerSlot, off)
 		ep := first
 		for k := range pl.parts {
 			out := y
@@ -73,7 +74,8 @@ func (b *Backend) blockInParts(pl *blockPlan) {
 	b.w.ForSlots(pl.parts, 1, func(k0, k1, slot int) {
 		ebuf, dbuf := b.tmp.get(slot, most*hw), b.tmp.get(slot, most*ohw)
 		defer b.putBufs(slot, ebuf, dbuf)
-		off := make([]int, max(e.C, most))
+		off := b.offs(slot, max(e.C, most))
+		defer b.tmp.putInts(slot, off)
 		for k := k0; k < k1; k++ {
 			if k == 0 {
 				ep := first
