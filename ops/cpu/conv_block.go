@@ -1,6 +1,8 @@
 package cpu
 
 import (
+	"sync"
+
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/cpu/gemm"
 )
@@ -117,11 +119,12 @@ func (b *Backend) newBlockPlan(blk ops.ConvBlock) *blockPlan {
 		!depthwise(d) || d.OutC != d.C {
 		return nil
 	}
-	dw := newDW3Plan(d)
+	dw := cachedDW3Plan(d)
 	if dw == nil {
 		return nil
 	}
-	pl := &blockPlan{blk: blk, e: e, d: d, pr: pr, dw: dw, lo: lo, hi: hi}
+	pl := getBlockPlan()
+	*pl = blockPlan{blk: blk, e: e, d: d, pr: pr, dw: dw, lo: lo, hi: hi}
 	if direct {
 		pl.g = directGeomFor(e)
 	}
@@ -194,6 +197,22 @@ func (pl *blockPlan) inRows(r0, r1 int) (e0, e1 int) {
 	return max(0, d.StrideH*r0-d.PadH), min(d.H, d.StrideH*(r1-1)-d.PadH+3)
 }
 
+// blockPlans keeps the plans ConvBlock is done with: a plan is made per
+// call (the block's tensors change between calls), and a fresh one was an
+// allocation of about a kilobyte per block of every forward.
+var blockPlans = sync.Pool{New: func() any { return new(blockPlan) }}
+
+// getBlockPlan returns a plan to fill, from blockPlans.
+func getBlockPlan() *blockPlan {
+	return blockPlans.Get().(*blockPlan)
+}
+
+// putBlockPlan clears pl (it holds the block's tensors) and keeps it.
+func putBlockPlan(pl *blockPlan) {
+	*pl = blockPlan{}
+	blockPlans.Put(pl)
+}
+
 // ConvBlock computes blk band by band (see blockPlan), or reports false
 // where it does not band blk.
 func (b *Backend) ConvBlock(blk ops.ConvBlock) (bool, error) {
@@ -201,6 +220,7 @@ func (b *Backend) ConvBlock(blk ops.ConvBlock) (bool, error) {
 	if pl == nil {
 		return false, nil
 	}
+	defer putBlockPlan(pl)
 	if pl.parts > 0 {
 		b.blockInParts(pl)
 		return true, nil
