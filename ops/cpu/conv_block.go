@@ -1,6 +1,8 @@
 package cpu
 
 import (
+	"sync"
+
 	"github.com/qpipe/qpipe/ops"
 	"github.com/qpipe/qpipe/ops/cpu/gemm"
 )
@@ -72,11 +74,26 @@ func pointwiseConv(p ops.ConvParams) bool {
 // fusionOf is the output pass the convolution p with bias and act gets
 // on its own (Conv2dEpilogue's), and whether the GEMM epilogue has it.
 func fusionOf(p ops.ConvParams, bias *ops.Tensor, act ops.Epilogue) (ops.ConvFusion, bool) {
-	f := ops.ConvFusion{Shift: biasShift(p, bias)}
+	f := ops.ConvFusion{Shift: blockShift(p, bias)}
 	if act.Kind == ops.EpilogueClip {
 		f.Clip, f.Lo, f.Hi = true, act.Lo, act.Hi
 	}
 	return f, fusible(act)
+}
+
+// blockShift is biasShift(p, bias) without its copy, where one is not
+// needed: the bias's own floats, or the zero row dw3Zeros where there is
+// no bias (the block's epilogues only read a shift). A block's plan is
+// made per call, and the copy was an allocation of up to 960 floats for
+// each of MobileNetV2's 17 blocks, twice, per forward.
+func blockShift(p ops.ConvParams, bias *ops.Tensor) []float32 {
+	switch {
+	case bias != nil && len(bias.Data) >= p.OutC:
+		return bias.Data[:p.OutC:p.OutC]
+	case bias == nil && p.OutC <= len(dw3Zeros):
+		return dw3Zeros[:p.OutC:p.OutC]
+	}
+	return biasShift(p, bias)
 }
 
 // fusible reports whether the GEMM epilogue has the activation act.
@@ -102,11 +119,12 @@ func (b *Backend) newBlockPlan(blk ops.ConvBlock) *blockPlan {
 		!depthwise(d) || d.OutC != d.C {
 		return nil
 	}
-	dw := newDW3Plan(d)
+	dw := cachedDW3Plan(d)
 	if dw == nil {
 		return nil
 	}
-	pl := &blockPlan{blk: blk, e: e, d: d, pr: pr, dw: dw, lo: lo, hi: hi}
+	pl := getBlockPlan()
+	*pl = blockPlan{blk: blk, e: e, d: d, pr: pr, dw: dw, lo: lo, hi: hi}
 	if direct {
 		pl.g = directGeomFor(e)
 	}
@@ -117,7 +135,7 @@ func (b *Backend) newBlockPlan(blk ops.ConvBlock) *blockPlan {
 		most = min(most, max(blockMinRows, d.OutH/(piecesPerThread*b.w.n)))
 	}
 	pl.nb = b.blockBands(d.N, d.OutH, most)
-	pl.pshift = biasShift(pr, blk.Project.B)
+	pl.pshift = blockShift(pr, blk.Project.B)
 	if blk.Expand.W != nil {
 		pl.ef, _ = fusionOf(e, blk.Expand.B, blk.Expand.Act)
 	}
@@ -179,6 +197,22 @@ func (pl *blockPlan) inRows(r0, r1 int) (e0, e1 int) {
 	return max(0, d.StrideH*r0-d.PadH), min(d.H, d.StrideH*(r1-1)-d.PadH+3)
 }
 
+// blockPlans keeps the plans ConvBlock is done with: a plan is made per
+// call (the block's tensors change between calls), and a fresh one was an
+// allocation of about a kilobyte per block of every forward.
+var blockPlans = sync.Pool{New: func() any { return new(blockPlan) }}
+
+// getBlockPlan returns a plan to fill, from blockPlans.
+func getBlockPlan() *blockPlan {
+	return blockPlans.Get().(*blockPlan)
+}
+
+// putBlockPlan clears pl (it holds the block's tensors) and keeps it.
+func putBlockPlan(pl *blockPlan) {
+	*pl = blockPlan{}
+	blockPlans.Put(pl)
+}
+
 // ConvBlock computes blk band by band (see blockPlan), or reports false
 // where it does not band blk.
 func (b *Backend) ConvBlock(blk ops.ConvBlock) (bool, error) {
@@ -186,6 +220,7 @@ func (b *Backend) ConvBlock(blk ops.ConvBlock) (bool, error) {
 	if pl == nil {
 		return false, nil
 	}
+	defer putBlockPlan(pl)
 	if pl.parts > 0 {
 		b.blockInParts(pl)
 		return true, nil
@@ -201,12 +236,20 @@ func (b *Backend) ConvBlock(blk ops.ConvBlock) (bool, error) {
 			tb = directBufs{in: b.tmp.get(slot, pl.maxIn), t: b.tmp.get(slot, pl.maxT)}
 		}
 		defer b.putBufs(slot, ebuf, dbuf, tb.in, tb.t)
-		off := make([]int, max(pl.e.C*pl.e.KH*pl.e.KW, pl.d.C))
+		off := b.offs(slot, max(pl.e.C*pl.e.KH*pl.e.KW, pl.d.C))
+		defer b.tmp.putInts(slot, off)
 		for u := u0; u < u1; u++ {
 			pl.run(u/pl.nb, u%pl.nb, ebuf, dbuf, tb, off)
 		}
 	})
 	return true, nil
+}
+
+// offs is n ints of slot's scratch for a band's or a part's GEMM row
+// offsets (a fresh slice per call was an allocation of up to 480 ints per
+// worker for each block of a forward); put it back with putInts.
+func (b *Backend) offs(slot, n int) []int {
+	return b.tmp.getInts(slot, n)
 }
 
 // run computes band i of image img: expansion into ebuf (without one the

@@ -20,6 +20,7 @@ type blockCase struct {
 	res                 bool
 	noExpand            bool // e must be c: the depthwise reads x
 	stem                int  // >0: the expansion is a 3×3 convolution of this stride (padding 1) from an input stem times h×w
+	noBias              bool // the expansion and the projection without a bias
 }
 
 // convStage returns a stage of random weights and bias for p.
@@ -54,6 +55,9 @@ func newBlock(r *rand.Rand, k blockCase) ops.ConvBlock {
 	}
 	if k.noExpand {
 		blk.Expand = ops.ConvStage{}
+	}
+	if k.noBias {
+		blk.Expand.B, blk.Project.B = nil, nil
 	}
 	if s := k.stem; s > 0 {
 		blk.X = ops.New(k.n, k.c, s*k.h, s*k.w)
@@ -128,6 +132,7 @@ func TestConvBlockMatchesLayers(t *testing.T) {
 		{n: 1, c: 3, e: 32, o: 16, h: 112, w: 112, s: 1, stem: 2}, // MobileNetV2's stem and first block
 		{n: 3, c: 3, e: 48, o: 8, h: 81, w: 35, s: 2, stem: 2},
 		{n: 1, c: 4, e: 24, o: 8, h: 37, w: 45, s: 1, stem: 3},
+		{n: 1, c: 16, e: 96, o: 24, h: 56, w: 56, s: 1, res: true, noBias: true},
 	}
 	for _, k := range cases {
 		blk := newBlock(r, k)
@@ -167,6 +172,7 @@ func TestConvBlockPartsMatchLayers(t *testing.T) {
 		{n: 1, c: 64, e: 384, o: 64, h: 14, w: 14, s: 1, res: true},
 		{n: 1, c: 96, e: 576, o: 160, h: 14, w: 14, s: 2},
 		{n: 1, c: 8, e: 37, o: 5, h: 6, w: 9, s: 1, res: true},
+		{n: 1, c: 16, e: 96, o: 24, h: 7, w: 7, s: 1, res: true, noBias: true},
 	} {
 		blk := newBlock(r, k)
 		lb := newLayerBufs(blk)
@@ -336,5 +342,44 @@ func BenchmarkConvBlock(b *testing.B) {
 				layers(b, be, blk, lb)
 			}
 		})
+	}
+}
+
+// TestConvBlockPartsWorkersSameBits: a block in 2, 3 or 4 channel parts
+// gives the same bits on one worker (each part's sum added onto the one
+// before it in its GEMM epilogue, through two sums in turn) as on two and
+// three (the later parts' sums added into y after them).
+func TestConvBlockPartsWorkersSameBits(t *testing.T) {
+	if !vec16 {
+		t.Skip("no AVX-512 here: no banded blocks")
+	}
+	r := rand.New(rand.NewPCG(39, 40))
+	for _, k := range []blockCase{
+		{n: 1, c: 32, e: 192, o: 32, h: 7, w: 7, s: 1, res: true},
+		{n: 1, c: 24, e: 144, o: 40, h: 14, w: 14, s: 2},
+	} {
+		blk := newBlock(r, k)
+		for parts := 2; parts <= 4; parts++ {
+			var first []float32
+			for threads := 1; threads <= 3; threads++ {
+				be := New(Options{Threads: threads})
+				pl := be.newBlockPlan(blk)
+				if pl == nil || pl.parts == 0 {
+					t.Fatalf("%+v: not computed in parts", k)
+				}
+				pl.parts = parts
+				clear(blk.Y.Data)
+				be.blockInParts(pl)
+				if first == nil {
+					first = append([]float32(nil), blk.Y.Data...)
+					continue
+				}
+				for i, v := range blk.Y.Data {
+					if math.Float32bits(v) != math.Float32bits(first[i]) {
+						t.Fatalf("%+v in %d parts: output %d on %d workers is %v, on one %v", k, parts, i, threads, v, first[i])
+					}
+				}
+			}
+		}
 	}
 }

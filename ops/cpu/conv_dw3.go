@@ -1,6 +1,10 @@
 package cpu
 
-import "github.com/qpipe/qpipe/ops"
+import (
+	"sync"
+
+	"github.com/qpipe/qpipe/ops"
+)
 
 // The 3×3 undilated depthwise convolutions at stride 1 and 2 (all of
 // MobileNetV2's) read their input plane in place: no padded copy. Each
@@ -126,5 +130,33 @@ func newDW3Plan(p ops.ConvParams) *dw3Plan {
 		d.colOff = 4 * (1 - p.PadW)
 	}
 	d.flat = newDW3Flat(p)
+	return d
+}
+
+// dw3Plans caches the plans cachedDW3Plan made, by shape: a plan is
+// read-only once made (at most dw3PlansMax of them).
+var dw3Plans struct {
+	sync.Mutex
+	m map[ops.ConvParams]*dw3Plan
+}
+
+// dw3PlansMax is the most plans dw3Plans keeps.
+const dw3PlansMax = 256
+
+// cachedDW3Plan is newDW3Plan(p), made once per shape (the blocks make a
+// plan per call; its masks were allocations on every forward).
+func cachedDW3Plan(p ops.ConvParams) *dw3Plan {
+	dw3Plans.Lock()
+	defer dw3Plans.Unlock()
+	if d, ok := dw3Plans.m[p]; ok {
+		return d
+	}
+	d := newDW3Plan(p)
+	if dw3Plans.m == nil {
+		dw3Plans.m = make(map[ops.ConvParams]*dw3Plan)
+	}
+	if len(dw3Plans.m) < dw3PlansMax {
+		dw3Plans.m[p] = d
+	}
 	return d
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"syscall"
 	"testing"
 	"unsafe"
@@ -136,6 +137,28 @@ func TestDepthwise3MatchesPaddedKernel(t *testing.T) {
 // ReLU6) kept in L1, the unpadded kernel against the padded copy plus its
 // kernel, in GMAC/s: the kernels' speed without the memory traffic of a
 // whole layer (BenchmarkDepthwiseMobileNetV2 has that).
+// TestCachedDW3Plan: cachedDW3Plan gives newDW3Plan's plan for each
+// shape (shapes that differ only in stride, padding or width get their
+// own), the same one on a second call, and nil where newDW3Plan does.
+func TestCachedDW3Plan(t *testing.T) {
+	base := ops.ConvParams{N: 1, C: 8, H: 14, W: 14, OutC: 8, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
+		PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 8, OutH: 14, OutW: 14}
+	s2, pad0, wide, k5 := base, base, base, base
+	s2.StrideH, s2.StrideW, s2.OutH, s2.OutW = 2, 2, 7, 7
+	pad0.PadH, pad0.PadW, pad0.OutH, pad0.OutW = 0, 0, 12, 12
+	wide.W, wide.OutW = 40, 40
+	k5.KH, k5.KW = 5, 5
+	for _, p := range []ops.ConvParams{base, s2, pad0, wide, k5, base, wide} {
+		got, want := cachedDW3Plan(p), newDW3Plan(p)
+		if (got == nil) != (want == nil) || got != nil && !reflect.DeepEqual(*got, *want) {
+			t.Fatalf("%+v: cached plan %+v, want %+v", p, got, want)
+		}
+		if again := cachedDW3Plan(p); again != got {
+			t.Fatalf("%+v: a second call made another plan", p)
+		}
+	}
+}
+
 func BenchmarkDepthwisePlane(b *testing.B) {
 	for _, l := range []struct{ hw, s int }{{112, 1}, {112, 2}, {56, 1}, {56, 2}, {28, 1}, {28, 2}, {14, 1}, {14, 2}, {7, 1}} {
 		p := ops.ConvParams{N: 1, C: 1, H: l.hw, W: l.hw, OutC: 1, KH: 3, KW: 3, StrideH: l.s, StrideW: l.s,
