@@ -24,6 +24,35 @@
 // and process output rows 0-3, 4-7, ... and a last four ending at row
 // outH-1 (rewriting, with the same bits, rows an earlier group wrote).
 
+// SHIFTSTART (dw3Shift14, dw3Shift7 below; defined before the first
+// TEXT, as vet reads a macro's FP names as its preceding TEXT's) broadcasts the weights, bias and bounds, sets SI = x, DI =
+// dst, BX = nvec, CX = 0, Z1 = 0 (the vector before the plane), Z2 =
+// input vector 0 (under the masks' leading entry's first mask) and DX the
+// first vector's masks.
+#define SHIFTSTART \
+	MOVQ w+16(FP), AX; \
+	VBROADCASTSS 0(AX), Z16; \
+	VBROADCASTSS 4(AX), Z17; \
+	VBROADCASTSS 8(AX), Z18; \
+	VBROADCASTSS 12(AX), Z19; \
+	VBROADCASTSS 16(AX), Z20; \
+	VBROADCASTSS 20(AX), Z21; \
+	VBROADCASTSS 24(AX), Z22; \
+	VBROADCASTSS 28(AX), Z23; \
+	VBROADCASTSS 32(AX), Z24; \
+	VBROADCASTSS bias+40(FP), Z25; \
+	VBROADCASTSS lo+44(FP), Z26; \
+	VBROADCASTSS hi+48(FP), Z27; \
+	MOVQ x+0(FP), SI; \
+	MOVQ dst+8(FP), DI; \
+	MOVQ masks+24(FP), DX; \
+	MOVQ nvec+32(FP), BX; \
+	XORQ CX, CX; \
+	VPXORD Z1, Z1, Z1; \
+	KMOVW 0(DX), K3; \
+	VMOVUPS.Z (SI), K3, Z2; \
+	ADDQ $8, DX
+
 // ROWPTR(q) stores at q*8(SP) the address of input row AX (x + AX*rs, or
 // the zero row where AX is outside 0..h-1) plus colOff, and advances AX.
 #define ROWPTR(q) \
@@ -359,5 +388,62 @@ flat_vec:
 	ADDQ $20, DX
 	DECQ BX
 	JNZ flat_vec
+	VZEROUPPER
+	RET
+
+// SHIFTVEC(W): one vector of 16 outputs of a dw3Shift plane of width W
+// (conv_dw3.go): Z1, Z2 hold input vectors v-1 and v, and the vector
+// loads v+1 into Z3 (mask K3: zero past the plane); tap (i, j) of output
+// 16v+k is input 16v+k+(i-1)W+j-1, lanes of Z1:Z2 or Z2:Z3 shifted by
+// VALIGND, the j = 0 taps zeroed by K1 (output column 0) and the j = 2
+// taps by K2 (column W-1), rows above and below the plane read from the
+// zero vectors around it. Then the taps in order, the bias, the clamp and
+// the store under K4, as OUT does; Z2, Z3 move to Z1, Z2.
+#define SHIFTVEC(W) \
+	KMOVW 0(DX), K1; \
+	KMOVW 2(DX), K2; \
+	KMOVW 4(DX), K3; \
+	KMOVW 6(DX), K4; \
+	VMOVUPS.Z 64(SI)(CX*1), K3, Z3; \
+	VALIGND.Z $(15-W), Z1, Z2, K1, Z4; \
+	VALIGND $(16-W), Z1, Z2, Z5; \
+	VALIGND.Z $(17-W), Z1, Z2, K2, Z6; \
+	VALIGND.Z $15, Z1, Z2, K1, Z7; \
+	VMULPS Z4, Z16, Z0; \
+	VFMADD231PS Z5, Z17, Z0; \
+	VFMADD231PS Z6, Z18, Z0; \
+	VFMADD231PS Z7, Z19, Z0; \
+	VFMADD231PS Z2, Z20, Z0; \
+	VALIGND.Z $1, Z2, Z3, K2, Z8; \
+	VALIGND.Z $(W-1), Z2, Z3, K1, Z9; \
+	VALIGND $W, Z2, Z3, Z10; \
+	VALIGND.Z $(W+1), Z2, Z3, K2, Z11; \
+	VFMADD231PS Z8, Z21, Z0; \
+	VFMADD231PS Z9, Z22, Z0; \
+	VFMADD231PS Z10, Z23, Z0; \
+	VFMADD231PS Z11, Z24, Z0; \
+	OUT(Z0, (DI)(CX*1)); \
+	VMOVAPS Z2, Z1; \
+	VMOVAPS Z3, Z2; \
+	ADDQ $64, CX; \
+	ADDQ $8, DX
+
+// func dw3Shift14(x, dst, w *float32, masks *uint16, nvec int, bias, lo, hi float32)
+TEXT ·dw3Shift14(SB), NOSPLIT, $0-52
+	SHIFTSTART
+shift14_vec:
+	SHIFTVEC(14)
+	DECQ BX
+	JNZ shift14_vec
+	VZEROUPPER
+	RET
+
+// func dw3Shift7(x, dst, w *float32, masks *uint16, nvec int, bias, lo, hi float32)
+TEXT ·dw3Shift7(SB), NOSPLIT, $0-52
+	SHIFTSTART
+shift7_vec:
+	SHIFTVEC(7)
+	DECQ BX
+	JNZ shift7_vec
 	VZEROUPPER
 	RET

@@ -48,7 +48,7 @@ func dw3Shapes() []ops.ConvParams {
 	var out []ops.ConvParams
 	for _, s := range []int{1, 2} {
 		for _, pad := range [][2]int{{1, 1}, {0, 0}, {0, 1}, {1, 0}, {2, 2}} {
-			for _, h := range []int{4, 7, 9, 12, 15} {
+			for _, h := range []int{4, 7, 9, 12, 14, 15} {
 				for _, w := range []int{1, 2, 3, 7, 14, 15, 16, 17, 28, 31, 32, 33, 56, 57, 70} {
 					p := ops.ConvParams{N: 1, C: 1, H: h, W: w, OutC: 1, KH: 3, KW: 3, StrideH: s, StrideW: s,
 						PadH: pad[0], PadW: pad[1], DilH: 1, DilW: 1, Groups: 1}
@@ -71,7 +71,8 @@ func dw3Shapes() []ops.ConvParams {
 // output plane (both placed against inaccessible pages), and apply to
 // exactly the planes with at least four output rows. The small stride-1
 // planes with one row and column of padding (7×7, 4×14, 9×7, ...) take
-// the flat kernel (dw3Flat16) through the same plane call.
+// the flat kernel (dw3Flat16) through the same plane call, those of a
+// width in dw3ShiftWidths (4×14 ... 15×14) the shift kernels.
 func TestDepthwise3MatchesPaddedKernel(t *testing.T) {
 	if !vec16 {
 		t.Skip("no AVX-512 here")
@@ -79,7 +80,7 @@ func TestDepthwise3MatchesPaddedKernel(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
 	inf := float32(math.Inf(1))
 	same := func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }
-	ran, flat := 0, 0
+	ran, flat, shift := 0, 0, 0
 	for si, p := range dw3Shapes() {
 		d := newDW3Plan(p)
 		if (d != nil) != (p.OutH >= 4) {
@@ -91,6 +92,9 @@ func TestDepthwise3MatchesPaddedKernel(t *testing.T) {
 		ran++
 		if d.flat != nil {
 			flat++
+		}
+		if d.shift != nil {
+			shift++
 		}
 		w := make([]float32, 9)
 		for i := range w {
@@ -128,8 +132,8 @@ func TestDepthwise3MatchesPaddedKernel(t *testing.T) {
 			}
 		}
 	}
-	if ran < 100 || flat < 20 {
-		t.Fatalf("only %d shapes took the unpadded kernels, %d the flat one (dw3Flat16)", ran, flat)
+	if ran < 100 || flat < 20 || shift < 5 {
+		t.Fatalf("only %d shapes took the unpadded kernels, %d the flat one (dw3Flat16), %d the shift ones", ran, flat, shift)
 	}
 }
 

@@ -108,9 +108,25 @@ func dw3s2x4(x, dst, zero, w *float32, masks *uint16, nblk, rs, h, outH, outW, p
 //go:noescape
 func dw3Flat16(x, dst, w *float32, offs *[9]int, masks *uint16, nvec int, bias, lo, hi float32)
 
+//go:noescape
+func dw3Shift14(x, dst, w *float32, masks *uint16, nvec int, bias, lo, hi float32)
+
+//go:noescape
+func dw3Shift7(x, dst, w *float32, masks *uint16, nvec int, bias, lo, hi float32)
+
 // plane writes one output plane dst (OutH×OutW) = clamp(conv(x, w) +
 // bias, lo, hi) from the unpadded input plane x (H×W).
 func (d *dw3Plan) plane(x, w, dst []float32, bias, lo, hi float32) {
+	if f := d.shift; f != nil {
+		n := d.p.H * d.p.W
+		_, _, _ = x[n-1], dst[n-1], w[8]
+		k := dw3Shift14
+		if f.w == 7 {
+			k = dw3Shift7
+		}
+		k(&x[0], &dst[0], &w[0], &f.masks[0], len(f.masks)/4-1, bias, lo, hi)
+		return
+	}
 	if f := d.flat; f != nil {
 		n := d.p.H * d.p.W
 		_, _, _ = x[n-1], dst[n-1], w[8]
