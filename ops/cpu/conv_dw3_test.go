@@ -70,9 +70,9 @@ func dw3Shapes() []ops.ConvParams {
 // nothing before or after the input plane and write nothing outside the
 // output plane (both placed against inaccessible pages), and apply to
 // exactly the planes with at least four output rows. The small stride-1
-// planes with one row and column of padding (7×7, 4×14, 9×7, ...) take
-// the flat kernel (dw3Flat16) through the same plane call, those of a
-// width in dw3ShiftWidths (4×14 ... 15×14) the shift kernels.
+// planes with one row and column of padding (4×3, 9×2, ...) take the flat
+// kernel (dw3Flat16) through the same plane call, those of a width in
+// dw3ShiftWidths (7×7, 14×14, 15×14, ...) the shift kernels.
 func TestDepthwise3MatchesPaddedKernel(t *testing.T) {
 	if !vec16 {
 		t.Skip("no AVX-512 here")
