@@ -25,16 +25,16 @@ import (
 func BenchmarkTorchvisionLayers(b *testing.B) {
 	for _, arch := range []string{"resnet18", "mobilenet_v2"} {
 		b.Run(arch, func(b *testing.B) {
-			b.Log(layerTable(b, torchvisionForBench(b, arch), zoo.Shape{C: 3, H: 224, W: 224}))
+			b.Log(layerTable(b, torchvisionForBench(b, arch), zoo.Shape{C: 3, H: 224, W: 224}, 1))
 		})
 	}
 }
 
-// layerTable runs b.N batch-1 forwards of m on inputs of shape s and
+// layerTable runs b.N forwards of m on a batch of n inputs of shape s and
 // formats each step's median time.
-func layerTable(b *testing.B, m *ops.Model, s zoo.Shape) string {
-	x := ops.New(1, s.C, s.H, s.W)
-	copy(x.Data, randomDataset(s, 1).X)
+func layerTable(b *testing.B, m *ops.Model, s zoo.Shape, n int) string {
+	x := ops.New(n, s.C, s.H, s.W)
+	copy(x.Data, randomDataset(s, n).X)
 	times := map[*ops.Node][]time.Duration{}
 	var order []*ops.Node
 	c := ops.NewContext(cpu.New(cpu.Options{}), ops.Options{NodeTime: func(n *ops.Node, d time.Duration) {

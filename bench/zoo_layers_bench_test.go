@@ -6,7 +6,7 @@ import (
 	"github.com/qpipe/qpipe/stdlib/zoo"
 )
 
-// BenchmarkZooLayers times each step of the zoo resnet20's batch-1 FP32
+// BenchmarkZooLayers times each step of the zoo resnet20's batch-1 and batch-64 FP32
 // forward (3x32x32, random weights, frozen as infer-ort runs it) with
 // ops.Options.NodeTime and logs one line per step (its first node, kind
 // and median wall time, the first tenth left out as warm-up), then the
@@ -21,5 +21,6 @@ func BenchmarkZooLayers(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Run("resnet20/b1", func(b *testing.B) { b.Log(layerTable(b, m, s)) })
+	b.Run("resnet20/b1", func(b *testing.B) { b.Log(layerTable(b, m, s, 1)) })
+	b.Run("resnet20/b64", func(b *testing.B) { b.Log(layerTable(b, m, s, 64)) })
 }
