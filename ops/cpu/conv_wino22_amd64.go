@@ -1,0 +1,39 @@
+//go:build amd64 && !purego
+
+package cpu
+
+//go:noescape
+func wino22In16(dst, src *float32, C int)
+
+//go:noescape
+func wino22Out16(dst, src *float32, srcStride int, res *float32, scale, shift, lo, hi float32, flags uint8)
+
+// wino22In writes the F(2×2,3×3) input transform of C channels of 8×8
+// planes (src[c·64:]): point k of tile t of channel c at
+// dst[(k·C + c)·16 + t] (wino22InGo, bit for bit).
+func wino22In(dst, src []float32, C int) {
+	if !vec16 || C == 0 {
+		wino22InGo(dst, src, C)
+		return
+	}
+	_, _ = dst[wino22Pts*C*16-1], src[C*64-1]
+	wino22In16(&dst[0], &src[0], C)
+}
+
+// wino22Out writes one output channel's 8×8 plane dst = act(Aᵀ·M·A·scale
+// + shift + res) from its 16 product vectors src[k·srcStride:][:16]
+// (res nil: none; wino22OutGo, bit for bit).
+func wino22Out(dst, src []float32, srcStride int, res []float32, scale, shift float32, act outAct) {
+	if !vec16 {
+		wino22OutGo(dst, src, srcStride, res, scale, shift, act)
+		return
+	}
+	_, _ = dst[63], src[15*srcStride+15]
+	var r *float32
+	flags := act.bits()
+	if res != nil {
+		_ = res[63]
+		r, flags = &res[0], flags|4
+	}
+	wino22Out16(&dst[0], &src[0], srcStride, r, scale, shift, act.lo, act.hi, flags)
+}

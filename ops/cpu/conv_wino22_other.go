@@ -1,0 +1,14 @@
+//go:build !amd64 || purego
+
+package cpu
+
+// wino22In is wino22InGo: the F(2×2,3×3) input transform of C channels
+// of 8×8 planes.
+func wino22In(dst, src []float32, C int) { wino22InGo(dst, src, C) }
+
+// wino22Out is wino22OutGo: the F(2×2,3×3) output transform of one
+// output channel's 16 product vectors into its 8×8 plane, with the
+// epilogue.
+func wino22Out(dst, src []float32, srcStride int, res []float32, scale, shift float32, act outAct) {
+	wino22OutGo(dst, src, srcStride, res, scale, shift, act)
+}
