@@ -17,8 +17,9 @@ package cpu
 //     point k = 4a + b of the 4×4 transform, the 16 tiles' values as one
 //     vector V_k[c] (v[(k·C + c)·16 + tile], tile = 4·ty + tx);
 //   - the 16 products M_k = U_k·V_k (OutC × 16 = (OutC × C)·(C × 16)) are
-//     full 16-column GEMMs (gemm.SgemmIndirect with one offset per
-//     channel), U_k the weights transformed once per weight tensor
+//     16-column GEMMs (wino22Gemm: a vector of 16 tiles per output
+//     channel, 16 channels' accumulators at a time, U_k's entries
+//     broadcast), U_k the weights transformed once per weight tensor
 //     (winoWeights22, cached by winoWeightsFor: 16·OutC·C floats, 262 KB
 //     for 64→64);
 //   - the output transform (wino22Out) makes each output channel's 8×8
@@ -115,14 +116,14 @@ var wino22Jobs = sync.Pool{New: func() any {
 
 // wino22Fused is Conv2dFused on F(2×2,3×3) (wino22OK(p)).
 func (b *Backend) wino22Fused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvFusion) {
-	b.wino22FusedOn(b.wino22TilesFor(p), p, x, w, y, f)
+	b.wino22FusedOn(b.wino22TilesFor(p), p, x, y, b.winoWeightsFor(p, w, wino22), f)
 }
 
-// wino22FusedOn is wino22Fused on the tiles ts.
-func (b *Backend) wino22FusedOn(ts []winoTile, p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvFusion) {
+// wino22FusedOn is wino22Fused on the tiles ts with the transformed
+// weights u.
+func (b *Backend) wino22FusedOn(ts []winoTile, p ops.ConvParams, x, y *ops.Tensor, u []float32, f ops.ConvFusion) {
 	j := wino22Jobs.Get().(*wino22Job)
-	j.b, j.p, j.ts, j.x = b, p, ts, x.Data
-	j.u = b.winoWeightsFor(p, w, wino22)
+	j.b, j.p, j.ts, j.x, j.u = b, p, ts, x.Data, u
 	j.fc = getFusedCall(p, y.Data, f)
 	b.tilesPut(len(j.ts), j.fn)
 	j.fc.put()
@@ -135,17 +136,12 @@ func (b *Backend) wino22FusedOn(ts []winoTile, p ops.ConvParams, x, w, y *ops.Te
 func (j *wino22Job) tile(ti int, st *tileState) {
 	p, t, b := j.p, j.ts[ti], j.b
 	if st.col == nil {
-		st.col, st.t, st.off = b.tmp.get(st.slot, wino22Pts*p.C*16), b.tmp.get(st.slot, wino22Pts*p.OutC*16), b.tmp.getInts(st.slot, p.C)
+		st.col, st.t = b.tmp.get(st.slot, wino22Pts*p.C*16), b.tmp.get(st.slot, wino22Pts*p.OutC*16)
 	}
 	oc := t.oc1 - t.oc0
-	v, m, off := st.col[:wino22Pts*p.C*16], st.t[:wino22Pts*oc*16], st.off[:p.C]
+	v, m := st.col[:wino22Pts*p.C*16], st.t[:wino22Pts*oc*16]
 	wino22In(v, j.x[t.n0*p.C*64:][:p.C*64], p.C)
-	for c := range off {
-		off[c] = 16 * c
-	}
-	for k := range wino22Pts {
-		gemm.SgemmIndirect(oc, 16, p.C, j.u[(k*p.OutC+t.oc0)*p.C:][:oc*p.C], p.C, v[k*p.C*16:][:p.C*16], off, m[k*oc*16:][:oc*16], 16)
-	}
+	wino22Gemm(m, j.u[t.oc0:], v, p.C, p.OutC, oc)
 	fc := j.fc
 	for o := range oc {
 		at := ((t.n0 * p.OutC) + t.oc0 + o) * 64
@@ -191,6 +187,14 @@ func wino22InGo(dst, src []float32, C int) {
 	}
 }
 
+// wino22GemmGo is wino22Gemm through gemm.Sgemm (its sums in its own
+// order).
+func wino22GemmGo(m, u, v []float32, C, ldu, rows int) {
+	for k := range wino22Pts {
+		gemm.Sgemm(true, false, rows, 16, C, 1, u[k*C*ldu:], ldu, v[k*C*16:][:C*16], 16, 0, m[k*rows*16:][:rows*16], 16)
+	}
+}
+
 // wino22OutGo is wino22Out in Go: Aᵀ·M·A of the 16 tiles from product
 // k's vector at src[k·srcStride:][:16] (along rows first, then along
 // columns), then directOutGo's epilogue into the 8×8 plane dst.
@@ -212,8 +216,9 @@ func wino22OutGo(dst, src []float32, srcStride int, res []float32, scale, shift 
 }
 
 // winoWeights22 transforms w (OutC, C, 3, 3) into the 16 products'
-// matrices: u[(k·OutC + oc)·C + c] = (G·g·Gᵀ)[a][b], k = 4a + b, for the
-// kernel g of (oc, c) (a along the kernel's height), in float64.
+// matrices, transposed: u[(k·C + c)·OutC + oc] = (G·g·Gᵀ)[a][b], k =
+// 4a + b, for the kernel g of (oc, c) (a along the kernel's height), in
+// float64. (wino22Gemm broadcasts a row of U_kᵀ's consecutive floats.)
 func winoWeights22(p ops.ConvParams, w []float32) []float32 {
 	u := make([]float32, wino22Pts*p.OutC*p.C)
 	for oc := range p.OutC {
@@ -225,7 +230,7 @@ func winoWeights22(p ops.ConvParams, w []float32) []float32 {
 			}
 			for a := range 4 {
 				for b, x := range wino22G(cols[0][a], cols[1][a], cols[2][a]) {
-					u[((4*a+b)*p.OutC+oc)*p.C+c] = float32(x)
+					u[((4*a+b)*p.C+c)*p.OutC+oc] = float32(x)
 				}
 			}
 		}

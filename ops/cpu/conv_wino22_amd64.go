@@ -6,6 +6,9 @@ package cpu
 func wino22In16(dst, src *float32, C int)
 
 //go:noescape
+func wino22Gemm16(m, u, v *float32, C, ldu, rows int)
+
+//go:noescape
 func wino22Out16(dst, src *float32, srcStride int, res *float32, scale, shift, lo, hi float32, flags uint8)
 
 // wino22In writes the F(2×2,3×3) input transform of C channels of 8×8
@@ -36,4 +39,17 @@ func wino22Out(dst, src []float32, srcStride int, res []float32, scale, shift fl
 		r, flags = &res[0], flags|4
 	}
 	wino22Out16(&dst[0], &src[0], srcStride, r, scale, shift, act.lo, act.hi, flags)
+}
+
+// wino22Gemm computes the 16 products M_k = U_k·V_k over rows output
+// channels: M_k's row o (16 tiles) at m[(k·rows + o)·16:], U_k's entry
+// (o, c) at u[(k·C + c)·ldu + o], V_k's row c at v[(k·C + c)·16:]. Each
+// output is an FMA chain over c from zero, whatever rows is.
+func wino22Gemm(m, u, v []float32, C, ldu, rows int) {
+	if !vec16 || C == 0 || rows == 0 {
+		wino22GemmGo(m, u, v, C, ldu, rows)
+		return
+	}
+	_, _, _ = m[wino22Pts*rows*16-1], u[((wino22Pts-1)*C+C-1)*ldu+rows-1], v[wino22Pts*C*16-1]
+	wino22Gemm16(&m[0], &u[0], &v[0], C, ldu, rows)
 }

@@ -330,3 +330,176 @@ outnohi:
 	VMOVUPS Z3, 192(DI)
 	VZEROUPPER
 	RET
+
+// GZERO16/GZERO8 clear the accumulators Z0..Z15 / Z0..Z7, GFMA16/GFMA8
+// add U's 16 / 8 columns at (base) times V's row (Z16) into them,
+// GSTORE16/GSTORE8 store them as rows of M at DI.
+#define GZERO16 \
+	VPXORD Z0, Z0, Z0 \
+	VPXORD Z1, Z1, Z1 \
+	VPXORD Z2, Z2, Z2 \
+	VPXORD Z3, Z3, Z3 \
+	VPXORD Z4, Z4, Z4 \
+	VPXORD Z5, Z5, Z5 \
+	VPXORD Z6, Z6, Z6 \
+	VPXORD Z7, Z7, Z7 \
+	VPXORD Z8, Z8, Z8 \
+	VPXORD Z9, Z9, Z9 \
+	VPXORD Z10, Z10, Z10 \
+	VPXORD Z11, Z11, Z11 \
+	VPXORD Z12, Z12, Z12 \
+	VPXORD Z13, Z13, Z13 \
+	VPXORD Z14, Z14, Z14 \
+	VPXORD Z15, Z15, Z15
+
+#define GZERO8 \
+	VPXORD Z0, Z0, Z0 \
+	VPXORD Z1, Z1, Z1 \
+	VPXORD Z2, Z2, Z2 \
+	VPXORD Z3, Z3, Z3 \
+	VPXORD Z4, Z4, Z4 \
+	VPXORD Z5, Z5, Z5 \
+	VPXORD Z6, Z6, Z6 \
+	VPXORD Z7, Z7, Z7
+
+#define GFMA16(base) \
+	VFMADD231PS.BCST 0(base), Z16, Z0 \
+	VFMADD231PS.BCST 4(base), Z16, Z1 \
+	VFMADD231PS.BCST 8(base), Z16, Z2 \
+	VFMADD231PS.BCST 12(base), Z16, Z3 \
+	VFMADD231PS.BCST 16(base), Z16, Z4 \
+	VFMADD231PS.BCST 20(base), Z16, Z5 \
+	VFMADD231PS.BCST 24(base), Z16, Z6 \
+	VFMADD231PS.BCST 28(base), Z16, Z7 \
+	VFMADD231PS.BCST 32(base), Z16, Z8 \
+	VFMADD231PS.BCST 36(base), Z16, Z9 \
+	VFMADD231PS.BCST 40(base), Z16, Z10 \
+	VFMADD231PS.BCST 44(base), Z16, Z11 \
+	VFMADD231PS.BCST 48(base), Z16, Z12 \
+	VFMADD231PS.BCST 52(base), Z16, Z13 \
+	VFMADD231PS.BCST 56(base), Z16, Z14 \
+	VFMADD231PS.BCST 60(base), Z16, Z15
+
+#define GFMA8(base) \
+	VFMADD231PS.BCST 0(base), Z16, Z0 \
+	VFMADD231PS.BCST 4(base), Z16, Z1 \
+	VFMADD231PS.BCST 8(base), Z16, Z2 \
+	VFMADD231PS.BCST 12(base), Z16, Z3 \
+	VFMADD231PS.BCST 16(base), Z16, Z4 \
+	VFMADD231PS.BCST 20(base), Z16, Z5 \
+	VFMADD231PS.BCST 24(base), Z16, Z6 \
+	VFMADD231PS.BCST 28(base), Z16, Z7
+
+#define GSTORE16 \
+	VMOVUPS Z0, 0(DI) \
+	VMOVUPS Z1, 64(DI) \
+	VMOVUPS Z2, 128(DI) \
+	VMOVUPS Z3, 192(DI) \
+	VMOVUPS Z4, 256(DI) \
+	VMOVUPS Z5, 320(DI) \
+	VMOVUPS Z6, 384(DI) \
+	VMOVUPS Z7, 448(DI) \
+	VMOVUPS Z8, 512(DI) \
+	VMOVUPS Z9, 576(DI) \
+	VMOVUPS Z10, 640(DI) \
+	VMOVUPS Z11, 704(DI) \
+	VMOVUPS Z12, 768(DI) \
+	VMOVUPS Z13, 832(DI) \
+	VMOVUPS Z14, 896(DI) \
+	VMOVUPS Z15, 960(DI)
+
+#define GSTORE8 \
+	VMOVUPS Z0, 0(DI) \
+	VMOVUPS Z1, 64(DI) \
+	VMOVUPS Z2, 128(DI) \
+	VMOVUPS Z3, 192(DI) \
+	VMOVUPS Z4, 256(DI) \
+	VMOVUPS Z5, 320(DI) \
+	VMOVUPS Z6, 384(DI) \
+	VMOVUPS Z7, 448(DI)
+
+// func wino22Gemm16(m, u, v *float32, C, ldu, rows int)
+// For the 16 points k: M_k = U_kᵀ·V_k over rows output channels, M_k's
+// row o (16 tiles) at m + (k·rows + o)·16 floats, U_k's column o at
+// u + k·C·ldu + c·ldu + o floats (c = 0..C-1), V_k's row c at
+// v + (k·C + c)·16. Each output is an FMA chain over c in order from
+// zero (the same in every block of rows, so on any cut of the rows).
+// Blocks of 16 rows, then of 8, then single rows.
+TEXT ·wino22Gemm16(SB), NOSPLIT, $0-48
+	MOVQ m+0(FP), DI
+	MOVQ u+8(FP), R11
+	MOVQ v+16(FP), R12
+	MOVQ C+24(FP), R13
+	MOVQ ldu+32(FP), R8
+	SHLQ $2, R8 // bytes between U's rows c
+	MOVQ R13, R14
+	IMULQ R8, R14 // bytes of one U_k
+	MOVQ R13, R15
+	SHLQ $6, R15 // bytes of one V_k
+	MOVQ $16, R9 // points left
+gpoint:
+	MOVQ rows+40(FP), R10 // rows left
+	MOVQ R11, DX // U_k's column of the block
+g16:
+	CMPQ R10, $16
+	JLT g8
+	GZERO16
+	MOVQ DX, AX
+	MOVQ R12, BX
+	MOVQ R13, CX
+g16loop:
+	VMOVUPS (BX), Z16
+	GFMA16(AX)
+	ADDQ R8, AX
+	ADDQ $64, BX
+	DECQ CX
+	JNZ g16loop
+	GSTORE16
+	ADDQ $1024, DI
+	ADDQ $64, DX
+	SUBQ $16, R10
+	JMP g16
+g8:
+	CMPQ R10, $8
+	JLT g1
+	GZERO8
+	MOVQ DX, AX
+	MOVQ R12, BX
+	MOVQ R13, CX
+g8loop:
+	VMOVUPS (BX), Z16
+	GFMA8(AX)
+	ADDQ R8, AX
+	ADDQ $64, BX
+	DECQ CX
+	JNZ g8loop
+	GSTORE8
+	ADDQ $512, DI
+	ADDQ $32, DX
+	SUBQ $8, R10
+g1:
+	TESTQ R10, R10
+	JZ gnext
+	VPXORD Z0, Z0, Z0
+	MOVQ DX, AX
+	MOVQ R12, BX
+	MOVQ R13, CX
+g1loop:
+	VMOVUPS (BX), Z16
+	VFMADD231PS.BCST (AX), Z16, Z0
+	ADDQ R8, AX
+	ADDQ $64, BX
+	DECQ CX
+	JNZ g1loop
+	VMOVUPS Z0, (DI)
+	ADDQ $64, DI
+	ADDQ $4, DX
+	DECQ R10
+	JMP g1
+gnext:
+	ADDQ R14, R11
+	ADDQ R15, R12
+	DECQ R9
+	JNZ gpoint
+	VZEROUPPER
+	RET

@@ -12,3 +12,7 @@ func wino22In(dst, src []float32, C int) { wino22InGo(dst, src, C) }
 func wino22Out(dst, src []float32, srcStride int, res []float32, scale, shift float32, act outAct) {
 	wino22OutGo(dst, src, srcStride, res, scale, shift, act)
 }
+
+// wino22Gemm is wino22GemmGo: M_k = U_k·V_k for the 16 points k, rows
+// output channels.
+func wino22Gemm(m, u, v []float32, C, ldu, rows int) { wino22GemmGo(m, u, v, C, ldu, rows) }

@@ -67,7 +67,7 @@ func TestWino22MatchesReference(t *testing.T) {
 							t.Fatal(err)
 						}
 					} else {
-						be.wino22FusedOn(ts, p, &ops.Tensor{Data: x}, &ops.Tensor{Data: w}, y, f)
+						be.wino22FusedOn(ts, p, &ops.Tensor{Data: x}, y, winoWeights22(p, w), f)
 					}
 					worst = max(worst, checkFused(t, name, p, y.Data, conv, abs, wino22Tol, res, f))
 					if first == nil {
@@ -113,5 +113,86 @@ func TestWino22TransformsMatchGo(t *testing.T) {
 				t.Fatalf("wino22Out %+v res %v: dst[%d] = %v, want %v", act, rs != nil, i, got[i], want[i])
 			}
 		}
+	}
+}
+
+// TestWino22GemmMatchesReference: the 16 products over every block size
+// (16, 8 and single rows) against their float64 sums, the same bits
+// whether the rows are computed at once or cut at a multiple of 8, and
+// nothing written past them.
+func TestWino22GemmMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(45, 46))
+	for _, C := range []int{1, 5, 64} {
+		for _, rows := range []int{1, 7, 8, 9, 16, 20, 25, 33} {
+			ldu := rows + 3
+			u, v := normals(r, wino22Pts*C*ldu), normals(r, wino22Pts*C*16)
+			m := make([]float32, wino22Pts*rows*16+5)
+			m[len(m)-5] = 42
+			wino22Gemm(m, u, v, C, ldu, rows)
+			for k := range wino22Pts {
+				for o := range rows {
+					for tl := range 16 {
+						var want, abs float64
+						for c := range C {
+							x := float64(u[(k*C+c)*ldu+o]) * float64(v[(k*C+c)*16+tl])
+							want, abs = want+x, abs+math.Abs(x)
+						}
+						if got := m[(k*rows+o)*16+tl]; math.Abs(float64(got)-want) > float64(C)*epsF32*abs {
+							t.Fatalf("C %d rows %d: M_%d[%d][%d] = %v, want %v", C, rows, k, o, tl, got, want)
+						}
+					}
+				}
+			}
+			if m[len(m)-5] != 42 {
+				t.Fatalf("C %d rows %d: written past M", C, rows)
+			}
+			if rows > 8 {
+				cut := rows / 2 / 8 * 8
+				if cut == 0 {
+					cut = 8
+				}
+				lo, hi := make([]float32, wino22Pts*cut*16), make([]float32, wino22Pts*(rows-cut)*16)
+				wino22Gemm(lo, u, v, C, ldu, cut)
+				wino22Gemm(hi, u[cut:], v, C, ldu, rows-cut)
+				for k := range wino22Pts {
+					for o := range rows {
+						part, at := lo, (k*cut+o)*16
+						if o >= cut {
+							part, at = hi, (k*(rows-cut)+o-cut)*16
+						}
+						if i := firstBitDiff(part[at:][:16], m[(k*rows+o)*16:][:16]); i >= 0 {
+							t.Fatalf("C %d rows %d cut at %d: M_%d[%d] differs", C, rows, cut, k, o)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkWino22Parts times resnet20's 64→64 8×8 layer on F(2×2,3×3)
+// on two workers, its output channels whole (one tile) or in halves (a
+// tile per worker), the weights' transform given (a frozen model's is
+// used without comparing the weights):
+//
+//	go test -run XXX -bench Wino22Parts -benchtime 20000x -cpu 2 ./ops/cpu
+func BenchmarkWino22Parts(b *testing.B) {
+	p := wino22Geom(64, 64)
+	x, w, y := ops.New(1, p.C, 8, 8), ops.New(p.OutC, p.C, 3, 3), ops.New(1, p.OutC, 8, 8)
+	copy(x.Data, normals(rand.New(rand.NewPCG(47, 48)), len(x.Data)))
+	copy(w.Data, normals(rand.New(rand.NewPCG(49, 50)), len(w.Data)))
+	u := winoWeights22(p, w.Data) // as a frozen model's: no comparison
+	f := ops.ConvFusion{Shift: make([]float32, p.OutC), ReLU: true}
+	be := New(Options{Threads: 2})
+	for _, parts := range []int{1, 2} {
+		ts := []winoTile{{cnt: 1, b1: 1, oc1: p.OutC}}
+		if parts == 2 {
+			ts = []winoTile{{cnt: 1, b1: 1, oc1: p.OutC / 2}, {cnt: 1, b1: 1, oc0: p.OutC / 2, oc1: p.OutC}}
+		}
+		b.Run(fmt.Sprintf("parts%d", parts), func(b *testing.B) {
+			for b.Loop() {
+				be.wino22FusedOn(ts, p, x, y, u, f)
+			}
+		})
 	}
 }
