@@ -183,15 +183,15 @@ GLOBL w22O2<>(SB), RODATA|NOPTR, $64
 	VSUBPS Z6, Z5, s1 \
 	VSUBPS Z7, s1, s1
 
-// func wino22In16(dst, src *float32, C int)
+// func wino22In16(dst, src *float32, C, vs int)
 // For each of C channels of 8×8 planes at src (64 floats apart): point
-// k = 4a + b of the 16 tiles' Bᵀ·d·B at dst + (k·C + c)·16 floats.
-TEXT ·wino22In16(SB), NOSPLIT, $0-24
+// k = 4a + b of the 16 tiles' Bᵀ·d·B at dst + k·vs + c·16 floats.
+TEXT ·wino22In16(SB), NOSPLIT, $0-32
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ C+16(FP), CX
-	MOVQ CX, R8
-	SHLQ $6, R8 // bytes between points: C·16 floats
+	MOVQ vs+24(FP), R8
+	SHLQ $2, R8 // bytes between points
 	LEAQ (R8)(R8*2), R13 // 3 points
 	LEAQ (R8*4), R9 // 4 points: the next a
 	LEAQ (R9)(R9*2), R12 // 12 points
@@ -418,18 +418,17 @@ outnohi:
 	VMOVUPS Z6, 384(DI) \
 	VMOVUPS Z7, 448(DI)
 
-// func wino22Gemm16(m, u, v *float32, C, ldu, rows int)
+// func wino22Gemm16(m, u, v *float32, C, ldu, rows, vs, ms int)
 // For the 16 points k: M_k = U_kᵀ·V_k over rows output channels, M_k's
-// row o (16 tiles) at m + (k·rows + o)·16 floats, U_k's column o at
+// row o (16 tiles) at m + k·ms + o·16 floats, U_k's column o at
 // u + k·C·ldu + c·ldu + o floats (c = 0..C-1), V_k's row c at
-// v + (k·C + c)·16. Each output is an FMA chain over c in order from
+// v + k·vs + c·16. Each output is an FMA chain over c in order from
 // zero (the same in every block of rows, so on any cut of the rows).
 // Blocks of 16 rows, then of 8, then single rows. U's row 16 channels
 // ahead is prefetched: in a whole model U_k comes from L3 (resnet20's
 // 8×8 layers in BenchmarkWino22InModel, one worker: 15.3-15.8 µs against
 // 15.9-17.0 without; 8 channels ahead 14.8-16.2, 4 ahead 15.8-16.9).
-TEXT ·wino22Gemm16(SB), NOSPLIT, $0-48
-	MOVQ m+0(FP), DI
+TEXT ·wino22Gemm16(SB), NOSPLIT, $0-64
 	MOVQ u+8(FP), R11
 	MOVQ v+16(FP), R12
 	MOVQ C+24(FP), R13
@@ -437,12 +436,13 @@ TEXT ·wino22Gemm16(SB), NOSPLIT, $0-48
 	SHLQ $2, R8 // bytes between U's rows c
 	MOVQ R13, R14
 	IMULQ R8, R14 // bytes of one U_k
-	MOVQ R13, R15
-	SHLQ $6, R15 // bytes of one V_k
+	MOVQ vs+48(FP), R15
+	SHLQ $2, R15 // bytes between the V_k
 	MOVQ $16, R9 // points left
 	MOVQ R8, SI
 	SHLQ $4, SI // U's row 16 channels on: prefetched (from L3 in a model)
 gpoint:
+	MOVQ m+0(FP), DI // M_k
 	MOVQ rows+40(FP), R10 // rows left
 	MOVQ R11, DX // U_k's column of the block
 g16:
@@ -504,6 +504,9 @@ g1loop:
 	DECQ R10
 	JMP g1
 gnext:
+	MOVQ ms+56(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, m+0(FP) // the next M_k
 	ADDQ R14, R11
 	ADDQ R15, R12
 	DECQ R9

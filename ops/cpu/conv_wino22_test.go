@@ -90,12 +90,13 @@ func TestWino22TransformsMatchGo(t *testing.T) {
 	for _, C := range []int{1, 3, 8} {
 		src := normals(r, C*64)
 		src[5], src[70%len(src)], src[63] = float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))
-		got, want := make([]float32, wino22Pts*C*16+7), make([]float32, wino22Pts*C*16+7)
+		vs := wino22Stride(C) + 3 // and the floats between the points left alone
+		got, want := make([]float32, wino22Pts*vs), make([]float32, wino22Pts*vs)
 		for i := range got {
 			got[i], want[i] = 42, 42
 		}
-		wino22In(got, src, C)
-		wino22InGo(want, src, C)
+		wino22In(got, src, C, vs)
+		wino22InGo(want, src, C, vs)
 		if i := firstBitDiff(got, want); i >= 0 {
 			t.Fatalf("wino22In C=%d: dst[%d] = %v, want %v", C, i, got[i], want[i])
 		}
@@ -124,27 +125,33 @@ func TestWino22GemmMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(45, 46))
 	for _, C := range []int{1, 5, 64} {
 		for _, rows := range []int{1, 7, 8, 9, 16, 20, 25, 33} {
-			ldu := rows + 3
-			u, v := normals(r, wino22Pts*C*ldu), normals(r, wino22Pts*C*16)
-			m := make([]float32, wino22Pts*rows*16+5)
-			m[len(m)-5] = 42
-			wino22Gemm(m, u, v, C, ldu, rows)
+			ldu, vs, ms := rows+3, wino22Stride(C), wino22Stride(rows)+5
+			u, v := normals(r, wino22Pts*C*ldu), normals(r, wino22Pts*vs)
+			m := make([]float32, wino22Pts*ms)
+			for i := range m {
+				m[i] = 42
+			}
+			wino22Gemm(m, u, v, C, ldu, rows, vs, ms)
 			for k := range wino22Pts {
 				for o := range rows {
 					for tl := range 16 {
 						var want, abs float64
 						for c := range C {
-							x := float64(u[(k*C+c)*ldu+o]) * float64(v[(k*C+c)*16+tl])
+							x := float64(u[(k*C+c)*ldu+o]) * float64(v[k*vs+c*16+tl])
 							want, abs = want+x, abs+math.Abs(x)
 						}
-						if got := m[(k*rows+o)*16+tl]; math.Abs(float64(got)-want) > float64(C)*epsF32*abs {
+						if got := m[k*ms+o*16+tl]; math.Abs(float64(got)-want) > float64(C)*epsF32*abs {
 							t.Fatalf("C %d rows %d: M_%d[%d][%d] = %v, want %v", C, rows, k, o, tl, got, want)
 						}
 					}
 				}
 			}
-			if m[len(m)-5] != 42 {
-				t.Fatalf("C %d rows %d: written past M", C, rows)
+			for k := range wino22Pts {
+				for i := rows * 16; i < ms; i++ {
+					if m[k*ms+i] != 42 {
+						t.Fatalf("C %d rows %d: M_%d written past its rows", C, rows, k)
+					}
+				}
 			}
 			if rows > 8 {
 				cut := rows / 2 / 8 * 8
@@ -152,15 +159,15 @@ func TestWino22GemmMatchesReference(t *testing.T) {
 					cut = 8
 				}
 				lo, hi := make([]float32, wino22Pts*cut*16), make([]float32, wino22Pts*(rows-cut)*16)
-				wino22Gemm(lo, u, v, C, ldu, cut)
-				wino22Gemm(hi, u[cut:], v, C, ldu, rows-cut)
+				wino22Gemm(lo, u, v, C, ldu, cut, vs, cut*16)
+				wino22Gemm(hi, u[cut:], v, C, ldu, rows-cut, vs, (rows-cut)*16)
 				for k := range wino22Pts {
 					for o := range rows {
 						part, at := lo, (k*cut+o)*16
 						if o >= cut {
 							part, at = hi, (k*(rows-cut)+o-cut)*16
 						}
-						if i := firstBitDiff(part[at:][:16], m[(k*rows+o)*16:][:16]); i >= 0 {
+						if i := firstBitDiff(part[at:][:16], m[k*ms+o*16:][:16]); i >= 0 {
 							t.Fatalf("C %d rows %d cut at %d: M_%d[%d] differs", C, rows, cut, k, o)
 						}
 					}
