@@ -26,7 +26,8 @@ func wino22Geom(c, oc int) ops.ConvParams {
 // GEMM's rows) against the float64 convolution within wino22Tol, with
 // the output channels in one tile, halves and thirds (at multiples of 8)
 // and on 1-3 workers, all with the same bits; Conv2dFused takes it for
-// these geometries.
+// these geometries (Conv2dReLUMaxPool2, without a fused pool here, takes
+// F(4,3)).
 func TestWino22MatchesReference(t *testing.T) {
 	if !winoOn || !wino2On || !directOK(ops.ConvParams{Groups: 1}) {
 		t.Skip("no Winograd path on this CPU (or QPIPE_WINOGRAD=0 or 1d)")
@@ -40,8 +41,9 @@ func TestWino22MatchesReference(t *testing.T) {
 			t.Fatalf("%v: F(2×2,3×3) not picked", s)
 		}
 		x, w := fill(p.C*64), fill(p.OutC*p.C*9)
-		conv, _ := convAbsRef(p, x, w)
+		conv, abs43 := convAbsRef(p, x, w)
 		abs := convAbsTiles(p, x, w, 2)
+		checkPooled(t, fmt.Sprintf("%v", s), wino22, p, x, w, conv, abs43, winoTol, fill(p.OutC)) // on F(4,3)
 		for i, c := range directConv(p, x, w) {
 			worstDirect = max(worstDirect, math.Abs(float64(c)-conv[i])/(abs[i]*epsF32))
 		}
