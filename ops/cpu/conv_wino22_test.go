@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/qpipe/qpipe/internal/cpufeature"
 	"github.com/qpipe/qpipe/ops"
 )
 
@@ -29,9 +30,10 @@ func wino22Geom(c, oc int) ops.ConvParams {
 // these geometries (Conv2dReLUMaxPool2, without a fused pool here, takes
 // F(4,3)).
 func TestWino22MatchesReference(t *testing.T) {
-	if !winoOn || !wino2On || !directOK(ops.ConvParams{Groups: 1}) {
-		t.Skip("no Winograd path on this CPU (or QPIPE_WINOGRAD=0 or 1d)")
+	if !winoOn || !wino2On {
+		t.Skip("QPIPE_WINOGRAD=0 or 1d: no F(2×2,3×3)")
 	}
+	cpufeature.Require(t, directOK(ops.ConvParams{Groups: 1}) && vec16, "AVX-512F and AVX-512VL (the Winograd paths)")
 	r := rand.New(rand.NewPCG(41, 42))
 	fill := func(n int) []float32 { return normals(r, n) }
 	var worst, worstDirect float64
@@ -88,6 +90,7 @@ func TestWino22MatchesReference(t *testing.T) {
 // as the Go ones (every epilogue flag, a residual or none, NaN and
 // infinities in the input) and nothing past their outputs.
 func TestWino22TransformsMatchGo(t *testing.T) {
+	cpufeature.Require(t, vec16, "AVX-512F and AVX-512VL (the vector transforms)")
 	r := rand.New(rand.NewPCG(43, 44))
 	for _, C := range []int{1, 3, 8} {
 		src := normals(r, C*64)
