@@ -87,13 +87,15 @@ func winoOK(p ops.ConvParams) bool {
 }
 
 // winoKind is a convolution's path: direct, Winograd F(4,3) along
-// columns, or F(4×4,3×3) in 2-D (conv_wino2.go).
+// columns, F(4×4,3×3) in 2-D (conv_wino2.go), or F(2×2,3×3) for a lone
+// 8×8 image (conv_wino22.go).
 type winoKind uint8
 
 const (
 	winoNone winoKind = iota
 	wino1D
 	wino2D
+	wino22
 )
 
 // useWino reports whether p's inference forward takes a Winograd path:
@@ -119,7 +121,7 @@ func winoKindFor(p ops.ConvParams) winoKind {
 const idxMR, idxNR = 9, 48
 
 // winoPick returns the path expected to be fastest for p (winoNone when
-// none beats the direct one). All three run the same indirect GEMM
+// none beats the direct one). All four run the same indirect GEMM
 // kernel, so each is costed as its kernel calls times their depth over
 // the tiles it would cut (a call's cost barely depends on how many of its
 // 9 rows and 48 columns are used): F(4,3) makes six products of depth 3·C
@@ -131,7 +133,12 @@ const idxMR, idxNR = 9, 48
 // at 32 and 64); F(4×4,3×3)'s cost is wino2Cost's.
 // The tiles are those of one worker whatever b has, so the choice, and
 // with it every output bit, is the same on any number of workers.
+// F(2×2,3×3) is taken wherever it applies (wino22OK: a lone 8×8 image
+// with small weights), as measured in the model (BenchmarkWino22InModel).
 func winoPick(p ops.ConvParams) winoKind {
+	if wino22OK(p) {
+		return wino22
+	}
 	one := &Backend{w: &workers{n: 1}} // only its worker count is read
 	g, g2, dg := newWinoGeom(p), newWino2Geom(p), directGeomFor(p)
 	var wino, wino2, direct float64
@@ -550,8 +557,11 @@ func (b *Backend) winoWeightsFor(p ops.ConvParams, w *ops.Tensor, kind winoKind)
 		}
 	}
 	transform := winoWeights
-	if kind == wino2D {
+	switch kind {
+	case wino2D:
 		transform = winoWeights2
+	case wino22:
+		transform = winoWeights22
 	}
 	e := &winoEntry{u: transform(p, w.Data)}
 	if !w.Frozen() {
@@ -644,6 +654,10 @@ func (b *Backend) winoFused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvFus
 
 // winoFusedAs is winoFused on the Winograd path kind.
 func (b *Backend) winoFusedAs(kind winoKind, p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvFusion) {
+	if kind == wino22 {
+		b.wino22Fused(p, x, w, y, f)
+		return
+	}
 	fc := getFusedCall(p, y.Data, f)
 	b.winoRun(kind, p, x, w, func(g *winoGeom) winoOutFunc {
 		fc.wg = g
@@ -713,8 +727,12 @@ func (b *Backend) winoReLUMaxPool2(p ops.ConvParams, x, w, bias, y *ops.Tensor) 
 	b.winoReLUMaxPool2As(winoKindOf(p), p, x, w, bias, y)
 }
 
-// winoReLUMaxPool2As is winoReLUMaxPool2 on the Winograd path kind.
+// winoReLUMaxPool2As is winoReLUMaxPool2 on the Winograd path kind
+// (F(4,3) for F(2×2,3×3), which has no fused pool).
 func (b *Backend) winoReLUMaxPool2As(kind winoKind, p ops.ConvParams, x, w, bias, y *ops.Tensor) {
+	if kind == wino22 {
+		kind = wino1D
+	}
 	ph, pw := p.OutH/2, p.OutW/2
 	b.winoRun(kind, p, x, w, func(g *winoGeom) winoOutFunc {
 		return func(m []float32, ms int, rows []float32, t winoTile, img, oc int) {

@@ -39,15 +39,16 @@ func BenchmarkWino2InModel(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				b.Log(wino2Alternation(b, m, c.in, n))
+				b.Log(wino2Alternation(b, m, c.in, n, setWinoSwapped))
 			})
 		}
 	}
 }
 
 // wino2Alternation runs BenchmarkWino2InModel's alternation of m's
-// forward on n inputs of shape s and formats its table.
-func wino2Alternation(b *testing.B, m *ops.Model, s zoo.Shape, n int) string {
+// forward on n inputs of shape s, swap(true) switching to the other
+// paths and swap(false) back to winoPick's, and formats its table.
+func wino2Alternation(b *testing.B, m *ops.Model, s zoo.Shape, n int, swap func(on bool)) string {
 	defer winoChoice.Clear()
 	x := ops.New(n, s.C, s.H, s.W)
 	copy(x.Data, normals(rand.New(rand.NewPCG(41, 42)), len(x.Data)))
@@ -72,7 +73,7 @@ func wino2Alternation(b *testing.B, m *ops.Model, s zoo.Shape, n int) string {
 	for b.Loop() {
 		if i%20 == 0 {
 			mode = i / 20 % 2
-			setWinoSwapped(mode == 1)
+			swap(mode == 1)
 		}
 		t0 := time.Now()
 		y, err := f.Forward(c, x)
@@ -104,6 +105,37 @@ func setWinoSwapped(on bool) {
 		p, kind := k.(ops.ConvParams), v.(winoKind)
 		if kind != winoNone && wino2On && p.OutH >= wino2MinSide && p.OutW >= wino2MinSide {
 			winoChoice.Store(k, wino1D+wino2D-kind)
+		}
+		return true
+	})
+}
+
+// BenchmarkWino22InModel is BenchmarkWino2InModel for F(2×2,3×3): the
+// zoo resnet20's frozen batch-1 forward with winoPick's choices (F(2×2,3×3)
+// for its 64→64 8×8 layers) against the same forward with those layers
+// on the direct path, flipping every 20 forwards in one process. The
+// measurement behind winoPick's F(2×2,3×3):
+//
+//	go test -run XXX -bench Wino22InModel -benchtime 4000x -cpu 1,2 -v ./ops/cpu
+func BenchmarkWino22InModel(b *testing.B) {
+	in := zoo.Shape{C: 3, H: 32, W: 32}
+	m, err := zoo.Build("resnet20", in, 10, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Log(wino2Alternation(b, m, in, 1, setWino22Direct))
+}
+
+// setWino22Direct puts winoPick's cached F(2×2,3×3) choices on the
+// direct path (on), or clears the cache so that winoPick chooses again.
+func setWino22Direct(on bool) {
+	if !on {
+		winoChoice.Clear()
+		return
+	}
+	winoChoice.Range(func(k, v any) bool {
+		if v.(winoKind) == wino22 {
+			winoChoice.Store(k, winoNone)
 		}
 		return true
 	})

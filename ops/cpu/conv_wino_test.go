@@ -104,18 +104,7 @@ func TestWinoMatchesReference(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(19, 20))
 	fill := func(n int) []float32 { return normals(r, n) }
-	fusions := []func(oc int, res []float32) ops.ConvFusion{
-		func(oc int, _ []float32) ops.ConvFusion { return ops.ConvFusion{Shift: fill(oc)} },
-		func(oc int, _ []float32) ops.ConvFusion {
-			return ops.ConvFusion{Scale: fill(oc), Shift: fill(oc), ReLU: true}
-		},
-		func(oc int, res []float32) ops.ConvFusion {
-			return ops.ConvFusion{Scale: fill(oc), Shift: fill(oc), Res: &ops.Tensor{Data: res}, ReLU: true}
-		},
-		func(oc int, res []float32) ops.ConvFusion {
-			return ops.ConvFusion{Shift: fill(oc), Res: &ops.Tensor{Data: res}, Clip: true, Lo: -0.5, Hi: 1}
-		},
-	}
+	fusions := winoFusions(fill)
 	var worst [3]float64
 	var worstDirect, worstDirect2, worst2In1 float64
 	tiles := [3]map[string]bool{wino1D: {}, wino2D: {}}
@@ -185,6 +174,24 @@ func TestWinoMatchesReference(t *testing.T) {
 	t.Logf("largest F(4×4,3×3) error / (eps·Σ|w||x|, F(4,3)'s sum), no epilogue: %.3f", worst2In1)
 }
 
+// winoFusions is the epilogues the Winograd reference tests run, with
+// random parameters from fill: a shift; scale, shift and ReLU; those and
+// a residual; a shift, a residual and a clip.
+func winoFusions(fill func(n int) []float32) []func(oc int, res []float32) ops.ConvFusion {
+	return []func(oc int, res []float32) ops.ConvFusion{
+		func(oc int, _ []float32) ops.ConvFusion { return ops.ConvFusion{Shift: fill(oc)} },
+		func(oc int, _ []float32) ops.ConvFusion {
+			return ops.ConvFusion{Scale: fill(oc), Shift: fill(oc), ReLU: true}
+		},
+		func(oc int, res []float32) ops.ConvFusion {
+			return ops.ConvFusion{Scale: fill(oc), Shift: fill(oc), Res: &ops.Tensor{Data: res}, ReLU: true}
+		},
+		func(oc int, res []float32) ops.ConvFusion {
+			return ops.ConvFusion{Shift: fill(oc), Res: &ops.Tensor{Data: res}, Clip: true, Lo: -0.5, Hi: 1}
+		},
+	}
+}
+
 // convAbsRef2 is, per output, the scale of the 2-D Winograd path's
 // rounding error: the sum of |w| over the kernel of each input channel
 // times the sum of |x| over the output's 6×6 input tile (the block of
@@ -192,6 +199,12 @@ func TestWinoMatchesReference(t *testing.T) {
 // two-column border), which bounds the magnitude of the 36 transformed
 // products the output is combined from.
 func convAbsRef2(p ops.ConvParams, x, w []float32) []float64 {
+	return convAbsTiles(p, x, w, winoRows)
+}
+
+// convAbsTiles is convAbsRef2 for output tiles of side out (input tiles
+// of out + 2).
+func convAbsTiles(p ops.ConvParams, x, w []float32, out int) []float64 {
 	abs := make([]float64, p.N*p.OutC*p.OutH*p.OutW)
 	for n := range p.N {
 		for oc := range p.OutC {
@@ -203,10 +216,10 @@ func convAbsRef2(p ops.ConvParams, x, w []float32) []float64 {
 						for _, v := range w[(oc*p.C+c)*9:][:9] {
 							wAbs += math.Abs(float64(v))
 						}
-						for i := range winoIns {
-							ih := oh/winoRows*winoRows - p.PadH + i
-							for j := range winoIns {
-								iw := ow/winoRows*winoRows - p.PadW + j
+						for i := range out + 2 {
+							ih := oh/out*out - p.PadH + i
+							for j := range out + 2 {
+								iw := ow/out*out - p.PadW + j
 								if ih >= 0 && ih < p.H && iw >= 0 && iw < p.W {
 									xAbs += math.Abs(float64(x[((n*p.C+c)*p.H+ih)*p.W+iw]))
 								}
@@ -480,7 +493,7 @@ func TestWinoWeightsFollowInPlaceChanges(t *testing.T) {
 			for i := range w.Data {
 				w.Data[i] = float32(i%7) - 3
 			}
-			for kind, transform := range map[winoKind]func(ops.ConvParams, []float32) []float32{wino1D: winoWeights, wino2D: winoWeights2} {
+			for kind, transform := range map[winoKind]func(ops.ConvParams, []float32) []float32{wino1D: winoWeights, wino2D: winoWeights2, wino22: winoWeights22} {
 				u1 := b.winoWeightsFor(p, w, kind)
 				if u2 := b.winoWeightsFor(p, w, kind); &u2[0] != &u1[0] {
 					t.Errorf("C %d, %d workers, kind %d: unchanged weights transformed again", p.C, threads, kind)
@@ -535,7 +548,8 @@ func TestWinoOKChoosesShapes(t *testing.T) {
 // BenchmarkWinoConv times the 3×3 convolutions of resnet20 (three
 // stages), the zoo cnn's conv2 and resnet18 (four stages) at batch 1 and
 // 64 on 1 and 2 workers, on the F(4,3) Winograd path (wino), the
-// F(4×4,3×3) one (wino2) and the direct path.
+// F(4×4,3×3) one (wino2), the direct path and, for a lone 8×8 image,
+// F(2×2,3×3) (wino22).
 func BenchmarkWinoConv(b *testing.B) {
 	shapes := []struct {
 		name      string
@@ -565,7 +579,11 @@ func BenchmarkWinoConv(b *testing.B) {
 			f := ops.ConvFusion{Shift: make([]float32, p.OutC), ReLU: true}
 			for _, threads := range []int{1, 2} {
 				be := New(Options{Threads: threads})
-				for _, path := range []string{"wino", "wino2", "direct"} {
+				paths := []string{"wino", "wino2", "direct"}
+				if wino22OK(p) {
+					paths = append(paths, "wino22")
+				}
+				for _, path := range paths {
 					b.Run(fmt.Sprintf("%s/b%d/t%d/%s", s.name, n, threads, path), func(b *testing.B) {
 						defer func(v bool) { winoOn = v }(winoOn)
 						winoOn = false
@@ -575,6 +593,8 @@ func BenchmarkWinoConv(b *testing.B) {
 								be.winoFusedAs(wino1D, p, x, w, y, f)
 							case "wino2":
 								be.winoFusedAs(wino2D, p, x, w, y, f)
+							case "wino22":
+								be.winoFusedAs(wino22, p, x, w, y, f)
 							default:
 								_ = be.Conv2dFused(p, x, w, y, f)
 							}
@@ -600,9 +620,12 @@ func BenchmarkWinoConv(b *testing.B) {
 // batch 64 (0.86× on one worker, 0.90× on two, in the same runs); F(4,3)
 // for resnet18's 14×14 stage at batch 1 (alone the two tie; in a whole
 // model the 2-D path's 36·C·OutC transformed weights come from memory
-// on every forward); the direct path for resnet20's 8×8 and resnet18's
-// 7×7 stage at batch 1 (few tiles leave the GEMM kernel's 48 columns
-// mostly empty); F(4,3) for resnet20's 8×8 stage at batch 64
+// on every forward); F(2×2,3×3) for resnet20's 8×8 stage at batch 1
+// (its 16 tiles fill one 16-column vector; BenchmarkWino22InModel:
+// 0.76× of the direct path's time per layer in the model); the direct
+// path for resnet18's 7×7 stage at batch 1 (few tiles leave the GEMM
+// kernel's 48 columns mostly empty; F(2×2,3×3)'s transformed weights
+// would not stay in the cache); F(4,3) for resnet20's 8×8 stage at batch 64
 // (wino2MinSide: faster than 2-D on two workers). Either Winograd path
 // where they measured within the noise: resnet18's 28×28 stage at batch
 // 1 and the cnn's conv2 at batch 64.
@@ -616,7 +639,7 @@ func TestWinoWinsWhereMeasured(t *testing.T) {
 		n, c, oc, hw int
 		want         winoKind
 	}{
-		{1, 16, 16, 32, wino1D}, {1, 32, 32, 16, wino1D}, {1, 32, 64, 14, wino1D}, {1, 64, 64, 8, winoNone},
+		{1, 16, 16, 32, wino1D}, {1, 32, 32, 16, wino1D}, {1, 32, 64, 14, wino1D}, {1, 64, 64, 8, wino22},
 		{64, 16, 16, 32, wino1D}, {64, 32, 32, 16, wino2D}, {64, 64, 64, 8, wino1D}, {64, 32, 64, 14, either},
 		{1, 64, 64, 56, wino2D}, {1, 128, 128, 28, either}, {1, 256, 256, 14, wino1D}, {1, 512, 512, 7, winoNone},
 	} {

@@ -1,0 +1,253 @@
+package cpu
+
+// Winograd F(2×2,3×3) for a lone image's 8×8 output.
+//
+// Each 4×4 input window d (rows and columns 2 apart, overlapping by two)
+// gives a 2×2 output tile
+//
+//	y = Aᵀ·[(G·g·Gᵀ) ⊙ (Bᵀ·d·B)]·A
+//
+// with Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; ½ ½ ½;
+// ½ -½ ½; 0 0 1] and Aᵀ = [1 1 1 0; 0 1 -1 -1] (Lavin & Gray's F(2,3)
+// along both axes): 16 products of depth C per tile, four outputs, 4
+// multiply-adds per output and channel against the direct path's 9.
+// An 8×8 output is 4×4 = 16 tiles, one AVX-512 vector:
+//
+//   - the input transform (wino22In) writes, per input channel c and
+//     point k = 4a + b of the 4×4 transform, the 16 tiles' values as one
+//     vector V_k[c] (v[k·vs + c·16 + tile], tile = 4·ty + tx, vs =
+//     wino22Stride(C));
+//   - the 16 products M_k = U_k·V_k (OutC × 16 = (OutC × C)·(C × 16)) are
+//     16-column GEMMs (wino22Gemm: a vector of 16 tiles per output
+//     channel, 16 channels' accumulators at a time, U_k's entries
+//     broadcast), U_k the weights transformed once per weight tensor
+//     (winoWeights22, cached by winoWeightsFor: 16·OutC·C floats, 262 KB
+//     for 64→64);
+//   - the output transform (wino22Out) makes each output channel's 8×8
+//     plane from its 16 product vectors and applies Conv2dFused's
+//     epilogue (scale, shift, residual, ReLU or clip) as it stores.
+//
+// The transforms only add and subtract, so the vector and Go versions
+// agree bit for bit; G's halves are exact in float64. An output depends
+// only on its own tile's GEMM columns and the GEMM's sums do not depend
+// on its row tiles, so the results are the same on any number of workers
+// (two workers take output-channel halves). The error is of F(4,3)'s
+// order (Aᵀ has ±1 only): the tests bound it by eps·Σ|w||x|.
+//
+// It is taken for one image (N = 1), 3×3, stride 1, padding 1 on an 8×8
+// input with at most wino22MaxWeights transformed weights (resnet20's
+// 64→64 layers); resnet18's 7×7 stage (512 channels: 16.8 MB of
+// transformed weights per layer from memory on every forward) stays on
+// the direct path (docs/performance.md, "The 7×7 stage"), and batch 64
+// keeps winoPick's choice.
+
+import (
+	"sync"
+
+	"github.com/qpipe/qpipe/ops"
+	"github.com/qpipe/qpipe/ops/cpu/gemm"
+)
+
+// wino22Pts is the points of one 2-D tile's transform (4×4), and the
+// tiles of an 8×8 output.
+const wino22Pts = 16
+
+// wino22MaxWeights is the most transformed weights (16·OutC·C floats,
+// 1 MB) F(2×2,3×3) is taken for: they stay in the L2/L3 across forwards.
+const wino22MaxWeights = 1 << 18
+
+// wino22OK reports whether F(2×2,3×3) applies to p (besides winoOK): a
+// lone 8×8 image, padding 1, small weights.
+func wino22OK(p ops.ConvParams) bool {
+	return wino2On && p.N == 1 && p.H == 8 && p.W == 8 && p.PadH == 1 && p.PadW == 1 &&
+		p.OutH == 8 && p.OutW == 8 && wino22Pts*p.OutC*p.C <= wino22MaxWeights
+}
+
+// wino22Tiles is p's output channels cut for b's workers: halves (parts
+// per worker) at multiples of 8 rows where a lone image is split
+// (winoSplits), else one tile.
+func (b *Backend) wino22Tiles(p ops.ConvParams) []winoTile {
+	parts := 1
+	if b.winoSplits(p) {
+		parts = b.w.n
+	}
+	ts := make([]winoTile, 0, parts)
+	for k := range parts {
+		oc0, oc1 := p.OutC*k/parts/8*8, p.OutC*(k+1)/parts/8*8
+		if k == parts-1 {
+			oc1 = p.OutC
+		}
+		if oc1 > oc0 {
+			ts = append(ts, winoTile{cnt: 1, b1: 1, oc0: oc0, oc1: oc1})
+		}
+	}
+	return ts
+}
+
+// wino22Layouts holds wino22Tiles per geometry, worker count and split
+// answer, as winoLayouts does for the other paths.
+var wino22Layouts sync.Map // winoLayoutKey → []winoTile
+
+// wino22TilesFor is wino22Tiles, made once per key.
+func (b *Backend) wino22TilesFor(p ops.ConvParams) []winoTile {
+	key := winoLayoutKey{p: p, kind: wino22, workers: b.w.n, split: b.winoSplits(p)}
+	if v, ok := wino22Layouts.Load(key); ok {
+		return v.([]winoTile)
+	}
+	v, _ := wino22Layouts.LoadOrStore(key, b.wino22Tiles(p))
+	return v.([]winoTile)
+}
+
+// wino22Job is one wino22Fused call, pooled with its tile function bound
+// once, like winoJob.
+type wino22Job struct {
+	b    *Backend
+	p    ops.ConvParams
+	ts   []winoTile
+	x, u []float32
+	fc   *fusedCall
+	fn   func(ti int, st *tileState)
+}
+
+var wino22Jobs = sync.Pool{New: func() any {
+	j := &wino22Job{}
+	j.fn = j.tile
+	return j
+}}
+
+// wino22Fused is Conv2dFused on F(2×2,3×3) (wino22OK(p)).
+func (b *Backend) wino22Fused(p ops.ConvParams, x, w, y *ops.Tensor, f ops.ConvFusion) {
+	b.wino22FusedOn(b.wino22TilesFor(p), p, x, y, b.winoWeightsFor(p, w, wino22), f)
+}
+
+// wino22FusedOn is wino22Fused on the tiles ts with the transformed
+// weights u.
+func (b *Backend) wino22FusedOn(ts []winoTile, p ops.ConvParams, x, y *ops.Tensor, u []float32, f ops.ConvFusion) {
+	j := wino22Jobs.Get().(*wino22Job)
+	j.b, j.p, j.ts, j.x, j.u = b, p, ts, x.Data, u
+	j.fc = getFusedCall(p, y.Data, f)
+	b.tilesPut(len(j.ts), j.fn)
+	j.fc.put()
+	*j = wino22Job{fn: j.fn}
+	wino22Jobs.Put(j)
+}
+
+// tile runs tile ti: the input transform, the 16 products and the output
+// transform of its output channels.
+func (j *wino22Job) tile(ti int, st *tileState) {
+	p, t, b := j.p, j.ts[ti], j.b
+	if st.col == nil {
+		st.col, st.t = b.tmp.get(st.slot, wino22Pts*wino22Stride(p.C)), b.tmp.get(st.slot, wino22Pts*wino22Stride(p.OutC))
+	}
+	oc := t.oc1 - t.oc0
+	vs, ms := wino22Stride(p.C), wino22Stride(oc)
+	v, m := st.col[:wino22Pts*vs], st.t[:wino22Pts*ms]
+	wino22In(v, j.x[t.n0*p.C*64:][:p.C*64], p.C, vs)
+	wino22Gemm(m, j.u[t.oc0:], v, p.C, p.OutC, oc, vs, ms)
+	fc := j.fc
+	for o := range oc {
+		at := ((t.n0 * p.OutC) + t.oc0 + o) * 64
+		var res []float32
+		if fc.res != nil {
+			res = fc.res[at:][:64]
+		}
+		wino22Out(fc.y[at:][:64], m[o*16:], ms, res, fc.scale(t.oc0+o), fc.f.Shift[t.oc0+o], fc.act)
+	}
+}
+
+// wino22Stride is the floats between two points' vectors of n channels
+// (V_k, M_k): n·16 and one cache line more, so that the 16 vectors of a
+// channel the transforms write or read together do not share the L1's
+// sets (at 64 channels they were 4 KB apart: the input transform took
+// 2.2-2.4 µs, the output transform 1.2).
+func wino22Stride(n int) int { return n*16 + 16 }
+
+// wino22InGo is wino22In in Go: for each of C channels of 8×8 planes
+// (src[c·64:]), the 16 tiles' B^T·d·B, point k = 4a + b of tile
+// 4·ty + tx at dst[k·vs + c·16 + 4·ty + tx], d the tile's 4×4 window
+// (rows 2·ty-1.., columns 2·tx-1.., zeros outside the plane). The
+// operations are the vector kernel's, in order: along rows first, then
+// along columns.
+func wino22InGo(dst, src []float32, C, vs int) {
+	for c := range C {
+		x := src[c*64:][:64]
+		at := func(r, q int) float32 {
+			if r < 0 || r >= 8 || q < 0 || q >= 8 {
+				return 0
+			}
+			return x[r*8+q]
+		}
+		for ty := range 4 {
+			for tx := range 4 {
+				var h [4][4]float32 // h[i][b]: window row i along the row
+				for i := range 4 {
+					r, q := 2*ty+i-1, 2*tx-1
+					d0, d1, d2, d3 := at(r, q), at(r, q+1), at(r, q+2), at(r, q+3)
+					h[i] = [4]float32{d0 - d2, d1 + d2, d2 - d1, d1 - d3}
+				}
+				for b := range 4 {
+					v := [4]float32{h[0][b] - h[2][b], h[1][b] + h[2][b], h[2][b] - h[1][b], h[1][b] - h[3][b]}
+					for a, s := range v {
+						dst[(4*a+b)*vs+c*16+4*ty+tx] = s
+					}
+				}
+			}
+		}
+	}
+}
+
+// wino22GemmGo is wino22Gemm through gemm.Sgemm (its sums in its own
+// order).
+func wino22GemmGo(m, u, v []float32, C, ldu, rows, vs, ms int) {
+	for k := range wino22Pts {
+		gemm.Sgemm(true, false, rows, 16, C, 1, u[k*C*ldu:], ldu, v[k*vs:][:C*16], 16, 0, m[k*ms:][:rows*16], 16)
+	}
+}
+
+// wino22OutGo is wino22Out in Go: Aᵀ·M·A of the 16 tiles from product
+// k's vector at src[k·srcStride:][:16] (along rows first, then along
+// columns), then directOutGo's epilogue into the 8×8 plane dst.
+func wino22OutGo(dst, src []float32, srcStride int, res []float32, scale, shift float32, act outAct) {
+	var plane [64]float32
+	for t := range 16 {
+		ty, tx := t/4, t%4
+		var s [4][2]float32 // s[a]: row a of M·A
+		for a := range 4 {
+			m0, m1, m2, m3 := src[(4*a)*srcStride+t], src[(4*a+1)*srcStride+t], src[(4*a+2)*srcStride+t], src[(4*a+3)*srcStride+t]
+			s[a] = [2]float32{(m0 + m1) + m2, (m1 - m2) - m3}
+		}
+		for q := range 2 {
+			plane[(2*ty)*8+2*tx+q] = (s[0][q] + s[1][q]) + s[2][q]
+			plane[(2*ty+1)*8+2*tx+q] = (s[1][q] - s[2][q]) - s[3][q]
+		}
+	}
+	directOutGo(plane[:], 64, dst, res, 1, 64, scale, shift, act)
+}
+
+// winoWeights22 transforms w (OutC, C, 3, 3) into the 16 products'
+// matrices, transposed: u[(k·C + c)·OutC + oc] = (G·g·Gᵀ)[a][b], k =
+// 4a + b, for the kernel g of (oc, c) (a along the kernel's height), in
+// float64. (wino22Gemm broadcasts a row of U_kᵀ's consecutive floats.)
+func winoWeights22(p ops.ConvParams, w []float32) []float32 {
+	u := make([]float32, wino22Pts*p.OutC*p.C)
+	for oc := range p.OutC {
+		for c := range p.C {
+			g := w[(oc*p.C+c)*9:][:9]
+			var cols [3][4]float64 // G·g, column by column
+			for j := range 3 {
+				cols[j] = wino22G(float64(g[j]), float64(g[3+j]), float64(g[6+j]))
+			}
+			for a := range 4 {
+				for b, x := range wino22G(cols[0][a], cols[1][a], cols[2][a]) {
+					u[((4*a+b)*p.C+c)*p.OutC+oc] = float32(x)
+				}
+			}
+		}
+	}
+	return u
+}
+
+// wino22G is G·g for three taps g0..g2 (F(2,3)), in float64.
+func wino22G(g0, g1, g2 float64) [4]float64 {
+	return [4]float64{g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2}
+}

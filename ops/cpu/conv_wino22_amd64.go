@@ -1,0 +1,55 @@
+//go:build amd64 && !purego
+
+package cpu
+
+//go:noescape
+func wino22In16(dst, src *float32, C, vs int)
+
+//go:noescape
+func wino22Gemm16(m, u, v *float32, C, ldu, rows, vs, ms int)
+
+//go:noescape
+func wino22Out16(dst, src *float32, srcStride int, res *float32, scale, shift, lo, hi float32, flags uint8)
+
+// wino22In writes the F(2×2,3×3) input transform of C channels of 8×8
+// planes (src[c·64:]): point k of tile t of channel c at
+// dst[k·vs + c·16 + t] (wino22InGo, bit for bit).
+func wino22In(dst, src []float32, C, vs int) {
+	if !vec16 || C == 0 {
+		wino22InGo(dst, src, C, vs)
+		return
+	}
+	_, _ = dst[(wino22Pts-1)*vs+C*16-1], src[C*64-1]
+	wino22In16(&dst[0], &src[0], C, vs)
+}
+
+// wino22Out writes one output channel's 8×8 plane dst = act(Aᵀ·M·A·scale
+// + shift + res) from its 16 product vectors src[k·srcStride:][:16]
+// (res nil: none; wino22OutGo, bit for bit).
+func wino22Out(dst, src []float32, srcStride int, res []float32, scale, shift float32, act outAct) {
+	if !vec16 {
+		wino22OutGo(dst, src, srcStride, res, scale, shift, act)
+		return
+	}
+	_, _ = dst[63], src[15*srcStride+15]
+	var r *float32
+	flags := act.bits()
+	if res != nil {
+		_ = res[63]
+		r, flags = &res[0], flags|4
+	}
+	wino22Out16(&dst[0], &src[0], srcStride, r, scale, shift, act.lo, act.hi, flags)
+}
+
+// wino22Gemm computes the 16 products M_k = U_k·V_k over rows output
+// channels: M_k's row o (16 tiles) at m[k·ms + o·16:], U_k's entry
+// (o, c) at u[(k·C + c)·ldu + o], V_k's row c at v[k·vs + c·16:]. Each
+// output is an FMA chain over c from zero, whatever rows is.
+func wino22Gemm(m, u, v []float32, C, ldu, rows, vs, ms int) {
+	if !vec16 || C == 0 || rows == 0 {
+		wino22GemmGo(m, u, v, C, ldu, rows, vs, ms)
+		return
+	}
+	_, _, _ = m[(wino22Pts-1)*ms+rows*16-1], u[((wino22Pts-1)*C+C-1)*ldu+rows-1], v[(wino22Pts-1)*vs+C*16-1]
+	wino22Gemm16(&m[0], &u[0], &v[0], C, ldu, rows, vs, ms)
+}

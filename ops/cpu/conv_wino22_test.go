@@ -1,0 +1,210 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/qpipe/qpipe/internal/cpufeature"
+	"github.com/qpipe/qpipe/ops"
+)
+
+// wino22Tol is the bound on F(2×2,3×3)'s error as a multiple of
+// eps·convAbsTiles(·, 2) (the sum of |w| over each kernel times |x| over
+// the output's 4×4 input tile).
+const wino22Tol = 1
+
+// wino22Geom is a lone 8×8 image's 3×3, stride-1, padding-1 convolution
+// of c to oc channels.
+func wino22Geom(c, oc int) ops.ConvParams {
+	return ops.ConvParams{N: 1, C: c, H: 8, W: 8, OutC: oc, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
+		PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: 8, OutW: 8}
+}
+
+// TestWino22MatchesReference runs F(2×2,3×3) with each epilogue on a few
+// channel counts (resnet20's 64→64, counts that are not multiples of the
+// GEMM's rows) against the float64 convolution within wino22Tol, with
+// the output channels in one tile, halves and thirds (at multiples of 8)
+// and on 1-3 workers, all with the same bits; Conv2dFused takes it for
+// these geometries (Conv2dReLUMaxPool2, without a fused pool here, takes
+// F(4,3)).
+func TestWino22MatchesReference(t *testing.T) {
+	if !winoOn || !wino2On {
+		t.Skip("QPIPE_WINOGRAD=0 or 1d: no F(2×2,3×3)")
+	}
+	cpufeature.Require(t, directOK(ops.ConvParams{Groups: 1}) && vec16, "AVX-512F and AVX-512VL (the Winograd paths)")
+	r := rand.New(rand.NewPCG(41, 42))
+	fill := func(n int) []float32 { return normals(r, n) }
+	var worst, worstDirect float64
+	for _, s := range [][2]int{{64, 64}, {8, 8}, {11, 20}, {16, 40}} {
+		p := wino22Geom(s[0], s[1])
+		if !winoOK(p) || winoKindFor(p) != wino22 {
+			t.Fatalf("%v: F(2×2,3×3) not picked", s)
+		}
+		x, w := fill(p.C*64), fill(p.OutC*p.C*9)
+		conv, abs43 := convAbsRef(p, x, w)
+		abs := convAbsTiles(p, x, w, 2)
+		checkPooled(t, fmt.Sprintf("%v", s), wino22, p, x, w, conv, abs43, winoTol, fill(p.OutC)) // on F(4,3)
+		for i, c := range directConv(p, x, w) {
+			worstDirect = max(worstDirect, math.Abs(float64(c)-conv[i])/(abs[i]*epsF32))
+		}
+		for fi, fusion := range winoFusions(fill) {
+			res := fill(len(conv))
+			f := fusion(p.OutC, res)
+			var first []float32
+			for parts := 1; parts <= 3; parts++ {
+				var ts []winoTile
+				for k := range parts {
+					oc0, oc1 := p.OutC*k/parts/8*8, p.OutC*(k+1)/parts/8*8
+					if k == parts-1 {
+						oc1 = p.OutC
+					}
+					ts = append(ts, winoTile{cnt: 1, b1: 1, oc0: oc0, oc1: oc1})
+				}
+				for threads := 1; threads <= 3; threads++ {
+					name := fmt.Sprintf("%v/fusion%d/parts%d/t%d", s, fi, parts, threads)
+					be := New(Options{Threads: threads})
+					y := ops.New(1, p.OutC, 8, 8)
+					if parts == 1 {
+						if err := be.Conv2dFused(p, &ops.Tensor{Data: x}, &ops.Tensor{Data: w}, y, f); err != nil {
+							t.Fatal(err)
+						}
+					} else {
+						be.wino22FusedOn(ts, p, &ops.Tensor{Data: x}, y, winoWeights22(p, w), f)
+					}
+					worst = max(worst, checkFused(t, name, p, y.Data, conv, abs, wino22Tol, res, f))
+					if first == nil {
+						first = y.Data
+					} else if i := firstBitDiff(first, y.Data); i >= 0 {
+						t.Fatalf("%s: y[%d] = %v in one tile on 1 worker, %v here", name, i, first[i], y.Data[i])
+					}
+				}
+			}
+		}
+	}
+	t.Logf("largest error / (eps·Σ|w||x|, 4×4 tiles): F(2×2,3×3) %.3f, direct %.3f", worst, worstDirect)
+}
+
+// TestWino22TransformsMatchGo: the vector transforms write the same bits
+// as the Go ones (every epilogue flag, a residual or none, NaN and
+// infinities in the input) and nothing past their outputs.
+func TestWino22TransformsMatchGo(t *testing.T) {
+	cpufeature.Require(t, vec16, "AVX-512F and AVX-512VL (the vector transforms)")
+	r := rand.New(rand.NewPCG(43, 44))
+	for _, C := range []int{1, 3, 8} {
+		src := normals(r, C*64)
+		src[5], src[70%len(src)], src[63] = float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))
+		vs := wino22Stride(C) + 3 // and the floats between the points left alone
+		got, want := make([]float32, wino22Pts*vs), make([]float32, wino22Pts*vs)
+		for i := range got {
+			got[i], want[i] = 42, 42
+		}
+		wino22In(got, src, C, vs)
+		wino22InGo(want, src, C, vs)
+		if i := firstBitDiff(got, want); i >= 0 {
+			t.Fatalf("wino22In C=%d: dst[%d] = %v, want %v", C, i, got[i], want[i])
+		}
+	}
+	const stride = 21
+	m := normals(r, 15*stride+16)
+	res := normals(r, 64)
+	for _, act := range []outAct{{}, {hasLo: true}, {lo: -0.3, hi: 0.5, hasLo: true, hasHi: true}} {
+		for _, rs := range [][]float32{nil, res} {
+			got, want := make([]float32, 65), make([]float32, 65)
+			got[64], want[64] = 42, 42
+			wino22Out(got[:64], m, stride, rs, 0.7, -0.2, act)
+			wino22OutGo(want[:64], m, stride, rs, 0.7, -0.2, act)
+			if i := firstBitDiff(got, want); i >= 0 {
+				t.Fatalf("wino22Out %+v res %v: dst[%d] = %v, want %v", act, rs != nil, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestWino22GemmMatchesReference: the 16 products over every block size
+// (16, 8 and single rows) against their float64 sums, the same bits
+// whether the rows are computed at once or cut at a multiple of 8, and
+// nothing written past them.
+func TestWino22GemmMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(45, 46))
+	for _, C := range []int{1, 5, 64} {
+		for _, rows := range []int{1, 7, 8, 9, 16, 20, 25, 33} {
+			ldu, vs, ms := rows+3, wino22Stride(C), wino22Stride(rows)+5
+			u, v := normals(r, wino22Pts*C*ldu), normals(r, wino22Pts*vs)
+			m := make([]float32, wino22Pts*ms)
+			for i := range m {
+				m[i] = 42
+			}
+			wino22Gemm(m, u, v, C, ldu, rows, vs, ms)
+			for k := range wino22Pts {
+				for o := range rows {
+					for tl := range 16 {
+						var want, abs float64
+						for c := range C {
+							x := float64(u[(k*C+c)*ldu+o]) * float64(v[k*vs+c*16+tl])
+							want, abs = want+x, abs+math.Abs(x)
+						}
+						if got := m[k*ms+o*16+tl]; math.Abs(float64(got)-want) > float64(C)*epsF32*abs {
+							t.Fatalf("C %d rows %d: M_%d[%d][%d] = %v, want %v", C, rows, k, o, tl, got, want)
+						}
+					}
+				}
+			}
+			for k := range wino22Pts {
+				for i := rows * 16; i < ms; i++ {
+					if m[k*ms+i] != 42 {
+						t.Fatalf("C %d rows %d: M_%d written past its rows", C, rows, k)
+					}
+				}
+			}
+			if rows > 8 {
+				cut := rows / 2 / 8 * 8
+				if cut == 0 {
+					cut = 8
+				}
+				lo, hi := make([]float32, wino22Pts*cut*16), make([]float32, wino22Pts*(rows-cut)*16)
+				wino22Gemm(lo, u, v, C, ldu, cut, vs, cut*16)
+				wino22Gemm(hi, u[cut:], v, C, ldu, rows-cut, vs, (rows-cut)*16)
+				for k := range wino22Pts {
+					for o := range rows {
+						part, at := lo, (k*cut+o)*16
+						if o >= cut {
+							part, at = hi, (k*(rows-cut)+o-cut)*16
+						}
+						if i := firstBitDiff(part[at:][:16], m[k*ms+o*16:][:16]); i >= 0 {
+							t.Fatalf("C %d rows %d cut at %d: M_%d[%d] differs", C, rows, cut, k, o)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkWino22Parts times resnet20's 64→64 8×8 layer on F(2×2,3×3)
+// on two workers, its output channels whole (one tile) or in halves (a
+// tile per worker), the weights' transform given (a frozen model's is
+// used without comparing the weights):
+//
+//	go test -run XXX -bench Wino22Parts -benchtime 20000x -cpu 2 ./ops/cpu
+func BenchmarkWino22Parts(b *testing.B) {
+	p := wino22Geom(64, 64)
+	x, w, y := ops.New(1, p.C, 8, 8), ops.New(p.OutC, p.C, 3, 3), ops.New(1, p.OutC, 8, 8)
+	copy(x.Data, normals(rand.New(rand.NewPCG(47, 48)), len(x.Data)))
+	copy(w.Data, normals(rand.New(rand.NewPCG(49, 50)), len(w.Data)))
+	u := winoWeights22(p, w.Data) // as a frozen model's: no comparison
+	f := ops.ConvFusion{Shift: make([]float32, p.OutC), ReLU: true}
+	be := New(Options{Threads: 2})
+	for _, parts := range []int{1, 2} {
+		ts := []winoTile{{cnt: 1, b1: 1, oc1: p.OutC}}
+		if parts == 2 {
+			ts = []winoTile{{cnt: 1, b1: 1, oc1: p.OutC / 2}, {cnt: 1, b1: 1, oc0: p.OutC / 2, oc1: p.OutC}}
+		}
+		b.Run(fmt.Sprintf("parts%d", parts), func(b *testing.B) {
+			for b.Loop() {
+				be.wino22FusedOn(ts, p, x, y, u, f)
+			}
+		})
+	}
+}
