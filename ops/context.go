@@ -66,6 +66,9 @@ type Context struct {
 	tape  []tapeEntry
 	arena arena
 	rng   *rand.Rand
+	// spare is the state the last forward on this context left (see
+	// forwardState); nil while a forward runs, or before the first.
+	spare *forwardState
 }
 
 type tapeEntry struct {
