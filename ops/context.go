@@ -296,9 +296,10 @@ func (c *Context) int8s(n int) []int8 { return c.arena.getInt8s(n) }
 
 // arena recycles float32 and int32 buffers by exact length: a training step
 // asks for the same sizes each time, so after the first step every request
-// is served from the free lists.
+// is served from the free lists. A length's float buffers are behind a
+// pointer, so that a get or put looks the length up once.
 type arena struct {
-	free     map[int][][]float32
+	free     map[int]*[][]float32
 	used     map[*float32][]float32
 	freeInts map[int][][]int32
 	usedInts [][]int32
@@ -307,7 +308,7 @@ type arena struct {
 }
 
 func newArena() arena {
-	return arena{free: map[int][][]float32{}, used: map[*float32][]float32{}, freeInts: map[int][][]int32{}, freeI8: map[int][][]int8{}}
+	return arena{free: map[int]*[][]float32{}, used: map[*float32][]float32{}, freeInts: map[int][][]int32{}, freeI8: map[int][][]int8{}}
 }
 
 func (a *arena) get(n int) []float32 {
@@ -315,9 +316,9 @@ func (a *arena) get(n int) []float32 {
 		return []float32{}
 	}
 	var buf []float32
-	if l := a.free[n]; len(l) > 0 {
-		buf = l[len(l)-1]
-		a.free[n] = l[:len(l)-1]
+	if l := a.free[n]; l != nil && len(*l) > 0 {
+		buf = (*l)[len(*l)-1]
+		*l = (*l)[:len(*l)-1]
 	} else {
 		if err := bounded.Check("tensor buffer", bounded.Bytes(n, 4)); err != nil {
 			panic(err)
@@ -338,8 +339,18 @@ func (a *arena) put(buf []float32) bool {
 		return false
 	}
 	delete(a.used, &buf[0])
-	a.free[len(buf)] = append(a.free[len(buf)], buf)
+	a.keep(buf)
 	return true
+}
+
+// keep adds buf to the free list of its length.
+func (a *arena) keep(buf []float32) {
+	l := a.free[len(buf)]
+	if l == nil {
+		l = new([][]float32)
+		a.free[len(buf)] = l
+	}
+	*l = append(*l, buf)
 }
 
 func (a *arena) getInts(n int) []int32 {
@@ -371,7 +382,7 @@ func (a *arena) getInt8s(n int) []int8 {
 
 func (a *arena) reset() {
 	for k, buf := range a.used {
-		a.free[len(buf)] = append(a.free[len(buf)], buf)
+		a.keep(buf)
 		delete(a.used, k)
 	}
 	for _, buf := range a.usedInts {
