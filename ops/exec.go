@@ -33,6 +33,9 @@ type exec struct {
 	// applies (see fusedEpilogue) when useEpilogue is set.
 	epilogue    Epilogue
 	useEpilogue bool
+	// ins is the forward's slice for a node's inputs (see inputs); nil:
+	// none, run allocates one per node.
+	ins *[]*Tensor
 }
 
 // ForwardHook observes every node evaluation of ForwardObserved: the node,
@@ -292,6 +295,7 @@ func forward(e exec, plan *stepPlan, compiled []step, inputs []*Tensor) ([]*Tens
 	s := c.takeForward(plan.maxID + 1)
 	defer c.putForward(s)
 	s.e = e
+	s.e.ins = &s.ins
 	vals := s.vals
 	for i, id := range m.Inputs {
 		vals[id] = inputs[i]
@@ -336,14 +340,15 @@ func forward(e exec, plan *stepPlan, compiled []step, inputs []*Tensor) ([]*Tens
 }
 
 // forwardState is what a forward reuses from the last one on its Context
-// instead of allocating it: its exec, value table and lifetimes' storage
-// counts. A forward takes it from the
+// instead of allocating it: its exec, value table, lifetimes' storage
+// counts and the slice run passes a node's inputs in. A forward takes it from the
 // Context and puts it back when it returns, emptied, so a forward that
 // runs inside another on the same Context (from a hook) gets its own.
 type forwardState struct {
 	e    exec
 	vals values
 	lt   lifetimes
+	ins  []*Tensor
 }
 
 // takeForward returns a forward state with n empty values.
@@ -364,6 +369,7 @@ func (c *Context) takeForward(n int) *forwardState {
 // keeps it for c's next forward.
 func (c *Context) putForward(s *forwardState) {
 	clear(s.vals)
+	clear(s.ins[:cap(s.ins)])
 	s.e = exec{}
 	s.lt.stepPlan = nil
 	s.lt.refs.reset()
@@ -716,7 +722,7 @@ func (e *exec) run(n *Node, vals values) (out *Tensor, err error) {
 	if !ok || spec.run == nil {
 		return nil, locate(fmt.Errorf("unknown node kind %q", n.Kind), n)
 	}
-	in := make([]*Tensor, len(n.Inputs))
+	in := e.inputs(len(n.Inputs))
 	int8In := takesInt8(n.Kind) || passesInt8(n.Kind)
 	for i := range n.Inputs {
 		if in[i], err = inputOf(n, i, vals); err != nil {
@@ -734,6 +740,19 @@ func (e *exec) run(n *Node, vals values) (out *Tensor, err error) {
 		e.hook(n, in, out)
 	}
 	return out, nil
+}
+
+// inputs returns a slice for a node's k input values: the forward's
+// reused one (forwardState.ins) where nothing can keep it past the step
+// (no gradient tape, no hook), else a new one.
+func (e *exec) inputs(k int) []*Tensor {
+	if e.ins == nil || e.hook != nil || e.c.opts.Grad {
+		return make([]*Tensor, k)
+	}
+	if cap(*e.ins) < k {
+		*e.ins = make([]*Tensor, k)
+	}
+	return (*e.ins)[:k]
 }
 
 // locate attaches a node's name and span to an error.
