@@ -288,8 +288,8 @@ func (m *Model) ForwardObserved(c *Context, hook ForwardHook, inputs ...*Tensor)
 // forward runs e's model: the steps of compiled (indexed by each step's
 // first node; a frozen model's, see Freeze) or, when it is nil, the steps
 // the fusion checks find on this forward (plainStep only with a hook).
-// Its exec, value table and storage counts come from c's last forward
-// (forwardState).
+// Its exec, value table, storage counts and input slice come from c's
+// last forward (forwardState).
 func forward(e exec, plan *stepPlan, compiled []step, inputs []*Tensor) ([]*Tensor, error) {
 	c, m := e.c, e.m
 	s := c.takeForward(plan.maxID + 1)
@@ -341,9 +341,10 @@ func forward(e exec, plan *stepPlan, compiled []step, inputs []*Tensor) ([]*Tens
 
 // forwardState is what a forward reuses from the last one on its Context
 // instead of allocating it: its exec, value table, lifetimes' storage
-// counts and the slice run passes a node's inputs in. A forward takes it from the
-// Context and puts it back when it returns, emptied, so a forward that
-// runs inside another on the same Context (from a hook) gets its own.
+// counts and the slice run passes a node's inputs in. A forward takes it
+// from the Context and puts it back when it returns, emptied, so a
+// forward that runs inside another on the same Context (from a hook)
+// gets its own.
 type forwardState struct {
 	e    exec
 	vals values
