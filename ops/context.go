@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"time"
+	"unsafe"
 
 	"github.com/qpipe/qpipe/internal/bounded"
 )
@@ -66,6 +67,11 @@ type Context struct {
 	tape  []tapeEntry
 	arena arena
 	rng   *rand.Rand
+	// spare is the state the last forward on this context left (see
+	// forwardState); nil while a forward runs, or before the first.
+	spare *forwardState
+	// boxes are headers Release handed back, for empty to hand out again.
+	boxes []*tensorBox
 }
 
 type tapeEntry struct {
@@ -217,13 +223,20 @@ func (c *Context) addGrad(t, g *Tensor, owned bool) {
 // empty returns an uninitialised tensor from the arena. A shape of up to
 // four dimensions is copied into the same allocation as the header (one
 // object instead of two; its capacity is its length, as a copy of its
-// own would have).
+// own would have); that header is one Release handed back when there is
+// one (see boxOf), else a new one.
 func (c *Context) empty(shape []int) *Tensor {
 	data := c.arena.get(Numel(shape))
 	if len(shape) == 0 || len(shape) > len(tensorBox{}.dims) { // nil for a scalar, as before
 		return &Tensor{Shape: append([]int(nil), shape...), Data: data, leaf: true}
 	}
-	box := &tensorBox{}
+	var box *tensorBox
+	if k := len(c.boxes); k > 0 {
+		box, c.boxes[k-1] = c.boxes[k-1], nil
+		c.boxes = c.boxes[:k-1]
+	} else {
+		box = &tensorBox{}
+	}
 	n := copy(box.dims[:], shape)
 	box.t = Tensor{Shape: box.dims[:n:n], Data: data, leaf: true}
 	return &box.t
@@ -233,6 +246,17 @@ func (c *Context) empty(shape []int) *Tensor {
 type tensorBox struct {
 	t    Tensor
 	dims [4]int
+}
+
+// boxOf returns the box whose header t is (made by empty, its shape still
+// the box's own: the shape's array right after the header, as only a
+// box's is), or nil.
+func boxOf(t *Tensor) *tensorBox {
+	dims := uintptr(unsafe.Pointer(t)) + unsafe.Offsetof(tensorBox{}.dims)
+	if len(t.Shape) == 0 || uintptr(unsafe.Pointer(unsafe.SliceData(t.Shape))) != dims {
+		return nil // a copy of a box's header points at the box's dims, not its own
+	}
+	return (*tensorBox)(unsafe.Pointer(t))
 }
 
 // zeros returns a zeroed tensor from the arena.
@@ -250,10 +274,15 @@ func (c *Context) Empty(shape ...int) *Tensor { return c.empty(shape) }
 func (c *Context) Zeros(shape ...int) *Tensor { return c.zeros(shape) }
 
 // Release hands t's storage back to the arena before Reset. Only for
-// tensors no one reads again (the executor uses it in no-grad mode).
+// tensors no one reads again (the executor uses it in no-grad mode): the
+// header t itself may be the next primitive's output.
 func (c *Context) Release(t *Tensor) {
-	if t != nil && !c.opts.Grad {
-		c.arena.put(t.Data)
+	if t == nil || c.opts.Grad || !c.arena.put(t.Data) {
+		return
+	}
+	if box := boxOf(t); box != nil {
+		box.t = Tensor{} // drops t's storage and links until it is handed out
+		c.boxes = append(c.boxes, box)
 	}
 }
 
@@ -267,9 +296,10 @@ func (c *Context) int8s(n int) []int8 { return c.arena.getInt8s(n) }
 
 // arena recycles float32 and int32 buffers by exact length: a training step
 // asks for the same sizes each time, so after the first step every request
-// is served from the free lists.
+// is served from the free lists. A length's float buffers are behind a
+// pointer, so that a get or put looks the length up once.
 type arena struct {
-	free     map[int][][]float32
+	free     map[int]*[][]float32
 	used     map[*float32][]float32
 	freeInts map[int][][]int32
 	usedInts [][]int32
@@ -278,7 +308,7 @@ type arena struct {
 }
 
 func newArena() arena {
-	return arena{free: map[int][][]float32{}, used: map[*float32][]float32{}, freeInts: map[int][][]int32{}, freeI8: map[int][][]int8{}}
+	return arena{free: map[int]*[][]float32{}, used: map[*float32][]float32{}, freeInts: map[int][][]int32{}, freeI8: map[int][][]int8{}}
 }
 
 func (a *arena) get(n int) []float32 {
@@ -286,9 +316,9 @@ func (a *arena) get(n int) []float32 {
 		return []float32{}
 	}
 	var buf []float32
-	if l := a.free[n]; len(l) > 0 {
-		buf = l[len(l)-1]
-		a.free[n] = l[:len(l)-1]
+	if l := a.free[n]; l != nil && len(*l) > 0 {
+		buf = (*l)[len(*l)-1]
+		*l = (*l)[:len(*l)-1]
 	} else {
 		if err := bounded.Check("tensor buffer", bounded.Bytes(n, 4)); err != nil {
 			panic(err)
@@ -299,15 +329,28 @@ func (a *arena) get(n int) []float32 {
 	return buf
 }
 
-func (a *arena) put(buf []float32) {
+// put returns buf to the free lists and reports whether it took it (not:
+// an empty buffer, one not from this arena, or one already returned).
+func (a *arena) put(buf []float32) bool {
 	if len(buf) == 0 {
-		return
+		return false
 	}
 	if _, ok := a.used[&buf[0]]; !ok {
-		return // not from this arena, or already returned
+		return false
 	}
 	delete(a.used, &buf[0])
-	a.free[len(buf)] = append(a.free[len(buf)], buf)
+	a.keep(buf)
+	return true
+}
+
+// keep adds buf to the free list of its length.
+func (a *arena) keep(buf []float32) {
+	l := a.free[len(buf)]
+	if l == nil {
+		l = new([][]float32)
+		a.free[len(buf)] = l
+	}
+	*l = append(*l, buf)
 }
 
 func (a *arena) getInts(n int) []int32 {
@@ -339,7 +382,7 @@ func (a *arena) getInt8s(n int) []int8 {
 
 func (a *arena) reset() {
 	for k, buf := range a.used {
-		a.free[len(buf)] = append(a.free[len(buf)], buf)
+		a.keep(buf)
 		delete(a.used, k)
 	}
 	for _, buf := range a.usedInts {

@@ -33,6 +33,9 @@ type exec struct {
 	// applies (see fusedEpilogue) when useEpilogue is set.
 	epilogue    Epilogue
 	useEpilogue bool
+	// ins is the forward's slice for a node's inputs (see inputs); nil:
+	// none, run allocates one per node.
+	ins *[]*Tensor
 }
 
 // ForwardHook observes every node evaluation of ForwardObserved: the node,
@@ -279,40 +282,48 @@ func (m *Model) ForwardObserved(c *Context, hook ForwardHook, inputs ...*Tensor)
 		}
 		return nil, fmt.Errorf("ops: model %s is malformed: a node ID outside 0..%d", m.Name, maxNodeID(len(m.Nodes))-1)
 	}
-	return forward(&exec{c: c, m: m, hook: hook}, plan, nil, inputs)
+	return forward(exec{c: c, m: m, hook: hook}, plan, nil, inputs)
 }
 
 // forward runs e's model: the steps of compiled (indexed by each step's
 // first node; a frozen model's, see Freeze) or, when it is nil, the steps
 // the fusion checks find on this forward (plainStep only with a hook).
-func forward(e *exec, plan *stepPlan, compiled []step, inputs []*Tensor) ([]*Tensor, error) {
+// Its exec, value table, storage counts and input slice come from c's
+// last forward (forwardState).
+func forward(e exec, plan *stepPlan, compiled []step, inputs []*Tensor) ([]*Tensor, error) {
 	c, m := e.c, e.m
-	vals := make(values, plan.maxID+1)
+	s := c.takeForward(plan.maxID + 1)
+	defer c.putForward(s)
+	s.e = e
+	s.e.ins = &s.ins
+	vals := s.vals
 	for i, id := range m.Inputs {
 		vals[id] = inputs[i]
 	}
 	var lt *lifetimes
 	if !c.opts.Grad {
-		lt = newLifetimes(plan, vals)
+		lt = &s.lt
+		lt.start(plan, vals)
 	}
 	var readers []int
 	if e.hook == nil {
 		readers = plan.readers
 	}
 	clock := stepClock{report: c.opts.NodeTime, shown: e.shown}
+	var found step // the step at i, found on this forward (compiled nil)
 	for i := 0; i < len(m.Nodes); i++ {
 		n := m.Nodes[i]
 		if n.Kind == OpInput {
 			continue
 		}
 		clock.next(i, n)
-		var st step
+		st := &found
 		if compiled != nil {
-			st = compiled[i]
+			st = &compiled[i]
 		} else {
-			st = findStep(c, m, i, readers, vals)
+			found = findStep(c, m, i, readers, vals)
 		}
-		if err := e.runStep(i, &st, vals, lt); err != nil {
+		if err := s.e.runStep(i, st, vals, lt); err != nil {
 			return nil, err
 		}
 		i += st.absorbed()
@@ -326,6 +337,44 @@ func forward(e *exec, plan *stepPlan, compiled []step, inputs []*Tensor) ([]*Ten
 		return nil
 	})
 	return outs, err
+}
+
+// forwardState is what a forward reuses from the last one on its Context
+// instead of allocating it: its exec, value table, lifetimes' storage
+// counts and the slice run passes a node's inputs in. A forward takes it
+// from the Context and puts it back when it returns, emptied, so a
+// forward that runs inside another on the same Context (from a hook)
+// gets its own.
+type forwardState struct {
+	e    exec
+	vals values
+	lt   lifetimes
+	ins  []*Tensor
+}
+
+// takeForward returns a forward state with n empty values.
+func (c *Context) takeForward(n int) *forwardState {
+	s := c.spare
+	c.spare = nil
+	if s == nil {
+		s = &forwardState{}
+	}
+	if cap(s.vals) < n {
+		s.vals = make(values, n)
+	}
+	s.vals = s.vals[:n]
+	return s
+}
+
+// putForward empties s (it keeps no tensor, model or hook alive) and
+// keeps it for c's next forward.
+func (c *Context) putForward(s *forwardState) {
+	clear(s.vals)
+	clear(s.ins[:cap(s.ins)])
+	s.e = exec{}
+	s.lt.stepPlan = nil
+	s.lt.refs.reset()
+	c.spare = s
 }
 
 // values are a forward's node values, indexed by node ID (nil: none, or
@@ -674,7 +723,7 @@ func (e *exec) run(n *Node, vals values) (out *Tensor, err error) {
 	if !ok || spec.run == nil {
 		return nil, locate(fmt.Errorf("unknown node kind %q", n.Kind), n)
 	}
-	in := make([]*Tensor, len(n.Inputs))
+	in := e.inputs(len(n.Inputs))
 	int8In := takesInt8(n.Kind) || passesInt8(n.Kind)
 	for i := range n.Inputs {
 		if in[i], err = inputOf(n, i, vals); err != nil {
@@ -692,6 +741,19 @@ func (e *exec) run(n *Node, vals values) (out *Tensor, err error) {
 		e.hook(n, in, out)
 	}
 	return out, nil
+}
+
+// inputs returns a slice for a node's k input values: the forward's
+// reused one (forwardState.ins) where nothing can keep it past the step
+// (no gradient tape, no hook), else a new one.
+func (e *exec) inputs(k int) []*Tensor {
+	if e.ins == nil || e.hook != nil || e.c.opts.Grad {
+		return make([]*Tensor, k)
+	}
+	if cap(*e.ins) < k {
+		*e.ins = make([]*Tensor, k)
+	}
+	return (*e.ins)[:k]
 }
 
 // locate attaches a node's name and span to an error.
@@ -716,17 +778,18 @@ func locate(err error, n *Node) error {
 // from the model's step plan; only the storage counts are per forward.
 type lifetimes struct {
 	*stepPlan
-	refs map[*float32]int
+	refs storageRefs
 }
 
-func newLifetimes(p *stepPlan, vals values) *lifetimes {
-	lt := &lifetimes{stepPlan: p, refs: make(map[*float32]int, len(p.pos))}
+// start begins a forward of plan whose values so far (the inputs) are
+// vals; refs is empty.
+func (lt *lifetimes) start(p *stepPlan, vals values) {
+	lt.stepPlan = p
 	for _, v := range vals {
 		if v != nil && len(v.Data) > 0 {
-			lt.refs[&v.Data[0]]++ // never released: the caller owns inputs
+			lt.refs.add(storageOf(v), 1) // never released: the caller owns inputs
 		}
 	}
-	return lt
 }
 
 func (lt *lifetimes) done(c *Context, n *Node, vals values) {
@@ -734,7 +797,7 @@ func (lt *lifetimes) done(c *Context, n *Node, vals values) {
 		return
 	}
 	if v := vals[n.ID]; len(v.Data) > 0 {
-		lt.refs[&v.Data[0]]++
+		lt.refs.add(storageOf(v), 1)
 	}
 	i := lt.pos[n.ID]
 	for _, in := range n.Inputs {
@@ -746,9 +809,7 @@ func (lt *lifetimes) done(c *Context, n *Node, vals values) {
 		if v == nil || len(v.Data) == 0 {
 			continue
 		}
-		k := &v.Data[0]
-		if lt.refs[k]--; lt.refs[k] <= 0 {
-			delete(lt.refs, k)
+		if lt.refs.add(storageOf(v), -1) <= 0 {
 			c.Release(v)
 		}
 	}

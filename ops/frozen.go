@@ -96,7 +96,7 @@ func (f *Frozen) Forward(c *Context, inputs ...*Tensor) ([]*Tensor, error) {
 	if c.opts.Grad || c.opts.Train {
 		return nil, fmt.Errorf("ops: model %s is frozen for inference: run it on a Context without Grad and Train, or train the model it was frozen from", f.m.Name)
 	}
-	outs, err := forward(&exec{c: c, m: f.m, shown: f.shown}, f.plan, f.stepsFor(c), inputs)
+	outs, err := forward(exec{c: c, m: f.m, shown: f.shown}, f.plan, f.stepsFor(c), inputs)
 	if err != nil {
 		return nil, err
 	}

@@ -34,11 +34,13 @@ const keepPerLength = 4
 // freeList is one slot's buffers by length. Only slot 0's list is used by
 // several goroutines at once (every caller that is not a pool worker);
 // the lock of a worker's list is never contended.
+// A length's buffers are behind a pointer, so that a get or put looks its
+// length up once (a put of a new length adds it).
 type freeList struct {
 	mu   sync.Mutex
-	free map[int][][]float32
-	ints map[int][][]int // the direct and Winograd paths' tap offsets
-	_    [64]byte        // keeps the next allocation's hot fields off mu's cache line
+	free map[int]*[][]float32
+	ints map[int]*[][]int // the direct and Winograd paths' tap offsets
+	_    [64]byte         // keeps the next allocation's hot fields off mu's cache line
 }
 
 // list returns slot's free list, adding slots up to it on first use.
@@ -53,7 +55,7 @@ func (s *scratch) list(slot int) *freeList {
 		ls = *p
 	}
 	for len(ls) <= slot {
-		ls = append(ls[:len(ls):len(ls)], &freeList{free: map[int][][]float32{}, ints: map[int][][]int{}})
+		ls = append(ls[:len(ls):len(ls)], &freeList{free: map[int]*[][]float32{}, ints: map[int]*[][]int{}})
 	}
 	s.slots.Store(&ls)
 	return ls[slot]
@@ -97,19 +99,25 @@ func (s *scratch) putInts(slot int, buf []int) {
 }
 
 // take removes and returns the last kept buffer of length n, or a new one.
-func take[T any](free map[int][][]T, n int) []T {
-	if bs := free[n]; len(bs) > 0 {
+func take[T any](free map[int]*[][]T, n int) []T {
+	if p := free[n]; p != nil && len(*p) > 0 {
+		bs := *p
 		buf := bs[len(bs)-1]
 		bs[len(bs)-1] = nil
-		free[n] = bs[:len(bs)-1]
+		*p = bs[:len(bs)-1]
 		return buf
 	}
 	return make([]T, n)
 }
 
 // keep adds buf to free unless keepPerLength of its length are kept.
-func keep[T any](free map[int][][]T, buf []T) {
-	if len(free[len(buf)]) < keepPerLength {
-		free[len(buf)] = append(free[len(buf)], buf)
+func keep[T any](free map[int]*[][]T, buf []T) {
+	p := free[len(buf)]
+	if p == nil {
+		p = &[][]T{}
+		free[len(buf)] = p
+	}
+	if len(*p) < keepPerLength {
+		*p = append(*p, buf)
 	}
 }

@@ -33,7 +33,7 @@ func TestScratchSlots(t *testing.T) {
 	for _, b := range bufs {
 		s.put(2, b)
 	}
-	if n := len(s.list(2).free[7]); n != keepPerLength {
+	if n := len(*s.list(2).free[7]); n != keepPerLength {
 		t.Fatalf("slot 2 keeps %d buffers of one length, want %d", n, keepPerLength)
 	}
 	if b := s.get(2, 7); &b[0] != &bufs[keepPerLength-1][0] {
@@ -82,7 +82,7 @@ func TestScratchInts(t *testing.T) {
 	if b := s.getInts(1, 48); &b[0] != &a[0] {
 		t.Fatal("slot 1 did not get back its own int buffer")
 	}
-	if n := len(s.list(1).ints[48]); n != 0 {
+	if n := len(*s.list(1).ints[48]); n != 0 {
 		t.Fatalf("slot 1 still keeps %d int buffers after handing its one out", n)
 	}
 }
