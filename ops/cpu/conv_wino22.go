@@ -57,10 +57,28 @@ const wino22Pts = 16
 const wino22MaxWeights = 1 << 18
 
 // wino22OK reports whether F(2×2,3×3) applies to p (besides winoOK): a
-// lone 8×8 image, padding 1, small weights.
+// lone 8×8, 16×16 or 32×32 image (wino22Side), padding 1, small weights.
 func wino22OK(p ops.ConvParams) bool {
-	return wino2On && p.N == 1 && p.H == 8 && p.W == 8 && p.PadH == 1 && p.PadW == 1 &&
-		p.OutH == 8 && p.OutW == 8 && wino22Pts*p.OutC*p.C <= wino22MaxWeights
+	return wino2On && p.N == 1 && wino22Side(p.H) && p.W == p.H && p.PadH == 1 && p.PadW == 1 &&
+		p.OutH == p.H && p.OutW == p.W && wino22Pts*p.OutC*p.C <= wino22MaxWeights
+}
+
+// wino22Side reports whether F(2×2,3×3) is taken on side×side planes.
+func wino22Side(side int) bool { return side == 8 || side == 16 || side == 32 }
+
+// wino22Vecs is the vectors of 16 tiles of a side×side output: 1, 4 or
+// 16 (tile t = (side/2)·ty + tx in vector t/16, lane t%16).
+func wino22Vecs(side int) int { return side * side / 64 }
+
+// wino22HLen is the floats of the input transform's row buffers for a
+// side×side plane (wino22In): 4 points × even and odd rows × 17 rows of
+// up to 16 tiles (wino22InW's layout, the same for 16×16 and 32×32);
+// none for 8×8.
+func wino22HLen(side int) int {
+	if side == 8 {
+		return 0
+	}
+	return 8 * 17 * 16
 }
 
 // wino22Tiles is p's output channels cut for b's workers: halves (parts
@@ -132,26 +150,30 @@ func (b *Backend) wino22FusedOn(ts []winoTile, p ops.ConvParams, x, y *ops.Tenso
 	wino22Jobs.Put(j)
 }
 
-// tile runs tile ti: the input transform, the 16 products and the output
-// transform of its output channels.
+// tile runs tile ti: the input transform, the 16 products of each
+// vector of 16 tiles and the output transform of its output channels.
 func (j *wino22Job) tile(ti int, st *tileState) {
 	p, t, b := j.p, j.ts[ti], j.b
+	side, nv, plane := p.W, wino22Vecs(p.W), p.W*p.W
+	vs, ms := wino22Stride(p.C), wino22Stride(t.oc1-t.oc0)
+	vl, hl := nv*wino22Pts*vs, wino22HLen(side)
 	if st.col == nil {
-		st.col, st.t = b.tmp.get(st.slot, wino22Pts*wino22Stride(p.C)), b.tmp.get(st.slot, wino22Pts*wino22Stride(p.OutC))
+		st.col, st.t = b.tmp.get(st.slot, vl+hl), b.tmp.get(st.slot, wino22Pts*wino22Stride(p.OutC))
 	}
 	oc := t.oc1 - t.oc0
-	vs, ms := wino22Stride(p.C), wino22Stride(oc)
-	v, m := st.col[:wino22Pts*vs], st.t[:wino22Pts*ms]
-	wino22In(v, j.x[t.n0*p.C*64:][:p.C*64], p.C, vs)
-	wino22Gemm(m, j.u[t.oc0:], v, p.C, p.OutC, oc, vs, ms)
+	v, m := st.col[:vl], st.t[:wino22Pts*ms]
+	wino22In(v, j.x[t.n0*p.C*plane:][:p.C*plane], st.col[vl:][:hl], p.C, side, vs)
 	fc := j.fc
-	for o := range oc {
-		at := ((t.n0 * p.OutC) + t.oc0 + o) * 64
-		var res []float32
-		if fc.res != nil {
-			res = fc.res[at:][:64]
+	for k := range nv { // the products of 16 tiles, then their 64 outputs: M_k stays in the L1
+		wino22Gemm(m, j.u[t.oc0:], v[k*wino22Pts*vs:], p.C, p.OutC, oc, vs, ms)
+		for o := range oc {
+			at := ((t.n0*p.OutC)+t.oc0+o)*plane + k*64
+			var res []float32
+			if fc.res != nil {
+				res = fc.res[at:][:64]
+			}
+			wino22Out(fc.y[at:][:64], m[o*16:], ms, side, res, fc.scale(t.oc0+o), fc.f.Shift[t.oc0+o], fc.act)
 		}
-		wino22Out(fc.y[at:][:64], m[o*16:], ms, res, fc.scale(t.oc0+o), fc.f.Shift[t.oc0+o], fc.act)
 	}
 }
 
@@ -162,33 +184,35 @@ func (j *wino22Job) tile(ti int, st *tileState) {
 // 2.2-2.4 µs, the output transform 1.2).
 func wino22Stride(n int) int { return n*16 + 16 }
 
-// wino22InGo is wino22In in Go: for each of C channels of 8×8 planes
-// (src[c·64:]), the 16 tiles' B^T·d·B, point k = 4a + b of tile
-// 4·ty + tx at dst[k·vs + c·16 + 4·ty + tx], d the tile's 4×4 window
-// (rows 2·ty-1.., columns 2·tx-1.., zeros outside the plane). The
-// operations are the vector kernel's, in order: along rows first, then
-// along columns.
-func wino22InGo(dst, src []float32, C, vs int) {
+// wino22InGo is wino22In in Go: for each of C channels of side×side
+// planes (src[c·side²:]), the tiles' Bᵀ·d·B, point k = 4a + b of tile
+// t = (side/2)·ty + tx at dst[(16·(t/16) + k)·vs + c·16 + t%16], d the
+// tile's 4×4 window (rows 2·ty-1.., columns 2·tx-1.., zeros outside the
+// plane). The operations are the vector kernels', in order: along rows
+// first, then along columns.
+func wino22InGo(dst, src []float32, C, side, vs int) {
+	tw := side / 2
 	for c := range C {
-		x := src[c*64:][:64]
+		x := src[c*side*side:][:side*side]
 		at := func(r, q int) float32 {
-			if r < 0 || r >= 8 || q < 0 || q >= 8 {
+			if r < 0 || r >= side || q < 0 || q >= side {
 				return 0
 			}
-			return x[r*8+q]
+			return x[r*side+q]
 		}
-		for ty := range 4 {
-			for tx := range 4 {
+		for ty := range tw {
+			for tx := range tw {
 				var h [4][4]float32 // h[i][b]: window row i along the row
 				for i := range 4 {
 					r, q := 2*ty+i-1, 2*tx-1
 					d0, d1, d2, d3 := at(r, q), at(r, q+1), at(r, q+2), at(r, q+3)
 					h[i] = [4]float32{d0 - d2, d1 + d2, d2 - d1, d1 - d3}
 				}
+				t := ty*tw + tx
 				for b := range 4 {
 					v := [4]float32{h[0][b] - h[2][b], h[1][b] + h[2][b], h[2][b] - h[1][b], h[1][b] - h[3][b]}
 					for a, s := range v {
-						dst[(4*a+b)*vs+c*16+4*ty+tx] = s
+						dst[(t/16*wino22Pts+4*a+b)*vs+c*16+t%16] = s
 					}
 				}
 			}
@@ -204,24 +228,27 @@ func wino22GemmGo(m, u, v []float32, C, ldu, rows, vs, ms int) {
 	}
 }
 
-// wino22OutGo is wino22Out in Go: Aᵀ·M·A of the 16 tiles from product
-// k's vector at src[k·srcStride:][:16] (along rows first, then along
-// columns), then directOutGo's epilogue into the 8×8 plane dst.
-func wino22OutGo(dst, src []float32, srcStride int, res []float32, scale, shift float32, act outAct) {
-	var plane [64]float32
-	for t := range 16 {
-		ty, tx := t/4, t%4
+// wino22OutGo is wino22Out in Go: Aᵀ·M·A of a vector of 16 tiles from
+// product k's vector src[k·srcStride:][:16] (along rows first, then
+// along columns), then directOutGo's epilogue into its 64 outputs dst:
+// 64/side rows of a side×side plane, tile l at rows 2·(l/(side/2)) and
+// one more, columns 2·(l%(side/2)) and one more.
+func wino22OutGo(dst, src []float32, srcStride, side int, res []float32, scale, shift float32, act outAct) {
+	tw := side / 2
+	var piece [64]float32
+	for l := range 16 {
+		ty, tx := l/tw, l%tw
 		var s [4][2]float32 // s[a]: row a of M·A
 		for a := range 4 {
-			m0, m1, m2, m3 := src[(4*a)*srcStride+t], src[(4*a+1)*srcStride+t], src[(4*a+2)*srcStride+t], src[(4*a+3)*srcStride+t]
+			m0, m1, m2, m3 := src[(4*a)*srcStride+l], src[(4*a+1)*srcStride+l], src[(4*a+2)*srcStride+l], src[(4*a+3)*srcStride+l]
 			s[a] = [2]float32{(m0 + m1) + m2, (m1 - m2) - m3}
 		}
 		for q := range 2 {
-			plane[(2*ty)*8+2*tx+q] = (s[0][q] + s[1][q]) + s[2][q]
-			plane[(2*ty+1)*8+2*tx+q] = (s[1][q] - s[2][q]) - s[3][q]
+			piece[(2*ty)*side+2*tx+q] = (s[0][q] + s[1][q]) + s[2][q]
+			piece[(2*ty+1)*side+2*tx+q] = (s[1][q] - s[2][q]) - s[3][q]
 		}
 	}
-	directOutGo(plane[:], 64, dst, res, 1, 64, scale, shift, act)
+	directOutGo(piece[:], 64, dst, res, 1, 64, scale, shift, act)
 }
 
 // winoWeights22 transforms w (OutC, C, 3, 3) into the 16 products'

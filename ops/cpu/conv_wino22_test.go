@@ -15,16 +15,16 @@ import (
 // the output's 4×4 input tile).
 const wino22Tol = 1
 
-// wino22Geom is a lone 8×8 image's 3×3, stride-1, padding-1 convolution
-// of c to oc channels.
-func wino22Geom(c, oc int) ops.ConvParams {
-	return ops.ConvParams{N: 1, C: c, H: 8, W: 8, OutC: oc, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
-		PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: 8, OutW: 8}
+// wino22Geom is a lone side×side image's 3×3, stride-1, padding-1
+// convolution of c to oc channels.
+func wino22Geom(c, oc, side int) ops.ConvParams {
+	return ops.ConvParams{N: 1, C: c, H: side, W: side, OutC: oc, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
+		PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: side, OutW: side}
 }
 
 // TestWino22MatchesReference runs F(2×2,3×3) with each epilogue on a few
-// channel counts (resnet20's 64→64, counts that are not multiples of the
-// GEMM's rows) against the float64 convolution within wino22Tol, with
+// channel counts and sides (resnet20's 64→64 8×8, 32→32 16×16 and 16→16
+// 32×32, counts that are not multiples of the GEMM's rows) against the float64 convolution within wino22Tol, with
 // the output channels in one tile, halves and thirds (at multiples of 8)
 // and on 1-3 workers, all with the same bits; Conv2dFused takes it for
 // these geometries (Conv2dReLUMaxPool2, without a fused pool here, takes
@@ -37,12 +37,13 @@ func TestWino22MatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))
 	fill := func(n int) []float32 { return normals(r, n) }
 	var worst, worstDirect float64
-	for _, s := range [][2]int{{64, 64}, {8, 8}, {11, 20}, {16, 40}} {
-		p := wino22Geom(s[0], s[1])
+	for _, s := range [][3]int{{64, 64, 8}, {8, 8, 8}, {11, 20, 8}, {16, 40, 8}, {32, 32, 16}, {11, 20, 16}, {16, 16, 32}, {8, 13, 32}} {
+		p := wino22Geom(s[0], s[1], s[2])
+		plane := p.H * p.W
 		if !winoOK(p) || winoKindFor(p) != wino22 {
 			t.Fatalf("%v: F(2×2,3×3) not picked", s)
 		}
-		x, w := fill(p.C*64), fill(p.OutC*p.C*9)
+		x, w := fill(p.C*plane), fill(p.OutC*p.C*9)
 		conv, abs43 := convAbsRef(p, x, w)
 		abs := convAbsTiles(p, x, w, 2)
 		checkPooled(t, fmt.Sprintf("%v", s), wino22, p, x, w, conv, abs43, winoTol, fill(p.OutC)) // on F(4,3)
@@ -65,7 +66,7 @@ func TestWino22MatchesReference(t *testing.T) {
 				for threads := 1; threads <= 3; threads++ {
 					name := fmt.Sprintf("%v/fusion%d/parts%d/t%d", s, fi, parts, threads)
 					be := New(Options{Threads: threads})
-					y := ops.New(1, p.OutC, 8, 8)
+					y := ops.New(1, p.OutC, p.H, p.W)
 					if parts == 1 {
 						if err := be.Conv2dFused(p, &ops.Tensor{Data: x}, &ops.Tensor{Data: w}, y, f); err != nil {
 							t.Fatal(err)
@@ -92,31 +93,41 @@ func TestWino22MatchesReference(t *testing.T) {
 func TestWino22TransformsMatchGo(t *testing.T) {
 	cpufeature.Require(t, vec16, "AVX-512F and AVX-512VL (the vector transforms)")
 	r := rand.New(rand.NewPCG(43, 44))
-	for _, C := range []int{1, 3, 8} {
-		src := normals(r, C*64)
-		src[5], src[70%len(src)], src[63] = float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))
-		vs := wino22Stride(C) + 3 // and the floats between the points left alone
-		got, want := make([]float32, wino22Pts*vs), make([]float32, wino22Pts*vs)
-		for i := range got {
-			got[i], want[i] = 42, 42
-		}
-		wino22In(got, src, C, vs)
-		wino22InGo(want, src, C, vs)
-		if i := firstBitDiff(got, want); i >= 0 {
-			t.Fatalf("wino22In C=%d: dst[%d] = %v, want %v", C, i, got[i], want[i])
-		}
-	}
-	const stride = 21
-	m := normals(r, 15*stride+16)
-	res := normals(r, 64)
-	for _, act := range []outAct{{}, {hasLo: true}, {lo: -0.3, hi: 0.5, hasLo: true, hasHi: true}} {
-		for _, rs := range [][]float32{nil, res} {
-			got, want := make([]float32, 65), make([]float32, 65)
-			got[64], want[64] = 42, 42
-			wino22Out(got[:64], m, stride, rs, 0.7, -0.2, act)
-			wino22OutGo(want[:64], m, stride, rs, 0.7, -0.2, act)
+	for _, side := range []int{8, 16, 32} {
+		plane, nv := side*side, wino22Vecs(side)
+		for _, C := range []int{1, 3, 8} {
+			src := normals(r, C*plane)
+			src[5], src[(plane+6)%len(src)], src[plane-1] = float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))
+			vs := wino22Stride(C) + 3 // and the floats between the points left alone
+			got, want := make([]float32, nv*wino22Pts*vs), make([]float32, nv*wino22Pts*vs)
+			for i := range got {
+				got[i], want[i] = 42, 42
+			}
+			h := normals(r, wino22HLen(side)) // whatever the buffers held before
+			wino22In(got, src, h, C, side, vs)
+			wino22InGo(want, src, C, side, vs)
 			if i := firstBitDiff(got, want); i >= 0 {
-				t.Fatalf("wino22Out %+v res %v: dst[%d] = %v, want %v", act, rs != nil, i, got[i], want[i])
+				t.Fatalf("wino22In side %d C=%d: dst[%d] = %v, want %v", side, C, i, got[i], want[i])
+			}
+		}
+		const stride = 21
+		m := normals(r, (nv*wino22Pts-1)*stride+16)
+		res := normals(r, plane)
+		for _, act := range []outAct{{}, {hasLo: true}, {lo: -0.3, hi: 0.5, hasLo: true, hasHi: true}} {
+			for _, rs := range [][]float32{nil, res} {
+				got, want := make([]float32, plane+1), make([]float32, plane+1)
+				got[plane], want[plane] = 42, 42
+				for j := range nv { // the plane, a vector of 16 tiles at a time, as wino22Job.tile
+					var rj []float32
+					if rs != nil {
+						rj = rs[j*64:][:64]
+					}
+					wino22Out(got[j*64:][:64], m[j*wino22Pts*stride:], stride, side, rj, 0.7, -0.2, act)
+					wino22OutGo(want[j*64:][:64], m[j*wino22Pts*stride:], stride, side, rj, 0.7, -0.2, act)
+				}
+				if i := firstBitDiff(got, want); i >= 0 {
+					t.Fatalf("wino22Out side %d %+v res %v: dst[%d] = %v, want %v", side, act, rs != nil, i, got[i], want[i])
+				}
 			}
 		}
 	}
@@ -189,7 +200,7 @@ func TestWino22GemmMatchesReference(t *testing.T) {
 //
 //	go test -run XXX -bench Wino22Parts -benchtime 20000x -cpu 2 ./ops/cpu
 func BenchmarkWino22Parts(b *testing.B) {
-	p := wino22Geom(64, 64)
+	p := wino22Geom(64, 64, 8)
 	x, w, y := ops.New(1, p.C, 8, 8), ops.New(p.OutC, p.C, 3, 3), ops.New(1, p.OutC, 8, 8)
 	copy(x.Data, normals(rand.New(rand.NewPCG(47, 48)), len(x.Data)))
 	copy(w.Data, normals(rand.New(rand.NewPCG(49, 50)), len(w.Data)))
