@@ -1,6 +1,6 @@
 package cpu
 
-// Winograd F(2×2,3×3) for a lone image's 8×8 output.
+// Winograd F(2×2,3×3) for a lone image's 8×8 or 16×16 output.
 //
 // Each 4×4 input window d (rows and columns 2 apart, overlapping by two)
 // gives a 2×2 output tile
@@ -27,6 +27,15 @@ package cpu
 //     plane from its 16 product vectors and applies Conv2dFused's
 //     epilogue (scale, shift, residual, ReLU or clip) as it stores.
 //
+// A 16×16 output is 8×8 = 64 tiles, four vectors j of two tile rows
+// (tile t = 8·ty + tx in vector t/16, lane t%16): the input transform
+// writes V_k of vector j at v[(16·j + k)·vs:], going along each input
+// row first into row buffers (even and odd input rows apart, so that
+// one load gives a window row of two tile rows), then along the
+// columns; the products and the output transform run one vector at a
+// time (its M_k stay in the L1), the output transform writing the
+// vector's four output rows.
+//
 // The transforms only add and subtract, so the vector and Go versions
 // agree bit for bit; G's halves are exact in float64. An output depends
 // only on its own tile's GEMM columns and the GEMM's sums do not depend
@@ -35,8 +44,9 @@ package cpu
 // order (Aᵀ has ±1 only): the tests bound it by eps·Σ|w||x|.
 //
 // It is taken for one image (N = 1), 3×3, stride 1, padding 1 on an 8×8
-// input with at most wino22MaxWeights transformed weights (resnet20's
-// 64→64 layers); resnet18's 7×7 stage (512 channels: 16.8 MB of
+// or 16×16 input with at most wino22MaxWeights transformed weights
+// (resnet20's 64→64 and 32→32 layers; its 32×32 stage keeps F(4,3),
+// wino22Side); resnet18's 7×7 stage (512 channels: 16.8 MB of
 // transformed weights per layer from memory on every forward) stays on
 // the direct path (docs/performance.md, "The 7×7 stage"), and batch 64
 // keeps winoPick's choice.
@@ -57,28 +67,31 @@ const wino22Pts = 16
 const wino22MaxWeights = 1 << 18
 
 // wino22OK reports whether F(2×2,3×3) applies to p (besides winoOK): a
-// lone 8×8, 16×16 or 32×32 image (wino22Side), padding 1, small weights.
+// lone 8×8 or 16×16 image (wino22Side), padding 1, small weights.
 func wino22OK(p ops.ConvParams) bool {
 	return wino2On && p.N == 1 && wino22Side(p.H) && p.W == p.H && p.PadH == 1 && p.PadW == 1 &&
 		p.OutH == p.H && p.OutW == p.W && wino22Pts*p.OutC*p.C <= wino22MaxWeights
 }
 
-// wino22Side reports whether F(2×2,3×3) is taken on side×side planes.
-func wino22Side(side int) bool { return side == 8 || side == 16 || side == 32 }
+// wino22Side reports whether F(2×2,3×3) is taken on side×side planes:
+// 8×8 and 16×16. On resnet20's 32×32 stage (16→16) it measured slower
+// than F(4,3) in the model (BenchmarkWino22InModel, one and two workers:
+// 0.74-1.01× of its time per layer; docs/performance.md, session 12,
+// branch s21-w22g).
+func wino22Side(side int) bool { return side == 8 || side == 16 }
 
-// wino22Vecs is the vectors of 16 tiles of a side×side output: 1, 4 or
-// 16 (tile t = (side/2)·ty + tx in vector t/16, lane t%16).
+// wino22Vecs is the vectors of 16 tiles of a side×side output: 1 or 4
+// (tile t = (side/2)·ty + tx in vector t/16, lane t%16).
 func wino22Vecs(side int) int { return side * side / 64 }
 
 // wino22HLen is the floats of the input transform's row buffers for a
-// side×side plane (wino22In): 4 points × even and odd rows × 17 rows of
-// up to 16 tiles (wino22InW's layout, the same for 16×16 and 32×32);
-// none for 8×8.
+// side×side plane (wino22In): for 16×16, 4 points × even and odd rows ×
+// 9 rows of 8 tiles; none for 8×8.
 func wino22HLen(side int) int {
 	if side == 8 {
 		return 0
 	}
-	return 8 * 17 * 16
+	return 8 * 9 * 8
 }
 
 // wino22Tiles is p's output channels cut for b's workers: halves (parts

@@ -6,10 +6,10 @@ package cpu
 func wino22In16(dst, src *float32, C, vs int)
 
 //go:noescape
-func wino22InW(dst, src, h *float32, C, side, vs, masks int)
+func wino22InSide16(dst, src, h *float32, C, vs int)
 
 //go:noescape
-func wino22OutW(dst, src *float32, srcStride, off1, off2 int, res *float32, scale, shift, lo, hi float32, flags uint8)
+func wino22OutSide16(dst, src *float32, srcStride int, res *float32, scale, shift, lo, hi float32, flags uint8)
 
 //go:noescape
 func wino22Gemm16(m, u, v *float32, C, ldu, rows, vs, ms int)
@@ -33,11 +33,7 @@ func wino22In(dst, src, h []float32, C, side, vs int) {
 		return
 	}
 	_ = h[wino22HLen(side)-1]
-	masks := 0xFEFE_7F7F // tx > 0, tx < 7 (two tile rows of 8)
-	if side == 32 {
-		masks = 0xFFFE_7FFF
-	}
-	wino22InW(&dst[0], &src[0], &h[0], C, side, vs, masks)
+	wino22InSide16(&dst[0], &src[0], &h[0], C, vs)
 }
 
 // wino22Out writes the 64 outputs dst (64/side rows of a side×side
@@ -56,13 +52,10 @@ func wino22Out(dst, src []float32, srcStride, side int, res []float32, scale, sh
 		_ = res[63]
 		r, flags = &res[0], flags|4
 	}
-	switch side {
-	case 8:
+	if side == 8 {
 		wino22Out16(&dst[0], &src[0], srcStride, r, scale, shift, act.lo, act.hi, flags)
-	case 16: // output rows 2ty, 2ty+2 | 2ty+1, 2ty+3
-		wino22OutW(&dst[0], &src[0], srcStride, 128, 64, r, scale, shift, act.lo, act.hi, flags)
-	default: // row 2ty: columns 0-15, 16-31 | row 2ty+1
-		wino22OutW(&dst[0], &src[0], srcStride, 64, 128, r, scale, shift, act.lo, act.hi, flags)
+	} else {
+		wino22OutSide16(&dst[0], &src[0], srcStride, r, scale, shift, act.lo, act.hi, flags)
 	}
 }
 

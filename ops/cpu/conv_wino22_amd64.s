@@ -331,18 +331,17 @@ outnohi:
 	VZEROUPPER
 	RET
 
-// Wider planes (16×16, 32×32: wino22InW, wino22OutW). The input
-// transform goes along the rows first into row buffers at h, by point b
-// and row parity, each 1088 bytes (17 rows of 16 tiles; a 16×16 plane
-// uses 9 rows of 8): hE_b (the even input rows 2i at row i, a zero row
-// at TH = side/2) at h + b·2176 bytes and hO_b (the odd rows 2i-1 at row
-// i, a zero row at 0) 1088 bytes on. Then along the columns: a vector's
-// tile rows ty start at row ty0 = 16·j/TW, so its window rows 2ty-1,
-// 2ty, 2ty+1, 2ty+2 are one load each from hO_b, hE_b at row ty0 and at
-// row ty0 + 1.
+// A 16×16 plane (wino22InSide16, wino22OutSide16): 64 tiles, four
+// vectors of two tile rows. The input transform goes along the rows
+// first into row buffers at h, by point b and row parity, 288 bytes
+// each (9 rows of 8 tiles): hE_b (the even input rows 2i at row i, a
+// zero row at 8) at h + b·576 bytes and hO_b (the odd rows 2i-1 at row
+// i, a zero row at 0) 288 bytes on. Then along the columns: vector j's
+// tile rows 2j, 2j+1 take their window rows 2ty-1, 2ty, 2ty+1, 2ty+2 in
+// one load each from hO_b and hE_b at rows 2j and 2j+1.
 
-// w22Ev/w22Od gather the even/odd floats of two vectors (32 input
-// columns: one row of 32 or two of 16).
+// w22Ev/w22Od gather the even/odd floats of two vectors (two input rows
+// of 16).
 DATA w22Ev<>+0(SB)/4, $0
 DATA w22Ev<>+4(SB)/4, $2
 DATA w22Ev<>+8(SB)/4, $4
@@ -379,9 +378,9 @@ DATA w22Od<>+56(SB)/4, $29
 DATA w22Od<>+60(SB)/4, $31
 GLOBL w22Od<>(SB), RODATA|NOPTR, $64
 
-// HROW transforms 32 input floats in Z0, Z1 along the rows: with
+// HROW transforms two input rows (32 floats) in Z0, Z1 along the rows: with
 // E = x[2tx], O = x[2tx+1] and tile neighbours zeroed by K1 (tx > 0) and
-// K2 (tx < TW-1), Z14..Z17 = Oprev - O, E + O, O - E, E - Enext
+// K2 (tx < 7), Z14..Z17 = Oprev - O, E + O, O - E, E - Enext
 // (d0 - d2, d1 + d2, d2 - d1, d1 - d3).
 #define HROW \
 	VMOVAPS Z0, Z8 \
@@ -395,15 +394,15 @@ GLOBL w22Od<>(SB), RODATA|NOPTR, $64
 	VSUBPS Z8, Z9, Z16 \
 	VSUBPS Z13, Z8, Z17
 
-// HCOL transforms point column b (hE_b at eoff(R11), hO_b at oo(R11),
-// the next tile row R13 bytes on) along the columns and stores points
-// b, 4+b, 8+b, 12+b at R15 + a·R9: p - s, q + s, s - q, q - t with p, s
-// the odd rows 2ty-1, 2ty+1 and q, t the even rows 2ty, 2ty+2.
+// HCOL transforms point column b (hE_b at eoff(R11), hO_b at ooff(R11))
+// along the columns and stores points b, 4+b, 8+b, 12+b at R15 + a·R9:
+// p - s, q + s, s - q, q - t with p, s the odd rows 2ty-1, 2ty+1 and
+// q, t the even rows 2ty, 2ty+2 (the next tile row 32 bytes on).
 #define HCOL(eoff, ooff) \
 	VMOVUPS ooff(R11), Z0 \
 	VMOVUPS eoff(R11), Z1 \
-	VMOVUPS ooff(R11)(R13*1), Z2 \
-	VMOVUPS eoff(R11)(R13*1), Z3 \
+	VMOVUPS ooff+32(R11), Z2 \
+	VMOVUPS eoff+32(R11), Z3 \
 	VSUBPS Z2, Z0, Z4 \
 	VADDPS Z2, Z1, Z5 \
 	VSUBPS Z1, Z2, Z6 \
@@ -413,136 +412,100 @@ GLOBL w22Od<>(SB), RODATA|NOPTR, $64
 	VMOVUPS Z6, (R15)(R9*2) \
 	VMOVUPS Z7, (R15)(R12*1)
 
-// func wino22InW(dst, src, h *float32, C, side, vs, masks int)
-// For each of C channels of side×side planes (side 16 or 32) at src:
-// point k of tile t at dst + (16·(t/16) + k)·vs + c·16 + t%16 floats; h
-// the row buffers (8704 bytes), masks K1 << 16 | K2.
-TEXT ·wino22InW(SB), NOSPLIT, $0-56
+// func wino22InSide16(dst, src, h *float32, C, vs int)
+// For each of C channels of 16×16 planes at src: point k of tile t at
+// dst + (16·(t/16) + k)·vs + c·16 + t%16 floats; h the row buffers
+// (2304 bytes).
+TEXT ·wino22InSide16(SB), NOSPLIT, $0-40
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ h+16(FP), BX
 	MOVQ C+24(FP), CX
-	MOVQ side+32(FP), DX
-	MOVQ vs+40(FP), R8
+	MOVQ vs+32(FP), R8
 	SHLQ $2, R8 // bytes between points
 	LEAQ (R8*4), R9 // 4 points: the next a
 	LEAQ (R9)(R9*2), R12 // 12 points
 	MOVQ R9, R14
 	SHLQ $2, R14 // 16 points: the next vector
-	MOVQ DX, R13
-	SHLQ $1, R13 // bytes of a tile row in h: TW·4
-	MOVQ masks+48(FP), AX
-	KMOVW AX, K2
-	SHRQ $16, AX
-	KMOVW AX, K1
+	MOVL $0xFEFE, AX
+	KMOVW AX, K1 // tx > 0
+	MOVL $0x7F7F, AX
+	KMOVW AX, K2 // tx < 7
 	VMOVUPS w22Ev<>(SB), Z24
 	VMOVUPS w22Od<>(SB), Z25
 	VMOVUPS w22R<>(SB), Z26
 	VMOVUPS w22L<>(SB), Z27
-	VPXORD Z0, Z0, Z0 // the zero rows: hO_b's row 0, hE_b's row TH
-	MOVQ DX, AX
-	SHRQ $1, AX
-	IMULQ R13, AX // TH·TW·4
-	ADDQ BX, AX
-	VMOVUPS Z0, 1088(BX)
-	VMOVUPS Z0, 3264(BX)
-	VMOVUPS Z0, 5440(BX)
-	VMOVUPS Z0, 7616(BX)
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z0, 2176(AX)
-	VMOVUPS Z0, 4352(AX)
-	VMOVUPS Z0, 6528(AX)
-inwchan:
+	VPXORD Y0, Y0, Y0 // the zero rows: hE_b's row 8, hO_b's row 0
+	VMOVUPS Y0, 256(BX)
+	VMOVUPS Y0, 288(BX)
+	VMOVUPS Y0, 832(BX)
+	VMOVUPS Y0, 864(BX)
+	VMOVUPS Y0, 1408(BX)
+	VMOVUPS Y0, 1440(BX)
+	VMOVUPS Y0, 1984(BX)
+	VMOVUPS Y0, 2016(BX)
+in16chan:
 	MOVQ BX, R11
-	MOVQ DX, AX
-	SHRQ $1, AX // row pairs
-	CMPQ DX, $32
-	JNE inw16
-inw32:
-	VMOVUPS (SI), Z0 // row 2i
-	VMOVUPS 64(SI), Z1
-	HROW
-	VMOVUPS Z14, (R11)
-	VMOVUPS Z15, 2176(R11)
-	VMOVUPS Z16, 4352(R11)
-	VMOVUPS Z17, 6528(R11)
-	VMOVUPS 128(SI), Z0 // row 2i+1: hO_b's row i+1
-	VMOVUPS 192(SI), Z1
-	HROW
-	VMOVUPS Z14, 1152(R11)
-	VMOVUPS Z15, 3328(R11)
-	VMOVUPS Z16, 5504(R11)
-	VMOVUPS Z17, 7680(R11)
-	ADDQ $256, SI
-	ADDQ $64, R11
-	DECQ AX
-	JNZ inw32
-	JMP inwcols
-inw16:
+	MOVQ $8, AX // row pairs
+in16rows:
 	VMOVUPS (SI), Z0 // rows 2i, 2i+1
 	VMOVUPS 64(SI), Z1
 	HROW
 	VMOVUPS Y14, (R11)
-	VMOVUPS Y15, 2176(R11)
-	VMOVUPS Y16, 4352(R11)
-	VMOVUPS Y17, 6528(R11)
-	VEXTRACTF32X8 $1, Z14, Y18
+	VMOVUPS Y15, 576(R11)
+	VMOVUPS Y16, 1152(R11)
+	VMOVUPS Y17, 1728(R11)
+	VEXTRACTF32X8 $1, Z14, Y18 // row 2i+1: hO_b's row i+1
 	VEXTRACTF32X8 $1, Z15, Y19
 	VEXTRACTF32X8 $1, Z16, Y20
 	VEXTRACTF32X8 $1, Z17, Y21
-	VMOVUPS Y18, 1120(R11)
-	VMOVUPS Y19, 3296(R11)
-	VMOVUPS Y20, 5472(R11)
-	VMOVUPS Y21, 7648(R11)
+	VMOVUPS Y18, 320(R11)
+	VMOVUPS Y19, 896(R11)
+	VMOVUPS Y20, 1472(R11)
+	VMOVUPS Y21, 2048(R11)
 	ADDQ $128, SI
 	ADDQ $32, R11
 	DECQ AX
-	JNZ inw16
-inwcols:
+	JNZ in16rows
 	MOVQ BX, R11
 	MOVQ DI, R10
-	MOVQ DX, AX
-	IMULQ DX, AX
-	SHRQ $6, AX // vectors
-inwvec:
+	MOVQ $4, AX // vectors
+in16vec:
 	MOVQ R10, R15
-	HCOL(0, 1088)
+	HCOL(0, 288)
 	ADDQ R8, R15
-	HCOL(2176, 3264)
+	HCOL(576, 864)
 	ADDQ R8, R15
-	HCOL(4352, 5440)
+	HCOL(1152, 1440)
 	ADDQ R8, R15
-	HCOL(6528, 7616)
+	HCOL(1728, 2016)
 	ADDQ R14, R10
 	ADDQ $64, R11
 	DECQ AX
-	JNZ inwvec
+	JNZ in16vec
 	ADDQ $64, DI
 	DECQ CX
-	JNZ inwchan
+	JNZ in16chan
 	VZEROUPPER
 	RET
 
-// func wino22OutW(dst, src *float32, srcStride, off1, off2 int, res *float32, scale, shift, lo, hi float32, flags uint8)
-// wino22Out16 for the 64 outputs of 16 tiles of a wider plane: the rows
-// y00, y01 interleaved by w22O, w22O2 are stored at dst and off1 bytes
-// on, y10, y11's at off2 and off1 + off2 (side 16: rows 2ty, 2ty+2,
-// 2ty+1, 2ty+3; side 32: row 2ty's halves, then row 2ty+1's).
-TEXT ·wino22OutW(SB), NOSPLIT, $0-65
+// func wino22OutSide16(dst, src *float32, srcStride int, res *float32, scale, shift, lo, hi float32, flags uint8)
+// wino22Out16 for the 64 outputs (rows 2j..2j+3) of vector j of a 16×16
+// plane's tiles: y00, y01 interleaved by w22O, w22O2 make rows 2ty (at
+// dst) and 2ty+2 (128 bytes on), y10, y11 rows 2ty+1 and 2ty+3.
+TEXT ·wino22OutSide16(SB), NOSPLIT, $0-49
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ srcStride+16(FP), R8
 	SHLQ $2, R8
 	LEAQ (R8)(R8*2), R10 // 3 products
 	LEAQ (R8*4), R9 // 4 products: the next a
-	MOVQ off1+24(FP), R12
-	MOVQ off2+32(FP), R13
-	MOVQ res+40(FP), R11
-	VBROADCASTSS scale+48(FP), Z23
-	VBROADCASTSS shift+52(FP), Z24
-	VBROADCASTSS lo+56(FP), Z27
-	VBROADCASTSS hi+60(FP), Z28
-	MOVBLZX flags+64(FP), DX
+	MOVQ res+24(FP), R11
+	VBROADCASTSS scale+32(FP), Z23
+	VBROADCASTSS shift+36(FP), Z24
+	VBROADCASTSS lo+40(FP), Z27
+	VBROADCASTSS hi+44(FP), Z28
+	MOVBLZX flags+48(FP), DX
 	VMOVUPS w22O<>(SB), Z30
 	VMOVUPS w22O2<>(SB), Z31
 	MROW(Z16, Z20)
@@ -574,11 +537,10 @@ TEXT ·wino22OutW(SB), NOSPLIT, $0-65
 	VFMADD213PS Z24, Z23, Z3
 	TESTQ $4, DX
 	JZ outwnores
-	LEAQ (R11)(R13*1), AX
 	VADDPS (R11), Z0, Z0
-	VADDPS (R11)(R12*1), Z1, Z1
-	VADDPS (AX), Z2, Z2
-	VADDPS (AX)(R12*1), Z3, Z3
+	VADDPS 128(R11), Z1, Z1
+	VADDPS 64(R11), Z2, Z2
+	VADDPS 192(R11), Z3, Z3
 outwnores:
 	TESTQ $1, DX
 	JZ outwnolo
@@ -594,11 +556,10 @@ outwnolo:
 	VMINPS Z28, Z2, Z2
 	VMINPS Z28, Z3, Z3
 outwnohi:
-	LEAQ (DI)(R13*1), AX
 	VMOVUPS Z0, (DI)
-	VMOVUPS Z1, (DI)(R12*1)
-	VMOVUPS Z2, (AX)
-	VMOVUPS Z3, (AX)(R12*1)
+	VMOVUPS Z1, 128(DI)
+	VMOVUPS Z2, 64(DI)
+	VMOVUPS Z3, 192(DI)
 	VZEROUPPER
 	RET
 

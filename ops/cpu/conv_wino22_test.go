@@ -23,8 +23,7 @@ func wino22Geom(c, oc, side int) ops.ConvParams {
 }
 
 // TestWino22MatchesReference runs F(2×2,3×3) with each epilogue on a few
-// channel counts and sides (resnet20's 64→64 8×8, 32→32 16×16 and 16→16
-// 32×32, counts that are not multiples of the GEMM's rows) against the float64 convolution within wino22Tol, with
+// channel counts and sides (resnet20's 64→64 8×8 and 32→32 16×16, counts that are not multiples of the GEMM's rows) against the float64 convolution within wino22Tol, with
 // the output channels in one tile, halves and thirds (at multiples of 8)
 // and on 1-3 workers, all with the same bits; Conv2dFused takes it for
 // these geometries (Conv2dReLUMaxPool2, without a fused pool here, takes
@@ -37,7 +36,7 @@ func TestWino22MatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))
 	fill := func(n int) []float32 { return normals(r, n) }
 	var worst, worstDirect float64
-	for _, s := range [][3]int{{64, 64, 8}, {8, 8, 8}, {11, 20, 8}, {16, 40, 8}, {32, 32, 16}, {11, 20, 16}, {16, 16, 32}, {8, 13, 32}} {
+	for _, s := range [][3]int{{64, 64, 8}, {8, 8, 8}, {11, 20, 8}, {16, 40, 8}, {32, 32, 16}, {11, 20, 16}, {8, 13, 16}} {
 		p := wino22Geom(s[0], s[1], s[2])
 		plane := p.H * p.W
 		if !winoOK(p) || winoKindFor(p) != wino22 {
@@ -93,7 +92,7 @@ func TestWino22MatchesReference(t *testing.T) {
 func TestWino22TransformsMatchGo(t *testing.T) {
 	cpufeature.Require(t, vec16, "AVX-512F and AVX-512VL (the vector transforms)")
 	r := rand.New(rand.NewPCG(43, 44))
-	for _, side := range []int{8, 16, 32} {
+	for _, side := range []int{8, 16} {
 		plane, nv := side*side, wino22Vecs(side)
 		for _, C := range []int{1, 3, 8} {
 			src := normals(r, C*plane)

@@ -639,7 +639,7 @@ func TestWinoWinsWhereMeasured(t *testing.T) {
 		n, c, oc, hw int
 		want         winoKind
 	}{
-		{1, 16, 16, 32, wino22}, {1, 32, 32, 16, wino22}, {1, 32, 64, 14, wino1D}, {1, 64, 64, 8, wino22},
+		{1, 16, 16, 32, wino1D}, {1, 32, 32, 16, wino22}, {1, 32, 64, 14, wino1D}, {1, 64, 64, 8, wino22},
 		{64, 16, 16, 32, wino1D}, {64, 32, 32, 16, wino2D}, {64, 64, 64, 8, wino1D}, {64, 32, 64, 14, either},
 		{1, 64, 64, 56, wino2D}, {1, 128, 128, 28, either}, {1, 256, 256, 14, wino1D}, {1, 512, 512, 7, winoNone},
 	} {
