@@ -192,29 +192,30 @@ func TestWino22GemmMatchesReference(t *testing.T) {
 	}
 }
 
-// BenchmarkWino22Parts times resnet20's 64→64 8×8 layer on F(2×2,3×3)
-// on two workers, its output channels whole (one tile) or in halves (a
-// tile per worker), the weights' transform given (a frozen model's is
-// used without comparing the weights):
+// BenchmarkWino22Parts times resnet20's 64→64 8×8 and 32→32 16×16
+// layers on F(2×2,3×3) on two workers, their output channels whole (one
+// tile) or in halves (a tile per worker), the weights' transform given
+// (a frozen model's is used without comparing the weights):
 //
 //	go test -run XXX -bench Wino22Parts -benchtime 20000x -cpu 2 ./ops/cpu
 func BenchmarkWino22Parts(b *testing.B) {
-	p := wino22Geom(64, 64, 8)
-	x, w, y := ops.New(1, p.C, 8, 8), ops.New(p.OutC, p.C, 3, 3), ops.New(1, p.OutC, 8, 8)
-	copy(x.Data, normals(rand.New(rand.NewPCG(47, 48)), len(x.Data)))
-	copy(w.Data, normals(rand.New(rand.NewPCG(49, 50)), len(w.Data)))
-	u := winoWeights22(p, w.Data) // as a frozen model's: no comparison
-	f := ops.ConvFusion{Shift: make([]float32, p.OutC), ReLU: true}
-	be := New(Options{Threads: 2})
-	for _, parts := range []int{1, 2} {
-		ts := []winoTile{{cnt: 1, b1: 1, oc1: p.OutC}}
-		if parts == 2 {
-			ts = []winoTile{{cnt: 1, b1: 1, oc1: p.OutC / 2}, {cnt: 1, b1: 1, oc0: p.OutC / 2, oc1: p.OutC}}
-		}
-		b.Run(fmt.Sprintf("parts%d", parts), func(b *testing.B) {
-			for b.Loop() {
-				be.wino22FusedOn(ts, p, x, y, u, f)
+	for _, p := range []ops.ConvParams{wino22Geom(64, 64, 8), wino22Geom(32, 32, 16)} {
+		x, w, y := ops.New(1, p.C, p.H, p.W), ops.New(p.OutC, p.C, 3, 3), ops.New(1, p.OutC, p.H, p.W)
+		copy(x.Data, normals(rand.New(rand.NewPCG(47, 48)), len(x.Data)))
+		copy(w.Data, normals(rand.New(rand.NewPCG(49, 50)), len(w.Data)))
+		u := winoWeights22(p, w.Data) // as a frozen model's: no comparison
+		f := ops.ConvFusion{Shift: make([]float32, p.OutC), ReLU: true}
+		be := New(Options{Threads: 2})
+		for _, parts := range []int{1, 2} {
+			ts := []winoTile{{cnt: 1, b1: 1, oc1: p.OutC}}
+			if parts == 2 {
+				ts = []winoTile{{cnt: 1, b1: 1, oc1: p.OutC / 2}, {cnt: 1, b1: 1, oc0: p.OutC / 2, oc1: p.OutC}}
 			}
-		})
+			b.Run(fmt.Sprintf("%dx%d/parts%d", p.H, p.W, parts), func(b *testing.B) {
+				for b.Loop() {
+					be.wino22FusedOn(ts, p, x, y, u, f)
+				}
+			})
+		}
 	}
 }
