@@ -94,22 +94,30 @@ func wino22HLen(side int) int {
 	return 8 * 9 * 8
 }
 
-// wino22Tiles is p's output channels cut for b's workers: halves (parts
-// per worker) at multiples of 8 rows where a lone image is split
-// (winoSplits), else one tile.
+// wino22Tiles is p's work cut for b's workers: one tile (output
+// channels oc0..oc1, tile vectors b0..b1) where a lone image is not
+// split (winoSplits), else a part per worker: halves of the output
+// channels at multiples of 8 for an 8×8 image (one vector), of the four
+// tile vectors for a 16×16 one (each part then transforms only its
+// vectors' inputs along the columns).
 func (b *Backend) wino22Tiles(p ops.ConvParams) []winoTile {
-	parts := 1
+	parts, nv := 1, wino22Vecs(p.W)
 	if b.winoSplits(p) {
 		parts = b.w.n
 	}
 	ts := make([]winoTile, 0, parts)
 	for k := range parts {
-		oc0, oc1 := p.OutC*k/parts/8*8, p.OutC*(k+1)/parts/8*8
-		if k == parts-1 {
-			oc1 = p.OutC
+		t := winoTile{cnt: 1, b1: nv, oc1: p.OutC}
+		if nv > 1 {
+			t.b0, t.b1 = nv*k/parts, nv*(k+1)/parts
+		} else {
+			t.oc0, t.oc1 = p.OutC*k/parts/8*8, p.OutC*(k+1)/parts/8*8
+			if k == parts-1 {
+				t.oc1 = p.OutC
+			}
 		}
-		if oc1 > oc0 {
-			ts = append(ts, winoTile{cnt: 1, b1: 1, oc0: oc0, oc1: oc1})
+		if t.oc1 > t.oc0 && t.b1 > t.b0 {
+			ts = append(ts, t)
 		}
 	}
 	return ts
@@ -167,20 +175,20 @@ func (b *Backend) wino22FusedOn(ts []winoTile, p ops.ConvParams, x, y *ops.Tenso
 // vector of 16 tiles and the output transform of its output channels.
 func (j *wino22Job) tile(ti int, st *tileState) {
 	p, t, b := j.p, j.ts[ti], j.b
-	side, nv, plane := p.W, wino22Vecs(p.W), p.W*p.W
+	side, nv, plane := p.W, t.b1-t.b0, p.W*p.W
 	vs, ms := wino22Stride(p.C), wino22Stride(t.oc1-t.oc0)
 	vl, hl := nv*wino22Pts*vs, wino22HLen(side)
-	if st.col == nil {
-		st.col, st.t = b.tmp.get(st.slot, vl+hl), b.tmp.get(st.slot, wino22Pts*wino22Stride(p.OutC))
+	if st.col == nil { // for any tile of p
+		st.col, st.t = b.tmp.get(st.slot, wino22Vecs(side)*wino22Pts*vs+hl), b.tmp.get(st.slot, wino22Pts*wino22Stride(p.OutC))
 	}
 	oc := t.oc1 - t.oc0
 	v, m := st.col[:vl], st.t[:wino22Pts*ms]
-	wino22In(v, j.x[t.n0*p.C*plane:][:p.C*plane], st.col[vl:][:hl], p.C, side, vs)
+	wino22In(v, j.x[t.n0*p.C*plane:][:p.C*plane], st.col[vl:][:hl], p.C, side, t.b0, t.b1, vs)
 	fc := j.fc
 	for k := range nv { // the products of 16 tiles, then their 64 outputs: M_k stays in the L1
 		wino22Gemm(m, j.u[t.oc0:], v[k*wino22Pts*vs:], p.C, p.OutC, oc, vs, ms)
 		for o := range oc {
-			at := ((t.n0*p.OutC)+t.oc0+o)*plane + k*64
+			at := ((t.n0*p.OutC)+t.oc0+o)*plane + (t.b0+k)*64
 			var res []float32
 			if fc.res != nil {
 				res = fc.res[at:][:64]
@@ -198,12 +206,13 @@ func (j *wino22Job) tile(ti int, st *tileState) {
 func wino22Stride(n int) int { return n*16 + 16 }
 
 // wino22InGo is wino22In in Go: for each of C channels of side×side
-// planes (src[c·side²:]), the tiles' Bᵀ·d·B, point k = 4a + b of tile
-// t = (side/2)·ty + tx at dst[(16·(t/16) + k)·vs + c·16 + t%16], d the
+// planes (src[c·side²:]), the Bᵀ·d·B of the tiles of vectors j0..j1,
+// point k = 4a + b of tile t = (side/2)·ty + tx at
+// dst[(16·(t/16 - j0) + k)·vs + c·16 + t%16], d the
 // tile's 4×4 window (rows 2·ty-1.., columns 2·tx-1.., zeros outside the
 // plane). The operations are the vector kernels', in order: along rows
 // first, then along columns.
-func wino22InGo(dst, src []float32, C, side, vs int) {
+func wino22InGo(dst, src []float32, C, side, j0, j1, vs int) {
 	tw := side / 2
 	for c := range C {
 		x := src[c*side*side:][:side*side]
@@ -215,17 +224,20 @@ func wino22InGo(dst, src []float32, C, side, vs int) {
 		}
 		for ty := range tw {
 			for tx := range tw {
+				t := ty*tw + tx
+				if t/16 < j0 || t/16 >= j1 {
+					continue
+				}
 				var h [4][4]float32 // h[i][b]: window row i along the row
 				for i := range 4 {
 					r, q := 2*ty+i-1, 2*tx-1
 					d0, d1, d2, d3 := at(r, q), at(r, q+1), at(r, q+2), at(r, q+3)
 					h[i] = [4]float32{d0 - d2, d1 + d2, d2 - d1, d1 - d3}
 				}
-				t := ty*tw + tx
 				for b := range 4 {
 					v := [4]float32{h[0][b] - h[2][b], h[1][b] + h[2][b], h[2][b] - h[1][b], h[1][b] - h[3][b]}
 					for a, s := range v {
-						dst[(t/16*wino22Pts+4*a+b)*vs+c*16+t%16] = s
+						dst[((t/16-j0)*wino22Pts+4*a+b)*vs+c*16+t%16] = s
 					}
 				}
 			}

@@ -6,7 +6,7 @@ package cpu
 func wino22In16(dst, src *float32, C, vs int)
 
 //go:noescape
-func wino22InSide16(dst, src, h *float32, C, vs int)
+func wino22InSide16(dst, src, h *float32, C, j0, nv, vs int)
 
 //go:noescape
 func wino22OutSide16(dst, src *float32, srcStride int, res *float32, scale, shift, lo, hi float32, flags uint8)
@@ -17,23 +17,26 @@ func wino22Gemm16(m, u, v *float32, C, ldu, rows, vs, ms int)
 //go:noescape
 func wino22Out16(dst, src *float32, srcStride int, res *float32, scale, shift, lo, hi float32, flags uint8)
 
-// wino22In writes the F(2×2,3×3) input transform of C channels of
-// side×side planes (src[c·side²:]): point k of tile t of channel c at
-// dst[(16·(t/16) + k)·vs + c·16 + t%16] (wino22InGo, bit for bit), h
-// (wino22HLen(side) floats) the rows transformed along the rows.
-func wino22In(dst, src, h []float32, C, side, vs int) {
+// wino22In writes the F(2×2,3×3) input transform of the tile vectors
+// j0..j1 of C channels of side×side planes (src[c·side²:]): point k of
+// tile t of channel c at dst[(16·(t/16 - j0) + k)·vs + c·16 + t%16]
+// (wino22InGo, bit for bit), h (wino22HLen(side) floats) the rows
+// transformed along the rows.
+func wino22In(dst, src, h []float32, C, side, j0, j1, vs int) {
 	if !vec16 || C == 0 {
-		wino22InGo(dst, src, C, side, vs)
+		wino22InGo(dst, src, C, side, j0, j1, vs)
 		return
 	}
-	nv := wino22Vecs(side)
-	_, _ = dst[(nv*wino22Pts-1)*vs+C*16-1], src[C*side*side-1]
+	_, _ = dst[((j1-j0)*wino22Pts-1)*vs+C*16-1], src[C*side*side-1]
 	if side == 8 {
 		wino22In16(&dst[0], &src[0], C, vs)
 		return
 	}
 	_ = h[wino22HLen(side)-1]
-	wino22InSide16(&dst[0], &src[0], &h[0], C, vs)
+	if j0 < 0 || j1 > wino22Vecs(side) || j1 <= j0 {
+		panic("wino22In: tile vectors out of range")
+	}
+	wino22InSide16(&dst[0], &src[0], &h[0], C, j0, j1-j0, vs)
 }
 
 // wino22Out writes the 64 outputs dst (64/side rows of a side×side

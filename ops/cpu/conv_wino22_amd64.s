@@ -412,16 +412,16 @@ GLOBL w22Od<>(SB), RODATA|NOPTR, $64
 	VMOVUPS Z6, (R15)(R9*2) \
 	VMOVUPS Z7, (R15)(R12*1)
 
-// func wino22InSide16(dst, src, h *float32, C, vs int)
-// For each of C channels of 16×16 planes at src: point k of tile t at
-// dst + (16·(t/16) + k)·vs + c·16 + t%16 floats; h the row buffers
-// (2304 bytes).
-TEXT ·wino22InSide16(SB), NOSPLIT, $0-40
+// func wino22InSide16(dst, src, h *float32, C, j0, nv, vs int)
+// For each of C channels of 16×16 planes at src: point k of tile t of
+// the vectors j0..j0+nv-1 at dst + (16·(t/16 - j0) + k)·vs + c·16 +
+// t%16 floats; h the row buffers (2304 bytes).
+TEXT ·wino22InSide16(SB), NOSPLIT, $0-56
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ h+16(FP), BX
 	MOVQ C+24(FP), CX
-	MOVQ vs+32(FP), R8
+	MOVQ vs+48(FP), R8
 	SHLQ $2, R8 // bytes between points
 	LEAQ (R8*4), R9 // 4 points: the next a
 	LEAQ (R9)(R9*2), R12 // 12 points
@@ -467,9 +467,11 @@ in16rows:
 	ADDQ $32, R11
 	DECQ AX
 	JNZ in16rows
-	MOVQ BX, R11
+	MOVQ j0+32(FP), R11
+	SHLQ $6, R11 // vector j0's tile rows in h
+	ADDQ BX, R11
 	MOVQ DI, R10
-	MOVQ $4, AX // vectors
+	MOVQ nv+40(FP), AX // vectors
 in16vec:
 	MOVQ R10, R15
 	HCOL(0, 288)

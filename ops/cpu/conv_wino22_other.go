@@ -2,9 +2,11 @@
 
 package cpu
 
-// wino22In is wino22InGo: the F(2×2,3×3) input transform of C channels
-// of side×side planes (h unused).
-func wino22In(dst, src, h []float32, C, side, vs int) { wino22InGo(dst, src, C, side, vs) }
+// wino22In is wino22InGo: the F(2×2,3×3) input transform of the tile
+// vectors j0..j1 of C channels of side×side planes (h unused).
+func wino22In(dst, src, h []float32, C, side, j0, j1, vs int) {
+	wino22InGo(dst, src, C, side, j0, j1, vs)
+}
 
 // wino22Out is wino22OutGo: the F(2×2,3×3) output transform of one
 // output channel's product vectors into its side×side plane, with the

@@ -53,17 +53,26 @@ func TestWino22MatchesReference(t *testing.T) {
 			res := fill(len(conv))
 			f := fusion(p.OutC, res)
 			var first []float32
-			for parts := 1; parts <= 3; parts++ {
+			nv := wino22Vecs(p.W)
+			for cut := 1; cut <= 5; cut++ { // whole, output channels in 2 and 3 parts, tile vectors in 2 and 3
+				parts, byVecs := (cut+1)/2+cut/4, cut >= 4
+				if byVecs && nv == 1 {
+					continue
+				}
 				var ts []winoTile
 				for k := range parts {
-					oc0, oc1 := p.OutC*k/parts/8*8, p.OutC*(k+1)/parts/8*8
-					if k == parts-1 {
-						oc1 = p.OutC
+					tl := winoTile{cnt: 1, b0: nv * k / parts, b1: nv * (k + 1) / parts, oc1: p.OutC}
+					if !byVecs {
+						tl.b0, tl.b1 = 0, nv
+						tl.oc0, tl.oc1 = p.OutC*k/parts/8*8, p.OutC*(k+1)/parts/8*8
+						if k == parts-1 {
+							tl.oc1 = p.OutC
+						}
 					}
-					ts = append(ts, winoTile{cnt: 1, b1: 1, oc0: oc0, oc1: oc1})
+					ts = append(ts, tl)
 				}
 				for threads := 1; threads <= 3; threads++ {
-					name := fmt.Sprintf("%v/fusion%d/parts%d/t%d", s, fi, parts, threads)
+					name := fmt.Sprintf("%v/fusion%d/cut%d/t%d", s, fi, cut, threads)
 					be := New(Options{Threads: threads})
 					y := ops.New(1, p.OutC, p.H, p.W)
 					if parts == 1 {
@@ -95,18 +104,34 @@ func TestWino22TransformsMatchGo(t *testing.T) {
 	for _, side := range []int{8, 16} {
 		plane, nv := side*side, wino22Vecs(side)
 		for _, C := range []int{1, 3, 8} {
-			src := normals(r, C*plane)
-			src[5], src[(plane+6)%len(src)], src[plane-1] = float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))
-			vs := wino22Stride(C) + 3 // and the floats between the points left alone
-			got, want := make([]float32, nv*wino22Pts*vs), make([]float32, nv*wino22Pts*vs)
-			for i := range got {
-				got[i], want[i] = 42, 42
-			}
-			h := normals(r, wino22HLen(side)) // whatever the buffers held before
-			wino22In(got, src, h, C, side, vs)
-			wino22InGo(want, src, C, side, vs)
-			if i := firstBitDiff(got, want); i >= 0 {
-				t.Fatalf("wino22In side %d C=%d: dst[%d] = %v, want %v", side, C, i, got[i], want[i])
+			for _, js := range [][2]int{{0, nv}, {1, 3}, {3, 4}} {
+				if js[1] > nv {
+					continue
+				}
+				src := normals(r, C*plane)
+				src[5], src[(plane+6)%len(src)], src[plane-1] = float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))
+				vs := wino22Stride(C) + 3 // and the floats between the points left alone
+				n := (js[1] - js[0]) * wino22Pts * vs
+				got, want := make([]float32, n), make([]float32, n)
+				for i := range got {
+					got[i], want[i] = 42, 42
+				}
+				h := normals(r, wino22HLen(side)) // whatever the buffers held before
+				wino22In(got, src, h, C, side, js[0], js[1], vs)
+				wino22InGo(want, src, C, side, js[0], js[1], vs)
+				if i := firstBitDiff(got, want); i >= 0 {
+					t.Fatalf("wino22In side %d C=%d vectors %v: dst[%d] = %v, want %v", side, C, js, i, got[i], want[i])
+				}
+				if js[0] > 0 { // against the whole plane's transform
+					all := make([]float32, nv*wino22Pts*vs)
+					for i := range all {
+						all[i] = 42
+					}
+					wino22InGo(all, src, C, side, 0, nv, vs)
+					if i := firstBitDiff(got, all[js[0]*wino22Pts*vs:][:n]); i >= 0 {
+						t.Fatalf("wino22In side %d C=%d vectors %v: dst[%d] = %v, the whole plane's %v", side, C, js, i, got[i], all[js[0]*wino22Pts*vs+i])
+					}
+				}
 			}
 		}
 		const stride = 21
@@ -207,11 +232,21 @@ func BenchmarkWino22Parts(b *testing.B) {
 		f := ops.ConvFusion{Shift: make([]float32, p.OutC), ReLU: true}
 		be := New(Options{Threads: 2})
 		for _, parts := range []int{1, 2} {
-			ts := []winoTile{{cnt: 1, b1: 1, oc1: p.OutC}}
+			nv := wino22Vecs(p.W)
+			ts := []winoTile{{cnt: 1, b1: nv, oc1: p.OutC}}
 			if parts == 2 {
-				ts = []winoTile{{cnt: 1, b1: 1, oc1: p.OutC / 2}, {cnt: 1, b1: 1, oc0: p.OutC / 2, oc1: p.OutC}}
+				ts = []winoTile{{cnt: 1, b1: nv, oc1: p.OutC / 2}, {cnt: 1, b1: nv, oc0: p.OutC / 2, oc1: p.OutC}}
 			}
-			b.Run(fmt.Sprintf("%dx%d/parts%d", p.H, p.W, parts), func(b *testing.B) {
+			name := fmt.Sprintf("%dx%d/parts%d", p.H, p.W, parts)
+			if parts == 2 && nv > 1 { // and in halves of the tile vectors
+				halves := []winoTile{{cnt: 1, b1: nv / 2, oc1: p.OutC}, {cnt: 1, b0: nv / 2, b1: nv, oc1: p.OutC}}
+				b.Run(name+"vecs", func(b *testing.B) {
+					for b.Loop() {
+						be.wino22FusedOn(halves, p, x, y, u, f)
+					}
+				})
+			}
+			b.Run(name, func(b *testing.B) {
 				for b.Loop() {
 					be.wino22FusedOn(ts, p, x, y, u, f)
 				}
