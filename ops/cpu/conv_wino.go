@@ -88,7 +88,7 @@ func winoOK(p ops.ConvParams) bool {
 
 // winoKind is a convolution's path: direct, Winograd F(4,3) along
 // columns, F(4×4,3×3) in 2-D (conv_wino2.go), or F(2×2,3×3) for a lone
-// 8×8 image (conv_wino22.go).
+// 8×8 or 16×16 image (conv_wino22.go).
 type winoKind uint8
 
 const (
@@ -133,8 +133,9 @@ const idxMR, idxNR = 9, 48
 // at 32 and 64); F(4×4,3×3)'s cost is wino2Cost's.
 // The tiles are those of one worker whatever b has, so the choice, and
 // with it every output bit, is the same on any number of workers.
-// F(2×2,3×3) is taken wherever it applies (wino22OK: a lone 8×8 image
-// with small weights), as measured in the model (BenchmarkWino22InModel).
+// F(2×2,3×3) is taken wherever it applies (wino22OK: a lone 8×8 or 16×16
+// image with small weights), as measured in the model
+// (BenchmarkWino22InModel).
 func winoPick(p ops.ConvParams) winoKind {
 	if wino22OK(p) {
 		return wino22

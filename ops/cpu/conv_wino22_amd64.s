@@ -331,6 +331,240 @@ outnohi:
 	VZEROUPPER
 	RET
 
+// A 16×16 plane (wino22InSide16, wino22OutSide16): 64 tiles, four
+// vectors of two tile rows. The input transform goes along the rows
+// first into row buffers at h, by point b and row parity, 288 bytes
+// each (9 rows of 8 tiles): hE_b (the even input rows 2i at row i, a
+// zero row at 8) at h + b·576 bytes and hO_b (the odd rows 2i-1 at row
+// i, a zero row at 0) 288 bytes on. Then along the columns: vector j's
+// tile rows 2j, 2j+1 take their window rows 2ty-1, 2ty, 2ty+1, 2ty+2 in
+// one load each from hO_b and hE_b at rows 2j and 2j+1.
+
+// w22Ev/w22Od gather the even/odd floats of two vectors (two input rows
+// of 16).
+DATA w22Ev<>+0(SB)/4, $0
+DATA w22Ev<>+4(SB)/4, $2
+DATA w22Ev<>+8(SB)/4, $4
+DATA w22Ev<>+12(SB)/4, $6
+DATA w22Ev<>+16(SB)/4, $8
+DATA w22Ev<>+20(SB)/4, $10
+DATA w22Ev<>+24(SB)/4, $12
+DATA w22Ev<>+28(SB)/4, $14
+DATA w22Ev<>+32(SB)/4, $16
+DATA w22Ev<>+36(SB)/4, $18
+DATA w22Ev<>+40(SB)/4, $20
+DATA w22Ev<>+44(SB)/4, $22
+DATA w22Ev<>+48(SB)/4, $24
+DATA w22Ev<>+52(SB)/4, $26
+DATA w22Ev<>+56(SB)/4, $28
+DATA w22Ev<>+60(SB)/4, $30
+GLOBL w22Ev<>(SB), RODATA|NOPTR, $64
+
+DATA w22Od<>+0(SB)/4, $1
+DATA w22Od<>+4(SB)/4, $3
+DATA w22Od<>+8(SB)/4, $5
+DATA w22Od<>+12(SB)/4, $7
+DATA w22Od<>+16(SB)/4, $9
+DATA w22Od<>+20(SB)/4, $11
+DATA w22Od<>+24(SB)/4, $13
+DATA w22Od<>+28(SB)/4, $15
+DATA w22Od<>+32(SB)/4, $17
+DATA w22Od<>+36(SB)/4, $19
+DATA w22Od<>+40(SB)/4, $21
+DATA w22Od<>+44(SB)/4, $23
+DATA w22Od<>+48(SB)/4, $25
+DATA w22Od<>+52(SB)/4, $27
+DATA w22Od<>+56(SB)/4, $29
+DATA w22Od<>+60(SB)/4, $31
+GLOBL w22Od<>(SB), RODATA|NOPTR, $64
+
+// HROW transforms two input rows (32 floats) in Z0, Z1 along the rows: with
+// E = x[2tx], O = x[2tx+1] and tile neighbours zeroed by K1 (tx > 0) and
+// K2 (tx < 7), Z14..Z17 = Oprev - O, E + O, O - E, E - Enext
+// (d0 - d2, d1 + d2, d2 - d1, d1 - d3).
+#define HROW \
+	VMOVAPS Z0, Z8 \
+	VPERMT2PS Z1, Z24, Z8 \
+	VMOVAPS Z0, Z9 \
+	VPERMT2PS Z1, Z25, Z9 \
+	VPERMPS.Z Z9, Z26, K1, Z12 \
+	VPERMPS.Z Z8, Z27, K2, Z13 \
+	VSUBPS Z9, Z12, Z14 \
+	VADDPS Z9, Z8, Z15 \
+	VSUBPS Z8, Z9, Z16 \
+	VSUBPS Z13, Z8, Z17
+
+// HCOL transforms point column b (hE_b at eoff(R11), hO_b at ooff(R11))
+// along the columns and stores points b, 4+b, 8+b, 12+b at R15 + a·R9:
+// p - s, q + s, s - q, q - t with p, s the odd rows 2ty-1, 2ty+1 and
+// q, t the even rows 2ty, 2ty+2 (the next tile row 32 bytes on).
+#define HCOL(eoff, ooff) \
+	VMOVUPS ooff(R11), Z0 \
+	VMOVUPS eoff(R11), Z1 \
+	VMOVUPS ooff+32(R11), Z2 \
+	VMOVUPS eoff+32(R11), Z3 \
+	VSUBPS Z2, Z0, Z4 \
+	VADDPS Z2, Z1, Z5 \
+	VSUBPS Z1, Z2, Z6 \
+	VSUBPS Z3, Z1, Z7 \
+	VMOVUPS Z4, (R15) \
+	VMOVUPS Z5, (R15)(R9*1) \
+	VMOVUPS Z6, (R15)(R9*2) \
+	VMOVUPS Z7, (R15)(R12*1)
+
+// func wino22InSide16(dst, src, h *float32, C, j0, nv, vs int)
+// For each of C channels of 16×16 planes at src: point k of tile t of
+// the vectors j0..j0+nv-1 at dst + (16·(t/16 - j0) + k)·vs + c·16 +
+// t%16 floats; h the row buffers (2304 bytes).
+TEXT ·wino22InSide16(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ h+16(FP), BX
+	MOVQ C+24(FP), CX
+	MOVQ vs+48(FP), R8
+	SHLQ $2, R8 // bytes between points
+	LEAQ (R8*4), R9 // 4 points: the next a
+	LEAQ (R9)(R9*2), R12 // 12 points
+	MOVQ R9, R14
+	SHLQ $2, R14 // 16 points: the next vector
+	MOVL $0xFEFE, AX
+	KMOVW AX, K1 // tx > 0
+	MOVL $0x7F7F, AX
+	KMOVW AX, K2 // tx < 7
+	VMOVUPS w22Ev<>(SB), Z24
+	VMOVUPS w22Od<>(SB), Z25
+	VMOVUPS w22R<>(SB), Z26
+	VMOVUPS w22L<>(SB), Z27
+	VPXORD Y0, Y0, Y0 // the zero rows: hE_b's row 8, hO_b's row 0
+	VMOVUPS Y0, 256(BX)
+	VMOVUPS Y0, 288(BX)
+	VMOVUPS Y0, 832(BX)
+	VMOVUPS Y0, 864(BX)
+	VMOVUPS Y0, 1408(BX)
+	VMOVUPS Y0, 1440(BX)
+	VMOVUPS Y0, 1984(BX)
+	VMOVUPS Y0, 2016(BX)
+in16chan:
+	MOVQ BX, R11
+	MOVQ $8, AX // row pairs
+in16rows:
+	VMOVUPS (SI), Z0 // rows 2i, 2i+1
+	VMOVUPS 64(SI), Z1
+	HROW
+	VMOVUPS Y14, (R11)
+	VMOVUPS Y15, 576(R11)
+	VMOVUPS Y16, 1152(R11)
+	VMOVUPS Y17, 1728(R11)
+	VEXTRACTF32X8 $1, Z14, Y18 // row 2i+1: hO_b's row i+1
+	VEXTRACTF32X8 $1, Z15, Y19
+	VEXTRACTF32X8 $1, Z16, Y20
+	VEXTRACTF32X8 $1, Z17, Y21
+	VMOVUPS Y18, 320(R11)
+	VMOVUPS Y19, 896(R11)
+	VMOVUPS Y20, 1472(R11)
+	VMOVUPS Y21, 2048(R11)
+	ADDQ $128, SI
+	ADDQ $32, R11
+	DECQ AX
+	JNZ in16rows
+	MOVQ j0+32(FP), R11
+	SHLQ $6, R11 // vector j0's tile rows in h
+	ADDQ BX, R11
+	MOVQ DI, R10
+	MOVQ nv+40(FP), AX // vectors
+in16vec:
+	MOVQ R10, R15
+	HCOL(0, 288)
+	ADDQ R8, R15
+	HCOL(576, 864)
+	ADDQ R8, R15
+	HCOL(1152, 1440)
+	ADDQ R8, R15
+	HCOL(1728, 2016)
+	ADDQ R14, R10
+	ADDQ $64, R11
+	DECQ AX
+	JNZ in16vec
+	ADDQ $64, DI
+	DECQ CX
+	JNZ in16chan
+	VZEROUPPER
+	RET
+
+// func wino22OutSide16(dst, src *float32, srcStride int, res *float32, scale, shift, lo, hi float32, flags uint8)
+// wino22Out16 for the 64 outputs (rows 2j..2j+3) of vector j of a 16×16
+// plane's tiles: y00, y01 interleaved by w22O, w22O2 make rows 2ty (at
+// dst) and 2ty+2 (128 bytes on), y10, y11 rows 2ty+1 and 2ty+3.
+TEXT ·wino22OutSide16(SB), NOSPLIT, $0-49
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ srcStride+16(FP), R8
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R10 // 3 products
+	LEAQ (R8*4), R9 // 4 products: the next a
+	MOVQ res+24(FP), R11
+	VBROADCASTSS scale+32(FP), Z23
+	VBROADCASTSS shift+36(FP), Z24
+	VBROADCASTSS lo+40(FP), Z27
+	VBROADCASTSS hi+44(FP), Z28
+	MOVBLZX flags+48(FP), DX
+	VMOVUPS w22O<>(SB), Z30
+	VMOVUPS w22O2<>(SB), Z31
+	MROW(Z16, Z20)
+	ADDQ R9, SI
+	MROW(Z17, Z21)
+	ADDQ R9, SI
+	MROW(Z18, Z22)
+	ADDQ R9, SI
+	MROW(Z19, Z25)
+	VADDPS Z17, Z16, Z8
+	VADDPS Z18, Z8, Z8 // y00 = (s0 + s1) + s2
+	VSUBPS Z18, Z17, Z9
+	VSUBPS Z19, Z9, Z9 // y10 = (s1 - s2) - s3
+	VADDPS Z21, Z20, Z10
+	VADDPS Z22, Z10, Z10 // y01
+	VSUBPS Z22, Z21, Z11
+	VSUBPS Z25, Z11, Z11 // y11
+	VMOVAPS Z8, Z0
+	VPERMT2PS Z10, Z30, Z0
+	VMOVAPS Z8, Z1
+	VPERMT2PS Z10, Z31, Z1
+	VMOVAPS Z9, Z2
+	VPERMT2PS Z11, Z30, Z2
+	VMOVAPS Z9, Z3
+	VPERMT2PS Z11, Z31, Z3
+	VFMADD213PS Z24, Z23, Z0 // y·scale + shift
+	VFMADD213PS Z24, Z23, Z1
+	VFMADD213PS Z24, Z23, Z2
+	VFMADD213PS Z24, Z23, Z3
+	TESTQ $4, DX
+	JZ outwnores
+	VADDPS (R11), Z0, Z0
+	VADDPS 128(R11), Z1, Z1
+	VADDPS 64(R11), Z2, Z2
+	VADDPS 192(R11), Z3, Z3
+outwnores:
+	TESTQ $1, DX
+	JZ outwnolo
+	VMAXPS Z27, Z0, Z0
+	VMAXPS Z27, Z1, Z1
+	VMAXPS Z27, Z2, Z2
+	VMAXPS Z27, Z3, Z3
+outwnolo:
+	TESTQ $2, DX
+	JZ outwnohi
+	VMINPS Z28, Z0, Z0
+	VMINPS Z28, Z1, Z1
+	VMINPS Z28, Z2, Z2
+	VMINPS Z28, Z3, Z3
+outwnohi:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 128(DI)
+	VMOVUPS Z2, 64(DI)
+	VMOVUPS Z3, 192(DI)
+	VZEROUPPER
+	RET
+
 // GZERO16/GZERO8 clear the accumulators Z0..Z15 / Z0..Z7, GFMA16/GFMA8
 // add U's 16 / 8 columns at (base) times V's row (Z16) into them,
 // GSTORE16/GSTORE8 store them as rows of M at DI.

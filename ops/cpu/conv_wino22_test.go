@@ -15,16 +15,15 @@ import (
 // the output's 4×4 input tile).
 const wino22Tol = 1
 
-// wino22Geom is a lone 8×8 image's 3×3, stride-1, padding-1 convolution
-// of c to oc channels.
-func wino22Geom(c, oc int) ops.ConvParams {
-	return ops.ConvParams{N: 1, C: c, H: 8, W: 8, OutC: oc, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
-		PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: 8, OutW: 8}
+// wino22Geom is a lone side×side image's 3×3, stride-1, padding-1
+// convolution of c to oc channels.
+func wino22Geom(c, oc, side int) ops.ConvParams {
+	return ops.ConvParams{N: 1, C: c, H: side, W: side, OutC: oc, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
+		PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: side, OutW: side}
 }
 
 // TestWino22MatchesReference runs F(2×2,3×3) with each epilogue on a few
-// channel counts (resnet20's 64→64, counts that are not multiples of the
-// GEMM's rows) against the float64 convolution within wino22Tol, with
+// channel counts and sides (resnet20's 64→64 8×8 and 32→32 16×16, counts that are not multiples of the GEMM's rows) against the float64 convolution within wino22Tol, with
 // the output channels in one tile, halves and thirds (at multiples of 8)
 // and on 1-3 workers, all with the same bits; Conv2dFused takes it for
 // these geometries (Conv2dReLUMaxPool2, without a fused pool here, takes
@@ -37,12 +36,13 @@ func TestWino22MatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))
 	fill := func(n int) []float32 { return normals(r, n) }
 	var worst, worstDirect float64
-	for _, s := range [][2]int{{64, 64}, {8, 8}, {11, 20}, {16, 40}} {
-		p := wino22Geom(s[0], s[1])
+	for _, s := range [][3]int{{64, 64, 8}, {8, 8, 8}, {11, 20, 8}, {16, 40, 8}, {32, 32, 16}, {11, 20, 16}, {8, 13, 16}} {
+		p := wino22Geom(s[0], s[1], s[2])
+		plane := p.H * p.W
 		if !winoOK(p) || winoKindFor(p) != wino22 {
 			t.Fatalf("%v: F(2×2,3×3) not picked", s)
 		}
-		x, w := fill(p.C*64), fill(p.OutC*p.C*9)
+		x, w := fill(p.C*plane), fill(p.OutC*p.C*9)
 		conv, abs43 := convAbsRef(p, x, w)
 		abs := convAbsTiles(p, x, w, 2)
 		checkPooled(t, fmt.Sprintf("%v", s), wino22, p, x, w, conv, abs43, winoTol, fill(p.OutC)) // on F(4,3)
@@ -53,19 +53,28 @@ func TestWino22MatchesReference(t *testing.T) {
 			res := fill(len(conv))
 			f := fusion(p.OutC, res)
 			var first []float32
-			for parts := 1; parts <= 3; parts++ {
+			nv := wino22Vecs(p.W)
+			for cut := 1; cut <= 5; cut++ { // whole, output channels in 2 and 3 parts, tile vectors in 2 and 3
+				parts, byVecs := (cut+1)/2+cut/4, cut >= 4
+				if byVecs && nv == 1 {
+					continue
+				}
 				var ts []winoTile
 				for k := range parts {
-					oc0, oc1 := p.OutC*k/parts/8*8, p.OutC*(k+1)/parts/8*8
-					if k == parts-1 {
-						oc1 = p.OutC
+					tl := winoTile{cnt: 1, b0: nv * k / parts, b1: nv * (k + 1) / parts, oc1: p.OutC}
+					if !byVecs {
+						tl.b0, tl.b1 = 0, nv
+						tl.oc0, tl.oc1 = p.OutC*k/parts/8*8, p.OutC*(k+1)/parts/8*8
+						if k == parts-1 {
+							tl.oc1 = p.OutC
+						}
 					}
-					ts = append(ts, winoTile{cnt: 1, b1: 1, oc0: oc0, oc1: oc1})
+					ts = append(ts, tl)
 				}
 				for threads := 1; threads <= 3; threads++ {
-					name := fmt.Sprintf("%v/fusion%d/parts%d/t%d", s, fi, parts, threads)
+					name := fmt.Sprintf("%v/fusion%d/cut%d/t%d", s, fi, cut, threads)
 					be := New(Options{Threads: threads})
-					y := ops.New(1, p.OutC, 8, 8)
+					y := ops.New(1, p.OutC, p.H, p.W)
 					if parts == 1 {
 						if err := be.Conv2dFused(p, &ops.Tensor{Data: x}, &ops.Tensor{Data: w}, y, f); err != nil {
 							t.Fatal(err)
@@ -92,31 +101,57 @@ func TestWino22MatchesReference(t *testing.T) {
 func TestWino22TransformsMatchGo(t *testing.T) {
 	cpufeature.Require(t, vec16, "AVX-512F and AVX-512VL (the vector transforms)")
 	r := rand.New(rand.NewPCG(43, 44))
-	for _, C := range []int{1, 3, 8} {
-		src := normals(r, C*64)
-		src[5], src[70%len(src)], src[63] = float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))
-		vs := wino22Stride(C) + 3 // and the floats between the points left alone
-		got, want := make([]float32, wino22Pts*vs), make([]float32, wino22Pts*vs)
-		for i := range got {
-			got[i], want[i] = 42, 42
+	for _, side := range []int{8, 16} {
+		plane, nv := side*side, wino22Vecs(side)
+		for _, C := range []int{1, 3, 8} {
+			for _, js := range [][2]int{{0, nv}, {1, 3}, {3, 4}} {
+				if js[1] > nv {
+					continue
+				}
+				src := normals(r, C*plane)
+				src[5], src[(plane+6)%len(src)], src[plane-1] = float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))
+				vs := wino22Stride(C) + 3 // and the floats between the points left alone
+				n := (js[1] - js[0]) * wino22Pts * vs
+				got, want := make([]float32, n), make([]float32, n)
+				for i := range got {
+					got[i], want[i] = 42, 42
+				}
+				h := normals(r, wino22HLen(side)) // whatever the buffers held before
+				wino22In(got, src, h, C, side, js[0], js[1], vs)
+				wino22InGo(want, src, C, side, js[0], js[1], vs)
+				if i := firstBitDiff(got, want); i >= 0 {
+					t.Fatalf("wino22In side %d C=%d vectors %v: dst[%d] = %v, want %v", side, C, js, i, got[i], want[i])
+				}
+				if js[0] > 0 { // against the whole plane's transform
+					all := make([]float32, nv*wino22Pts*vs)
+					for i := range all {
+						all[i] = 42
+					}
+					wino22InGo(all, src, C, side, 0, nv, vs)
+					if i := firstBitDiff(got, all[js[0]*wino22Pts*vs:][:n]); i >= 0 {
+						t.Fatalf("wino22In side %d C=%d vectors %v: dst[%d] = %v, the whole plane's %v", side, C, js, i, got[i], all[js[0]*wino22Pts*vs+i])
+					}
+				}
+			}
 		}
-		wino22In(got, src, C, vs)
-		wino22InGo(want, src, C, vs)
-		if i := firstBitDiff(got, want); i >= 0 {
-			t.Fatalf("wino22In C=%d: dst[%d] = %v, want %v", C, i, got[i], want[i])
-		}
-	}
-	const stride = 21
-	m := normals(r, 15*stride+16)
-	res := normals(r, 64)
-	for _, act := range []outAct{{}, {hasLo: true}, {lo: -0.3, hi: 0.5, hasLo: true, hasHi: true}} {
-		for _, rs := range [][]float32{nil, res} {
-			got, want := make([]float32, 65), make([]float32, 65)
-			got[64], want[64] = 42, 42
-			wino22Out(got[:64], m, stride, rs, 0.7, -0.2, act)
-			wino22OutGo(want[:64], m, stride, rs, 0.7, -0.2, act)
-			if i := firstBitDiff(got, want); i >= 0 {
-				t.Fatalf("wino22Out %+v res %v: dst[%d] = %v, want %v", act, rs != nil, i, got[i], want[i])
+		const stride = 21
+		m := normals(r, (nv*wino22Pts-1)*stride+16)
+		res := normals(r, plane)
+		for _, act := range []outAct{{}, {hasLo: true}, {lo: -0.3, hi: 0.5, hasLo: true, hasHi: true}} {
+			for _, rs := range [][]float32{nil, res} {
+				got, want := make([]float32, plane+1), make([]float32, plane+1)
+				got[plane], want[plane] = 42, 42
+				for j := range nv { // the plane, a vector of 16 tiles at a time, as wino22Job.tile
+					var rj []float32
+					if rs != nil {
+						rj = rs[j*64:][:64]
+					}
+					wino22Out(got[j*64:][:64], m[j*wino22Pts*stride:], stride, side, rj, 0.7, -0.2, act)
+					wino22OutGo(want[j*64:][:64], m[j*wino22Pts*stride:], stride, side, rj, 0.7, -0.2, act)
+				}
+				if i := firstBitDiff(got, want); i >= 0 {
+					t.Fatalf("wino22Out side %d %+v res %v: dst[%d] = %v, want %v", side, act, rs != nil, i, got[i], want[i])
+				}
 			}
 		}
 	}
@@ -182,29 +217,40 @@ func TestWino22GemmMatchesReference(t *testing.T) {
 	}
 }
 
-// BenchmarkWino22Parts times resnet20's 64→64 8×8 layer on F(2×2,3×3)
-// on two workers, its output channels whole (one tile) or in halves (a
-// tile per worker), the weights' transform given (a frozen model's is
-// used without comparing the weights):
+// BenchmarkWino22Parts times resnet20's 64→64 8×8 and 32→32 16×16
+// layers on F(2×2,3×3) on two workers, their output channels whole (one
+// tile) or in halves (a tile per worker), the weights' transform given
+// (a frozen model's is used without comparing the weights):
 //
 //	go test -run XXX -bench Wino22Parts -benchtime 20000x -cpu 2 ./ops/cpu
 func BenchmarkWino22Parts(b *testing.B) {
-	p := wino22Geom(64, 64)
-	x, w, y := ops.New(1, p.C, 8, 8), ops.New(p.OutC, p.C, 3, 3), ops.New(1, p.OutC, 8, 8)
-	copy(x.Data, normals(rand.New(rand.NewPCG(47, 48)), len(x.Data)))
-	copy(w.Data, normals(rand.New(rand.NewPCG(49, 50)), len(w.Data)))
-	u := winoWeights22(p, w.Data) // as a frozen model's: no comparison
-	f := ops.ConvFusion{Shift: make([]float32, p.OutC), ReLU: true}
-	be := New(Options{Threads: 2})
-	for _, parts := range []int{1, 2} {
-		ts := []winoTile{{cnt: 1, b1: 1, oc1: p.OutC}}
-		if parts == 2 {
-			ts = []winoTile{{cnt: 1, b1: 1, oc1: p.OutC / 2}, {cnt: 1, b1: 1, oc0: p.OutC / 2, oc1: p.OutC}}
-		}
-		b.Run(fmt.Sprintf("parts%d", parts), func(b *testing.B) {
-			for b.Loop() {
-				be.wino22FusedOn(ts, p, x, y, u, f)
+	for _, p := range []ops.ConvParams{wino22Geom(64, 64, 8), wino22Geom(32, 32, 16)} {
+		x, w, y := ops.New(1, p.C, p.H, p.W), ops.New(p.OutC, p.C, 3, 3), ops.New(1, p.OutC, p.H, p.W)
+		copy(x.Data, normals(rand.New(rand.NewPCG(47, 48)), len(x.Data)))
+		copy(w.Data, normals(rand.New(rand.NewPCG(49, 50)), len(w.Data)))
+		u := winoWeights22(p, w.Data) // as a frozen model's: no comparison
+		f := ops.ConvFusion{Shift: make([]float32, p.OutC), ReLU: true}
+		be := New(Options{Threads: 2})
+		for _, parts := range []int{1, 2} {
+			nv := wino22Vecs(p.W)
+			ts := []winoTile{{cnt: 1, b1: nv, oc1: p.OutC}}
+			if parts == 2 {
+				ts = []winoTile{{cnt: 1, b1: nv, oc1: p.OutC / 2}, {cnt: 1, b1: nv, oc0: p.OutC / 2, oc1: p.OutC}}
 			}
-		})
+			name := fmt.Sprintf("%dx%d/parts%d", p.H, p.W, parts)
+			if parts == 2 && nv > 1 { // and in halves of the tile vectors
+				halves := []winoTile{{cnt: 1, b1: nv / 2, oc1: p.OutC}, {cnt: 1, b0: nv / 2, b1: nv, oc1: p.OutC}}
+				b.Run(name+"vecs", func(b *testing.B) {
+					for b.Loop() {
+						be.wino22FusedOn(halves, p, x, y, u, f)
+					}
+				})
+			}
+			b.Run(name, func(b *testing.B) {
+				for b.Loop() {
+					be.wino22FusedOn(ts, p, x, y, u, f)
+				}
+			})
+		}
 	}
 }

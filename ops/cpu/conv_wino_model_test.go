@@ -112,8 +112,9 @@ func setWinoSwapped(on bool) {
 
 // BenchmarkWino22InModel is BenchmarkWino2InModel for F(2×2,3×3): the
 // zoo resnet20's frozen batch-1 forward with winoPick's choices (F(2×2,3×3)
-// for its 64→64 8×8 layers) against the same forward with those layers
-// on the direct path, flipping every 20 forwards in one process. The
+// for its 8×8 and 16×16 layers) against the same forward with
+// the 8×8 layers on the direct path (side8) or the larger ones (16×16)
+// on F(4,3) (side16), flipping every 20 forwards in one process. The
 // measurement behind winoPick's F(2×2,3×3):
 //
 //	go test -run XXX -bench Wino22InModel -benchtime 4000x -cpu 1,2 -v ./ops/cpu
@@ -123,19 +124,28 @@ func BenchmarkWino22InModel(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Log(wino2Alternation(b, m, in, 1, setWino22Direct))
+	for _, c := range []struct {
+		name  string
+		other winoKind
+		wide  bool
+	}{{"side8", winoNone, false}, {"side16", wino1D, true}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.Log(wino2Alternation(b, m, in, 1, func(on bool) { setWino22Other(on, c.other, c.wide) }))
+		})
+	}
 }
 
-// setWino22Direct puts winoPick's cached F(2×2,3×3) choices on the
-// direct path (on), or clears the cache so that winoPick chooses again.
-func setWino22Direct(on bool) {
+// setWino22Other puts winoPick's cached F(2×2,3×3) choices on 8×8
+// outputs (wide false) or on larger ones (wide true) on the path other
+// (on), or clears the cache so that winoPick chooses again.
+func setWino22Other(on bool, other winoKind, wide bool) {
 	if !on {
 		winoChoice.Clear()
 		return
 	}
 	winoChoice.Range(func(k, v any) bool {
-		if v.(winoKind) == wino22 {
-			winoChoice.Store(k, winoNone)
+		if v.(winoKind) == wino22 && (k.(ops.ConvParams).OutH > 8) == wide {
+			winoChoice.Store(k, other)
 		}
 		return true
 	})

@@ -548,8 +548,8 @@ func TestWinoOKChoosesShapes(t *testing.T) {
 // BenchmarkWinoConv times the 3×3 convolutions of resnet20 (three
 // stages), the zoo cnn's conv2 and resnet18 (four stages) at batch 1 and
 // 64 on 1 and 2 workers, on the F(4,3) Winograd path (wino), the
-// F(4×4,3×3) one (wino2), the direct path and, for a lone 8×8 image,
-// F(2×2,3×3) (wino22).
+// F(4×4,3×3) one (wino2), the direct path and, for a lone 8×8 or 16×16
+// image, F(2×2,3×3) (wino22).
 func BenchmarkWinoConv(b *testing.B) {
 	shapes := []struct {
 		name      string
@@ -610,8 +610,8 @@ func BenchmarkWinoConv(b *testing.B) {
 // fastest (BenchmarkWinoConv, one worker, minima of 6-8 runs on a loaded
 // machine; whole forwards for the close calls): F(4×4,3×3) for
 // resnet18's 56×56 stage at batch 1 (0.75-0.81× of F(4,3)'s time);
-// F(4,3) for resnet20's 32×32 and 16×16 stages and the cnn's conv2 at
-// batch 1 and for resnet20's 32×32 stage at batch 64: alone the 2-D path
+// F(4,3) for resnet20's 32×32 stage and the cnn's conv2 at batch 1 and
+// for resnet20's 32×32 stage at batch 64: alone the 2-D path
 // ties or wins there (its weights stay in the cache), but in the model
 // (BenchmarkWino2InModel, F(4×4,3×3) forced in one process, per-layer
 // medians, one and two workers, eight runs) it was 1.00-1.20× F(4,3)'s
@@ -622,7 +622,9 @@ func BenchmarkWinoConv(b *testing.B) {
 // model the 2-D path's 36·C·OutC transformed weights come from memory
 // on every forward); F(2×2,3×3) for resnet20's 8×8 stage at batch 1
 // (its 16 tiles fill one 16-column vector; BenchmarkWino22InModel:
-// 0.76× of the direct path's time per layer in the model); the direct
+// 0.76× of the direct path's time per layer in the model) and its 16×16
+// stage (four vectors; 0.65-0.82× of F(4,3)'s time per layer in the
+// model; on its 32×32 stage F(2×2,3×3) measured 1.0-1.35× F(4,3)'s); the direct
 // path for resnet18's 7×7 stage at batch 1 (few tiles leave the GEMM
 // kernel's 48 columns mostly empty; F(2×2,3×3)'s transformed weights
 // would not stay in the cache); F(4,3) for resnet20's 8×8 stage at batch 64
@@ -639,7 +641,7 @@ func TestWinoWinsWhereMeasured(t *testing.T) {
 		n, c, oc, hw int
 		want         winoKind
 	}{
-		{1, 16, 16, 32, wino1D}, {1, 32, 32, 16, wino1D}, {1, 32, 64, 14, wino1D}, {1, 64, 64, 8, wino22},
+		{1, 16, 16, 32, wino1D}, {1, 32, 32, 16, wino22}, {1, 32, 64, 14, wino1D}, {1, 64, 64, 8, wino22},
 		{64, 16, 16, 32, wino1D}, {64, 32, 32, 16, wino2D}, {64, 64, 64, 8, wino1D}, {64, 32, 64, 14, either},
 		{1, 64, 64, 56, wino2D}, {1, 128, 128, 28, either}, {1, 256, 256, 14, wino1D}, {1, 512, 512, 7, winoNone},
 	} {
