@@ -8,7 +8,10 @@ import (
 
 // resnet20Layers is every distinct convolution of resnet20's batch-1
 // forward on 3×32×32 with its fused output pass (batch norm's scale and
-// shift, ReLU, the residual of a block's second convolution).
+// shift, ReLU, the residual of a block's second convolution). In the
+// model the two 1×1 stride-2 downsamples run after conv2 and take the
+// block's add and ReLU (conv2's output is their residual): the _res rows
+// time them so, the others without the residual read.
 var resnet20Layers = []struct {
 	name            string
 	c, oc, hw, k, s int
@@ -19,10 +22,12 @@ var resnet20Layers = []struct {
 	{"16x32_res", 16, 16, 32, 3, 1, true},
 	{"s2_16to32x16", 16, 32, 32, 3, 2, false},
 	{"1x1s2_16to32x16", 16, 32, 32, 1, 2, false},
+	{"1x1s2_16to32x16_res", 16, 32, 32, 1, 2, true},
 	{"32x16", 32, 32, 16, 3, 1, false},
 	{"32x16_res", 32, 32, 16, 3, 1, true},
 	{"s2_32to64x8", 32, 64, 16, 3, 2, false},
 	{"1x1s2_32to64x8", 32, 64, 16, 1, 2, false},
+	{"1x1s2_32to64x8_res", 32, 64, 16, 1, 2, true},
 	{"64x8", 64, 64, 8, 3, 1, false},
 	{"64x8_res", 64, 64, 8, 3, 1, true},
 }
