@@ -8,7 +8,10 @@ import (
 
 // resnet20Layers is every distinct convolution of resnet20's batch-1
 // forward on 3×32×32 with its fused output pass (batch norm's scale and
-// shift, ReLU, the residual of a block's second convolution).
+// shift, ReLU, the residual of a block's second convolution). In the
+// model the two 1×1 stride-2 downsamples run after conv2 and take the
+// block's add and ReLU (conv2's output is their residual): the _res rows
+// time them so, the others without the residual read.
 var resnet20Layers = []struct {
 	name            string
 	c, oc, hw, k, s int
@@ -19,10 +22,12 @@ var resnet20Layers = []struct {
 	{"16x32_res", 16, 16, 32, 3, 1, true},
 	{"s2_16to32x16", 16, 32, 32, 3, 2, false},
 	{"1x1s2_16to32x16", 16, 32, 32, 1, 2, false},
+	{"1x1s2_16to32x16_res", 16, 32, 32, 1, 2, true},
 	{"32x16", 32, 32, 16, 3, 1, false},
 	{"32x16_res", 32, 32, 16, 3, 1, true},
 	{"s2_32to64x8", 32, 64, 16, 3, 2, false},
 	{"1x1s2_32to64x8", 32, 64, 16, 1, 2, false},
+	{"1x1s2_32to64x8_res", 32, 64, 16, 1, 2, true},
 	{"64x8", 64, 64, 8, 3, 1, false},
 	{"64x8_res", 64, 64, 8, 3, 1, true},
 }
@@ -101,3 +106,50 @@ func minOf(v []float64) float64 {
 	}
 	return m
 }
+
+// BenchmarkResNet20LayersColdB64 times each resnet20 convolution at
+// batch 64 on two workers with hot operands (the same input, output and
+// residual every call, as BenchmarkResNet20LayersThreadsB64) and with
+// cold ones (coldSets sets of them in turn, 48 MB and more of inputs, so
+// that each call reads its input from memory as a layer of the model
+// does), alternating every 4 calls: the cold median is what the
+// model's step costs (ZooLayers), the hot one the layer's own work.
+func BenchmarkResNet20LayersColdB64(b *testing.B) {
+	for _, l := range resnet20Layers {
+		b.Run(l.name, func(b *testing.B) {
+			pad := l.k / 2
+			out := (l.hw+2*pad-l.k)/l.s + 1
+			p := ops.ConvParams{N: 64, C: l.c, H: l.hw, W: l.hw, OutC: l.oc, KH: l.k, KW: l.k, StrideH: l.s, StrideW: l.s,
+				PadH: pad, PadW: pad, DilH: 1, DilW: 1, Groups: 1, OutH: out, OutW: out}
+			var xs, ys []*ops.Tensor
+			var fs []ops.ConvFusion
+			var w *ops.Tensor
+			for range coldSets + 1 {
+				x, wi, y, f := benchOperands(p)
+				if l.res {
+					f.Res = ops.New(p.N, p.OutC, out, out)
+				}
+				xs, ys, fs, w = append(xs, x), append(ys, y), append(fs, f), wi
+			}
+			be := New(Options{Threads: 2})
+			next := 0
+			hot, cold, ratio := AlternateThreads(b, 4, func(i int) {
+				s := 0 // hot: set 0; cold: sets 1..coldSets in turn
+				if i == 1 {
+					next = next%coldSets + 1
+					s = next
+				}
+				if err := be.Conv2dFused(p, xs[s], w, ys[s], fs[s]); err != nil {
+					b.Fatal(err)
+				}
+			})
+			b.ReportMetric(MedianOf(hot), "hot-µs")
+			b.ReportMetric(MedianOf(cold), "cold-µs")
+			b.ReportMetric(MedianOf(ratio), "cold/hot")
+		})
+	}
+}
+
+// coldSets is how many operand sets BenchmarkResNet20LayersColdB64's cold
+// calls take in turn: 12 inputs of 2-4 MB are more than the caches keep.
+const coldSets = 12
