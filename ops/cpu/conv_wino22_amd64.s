@@ -183,6 +183,41 @@ GLOBL w22O2<>(SB), RODATA|NOPTR, $64
 	VSUBPS Z6, Z5, s1 \
 	VSUBPS Z7, s1, s1
 
+// OUTPROLOGUE loads wino22Out16's and wino22OutSide16's arguments
+// (dst DI, res R11, scale Z23, shift Z24, lo Z27, hi Z28, flags DX, the
+// interleaving permutes Z30, Z31) and makes the four output phases of
+// the 16 tiles from the 16 products: y00 Z8, y10 Z9, y01 Z10, y11 Z11.
+#define OUTPROLOGUE \
+	MOVQ dst+0(FP), DI \
+	MOVQ src+8(FP), SI \
+	MOVQ srcStride+16(FP), R8 \
+	SHLQ $2, R8 \
+	LEAQ (R8)(R8*2), R10 \
+	LEAQ (R8*4), R9 \
+	MOVQ res+24(FP), R11 \
+	VBROADCASTSS scale+32(FP), Z23 \
+	VBROADCASTSS shift+36(FP), Z24 \
+	VBROADCASTSS lo+40(FP), Z27 \
+	VBROADCASTSS hi+44(FP), Z28 \
+	MOVBLZX flags+48(FP), DX \
+	VMOVUPS w22O<>(SB), Z30 \
+	VMOVUPS w22O2<>(SB), Z31 \
+	MROW(Z16, Z20) \
+	ADDQ R9, SI \
+	MROW(Z17, Z21) \
+	ADDQ R9, SI \
+	MROW(Z18, Z22) \
+	ADDQ R9, SI \
+	MROW(Z19, Z25) \
+	VADDPS Z17, Z16, Z8 \
+	VADDPS Z18, Z8, Z8 \
+	VSUBPS Z18, Z17, Z9 \
+	VSUBPS Z19, Z9, Z9 \
+	VADDPS Z21, Z20, Z10 \
+	VADDPS Z22, Z10, Z10 \
+	VSUBPS Z22, Z21, Z11 \
+	VSUBPS Z25, Z11, Z11
+
 // func wino22In16(dst, src *float32, C, vs int)
 // For each of C channels of 8×8 planes at src (64 floats apart): point
 // k = 4a + b of the 16 tiles' Bᵀ·d·B at dst + k·vs + c·16 floats.
@@ -258,35 +293,7 @@ inloop:
 // 16 tiles at src + k·srcStride floats (flags: 1 floor lo, 2 ceiling hi,
 // 4 add res), directOut16's epilogue.
 TEXT ·wino22Out16(SB), NOSPLIT, $0-49
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ srcStride+16(FP), R8
-	SHLQ $2, R8
-	LEAQ (R8)(R8*2), R10 // 3 products
-	LEAQ (R8*4), R9 // 4 products: the next a
-	MOVQ res+24(FP), R11
-	VBROADCASTSS scale+32(FP), Z23
-	VBROADCASTSS shift+36(FP), Z24
-	VBROADCASTSS lo+40(FP), Z27
-	VBROADCASTSS hi+44(FP), Z28
-	MOVBLZX flags+48(FP), DX
-	VMOVUPS w22O<>(SB), Z30
-	VMOVUPS w22O2<>(SB), Z31
-	MROW(Z16, Z20)
-	ADDQ R9, SI
-	MROW(Z17, Z21)
-	ADDQ R9, SI
-	MROW(Z18, Z22)
-	ADDQ R9, SI
-	MROW(Z19, Z25)
-	VADDPS Z17, Z16, Z8
-	VADDPS Z18, Z8, Z8 // y00 = (s0 + s1) + s2
-	VSUBPS Z18, Z17, Z9
-	VSUBPS Z19, Z9, Z9 // y10 = (s1 - s2) - s3
-	VADDPS Z21, Z20, Z10
-	VADDPS Z22, Z10, Z10 // y01
-	VSUBPS Z22, Z21, Z11
-	VSUBPS Z25, Z11, Z11 // y11
+	OUTPROLOGUE
 	VMOVAPS Z8, Z12
 	VPERMT2PS Z10, Z30, Z12 // rows 0, 2
 	VMOVAPS Z8, Z13
@@ -496,35 +503,7 @@ in16vec:
 // plane's tiles: y00, y01 interleaved by w22O, w22O2 make rows 2ty (at
 // dst) and 2ty+2 (128 bytes on), y10, y11 rows 2ty+1 and 2ty+3.
 TEXT ·wino22OutSide16(SB), NOSPLIT, $0-49
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ srcStride+16(FP), R8
-	SHLQ $2, R8
-	LEAQ (R8)(R8*2), R10 // 3 products
-	LEAQ (R8*4), R9 // 4 products: the next a
-	MOVQ res+24(FP), R11
-	VBROADCASTSS scale+32(FP), Z23
-	VBROADCASTSS shift+36(FP), Z24
-	VBROADCASTSS lo+40(FP), Z27
-	VBROADCASTSS hi+44(FP), Z28
-	MOVBLZX flags+48(FP), DX
-	VMOVUPS w22O<>(SB), Z30
-	VMOVUPS w22O2<>(SB), Z31
-	MROW(Z16, Z20)
-	ADDQ R9, SI
-	MROW(Z17, Z21)
-	ADDQ R9, SI
-	MROW(Z18, Z22)
-	ADDQ R9, SI
-	MROW(Z19, Z25)
-	VADDPS Z17, Z16, Z8
-	VADDPS Z18, Z8, Z8 // y00 = (s0 + s1) + s2
-	VSUBPS Z18, Z17, Z9
-	VSUBPS Z19, Z9, Z9 // y10 = (s1 - s2) - s3
-	VADDPS Z21, Z20, Z10
-	VADDPS Z22, Z10, Z10 // y01
-	VSUBPS Z22, Z21, Z11
-	VSUBPS Z25, Z11, Z11 // y11
+	OUTPROLOGUE
 	VMOVAPS Z8, Z0
 	VPERMT2PS Z10, Z30, Z0
 	VMOVAPS Z8, Z1
