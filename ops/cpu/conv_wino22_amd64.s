@@ -218,6 +218,41 @@ GLOBL w22O2<>(SB), RODATA|NOPTR, $64
 	VSUBPS Z22, Z21, Z11 \
 	VSUBPS Z25, Z11, Z11
 
+// OUTEPILOGUE applies the epilogue to four output vectors Z0..Z3 (the
+// 64 floats at DI, DI+64, DI+128, DI+192; res likewise at R11) and
+// stores them: y·scale + shift, + res (flags 4), floor lo (1), ceiling
+// hi (2). nores, nolo, nohi name the labels of one use.
+#define OUTEPILOGUE(nores, nolo, nohi) \
+	VFMADD213PS Z24, Z23, Z0 \
+	VFMADD213PS Z24, Z23, Z1 \
+	VFMADD213PS Z24, Z23, Z2 \
+	VFMADD213PS Z24, Z23, Z3 \
+	TESTQ $4, DX \
+	JZ nores \
+	VADDPS (R11), Z0, Z0 \
+	VADDPS 64(R11), Z1, Z1 \
+	VADDPS 128(R11), Z2, Z2 \
+	VADDPS 192(R11), Z3, Z3 \
+nores: \
+	TESTQ $1, DX \
+	JZ nolo \
+	VMAXPS Z27, Z0, Z0 \
+	VMAXPS Z27, Z1, Z1 \
+	VMAXPS Z27, Z2, Z2 \
+	VMAXPS Z27, Z3, Z3 \
+nolo: \
+	TESTQ $2, DX \
+	JZ nohi \
+	VMINPS Z28, Z0, Z0 \
+	VMINPS Z28, Z1, Z1 \
+	VMINPS Z28, Z2, Z2 \
+	VMINPS Z28, Z3, Z3 \
+nohi: \
+	VMOVUPS Z0, (DI) \
+	VMOVUPS Z1, 64(DI) \
+	VMOVUPS Z2, 128(DI) \
+	VMOVUPS Z3, 192(DI)
+
 // func wino22In16(dst, src *float32, C, vs int)
 // For each of C channels of 8×8 planes at src (64 floats apart): point
 // k = 4a + b of the 16 tiles' Bᵀ·d·B at dst + k·vs + c·16 floats.
@@ -306,35 +341,7 @@ TEXT ·wino22Out16(SB), NOSPLIT, $0-49
 	VSHUFF32X4 $0xEE, Z14, Z12, Z1 // rows 2, 3
 	VSHUFF32X4 $0x44, Z15, Z13, Z2 // rows 4, 5
 	VSHUFF32X4 $0xEE, Z15, Z13, Z3 // rows 6, 7
-	VFMADD213PS Z24, Z23, Z0 // y·scale + shift
-	VFMADD213PS Z24, Z23, Z1
-	VFMADD213PS Z24, Z23, Z2
-	VFMADD213PS Z24, Z23, Z3
-	TESTQ $4, DX
-	JZ outnores
-	VADDPS (R11), Z0, Z0
-	VADDPS 64(R11), Z1, Z1
-	VADDPS 128(R11), Z2, Z2
-	VADDPS 192(R11), Z3, Z3
-outnores:
-	TESTQ $1, DX
-	JZ outnolo
-	VMAXPS Z27, Z0, Z0
-	VMAXPS Z27, Z1, Z1
-	VMAXPS Z27, Z2, Z2
-	VMAXPS Z27, Z3, Z3
-outnolo:
-	TESTQ $2, DX
-	JZ outnohi
-	VMINPS Z28, Z0, Z0
-	VMINPS Z28, Z1, Z1
-	VMINPS Z28, Z2, Z2
-	VMINPS Z28, Z3, Z3
-outnohi:
-	VMOVUPS Z0, (DI)
-	VMOVUPS Z1, 64(DI)
-	VMOVUPS Z2, 128(DI)
-	VMOVUPS Z3, 192(DI)
+	OUTEPILOGUE(outnores, outnolo, outnohi)
 	VZEROUPPER
 	RET
 
@@ -505,42 +512,14 @@ in16vec:
 TEXT ·wino22OutSide16(SB), NOSPLIT, $0-49
 	OUTPROLOGUE
 	VMOVAPS Z8, Z0
-	VPERMT2PS Z10, Z30, Z0
-	VMOVAPS Z8, Z1
-	VPERMT2PS Z10, Z31, Z1
-	VMOVAPS Z9, Z2
-	VPERMT2PS Z11, Z30, Z2
+	VPERMT2PS Z10, Z30, Z0 // row 2ty
+	VMOVAPS Z8, Z2
+	VPERMT2PS Z10, Z31, Z2 // row 2ty+2
+	VMOVAPS Z9, Z1
+	VPERMT2PS Z11, Z30, Z1 // row 2ty+1
 	VMOVAPS Z9, Z3
-	VPERMT2PS Z11, Z31, Z3
-	VFMADD213PS Z24, Z23, Z0 // y·scale + shift
-	VFMADD213PS Z24, Z23, Z1
-	VFMADD213PS Z24, Z23, Z2
-	VFMADD213PS Z24, Z23, Z3
-	TESTQ $4, DX
-	JZ outwnores
-	VADDPS (R11), Z0, Z0
-	VADDPS 128(R11), Z1, Z1
-	VADDPS 64(R11), Z2, Z2
-	VADDPS 192(R11), Z3, Z3
-outwnores:
-	TESTQ $1, DX
-	JZ outwnolo
-	VMAXPS Z27, Z0, Z0
-	VMAXPS Z27, Z1, Z1
-	VMAXPS Z27, Z2, Z2
-	VMAXPS Z27, Z3, Z3
-outwnolo:
-	TESTQ $2, DX
-	JZ outwnohi
-	VMINPS Z28, Z0, Z0
-	VMINPS Z28, Z1, Z1
-	VMINPS Z28, Z2, Z2
-	VMINPS Z28, Z3, Z3
-outwnohi:
-	VMOVUPS Z0, (DI)
-	VMOVUPS Z1, 128(DI)
-	VMOVUPS Z2, 64(DI)
-	VMOVUPS Z3, 192(DI)
+	VPERMT2PS Z11, Z31, Z3 // row 2ty+3
+	OUTEPILOGUE(outwnores, outwnolo, outwnohi)
 	VZEROUPPER
 	RET
 
