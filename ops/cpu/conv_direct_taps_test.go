@@ -271,3 +271,47 @@ func TestTapsPayCountsDotColumns(t *testing.T) {
 		t.Error("a batch of 7×7 images took the lone image's gapless layout")
 	}
 }
+
+// TestChannelPartsWhenWeightsOutweighInput: at batch 1 on two workers,
+// resnet18's 3×3 stride-2 128→256 onto 14×14 (input planes 161K floats,
+// over a tile's budget, under its 295K weights) runs in two halves of
+// the output channels, and gives the bits of one worker's bands; the
+// 64→128 onto 28×28 (planes 312K, weights 74K) keeps its bands.
+func TestChannelPartsWhenWeightsOutweighInput(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	fill := func(n int) []float32 { return normals(r, n) }
+	be, one := New(Options{Threads: 2}), New(Options{Threads: 1})
+	for _, l := range []struct{ c, oc, hw int }{{128, 256, 28}, {64, 128, 56}} {
+		p := ops.ConvParams{N: 1, C: l.c, H: l.hw, W: l.hw, OutC: l.oc, KH: 3, KW: 3, StrideH: 2, StrideW: 2,
+			PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1, OutH: l.hw / 2, OutW: l.hw / 2}
+		if !directOK(p) {
+			t.Skip("no indirect GEMM kernel on this CPU: the direct path does not run")
+		}
+		ts := be.directTiles(directGeomFor(p))
+		halves := len(ts) == 2 && ts[0] == directTile{cnt: 1, oh1: p.OutH, oc1: p.OutC / 2} &&
+			ts[1] == directTile{cnt: 1, oh1: p.OutH, oc0: p.OutC / 2, oc1: p.OutC}
+		if wantHalves := l.c == 128; halves != wantHalves {
+			t.Fatalf("%d→%d: tiles %v, channel halves %v, want %v", l.c, l.oc, ts, halves, wantHalves)
+		}
+		x, w := &ops.Tensor{Data: fill(p.C * p.H * p.W)}, &ops.Tensor{Data: fill(p.OutC * p.C * 9)}
+		f := ops.ConvFusion{Scale: fill(p.OutC), Shift: fill(p.OutC), ReLU: true}
+		conv, _, _, _ := convRef(p, x.Data, w.Data, make([]float32, p.OutC), make([]float32, p.OutC*p.OutH*p.OutW), false)
+		got, want := ops.New(1, p.OutC, p.OutH, p.OutW), ops.New(1, p.OutC, p.OutH, p.OutW)
+		if err := be.Conv2dFused(p, x, w, got, f); err != nil {
+			t.Fatal(err)
+		}
+		if err := one.Conv2dFused(p, x, w, want, f); err != nil {
+			t.Fatal(err)
+		}
+		L := p.OutH * p.OutW
+		for i, v := range got.Data {
+			if math.Float32bits(v) != math.Float32bits(want.Data[i]) {
+				t.Fatalf("%d→%d: y[%d] = %v on two workers, %v on one", l.c, l.oc, i, v, want.Data[i])
+			}
+			ref := fusionRef(f, conv[i], i/L%p.OutC, i)
+			if math.Abs(float64(v)-ref) > 1e-4*(1+math.Abs(ref))*math.Sqrt(float64(p.C*9)) {
+				t.Fatalf("%d→%d: y[%d] = %v, want %v", l.c, l.oc, i, v, ref)
+			}
+		}
+	}
+}
