@@ -370,9 +370,8 @@ func (g *directGeom) kernelCost(ts []directTile) int {
 
 // channelParts cuts each image into parts ranges of output channels,
 // or returns nil where a part would be too thin for the kernel's row
-// tiles (under one and a half) or its GEMM result larger than a tile's
-// budget (the cache a band keeps to), or its input copy larger than that
-// budget and than the weights (inOverBudget).
+// tiles (under one and a half) or its input copy or GEMM result larger
+// than a tile's budget (the cache a band keeps to).
 func (g *directGeom) channelParts(parts int) []directTile {
 	p := g.p
 	mr, _ := gemm.IndirectTile()
@@ -381,21 +380,10 @@ func (g *directGeom) channelParts(parts int) []directTile {
 	if g.inPlace(whole) {
 		in = 0
 	}
-	if p.OutC/parts < mr+mr/2 || p.OutC/parts*g.cols(whole) > tileBudget || inOverBudget(p, in) {
+	if p.OutC/parts < mr+mr/2 || p.OutC/parts*g.cols(whole) > tileBudget || in > tileBudget {
 		return nil
 	}
 	return ocParts(p, parts)
-}
-
-// inOverBudget reports whether a channel part's copy of the whole input
-// (in floats) is too large: over a tile's budget and over the weights.
-// Where the weights are larger, they are what a band reads in full and a
-// channel part in its share: resnet18's 3×3 stride-2 128→256 onto 14×14
-// at batch 1 (input planes 161K floats, weights 295K) runs 0.94× hot and
-// 0.88× with its operands cold in two channel halves against two bands
-// of 7 rows, each of which streams all 1.2 MB of the weights.
-func inOverBudget(p ops.ConvParams, in int) bool {
-	return in > tileBudget && in > p.OutC*p.C/p.Groups*p.KH*p.KW
 }
 
 // ocParts cuts every image of p into parts ranges of output channels.
