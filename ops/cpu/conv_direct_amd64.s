@@ -49,7 +49,7 @@
 // ZEROROWS(count, loop, done) zeroes the count (an argument) rows of R9
 // floats from R13 on, lanes K2, with Z7 = 0, and leaves R13 after them;
 // loop is the loop's label, done the label after it. ZEROROWS2 zeroes
-// the same rows of the plane at DI as well.
+// the same rows of the plane at DI as well, ZEROROWS3 those at DI and SI.
 #define ZEROROWS(count, loop, done) \
 	MOVQ count, R14; \
 	TESTQ R14, R14; \
@@ -69,6 +69,20 @@ loop: \
 	VMOVUPS Z7, K2, (DI); \
 	LEAQ (R13)(R9*4), R13; \
 	LEAQ (DI)(R9*4), DI; \
+	DECQ R14; \
+	JNZ loop
+
+#define ZEROROWS3(count, loop, done) \
+	MOVQ count, R14; \
+	TESTQ R14, R14; \
+	JZ done; \
+loop: \
+	VMOVUPS Z7, K2, (R13); \
+	VMOVUPS Z7, K2, (DI); \
+	VMOVUPS Z7, K2, (SI); \
+	LEAQ (R13)(R9*4), R13; \
+	LEAQ (DI)(R9*4), DI; \
+	LEAQ (SI)(R9*4), SI; \
 	DECQ R14; \
 	JNZ loop
 
@@ -684,18 +698,7 @@ t3blk:
 	LEAQ (R13)(R11*4), R13 // plane 0
 	LEAQ (R13)(DX*1), DI // plane 1
 	LEAQ (DI)(DX*1), SI // plane 2
-	MOVQ lead+56(FP), R14
-	TESTQ R14, R14
-	JZ t3data
-t3lead:
-	VMOVUPS Z7, K2, (R13)
-	VMOVUPS Z7, K2, (DI)
-	VMOVUPS Z7, K2, (SI)
-	LEAQ (R13)(R9*4), R13
-	LEAQ (DI)(R9*4), DI
-	LEAQ (SI)(R9*4), SI
-	DECQ R14
-	JNZ t3lead
+	ZEROROWS3(lead+56(FP), t3lead, t3data)
 t3data:
 	MOVQ rows+64(FP), R14
 	TESTQ R14, R14
@@ -720,18 +723,7 @@ t3row:
 	DECQ R14
 	JNZ t3row
 t3trail:
-	MOVQ trail+72(FP), R14
-	TESTQ R14, R14
-	JZ t3blkend
-t3t:
-	VMOVUPS Z7, K2, (R13)
-	VMOVUPS Z7, K2, (DI)
-	VMOVUPS Z7, K2, (SI)
-	LEAQ (R13)(R9*4), R13
-	LEAQ (DI)(R9*4), DI
-	LEAQ (SI)(R9*4), SI
-	DECQ R14
-	JNZ t3t
+	ZEROROWS3(trail+72(FP), t3t, t3blkend)
 t3blkend:
 	ADDQ $16, R11
 	JMP t3blk

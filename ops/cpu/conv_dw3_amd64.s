@@ -24,13 +24,8 @@
 // and process output rows 0-3, 4-7, ... and a last four ending at row
 // outH-1 (rewriting, with the same bits, rows an earlier group wrote).
 
-// SHIFTSTART (dw3Shift14, dw3Shift7 below; defined before the first
-// TEXT, as vet reads a macro's FP names as its preceding TEXT's) broadcasts the weights, bias and bounds, sets SI = x, DI =
-// dst, BX = nvec, CX = 0, Z1 = 0 (the vector before the plane), Z2 =
-// input vector 0 (under the masks' leading entry's first mask) and DX the
-// first vector's masks.
-#define SHIFTSTART \
-	MOVQ w+16(FP), AX; \
+// TAPS9 broadcasts the nine weights at AX into Z16-Z24 (tap t in Z16+t).
+#define TAPS9 \
 	VBROADCASTSS 0(AX), Z16; \
 	VBROADCASTSS 4(AX), Z17; \
 	VBROADCASTSS 8(AX), Z18; \
@@ -39,7 +34,16 @@
 	VBROADCASTSS 20(AX), Z21; \
 	VBROADCASTSS 24(AX), Z22; \
 	VBROADCASTSS 28(AX), Z23; \
-	VBROADCASTSS 32(AX), Z24; \
+	VBROADCASTSS 32(AX), Z24
+
+// SHIFTSTART (dw3Shift14, dw3Shift7 below; defined before the first
+// TEXT, as vet reads a macro's FP names as its preceding TEXT's) broadcasts the weights, bias and bounds, sets SI = x, DI =
+// dst, BX = nvec, CX = 0, Z1 = 0 (the vector before the plane), Z2 =
+// input vector 0 (under the masks' leading entry's first mask) and DX the
+// first vector's masks.
+#define SHIFTSTART \
+	MOVQ w+16(FP), AX; \
+	TAPS9; \
 	VBROADCASTSS bias+40(FP), Z25; \
 	VBROADCASTSS lo+44(FP), Z26; \
 	VBROADCASTSS hi+48(FP), Z27; \
@@ -89,15 +93,7 @@
 // row, R15 three of them, R14 = 0 (the first group's first output row).
 #define LOADW \
 	MOVQ w+24(FP), AX; \
-	VBROADCASTSS 0(AX), Z16; \
-	VBROADCASTSS 4(AX), Z17; \
-	VBROADCASTSS 8(AX), Z18; \
-	VBROADCASTSS 12(AX), Z19; \
-	VBROADCASTSS 16(AX), Z20; \
-	VBROADCASTSS 20(AX), Z21; \
-	VBROADCASTSS 24(AX), Z22; \
-	VBROADCASTSS 28(AX), Z23; \
-	VBROADCASTSS 32(AX), Z24; \
+	TAPS9; \
 	VBROADCASTSS bias+96(FP), Z25; \
 	VBROADCASTSS lo+100(FP), Z26; \
 	VBROADCASTSS hi+104(FP), Z27; \
@@ -334,15 +330,7 @@ s2_done:
 // store under mask 9, as OUT does.
 TEXT ·dw3Flat16(SB), NOSPLIT, $0-60
 	MOVQ w+16(FP), AX
-	VBROADCASTSS 0(AX), Z16
-	VBROADCASTSS 4(AX), Z17
-	VBROADCASTSS 8(AX), Z18
-	VBROADCASTSS 12(AX), Z19
-	VBROADCASTSS 16(AX), Z20
-	VBROADCASTSS 20(AX), Z21
-	VBROADCASTSS 24(AX), Z22
-	VBROADCASTSS 28(AX), Z23
-	VBROADCASTSS 32(AX), Z24
+	TAPS9
 	VBROADCASTSS bias+48(FP), Z25
 	VBROADCASTSS lo+52(FP), Z26
 	VBROADCASTSS hi+56(FP), Z27
